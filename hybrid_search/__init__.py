@@ -1,0 +1,1 @@
+"""hybrid_search: multimodal hybrid product search on OpenSearch."""

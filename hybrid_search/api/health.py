@@ -1,0 +1,35 @@
+"""GET /health: is every service this API needs answering?"""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify
+
+from hybrid_search.errors import HybridSearchError
+from hybrid_search.opensearch.client import cluster_health
+from hybrid_search.services import Services
+
+health = Blueprint("health", __name__)
+
+
+@health.get("/health")
+def get_health() -> tuple[Response, int]:
+    services: Services = current_app.extensions["hybrid_search"]
+    checks: dict[str, object] = {}
+    try:
+        checks["opensearch"] = cluster_health(services.opensearch)
+        opensearch_ok = checks["opensearch"]["status"] in {"green", "yellow"}
+    except HybridSearchError as exc:
+        checks["opensearch"] = {"error": exc.code, "message": str(exc)}
+        opensearch_ok = False
+    try:
+        redis_ok = bool(services.redis.ping())
+        checks["redis"] = {"ping": redis_ok}
+    except redis.RedisError as exc:
+        checks["redis"] = {"error": "service_unavailable", "message": str(exc)}
+        redis_ok = False
+    ok = opensearch_ok and redis_ok
+    response = jsonify({"status": "ok" if ok else "unavailable", **checks})
+    if not ok:
+        response.headers["Retry-After"] = "5"
+    return response, 200 if ok else 503

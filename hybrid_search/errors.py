@@ -1,0 +1,49 @@
+"""The one error hierarchy of hybrid_search; the API maps it to HTTP in api/errors.py."""
+
+from __future__ import annotations
+
+
+class HybridSearchError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    code = "internal_error"
+
+
+class InvalidInputError(HybridSearchError):
+    """Caller input failed validation; ``field`` names the offending field."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class NotFoundError(HybridSearchError):
+    code = "not_found"
+
+
+class ConflictError(HybridSearchError):
+    code = "conflict"
+
+
+class ServiceUnavailableError(HybridSearchError):
+    """A backing service (OpenSearch, Redis) cannot be reached; the caller may retry."""
+
+    code = "service_unavailable"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class BackendError(HybridSearchError):
+    """A backing service answered with an error that is not the caller's fault."""
+
+    code = "backend_error"
+
+
+class LocalServiceError(HybridSearchError):
+    """The local OpenSearch node or Redis could not be installed, started or stopped."""
+
+    code = "local_service_error"

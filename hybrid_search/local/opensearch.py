@@ -1,0 +1,223 @@
+"""A real single-node OpenSearch with the k-NN plugin, assembled from Maven Central artifacts.
+
+Maven resolves core, modules and the k-NN plugin zip (``node/pom.xml``) into a cache folder laid
+out like a distribution's home: ``lib/`` (the classpath), ``modules/`` and ``plugins/`` (bundles,
+loaded and version-checked by OpenSearch itself), and ``build/classes`` (our launcher). Modules
+that other bundles extend are bundles too; the rest are classpath plugins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybrid_search.errors import LocalServiceError
+from hybrid_search.local.process import ManagedProcess
+
+NODE_PROJECT = Path(__file__).parent / "node"
+LAUNCHER_CLASS = "org.hybridsearch.local.LocalNode"
+CLASSPATH_PLUGINS = (
+    "org.opensearch.transport.Netty4Plugin",
+    "org.opensearch.index.mapper.MapperExtrasPlugin",
+    "org.opensearch.index.reindex.ReindexPlugin",
+)
+
+
+@dataclass(frozen=True)
+class ModuleBundle:
+    """A module the pom copies into ``modules/<name>/``; we write its plugin descriptor."""
+
+    name: str
+    classname: str
+    description: str
+    extended_plugins: tuple[str, ...] = ()
+
+
+MODULE_BUNDLES = (
+    ModuleBundle("lang-painless", "org.opensearch.painless.PainlessPlugin", "Painless scripting language"),
+    ModuleBundle(
+        "analysis-common", "org.opensearch.analysis.common.CommonAnalysisPlugin",
+        "Common analysis (cjk, english, ...)", ("lang-painless",),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class NodeVersions:
+    opensearch: str
+    knn: str
+
+
+def read_versions(pom: Path = NODE_PROJECT / "pom.xml") -> NodeVersions:
+    """The OpenSearch and k-NN versions the pom pins (the one place they are written)."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    props = ET.parse(pom).getroot().find("m:properties", ns)
+    if props is None:
+        raise LocalServiceError(f"{pom} has no <properties>")
+    return NodeVersions(
+        opensearch=props.findtext("m:opensearch.version", namespaces=ns) or "",
+        knn=props.findtext("m:knn.version", namespaces=ns) or "",
+    )
+
+
+def module_descriptor(bundle: ModuleBundle, opensearch_version: str) -> str:
+    """plugin-descriptor.properties for a module bundle (the Maven jars do not carry one)."""
+    return "\n".join([
+        f"description={bundle.description}",
+        f"version={opensearch_version}",
+        f"name={bundle.name}",
+        f"classname={bundle.classname}",
+        "java.version=11",
+        f"opensearch.version={opensearch_version}",
+        f"extended.plugins={','.join(bundle.extended_plugins)}",
+        "has.native.controller=false",
+        "",
+    ])
+
+
+def artifacts_home(cache_dir: Path) -> Path:
+    """Where the artifacts for the current pom and launcher live; a change to either is a new home."""
+    digest = hashlib.sha256()
+    for path in sorted(NODE_PROJECT.rglob("*")):
+        if path.is_file() and path.suffix in {".xml", ".java"}:
+            digest.update(path.relative_to(NODE_PROJECT).as_posix().encode())
+            digest.update(path.read_bytes())
+    versions = read_versions()
+    return cache_dir / f"opensearch-{versions.opensearch}-knn-{versions.knn}-{digest.hexdigest()[:10]}"
+
+
+def ensure_artifacts(cache_dir: Path) -> Path:
+    """Resolve and assemble the node once; later calls return the cached home at once."""
+    home = artifacts_home(cache_dir)
+    if (home / ".complete").exists():
+        return home
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise LocalServiceError("Maven ('mvn') is not on PATH; it resolves the OpenSearch artifacts")
+    staging = home.with_name(home.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    result = subprocess.run(
+        [mvn, "-B", "-q", "-f", str(NODE_PROJECT / "pom.xml"), "package", f"-Dhybrid.cache={staging}"],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise LocalServiceError(f"Maven could not assemble OpenSearch:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+    version = read_versions().opensearch
+    for bundle in MODULE_BUNDLES:
+        (staging / "modules" / bundle.name / "plugin-descriptor.properties").write_text(
+            module_descriptor(bundle, version)
+        )
+    (staging / ".complete").write_text(json.dumps({"opensearch": version, "knn": read_versions().knn}) + "\n")
+    shutil.rmtree(home, ignore_errors=True)
+    staging.rename(home)
+    return home
+
+
+@dataclass(frozen=True)
+class LocalNodeConfig:
+    """Where and how one local node runs."""
+
+    node_dir: Path
+    http_port: int
+    transport_port: int
+    heap: str = "2g"
+    host: str = "127.0.0.1"
+    cluster_name: str = "hybrid-search-local"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+
+def opensearch_yml(config: LocalNodeConfig) -> str:
+    settings = {
+        "cluster.name": config.cluster_name,
+        "node.name": config.cluster_name,
+        "network.host": config.host,
+        "http.port": config.http_port,
+        "transport.port": config.transport_port,
+        "discovery.type": "single-node",
+        "path.data": str(config.node_dir / "data"),
+        "path.logs": str(config.node_dir / "logs"),
+        # A developer machine's disk is often fuller than a server's; do not go read-only at 95%.
+        "cluster.routing.allocation.disk.threshold_enabled": False,
+    }
+    return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+
+
+LOG4J2_PROPERTIES = """\
+status = error
+appender.console.type = Console
+appender.console.name = console
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d{ISO8601}][%-5p][%-25c{1.}] [%node_name]%marker %m%n
+rootLogger.level = info
+rootLogger.appenderRef.console.ref = console
+logger.deprecation.name = org.opensearch.deprecation
+logger.deprecation.level = error
+"""
+
+
+def java_command(home: Path, config: LocalNodeConfig) -> list[str]:
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else (shutil.which("java") or "java")
+    classpath = os.pathsep.join([str(home / "lib" / "*"), str(home / "build" / "classes")])
+    return [
+        java,
+        f"-Xms{config.heap}", f"-Xmx{config.heap}",
+        "-XX:+UseG1GC",
+        f"-Djava.io.tmpdir={config.node_dir / 'tmp'}",
+        "-Djava.locale.providers=SPI,COMPAT",
+        "-Dfile.encoding=UTF-8",
+        "-Dlog4j2.disable.jmx=true",
+        "-Dlog4j.shutdownHookEnabled=false",
+        "-cp", classpath,
+        LAUNCHER_CLASS, str(home), str(config.node_dir / "config"),
+        *CLASSPATH_PLUGINS,
+    ]
+
+
+class LocalOpenSearch:
+    """Start, stop and query the state of one local node."""
+
+    def __init__(self, cache_dir: Path, config: LocalNodeConfig) -> None:
+        self.cache_dir = cache_dir
+        self.config = config
+        self.process = ManagedProcess(
+            "OpenSearch", config.node_dir / "opensearch.pid", config.node_dir / "logs" / "console.log"
+        )
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(
+                f"{self.config.url}/_cluster/health?wait_for_status=yellow&timeout=1s", timeout=3
+            ) as response:
+                return json.load(response).get("status") in {"green", "yellow"}
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def start(self, timeout_s: float = 180.0) -> int:
+        """Start the node (assembling artifacts on first use) and wait for a yellow cluster."""
+        if self.process.pid() is None and self.healthy():
+            raise LocalServiceError(f"something else already serves {self.config.url}; stop it or pick another port")
+        home = ensure_artifacts(self.cache_dir)
+        node_dir = self.config.node_dir
+        for sub in ("config", "data", "logs", "tmp"):
+            (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        (node_dir / "config" / "opensearch.yml").write_text(opensearch_yml(self.config))
+        (node_dir / "config" / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
+        return self.process.start(java_command(home, self.config), self.healthy, timeout_s)
+
+    def stop(self) -> bool:
+        return self.process.stop()
+
+    def status(self) -> dict[str, object]:
+        return {"url": self.config.url, "pid": self.process.pid(), "healthy": self.healthy()}

@@ -1,0 +1,68 @@
+"""OpenSearch client construction and translation of transport errors into our own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import opensearchpy
+from opensearchpy import OpenSearch
+
+from hybrid_search.errors import BackendError, ConflictError, InvalidInputError, NotFoundError, ServiceUnavailableError
+from hybrid_search.settings import Settings
+
+OpenSearchClient = OpenSearch
+"""The client type, re-exported so that code outside this package never imports opensearchpy."""
+
+
+def make_client(settings: Settings) -> OpenSearch:
+    """A thread-safe client for ``settings.opensearch_url``; no request is sent here."""
+    return OpenSearch(
+        hosts=[settings.opensearch_url],
+        timeout=settings.opensearch_timeout_s,
+        max_retries=2,
+        retry_on_timeout=True,
+        http_compress=True,
+    )
+
+
+def cluster_health(client: OpenSearch) -> dict[str, object]:
+    """Cluster status, node count and the k-NN engines this node has initialised."""
+    with translated_errors("reading cluster health"):
+        health = client.cluster.health()
+        knn = client.transport.perform_request("GET", "/_plugins/_knn/stats")
+    node_stats = next(iter(knn.get("nodes", {}).values()), {})
+    return {
+        "status": health["status"],
+        "nodes": health["number_of_nodes"],
+        "knn_engines": {
+            engine: bool(node_stats.get(f"{engine}_initialized")) for engine in ("lucene", "faiss", "nmslib")
+        },
+    }
+
+
+@contextmanager
+def translated_errors(what: str) -> Iterator[None]:
+    """Re-raise opensearchpy errors as HybridSearchError subclasses; ``what`` names the operation."""
+    try:
+        yield
+    except (opensearchpy.ConnectionError, opensearchpy.ConnectionTimeout) as exc:
+        raise ServiceUnavailableError(f"OpenSearch unreachable during {what}") from exc
+    except opensearchpy.NotFoundError as exc:
+        raise NotFoundError(f"{what}: {_reason(exc)}") from exc
+    except opensearchpy.ConflictError as exc:
+        raise ConflictError(f"{what}: {_reason(exc)}") from exc
+    except opensearchpy.RequestError as exc:
+        raise InvalidInputError("request", f"OpenSearch rejected {what}: {_reason(exc)}") from exc
+    except opensearchpy.TransportError as exc:
+        if exc.status_code in (429, 503):
+            raise ServiceUnavailableError(f"OpenSearch busy during {what}: {_reason(exc)}") from exc
+        raise BackendError(f"OpenSearch failed {what}: {_reason(exc)}") from exc
+
+
+def _reason(exc: opensearchpy.TransportError) -> str:
+    info = exc.info if isinstance(exc.info, dict) else {}
+    error = info.get("error")
+    if isinstance(error, dict):
+        return str(error.get("reason") or error.get("type") or exc.error)
+    return str(exc.error)

@@ -1,0 +1,107 @@
+"""Index templates, versioned physical indices and the aliases in front of them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from opensearchpy import OpenSearch
+
+from hybrid_search.errors import InvalidInputError
+from hybrid_search.opensearch.client import translated_errors
+from hybrid_search.settings import Settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "index_templates"
+
+
+def load_template(name: str) -> dict[str, Any]:
+    """The template body stored as ``index_templates/<name>.json``."""
+    return json.loads((TEMPLATES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def render_products_template(settings: Settings, alias: str) -> dict[str, Any]:
+    """The products template for indices named ``<alias>-*``, with dimensions and shards from settings."""
+    body = _with_pattern(load_template("products"), alias, settings)
+    properties = body["template"]["mappings"]["properties"]
+    for field, dim in settings.vector_dims().items():
+        properties[field]["dimension"] = dim
+    return body
+
+
+def render_events_template(settings: Settings, alias: str) -> dict[str, Any]:
+    return _with_pattern(load_template("events"), alias, settings)
+
+
+def _with_pattern(template: dict[str, Any], alias: str, settings: Settings) -> dict[str, Any]:
+    body = copy.deepcopy(template)
+    body["index_patterns"] = [f"{alias}-*"]
+    index = body["template"]["settings"]["index"]
+    index["number_of_shards"] = settings.number_of_shards
+    index["number_of_replicas"] = settings.number_of_replicas
+    return body
+
+
+def install_template(client: OpenSearch, alias: str, body: dict[str, Any]) -> None:
+    """Create or replace the composable template named after ``alias``."""
+    with translated_errors(f"installing template {alias}"):
+        client.indices.put_index_template(name=alias, body=body)
+
+
+def physical_index_name(alias: str, version: str) -> str:
+    return f"{alias}-{version}"
+
+
+def alias_targets(client: OpenSearch, alias: str) -> list[str]:
+    """The physical indices ``alias`` points at now (empty when the alias does not exist)."""
+    with translated_errors(f"reading alias {alias}"):
+        if not client.indices.exists_alias(name=alias):
+            return []
+        return sorted(client.indices.get_alias(name=alias))
+
+
+def create_versioned_index(client: OpenSearch, alias: str, version: str, activate: bool = True) -> str:
+    """Create ``<alias>-<version>`` from the installed template; with ``activate``, point the alias at it.
+
+    The alias moves in one atomic ``_aliases`` call, so readers never see it missing or doubled.
+    An existing index of that version is kept as it is (the call is idempotent).
+    """
+    index = physical_index_name(alias, version)
+    with translated_errors(f"creating index {index}"):
+        if not client.indices.exists(index=index):
+            client.indices.create(index=index)
+    if activate:
+        point_alias(client, alias, index)
+    return index
+
+
+def point_alias(client: OpenSearch, alias: str, index: str) -> None:
+    """Atomically make ``alias`` point at ``index`` alone (and be its write index)."""
+    with translated_errors(f"checking index {index}"):
+        if not client.indices.exists(index=index):
+            raise InvalidInputError("index", f"{index} does not exist")
+    actions: list[dict[str, Any]] = [
+        {"remove": {"index": old, "alias": alias}} for old in alias_targets(client, alias) if old != index
+    ]
+    actions.append({"add": {"index": index, "alias": alias, "is_write_index": True}})
+    with translated_errors(f"pointing alias {alias} at {index}"):
+        client.indices.update_aliases(body={"actions": actions})
+
+
+def ensure_indices(client: OpenSearch, settings: Settings) -> dict[str, str]:
+    """Install both templates and make sure each alias points at an index; returns alias -> index.
+
+    An alias that already points somewhere is left where it is: moving it is a deliberate act
+    (``create_versioned_index``), never a side effect of start-up.
+    """
+    result = {}
+    for alias, body, version in (
+        (settings.products_alias, render_products_template(settings, settings.products_alias),
+         settings.embedding_version),
+        (settings.events_alias, render_events_template(settings, settings.events_alias), "v1"),
+    ):
+        install_template(client, alias, body)
+        current = alias_targets(client, alias)
+        result[alias] = current[0] if current else create_versioned_index(client, alias, version)
+    return result

@@ -1,0 +1,81 @@
+"""Typed settings, read once from the environment (prefix HYBRID_SEARCH_)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class Settings(BaseSettings):
+    """Everything configurable; build with ``Settings()`` at start-up, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="HYBRID_SEARCH_", frozen=True, extra="forbid")
+
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_timeout_s: float = Field(30.0, gt=0)
+    redis_url: str = "redis://127.0.0.1:6390/0"
+
+    products_alias: str = "products"
+    events_alias: str = "product-events"
+    embedding_version: str = "v1"
+    number_of_shards: int = Field(1, ge=1)
+    number_of_replicas: int = Field(0, ge=0)
+
+    text_dim: int = Field(384, ge=1, le=16000)
+    image_dim: int = Field(1280, ge=1, le=16000)
+    behaviour_dim: int = Field(64, ge=1, le=16000)
+    fused_dim: int = Field(256, ge=1, le=16000)
+
+    cache_dir: Path = Path.home() / ".cache" / "hybrid-search"
+    data_dir: Path = Path.home() / ".local" / "share" / "hybrid-search"
+    local_opensearch_heap: str = "2g"
+    local_start_timeout_s: float = Field(180.0, gt=0)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=1, le=65535)
+    api_workers: int = Field(2, ge=1)
+
+    @field_validator("products_alias", "events_alias", "embedding_version")
+    @classmethod
+    def _index_name_part(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("opensearch_url", "redis_url")
+    @classmethod
+    def _has_host_and_port(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if not parts.scheme or not parts.hostname:
+            raise ValueError("must be a URL with a scheme and a host")
+        return value
+
+    @field_validator("local_opensearch_heap")
+    @classmethod
+    def _heap_size(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+[mg]", value):
+            raise ValueError("must look like 512m or 2g")
+        return value
+
+    @property
+    def opensearch_port(self) -> int:
+        return urlsplit(self.opensearch_url).port or 9200
+
+    @property
+    def redis_port(self) -> int:
+        return urlsplit(self.redis_url).port or 6379
+
+    def vector_dims(self) -> dict[str, int]:
+        """Dimension of every k-NN field of the products index, by field name."""
+        return {
+            "text_vector": self.text_dim,
+            "image_vector": self.image_dim,
+            "behaviour_vector": self.behaviour_dim,
+            "fused_vector": self.fused_dim,
+        }

@@ -1,0 +1,1 @@
+"""Celery workers that compute embeddings and write them into OpenSearch."""
