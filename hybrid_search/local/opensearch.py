@@ -44,8 +44,10 @@ class ModuleBundle:
 MODULE_BUNDLES = (
     ModuleBundle("lang-painless", "org.opensearch.painless.PainlessPlugin", "Painless scripting language"),
     ModuleBundle(
-        "analysis-common", "org.opensearch.analysis.common.CommonAnalysisPlugin",
-        "Common analysis (cjk, english, ...)", ("lang-painless",),
+        "analysis-common",
+        "org.opensearch.analysis.common.CommonAnalysisPlugin",
+        "Common analysis (cjk, english, ...)",
+        ("lang-painless",),
     ),
 )
 
@@ -70,17 +72,19 @@ def read_versions(pom: Path = NODE_PROJECT / "pom.xml") -> NodeVersions:
 
 def module_descriptor(bundle: ModuleBundle, opensearch_version: str) -> str:
     """plugin-descriptor.properties for a module bundle (the Maven jars do not carry one)."""
-    return "\n".join([
-        f"description={bundle.description}",
-        f"version={opensearch_version}",
-        f"name={bundle.name}",
-        f"classname={bundle.classname}",
-        "java.version=11",
-        f"opensearch.version={opensearch_version}",
-        f"extended.plugins={','.join(bundle.extended_plugins)}",
-        "has.native.controller=false",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"description={bundle.description}",
+            f"version={opensearch_version}",
+            f"name={bundle.name}",
+            f"classname={bundle.classname}",
+            "java.version=11",
+            f"opensearch.version={opensearch_version}",
+            f"extended.plugins={','.join(bundle.extended_plugins)}",
+            "has.native.controller=false",
+            "",
+        ]
+    )
 
 
 def artifacts_home(cache_dir: Path) -> Path:
@@ -106,7 +110,8 @@ def ensure_artifacts(cache_dir: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     result = subprocess.run(
         [mvn, "-B", "-q", "-f", str(NODE_PROJECT / "pom.xml"), "package", f"-Dhybrid.cache={staging}"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise LocalServiceError(f"Maven could not assemble OpenSearch:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
@@ -172,15 +177,19 @@ def java_command(home: Path, config: LocalNodeConfig) -> list[str]:
     classpath = os.pathsep.join([str(home / "lib" / "*"), str(home / "build" / "classes")])
     return [
         java,
-        f"-Xms{config.heap}", f"-Xmx{config.heap}",
+        f"-Xms{config.heap}",
+        f"-Xmx{config.heap}",
         "-XX:+UseG1GC",
         f"-Djava.io.tmpdir={config.node_dir / 'tmp'}",
         "-Djava.locale.providers=SPI,COMPAT",
         "-Dfile.encoding=UTF-8",
         "-Dlog4j2.disable.jmx=true",
         "-Dlog4j.shutdownHookEnabled=false",
-        "-cp", classpath,
-        LAUNCHER_CLASS, str(home), str(config.node_dir / "config"),
+        "-cp",
+        classpath,
+        LAUNCHER_CLASS,
+        str(home),
+        str(config.node_dir / "config"),
         *CLASSPATH_PLUGINS,
     ]
 

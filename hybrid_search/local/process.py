@@ -46,8 +46,13 @@ class ManagedProcess:
             self.pid_file.parent.mkdir(parents=True, exist_ok=True)
             with self.log_file.open("ab") as log:
                 proc = subprocess.Popen(
-                    list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    cwd=cwd, env=env, start_new_session=True,
+                    list(argv),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=cwd,
+                    env=env,
+                    start_new_session=True,
                 )
             pid = proc.pid
             self.pid_file.write_text(f"{pid}\n")

@@ -37,14 +37,22 @@ def redis_command(server: str, port: int, data_dir: Path) -> list[str]:
     """Loopback only; AOF on so queued Celery work survives a restart; no RDB snapshots."""
     return [
         server,
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(data_dir),
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--save", "",
-        "--daemonize", "no",
-        "--protected-mode", "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
     ]
 
 

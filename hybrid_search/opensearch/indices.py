@@ -97,8 +97,11 @@ def ensure_indices(client: OpenSearch, settings: Settings) -> dict[str, str]:
     """
     result = {}
     for alias, body, version in (
-        (settings.products_alias, render_products_template(settings, settings.products_alias),
-         settings.embedding_version),
+        (
+            settings.products_alias,
+            render_products_template(settings, settings.products_alias),
+            settings.embedding_version,
+        ),
         (settings.events_alias, render_events_template(settings, settings.events_alias), "v1"),
     ):
         install_template(client, alias, body)

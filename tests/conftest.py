@@ -1,0 +1,16 @@
+"""Marks every test by the folder it lives in, so ``-m unit`` and ``-m integration`` select them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = Path(item.fspath).relative_to(TESTS).parts[0]
+        if kind in {"unit", "integration"}:
+            item.add_marker(getattr(pytest.mark, kind))

@@ -1,0 +1,79 @@
+"""One real OpenSearch node and one real Redis for the whole session; each test gets its own indices.
+
+Set HYBRID_SEARCH_TEST_OPENSEARCH_URL and HYBRID_SEARCH_TEST_REDIS_URL to reuse running services;
+otherwise both are started here on free loopback ports and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
+from hybrid_search.local.redis import LocalRedis
+from hybrid_search.opensearch.client import OpenSearchClient, make_client
+from hybrid_search.services import Services
+from hybrid_search.settings import Settings
+from tests.net import free_port
+
+
+@pytest.fixture(scope="session")
+def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    given = {
+        "opensearch_url": os.environ.get("HYBRID_SEARCH_TEST_OPENSEARCH_URL"),
+        "redis_url": os.environ.get("HYBRID_SEARCH_TEST_REDIS_URL"),
+    }
+    if all(given.values()):
+        yield given
+        return
+    base = tmp_path_factory.mktemp("services")
+    rds = LocalRedis(base / "redis", free_port())
+    http_port = free_port()
+    node = LocalOpenSearch(
+        Settings().cache_dir,
+        LocalNodeConfig(node_dir=base / "opensearch", http_port=http_port, transport_port=free_port(), heap="1g"),
+    )
+    try:
+        rds.start()
+        node.start(timeout_s=300)
+        yield {"opensearch_url": node.config.url, "redis_url": f"redis://127.0.0.1:{rds.port}/0"}
+    finally:
+        node.stop()
+        rds.stop()
+
+
+@pytest.fixture
+def settings(service_urls: dict[str, str]) -> Settings:
+    """Settings with this test's own aliases and small vectors that are easy to reason about."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    return Settings(
+        **service_urls,
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        text_dim=4,
+        image_dim=3,
+        behaviour_dim=2,
+        fused_dim=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def client(service_urls: dict[str, str]) -> OpenSearchClient:
+    return make_client(Settings(**service_urls))
+
+
+@pytest.fixture
+def services(settings: Settings) -> Services:
+    return Services.from_settings(settings)
+
+
+@pytest.fixture
+def cleanup(client: OpenSearchClient, settings: Settings) -> Iterator[None]:
+    """Deletes this test's indices and templates afterwards."""
+    yield
+    for alias in (settings.products_alias, settings.events_alias):
+        client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
+        client.indices.delete_index_template(name=alias, ignore=[404])

@@ -1,0 +1,145 @@
+"""Templates, versioned indices behind aliases, and BM25 / k-NN / filtered k-NN ranking on the real node."""
+
+import pytest
+
+from hybrid_search.errors import InvalidInputError
+from hybrid_search.opensearch.client import cluster_health
+from hybrid_search.opensearch.indices import (
+    alias_targets,
+    create_versioned_index,
+    ensure_indices,
+    install_template,
+    point_alias,
+    render_products_template,
+)
+
+PRODUCTS = [
+    {
+        "product_id": "p1",
+        "title": "Nike Men Black Running Shoes",
+        "article_type": "Sports Shoes",
+        "colour": "Black",
+        "gender": "Men",
+        "price": 79.99,
+        "text_vector": [1, 0, 0, 0],
+    },
+    {
+        "product_id": "p2",
+        "title": "Puma Women Black Backpack",
+        "article_type": "Backpacks",
+        "colour": "Black",
+        "gender": "Women",
+        "price": 39.5,
+        "text_vector": [0.9, 0.1, 0, 0],
+    },
+    {
+        "product_id": "p3",
+        "title": "Adidas Men Blue Running Shirt",
+        "article_type": "Tshirts",
+        "colour": "Blue",
+        "gender": "Men",
+        "price": 25.0,
+        "text_vector": [0, 1, 0, 0],
+    },
+    {
+        "product_id": "p4",
+        "title": "黑色 男士 双肩包",
+        "article_type": "Backpacks",
+        "colour": "Black",
+        "gender": "Men",
+        "price": 45.0,
+        "text_vector": [0.7, 0, 0.7, 0],
+    },
+]
+
+
+@pytest.fixture
+def products(client, settings, cleanup):
+    """A products index from the template, behind its alias, holding PRODUCTS."""
+    ensure_indices(client, settings)
+    for doc in PRODUCTS:
+        client.index(index=settings.products_alias, id=doc["product_id"], body={**doc, "status": "ready"})
+    client.indices.refresh(index=settings.products_alias)
+    return settings.products_alias
+
+
+def _ids(response):
+    return [hit["_id"] for hit in response["hits"]["hits"]]
+
+
+def test_bm25_ranks_by_english_analysed_title(client, products):
+    # "runs" stems to "run": the English analyser matches "Running"; p1 matches three terms, p3 two.
+    response = client.search(index=products, body={"query": {"match": {"title": "men runs shoes"}}})
+    assert _ids(response) == ["p1", "p3"]
+
+
+def test_bm25_on_the_chinese_subfield(client, products):
+    response = client.search(index=products, body={"query": {"match": {"title.zh": "双肩包"}}})
+    assert _ids(response) == ["p4"]
+
+
+def test_knn_ranks_by_cosine_similarity(client, products):
+    body = {"size": 4, "query": {"knn": {"text_vector": {"vector": [1, 0, 0, 0], "k": 4}}}}
+    response = client.search(index=products, body=body)
+    assert _ids(response) == ["p1", "p2", "p4", "p3"]
+    # Lucene cosine scores are (1 + cos) / 2.
+    assert response["hits"]["hits"][0]["_score"] == pytest.approx(1.0)
+    assert response["hits"]["hits"][-1]["_score"] == pytest.approx(0.5)
+
+
+def test_knn_with_a_filter_only_returns_matching_documents(client, products):
+    knn = {
+        "vector": [1, 0, 0, 0],
+        "k": 4,
+        "filter": {"bool": {"filter": [{"term": {"colour": "black"}}, {"term": {"gender": "Men"}}]}},
+    }
+    response = client.search(index=products, body={"size": 4, "query": {"knn": {"text_vector": knn}}})
+    assert _ids(response) == ["p1", "p4"]
+
+
+def test_lucene_engine_serves_knn(client, products):
+    client.search(index=products, body={"query": {"knn": {"text_vector": {"vector": [0, 0, 1, 0], "k": 1}}}})
+    engines = cluster_health(client)["knn_engines"]
+    assert engines["lucene"] is True
+    assert engines["faiss"] is False
+
+
+def test_strict_mapping_rejects_unknown_fields(client, products):
+    with pytest.raises(Exception, match="strict_dynamic_mapping_exception"):
+        client.index(index=products, body={"product_id": "x", "tilte": "typo"})
+
+
+def test_vector_dimensions_come_from_settings(client, products):
+    mapping = next(iter(client.indices.get_mapping(index=products).values()))["mappings"]["properties"]
+    assert mapping["text_vector"]["dimension"] == 4
+    assert mapping["fused_vector"]["dimension"] == 3
+    assert mapping["text_vector"]["method"]["engine"] == "lucene"
+
+
+def test_ensure_indices_is_idempotent_and_leaves_aliases_in_place(client, settings, cleanup):
+    first = ensure_indices(client, settings)
+    assert first == {
+        settings.products_alias: f"{settings.products_alias}-v1",
+        settings.events_alias: f"{settings.events_alias}-v1",
+    }
+    assert ensure_indices(client, settings) == first
+
+
+def test_new_version_swaps_the_alias_and_keeps_the_old_index(client, settings, cleanup):
+    alias = settings.products_alias
+    install_template(client, alias, render_products_template(settings, alias))
+    v1 = create_versioned_index(client, alias, "v1")
+    client.index(index=alias, id="old", body={"product_id": "old"}, refresh=True)
+    v2 = create_versioned_index(client, alias, "v2")
+    assert alias_targets(client, alias) == [v2]
+    assert client.count(index=alias)["count"] == 0
+    assert client.count(index=v1)["count"] == 1
+    point_alias(client, alias, v1)
+    assert alias_targets(client, alias) == [v1]
+
+
+def test_pointing_an_alias_at_a_missing_index_is_rejected(client, settings, cleanup):
+    with pytest.raises(InvalidInputError) as info:
+        point_alias(client, settings.products_alias, f"{settings.products_alias}-nope")
+    assert info.value.field == "index"
+    assert alias_targets(client, settings.products_alias) == []

@@ -1,0 +1,66 @@
+from hybrid_search.opensearch.indices import (
+    load_template,
+    physical_index_name,
+    render_events_template,
+    render_products_template,
+)
+from hybrid_search.settings import Settings
+
+
+def _knn_fields(properties):
+    return {name: spec for name, spec in properties.items() if spec.get("type") == "knn_vector"}
+
+
+def test_products_template_takes_pattern_dims_and_shards_from_settings():
+    settings = Settings(
+        text_dim=768, image_dim=512, behaviour_dim=32, fused_dim=128, number_of_shards=3, number_of_replicas=1
+    )
+    body = render_products_template(settings, "shop-products")
+    assert body["index_patterns"] == ["shop-products-*"]
+    index = body["template"]["settings"]["index"]
+    assert (index["knn"], index["number_of_shards"], index["number_of_replicas"]) == (True, 3, 1)
+    dims = {name: spec["dimension"] for name, spec in _knn_fields(body["template"]["mappings"]["properties"]).items()}
+    assert dims == {"text_vector": 768, "image_vector": 512, "behaviour_vector": 32, "fused_vector": 128}
+
+
+def test_rendering_does_not_change_the_stored_template():
+    render_products_template(Settings(text_dim=7), "a")
+    assert load_template("products")["template"]["mappings"]["properties"]["text_vector"]["dimension"] == 384
+
+
+def test_every_vector_field_is_lucene_hnsw_cosine():
+    # faiss and nmslib need native libraries that the Maven artifacts do not carry.
+    fields = _knn_fields(load_template("products")["template"]["mappings"]["properties"])
+    assert len(fields) == 4
+    for spec in fields.values():
+        assert spec["method"]["engine"] == "lucene"
+        assert spec["method"]["name"] == "hnsw"
+        assert spec["method"]["space_type"] == "cosinesimil"
+
+
+def test_text_fields_have_english_analysis_and_a_chinese_subfield():
+    properties = load_template("products")["template"]["mappings"]["properties"]
+    for field in ("title", "description", "brand", "category_path"):
+        assert properties[field]["analyzer"] == "english"
+        assert properties[field]["fields"]["zh"]["analyzer"] == "cjk"
+
+
+def test_filter_fields_are_keywords():
+    properties = load_template("products")["template"]["mappings"]["properties"]
+    for field in ("merchant_id", "category", "article_type", "colour", "gender", "usage", "status", "content_hash"):
+        assert properties[field]["type"] == "keyword"
+    assert properties["price"]["type"] == "scaled_float"
+
+
+def test_events_template_is_ubi_shaped():
+    body = render_events_template(Settings(), "ev")
+    assert body["index_patterns"] == ["ev-*"]
+    properties = body["template"]["mappings"]["properties"]
+    for field in ("action_name", "query_id", "user_id", "client_id", "session_id"):
+        assert properties[field]["type"] == "keyword"
+    assert properties["timestamp"]["type"] == "date"
+    assert properties["event_attributes"]["properties"]["object"]["properties"]["object_id"]["type"] == "keyword"
+
+
+def test_physical_index_name_puts_version_after_alias():
+    assert physical_index_name("products", "v2") == "products-v2"

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from hybrid_search.settings import Settings
+
+
+def test_defaults_point_at_the_local_services():
+    settings = Settings()
+    assert settings.opensearch_port == 9200
+    assert settings.redis_port == 6390
+    assert settings.vector_dims() == {
+        "text_vector": 384,
+        "image_vector": 1280,
+        "behaviour_vector": 64,
+        "fused_vector": 256,
+    }
+
+
+def test_environment_overrides_with_prefix(monkeypatch):
+    monkeypatch.setenv("HYBRID_SEARCH_OPENSEARCH_URL", "http://127.0.0.1:9333")
+    monkeypatch.setenv("HYBRID_SEARCH_TEXT_DIM", "768")
+    monkeypatch.setenv("HYBRID_SEARCH_DATA_DIR", "/srv/hs")
+    settings = Settings()
+    assert settings.opensearch_port == 9333
+    assert settings.text_dim == 768
+    assert settings.data_dir == Path("/srv/hs")
+
+
+def test_settings_are_frozen():
+    settings = Settings()
+    with pytest.raises(ValidationError):
+        settings.text_dim = 12
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("products_alias", "Products"),
+        ("products_alias", "-x"),
+        ("embedding_version", "v 1"),
+        ("opensearch_url", "localhost"),
+        ("local_opensearch_heap", "2 GB"),
+        ("text_dim", 0),
+    ],
+)
+def test_invalid_values_are_rejected_naming_the_field(field, value):
+    with pytest.raises(ValidationError) as info:
+        Settings(**{field: value})
+    assert info.value.errors()[0]["loc"] == (field,)
+
+
+def test_unknown_setting_is_an_error():
+    with pytest.raises(ValidationError):
+        Settings(no_such_setting=1)
