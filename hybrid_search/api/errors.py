@@ -14,6 +14,7 @@ from hybrid_search.errors import (
     InvalidInputError,
     NotFoundError,
     ServiceUnavailableError,
+    UnauthorisedError,
 )
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 # First match wins, so subclasses come before their bases.
 STATUS_BY_ERROR: tuple[tuple[type[HybridSearchError], int], ...] = (
     (InvalidInputError, 400),
+    (UnauthorisedError, 401),
     (NotFoundError, 404),
     (ConflictError, 409),
     (ServiceUnavailableError, 503),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch
 
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.errors import BackendError, InvalidInputError
 from hybrid_search.opensearch.client import translated_errors
 from hybrid_search.settings import Settings
 
@@ -50,7 +51,13 @@ def install_template(client: OpenSearch, alias: str, body: dict[str, Any]) -> No
 
 
 def physical_index_name(alias: str, version: str) -> str:
-    return f"{alias}-{version}"
+    """``<alias>-<version>``, the version lower-cased with anything an index name cannot hold as '-'."""
+    return f"{alias}-{re.sub(r'[^a-z0-9._-]+', '-', version.lower()).strip('-')}"
+
+
+def index_exists(client: OpenSearch, index: str) -> bool:
+    with translated_errors(f"checking index {index}"):
+        return bool(client.indices.exists(index=index))
 
 
 def alias_targets(client: OpenSearch, alias: str) -> list[str]:
@@ -76,6 +83,20 @@ def create_versioned_index(client: OpenSearch, alias: str, version: str, activat
     return index
 
 
+def copy_as_pending(client: OpenSearch, source: str, target: str) -> int:
+    """Copy every document of ``source`` into ``target`` without vectors, marked pending; returns the count."""
+    body = {
+        "source": {"index": source, "_source": {"excludes": ["text_vector", "image_vector", "fused_vector"]}},
+        "dest": {"index": target},
+        "script": {"lang": "painless", "source": "ctx._source.status = 'pending'; ctx._source.status_reason = null;"},
+    }
+    with translated_errors(f"copying {source} into {target}"):
+        response = client.reindex(body=body, params={"refresh": "true", "wait_for_completion": "true"})
+    if response.get("failures"):
+        raise BackendError(f"copying {source} into {target} failed: {response['failures'][0]}")
+    return int(response["total"])
+
+
 def point_alias(client: OpenSearch, alias: str, index: str) -> None:
     """Atomically make ``alias`` point at ``index`` alone (and be its write index)."""
     with translated_errors(f"checking index {index}"):
@@ -89,7 +110,17 @@ def point_alias(client: OpenSearch, alias: str, index: str) -> None:
         client.indices.update_aliases(body={"actions": actions})
 
 
-def ensure_indices(client: OpenSearch, settings: Settings) -> dict[str, str]:
+def drop_unused_index(client: OpenSearch, alias: str, index: str) -> None:
+    """Delete ``index`` if it belongs to ``alias``'s family and the alias does not point at it."""
+    if not index.startswith(f"{alias}-"):
+        raise InvalidInputError("index", f"{index} is not a {alias} index")
+    if index in alias_targets(client, alias):
+        raise InvalidInputError("index", f"{alias} points at {index}; point it elsewhere first")
+    with translated_errors(f"deleting {index}"):
+        client.indices.delete(index=index)
+
+
+def ensure_indices(client: OpenSearch, settings: Settings, products_version: str) -> dict[str, str]:
     """Install both templates and make sure each alias points at an index; returns alias -> index.
 
     An alias that already points somewhere is left where it is: moving it is a deliberate act
@@ -97,11 +128,7 @@ def ensure_indices(client: OpenSearch, settings: Settings) -> dict[str, str]:
     """
     result = {}
     for alias, body, version in (
-        (
-            settings.products_alias,
-            render_products_template(settings, settings.products_alias),
-            settings.embedding_version,
-        ),
+        (settings.products_alias, render_products_template(settings, settings.products_alias), products_version),
         (settings.events_alias, render_events_template(settings, settings.events_alias), "v1"),
     ):
         install_template(client, alias, body)

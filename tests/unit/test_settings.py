@@ -39,7 +39,7 @@ def test_settings_are_frozen():
     [
         ("products_alias", "Products"),
         ("products_alias", "-x"),
-        ("embedding_version", "v 1"),
+        ("embed_batch_size", 0),
         ("opensearch_url", "localhost"),
         ("local_opensearch_heap", "2 GB"),
         ("text_dim", 0),

@@ -1,0 +1,170 @@
+"""Merchant API: upload products and photos (which triggers embedding), read, list, delete, reindex."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from hybrid_search.catalog import STATUSES, parse_products
+from hybrid_search.errors import InvalidInputError, NotFoundError, UnauthorisedError
+from hybrid_search.ingest import submit_products, write_targets
+from hybrid_search.opensearch.products import delete_product, get_product, list_products
+from hybrid_search.services import Services
+from workers.celery_app import REINDEX, enqueue_embedding
+
+products = Blueprint("products", __name__)
+
+
+def _services() -> Services:
+    return current_app.extensions["hybrid_search"]
+
+
+def caller_merchant() -> str | None:
+    """The merchant of the request's ``X-API-Key``; None for the admin key (every merchant)."""
+    key = request.headers.get("X-API-Key", "")
+    settings = _services().settings
+    if key and key == settings.admin_key:
+        return None
+    if key in settings.merchant_keys:
+        return settings.merchant_keys[key]
+    raise UnauthorisedError("missing or unknown X-API-Key")
+
+
+def _rows_from_text(text: str, field: str) -> list[Any]:
+    """A JSON array, a {"products": [...]} object, or NDJSON."""
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInputError(field, "empty")
+    try:
+        if stripped.startswith("[") or stripped.startswith("{") and "\n" not in stripped:
+            data = json.loads(stripped)
+            return data["products"] if isinstance(data, dict) and "products" in data else data
+        return [json.loads(line) for line in stripped.splitlines() if line.strip()]
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise InvalidInputError(field, f"not valid JSON or NDJSON ({exc})") from None
+
+
+def _upload() -> tuple[list[Any], dict[str, bytes]]:
+    """Product rows and photo bytes from a JSON, NDJSON or multipart request."""
+    if request.mimetype == "multipart/form-data":
+        photos = {}
+        rows_text = request.form.get("products")
+        for name, upload in request.files.items(multi=True):
+            data = upload.read()
+            if name == "products" and rows_text is None:
+                rows_text = data.decode("utf-8", errors="replace")
+                continue
+            photos[name] = data
+            if upload.filename:
+                photos.setdefault(upload.filename, data)
+        if rows_text is None:
+            raise InvalidInputError("products", "multipart upload needs a 'products' field or file")
+        return _rows_from_text(rows_text, "products"), photos
+    if request.mimetype in ("application/json", "application/x-ndjson", "application/jsonl"):
+        rows = _rows_from_text(request.get_data(as_text=True), "body")
+        if not isinstance(rows, list):
+            raise InvalidInputError("body", 'must be a JSON array of products, {"products": [...]}, or NDJSON')
+        return rows, {}
+    raise InvalidInputError("Content-Type", "use application/json, application/x-ndjson or multipart/form-data")
+
+
+@products.post("/products")
+def upload_products() -> tuple[Response, int]:
+    merchant = caller_merchant()
+    if merchant is None:
+        merchant = request.args.get("merchant") or ""
+        if not merchant:
+            raise InvalidInputError("merchant", "the admin key uploads for ?merchant=<id>")
+    rows, photos = _upload()
+    parsed = parse_products(rows)
+    services = _services()
+    queue = current_app.extensions["hybrid_search.queue"]
+    submission = submit_products(
+        services.opensearch, services.settings, merchant, parsed, photos, enqueue_embedding(queue)
+    )
+    body = {
+        "merchant": merchant,
+        "accepted": submission.accepted,
+        "unchanged": submission.unchanged,
+        "status": url_for("products.list_merchant_products", merchant=merchant, status="pending"),
+    }
+    return jsonify(body), 202
+
+
+@products.get("/products/<product_id>")
+def get_one(product_id: str) -> Response:
+    merchant = caller_merchant()
+    services = _services()
+    doc = get_product(
+        services.opensearch,
+        services.settings.products_alias,
+        product_id,
+        with_vectors=request.args.get("vectors") == "true",
+    )
+    if merchant is not None and doc.get("merchant_id") != merchant:
+        raise NotFoundError(f"product {product_id} not found")
+    return jsonify(doc)
+
+
+@products.get("/products")
+def list_merchant_products() -> Response:
+    merchant = caller_merchant()
+    if merchant is None:
+        merchant = request.args.get("merchant") or None
+    elif request.args.get("merchant") not in (None, merchant):
+        raise InvalidInputError("merchant", "a merchant key lists its own products only")
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
+        raise InvalidInputError("status", f"must be one of {', '.join(STATUSES)}")
+    size = _int_arg("size", 50, 1, 1000)
+    services = _services()
+    items = list_products(
+        services.opensearch, services.settings.products_alias, merchant, status, size, request.args.get("after")
+    )
+    page: dict[str, Any] = {"products": items}
+    if len(items) == size:
+        page["next"] = url_for(
+            "products.list_merchant_products",
+            merchant=merchant,
+            status=status,
+            size=size,
+            after=items[-1]["product_id"],
+        )
+    return jsonify(page)
+
+
+@products.delete("/products/<product_id>")
+def delete_one(product_id: str) -> tuple[str, int]:
+    merchant = caller_merchant()
+    services = _services()
+    targets = write_targets(services.opensearch, services.settings)
+    delete_product(services.opensearch, targets[0], product_id, merchant)
+    for index in targets[1:]:
+        with contextlib.suppress(NotFoundError):  # not copied into the index being built yet
+            delete_product(services.opensearch, index, product_id, merchant)
+    return "", 204
+
+
+@products.post("/products/reindex")
+def reindex() -> tuple[Response, int]:
+    """Re-embed the caller's products (the admin key: all of them, or a new model version)."""
+    merchant = caller_merchant()
+    queue = current_app.extensions["hybrid_search.queue"]
+    task = queue.send_task(REINDEX, args=[merchant])
+    return jsonify({"task_id": task.id, "merchant": merchant}), 202
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInputError(name, "must be a whole number") from None
+    if not low <= value <= high:
+        raise InvalidInputError(name, f"must be between {low} and {high}")
+    return value

@@ -1,0 +1,124 @@
+"""Products as merchants send them, validated, and as they are stored in OpenSearch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hybrid_search.errors import InvalidInputError
+
+PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+STATUSES = ("pending", "ready", "failed")
+
+
+class ProductIn(BaseModel):
+    """One product as a merchant uploads it; ``image`` names an uploaded file or an import path."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    product_id: str = Field(pattern=PRODUCT_ID_PATTERN)
+    title: str = Field(min_length=1, max_length=512)
+    description: str = Field("", max_length=10_000)
+    brand: str = Field("", max_length=128)
+    category_path: tuple[str, ...] = Field((), max_length=8)
+    article_type: str = Field("", max_length=128)
+    colour: str = Field("", max_length=64)
+    gender: str = Field("", max_length=32)
+    usage: str = Field("", max_length=64)
+    season: str = Field("", max_length=32)
+    year: int | None = Field(None, ge=1900, le=2100)
+    price: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False)
+    currency: str = Field("", pattern=r"^([A-Z]{3})?$")
+    attributes: dict[str, str] = Field(default_factory=dict, max_length=64)
+    image: str | None = Field(None, min_length=1, max_length=1024)
+
+    @field_validator("category_path")
+    @classmethod
+    def _category_parts(cls, parts: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(part.strip() for part in parts)
+        if any(not part or len(part) > 128 for part in cleaned):
+            raise ValueError("every category must be 1 to 128 characters")
+        return cleaned
+
+
+def parse_products(rows: Iterable[Any], field_prefix: str = "products") -> list[ProductIn]:
+    """Validate every row; the first bad one raises InvalidInputError naming ``products[i].field``.
+
+    Duplicate ids in one upload are rejected too, so a batch is all-or-nothing.
+    """
+    products: list[ProductIn] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise InvalidInputError(f"{field_prefix}[{i}]", "must be a JSON object")
+        try:
+            product = ProductIn.model_validate(row)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+            raise InvalidInputError(f"{field_prefix}[{i}]{where}", error["msg"]) from None
+        if product.product_id in seen:
+            raise InvalidInputError(f"{field_prefix}[{i}].product_id", f"duplicate id {product.product_id!r}")
+        seen.add(product.product_id)
+        products.append(product)
+    if not products:
+        raise InvalidInputError(field_prefix, "no products given")
+    return products
+
+
+def content_hash(product: ProductIn, image_hash: str | None) -> str:
+    """Fingerprint of everything embedding depends on: same id and hash means same vectors."""
+    payload = product.model_dump(exclude={"image"}, mode="json")
+    payload["image_hash"] = image_hash
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def product_document(product: ProductIn, merchant_id: str, image_hash: str | None) -> dict[str, Any]:
+    """The pending OpenSearch document for ``product`` (vectors come later, from a worker)."""
+    now = datetime.now(UTC).isoformat()
+    fields = product.model_dump(exclude={"image", "category_path"}, exclude_none=True)
+    doc: dict[str, Any] = {key: value for key, value in fields.items() if value not in ("", {})}
+    if product.category_path:
+        doc["category_path"] = doc["category"] = " > ".join(product.category_path)
+    doc.update(
+        merchant_id=merchant_id,
+        image_hash=image_hash,
+        has_image=image_hash is not None,
+        status="pending",
+        status_reason=None,
+        content_hash=content_hash(product, image_hash),
+        created_at=now,
+        updated_at=now,
+    )
+    return doc
+
+
+def embedding_text(doc: dict[str, Any]) -> str:
+    """What the text encoder reads for a product: the title, then its attribute values."""
+    attributes = [doc.get(key, "") for key in ("brand", "article_type", "colour", "gender", "usage", "season")]
+    category = doc.get("category_path", "").replace(" > ", " ")
+    tail = " ".join(part for part in [*attributes, category] if part)
+    description = doc.get("description", "")
+    return ". ".join(part for part in (doc["title"], tail, description) if part)
+
+
+def fashion_row_to_product(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the shared fashion catalog (products.jsonl) in our upload format."""
+    year = str(row.get("year") or "").split(".")[0]
+    return {
+        "product_id": str(row["id"]),
+        "title": row["title"],
+        "category_path": [part for part in (row.get("master_category"), row.get("sub_category")) if part],
+        "article_type": row.get("article_type") or "",
+        "colour": row.get("colour") or "",
+        "gender": row.get("gender") or "",
+        "usage": row.get("usage") or "",
+        "season": row.get("season") or "",
+        "year": int(year) if year.isdigit() else None,
+        "image": row.get("image"),
+    }

@@ -1,0 +1,1 @@
+"""Relevance evaluation: judgments, metrics, tuning and reports."""

@@ -1,0 +1,49 @@
+"""Queries and graded judgments: TREC qrels beside query JSONL, as in ../shared/data."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    kind: str
+    text: str
+    lang: str = ""
+    image: str | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+def load_queries(path: Path) -> list[Query]:
+    queries = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                row = json.loads(line)
+                queries.append(
+                    Query(
+                        id=row["id"],
+                        kind=row.get("kind", "all"),
+                        text=row.get("text", ""),
+                        lang=row.get("lang", ""),
+                        image=row.get("image"),
+                        spec=row.get("spec", {}),
+                    )
+                )
+    return queries
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """query id -> product id -> grade, from ``query<TAB>product<TAB>grade`` lines."""
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 3:
+                qrels[parts[0]][parts[1]] = int(parts[2])
+    return dict(qrels)

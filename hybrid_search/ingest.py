@@ -1,0 +1,111 @@
+"""Merchant uploads: validate everything, store photos, write pending documents, then enqueue.
+
+Nothing is written unless every product and photo of the upload is valid; the pending document is
+written before its task is queued, so a product is never lost between upload and index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hybrid_search.catalog import ProductIn, product_document
+from hybrid_search.errors import ConflictError, InvalidInputError
+from hybrid_search.opensearch.client import OpenSearchClient
+from hybrid_search.opensearch.indices import alias_targets, index_exists, physical_index_name
+from hybrid_search.opensearch.products import get_products, write_documents
+from hybrid_search.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
+from hybrid_search.pipeline import model_version
+from hybrid_search.settings import Settings
+
+Enqueue = Callable[[list[str], str], None]
+"""Queues embedding of product ids in a physical index (the Celery task, in production)."""
+
+
+@dataclass
+class Submission:
+    accepted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    indices: list[str] = field(default_factory=list)
+
+
+def write_targets(client: OpenSearchClient, settings: Settings) -> list[str]:
+    """Where new documents go: the live index, and the current model version's index while it is built."""
+    targets = alias_targets(client, settings.products_alias)
+    building = physical_index_name(settings.products_alias, model_version(settings))
+    if building not in targets and index_exists(client, building):
+        targets.append(building)
+    if not targets:
+        raise ConflictError(f"alias {settings.products_alias} points at no index; run `hybrid-search init-indices`")
+    return targets
+
+
+def read_photo(product: ProductIn, field: str, photos: Mapping[str, bytes], import_dir: Path | None) -> bytes:
+    """The photo ``product.image`` names: an uploaded part of that name, else a file under ``import_dir``."""
+    name = product.image or ""
+    if name in photos:
+        data = photos[name]
+    elif import_dir is None:
+        raise InvalidInputError(field, f"no uploaded photo named {name!r} (and no import folder is configured)")
+    else:
+        root = import_dir.resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root):
+            raise InvalidInputError(field, "photo paths must stay inside the import folder")
+        if not path.is_file():
+            raise InvalidInputError(field, f"no file {name!r} in the import folder")
+        if path.stat().st_size > MAX_PHOTO_BYTES:
+            raise InvalidInputError(field, f"photo is larger than {MAX_PHOTO_BYTES} bytes")
+        data = path.read_bytes()
+    if len(data) > MAX_PHOTO_BYTES:
+        raise InvalidInputError(field, f"photo is larger than {MAX_PHOTO_BYTES} bytes")
+    return data
+
+
+def submit_products(
+    client: OpenSearchClient,
+    settings: Settings,
+    merchant_id: str,
+    products: Sequence[ProductIn],
+    photos: Mapping[str, bytes],
+    enqueue: Enqueue,
+) -> Submission:
+    """Validate photos, then write pending documents to every target index and queue them in batches."""
+    photo_bytes: dict[str, bytes] = {}
+    for i, product in enumerate(products):
+        if product.image:
+            field_name = f"products[{i}].image"
+            data = read_photo(product, field_name, photos, settings.import_dir)
+            open_image(data, settings.max_image_pixels, field_name)  # rejects non-images and bombs
+            photo_bytes[product.product_id] = data
+    targets = write_targets(client, settings)
+    existing = get_products(client, settings.products_alias, [p.product_id for p in products])
+    for i, product in enumerate(products):
+        owner = existing.get(product.product_id)
+        if owner and owner.source.get("merchant_id") != merchant_id:
+            raise ConflictError(f"products[{i}].product_id: {product.product_id!r} belongs to another merchant")
+
+    store = PhotoStore(settings.photo_root)
+    docs = [
+        product_document(p, merchant_id, store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None)
+        for p in products
+    ]
+    ids = [d["product_id"] for d in docs]
+    submission = Submission(indices=targets)
+    accepted: set[str] = set()
+    for index in targets:
+        stored = existing if index == targets[0] else get_products(client, index, ids)
+        # Same id and content hash as stored: same vectors, nothing to write or queue.
+        changed = [
+            d
+            for d in docs
+            if d["product_id"] not in stored or stored[d["product_id"]].source.get("content_hash") != d["content_hash"]
+        ]
+        write_documents(client, index, changed)
+        for start in range(0, len(changed), settings.embed_batch_size):
+            enqueue([d["product_id"] for d in changed[start : start + settings.embed_batch_size]], index)
+        accepted.update(d["product_id"] for d in changed)
+    submission.accepted = [pid for pid in ids if pid in accepted]
+    submission.unchanged = [pid for pid in ids if pid not in accepted]
+    return submission

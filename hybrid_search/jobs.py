@@ -1,0 +1,198 @@
+"""Background jobs run by the Celery tasks: reindex, behaviour vectors, fusion training, reconciling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hybrid_search.encoders.behaviour import build_behaviour_vectors
+from hybrid_search.encoders.fusion import (
+    ConcatFuser,
+    FusionModel,
+    LearnedFuser,
+    retrieval_metrics,
+    save_fusion,
+    train_fusion,
+)
+from hybrid_search.errors import InvalidInputError
+from hybrid_search.ingest import Enqueue
+from hybrid_search.opensearch.client import OpenSearchClient
+from hybrid_search.opensearch.events import iter_interactions
+from hybrid_search.opensearch.indices import (
+    alias_targets,
+    copy_as_pending,
+    create_versioned_index,
+    index_exists,
+    install_template,
+    physical_index_name,
+    point_alias,
+    render_products_template,
+)
+from hybrid_search.opensearch.products import (
+    iter_product_ids,
+    read_vectors,
+    stale_pending_ids,
+    status_counts,
+    touch_pending,
+    update_fields,
+)
+from hybrid_search.pipeline import model_version
+from hybrid_search.settings import Settings
+
+
+def enqueue_in_batches(ids: list[str], index: str, batch_size: int, enqueue: Enqueue) -> int:
+    for start in range(0, len(ids), batch_size):
+        enqueue(ids[start : start + batch_size], index)
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class ReindexPlan:
+    index: str
+    queued: int
+    swap_pending: bool  # True: the alias moves to ``index`` once it has no pending product
+
+
+def reindex(
+    client: OpenSearchClient, settings: Settings, enqueue: Enqueue, merchant_id: str | None = None
+) -> ReindexPlan:
+    """Re-embed products with the configured models.
+
+    Same model version as the live index: re-embed in place. A new version: build its own physical
+    index (copy of every document, marked pending), embed it there, and leave the swap of the alias
+    to ``activate_when_ready``; the old index stays until dropped.
+    """
+    alias = settings.products_alias
+    live = alias_targets(client, alias)
+    target = physical_index_name(alias, model_version(settings))
+    if target in live:
+        ids = list(iter_product_ids(client, target, merchant_id=merchant_id))
+        return ReindexPlan(target, enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue), False)
+    if merchant_id is not None:
+        raise InvalidInputError("merchant", "a new model version is built for the whole catalog, not one merchant")
+    install_template(client, alias, render_products_template(settings, alias))
+    if not index_exists(client, target):
+        create_versioned_index(client, alias, model_version(settings), activate=False)
+    if live:
+        copy_as_pending(client, live[0], target)
+    ids = list(iter_product_ids(client, target))
+    return ReindexPlan(target, enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue), True)
+
+
+def activate_when_ready(client: OpenSearchClient, settings: Settings, index: str) -> bool:
+    """Point the alias at ``index`` once none of its products is pending; False means not yet."""
+    if status_counts(client, index).get("pending", 0) > 0:
+        return False
+    point_alias(client, settings.products_alias, index)
+    return True
+
+
+def reconcile(client: OpenSearchClient, settings: Settings, enqueue: Enqueue) -> int:
+    """Re-queue products pending for longer than ``stale_pending_after_s`` (their task was lost)."""
+    queued = 0
+    for index in alias_targets(client, settings.products_alias) + _building(client, settings):
+        ids = stale_pending_ids(client, index, settings.stale_pending_after_s)
+        touch_pending(client, index, ids)
+        queued += enqueue_in_batches(ids, index, settings.embed_batch_size, enqueue)
+    return queued
+
+
+def _building(client: OpenSearchClient, settings: Settings) -> list[str]:
+    index = physical_index_name(settings.products_alias, model_version(settings))
+    live = alias_targets(client, settings.products_alias)
+    return [index] if index not in live and index_exists(client, index) else []
+
+
+def rebuild_behaviour_vectors(client: OpenSearchClient, settings: Settings, enqueue: Enqueue) -> dict[str, int]:
+    """Recompute behaviour vectors from all events, store them, and re-queue changed products for fusion."""
+    counts = {"products": 0, "with_behaviour": 0, "requeued": 0}
+    for index in alias_targets(client, settings.products_alias) + _building(client, settings):
+        ids = list(iter_product_ids(client, index))
+        vectors = build_behaviour_vectors(iter_interactions(client, settings.events_alias), ids, settings.behaviour_dim)
+        previous = read_vectors(client, index, ["has_behaviour"], ids)
+        changed = [
+            pid for i, pid in enumerate(ids) if vectors.has_behaviour[i] or previous.get(pid, {}).get("has_behaviour")
+        ]
+        update_fields(
+            client,
+            index,
+            {
+                pid: {
+                    "behaviour_vector": vectors.vectors[i].tolist(),
+                    "has_behaviour": bool(vectors.has_behaviour[i]),
+                    "popularity": float(vectors.popularity[i]),
+                    "click_rate": float(vectors.click_rate[i]),
+                }
+                for i, pid in enumerate(ids)
+            },
+        )
+        counts["products"] += len(ids)
+        counts["with_behaviour"] += int(vectors.has_behaviour.sum())
+        counts["requeued"] += enqueue_in_batches(changed, index, settings.embed_batch_size, enqueue)
+    return counts
+
+
+def train_fusion_from_index(
+    client: OpenSearchClient,
+    settings: Settings,
+    epochs: int = 30,
+    holdout: float = 0.1,
+    seed: int = 0,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Train the fusion on the live index's own title/photo pairs and save a versioned artifact.
+
+    A held-out share of the pairs measures text->photo retrieval for the trained projection and the
+    untrained baselines (concatenation with a random projection, and an untrained model).
+    """
+    index = alias_targets(client, settings.products_alias)[0]
+    rows = read_vectors(
+        client,
+        index,
+        ["text_vector", "image_vector", "behaviour_vector", "has_behaviour", "article_type"],
+        query={"term": {"has_image": True}},
+        ready_only=True,
+    )
+    ids = sorted(rows)
+    if len(ids) < 20:
+        raise InvalidInputError("products", f"{len(ids)} ready products with photos; fusion needs at least 20")
+    text = np.array([rows[i]["text_vector"] for i in ids], dtype=np.float32)
+    image = np.array([rows[i]["image_vector"] for i in ids], dtype=np.float32)
+    behaviour = np.array([rows[i]["behaviour_vector"] for i in ids], dtype=np.float32)
+    has_behaviour = np.array([bool(rows[i].get("has_behaviour")) for i in ids])
+    labels = np.array([rows[i].get("article_type", "") for i in ids])
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_test = max(10, int(len(ids) * holdout))
+    test, train = order[:n_test], order[n_test:]
+    result = train_fusion(
+        text[train],
+        image[train],
+        behaviour[train],
+        has_behaviour[train],
+        epochs=epochs,
+        seed=seed,
+        device=settings.device,
+        on_epoch=on_epoch,
+    )
+    trained = LearnedFuser(result.model, "trained", settings.device)
+    untrained = LearnedFuser(FusionModel(result.model.config), "untrained", settings.device)
+    concat = ConcatFuser((text.shape[1], image.shape[1], behaviour.shape[1]), result.model.config.joint_dim)
+    evaluation = {
+        name: retrieval_metrics(fuser.text_query(text[test]), fuser.image_query(image[test]), labels=labels[test])
+        for name, fuser in (("trained", trained), ("untrained", untrained), ("concat_random_projection", concat))
+    }
+    evaluation["chance"] = {"recall@10": min(1.0, 10 / n_test)}
+    metadata = {
+        "trained_on": {"index": index, "pairs": len(train), "held_out": n_test, "epochs": epochs, "seed": seed},
+        "text_encoder": settings.text_encoder,
+        "image_encoder": settings.image_encoder,
+        "losses": result.losses,
+        "evaluation": evaluation,
+        "trained_at": datetime.now(UTC).isoformat(),
+    }
+    return save_fusion(result.model, settings.models_dir, metadata), metadata

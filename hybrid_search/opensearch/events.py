@@ -1,0 +1,33 @@
+"""Behaviour events (UBI style) in the events index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from opensearchpy import OpenSearch, helpers
+
+from hybrid_search.encoders.behaviour import Interaction
+from hybrid_search.errors import BackendError
+from hybrid_search.opensearch.client import translated_errors
+
+
+def write_events(client: OpenSearch, alias: str, events: Sequence[dict[str, Any]], refresh: bool = False) -> None:
+    actions = [{"_op_type": "index", "_index": alias, "_source": event} for event in events]
+    with translated_errors(f"writing {len(events)} events"):
+        _, errors = helpers.bulk(client, actions, raise_on_error=False, refresh="wait_for" if refresh else False)
+    if errors:
+        raise BackendError(f"{len(errors)} of {len(events)} events were not written: {errors[0]}")
+
+
+def iter_interactions(client: OpenSearch, alias: str) -> Iterator[Interaction]:
+    """Every event on a product, grouped by session (or by user when an event has no session)."""
+    query = {
+        "query": {"exists": {"field": "event_attributes.object.object_id"}},
+        "_source": ["session_id", "user_id", "client_id", "action_name", "event_attributes.object.object_id"],
+    }
+    with translated_errors("reading events"):
+        for hit in helpers.scan(client, index=alias, query=query, size=2000):
+            event = hit["_source"]
+            session = event.get("session_id") or event.get("user_id") or event.get("client_id") or ""
+            yield Interaction(session, event["event_attributes"]["object"]["object_id"], event["action_name"])

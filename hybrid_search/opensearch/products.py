@@ -1,0 +1,190 @@
+"""Product documents in OpenSearch: pending writes, guarded vector updates, status queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opensearchpy import OpenSearch, helpers
+
+from hybrid_search.errors import BackendError, NotFoundError
+from hybrid_search.opensearch.client import translated_errors
+
+
+@dataclass(frozen=True)
+class StoredProduct:
+    product_id: str
+    source: dict[str, Any]
+    seq_no: int
+    primary_term: int
+
+
+def write_documents(client: OpenSearch, index: str, docs: Sequence[dict[str, Any]], refresh: bool = False) -> None:
+    """Index (create or replace) ``docs`` by ``product_id``; any item failure raises BackendError."""
+    actions = [{"_op_type": "index", "_index": index, "_id": doc["product_id"], "_source": doc} for doc in docs]
+    with translated_errors(f"writing {len(docs)} products to {index}"):
+        _, errors = helpers.bulk(client, actions, raise_on_error=False, refresh="wait_for" if refresh else False)
+    if errors:
+        raise BackendError(f"{len(errors)} of {len(docs)} products were not written to {index}: {errors[0]}")
+
+
+# Large vectors a worker recomputes anyway; the small behaviour vector is an input to fusion.
+RECOMPUTED_VECTORS = "text_vector,image_vector,fused_vector"
+
+
+def get_products(client: OpenSearch, index: str, ids: Sequence[str]) -> dict[str, StoredProduct]:
+    """The stored documents among ``ids`` (missing ones are left out), with their versions."""
+    if not ids:
+        return {}
+    with translated_errors(f"reading {len(ids)} products"):
+        response = client.mget(index=index, body={"ids": list(ids)}, params={"_source_excludes": RECOMPUTED_VECTORS})
+    return {
+        doc["_id"]: StoredProduct(doc["_id"], doc["_source"], doc["_seq_no"], doc["_primary_term"])
+        for doc in response["docs"]
+        if doc.get("found")
+    }
+
+
+def get_product(client: OpenSearch, index: str, product_id: str, with_vectors: bool = False) -> dict[str, Any]:
+    params = {} if with_vectors else {"_source_excludes": "*_vector"}
+    with translated_errors(f"reading product {product_id}"):
+        return client.get(index=index, id=product_id, params=params)["_source"]
+
+
+def update_guarded(client: OpenSearch, index: str, updates: Sequence[tuple[StoredProduct, dict[str, Any]]]) -> int:
+    """Apply partial ``updates`` only to documents unchanged since they were read.
+
+    A document re-uploaded meanwhile has a new sequence number; its update is skipped (its own
+    task will embed the new content). Returns how many were skipped that way.
+    """
+    if not updates:
+        return 0
+    actions = [
+        {
+            "_op_type": "update",
+            "_index": index,
+            "_id": stored.product_id,
+            "doc": partial,
+            "if_seq_no": stored.seq_no,
+            "if_primary_term": stored.primary_term,
+        }
+        for stored, partial in updates
+    ]
+    with translated_errors(f"updating {len(updates)} products in {index}"):
+        _, errors = helpers.bulk(client, actions, raise_on_error=False)
+    conflicts = [e for e in errors if next(iter(e.values())).get("status") in (404, 409)]
+    if len(conflicts) != len(errors):
+        raise BackendError(f"{len(errors) - len(conflicts)} product updates failed in {index}: {errors[0]}")
+    return len(conflicts)
+
+
+def delete_product(client: OpenSearch, index: str, product_id: str, merchant_id: str | None) -> None:
+    """Delete one product (of ``merchant_id`` when given); NotFoundError if there is none."""
+    query: dict[str, Any] = {"bool": {"filter": [{"ids": {"values": [product_id]}}]}}
+    if merchant_id is not None:
+        query["bool"]["filter"].append({"term": {"merchant_id": merchant_id}})
+    with translated_errors(f"deleting product {product_id}"):
+        deleted = client.delete_by_query(index=index, body={"query": query}, params={"refresh": "true"})["deleted"]
+    if not deleted:
+        raise NotFoundError(f"product {product_id} not found")
+
+
+def list_products(
+    client: OpenSearch,
+    index: str,
+    merchant_id: str | None = None,
+    status: str | None = None,
+    size: int = 50,
+    after: str | None = None,
+) -> list[dict[str, Any]]:
+    """One page of products ordered by id, optionally by merchant and status; ``after`` is the last id seen."""
+    filters = [{"term": {k: v}} for k, v in (("merchant_id", merchant_id), ("status", status)) if v is not None]
+    body: dict[str, Any] = {
+        "size": size,
+        "query": {"bool": {"filter": filters}},
+        "sort": [{"product_id": "asc"}],
+        "_source": {"excludes": ["*_vector"]},
+    }
+    if after is not None:
+        body["search_after"] = [after]
+    with translated_errors("listing products"):
+        return [hit["_source"] for hit in client.search(index=index, body=body)["hits"]["hits"]]
+
+
+def iter_product_ids(
+    client: OpenSearch,
+    index: str,
+    merchant_id: str | None = None,
+    status: str | None = None,
+    updated_before: datetime | None = None,
+) -> Iterator[str]:
+    """Every matching product id, streamed with a point-in-time-free scroll."""
+    filters: list[dict[str, Any]] = [
+        {"term": {k: v}} for k, v in (("merchant_id", merchant_id), ("status", status)) if v is not None
+    ]
+    if updated_before is not None:
+        filters.append({"range": {"updated_at": {"lt": updated_before.isoformat()}}})
+    query = {"query": {"bool": {"filter": filters}}, "_source": False}
+    with translated_errors("scanning product ids"):
+        for hit in helpers.scan(client, index=index, query=query, size=1000):
+            yield hit["_id"]
+
+
+def stale_pending_ids(client: OpenSearch, index: str, older_than_s: float) -> list[str]:
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    return list(iter_product_ids(client, index, status="pending", updated_before=cutoff))
+
+
+def read_vectors(
+    client: OpenSearch,
+    index: str,
+    fields: Sequence[str],
+    ids: Sequence[str] | None = None,
+    query: dict[str, Any] | None = None,
+    ready_only: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """``fields`` of the products ``ids`` (or of all matching ``query``), keyed by id."""
+    filters: list[dict[str, Any]] = [query] if query else []
+    if ids is not None:
+        filters.append({"ids": {"values": list(ids)}})
+    if ready_only:
+        filters.append({"term": {"status": "ready"}})
+    body = {"query": {"bool": {"filter": filters}}, "_source": list(fields)}
+    with translated_errors(f"reading {', '.join(fields)}"):
+        return {hit["_id"]: hit["_source"] for hit in helpers.scan(client, index=index, query=body, size=500)}
+
+
+def update_fields(client: OpenSearch, index: str, partials: dict[str, dict[str, Any]]) -> None:
+    """Partial updates by id (fields a job owns, such as behaviour vectors)."""
+    actions = [{"_op_type": "update", "_index": index, "_id": pid, "doc": doc} for pid, doc in partials.items()]
+    with translated_errors(f"updating {len(actions)} products"):
+        _, errors = helpers.bulk(client, actions, raise_on_error=False, chunk_size=500)
+    if errors:
+        raise BackendError(f"{len(errors)} of {len(actions)} product updates failed: {errors[0]}")
+
+
+def touch_pending(client: OpenSearch, index: str, ids: Sequence[str]) -> None:
+    """Mark pending products as re-queued now, so the reconciler does not queue them again at once."""
+    now = datetime.now(UTC).isoformat()
+    actions = [{"_op_type": "update", "_index": index, "_id": pid, "doc": {"updated_at": now}} for pid in ids]
+    with translated_errors("touching pending products"):
+        helpers.bulk(client, actions, raise_on_error=False)
+
+
+def status_counts(client: OpenSearch, index: str, merchant_id: str | None = None) -> dict[str, int]:
+    filters = [{"term": {"merchant_id": merchant_id}}] if merchant_id else []
+    body = {
+        "size": 0,
+        "query": {"bool": {"filter": filters}},
+        "aggs": {"status": {"terms": {"field": "status", "size": 10}}},
+    }
+    with translated_errors("counting products by status"):
+        response = client.search(index=index, body=body)
+    return {bucket["key"]: bucket["doc_count"] for bucket in response["aggregations"]["status"]["buckets"]}
+
+
+def refresh(client: OpenSearch, index: str) -> None:
+    with translated_errors(f"refreshing {index}"):
+        client.indices.refresh(index=index)

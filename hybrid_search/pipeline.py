@@ -1,0 +1,157 @@
+"""Embedding products: text, photo and behaviour vectors and their fusion, written back guarded.
+
+``embed_products`` is what a worker runs for a batch of ids: it reads the documents, skips the ones
+already embedded from the same content by the same models, marks undecodable photos as failed (the
+rest of the batch goes on), and writes vectors with ``status: ready`` only to documents that have
+not changed since they were read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+import numpy as np
+
+from hybrid_search.catalog import embedding_text
+from hybrid_search.encoders.behaviour import neutral_vector
+from hybrid_search.encoders.fusion import ConcatFuser, Fuser, concat_version, load_fusion
+from hybrid_search.encoders.image import ImageEncoder, load_image_encoder
+from hybrid_search.encoders.text import TextEncoder, load_text_encoder
+from hybrid_search.errors import HybridSearchError, InvalidInputError
+from hybrid_search.opensearch.client import OpenSearchClient
+from hybrid_search.opensearch.products import StoredProduct, get_products, update_guarded
+from hybrid_search.photos import PhotoStore
+from hybrid_search.settings import Settings
+
+
+def fusion_version(settings: Settings) -> str:
+    return settings.fusion_model.stem if settings.fusion_model else concat_version()
+
+
+def model_version(settings: Settings) -> str:
+    """Names the encoders and fusion that produce a document's vectors; one physical index each."""
+    parts = (settings.text_encoder, settings.image_encoder, fusion_version(settings))
+    return "+".join(re.sub(r"[^A-Za-z0-9._-]+", "-", part) for part in parts)
+
+
+@dataclass
+class EmbedReport:
+    ready: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    superseded: int = 0
+
+
+class EmbeddingPipeline:
+    """The encoders and fuser of one model version, loaded lazily, once per process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.version = model_version(settings)
+        self.photos = PhotoStore(settings.photo_root)
+
+    @cached_property
+    def text_encoder(self) -> TextEncoder:
+        return load_text_encoder(self.settings.text_encoder, self.settings.device)
+
+    @cached_property
+    def image_encoder(self) -> ImageEncoder:
+        return load_image_encoder(self.settings.image_encoder, self.settings.device)
+
+    @cached_property
+    def fuser(self) -> Fuser:
+        s = self.settings
+        if s.fusion_model:
+            return load_fusion(s.fusion_model, s.device)[0]
+        return ConcatFuser((s.text_dim, s.image_dim, s.behaviour_dim), s.fused_dim)
+
+    def vectors(self, docs: Sequence[dict]) -> tuple[dict[int, dict], dict[int, str]]:
+        """Vector fields for each doc position, and failure reasons for the ones that cannot be embedded."""
+        failures: dict[int, str] = {}
+        pixels: dict[int, object] = {}
+        for i, doc in enumerate(docs):
+            if doc.get("image_hash"):
+                try:
+                    pixels[i] = self.image_encoder.preprocess(self.photos.get(doc["image_hash"]), "image")
+                except HybridSearchError as exc:
+                    failures[i] = f"photo: {exc}"
+        keep = [i for i in range(len(docs)) if i not in failures]
+        if not keep:
+            return {}, failures
+        s = self.settings
+        text = self.text_encoder.encode([embedding_text(docs[i]) for i in keep])
+        image = np.zeros((len(keep), s.image_dim), dtype=np.float32)
+        has_image = np.array([i in pixels for i in keep])
+        if has_image.any():
+            image[has_image] = self.image_encoder.encode_tensors([pixels[i] for i in keep if i in pixels])
+        behaviour = np.stack(
+            [
+                np.asarray(docs[i].get("behaviour_vector") or neutral_vector(s.behaviour_dim), dtype=np.float32)
+                for i in keep
+            ]
+        )
+        has_behaviour = np.array([bool(docs[i].get("has_behaviour")) for i in keep])
+        fused = self.fuser.fuse(text, image, behaviour, has_image, has_behaviour)
+        out = {}
+        for row, i in enumerate(keep):
+            fields = {
+                "text_vector": text[row].tolist(),
+                "fused_vector": fused[row].tolist(),
+                "behaviour_vector": behaviour[row].tolist(),
+                "has_behaviour": bool(has_behaviour[row]),
+            }
+            if has_image[row]:
+                fields["image_vector"] = image[row].tolist()
+            out[i] = fields
+        return out, failures
+
+
+def embed_products(
+    client: OpenSearchClient, index: str, ids: Sequence[str], pipeline: EmbeddingPipeline, force: bool = False
+) -> EmbedReport:
+    """Embed the products ``ids`` of ``index`` (see the module docstring)."""
+    if not ids:
+        raise InvalidInputError("ids", "no product ids given")
+    report = EmbedReport()
+    stored = get_products(client, index, ids)
+    report.missing = [pid for pid in ids if pid not in stored]
+    todo: list[StoredProduct] = []
+    for pid in ids:
+        product = stored.get(pid)
+        if product is None:
+            continue
+        source = product.source
+        if not force and source.get("status") == "ready" and source.get("model_version") == pipeline.version:
+            report.unchanged.append(pid)  # same id, same content hash, same models: same vectors
+        else:
+            todo.append(product)
+    if not todo:
+        return report
+    vectors, failures = pipeline.vectors([p.source for p in todo])
+    now = datetime.now(UTC).isoformat()
+    updates = []
+    for i, product in enumerate(todo):
+        if i in failures:
+            updates.append((product, {"status": "failed", "status_reason": failures[i], "updated_at": now}))
+            report.failed[product.product_id] = failures[i]
+        else:
+            updates.append(
+                (
+                    product,
+                    {
+                        **vectors[i],
+                        "status": "ready",
+                        "status_reason": None,
+                        "model_version": pipeline.version,
+                        "updated_at": now,
+                    },
+                )
+            )
+            report.ready.append(product.product_id)
+    report.superseded = update_guarded(client, index, updates)
+    return report

@@ -1,0 +1,110 @@
+import pytest
+
+from hybrid_search.catalog import (
+    content_hash,
+    embedding_text,
+    fashion_row_to_product,
+    parse_products,
+    product_document,
+)
+from hybrid_search.errors import InvalidInputError
+
+GOOD = {
+    "product_id": "sku-1",
+    "title": "Puma Men Black Backpack",
+    "article_type": "Backpacks",
+    "colour": "Black",
+    "gender": "Men",
+    "category_path": ["Accessories", "Bags"],
+    "price": 39.5,
+    "currency": "EUR",
+}
+
+
+def test_valid_rows_parse():
+    (product,) = parse_products([GOOD])
+    assert product.category_path == ("Accessories", "Bags")
+    assert product.price == 39.5
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"price": -1}, "products[1].price"),
+        ({"price": float("nan")}, "products[1].price"),
+        ({"title": ""}, "products[1].title"),
+        ({"product_id": "has space"}, "products[1].product_id"),
+        ({"currency": "euro"}, "products[1].currency"),
+        ({"category_path": ["ok", " "]}, "products[1].category_path"),
+        ({"colour": 7}, "products[1].colour"),
+        ({"unknown": 1}, "products[1].unknown"),
+    ],
+)
+def test_the_first_bad_field_is_named(change, field):
+    rows = [GOOD, {**GOOD, "product_id": "sku-2", **change}]
+    with pytest.raises(InvalidInputError) as info:
+        parse_products(rows)
+    assert info.value.field == field
+
+
+def test_missing_required_field_is_named():
+    with pytest.raises(InvalidInputError) as info:
+        parse_products([{"product_id": "a"}])
+    assert info.value.field == "products[0].title"
+
+
+def test_duplicates_and_non_objects_and_empty_uploads_are_rejected():
+    with pytest.raises(InvalidInputError, match="duplicate"):
+        parse_products([GOOD, GOOD])
+    with pytest.raises(InvalidInputError) as info:
+        parse_products([GOOD, "nope"])
+    assert info.value.field == "products[1]"
+    with pytest.raises(InvalidInputError):
+        parse_products([])
+
+
+def test_content_hash_depends_on_content_and_photo_only():
+    (product,) = parse_products([GOOD])
+    (same,) = parse_products([dict(GOOD)])
+    (other,) = parse_products([{**GOOD, "price": 40}])
+    assert content_hash(product, "abc") == content_hash(same, "abc")
+    assert content_hash(product, "abc") != content_hash(product, "abd")
+    assert content_hash(product, None) != content_hash(other, None)
+
+
+def test_pending_document_has_status_hash_and_no_empty_fields():
+    (product,) = parse_products([GOOD])
+    doc = product_document(product, "m1", None)
+    assert doc["status"] == "pending"
+    assert doc["merchant_id"] == "m1"
+    assert doc["category"] == doc["category_path"] == "Accessories > Bags"
+    assert doc["has_image"] is False
+    assert doc["content_hash"] == content_hash(product, None)
+    assert "description" not in doc
+
+
+def test_embedding_text_is_title_then_attributes():
+    (product,) = parse_products([GOOD])
+    text = embedding_text(product_document(product, "m1", None))
+    assert text == "Puma Men Black Backpack. Backpacks Black Men Accessories Bags"
+
+
+def test_fashion_rows_map_to_uploads():
+    row = {
+        "id": 1526,
+        "title": "Puma Big Cat Backpack Black",
+        "gender": "Unisex",
+        "master_category": "Accessories",
+        "sub_category": "Bags",
+        "article_type": "Backpacks",
+        "colour": "Black",
+        "season": "Fall",
+        "year": "2010.0",
+        "usage": "Sports",
+        "image": None,
+    }
+    product = fashion_row_to_product(row)
+    assert product["product_id"] == "1526"
+    assert product["year"] == 2010
+    assert product["category_path"] == ["Accessories", "Bags"]
+    parse_products([product])

@@ -1,0 +1,96 @@
+"""Thin Celery tasks: ids in, library call, retries and acks here. Models load once per process.
+
+Run a worker with ``hybrid-search worker`` (or ``celery -A workers.tasks worker``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+import redis
+
+from hybrid_search import jobs
+from hybrid_search.errors import BackendError, ServiceUnavailableError
+from hybrid_search.pipeline import EmbeddingPipeline
+from hybrid_search.pipeline import embed_products as embed
+from hybrid_search.services import Services
+from hybrid_search.settings import Settings
+from workers.celery_app import (
+    ACTIVATE_WHEN_READY,
+    EMBED_PRODUCTS,
+    REBUILD_BEHAVIOUR,
+    RECONCILE,
+    REINDEX,
+    TRAIN_FUSION,
+    enqueue_embedding,
+    make_celery,
+)
+
+app = make_celery()
+
+# Transient failures of OpenSearch or Redis: retry with exponential backoff and jitter.
+RETRY = {
+    "autoretry_for": (ServiceUnavailableError, BackendError, redis.ConnectionError, redis.TimeoutError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 12,
+}
+
+
+@cache
+def runtime() -> tuple[Services, EmbeddingPipeline]:
+    settings = Settings()
+    return Services.from_settings(settings), EmbeddingPipeline(settings)
+
+
+@app.task(name=EMBED_PRODUCTS, **RETRY)
+def embed_products(ids: list[str], index: str, force: bool = False) -> dict[str, Any]:
+    services, pipeline = runtime()
+    report = embed(services.opensearch, index, ids, pipeline, force=force)
+    return {
+        "index": index,
+        "ready": len(report.ready),
+        "failed": report.failed,
+        "unchanged": len(report.unchanged),
+        "missing": report.missing,
+        "superseded": report.superseded,
+    }
+
+
+@app.task(name=REINDEX, **RETRY)
+def reindex(merchant_id: str | None = None) -> dict[str, Any]:
+    services, _ = runtime()
+    plan = jobs.reindex(services.opensearch, services.settings, enqueue_embedding(app), merchant_id)
+    if plan.swap_pending:
+        activate_when_ready.apply_async(args=[plan.index], countdown=10)
+    return asdict(plan)
+
+
+@app.task(name=ACTIVATE_WHEN_READY, bind=True, max_retries=None)
+def activate_when_ready(self: Any, index: str) -> str:
+    services, _ = runtime()
+    if not jobs.activate_when_ready(services.opensearch, services.settings, index):
+        raise self.retry(countdown=10)
+    return index
+
+
+@app.task(name=REBUILD_BEHAVIOUR, **RETRY)
+def rebuild_behaviour_vectors() -> dict[str, int]:
+    services, _ = runtime()
+    return jobs.rebuild_behaviour_vectors(services.opensearch, services.settings, enqueue_embedding(app))
+
+
+@app.task(name=TRAIN_FUSION, **RETRY)
+def train_fusion(epochs: int = 30) -> dict[str, Any]:
+    services, _ = runtime()
+    path, metadata = jobs.train_fusion_from_index(services.opensearch, services.settings, epochs=epochs)
+    return {"artifact": str(path), "evaluation": metadata["evaluation"]}
+
+
+@app.task(name=RECONCILE, **RETRY)
+def reconcile_pending() -> int:
+    services, _ = runtime()
+    return jobs.reconcile(services.opensearch, services.settings, enqueue_embedding(app))
