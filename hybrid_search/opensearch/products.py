@@ -81,14 +81,12 @@ def update_guarded(client: OpenSearch, index: str, updates: Sequence[tuple[Store
 
 
 def delete_product(client: OpenSearch, index: str, product_id: str, merchant_id: str | None) -> None:
-    """Delete one product (of ``merchant_id`` when given); NotFoundError if there is none."""
-    query: dict[str, Any] = {"bool": {"filter": [{"ids": {"values": [product_id]}}]}}
-    if merchant_id is not None:
-        query["bool"]["filter"].append({"term": {"merchant_id": merchant_id}})
+    """Delete one product (only if it is ``merchant_id``'s, when given); NotFoundError if there is none."""
     with translated_errors(f"deleting product {product_id}"):
-        deleted = client.delete_by_query(index=index, body={"query": query}, params={"refresh": "true"})["deleted"]
-    if not deleted:
-        raise NotFoundError(f"product {product_id} not found")
+        owner = client.get(index=index, id=product_id, params={"_source_includes": "merchant_id"})["_source"]
+        if merchant_id is not None and owner.get("merchant_id") != merchant_id:
+            raise NotFoundError(f"product {product_id} not found")
+        client.delete(index=index, id=product_id, params={"refresh": "wait_for"})
 
 
 def list_products(

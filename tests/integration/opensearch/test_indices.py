@@ -56,7 +56,7 @@ PRODUCTS = [
 @pytest.fixture
 def products(client, settings, cleanup):
     """A products index from the template, behind its alias, holding PRODUCTS."""
-    ensure_indices(client, settings)
+    ensure_indices(client, settings, "v1")
     for doc in PRODUCTS:
         client.index(index=settings.products_alias, id=doc["product_id"], body={**doc, "status": "ready"})
     client.indices.refresh(index=settings.products_alias)
@@ -117,12 +117,12 @@ def test_vector_dimensions_come_from_settings(client, products):
 
 
 def test_ensure_indices_is_idempotent_and_leaves_aliases_in_place(client, settings, cleanup):
-    first = ensure_indices(client, settings)
+    first = ensure_indices(client, settings, "v1")
     assert first == {
         settings.products_alias: f"{settings.products_alias}-v1",
         settings.events_alias: f"{settings.events_alias}-v1",
     }
-    assert ensure_indices(client, settings) == first
+    assert ensure_indices(client, settings, "v1") == first
 
 
 def test_new_version_swaps_the_alias_and_keeps_the_old_index(client, settings, cleanup):

@@ -1,0 +1,307 @@
+"""Upload -> Redis queue -> real Celery worker processes -> OpenSearch, end to end."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from hybrid_search import jobs
+from hybrid_search.api import create_app
+from hybrid_search.encoders.behaviour import neutral_vector
+from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.events import write_events
+from hybrid_search.opensearch.indices import alias_targets, ensure_indices, physical_index_name
+from hybrid_search.opensearch.products import refresh, status_counts
+from hybrid_search.pipeline import model_version
+from hybrid_search.services import Services
+from hybrid_search.settings import Settings
+from tests.data import photo_bytes, photo_rows
+from workers.celery_app import enqueue_embedding, make_celery
+
+MERCHANT_KEY = {"X-API-Key": "dev-merchant-key"}  # the default key, merchant "demo"
+
+
+class Worker:
+    """A real ``hybrid-search worker`` process with its own environment."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log.write_text("")
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hybrid_search.cli", "worker", "--no-beat", "--loglevel=info"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 120
+        while " ready." not in self.log.read_text(errors="replace"):
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "worker did not become ready"
+            time.sleep(0.5)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once, as a crash would."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="module")
+def ingest_settings(service_urls, tmp_path_factory) -> Settings:
+    prefix = f"i{uuid.uuid4().hex[:8]}"
+    redis_db = service_urls["redis_url"].rsplit("/", 1)[0] + "/3"  # own queue, away from other tests
+    return Settings(
+        opensearch_url=service_urls["opensearch_url"],
+        redis_url=redis_db,
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        data_dir=tmp_path_factory.mktemp("ingest"),
+        embed_batch_size=8,
+        task_visibility_timeout_s=5,
+        device="cpu",
+    )
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYBRID_SEARCH_")}
+    for name in (
+        "opensearch_url",
+        "redis_url",
+        "products_alias",
+        "events_alias",
+        "data_dir",
+        "embed_batch_size",
+        "task_visibility_timeout_s",
+        "device",
+        "text_encoder",
+        "fusion_model",
+    ):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"HYBRID_SEARCH_{name.upper()}"] = str(value)
+    return env
+
+
+@pytest.fixture(scope="module")
+def worker(ingest_settings, tmp_path_factory) -> Iterator[Worker]:
+    client = make_client(ingest_settings)
+    ensure_indices(client, ingest_settings, model_version(ingest_settings))
+    redis.Redis.from_url(ingest_settings.redis_url).flushdb()
+    w = Worker(worker_env(ingest_settings), tmp_path_factory.mktemp("worker") / "worker.log")
+    w.start()
+    yield w
+    w.stop()
+    for alias in (ingest_settings.products_alias, ingest_settings.events_alias):
+        client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
+        client.indices.delete_index_template(name=alias, ignore=[404])
+
+
+@pytest.fixture(scope="module")
+def api(ingest_settings, worker):
+    return create_app(services=Services.from_settings(ingest_settings)).test_client()
+
+
+def photo_io(row: dict) -> io.BytesIO:
+    return io.BytesIO(photo_bytes(row))
+
+
+def wait_for(condition, timeout=180.0, every=1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"not reached in {timeout}s")
+
+
+def counts(settings: Settings, index: str | None = None) -> dict[str, int]:
+    client = make_client(settings)
+    index = index or settings.products_alias
+    refresh(client, index)
+    return status_counts(client, index)
+
+
+def test_upload_with_photos_becomes_ready_with_every_vector(api, ingest_settings):
+    bag, shoe = photo_rows("Backpacks", 1)[0], photo_rows("Sports Shoes", 1)[0]
+    rows = [
+        {"product_id": "up-1", "title": bag["title"], "article_type": "Backpacks", "image": "bag.jpg"},
+        {"product_id": "up-2", "title": shoe["title"], "article_type": "Sports Shoes", "image": "shoe"},
+        {"product_id": "up-3", "title": "Plain text only product", "price": 9.99},
+    ]
+    response = api.post(
+        "/products",
+        headers=MERCHANT_KEY,
+        content_type="multipart/form-data",
+        data={
+            "products": json.dumps(rows),
+            "photo1": (photo_io(bag), "bag.jpg"),
+            "shoe": (photo_io(shoe), "whatever.jpg"),
+        },
+    )
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["accepted"] == ["up-1", "up-2", "up-3"]
+    wait_for(lambda: counts(ingest_settings).get("ready", 0) >= 3)
+
+    doc = api.get("/products/up-1?vectors=true", headers=MERCHANT_KEY).get_json()
+    assert doc["status"] == "ready" and doc["merchant_id"] == "demo"
+    assert [len(doc[f]) for f in ("text_vector", "image_vector", "behaviour_vector", "fused_vector")] == [
+        384,
+        1280,
+        64,
+        256,
+    ]
+    assert doc["has_image"] is True and doc["has_behaviour"] is False
+    assert doc["behaviour_vector"] == neutral_vector(64).tolist()
+    assert doc["model_version"] == model_version(ingest_settings)
+    text_only = api.get("/products/up-3?vectors=true", headers=MERCHANT_KEY).get_json()
+    assert "image_vector" not in text_only and text_only["has_image"] is False
+    assert len(text_only["fused_vector"]) == 256
+
+    # Re-uploading the same content writes and queues nothing.
+    again = api.post("/products", headers=MERCHANT_KEY, json=[rows[2]])
+    assert again.get_json()["unchanged"] == ["up-3"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            [{"product_id": "ok-1", "title": "Fine"}, {"product_id": "bad", "title": "x", "price": "cheap"}],
+            "products[1].price",
+        ),
+        ([{"product_id": "ok-1", "title": "Fine", "image": "missing.jpg"}], "products[0].image"),
+        ({"not": "a list"}, "body"),
+    ],
+)
+def test_bad_uploads_are_400_naming_the_field_and_write_nothing(api, ingest_settings, body, field):
+    before = sum(counts(ingest_settings).values())
+    response = api.post("/products", headers=MERCHANT_KEY, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field
+    assert sum(counts(ingest_settings).values()) == before
+
+
+def test_a_non_image_photo_is_rejected_before_anything_is_written(api, ingest_settings):
+    before = sum(counts(ingest_settings).values())
+    response = api.post(
+        "/products",
+        headers=MERCHANT_KEY,
+        content_type="multipart/form-data",
+        data={
+            "products": json.dumps(
+                [
+                    {"product_id": "np-1", "title": "x", "image": "a.jpg"},
+                    {"product_id": "np-2", "title": "y", "image": "b.jpg"},
+                ]
+            ),
+            "a.jpg": (photo_io(photo_rows("Backpacks", 1)[0]), "a.jpg"),
+            "b.jpg": (io.BytesIO(b"%PDF-1.4 not a photo"), "b.jpg"),
+        },
+    )
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "products[1].image"
+    assert sum(counts(ingest_settings).values()) == before
+
+
+def test_keys_scope_merchants(api):
+    assert api.post("/products", json=[]).status_code == 401
+    assert api.get("/products/up-1", headers={"X-API-Key": "nope"}).status_code == 401
+    admin = {"X-API-Key": "dev-admin-key"}
+    assert api.get("/products/up-1", headers=admin).status_code == 200
+    listed = api.get("/products?status=ready", headers=MERCHANT_KEY).get_json()["products"]
+    assert {p["product_id"] for p in listed} >= {"up-1", "up-2", "up-3"}
+    assert api.get("/products?merchant=other", headers=MERCHANT_KEY).status_code == 400
+    assert api.get("/products?status=done", headers=MERCHANT_KEY).get_json()["field"] == "status"
+
+
+def test_delete(api):
+    api.post("/products", headers=MERCHANT_KEY, json=[{"product_id": "del-1", "title": "Short lived"}])
+    assert api.delete("/products/del-1", headers=MERCHANT_KEY).status_code == 204
+    assert api.get("/products/del-1", headers=MERCHANT_KEY).status_code == 404
+    assert api.delete("/products/del-1", headers=MERCHANT_KEY).status_code == 404
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(api, ingest_settings, worker):
+    rows = [{"product_id": f"kill-{i:03d}", "title": f"Puma Men Black Running Shoe model {i}"} for i in range(64)]
+    before = counts(ingest_settings).get("ready", 0)
+    assert api.post("/products", headers=MERCHANT_KEY, json=rows).status_code == 202
+    wait_for(lambda: counts(ingest_settings).get("ready", 0) > before, every=0.2)
+    worker.kill()
+    left = counts(ingest_settings).get("pending", 0)
+    assert left > 0, "the worker finished before it could be killed; the test proves nothing"
+    worker.start()
+    # Late acks: the killed worker's unacknowledged batch is delivered again after the visibility timeout.
+    wait_for(lambda: counts(ingest_settings).get("pending", 0) == 0)
+    assert counts(ingest_settings).get("ready", 0) == before + 64
+
+
+def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
+    client = make_client(ingest_settings)
+    events = [
+        {
+            "action_name": action,
+            "session_id": f"s{s}",
+            "user_id": "u1",
+            "timestamp": "2026-11-27T00:00:00Z",
+            "event_attributes": {"object": {"object_id": pid, "object_id_field": "product_id"}},
+        }
+        for s in range(6)
+        for pid, action in (("up-1", "click"), ("up-2", "add_to_cart"))
+    ]
+    write_events(client, ingest_settings.events_alias, events, refresh=True)
+    result = jobs.rebuild_behaviour_vectors(client, ingest_settings, enqueue_embedding(make_celery(ingest_settings)))
+    assert result["with_behaviour"] == 2 and result["requeued"] == 2
+
+    def refused() -> bool:
+        doc = client.get(index=ingest_settings.products_alias, id="up-1")["_source"]
+        return doc["status"] == "ready" and doc["has_behaviour"] is True
+
+    wait_for(refused)
+    docs = {pid: client.get(index=ingest_settings.products_alias, id=pid)["_source"] for pid in ("up-1", "up-2")}
+    assert docs["up-1"]["behaviour_vector"][0] == 0.0  # learned, not the neutral e0
+    assert docs["up-1"]["popularity"] > 0
+
+
+def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_settings, worker, tmp_path):
+    client = make_client(ingest_settings)
+    old_index = alias_targets(client, ingest_settings.products_alias)[0]
+    total = sum(counts(ingest_settings).values())
+    new_settings = ingest_settings.model_copy(update={"text_encoder": "minilm"})
+    new_index = physical_index_name(new_settings.products_alias, model_version(new_settings))
+    worker.stop()
+    worker.env = worker_env(new_settings)
+    worker.start()
+    plan = jobs.reindex(client, new_settings, enqueue_embedding(make_celery(new_settings)))
+    assert (plan.index, plan.queued, plan.swap_pending) == (new_index, total, True)
+    assert alias_targets(client, ingest_settings.products_alias) == [old_index]  # search keeps the old one
+    wait_for(lambda: jobs.activate_when_ready(client, new_settings, new_index))
+    assert alias_targets(client, ingest_settings.products_alias) == [new_index]
+    assert counts(ingest_settings) == {"ready": total}
+    doc = client.get(index=ingest_settings.products_alias, id="up-1")["_source"]
+    assert doc["model_version"] == model_version(new_settings)
+    assert client.indices.exists(index=old_index)  # kept until dropped
