@@ -33,7 +33,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_serializer": "json",
         "result_expires": 24 * 3600,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": settings.task_visibility_timeout_s},
+        # A dead worker's unacknowledged task is delivered again once it is visibility_timeout old;
+        # scan for such tasks every few seconds rather than kombu's default of every 100.
+        "broker_transport_options": {
+            "visibility_timeout": settings.task_visibility_timeout_s,
+            "unacked_restore_interval": max(1, min(10, int(settings.task_visibility_timeout_s / 2))),
+            "unacked_restore_throttle": 1,
+        },
         "result_backend_transport_options": {"visibility_timeout": settings.task_visibility_timeout_s},
         "beat_schedule": {
             "reconcile-pending": {"task": RECONCILE, "schedule": max(30.0, settings.stale_pending_after_s / 4)},

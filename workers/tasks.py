@@ -5,11 +5,13 @@ Run a worker with ``hybrid-search worker`` (or ``celery -A workers.tasks worker`
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from functools import cache
 from typing import Any
 
 import redis
+from celery import signals
 
 from hybrid_search import jobs
 from hybrid_search.errors import BackendError, ServiceUnavailableError
@@ -38,6 +40,12 @@ RETRY = {
     "retry_jitter": True,
     "max_retries": 12,
 }
+
+
+@signals.after_setup_logger.connect
+def _quiet_client_logs(**_: Any) -> None:
+    """One INFO line per OpenSearch request drowns the task log."""
+    logging.getLogger("opensearch").setLevel(logging.WARNING)
 
 
 @cache

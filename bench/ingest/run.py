@@ -1,0 +1,154 @@
+"""Ingestion throughput: end to end (upload -> queue -> worker -> OpenSearch) next to the encoders alone.
+
+On the same photo products of ../shared/data/fashion, in one run:
+  1. encoders alone: text + photo + behaviour + fusion in this process, no I/O but reading photos;
+  2. end to end: submit_products (validation, photo store, pending docs, enqueue) and one real
+     Celery worker process (concurrency 1) until every product is ready in OpenSearch.
+Both warm up on the same first products first (model loading is not throughput). Reports
+products/s, the ratio, and the worker's peak resident memory (VmHWM of its pool process).
+
+Needs the local services: ``hybrid-search local up``.
+
+    python bench/ingest/run.py [--limit 3927] [--out bench/ingest/results.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import redis
+
+from hybrid_search.catalog import fashion_row_to_product, parse_products, product_document
+from hybrid_search.ingest import submit_products
+from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.indices import ensure_indices
+from hybrid_search.opensearch.products import refresh, status_counts
+from hybrid_search.pipeline import EmbeddingPipeline, model_version
+from hybrid_search.settings import Settings
+from workers.celery_app import enqueue_embedding, make_celery
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
+WARMUP = 32
+
+
+def photo_products(limit: int) -> list[dict]:
+    with (DATA / "products.jsonl").open(encoding="utf-8") as lines:
+        rows = [fashion_row_to_product(json.loads(line)) for line in lines]
+    return [row for row in rows if row["image"]][:limit]
+
+
+def encoders_alone(settings: Settings, rows: list[dict]) -> float:
+    """Seconds to embed ``rows`` (after a warm-up) with the worker's pipeline, in this process."""
+    pipeline = EmbeddingPipeline(settings)
+    photos = pipeline.photos
+    docs = []
+    for product in parse_products(rows):
+        digest = photos.put((DATA / product.image).read_bytes())
+        docs.append(product_document(product, "bench", digest))
+    batch = settings.embed_batch_size
+    pipeline.vectors(docs[:WARMUP])
+    started = time.perf_counter()
+    for start in range(WARMUP, len(docs), batch):
+        pipeline.vectors(docs[start : start + batch])
+    return time.perf_counter() - started
+
+
+def peak_memory_mb(pid: int) -> float:
+    """Largest VmHWM among ``pid`` and its children (the pool process does the embedding)."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    peaks = []
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks)
+
+
+def end_to_end(settings: Settings, rows: list[dict]) -> tuple[float, float]:
+    """Seconds from the first upload after warm-up until every product is ready, and worker peak MB."""
+    client = make_client(settings)
+    ensure_indices(client, settings, model_version(settings))
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYBRID_SEARCH_")}
+    for name in ("opensearch_url", "redis_url", "products_alias", "events_alias", "data_dir", "embed_batch_size"):
+        env[f"HYBRID_SEARCH_{name.upper()}"] = str(getattr(settings, name))
+    log = settings.data_dir / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "hybrid_search.cli", "worker", "--no-beat"], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        enqueue = enqueue_embedding(make_celery(settings))
+        import_settings = settings.model_copy(update={"import_dir": DATA})
+
+        def load(part: list[dict]) -> None:
+            for start in range(0, len(part), 500):
+                submit_products(client, import_settings, "bench", parse_products(part[start : start + 500]), {},
+                                enqueue)
+            while True:
+                refresh(client, settings.products_alias)
+                if status_counts(client, settings.products_alias).get("pending", 0) == 0:
+                    return
+                time.sleep(0.5)
+
+        load(rows[:WARMUP])
+        started = time.perf_counter()
+        load(rows[WARMUP:])
+        elapsed = time.perf_counter() - started
+        counts = status_counts(client, settings.products_alias)
+        if counts != {"ready": len(rows)}:
+            raise SystemExit(f"not all ready: {counts}")
+        return elapsed, peak_memory_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        client.indices.delete(index=f"{settings.products_alias}-*,{settings.events_alias}-*")
+        for alias in (settings.products_alias, settings.events_alias):
+            client.indices.delete_index_template(name=alias)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=3927)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
+    args = parser.parse_args()
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    base = Settings()
+    settings = base.model_copy(update={
+        "products_alias": f"{prefix}-products", "events_alias": f"{prefix}-events",
+        "data_dir": base.data_dir / prefix,
+    })
+    rows = photo_products(args.limit)
+    measured = len(rows) - WARMUP
+    try:
+        alone = encoders_alone(settings, rows)
+        e2e, peak = end_to_end(settings, rows)
+    finally:
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
+    table = "\n".join([
+        f"Photo products: {measured} measured after {WARMUP} warm-up; text `{settings.text_encoder}`, photo "
+        f"`{settings.image_encoder}`, fusion `{model_version(settings).rsplit('+', 1)[-1]}`, "
+        f"batch {settings.embed_batch_size}, one worker process (concurrency 1), {os.cpu_count()} cores.",
+        "",
+        "| path | seconds | products/s |",
+        "|---|---|---|",
+        f"| encoders alone (same process, no I/O) | {alone:.1f} | {measured / alone:.1f} |",
+        f"| end to end (upload -> Redis -> worker -> OpenSearch ready) | {e2e:.1f} | {measured / e2e:.1f} |",
+        "",
+        f"End-to-end rate / encoders-alone rate: **{alone / e2e:.2f}**. Worker peak RSS: **{peak:.0f} MB**.",
+    ])
+    print(table)
+    args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
