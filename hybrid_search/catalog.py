@@ -46,6 +46,17 @@ class ProductIn(BaseModel):
         return cleaned
 
 
+def parse_model(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
+    """Validate ``data`` as ``model``; the first error raises InvalidInputError naming its field
+    (``prefix`` + dotted path, list positions in brackets; ``prefix`` alone, or "body", for the whole)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+        raise InvalidInputError(f"{prefix}{where}".rstrip(".") or "body", error["msg"]) from None
+
+
 def parse_products(rows: Iterable[Any], field_prefix: str = "products") -> list[ProductIn]:
     """Validate every row; the first bad one raises InvalidInputError naming ``products[i].field``.
 
@@ -56,12 +67,7 @@ def parse_products(rows: Iterable[Any], field_prefix: str = "products") -> list[
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise InvalidInputError(f"{field_prefix}[{i}]", "must be a JSON object")
-        try:
-            product = ProductIn.model_validate(row)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-            raise InvalidInputError(f"{field_prefix}[{i}]{where}", error["msg"]) from None
+        product = parse_model(ProductIn, row, f"{field_prefix}[{i}].")
         if product.product_id in seen:
             raise InvalidInputError(f"{field_prefix}[{i}].product_id", f"duplicate id {product.product_id!r}")
         seen.add(product.product_id)
@@ -122,3 +128,76 @@ def fashion_row_to_product(row: dict[str, Any]) -> dict[str, Any]:
         "year": int(year) if year.isdigit() else None,
         "image": row.get("image"),
     }
+
+
+ACTIONS = ("impression", "click", "add_to_cart", "purchase")
+FILTER_FIELDS = ("article_type", "category", "colour", "gender", "usage", "merchant_id")
+
+
+class SearchRequest(BaseModel):
+    """One /search call; at least one of ``q``, a photo or ``like`` is required."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    q: str = Field("", max_length=512)
+    like: str | None = Field(None, pattern=PRODUCT_ID_PATTERN)
+    user_id: str | None = Field(None, min_length=1, max_length=128)
+    article_type: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    colour: tuple[str, ...] = ()
+    gender: tuple[str, ...] = ()
+    usage: tuple[str, ...] = ()
+    merchant_id: tuple[str, ...] = ()
+    price_min: float | None = Field(None, ge=0, allow_inf_nan=False)
+    price_max: float | None = Field(None, ge=0, allow_inf_nan=False)
+    page: int = Field(1, ge=1, le=1000)
+    size: int = Field(10, ge=1, le=100)
+    profile: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    explain: bool = False
+
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}
+
+
+class EventObject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    object_id: str = Field(pattern=PRODUCT_ID_PATTERN)
+    object_id_field: str = "product_id"
+    description: str | None = Field(None, max_length=1024)
+
+
+class EventPosition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ordinal: int | None = Field(None, ge=0)
+    page_depth: int | None = Field(None, ge=0)
+
+
+class EventAttributes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    object: EventObject
+    position: EventPosition | None = None
+    value: float | None = Field(None, allow_inf_nan=False)
+
+
+class EventIn(BaseModel):
+    """A user behaviour event in OpenSearch User Behavior Insights style."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action_name: str
+    query_id: str | None = Field(None, max_length=128)
+    session_id: str | None = Field(None, max_length=128)
+    client_id: str | None = Field(None, max_length=128)
+    user_id: str | None = Field(None, min_length=1, max_length=128)
+    application: str | None = Field(None, max_length=128)
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    message_type: str | None = Field(None, max_length=64)
+    message: str | None = Field(None, max_length=2048)
+    event_attributes: EventAttributes
+
+    @field_validator("action_name")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in ACTIONS:
+            raise ValueError(f"must be one of {', '.join(ACTIONS)}")
+        return value

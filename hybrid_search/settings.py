@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def profiles_index(self) -> str:
+        """Blend profiles live beside the products alias (not matched by its template's pattern)."""
+        return f"{self.products_alias}_profiles"
+
+    @property
     def photo_root(self) -> Path:
         return self.photos_dir or self.data_dir / "photos"
 

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from werkzeug.routing import BaseConverter
 
-from hybrid_search.catalog import STATUSES, parse_products
+from hybrid_search.catalog import PRODUCT_ID_PATTERN, STATUSES, parse_products
 from hybrid_search.errors import InvalidInputError, NotFoundError, UnauthorisedError
 from hybrid_search.ingest import submit_products, write_targets
 from hybrid_search.opensearch.products import delete_product, get_product, list_products
@@ -16,6 +17,12 @@ from hybrid_search.services import Services
 from workers.celery_app import REINDEX, enqueue_embedding
 
 products = Blueprint("products", __name__)
+
+
+class ProductIdConverter(BaseConverter):
+    """Product ids as catalog.PRODUCT_ID_PATTERN allows; ``/products/_search`` is left to the passthrough."""
+
+    regex = PRODUCT_ID_PATTERN.strip("^$")
 
 
 def _services() -> Services:
@@ -94,7 +101,7 @@ def upload_products() -> tuple[Response, int]:
     return jsonify(body), 202
 
 
-@products.get("/products/<product_id>")
+@products.get("/products/<product_id:product_id>")
 def get_one(product_id: str) -> Response:
     merchant = caller_merchant()
     services = _services()
@@ -136,7 +143,7 @@ def list_merchant_products() -> Response:
     return jsonify(page)
 
 
-@products.delete("/products/<product_id>")
+@products.delete("/products/<product_id:product_id>")
 def delete_one(product_id: str) -> tuple[str, int]:
     merchant = caller_merchant()
     services = _services()

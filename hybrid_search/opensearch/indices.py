@@ -12,6 +12,7 @@ from opensearchpy import OpenSearch
 
 from hybrid_search.errors import BackendError, InvalidInputError
 from hybrid_search.opensearch.client import translated_errors
+from hybrid_search.opensearch.profiles import ensure_profiles_index
 from hybrid_search.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "index_templates"
@@ -134,4 +135,5 @@ def ensure_indices(client: OpenSearch, settings: Settings, products_version: str
         install_template(client, alias, body)
         current = alias_targets(client, alias)
         result[alias] = current[0] if current else create_versioned_index(client, alias, version)
+    ensure_profiles_index(client, settings.profiles_index)
     return result

@@ -1,0 +1,72 @@
+"""/profiles: versioned blend profiles for search engineers (admin key)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from hybrid_search.catalog import parse_model
+from hybrid_search.errors import InvalidInputError, UnauthorisedError
+from hybrid_search.opensearch import profiles as store
+from hybrid_search.profiles import BlendProfile
+from hybrid_search.search import profile_summary
+
+profiles = Blueprint("profiles", __name__)
+NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def _admin() -> tuple[object, str]:
+    services = current_app.extensions["hybrid_search"]
+    if request.headers.get("X-API-Key") != services.settings.admin_key:
+        raise UnauthorisedError("profiles need the admin X-API-Key")
+    return services.opensearch, services.settings.profiles_index
+
+
+@profiles.get("/profiles")
+def list_all() -> Response:
+    client, index = _admin()
+    return jsonify({"profiles": store.list_profiles(client, index)})
+
+
+@profiles.get("/profiles/<name>")
+def get_active(name: str) -> Response:
+    client, index = _admin()
+    return jsonify(profile_summary(store.get_active(client, index, name)))
+
+
+@profiles.get("/profiles/<name>/versions")
+def versions(name: str) -> Response:
+    client, index = _admin()
+    return jsonify({"versions": [profile_summary(p) for p in store.list_versions(client, index, name)]})
+
+
+@profiles.put("/profiles/<name>")
+def save(name: str) -> tuple[Response, int]:
+    """Store the body as the next version of ``name`` and make it active."""
+    client, index = _admin()
+    if not re.fullmatch(NAME, name):
+        raise InvalidInputError("name", "lowercase letters, digits, '_' or '-', at most 64")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInputError("body", "must be a JSON object (a blend profile)")
+    note = str(body.pop("note", ""))[:1000]
+    profile = parse_model(BlendProfile, body)
+    return jsonify(profile_summary(store.save_version(client, index, name, profile, note))), 201
+
+
+@profiles.post("/profiles/<name>/activate")
+def activate(name: str) -> Response:
+    client, index = _admin()
+    body = request.get_json(silent=True) or {}
+    version = body.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise InvalidInputError("version", "must be a stored version number")
+    return jsonify(profile_summary(store.activate(client, index, name, version)))
+
+
+@profiles.delete("/profiles/<name>")
+def delete(name: str) -> tuple[str, int]:
+    client, index = _admin()
+    store.delete_profile(client, index, name)
+    return "", 204

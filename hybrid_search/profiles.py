@@ -1,0 +1,78 @@
+"""Blend profiles: how the legs are normalised, weighted and combined, and how much users rerank.
+
+Profiles are versioned and stored in OpenSearch (opensearch/profiles.py); every API process reads
+the active version through a short-lived cache, so a change reaches all of them within seconds,
+without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+LEGS = ("bm25", "text", "fused", "image")
+DEFAULT_NAME = "default"
+
+
+class BlendProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    normalisation: Literal["min_max", "l2", "z_score"] = "min_max"
+    combination: Literal["arithmetic", "geometric", "harmonic", "rrf"] = "arithmetic"
+    weights: dict[Literal["bm25", "text", "fused", "image"], float] = Field(
+        default_factory=lambda: {"bm25": 0.4, "text": 0.4, "fused": 0.2, "image": 1.0}
+    )
+    rank_constant: float = Field(60.0, gt=0, le=10_000)
+    missing: Literal["skip", "zero"] = "zero"  # a document one leg missed scores 0 there (OpenSearch: "skip")
+    window: int = Field(100, ge=10, le=1000, description="hits per leg, and the fusion window paging stays in")
+    rerank_weight: float = Field(0.2, ge=0, le=10)
+    vector_share: float = Field(0.7, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BlendProfile:
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must not be negative")
+        if self.normalisation == "z_score" and self.combination in ("geometric", "harmonic"):
+            raise ValueError("z_score produces negative scores; combine it with arithmetic or rrf")
+        return self
+
+    def weight(self, leg: str) -> float:
+        return self.weights.get(leg, 0.0)
+
+
+class StoredProfile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: int  # 0 is the built-in default, never stored
+    profile: BlendProfile
+    created_at: str | None = None
+    note: str = ""
+
+
+BUILT_IN = StoredProfile(name=DEFAULT_NAME, version=0, profile=BlendProfile(), note="built-in")
+
+
+class ProfileCache:
+    """Active profiles by name, each read at most once per ``ttl_s`` seconds per process."""
+
+    def __init__(self, load: Callable[[str], StoredProfile], ttl_s: float = 2.0) -> None:
+        self._load = load
+        self._ttl = ttl_s
+        self._entries: dict[str, tuple[float, StoredProfile]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> StoredProfile:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry and now - entry[0] < self._ttl:
+            return entry[1]
+        profile = self._load(name)
+        with self._lock:
+            self._entries[name] = (now, profile)
+        return profile

@@ -1,0 +1,1 @@
+"""Pure ranking math: normalisation, combination, per-user rerank, explanations. No I/O."""

@@ -1,0 +1,112 @@
+"""Combining legs into one ranking: weighted arithmetic, geometric and harmonic means of normalised
+scores, and weighted reciprocal rank fusion.
+
+The means follow OpenSearch's normalization-processor (neural-search ``*MeanScoreCombinationTechnique``):
+a leg that did not find a document is left out of that document's mean (``missing="skip"``), or
+counts as a score of 0 (``missing="zero"``), which demotes documents only one leg found. RRF
+follows Cormack et al. (2009), score = sum_i w_i / (k + rank_i), ranks from 1, as in OpenSearch's
+score-ranker-processor and haystack's ``_reciprocal_rank_fusion``; a leg that missed the document
+adds nothing. Convex combination vs RRF is the comparison txtai's hybrid search draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hybrid_search.ranking.normalise import NORMALISERS
+
+COMBINATIONS = ("arithmetic", "geometric", "harmonic", "rrf")
+
+
+@dataclass(frozen=True)
+class LegScore:
+    raw: float
+    rank: int  # 1-based position within its leg
+    normalised: float
+
+
+@dataclass(frozen=True)
+class Combined:
+    doc_id: str
+    score: float
+    legs: dict[str, LegScore] = field(default_factory=dict)
+
+
+def weighted_arithmetic(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    total = sum(weights[leg] for leg in scores)
+    return sum(weights[leg] * s for leg, s in scores.items()) / total if total else 0.0
+
+
+def weighted_geometric(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """exp(sum w ln s / sum w) over positive scores; 0 if a weighted leg scored 0."""
+    total = sum(weights[leg] for leg in scores)
+    if not total:
+        return 0.0
+    if any(s <= 0 and weights[leg] > 0 for leg, s in scores.items()):
+        return 0.0
+    return math.exp(sum(weights[leg] * math.log(s) for leg, s in scores.items() if weights[leg] > 0) / total)
+
+
+def weighted_harmonic(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """sum w / sum (w / s); 0 if a weighted leg scored 0."""
+    total = sum(weights[leg] for leg in scores)
+    if not total:
+        return 0.0
+    if any(s <= 0 and weights[leg] > 0 for leg, s in scores.items()):
+        return 0.0
+    return total / sum(weights[leg] / s for leg, s in scores.items() if weights[leg] > 0)
+
+
+MEANS = {"arithmetic": weighted_arithmetic, "geometric": weighted_geometric, "harmonic": weighted_harmonic}
+
+
+def rrf(ranks: Mapping[str, int], weights: Mapping[str, float], rank_constant: float) -> float:
+    return sum(weights[leg] / (rank_constant + rank) for leg, rank in ranks.items())
+
+
+def combine(
+    legs: Mapping[str, Sequence[tuple[str, float]]],
+    weights: Mapping[str, float],
+    normalisation: str = "min_max",
+    combination: str = "arithmetic",
+    rank_constant: float = 60.0,
+    missing: str = "skip",
+) -> list[Combined]:
+    """Fuse legs (each a best-first list of (doc id, raw score)) into one best-first list.
+
+    Ties are broken by doc id so that the order, and therefore paging, is stable.
+    """
+    if combination not in COMBINATIONS:
+        raise ValueError(f"combination must be one of {COMBINATIONS}")
+    if normalisation not in NORMALISERS:
+        raise ValueError(f"normalisation must be one of {tuple(NORMALISERS)}")
+    if normalisation == "z_score" and combination in ("geometric", "harmonic"):
+        raise ValueError("z_score produces negative scores; combine it with arithmetic or rrf")
+    if missing not in ("skip", "zero"):
+        raise ValueError("missing must be 'skip' or 'zero'")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError("weights must not be negative")
+    unknown = set(legs) - set(weights)
+    if unknown:
+        raise ValueError(f"no weight for legs {sorted(unknown)}")
+
+    per_doc: dict[str, dict[str, LegScore]] = {}
+    for leg, hits in legs.items():
+        normalised = NORMALISERS[normalisation]([score for _, score in hits])
+        for rank, ((doc_id, raw), norm) in enumerate(zip(hits, normalised, strict=True), start=1):
+            per_doc.setdefault(doc_id, {}).setdefault(leg, LegScore(raw, rank, norm))
+
+    combined = []
+    for doc_id, found in per_doc.items():
+        if combination == "rrf":
+            score = rrf({leg: s.rank for leg, s in found.items()}, weights, rank_constant)
+        else:
+            scores = {leg: s.normalised for leg, s in found.items()}
+            if missing == "zero":
+                scores = {leg: scores.get(leg, 0.0) for leg in legs}
+            score = MEANS[combination](scores, weights)
+        combined.append(Combined(doc_id, score, found))
+    combined.sort(key=lambda c: (-c.score, c.doc_id))
+    return combined

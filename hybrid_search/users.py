@@ -1,0 +1,60 @@
+"""Per-user behaviour profiles in Redis, updated on every event and read on every personalised search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import redis
+
+from hybrid_search.encoders.behaviour import ACTION_WEIGHTS
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, affinity_shares, updated_vector
+
+PROFILE_TTL_S = 90 * 24 * 3600
+SEPARATOR = "\x1f"
+
+
+class UserProfiles:
+    """``<prefix>:user:<id>:vec`` holds the float32 moving average of fused vectors the user acted on;
+    ``<prefix>:user:<id>:aff`` counts action-weighted attribute values (``colour\\x1fblack``)."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.redis = client
+        self.prefix = prefix
+
+    def _keys(self, user_id: str) -> tuple[str, str]:
+        base = f"{self.prefix}:user:{user_id}"
+        return f"{base}:vec", f"{base}:aff"
+
+    def record(self, user_id: str, action: str, product: Mapping[str, Any]) -> None:
+        """Fold one action on ``product`` (its fused vector and attributes) into the user's profile."""
+        weight = ACTION_WEIGHTS.get(action, 0.0)
+        if weight <= 0:
+            return  # an impression says nothing about what the user likes
+        vec_key, aff_key = self._keys(user_id)
+        pipe = self.redis.pipeline()
+        vector = product.get("fused_vector")
+        if vector is not None:
+            raw = self.redis.get(vec_key)
+            current = np.frombuffer(raw, dtype=np.float32) if raw else None
+            if current is not None and current.shape[0] != len(vector):
+                current = None  # the fused space changed (new model version): start again
+            pipe.set(vec_key, updated_vector(current, np.asarray(vector), weight).astype(np.float32).tobytes())
+            pipe.expire(vec_key, PROFILE_TTL_S)
+        for name in AFFINITY_FIELDS:
+            value = product.get(name)
+            if value:
+                pipe.hincrbyfloat(aff_key, f"{name}{SEPARATOR}{str(value).lower()}", weight)
+        pipe.expire(aff_key, PROFILE_TTL_S)
+        pipe.execute()
+
+    def get(self, user_id: str) -> UserProfile:
+        vec_key, aff_key = self._keys(user_id)
+        raw, counts = self.redis.pipeline().get(vec_key).hgetall(aff_key).execute()
+        by_field: dict[str, dict[str, float]] = {}
+        for key, value in counts.items():
+            name, _, attr = key.decode().partition(SEPARATOR)
+            by_field.setdefault(name, {})[attr] = float(value)
+        vector = np.frombuffer(raw, dtype=np.float32) if raw else None
+        return UserProfile(vector=vector, affinities=affinity_shares(by_field))

@@ -1,0 +1,260 @@
+"""/search, /events, /profiles and the OpenSearch passthrough on real fashion products in the real node."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+
+import pytest
+
+from hybrid_search.api import create_app
+from hybrid_search.catalog import fashion_row_to_product, parse_products, product_document
+from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.indices import ensure_indices
+from hybrid_search.opensearch.products import refresh, write_documents
+from hybrid_search.photos import PhotoStore
+from hybrid_search.pipeline import EmbeddingPipeline, embed_products, model_version
+from hybrid_search.services import Services
+from hybrid_search.settings import Settings
+from tests.data import FASHION, fashion_rows, photo_bytes
+
+ADMIN = {"X-API-Key": "dev-admin-key"}
+TYPES = ("Backpacks", "Sports Shoes", "Casual Shoes", "Tshirts", "Watches", "Handbags")
+
+
+@pytest.fixture(scope="module")
+def search_settings(service_urls, tmp_path_factory) -> Settings:
+    prefix = f"s{uuid.uuid4().hex[:8]}"
+    return Settings(
+        **service_urls,
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        data_dir=tmp_path_factory.mktemp("search"),
+        device="cpu",
+    )
+
+
+@pytest.fixture(scope="module")
+def catalog(search_settings):
+    """~240 real products of six article types (a third with photos), embedded by the real pipeline."""
+    client = make_client(search_settings)
+    ensure_indices(client, search_settings, model_version(search_settings))
+    rows = []
+    for article_type in TYPES:
+        typed = [r for r in fashion_rows() if r["article_type"] == article_type]
+        rows += [r for r in typed if r["image"]][:15] + [r for r in typed if not r["image"]][:25]
+    store = PhotoStore(search_settings.photo_root)
+    products = parse_products([fashion_row_to_product(r) for r in rows])
+    docs = [
+        product_document(p, "fashion", store.put((FASHION / p.image).read_bytes()) if p.image else None)
+        for p in products
+    ]
+    index = f"{search_settings.products_alias}"
+    write_documents(client, index, docs, refresh=True)
+    pipeline = EmbeddingPipeline(search_settings)
+    ids = [d["product_id"] for d in docs]
+    for start in range(0, len(ids), 64):
+        report = embed_products(client, index, ids[start : start + 64], pipeline)
+        assert not report.failed
+    refresh(client, index)
+    yield {r["id"]: r for r in rows}
+    client.indices.delete(index=f"{search_settings.products_alias}-*,{search_settings.events_alias}-*")
+    client.indices.delete(index=search_settings.profiles_index, ignore_unavailable=True)
+    for alias in (search_settings.products_alias, search_settings.events_alias):
+        client.indices.delete_index_template(name=alias)
+
+
+@pytest.fixture(scope="module")
+def api(search_settings, catalog):
+    return create_app(services=Services.from_settings(search_settings)).test_client()
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.get_json()
+    return [hit["id"] for hit in response.get_json()["hits"]]
+
+
+def use_profile(api, name: str, **profile) -> None:
+    assert api.put(f"/profiles/{name}", headers=ADMIN, json=profile).status_code == 201
+
+
+def test_bm25_only(api, catalog):
+    use_profile(api, "bm25", weights={"bm25": 1.0, "text": 0, "fused": 0, "image": 0})
+    body = api.get("/search?q=backpack&profile=bm25&size=10&explain=true").get_json()
+    assert set(body["legs"]) == {"bm25"}
+    assert all("backpack" in h["product"]["title"].lower() for h in body["hits"])
+
+
+def test_vector_only_reaches_products_the_words_miss(api, catalog):
+    use_profile(api, "dense", weights={"bm25": 0, "text": 1.0, "fused": 0, "image": 0})
+    # Chinese for "black backpack": no title has these words, the multilingual encoder bridges.
+    hits = api.get("/search", query_string={"q": "黑色双肩包", "profile": "dense", "size": 5}).get_json()["hits"]
+    assert [h["product"]["article_type"] for h in hits].count("Backpacks") >= 4
+
+
+def test_hybrid_blends_every_leg_and_filters_apply(api, catalog):
+    body = api.get(
+        "/search", query_string={"q": "running shoes for men", "gender": "Men", "size": 10, "explain": "true"}
+    ).get_json()
+    assert set(body["legs"]) == {"bm25", "text", "fused"}
+    assert body["hits"] and all(h["product"]["gender"] == "Men" for h in body["hits"])
+    assert sum(h["product"]["article_type"] == "Sports Shoes" for h in body["hits"]) >= 7
+    typed = api.get("/search", query_string={"q": "black", "article_type": "Watches,Handbags", "size": 30}).get_json()
+    assert {h["product"]["article_type"] for h in typed["hits"]} <= {"Watches", "Handbags"}
+
+
+def test_photo_query_finds_the_same_kind(api, catalog):
+    shoe = next(r for r in catalog.values() if r["image"] and r["article_type"] == "Sports Shoes")
+    response = api.post(
+        "/search",
+        content_type="multipart/form-data",
+        data={"photo": (io.BytesIO(photo_bytes(shoe)), "q.jpg"), "size": "5"},
+    )
+    hits = response.get_json()["hits"]
+    assert set(response.get_json()["legs"]) == {"image", "fused"}
+    assert hits[0]["id"] == shoe["id"]  # its own photo first
+    assert sum(h["product"]["article_type"] in ("Sports Shoes", "Casual Shoes") for h in hits) >= 4
+
+
+def test_like_excludes_the_product_itself(api, catalog):
+    bag = next(r for r in catalog.values() if r["article_type"] == "Backpacks")
+    found = ids(api.get(f"/search?like={bag['id']}&size=10"))
+    assert bag["id"] not in found
+    assert sum(catalog[i]["article_type"] == "Backpacks" for i in found) >= 6
+
+
+def test_pages_are_stable_without_duplicates_or_gaps(api, catalog):
+    whole = ids(api.get("/search?q=black&size=30"))
+    pages = [ids(api.get(f"/search?q=black&size=10&page={p}")) for p in (1, 2, 3)]
+    assert sum(pages, []) == whole
+    assert len(set(whole)) == 30
+    assert ids(api.get("/search?q=black&size=10&page=2")) == pages[1]
+
+
+def test_explain_accounts_for_every_score(api, catalog):
+    body = api.get("/search?q=white%20tshirt&size=10&explain=true").get_json()
+    for hit in body["hits"]:
+        e = hit["explain"]
+        assert e["final"] == hit["score"]
+        assert e["combination"]["missing"] == "zero"  # the default: a leg that missed counts 0
+        legs = e["legs"].values()
+        mean = sum(v["weight"] * v.get("normalised", 0.0) for v in legs) / sum(v["weight"] for v in legs)
+        assert e["combined"] == pytest.approx(mean)
+        assert e["final"] == pytest.approx(e["combined"] + e["rerank_weight"] * e["user_boost"])
+
+
+def test_rrf_profile(api, catalog):
+    use_profile(api, "rrf", combination="rrf", rank_constant=10)
+    e = api.get("/search?q=watch&profile=rrf&size=3&explain=true").get_json()["hits"][0]["explain"]
+    assert e["combination"] == {"method": "rrf", "rank_constant": 10.0}
+    expected = sum(v["weight"] / (10 + v["rank"]) for v in e["legs"].values() if v["found"])
+    assert e["combined"] == pytest.approx(expected)
+
+
+def test_personalisation_reorders_for_a_user_with_history_only(api, catalog):
+    query = "/search?q=shoes&size=20"
+    anonymous = ids(api.get(query))
+    casual = [i for i in anonymous if catalog[i]["article_type"] == "Casual Shoes"]
+    assert casual, "the query should find casual shoes"
+    events = [
+        {
+            "action_name": "purchase",
+            "user_id": "u-casual",
+            "session_id": "s1",
+            "event_attributes": {"object": {"object_id": i}},
+        }
+        for i in casual[:4]
+    ]
+    assert api.post("/events", json=events).status_code == 202
+    personal = api.get(f"{query}&user_id=u-casual&explain=true").get_json()
+    assert personal["personalised"] is True
+    reordered = [h["id"] for h in personal["hits"]]
+    assert reordered != anonymous
+    assert all(h["explain"]["user_boost"] != 0 for h in personal["hits"])
+
+    def casual_in_top(ranking: list[str]) -> int:
+        return sum(catalog[i]["article_type"] == "Casual Shoes" for i in ranking[:5])
+
+    assert casual_in_top(reordered) > casual_in_top(anonymous)
+    bought = casual[:4]
+    assert sum(reordered.index(i) for i in bought) < sum(anonymous.index(i) for i in bought)
+    assert ids(api.get(f"{query}&user_id=u-nobody")) == anonymous
+
+
+def test_passthrough_equals_direct(api, catalog, search_settings):
+    body = {"query": {"match": {"title": "backpack"}}, "size": 5, "sort": ["_score", {"product_id": "asc"}]}
+    through = api.post(f"/{search_settings.products_alias}/_search", json=body).get_json()
+    direct = make_client(search_settings).search(index=search_settings.products_alias, body=body)
+    assert [h["_id"] for h in through["hits"]["hits"]] == [h["_id"] for h in direct["hits"]["hits"]]
+    assert through["hits"]["total"] == direct["hits"]["total"]
+
+
+def test_passthrough_with_ext_hybrid_is_the_blend(api, catalog, search_settings):
+    body = {"size": 5, "from": 5, "ext": {"hybrid": {"q": "black backpack"}}}
+    through = api.post(f"/{search_settings.products_alias}/_search", json=body).get_json()
+    assert [h["_id"] for h in through["hits"]["hits"]] == ids(api.get("/search?q=black%20backpack&size=5&page=2"))
+    assert api.post("/other-index/_search", json={}).status_code == 400
+
+
+def test_profiles_are_versioned_and_picked_up_by_other_processes(api, search_settings):
+    other_process = create_app(services=Services.from_settings(search_settings)).test_client()
+    use_profile(api, "shared", weights={"bm25": 1.0, "text": 0, "fused": 0, "image": 0})
+    assert set(other_process.get("/search?q=bag&profile=shared").get_json()["legs"]) == {"bm25"}
+    use_profile(api, "shared", weights={"bm25": 0, "text": 1.0, "fused": 0, "image": 0})
+    versions = api.get("/profiles/shared/versions", headers=ADMIN).get_json()["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    time.sleep(2.1)  # the per-process cache lives 2 s
+    assert set(other_process.get("/search?q=bag&profile=shared").get_json()["legs"]) == {"text"}
+    assert api.post("/profiles/shared/activate", headers=ADMIN, json={"version": 1}).status_code == 200
+    assert api.get("/profiles/shared", headers=ADMIN).get_json()["version"] == 1
+    assert api.get("/profiles", headers={"X-API-Key": "dev-merchant-key"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("/search?q=x&size=0", "size"),
+        ("/search?q=x&page=abc", "page"),
+        ("/search?q=x&price_min=10&price_max=5", "price_min"),
+        ("/search?q=x&profile=Bad!", "profile"),
+        ("/search?q=x&profile=missing", None),
+        ("/search?like=nope", "like"),
+        ("/search?size=5", "q"),
+        ("/search?q=x&colour=red&bogus=1", "bogus"),
+    ],
+)
+def test_bad_searches_are_4xx_naming_the_field(api, query, field):
+    response = api.get(query)
+    if field is None:
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 400
+        assert response.get_json()["field"] == field
+
+
+def test_bad_profiles_and_events_name_the_field(api):
+    bad = api.put("/profiles/x", headers=ADMIN, json={"weights": {"bm25": -1}})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "body"
+    bad = api.put("/profiles/x", headers=ADMIN, json={"combination": "median"})
+    assert bad.get_json()["field"] == "combination"
+    on_1 = {"object": {"object_id": "1"}}
+    bad = api.post(
+        "/events",
+        json=[
+            {"action_name": "click", "user_id": "u", "event_attributes": on_1},
+            {"action_name": "wink", "user_id": "u", "event_attributes": on_1},
+        ],
+    )
+    assert bad.status_code == 400 and bad.get_json()["field"] == "events[1].action_name"
+    anonymous = api.post("/events", json={"action_name": "click", "event_attributes": {"object": {"object_id": "1"}}})
+    assert anonymous.get_json()["field"] == "events[0].user_id"
+
+
+def test_opensearch_down_is_503_with_retry_after(search_settings):
+    down = search_settings.model_copy(update={"opensearch_url": "http://127.0.0.1:9", "opensearch_timeout_s": 1})
+    response = create_app(services=Services.from_settings(down)).test_client().get("/search?q=shoes")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.get_json()["error"] == "service_unavailable"
+    assert "Traceback" not in response.get_data(as_text=True)

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from hybrid_search.ranking.combine import Combined
+from hybrid_search.ranking.explain import explain_hit
+from hybrid_search.ranking.rerank import (
+    UserProfile,
+    affinity_shares,
+    rerank,
+    updated_vector,
+    user_boost,
+)
+
+
+def test_empty_profile_gives_no_boost_and_keeps_the_order():
+    hits = [Combined("b", 0.9), Combined("a", 0.5)]
+    assert user_boost(UserProfile(), [1.0, 0.0], {"colour": "black"}) == 0.0
+    assert [r.hit.doc_id for r in rerank(hits, {}, weight=0.5)] == ["b", "a"]
+
+
+def test_boost_combines_vector_similarity_and_affinities():
+    profile = UserProfile(
+        vector=np.array([1.0, 0.0], dtype=np.float32),
+        affinities=affinity_shares({"colour": {"black": 3.0, "red": 1.0}}),
+    )
+    boost = user_boost(profile, [0.6, 0.8], {"colour": "Black"}, vector_share=0.5)
+    assert boost == pytest.approx(0.5 * 0.6 + 0.5 * 0.75)
+
+
+def test_rerank_adds_weighted_boost_and_resorts():
+    hits = [Combined("a", 0.60), Combined("b", 0.55)]
+    out = rerank(hits, {"b": 0.2}, weight=0.5)
+    assert [(r.hit.doc_id, r.score) for r in out] == [("b", pytest.approx(0.65)), ("a", pytest.approx(0.60))]
+
+
+def test_profile_vector_is_a_unit_moving_average():
+    v = updated_vector(None, np.array([3.0, 4.0]), weight=1.0)
+    np.testing.assert_allclose(v, [0.6, 0.8])
+    w = updated_vector(v, np.array([1.0, 0.0]), weight=3.0, decay=0.5)
+    assert np.linalg.norm(w) == pytest.approx(1.0)
+    assert w[0] > v[0]
+
+
+def test_affinity_shares_ignore_non_positive_counts():
+    assert affinity_shares({"colour": {"black": 2.0, "red": 0.0}, "brand": {}}) == {"colour": {"black": 1.0}}
+
+
+def test_explain_final_is_the_returned_score():
+    from hybrid_search.ranking.combine import combine
+
+    (hit,) = rerank(combine({"bm25": [("a", 2.0)], "text": []}, {"bm25": 0.4, "text": 0.6}), {"a": 0.1}, 0.3)
+    explained = explain_hit(hit, {"bm25": 0.4, "text": 0.6}, "min_max", "arithmetic", 60, "skip", 0.3)
+    assert explained["final"] == hit.score == pytest.approx(1.0 + 0.03)
+    assert explained["legs"]["bm25"] == {"found": True, "raw": 2.0, "rank": 1, "normalised": 1.0, "weight": 0.4}
+    assert explained["legs"]["text"] == {"found": False, "weight": 0.6}
+    assert explained["combined"] + explained["rerank_weight"] * explained["user_boost"] == pytest.approx(
+        explained["final"]
+    )
