@@ -39,24 +39,28 @@ def weighted_arithmetic(scores: Mapping[str, float], weights: Mapping[str, float
     return sum(weights[leg] * s for leg, s in scores.items()) / total if total else 0.0
 
 
+def _weighted_positive(
+    scores: Mapping[str, float], weights: Mapping[str, float]
+) -> tuple[float, list[tuple[float, float]]]:
+    """Total weight and the (weight, score) pairs with weight > 0; empty pairs when the mean must be 0
+    (no weight at all, or a weighted leg that scored 0, which geometric and harmonic means cannot absorb)."""
+    total = sum(weights[leg] for leg in scores)
+    pairs = [(weights[leg], s) for leg, s in scores.items() if weights[leg] > 0]
+    if not total or any(s <= 0 for _, s in pairs):
+        return total, []
+    return total, pairs
+
+
 def weighted_geometric(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
     """exp(sum w ln s / sum w) over positive scores; 0 if a weighted leg scored 0."""
-    total = sum(weights[leg] for leg in scores)
-    if not total:
-        return 0.0
-    if any(s <= 0 and weights[leg] > 0 for leg, s in scores.items()):
-        return 0.0
-    return math.exp(sum(weights[leg] * math.log(s) for leg, s in scores.items() if weights[leg] > 0) / total)
+    total, pairs = _weighted_positive(scores, weights)
+    return math.exp(sum(w * math.log(s) for w, s in pairs) / total) if pairs else 0.0
 
 
 def weighted_harmonic(scores: Mapping[str, float], weights: Mapping[str, float]) -> float:
     """sum w / sum (w / s); 0 if a weighted leg scored 0."""
-    total = sum(weights[leg] for leg in scores)
-    if not total:
-        return 0.0
-    if any(s <= 0 and weights[leg] > 0 for leg, s in scores.items()):
-        return 0.0
-    return total / sum(weights[leg] / s for leg, s in scores.items() if weights[leg] > 0)
+    total, pairs = _weighted_positive(scores, weights)
+    return total / sum(w / s for w, s in pairs) if pairs else 0.0
 
 
 MEANS = {"arithmetic": weighted_arithmetic, "geometric": weighted_geometric, "harmonic": weighted_harmonic}
