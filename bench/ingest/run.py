@@ -214,7 +214,8 @@ def main() -> None:
             "| path | seconds | products/s |",
             "|---|---|---|",
             f"| encoders alone, 1 process x {cores} threads (no I/O) | {alone:.1f} | {measured / alone:.1f} |",
-            f"| encoders alone, {CONCURRENCY} processes x 1 thread (no I/O) | {parallel:.1f} | {measured / parallel:.1f} |",
+            f"| encoders alone, {CONCURRENCY} processes x 1 thread (no I/O) | {parallel:.1f} "
+            f"| {measured / parallel:.1f} |",
             f"| end to end (upload -> Redis -> worker -> OpenSearch ready) | {e2e:.1f} | {measured / e2e:.1f} |",
             "",
             f"End-to-end rate / best encoders-alone rate: **{best / e2e:.2f}**. Worker peak RSS: **{peak[0]:.0f} MB** "
