@@ -287,8 +287,9 @@ def drop_index(settings: Settings, index: str) -> None:
     default=None,
     help="a catalog folder (products.jsonl + images/) to load once the system is up",
 )
+@click.option("--merchant", default="catalog", show_default=True, help="the merchant the catalog is loaded for")
 @click.pass_context
-def up(ctx: click.Context, catalog: Path | None) -> None:
+def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
     """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API."""
     settings: Settings = ctx.obj
     _start_local(settings)
@@ -297,7 +298,7 @@ def up(ctx: click.Context, catalog: Path | None) -> None:
     worker_process.start([sys.executable, "-m", "hybrid_search.cli", "worker"], lambda: True, 10)
     click.echo(f"worker running (log: {worker_process.log_file})")
     if catalog is not None:
-        ctx.invoke(load_catalog, folder=catalog, merchant="catalog", chunk=64, limit=None, wait=False)
+        ctx.invoke(load_catalog, folder=catalog, merchant=merchant, chunk=64, limit=None, wait=False)
     ctx.invoke(serve)
 
 

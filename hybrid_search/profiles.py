@@ -30,6 +30,7 @@ class BlendProfile(BaseModel):
     missing: Literal["skip", "zero"] = "zero"  # a document one leg missed scores 0 there (OpenSearch: "skip")
     window: int = Field(100, ge=10, le=1000, description="hits per leg, and the fusion window paging stays in")
     rerank_weight: float = Field(0.2, ge=0, le=10)
+    rerank_depth: int = Field(50, ge=1, le=1000, description="how many of the blended hits a user's profile reranks")
     vector_share: float = Field(0.7, ge=0, le=1)
 
     @model_validator(mode="after")

@@ -14,12 +14,12 @@ from hybrid_search.catalog import SearchRequest
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, build_knn_query
-from hybrid_search.opensearch.search import get_source, run_legs
+from hybrid_search.opensearch.search import get_source, get_sources, run_legs
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import ProfileCache, StoredProfile
 from hybrid_search.ranking.combine import combine
 from hybrid_search.ranking.explain import explain_hit
-from hybrid_search.ranking.rerank import rerank, user_boost
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS, rerank, user_boost
 from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
 
@@ -92,24 +92,21 @@ class SearchService:
 
         user = self.users.get(request.user_id) if request.user_id else None
         personalise = user is not None and not user.empty and profile.rerank_weight > 0
-        source: Any = True if not personalise else {"excludes": [f for f in SOURCE_EXCLUDES if f != "fused_vector"]}
         filters = build_filters(request.filters(), request.price_min, request.price_max, vectors.exclude)
+        # Legs return ids and scores only; documents are fetched for the page alone (and, to
+        # personalise, the few fields the boost needs for the rerank head).
         legs: dict[str, dict[str, Any]] = {}
         if request.q and not request.like and profile.weight("bm25") > 0:
-            legs["bm25"] = build_bm25_query(request.q, filters, profile.window, source=source)
+            legs["bm25"] = build_bm25_query(request.q, filters, profile.window, source=False)
         for leg, field in LEG_FIELDS.items():
             vector = getattr(vectors, leg)
             if vector is not None and profile.weight(leg) > 0:
-                legs[leg] = build_knn_query(field, vector, profile.window, filters, source=source)
+                legs[leg] = build_knn_query(field, vector, profile.window, filters, source=False)
         if not legs:
             raise InvalidInputError("profile", f"profile {stored.name} gives every leg this query can use weight 0")
         results = run_legs(self.client, self.settings.products_alias, legs)
         searched = time.perf_counter()
 
-        sources: dict[str, dict[str, Any]] = {}
-        for hits in results.values():
-            for hit in hits:
-                sources.setdefault(hit["_id"], hit["_source"])
         weights = {leg: profile.weight(leg) for leg in legs}
         combined = combine(
             {leg: [(h["_id"], h["_score"]) for h in hits] for leg, hits in results.items()},
@@ -119,25 +116,27 @@ class SearchService:
             profile.rank_constant,
             profile.missing,
         )[: profile.window]
-        boosts = (
-            {
+        rerank_weight = profile.rerank_weight if personalise else 0.0
+        head, tail = combined[: profile.rerank_depth], combined[profile.rerank_depth :]
+        boosts: dict[str, float] = {}
+        if personalise:
+            fields = get_sources(
+                self.client, self.settings.products_alias, [c.doc_id for c in head], ["fused_vector", *AFFINITY_FIELDS]
+            )
+            boosts = {
                 c.doc_id: user_boost(
-                    user, sources[c.doc_id].get("fused_vector"), sources[c.doc_id], profile.vector_share
+                    user, fields.get(c.doc_id, {}).get("fused_vector"), fields.get(c.doc_id, {}), profile.vector_share
                 )
-                for c in combined
+                for c in head
             }
-            if personalise
-            else {}
-        )
-        ranked = rerank(combined, boosts, profile.rerank_weight if personalise else 0.0)
+        ranked = rerank(head, boosts, rerank_weight) + rerank(tail, {}, 0.0)
         page = ranked[(request.page - 1) * request.size : request.page * request.size]
+        products = get_sources(
+            self.client, self.settings.products_alias, [r.hit.doc_id for r in page], excludes=SOURCE_EXCLUDES
+        )
         hits = []
         for item in page:
-            hit = {
-                "id": item.hit.doc_id,
-                "score": item.score,
-                "product": {k: v for k, v in sources[item.hit.doc_id].items() if k != "fused_vector"},
-            }
+            hit = {"id": item.hit.doc_id, "score": item.score, "product": products.get(item.hit.doc_id, {})}
             if request.explain:
                 hit["explain"] = explain_hit(
                     item,
@@ -146,7 +145,7 @@ class SearchService:
                     profile.combination,
                     profile.rank_constant,
                     profile.missing,
-                    profile.rerank_weight if personalise else 0.0,
+                    rerank_weight,
                 )
             hits.append(hit)
         done = time.perf_counter()

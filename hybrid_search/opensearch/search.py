@@ -42,10 +42,13 @@ def get_source(client: OpenSearch, index: str, doc_id: str, fields: list[str]) -
         return client.get(index=index, id=doc_id, params={"_source_includes": ",".join(fields)})["_source"]
 
 
-def get_sources(client: OpenSearch, index: str, ids: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
-    """``fields`` of the documents among ``ids`` that exist."""
+def get_sources(
+    client: OpenSearch, index: str, ids: list[str], fields: list[str] | None = None, excludes: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The sources (only ``fields``, or all but ``excludes``) of the documents among ``ids`` that exist."""
     if not ids:
         return {}
+    params = {"_source_includes": ",".join(fields)} if fields else {"_source_excludes": ",".join(excludes or [])}
     with translated_errors("reading products"):
-        docs = client.mget(index=index, body={"ids": ids}, params={"_source_includes": ",".join(fields)})["docs"]
+        docs = client.mget(index=index, body={"ids": ids}, params=params)["docs"]
     return {doc["_id"]: doc["_source"] for doc in docs if doc.get("found")}
