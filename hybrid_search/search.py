@@ -16,7 +16,7 @@ from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, build_knn_query
 from hybrid_search.opensearch.search import get_source, get_sources, run_legs
 from hybrid_search.pipeline import EmbeddingPipeline
-from hybrid_search.profiles import ProfileCache, StoredProfile
+from hybrid_search.profiles import ProfileCache
 from hybrid_search.ranking.combine import combine
 from hybrid_search.ranking.explain import explain_hit
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, rerank, user_boost
@@ -169,13 +169,3 @@ class SearchService:
 
 def _ms(start: float, end: float) -> float:
     return round((end - start) * 1000, 2)
-
-
-def profile_summary(stored: StoredProfile) -> dict[str, Any]:
-    return {
-        "name": stored.name,
-        "version": stored.version,
-        "created_at": stored.created_at,
-        "note": stored.note,
-        "profile": stored.profile.model_dump(mode="json"),
-    }

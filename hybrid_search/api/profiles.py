@@ -10,7 +10,6 @@ from hybrid_search.catalog import parse_model
 from hybrid_search.errors import InvalidInputError, UnauthorisedError
 from hybrid_search.opensearch import profiles as store
 from hybrid_search.profiles import BlendProfile
-from hybrid_search.search import profile_summary
 
 profiles = Blueprint("profiles", __name__)
 NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -32,13 +31,13 @@ def list_all() -> Response:
 @profiles.get("/profiles/<name>")
 def get_active(name: str) -> Response:
     client, index = _admin()
-    return jsonify(profile_summary(store.get_active(client, index, name)))
+    return jsonify(store.get_active(client, index, name).model_dump(mode="json"))
 
 
 @profiles.get("/profiles/<name>/versions")
 def versions(name: str) -> Response:
     client, index = _admin()
-    return jsonify({"versions": [profile_summary(p) for p in store.list_versions(client, index, name)]})
+    return jsonify({"versions": [p.model_dump(mode="json") for p in store.list_versions(client, index, name)]})
 
 
 @profiles.put("/profiles/<name>")
@@ -52,7 +51,7 @@ def save(name: str) -> tuple[Response, int]:
         raise InvalidInputError("body", "must be a JSON object (a blend profile)")
     note = str(body.pop("note", ""))[:1000]
     profile = parse_model(BlendProfile, body)
-    return jsonify(profile_summary(store.save_version(client, index, name, profile, note))), 201
+    return jsonify(store.save_version(client, index, name, profile, note).model_dump(mode="json")), 201
 
 
 @profiles.post("/profiles/<name>/activate")
@@ -62,7 +61,7 @@ def activate(name: str) -> Response:
     version = body.get("version")
     if not isinstance(version, int) or version < 1:
         raise InvalidInputError("version", "must be a stored version number")
-    return jsonify(profile_summary(store.activate(client, index, name, version)))
+    return jsonify(store.activate(client, index, name, version).model_dump(mode="json"))
 
 
 @profiles.delete("/profiles/<name>")
