@@ -23,6 +23,13 @@ Enqueue = Callable[[list[str], str], None]
 """Queues embedding of product ids in a physical index (the Celery task, in production)."""
 
 
+def enqueue_in_batches(ids: list[str], index: str, batch_size: int, enqueue: Enqueue) -> int:
+    """Queue ``ids`` for embedding in ``index``, one task per ``batch_size`` ids; returns how many."""
+    for start in range(0, len(ids), batch_size):
+        enqueue(ids[start : start + batch_size], index)
+    return len(ids)
+
+
 @dataclass
 class Submission:
     accepted: list[str] = field(default_factory=list)
@@ -103,8 +110,7 @@ def submit_products(
             if d["product_id"] not in stored or stored[d["product_id"]].source.get("content_hash") != d["content_hash"]
         ]
         write_documents(client, index, changed)
-        for start in range(0, len(changed), settings.embed_batch_size):
-            enqueue([d["product_id"] for d in changed[start : start + settings.embed_batch_size]], index)
+        enqueue_in_batches([d["product_id"] for d in changed], index, settings.embed_batch_size, enqueue)
         accepted.update(d["product_id"] for d in changed)
     submission.accepted = [pid for pid in ids if pid in accepted]
     submission.unchanged = [pid for pid in ids if pid not in accepted]

@@ -20,7 +20,7 @@ from hybrid_search.encoders.fusion import (
     train_fusion,
 )
 from hybrid_search.errors import InvalidInputError
-from hybrid_search.ingest import Enqueue
+from hybrid_search.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import iter_interactions
 from hybrid_search.opensearch.indices import (
@@ -43,12 +43,6 @@ from hybrid_search.opensearch.products import (
 )
 from hybrid_search.pipeline import model_version
 from hybrid_search.settings import Settings
-
-
-def enqueue_in_batches(ids: list[str], index: str, batch_size: int, enqueue: Enqueue) -> int:
-    for start in range(0, len(ids), batch_size):
-        enqueue(ids[start : start + batch_size], index)
-    return len(ids)
 
 
 @dataclass(frozen=True)
