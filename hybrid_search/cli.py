@@ -237,6 +237,119 @@ def train_fusion(settings: Settings, epochs: int, seed: int) -> None:
     click.echo(f"saved {path}\nuse it: HYBRID_SEARCH_FUSION_MODEL={path} hybrid-search reindex")
 
 
+@main.command("train-attributes")
+@click.option("--query-strings", default=6000, show_default=True, help="query-like strings made of catalog values")
+@click.option("--seed", default=0, show_default=True)
+@click.pass_obj
+def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
+    """Train the query-understanding heads (query -> article type, colour, gender, usage) on the live index."""
+    from hybrid_search.encoders.text import load_text_encoder
+    from hybrid_search.jobs import train_attributes_from_index
+    from hybrid_search.opensearch.client import make_client
+
+    encoder = load_text_encoder(settings.text_encoder, settings.device)
+    path, metadata = train_attributes_from_index(
+        make_client(settings), settings, encoder, query_strings, seed=seed, progress=click.echo
+    )
+    click.echo(json.dumps(metadata["evaluation"], indent=2))
+    click.echo(f"saved {path} (searches use the newest one: HYBRID_SEARCH_ATTRIBUTE_MODEL=latest)")
+
+
+def _tqdm(items: Any, desc: str, total: int) -> Any:
+    return tqdm(items, desc=desc, total=total, unit="it", file=sys.stderr)
+
+
+def _search_service(settings: Settings) -> Any:
+    from hybrid_search.search import SearchService
+    from hybrid_search.services import Services
+
+    return SearchService.from_services(Services.from_settings(settings))
+
+
+JUDGMENTS = (
+    click.option(
+        "--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="queries JSONL"
+    ),
+    click.option(
+        "--qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="TREC qrels"
+    ),
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True),
+)
+
+
+def _judgments(command: Any) -> Any:
+    for option in reversed(JUDGMENTS):
+        command = option(command)
+    return command
+
+
+@main.command("eval")
+@_judgments
+@click.option("--profile", "names", multiple=True, default=["default"], show_default=True, help="stored profiles")
+@click.option("--legs/--no-legs", default=False, show_default=True, help="also score each leg alone")
+@click.option("--name", default="eval", show_default=True, help="report file name")
+@click.pass_obj
+def evaluate(
+    settings: Settings, queries: Path, qrels: Path, out: Path, names: tuple[str, ...], legs: bool, name: str
+) -> None:
+    """Score stored profiles on judged queries: nDCG@10, MRR@10, recall@100 per query kind."""
+    from hybrid_search.evaluation import jobs
+    from hybrid_search.evaluation.report import markdown_table
+
+    service = _search_service(settings)
+    profiles = {}
+    for profile_name in names:
+        stored = service.profiles.get(profile_name)
+        profiles[f"{stored.name}@{stored.version}"] = stored.profile
+    result = jobs.evaluate(service, queries, qrels, profiles, out, name, legs, _tqdm)
+    click.echo(markdown_table(result["summary"]))
+    for label, c in result["comparisons"].items():
+        click.echo(f"{label}: {c['wins']} wins / {c['losses']} losses / {c['ties']} ties, p = {c['p_value']:.4f}")
+    click.echo(f"reports: {', '.join(result['reports'].values())}")
+
+
+@main.command("tune")
+@_judgments
+@click.option("--profile", "base", default="default", show_default=True, help="the profile to start from")
+@click.option("--folds", default=5, show_default=True, help="cross-validation folds over queries (1: none)")
+@click.option("--rounds", default=3, show_default=True, help="coordinate ascent rounds")
+@click.option(
+    "--save/--no-save", default=False, show_default=True, help="store the result as the profile's next version"
+)
+@click.option("--name", default="tune", show_default=True, help="report file name")
+@click.pass_obj
+def tune(
+    settings: Settings, queries: Path, qrels: Path, out: Path, base: str, folds: int, rounds: int, save: bool, name: str
+) -> None:
+    """Tune a blend profile (grid + coordinate ascent, per query class, cross-validated) on judged queries."""
+    from hybrid_search.evaluation import jobs
+    from hybrid_search.evaluation.report import markdown_table
+
+    service = _search_service(settings)
+    stored = service.profiles.get(base)
+    result = jobs.tune(
+        service,
+        queries,
+        qrels,
+        stored,
+        out,
+        folds=folds,
+        rounds=rounds,
+        save_as=base if save else None,
+        name=name,
+        progress=_tqdm,
+    )
+    click.echo(markdown_table(result["summary"]))
+    cv = result["cross_validation"]
+    if cv["mean_test"] is not None:
+        click.echo(f"{folds}-fold CV, held-out nDCG@10: base {cv['mean_base_test']:.3f} -> tuned {cv['mean_test']:.3f}")
+    for label, c in result["comparisons"].items():
+        click.echo(f"{label}: {c['wins']} wins / {c['losses']} losses / {c['ties']} ties, p = {c['p_value']:.4f}")
+    if result["saved"]:
+        click.echo(f"saved as {result['saved']['name']}@{result['saved']['version']} (active)")
+    click.echo(f"reports: {', '.join(result['reports'].values())}")
+
+
 @main.command("reindex")
 @click.option("--merchant", default=None, help="only this merchant's products")
 @click.pass_obj

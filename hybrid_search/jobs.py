@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from hybrid_search.encoders.attributes import ATTRIBUTES, query_like_strings, train_attribute_model
 from hybrid_search.encoders.behaviour import build_behaviour_vectors
+from hybrid_search.encoders.device import l2_normalise
 from hybrid_search.encoders.fusion import (
     ConcatFuser,
     FusionModel,
@@ -19,6 +21,7 @@ from hybrid_search.encoders.fusion import (
     save_fusion,
     train_fusion,
 )
+from hybrid_search.encoders.text import TextEncoder
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.opensearch.client import OpenSearchClient
@@ -190,3 +193,52 @@ def train_fusion_from_index(
         "trained_at": datetime.now(UTC).isoformat(),
     }
     return save_fusion(result.model, settings.models_dir, metadata), metadata
+
+
+def train_attributes_from_index(
+    client: OpenSearchClient,
+    settings: Settings,
+    text_encoder: TextEncoder,
+    query_strings: int = 6000,
+    holdout: float = 0.1,
+    seed: int = 0,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[Path, dict[str, Any]]:
+    """Train the query-understanding heads on the live index and save them as an artifact.
+
+    Examples per product: its stored passage vector and its title encoded as a query; plus
+    ``query_strings`` short query-like strings made of real products' attribute values. A held-out
+    share of products (titles as queries) measures each head's accuracy.
+    """
+    index = alias_targets(client, settings.products_alias)[0]
+    rows = read_vectors(client, index, ["text_vector", "title", *ATTRIBUTES], ready_only=True)
+    ids = sorted(rows)
+    if len(ids) < 20:
+        raise InvalidInputError("products", f"{len(ids)} ready products; the attribute heads need at least 20")
+    products = [rows[i] for i in ids]
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_test = max(5, int(len(ids) * holdout))
+    test, train = order[:n_test], order[n_test:]
+    progress(f"encoding {len(ids)} titles as queries")
+    titles = text_encoder.encode([p.get("title", "") for p in products], kind="query")
+    progress(f"encoding {query_strings} query-like strings")
+    strings = query_like_strings([products[i] for i in train], query_strings, seed)
+    string_vectors = text_encoder.encode([s for s, _ in strings], kind="query") if strings else np.empty((0, 0))
+    passages = np.array([p["text_vector"] for p in products], dtype=np.float32)
+    x = np.vstack([passages[train], titles[train], *([string_vectors] if strings else [])])
+    sources = [products[i] for i in train] * 2 + [products[train[j]] for _, j in strings]
+    labels = {name: [p.get(name) or "" for p in sources] for name in ATTRIBUTES}
+    progress(f"training on {len(x)} examples")
+    model = train_attribute_model(x, labels, settings.text_encoder)
+    evaluation = {}
+    for name, head in model.heads.items():
+        predicted = np.array(head.classes)[head.probabilities(l2_normalise(titles[test])).argmax(axis=1)]
+        truth = np.array([products[i].get(name) or "" for i in test])
+        judged = truth != ""
+        evaluation[name] = {"held_out_title_accuracy": round(float((predicted[judged] == truth[judged]).mean()), 4)}
+    metadata = {
+        "trained_on": {"index": index, "products": len(train), "held_out": n_test, "query_strings": query_strings},
+        "text_encoder": settings.text_encoder,
+        "evaluation": evaluation,
+    }
+    return model.save(settings.models_dir), metadata

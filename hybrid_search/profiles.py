@@ -14,7 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-LEGS = ("bm25", "text", "fused", "image")
+LEGS = ("bm25", "text", "fused", "image", "attributes")
+Leg = Literal["bm25", "text", "fused", "image", "attributes"]
+QueryClass = Literal["photo", "zh", "short", "long"]
 DEFAULT_NAME = "default"
 
 
@@ -23,8 +25,8 @@ class BlendProfile(BaseModel):
 
     normalisation: Literal["min_max", "l2", "z_score"] = "min_max"
     combination: Literal["arithmetic", "geometric", "harmonic", "rrf"] = "arithmetic"
-    weights: dict[Literal["bm25", "text", "fused", "image"], float] = Field(
-        default_factory=lambda: {"bm25": 0.4, "text": 0.4, "fused": 0.2, "image": 1.0}
+    weights: dict[Leg, float] = Field(
+        default_factory=lambda: {"bm25": 0.4, "text": 0.4, "fused": 0.2, "image": 1.0, "attributes": 0.0}
     )
     rank_constant: float = Field(60.0, gt=0, le=10_000)
     missing: Literal["skip", "zero"] = "zero"  # a document one leg missed scores 0 there (OpenSearch: "skip")
@@ -32,17 +34,32 @@ class BlendProfile(BaseModel):
     rerank_weight: float = Field(0.2, ge=0, le=10)
     rerank_depth: int = Field(50, ge=1, le=1000, description="how many of the blended hits a user's profile reranks")
     vector_share: float = Field(0.7, ge=0, le=1)
+    attribute_weights: dict[Literal["article_type", "colour", "gender", "usage"], float] = Field(
+        default_factory=lambda: {"article_type": 3.0, "colour": 2.0, "gender": 1.0, "usage": 0.5},
+        description="score of a full match per attribute in the attributes leg (times the value's probability)",
+    )
+    classes: dict[QueryClass, BlendProfile] = Field(
+        default_factory=dict, description="per query class overrides (photo, zh, short, long)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> BlendProfile:
         if any(w < 0 for w in self.weights.values()):
             raise ValueError("weights must not be negative")
+        if any(w < 0 for w in self.attribute_weights.values()):
+            raise ValueError("attribute_weights must not be negative")
+        if any(sub.classes for sub in self.classes.values()):
+            raise ValueError("a class profile cannot have classes of its own")
         if self.normalisation == "z_score" and self.combination in ("geometric", "harmonic"):
             raise ValueError("z_score produces negative scores; combine it with arithmetic or rrf")
         return self
 
     def weight(self, leg: str) -> float:
         return self.weights.get(leg, 0.0)
+
+    def for_class(self, query_class: str) -> BlendProfile:
+        """The profile a query of this class is blended with: its override, else this one."""
+        return self.classes.get(query_class, self)  # type: ignore[call-overload]
 
 
 class StoredProfile(BaseModel):

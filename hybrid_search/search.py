@@ -5,21 +5,39 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 
 from hybrid_search.catalog import SearchRequest
+from hybrid_search.encoders.attributes import (
+    ATTRIBUTES,
+    AttributeModel,
+    Intent,
+    load_attribute_model,
+    photo_intent,
+    resolve_attribute_model,
+)
+from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, build_knn_query
+from hybrid_search.opensearch.profiles import get_active
+from hybrid_search.opensearch.queries import (
+    SOURCE_EXCLUDES,
+    build_attribute_query,
+    build_bm25_query,
+    build_filters,
+    build_knn_query,
+)
 from hybrid_search.opensearch.search import get_source, get_sources, run_legs
 from hybrid_search.pipeline import EmbeddingPipeline
-from hybrid_search.profiles import ProfileCache
-from hybrid_search.ranking.combine import combine
+from hybrid_search.profiles import BlendProfile, ProfileCache
+from hybrid_search.ranking.combine import Combined, combine
 from hybrid_search.ranking.explain import explain_hit
+from hybrid_search.ranking.query_class import query_class
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, rerank, user_boost
+from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
 
@@ -34,8 +52,21 @@ class QueryVectors:
     exclude: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """What the legs of one query found, before blending: best-first (id, raw score) per leg."""
+
+    legs: dict[str, list[tuple[str, float]]]
+    intent: Intent | None
+    query_class: str
+    encode_ms: float
+    search_ms: float
+
+
 class SearchService:
     """One per process: holds the query encoders (loaded once) and a cache of encoded query texts."""
+
+    PHOTO_VOTERS = 20  # nearest photos whose attribute values make a photo query's intent
 
     def __init__(
         self,
@@ -52,10 +83,33 @@ class SearchService:
         self.users = users
         self._encode_text = lru_cache(maxsize=4096)(self._encode_text_uncached)
 
+    @classmethod
+    def from_services(cls, services: Services) -> SearchService:
+        """The query side of one process: encoders (loaded on first use), profiles, user profiles."""
+        settings = services.settings
+        cache = ProfileCache(lambda name: get_active(services.opensearch, settings.profiles_index, name))
+        return cls(
+            settings,
+            services.opensearch,
+            EmbeddingPipeline(settings),
+            cache,
+            UserProfiles(services.redis, settings.products_alias),
+        )
+
     def _encode_text_uncached(self, text: str) -> np.ndarray:
         vector = self.pipeline.text_encoder.encode([text], kind="query")[0]
         vector.setflags(write=False)
         return vector
+
+    @cached_property
+    def dictionary(self) -> Dictionary | None:
+        return load_dictionary(self.settings.query_dictionary)
+
+    def translate(self, text: str) -> str:
+        """A Chinese query's English gloss (what the encoders read); other text as it is."""
+        if self.dictionary is None or not CJK_RUN.search(text):
+            return text
+        return self.dictionary.translate(text) or text
 
     def encode(self, request: SearchRequest, photo: bytes | None) -> QueryVectors:
         """Vectors for the legs this query can use: its text, its photo, or a product it is like."""
@@ -71,11 +125,58 @@ class SearchService:
                 raise InvalidInputError("like", f"product {request.like!r} is not embedded yet")
             image = np.asarray(source["image_vector"]) if "image_vector" in source else None
             return QueryVectors(fused=np.asarray(source["fused_vector"]), image=image, exclude=(request.like,))
-        text = self._encode_text(request.q) if request.q else None
+        text = self._encode_text(self.translate(request.q)) if request.q else None
         if photo is not None:
             image = self.pipeline.image_encoder.encode([photo])
             return QueryVectors(text=text, image=image[0], fused=fuser.image_query(image)[0])
         return QueryVectors(text=text, fused=fuser.text_query(text[None, :])[0] if text is not None else None)
+
+    @cached_property
+    def attributes(self) -> AttributeModel | None:
+        path = resolve_attribute_model(self.settings.attribute_model, self.settings.models_dir)
+        return load_attribute_model(path) if path else None
+
+    def retrieve(
+        self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
+    ) -> Retrieval:
+        """Encode the query and run the legs ``profile`` weighs in one _msearch (two for a photo's
+        attribute leg, which needs the nearest photos first). Leg hits are ids and scores only."""
+        started = time.perf_counter()
+        vectors = self.encode(request, photo)
+        encoded = time.perf_counter()
+        excluded = (*vectors.exclude, *exclude)
+        filters = build_filters(request.filters(), request.price_min, request.price_max, excluded)
+        legs: dict[str, dict[str, Any]] = {}
+        if request.q and not request.like and profile.weight("bm25") > 0:
+            gloss = self.translate(request.q)
+            text = request.q if gloss == request.q else f"{request.q} {gloss}"
+            legs["bm25"] = build_bm25_query(text, filters, profile.window, source=False)
+        want_attributes = profile.weight("attributes") > 0 and self.attributes is not None
+        intent = None
+        if want_attributes and vectors.text is not None:
+            intent = self.attributes.text_intent(vectors.text)
+            legs["attributes"] = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
+        for leg, field in LEG_FIELDS.items():
+            vector = getattr(vectors, leg)
+            if vector is not None and profile.weight(leg) > 0:
+                source: bool | list[str] = list(ATTRIBUTES) if leg == "image" and want_attributes else False
+                legs[leg] = build_knn_query(field, vector, profile.window, filters, source=source)
+        if not legs:
+            raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
+        results = run_legs(self.client, self.settings.products_alias, legs)
+        if want_attributes and intent is None and results.get("image"):
+            neighbours = [(h.get("_source", {}), h["_score"]) for h in results["image"][: self.PHOTO_VOTERS]]
+            intent = photo_intent(neighbours)
+            query = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
+            results |= run_legs(self.client, self.settings.products_alias, {"attributes": query})
+        searched = time.perf_counter()
+        return Retrieval(
+            legs={leg: [(h["_id"], h["_score"]) for h in hits] for leg, hits in results.items()},
+            intent=intent,
+            query_class=query_class(request.q, photo is not None or bool(request.like)),
+            encode_ms=_ms(started, encoded),
+            search_ms=_ms(encoded, searched),
+        )
 
     def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
         if not (request.q or photo is not None or request.like):
@@ -83,39 +184,17 @@ class SearchService:
         if request.price_min is not None and request.price_max is not None and request.price_min > request.price_max:
             raise InvalidInputError("price_min", "must not be above price_max")
         stored = self.profiles.get(request.profile)
-        profile = stored.profile
+        profile = stored.profile.for_class(query_class(request.q, photo is not None or bool(request.like)))
         if request.page * request.size > profile.window:
             raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
         started = time.perf_counter()
-        vectors = self.encode(request, photo)
-        encoded = time.perf_counter()
+        retrieval = self.retrieve(request, photo, profile)
+        searched = time.perf_counter()
 
         user = self.users.get(request.user_id) if request.user_id else None
         personalise = user is not None and not user.empty and profile.rerank_weight > 0
-        filters = build_filters(request.filters(), request.price_min, request.price_max, vectors.exclude)
-        # Legs return ids and scores only; documents are fetched for the page alone (and, to
-        # personalise, the few fields the boost needs for the rerank head).
-        legs: dict[str, dict[str, Any]] = {}
-        if request.q and not request.like and profile.weight("bm25") > 0:
-            legs["bm25"] = build_bm25_query(request.q, filters, profile.window, source=False)
-        for leg, field in LEG_FIELDS.items():
-            vector = getattr(vectors, leg)
-            if vector is not None and profile.weight(leg) > 0:
-                legs[leg] = build_knn_query(field, vector, profile.window, filters, source=False)
-        if not legs:
-            raise InvalidInputError("profile", f"profile {stored.name} gives every leg this query can use weight 0")
-        results = run_legs(self.client, self.settings.products_alias, legs)
-        searched = time.perf_counter()
-
-        weights = {leg: profile.weight(leg) for leg in legs}
-        combined = combine(
-            {leg: [(h["_id"], h["_score"]) for h in hits] for leg, hits in results.items()},
-            weights,
-            profile.normalisation,
-            profile.combination,
-            profile.rank_constant,
-            profile.missing,
-        )[: profile.window]
+        weights = {leg: profile.weight(leg) for leg in retrieval.legs}
+        combined = blend(retrieval.legs, profile)
         rerank_weight = profile.rerank_weight if personalise else 0.0
         head, tail = combined[: profile.rerank_depth], combined[profile.rerank_depth :]
         boosts: dict[str, float] = {}
@@ -149,22 +228,38 @@ class SearchService:
                 )
             hits.append(hit)
         done = time.perf_counter()
-        return {
+        out: dict[str, Any] = {
             "query_id": str(uuid.uuid4()),
-            "profile": {"name": stored.name, "version": stored.version},
+            "profile": {"name": stored.name, "version": stored.version, "query_class": retrieval.query_class},
             "page": request.page,
             "size": request.size,
             "total": len(ranked),
             "personalised": personalise,
-            "legs": {leg: len(h) for leg, h in results.items()},
+            "legs": {leg: len(h) for leg, h in retrieval.legs.items()},
             "timings_ms": {
-                "encode": _ms(started, encoded),
-                "search": _ms(encoded, searched),
+                "encode": retrieval.encode_ms,
+                "search": retrieval.search_ms,
                 "blend": _ms(searched, done),
                 "total": _ms(started, done),
             },
             "hits": hits,
         }
+        if request.explain and retrieval.intent is not None:
+            out["intent"] = retrieval.intent
+        return out
+
+
+def blend(legs: dict[str, list[tuple[str, float]]], profile: BlendProfile) -> list[Combined]:
+    """The fused ranking of retrieved legs under ``profile`` (each leg cut to the profile's window)."""
+    window = profile.window
+    return combine(
+        {leg: hits[:window] for leg, hits in legs.items()},
+        {leg: profile.weight(leg) for leg in legs},
+        profile.normalisation,
+        profile.combination,
+        profile.rank_constant,
+        profile.missing,
+    )[:window]
 
 
 def _ms(start: float, end: float) -> float:

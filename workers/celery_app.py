@@ -16,6 +16,8 @@ REINDEX = "hybrid_search.reindex"
 ACTIVATE_WHEN_READY = "hybrid_search.activate_when_ready"
 REBUILD_BEHAVIOUR = "hybrid_search.rebuild_behaviour_vectors"
 TRAIN_FUSION = "hybrid_search.train_fusion"
+EVALUATE = "hybrid_search.evaluate"
+TUNE = "hybrid_search.tune"
 RECONCILE = "hybrid_search.reconcile_pending"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -15,17 +16,21 @@ from celery import signals
 
 from hybrid_search import jobs
 from hybrid_search.errors import BackendError, ServiceUnavailableError
+from hybrid_search.evaluation import jobs as evaluation
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.pipeline import embed_products as embed
+from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from workers.celery_app import (
     ACTIVATE_WHEN_READY,
     EMBED_PRODUCTS,
+    EVALUATE,
     REBUILD_BEHAVIOUR,
     RECONCILE,
     REINDEX,
     TRAIN_FUSION,
+    TUNE,
     enqueue_embedding,
     make_celery,
 )
@@ -96,6 +101,53 @@ def train_fusion(epochs: int = 30) -> dict[str, Any]:
     services, _ = runtime()
     path, metadata = jobs.train_fusion_from_index(services.opensearch, services.settings, epochs=epochs)
     return {"artifact": str(path), "evaluation": metadata["evaluation"]}
+
+
+def _progress(task: Any) -> Any:
+    """A progress wrapper for evaluation runs that reports each step as the task's PROGRESS state."""
+
+    def wrap(items: Any, desc: str, total: int) -> Any:
+        for done, item in enumerate(items):
+            task.update_state(state="PROGRESS", meta={"step": desc, "done": done, "total": total})
+            yield item
+
+    return wrap
+
+
+@app.task(name=EVALUATE, bind=True)
+def evaluate(self: Any, queries: str, qrels: str, profiles: list[str], legs: bool, name: str) -> dict[str, Any]:
+    services, _ = runtime()
+    service = search_service()
+    chosen = {}
+    for profile_name in profiles:
+        stored = service.profiles.get(profile_name)
+        chosen[f"{stored.name}@{stored.version}"] = stored.profile
+    out = services.settings.reports_dir / self.request.id
+    return evaluation.evaluate(service, Path(queries), Path(qrels), chosen, out, name, legs, _progress(self))
+
+
+@app.task(name=TUNE, bind=True)
+def tune(self: Any, queries: str, qrels: str, profile: str, folds: int, rounds: int, save: bool) -> dict[str, Any]:
+    services, _ = runtime()
+    service = search_service()
+    out = services.settings.reports_dir / self.request.id
+    base = service.profiles.get(profile)
+    return evaluation.tune(
+        service,
+        Path(queries),
+        Path(qrels),
+        base,
+        out,
+        folds=folds,
+        rounds=rounds,
+        save_as=profile if save else None,
+        progress=_progress(self),
+    )
+
+
+@cache
+def search_service() -> SearchService:
+    return SearchService.from_services(runtime()[0])
 
 
 @app.task(name=RECONCILE, **RETRY)

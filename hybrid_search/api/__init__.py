@@ -5,18 +5,15 @@ from __future__ import annotations
 from flask import Flask
 
 from hybrid_search.api.errors import register_error_handlers
+from hybrid_search.api.evaluation import evaluation
 from hybrid_search.api.events import events
 from hybrid_search.api.health import health
 from hybrid_search.api.products import ProductIdConverter, products
 from hybrid_search.api.profiles import profiles
 from hybrid_search.api.search import search
-from hybrid_search.opensearch.profiles import get_active
-from hybrid_search.pipeline import EmbeddingPipeline
-from hybrid_search.profiles import ProfileCache
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
-from hybrid_search.users import UserProfiles
 from workers.celery_app import make_celery
 
 
@@ -29,22 +26,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
     app.extensions["hybrid_search"] = services
     app.extensions["hybrid_search.queue"] = make_celery(services.settings)
-    app.extensions["hybrid_search.search_factory"] = lambda: make_search_service(services)
+    app.extensions["hybrid_search.search_factory"] = lambda: SearchService.from_services(services)
     app.url_map.converters["product_id"] = ProductIdConverter
     register_error_handlers(app)
-    for blueprint in (health, products, search, events, profiles):
+    for blueprint in (health, products, search, events, profiles, evaluation):
         app.register_blueprint(blueprint)
     return app
-
-
-def make_search_service(services: Services) -> SearchService:
-    """The query side of one process: encoders (loaded on first use), profiles, user profiles."""
-    settings = services.settings
-    cache = ProfileCache(lambda name: get_active(services.opensearch, settings.profiles_index, name))
-    return SearchService(
-        settings,
-        services.opensearch,
-        EmbeddingPipeline(settings),
-        cache,
-        UserProfiles(services.redis, settings.products_alias),
-    )

@@ -63,6 +63,36 @@ def build_knn_query(
     return {"size": k, "query": {"knn": {field: knn}}, "_source": _source(source)}
 
 
+# A product for everyone fits a query for either gender (the catalog's own convention).
+ALSO_MATCHES = {"gender": {"men": ("unisex",), "women": ("unisex",)}}
+
+
+def build_attribute_query(
+    intent: Mapping[str, Mapping[str, float]],
+    weights: Mapping[str, float],
+    filters: dict[str, Any],
+    size: int,
+) -> dict[str, Any]:
+    """Products scored by the attribute values a query asks for: the sum, over attributes, of the
+    attribute's weight times the probability of the product's value (constant-score terms)."""
+    should: list[dict[str, Any]] = []
+    for name, values in intent.items():
+        weight = weights.get(name, 0.0)
+        for value, probability in values.items():
+            boost = round(weight * probability, 4)
+            if boost <= 0:
+                continue
+            matches = [value, *ALSO_MATCHES.get(name, {}).get(value.lower(), ())]
+            should.append({"constant_score": {"filter": {"terms": {name: matches}}, "boost": boost}})
+    if not should:
+        should = [{"match_none": {}}]
+    return {
+        "size": size,
+        "query": {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}},
+        "_source": False,
+    }
+
+
 def _source(source: bool | list[str]) -> Any:
     if source is True:
         return {"excludes": SOURCE_EXCLUDES}

@@ -42,3 +42,14 @@ def test_cache_reads_at_most_once_per_ttl(monkeypatch):
     clock[0] += 0.2
     assert cache.get("a").version == 2
     assert loads == ["a", "a"]
+
+
+def test_class_profiles_override_per_query_class():
+    zh = BlendProfile(weights={"bm25": 1.0, "attributes": 2.0})
+    profile = BlendProfile(classes={"zh": zh})
+    assert profile.for_class("zh") == zh
+    assert profile.for_class("short") is profile
+    with pytest.raises(ValueError, match="classes of its own"):
+        BlendProfile(classes={"zh": profile})
+    with pytest.raises(ValueError, match="attribute_weights"):
+        BlendProfile(attribute_weights={"colour": -1.0})

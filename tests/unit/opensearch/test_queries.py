@@ -27,3 +27,19 @@ def test_knn_carries_filters_into_the_graph_search_only_when_there_are_any():
     sports = {"bool": {"filter": [{"terms": {"usage": ["Sports"]}}]}}
     assert filtered["query"]["knn"]["image_vector"]["filter"] == sports
     assert filtered["_source"] == {"excludes": ["text_vector", "image_vector", "fused_vector", "behaviour_vector"]}
+
+
+def test_attribute_query_scores_each_value_by_weight_times_probability():
+    from hybrid_search.opensearch.queries import build_attribute_query
+
+    filters = build_filters({"merchant_id": ["m"]})
+    intent = {"article_type": {"Belts": 0.8, "Wallets": 0.1}, "gender": {"Men": 1.0}, "usage": {"Casual": 0.5}}
+    query = build_attribute_query(intent, {"article_type": 3.0, "gender": 1.0, "usage": 0.0}, filters, 50)
+    should = query["query"]["bool"]["should"]
+    clauses = {
+        (tuple(c["constant_score"]["filter"]["terms"].popitem()[1]), c["constant_score"]["boost"]) for c in should
+    }
+    assert clauses == {(("Belts",), 2.4), (("Wallets",), 0.3), (("Men", "unisex"), 1.0)}  # usage weight 0: no clause
+    assert query["query"]["bool"]["filter"] == [filters] and query["size"] == 50 and query["_source"] is False
+    empty = build_attribute_query({}, {"article_type": 3.0}, filters, 50)
+    assert empty["query"]["bool"]["should"] == [{"match_none": {}}]

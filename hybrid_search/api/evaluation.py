@@ -1,0 +1,123 @@
+"""/eval and /tune for search engineers (admin key): evaluation and tuning runs as Celery tasks.
+
+Judgment files are read by path under ``Settings.judgments_root`` (shared with the workers), so a
+photo query's image path resolves beside its queries file, as in the shared data format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from hybrid_search.catalog import parse_model
+from hybrid_search.errors import InvalidInputError, UnauthorisedError
+from workers.celery_app import EVALUATE, TUNE
+
+evaluation = Blueprint("evaluation", __name__)
+ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class Judgments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    queries: str = Field(min_length=1, description="queries JSONL, relative to the judgments folder")
+    qrels: str = Field(min_length=1, description="TREC qrels, relative to the judgments folder")
+
+
+class EvalRequest(Judgments):
+    profiles: list[ProfileName] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
+    legs: bool = False
+    name: str = Field("eval", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class TuneRequest(Judgments):
+    profile: ProfileName = "default"
+    folds: int = Field(5, ge=1, le=20)
+    rounds: int = Field(3, ge=1, le=10)
+    save: bool = False
+
+
+def _admin() -> Any:
+    services = current_app.extensions["hybrid_search"]
+    if request.headers.get("X-API-Key") != services.settings.admin_key:
+        raise UnauthorisedError("evaluation needs the admin X-API-Key")
+    return services.settings
+
+
+def _judgment_file(root: Path, field: str, relative: str) -> str:
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise InvalidInputError(field, "must stay inside the judgments folder")
+    if not path.is_file():
+        raise InvalidInputError(field, f"no file {relative!r} in the judgments folder")
+    return str(path)
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInputError("body", "must be a JSON object")
+    return body
+
+
+@evaluation.post("/eval")
+def start_eval() -> tuple[Response, int]:
+    settings = _admin()
+    req = parse_model(EvalRequest, _body())
+    args = [
+        _judgment_file(settings.judgments_root, "queries", req.queries),
+        _judgment_file(settings.judgments_root, "qrels", req.qrels),
+        req.profiles,
+        req.legs,
+        req.name,
+    ]
+    return _started(EVALUATE, args, "evaluation.eval_status")
+
+
+@evaluation.post("/tune")
+def start_tune() -> tuple[Response, int]:
+    settings = _admin()
+    req = parse_model(TuneRequest, _body())
+    args = [
+        _judgment_file(settings.judgments_root, "queries", req.queries),
+        _judgment_file(settings.judgments_root, "qrels", req.qrels),
+        req.profile,
+        req.folds,
+        req.rounds,
+        req.save,
+    ]
+    return _started(TUNE, args, "evaluation.tune_status")
+
+
+def _started(task: str, args: list[Any], endpoint: str) -> tuple[Response, int]:
+    queue = current_app.extensions["hybrid_search.queue"]
+    result = queue.send_task(task, args=args)
+    status = url_for(endpoint, task_id=result.id)
+    return jsonify({"task_id": result.id, "status": status}), 202
+
+
+@evaluation.get("/eval/<task_id>")
+def eval_status(task_id: str) -> Response:
+    return _status(task_id)
+
+
+@evaluation.get("/tune/<task_id>")
+def tune_status(task_id: str) -> Response:
+    return _status(task_id)
+
+
+def _status(task_id: str) -> Response:
+    """PENDING (queued, or an id Celery does not know), PROGRESS with the step, SUCCESS with the
+    result (summary, comparisons, report paths), or FAILURE with the error."""
+    _admin()
+    result = current_app.extensions["hybrid_search.queue"].AsyncResult(task_id)
+    body: dict[str, Any] = {"task_id": task_id, "state": result.state}
+    if result.state == "PROGRESS":
+        body["progress"] = result.info
+    elif result.state == "SUCCESS":
+        body["result"] = result.result
+    elif result.state == "FAILURE":
+        body["error"] = str(result.info)
+    return jsonify(body)

@@ -1,0 +1,157 @@
+"""Query understanding: which catalog attribute values (article type, colour, gender, usage) a query asks for.
+
+Text queries: one softmax head per attribute over the text encoder's space, trained on the catalog
+itself — each product's passage vector, its title encoded as a query, and short query-like strings
+composed from its own attribute values — so any wording the encoder understands (synonyms, Chinese)
+reaches the catalog's values without word lists. Photo queries: the attribute values of the
+nearest catalog photos, weighted by similarity (k-NN voting; the query's own product is excluded
+upstream). Either way the result is an ``Intent``: per attribute, a probability per value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from hybrid_search.encoders.device import l2_normalise
+
+ATTRIBUTES = ("article_type", "colour", "gender", "usage")
+Intent = dict[str, dict[str, float]]  # attribute -> value -> probability
+
+
+@dataclass(frozen=True)
+class AttributeHead:
+    """A multinomial logistic regression: softmax(x @ coef.T + intercept) over ``classes``."""
+
+    classes: tuple[str, ...]
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        logits = x @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+class AttributeModel:
+    """Per-attribute heads over the text space; ``version`` names the artifact (content hash)."""
+
+    def __init__(self, heads: Mapping[str, AttributeHead], text_encoder: str, version: str) -> None:
+        self.heads = dict(heads)
+        self.text_encoder = text_encoder
+        self.version = version
+
+    def text_intent(self, vector: np.ndarray, top: int = 3, min_probability: float = 0.05) -> Intent:
+        x = l2_normalise(np.asarray(vector, dtype=np.float32)[None, :])
+        return {
+            name: _top_values(head.classes, head.probabilities(x)[0], top, min_probability)
+            for name, head in self.heads.items()
+        }
+
+    def save(self, directory: Path) -> Path:
+        arrays: dict[str, np.ndarray] = {}
+        meta = {"text_encoder": self.text_encoder, "created_at": datetime.now(UTC).isoformat(), "heads": {}}
+        for name, head in self.heads.items():
+            arrays[f"{name}.coef"] = head.coef
+            arrays[f"{name}.intercept"] = head.intercept
+            meta["heads"][name] = list(head.classes)
+        digest = hashlib.sha256(json.dumps(meta["heads"], sort_keys=True).encode())
+        for key in sorted(arrays):
+            digest.update(arrays[key].tobytes())
+        path = directory / f"attributes-{digest.hexdigest()[:10]}.npz"
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
+        return path
+
+
+def load_attribute_model(path: Path) -> AttributeModel:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        heads = {
+            name: AttributeHead(tuple(classes), data[f"{name}.coef"], data[f"{name}.intercept"])
+            for name, classes in meta["heads"].items()
+        }
+    return AttributeModel(heads, meta["text_encoder"], path.stem.removeprefix("attributes-"))
+
+
+def resolve_attribute_model(spec: str, models_dir: Path) -> Path | None:
+    """``latest`` (the newest artifact in ``models_dir``, if any), ``none``, or a path."""
+    if spec == "none":
+        return None
+    if spec != "latest":
+        return Path(spec)
+    found = sorted(models_dir.glob("attributes-*.npz"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def photo_intent(
+    neighbours: Sequence[tuple[Mapping[str, str], float]], top: int = 3, min_probability: float = 0.05
+) -> Intent:
+    """Similarity-weighted votes of the nearest photos' attribute values."""
+    intent: Intent = {}
+    total = sum(max(score, 0.0) for _, score in neighbours)
+    if not total:
+        return intent
+    for name in ATTRIBUTES:
+        votes: dict[str, float] = {}
+        for source, score in neighbours:
+            value = source.get(name)
+            if value:
+                votes[value] = votes.get(value, 0.0) + max(score, 0.0) / total
+        classes = tuple(votes)
+        intent[name] = _top_values(classes, np.array([votes[c] for c in classes]), top, min_probability)
+    return intent
+
+
+def _top_values(classes: Sequence[str], p: np.ndarray, top: int, min_probability: float) -> dict[str, float]:
+    order = np.argsort(-p, kind="stable")[:top]
+    return {classes[i]: round(float(p[i]), 4) for i in order if p[i] >= min_probability}
+
+
+def query_like_strings(products: Sequence[Mapping[str, str]], count: int, seed: int = 0) -> list[tuple[str, int]]:
+    """Short strings in the shape shoppers type, built from real products' own attribute values.
+
+    Returns (text, product position) pairs, so each string is labelled with that product's values.
+    """
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        i = rng.randrange(len(products))
+        p = products[i]
+        parts = [p.get("colour") if rng.random() < 0.8 else "", p.get("gender") if rng.random() < 0.7 else ""]
+        parts += [p.get("usage") if rng.random() < 0.2 else "", p.get("article_type", "")]
+        out.append((" ".join(x for x in parts if x), i))
+    return out
+
+
+def train_attribute_model(
+    vectors: np.ndarray,
+    labels: Mapping[str, Sequence[str]],
+    text_encoder: str,
+    regularisation: float = 10.0,
+    max_iter: int = 300,
+) -> AttributeModel:
+    """Fit one multinomial logistic head per attribute on L2-normalised text vectors (empty labels dropped)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = l2_normalise(np.asarray(vectors, dtype=np.float32))
+    heads = {}
+    for name, values in labels.items():
+        y = np.asarray(values)
+        keep = y != ""
+        if len(set(y[keep])) < 2:
+            continue
+        model = LogisticRegression(C=regularisation, max_iter=max_iter).fit(x[keep], y[keep])
+        coef, intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
+        if len(model.classes_) == 2:  # sklearn keeps one row for two classes; expand to a softmax pair
+            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+        heads[name] = AttributeHead(tuple(str(c) for c in model.classes_), coef, intercept.astype(np.float32))
+    return AttributeModel(heads, text_encoder, version="unsaved")

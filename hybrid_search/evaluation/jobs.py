@@ -1,0 +1,162 @@
+"""The evaluation and tuning runs behind ``hybrid-search eval|tune`` and the admin /eval, /tune tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hybrid_search.evaluation.judgments import load_qrels, load_queries
+from hybrid_search.evaluation.report import compare, mean, score_queries, summarise, write_report
+from hybrid_search.evaluation.runner import (
+    collecting_profile,
+    rank_all,
+    retrieve_all,
+    run_profiles,
+    single_leg_profiles,
+)
+from hybrid_search.evaluation.tuning import SearchSpace, cross_validate, tune_per_class
+from hybrid_search.opensearch.profiles import save_version
+from hybrid_search.profiles import LEGS, BlendProfile, StoredProfile
+from hybrid_search.search import SearchService
+
+T = TypeVar("T")
+Progress = Callable[[Iterable[T], str, int], Iterable[T]]
+
+
+def no_progress(items: Iterable[T], _desc: str, _total: int) -> Iterable[T]:
+    return items
+
+
+def evaluate(
+    service: SearchService,
+    queries_path: Path,
+    qrels_path: Path,
+    profiles: Mapping[str, BlendProfile],
+    out_dir: Path,
+    name: str = "eval",
+    with_single_legs: bool = False,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Score each named profile (and each leg alone) on the judged queries; write the report.
+
+    The first profile is the baseline the others are compared with, query by query.
+    """
+    queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
+    runs = dict(profiles)
+    if with_single_legs:
+        runs |= single_leg_profiles(next(iter(profiles.values())))
+    window = max(p.window for p in runs.values())
+    first = next(iter(profiles.values()))
+    retrievals = retrieve_all(
+        service,
+        queries,
+        queries_path.parent,
+        collecting_profile(window, first.attribute_weights),
+        lambda items: progress(items, "retrieve", len(queries)),
+    )
+    rows = {run: score_queries(rankings, queries, qrels) for run, rankings in run_profiles(retrievals, runs).items()}
+    baseline = next(iter(rows))
+    comparisons = {f"{run} vs {baseline}": compare(rows[baseline], r) for run, r in rows.items() if run != baseline}
+    paths = write_report(out_dir, name, rows, comparisons, extra={"queries": str(queries_path)})
+    return {
+        "summary": {run: summarise(r) for run, r in rows.items()},
+        "comparisons": {k: asdict(c) for k, c in comparisons.items()},
+        "reports": {k: str(v) for k, v in paths.items()},
+    }
+
+
+def tune(
+    service: SearchService,
+    queries_path: Path,
+    qrels_path: Path,
+    base: StoredProfile,
+    out_dir: Path,
+    space: SearchSpace | None = None,
+    folds: int = 5,
+    rounds: int = 3,
+    save_as: str | None = None,
+    name: str = "tune",
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Tune per query class from ``base``, cross-validate, report, and optionally save as a new version."""
+    space = space or SearchSpace()
+    queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
+    retrievals = retrieve_all(
+        service,
+        queries,
+        queries_path.parent,
+        collecting_profile(max(space.windows), base.profile.attribute_weights),
+        lambda items: progress(items, "retrieve", len(queries)),
+    )
+    tuned, trials = tune_per_class(
+        retrievals, queries, qrels, base.profile, space, rounds, progress=lambda c: progress(c, "tune per class", 4)
+    )
+    folds_out = (
+        cross_validate(
+            retrievals,
+            queries,
+            qrels,
+            base.profile,
+            space,
+            folds,
+            rounds,
+            progress=lambda k: progress(k, "cross-validate", folds),
+        )
+        if folds > 1
+        else []
+    )
+    runs = {f"{base.name}@{base.version}": base.profile, "tuned": tuned} | single_leg_profiles(base.profile)
+    rows = {run: score_queries(rankings, queries, qrels) for run, rankings in run_profiles(retrievals, runs).items()}
+    baseline = f"{base.name}@{base.version}"
+    comparisons = {f"tuned vs {baseline}": compare(rows[baseline], rows["tuned"])}
+    sweeps = weight_sweeps(retrievals, queries, qrels, tuned.model_copy(update={"classes": {}}), space)
+    cv = {
+        "folds": [asdict(f) for f in folds_out],
+        "mean_test": sum(f.test_score for f in folds_out) / len(folds_out) if folds_out else None,
+        "mean_base_test": sum(f.base_test_score for f in folds_out) / len(folds_out) if folds_out else None,
+    }
+    extra = {
+        "tuned_profile": tuned.model_dump(mode="json"),
+        "cross_validation": cv,
+        "trials": {k: len(t.history) for k, t in trials.items()},
+    }
+    paths = write_report(out_dir, name, rows, comparisons, extra, sweeps)
+    saved = None
+    if save_as:
+        tuned_all, base_all = summarise(rows["tuned"])["all"], summarise(rows[baseline])["all"]
+        note = (
+            f"tuned on {queries_path.name}: nDCG@10 {tuned_all['ndcg@10']:.3f} (base {base_all['ndcg@10']:.3f}), "
+            f"{folds}-fold CV test nDCG@10 {cv['mean_test'] or float('nan'):.3f}; report {paths['md']}"
+        )
+        stored = save_version(service.client, service.settings.profiles_index, save_as, tuned, note)
+        saved = {"name": stored.name, "version": stored.version}
+    return {
+        "summary": {run: summarise(r) for run, r in rows.items()},
+        "comparisons": {k: asdict(c) for k, c in comparisons.items()},
+        "cross_validation": cv,
+        "tuned_profile": tuned.model_dump(mode="json"),
+        "saved": saved,
+        "reports": {k: str(v) for k, v in paths.items()},
+    }
+
+
+def weight_sweeps(
+    retrievals: Mapping[str, Any],
+    queries: list[Any],
+    qrels: Mapping[str, Mapping[str, int]],
+    profile: BlendProfile,
+    space: SearchSpace,
+) -> dict[str, list[tuple[float, float]]]:
+    """Mean nDCG@10 as each leg's weight moves over the space's values, the others held."""
+    out = {}
+    for leg in LEGS:
+        points = []
+        for value in space.weight_values:
+            weights = {**profile.weights, leg: value}
+            if any(weights.values()):
+                rankings = rank_all(retrievals, profile.model_copy(update={"weights": weights}))
+                points.append((value, mean(score_queries(rankings, queries, qrels))))
+        out[leg] = points
+    return out

@@ -1,0 +1,62 @@
+"""Running judged queries through the search service.
+
+Retrieval (encoding, OpenSearch) is the slow part and does not depend on how legs are blended, so
+each query's legs are retrieved once, at the widest window, and every profile is then scored by
+blending those legs in memory — exactly what /search does with the same legs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from hybrid_search.catalog import SearchRequest
+from hybrid_search.evaluation.judgments import Query
+from hybrid_search.profiles import LEGS, BlendProfile
+from hybrid_search.search import Retrieval, SearchService, blend
+
+Retrievals = dict[str, Retrieval]
+
+
+def collecting_profile(window: int, attribute_weights: dict[str, float] | None = None) -> BlendProfile:
+    """Every leg on, at ``window`` hits each: the superset any profile blends from."""
+    extra = {"attribute_weights": attribute_weights} if attribute_weights else {}
+    return BlendProfile(weights=dict.fromkeys(LEGS, 1.0), window=window, **extra)
+
+
+def retrieve_all(
+    service: SearchService,
+    queries: Sequence[Query],
+    base_dir: Path,
+    profile: BlendProfile,
+    progress: Callable[[Iterable[Query]], Iterable[Query]] = iter,
+) -> Retrievals:
+    """Each query's legs: its text, or its photo (read relative to ``base_dir``), minus excluded ids."""
+    out: Retrievals = {}
+    for query in progress(queries):
+        photo = (base_dir / query.image).read_bytes() if query.image else None
+        exclude = query.spec.get("exclude") or ()
+        exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+        out[query.id] = service.retrieve(SearchRequest(q=query.text), photo, profile, exclude=exclude)
+    return out
+
+
+def rank(retrieval: Retrieval, profile: BlendProfile) -> list[str]:
+    """Product ids best first, as /search would order them for this profile."""
+    blended = profile.for_class(retrieval.query_class)
+    legs = {leg: hits for leg, hits in retrieval.legs.items() if blended.weight(leg) > 0}
+    return [c.doc_id for c in blend(legs, blended)] if legs else []
+
+
+def rank_all(retrievals: Retrievals, profile: BlendProfile) -> dict[str, list[str]]:
+    return {qid: rank(r, profile) for qid, r in retrievals.items()}
+
+
+def run_profiles(retrievals: Retrievals, profiles: Mapping[str, BlendProfile]) -> dict[str, dict[str, list[str]]]:
+    """Rankings of every query under each named profile."""
+    return {name: rank_all(retrievals, profile) for name, profile in profiles.items()}
+
+
+def single_leg_profiles(base: BlendProfile) -> dict[str, BlendProfile]:
+    """Each leg alone (weight 1, the rest 0), with base's window: the baselines a blend must beat."""
+    return {f"{leg} alone": base.model_copy(update={"weights": {leg: 1.0}, "classes": {}}) for leg in LEGS}

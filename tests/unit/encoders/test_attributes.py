@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from hybrid_search.encoders.attributes import (
+    load_attribute_model,
+    photo_intent,
+    query_like_strings,
+    resolve_attribute_model,
+    train_attribute_model,
+)
+
+
+def _clusters(rng: np.random.Generator, n: int = 300, dim: int = 16) -> tuple[np.ndarray, dict[str, list[str]]]:
+    """Three article types along three axes; gender (two classes) along a fourth."""
+    types = rng.integers(0, 3, size=n)
+    gender = rng.integers(0, 2, size=n)
+    x = rng.normal(0, 0.3, size=(n, dim))
+    x[np.arange(n), types] += 3.0
+    x[:, 3] += np.where(gender == 1, 2.0, -2.0)
+    names = np.array(["Backpacks", "Belts", "Shirts"])
+    return x, {"article_type": list(names[types]), "gender": ["Women" if g else "Men" for g in gender]}
+
+
+def test_heads_learn_separable_attributes_and_survive_a_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    x, labels = _clusters(rng)
+    model = train_attribute_model(x, labels, "test-encoder")
+    query = np.zeros(16)
+    query[1], query[3] = 3.0, 2.0  # a Belt for Women
+    intent = model.text_intent(query)
+    assert max(intent["article_type"], key=intent["article_type"].get) == "Belts"
+    assert max(intent["gender"], key=intent["gender"].get) == "Women"
+    assert sum(intent["gender"].values()) == pytest.approx(1.0, abs=0.01)
+    path = model.save(tmp_path)
+    loaded = load_attribute_model(path)
+    assert loaded.text_encoder == "test-encoder" and loaded.version in path.name
+    assert loaded.text_intent(query) == intent
+    assert resolve_attribute_model("latest", tmp_path) == path
+    assert resolve_attribute_model("none", tmp_path) is None
+    assert resolve_attribute_model("latest", tmp_path / "empty") is None
+
+
+def test_two_class_heads_match_scikit_learn_probabilities():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    x, labels = _clusters(rng)
+    model = train_attribute_model(x, {"gender": labels["gender"]}, "t")
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    reference = LogisticRegression(C=10.0, max_iter=300).fit(unit, labels["gender"])
+    np.testing.assert_allclose(
+        model.heads["gender"].probabilities(unit[:20]), reference.predict_proba(unit[:20]), atol=1e-4
+    )
+
+
+def test_photo_intent_is_a_similarity_weighted_vote():
+    neighbours = [
+        ({"article_type": "Sandals", "colour": "Brown"}, 0.9),
+        ({"article_type": "Flats", "colour": "Brown"}, 0.3),
+    ]
+    intent = photo_intent(neighbours)
+    assert intent["article_type"] == {"Sandals": 0.75, "Flats": 0.25}
+    assert intent["colour"] == {"Brown": 1.0}
+    assert intent["gender"] == {}
+    assert photo_intent([]) == {}
+
+
+def test_query_like_strings_use_the_products_own_values():
+    products = [{"colour": "Black", "gender": "Men", "usage": "Casual", "article_type": "Belts"}]
+    for text, i in query_like_strings(products, 50):
+        assert i == 0 and text.endswith("Belts")
+        assert set(text.split()) <= {"Black", "Men", "Casual", "Belts"}

@@ -1,0 +1,91 @@
+import pytest
+
+from hybrid_search.evaluation.judgments import Query
+from hybrid_search.evaluation.tuning import (
+    SearchSpace,
+    coordinate_ascent,
+    cross_validate,
+    folds_by_kind,
+    grid_search,
+    tune,
+    tune_per_class,
+)
+from hybrid_search.profiles import BlendProfile
+from hybrid_search.search import Retrieval
+
+SPACE = SearchSpace(windows=(50, 100), weight_values=(0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0))
+TARGET = {"bm25": 0.3, "text": 1.5, "fused": 0.0, "image": 0.0, "attributes": 0.7}
+
+
+def synthetic(profile: BlendProfile) -> float:
+    """A known optimum: TARGET weights, z_score + arithmetic, window 100."""
+    loss = sum((profile.weight(leg) - w) ** 2 for leg, w in TARGET.items())
+    loss += 0.5 * (profile.normalisation != "z_score") + 0.5 * (profile.combination != "arithmetic")
+    return -loss - 0.1 * (profile.window != 100)
+
+
+def test_coordinate_ascent_recovers_a_known_optimum():
+    trials = coordinate_ascent(synthetic, BlendProfile(), SPACE, rounds=5)
+    best = trials.best
+    assert {leg: best.weight(leg) for leg in TARGET} == TARGET
+    assert (best.normalisation, best.combination, best.window) == ("z_score", "arithmetic", 100)
+    assert trials.best_score == pytest.approx(0.0)
+
+
+def test_grid_search_covers_the_discrete_choices_and_skips_invalid_ones():
+    trials = grid_search(synthetic, BlendProfile(), SPACE)
+    assert (trials.best.normalisation, trials.best.combination, trials.best.window) == ("z_score", "arithmetic", 100)
+    tried = {(p["normalisation"], p["combination"]) for p, _ in trials.history}
+    assert ("z_score", "geometric") not in tried  # not a valid profile
+    assert sum(p["combination"] == "rrf" for p, _ in trials.history) == len(SPACE.rank_constants) * len(SPACE.windows)
+
+
+# Blending real legs. English: "text" puts the relevant R first (R 10, W 6, X 0) and "bm25" puts it
+# last (W 10, X 5, R 0); Chinese the other way round. After min-max, R beats W only when the good
+# leg's weight is above 2.5x the other's, so no single profile serves both: per-class tuning must.
+def _case(n_per_kind: int = 12) -> tuple[dict, list[Query], dict]:
+    retrievals, queries, qrels = {}, [], {}
+    for kind, cls, good in (("keyword", "short", "text"), ("chinese", "zh", "bm25")):
+        for i in range(n_per_kind):
+            qid = f"{kind}-{i}"
+            r, w, x = f"{qid}-r", f"{qid}-w", f"{qid}-x"
+            right, wrong = [(r, 10.0), (w, 6.0), (x, 0.0)], [(w, 10.0), (x, 5.0), (r, 0.0)]
+            legs = {"text": right, "bm25": wrong} if good == "text" else {"text": wrong, "bm25": right}
+            retrievals[qid] = Retrieval(legs=legs, intent=None, query_class=cls, encode_ms=0, search_ms=0)
+            queries.append(Query(qid, kind, "q"))
+            qrels[qid] = {r: 2}
+    return retrievals, queries, qrels
+
+
+def test_per_class_tuning_recovers_the_better_leg_of_each_class():
+    retrievals, queries, qrels = _case()
+    space = SearchSpace(windows=(50,), weight_values=(0.0, 0.5, 1.0), legs=("bm25", "text"))
+    base = BlendProfile(weights={"bm25": 1.0, "text": 1.0}, window=50)
+    tuned, trials = tune_per_class(retrievals, queries, qrels, base, space, min_queries=5)
+    english, chinese = tuned.for_class("short"), tuned.for_class("zh")
+    assert english.weight("text") > english.weight("bm25")
+    assert chinese.weight("bm25") > chinese.weight("text")
+    assert trials["short"].best_score == pytest.approx(1.0) and trials["zh"].best_score == pytest.approx(1.0)
+
+
+def test_cross_validation_scores_held_out_queries():
+    retrievals, queries, qrels = _case()
+    space = SearchSpace(windows=(50,), weight_values=(0.0, 1.0), legs=("bm25", "text"))
+    base = BlendProfile(weights={"bm25": 1.0, "text": 0.0}, window=50)
+    folds = cross_validate(retrievals, queries, qrels, base, space, folds=3, min_class_queries=3)
+    assert [f.test_queries for f in folds] == [8, 8, 8]
+    assert all(f.test_score == pytest.approx(1.0) for f in folds)
+    assert all(f.base_test_score < 0.8 for f in folds)  # bm25 alone fails the English half
+
+
+def test_folds_are_disjoint_and_stratified():
+    queries = [Query(f"{k}{i}", k, "") for k in "ab" for i in range(10)]
+    folds = folds_by_kind(queries, 5)
+    ids = [q.id for fold in folds for q in fold]
+    assert sorted(ids) == sorted(q.id for q in queries)
+    assert all(sum(q.kind == "a" for q in fold) == 2 for fold in folds)
+
+
+def test_tune_starts_from_the_best_grid_point():
+    trials = tune(synthetic, BlendProfile(), SPACE, rounds=5)
+    assert trials.best_score == pytest.approx(0.0)
