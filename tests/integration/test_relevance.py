@@ -1,0 +1,193 @@
+"""Query understanding, evaluation and tuning on real fashion products in the real node, and the
+/eval and /tune admin API running as Celery tasks in a real worker."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import redis
+
+from hybrid_search.api import create_app
+from hybrid_search.encoders.text import load_text_encoder
+from hybrid_search.evaluation import jobs as evaluation
+from hybrid_search.jobs import train_attributes_from_index
+from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.profiles import get_active
+from hybrid_search.profiles import BlendProfile
+from hybrid_search.search import SearchService
+from hybrid_search.services import Services
+from tests.integration.processes import Worker, worker_env
+
+ADMIN = {"X-API-Key": "dev-admin-key"}
+
+
+@pytest.fixture(scope="module")
+def attribute_model(search_settings, catalog):
+    encoder = load_text_encoder(search_settings.text_encoder, "cpu")
+    path, metadata = train_attributes_from_index(
+        make_client(search_settings), search_settings, encoder, query_strings=300, holdout=0.2
+    )
+    return path, metadata
+
+
+@pytest.fixture(scope="module")
+def service(search_settings, attribute_model):
+    return SearchService.from_services(Services.from_settings(search_settings))
+
+
+@pytest.fixture(scope="module")
+def judgments(search_settings, catalog):
+    """Queries of three kinds over the test catalog, judged the way the shared data is: grade 2 for the
+    right type and colour, 1 for the right type only. Written under the judgments folder."""
+    folder = search_settings.judgments_root
+    folder.mkdir(parents=True, exist_ok=True)
+    asks = [
+        ("keyword", "black backpack", "Backpacks", "Black"),
+        ("keyword", "white sports shoes", "Sports Shoes", "White"),
+        ("keyword", "black watch", "Watches", "Black"),
+        ("synonym", "black rucksack", "Backpacks", "Black"),
+        ("synonym", "white running sneakers", "Sports Shoes", "White"),
+        ("chinese", "黑色双肩包", "Backpacks", "Black"),
+        ("chinese", "黑色手表", "Watches", "Black"),
+        ("chinese", "白色运动鞋", "Sports Shoes", "White"),
+    ]
+    queries, qrels = [], []
+    for i, (kind, text, article_type, colour) in enumerate(asks):
+        qid = f"t{i}"
+        queries.append({"id": qid, "kind": kind, "text": text})
+        for pid, row in catalog.items():
+            if row["article_type"] == article_type:
+                qrels.append(f"{qid}\t{pid}\t{2 if row['colour'] == colour else 1}")
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n")
+    (folder / "qrels.tsv").write_text("\n".join(qrels) + "\n")
+    return folder / "queries.jsonl", folder / "qrels.tsv"
+
+
+def test_attribute_heads_learn_the_catalog(attribute_model):
+    path, metadata = attribute_model
+    assert path.exists() and path.name.startswith("attributes-")
+    accuracy = metadata["evaluation"]["article_type"]["held_out_title_accuracy"]
+    assert accuracy > 0.8  # six types: chance is about 0.17
+
+
+def _search(service, **request):
+    from hybrid_search.catalog import SearchRequest
+
+    return service.search(SearchRequest(**request))
+
+
+def test_attributes_leg_finds_the_asked_type_and_colour_beyond_photos(service, catalog, api_profile):
+    api_profile("attributes-only", weights={"attributes": 1.0})
+    result = _search(service, q="black backpack", profile="attributes-only", size=10, explain=True)
+    top = [catalog[h["id"]] for h in result["hits"]]
+    assert all(p["article_type"] == "Backpacks" for p in top)
+    assert sum(p["colour"] == "Black" for p in top) >= 5
+    assert max(result["intent"]["article_type"], key=result["intent"]["article_type"].get) == "Backpacks"
+
+
+def test_chinese_query_reaches_english_titles_through_bm25(service, catalog, api_profile):
+    api_profile("bm25-only", weights={"bm25": 1.0})
+    hits = _search(service, q="黑色双肩包", profile="bm25-only", size=10)["hits"]
+    assert hits, "the gloss 'black backpack' should match English titles"
+    assert all(catalog[h["id"]]["article_type"] == "Backpacks" for h in hits[:5])
+
+
+def test_photo_query_votes_attributes_from_its_nearest_photos(service, catalog, api_profile):
+    api_profile("photo-attributes", weights={"attributes": 1.0, "image": 0.0})
+    row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])
+    from hybrid_search.catalog import SearchRequest
+    from tests.data import photo_bytes
+
+    request = SearchRequest(profile="photo-attributes", size=20)
+    retrieval = service.retrieve(request, photo_bytes(row), BlendProfile(weights={"image": 1.0, "attributes": 1.0}))
+    assert max(retrieval.intent["article_type"], key=retrieval.intent["article_type"].get) == "Watches"
+    found = [catalog[pid] for pid, _ in retrieval.legs["attributes"][:20]]
+    assert all(p["article_type"] == "Watches" for p in found)
+    assert any(not p["image"] for p in found)  # reaches products that have no photo
+
+
+@pytest.fixture(scope="module")
+def api_profile(search_settings, catalog):
+    app = create_app(services=Services.from_settings(search_settings)).test_client()
+
+    def use(name: str, **profile) -> None:
+        assert app.put(f"/profiles/{name}", headers=ADMIN, json=profile).status_code == 201
+
+    return use
+
+
+def test_eval_scores_profiles_per_kind_and_writes_reports(service, judgments, tmp_path):
+    queries, qrels = judgments
+    profiles = {
+        "bm25": BlendProfile(weights={"bm25": 1.0}),
+        "hybrid": BlendProfile(weights={"bm25": 1.0, "attributes": 1.0}),
+    }
+    result = evaluation.evaluate(service, queries, qrels, profiles, tmp_path, "eval", with_single_legs=True)
+    summary = result["summary"]
+    assert set(summary["hybrid"]) == {"keyword", "synonym", "chinese", "all"}
+    assert summary["hybrid"]["all"]["n"] == 8
+    assert "text alone" in summary and "attributes alone" in summary
+    assert summary["hybrid"]["all"]["ndcg@10"] > summary["bm25"]["all"]["ndcg@10"]
+    assert summary["hybrid"]["chinese"]["ndcg@10"] > 0.5
+    assert "hybrid vs bm25" in result["comparisons"]
+    for path in result["reports"].values():
+        assert (tmp_path / path.rsplit("/", 1)[-1]).exists()
+
+
+def test_tune_beats_its_start_and_saves_a_new_version(service, search_settings, judgments, tmp_path):
+    queries, qrels = judgments
+    client = service.client
+    start = BlendProfile(weights={"bm25": 1.0, "text": 0.0, "fused": 0.0, "image": 0.0, "attributes": 0.0})
+    from hybrid_search.opensearch.profiles import save_version
+
+    base = save_version(client, search_settings.profiles_index, "tuned-test", start)
+    result = evaluation.tune(service, queries, qrels, base, tmp_path, folds=2, rounds=2, save_as="tuned-test")
+    before = result["summary"][f"tuned-test@{base.version}"]["all"]["ndcg@10"]
+    assert result["summary"]["tuned"]["all"]["ndcg@10"] > before
+    active = get_active(client, search_settings.profiles_index, "tuned-test")
+    assert active.version == base.version + 1
+    assert active.profile == BlendProfile.model_validate(result["tuned_profile"])
+    assert "nDCG@10" in active.note
+    assert len(result["cross_validation"]["folds"]) == 2
+    assert (tmp_path / "tune-sweeps.png").exists()
+
+
+@pytest.fixture(scope="module")
+def worker(search_settings, attribute_model, tmp_path_factory):
+    settings = search_settings.model_copy(
+        update={"redis_url": search_settings.redis_url.rsplit("/", 1)[0] + "/4"}  # own queue
+    )
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    w = Worker(worker_env(settings), tmp_path_factory.mktemp("eval-worker") / "worker.log")
+    w.start()
+    yield settings
+    w.stop()
+
+
+def test_eval_api_runs_as_a_task_with_status(worker, judgments):
+    api = create_app(services=Services.from_settings(worker)).test_client()
+    body = {"queries": "queries.jsonl", "qrels": "qrels.tsv", "profiles": ["default"]}
+    assert api.post("/eval", json=body).status_code == 401
+    missing = api.post("/eval", headers=ADMIN, json={**body, "qrels": "nope.tsv"})
+    assert missing.status_code == 400 and missing.get_json()["field"] == "qrels"
+    escape = api.post("/eval", headers=ADMIN, json={**body, "queries": "../../etc/passwd"})
+    assert escape.status_code == 400 and escape.get_json()["field"] == "queries"
+    bad = api.post("/tune", headers=ADMIN, json={**body, "folds": 0})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "folds"
+
+    started = api.post("/eval", headers=ADMIN, json=body)
+    assert started.status_code == 202
+    status_url = started.get_json()["status"]
+    deadline = time.monotonic() + 300
+    while (state := api.get(status_url, headers=ADMIN).get_json())["state"] not in ("SUCCESS", "FAILURE"):
+        assert time.monotonic() < deadline, state
+        time.sleep(1)
+    assert state["state"] == "SUCCESS", state
+    summary = state["result"]["summary"]
+    (run,) = summary
+    assert run.startswith("default@") and summary[run]["all"]["n"] == 8
+    assert state["result"]["reports"]["md"].endswith("eval.md")
+    assert uuid.UUID(state["task_id"])
