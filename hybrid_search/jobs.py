@@ -39,12 +39,13 @@ from hybrid_search.opensearch.indices import (
 from hybrid_search.opensearch.products import (
     iter_product_ids,
     read_vectors,
+    sample_model_version,
     stale_pending_ids,
     status_counts,
     touch_pending,
     update_fields,
 )
-from hybrid_search.pipeline import model_version
+from hybrid_search.pipeline import model_version, reusable
 from hybrid_search.settings import Settings
 
 
@@ -76,7 +77,9 @@ def reindex(
     if not index_exists(client, target):
         create_versioned_index(client, alias, model_version(settings), activate=False)
     if live:
-        copy_as_pending(client, live[0], target)
+        live_version = sample_model_version(client, live[0])
+        keep = [name for name, ok in reusable(live_version, model_version(settings)).items() if ok]
+        copy_as_pending(client, live[0], target, keep=keep)
     ids = list(iter_product_ids(client, target))
     return ReindexPlan(target, enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue), True)
 

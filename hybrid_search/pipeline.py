@@ -38,6 +38,15 @@ def model_version(settings: Settings) -> str:
     return "+".join(re.sub(r"[^A-Za-z0-9._-]+", "-", part) for part in parts)
 
 
+def reusable(stored_version: str | None, version: str) -> dict[str, bool]:
+    """Which stored vectors a document embedded under ``stored_version`` can keep under ``version``:
+    the text vector when the text encoder is the same, the photo vector when the image encoder is."""
+    old = (stored_version or "").split("+")
+    new = version.split("+")
+    same = [len(old) == 3 and old[i] == new[i] for i in range(2)]
+    return {"text_vector": same[0], "image_vector": same[1]}
+
+
 @dataclass
 class EmbedReport:
     ready: list[str] = field(default_factory=list)
@@ -70,12 +79,20 @@ class EmbeddingPipeline:
             return load_fusion(s.fusion_model, s.device)[0]
         return ConcatFuser((s.text_dim, s.image_dim, s.behaviour_dim), s.fused_dim)
 
-    def vectors(self, docs: Sequence[dict]) -> tuple[dict[int, dict], dict[int, str]]:
-        """Vector fields for each doc position, and failure reasons for the ones that cannot be embedded."""
+    def vectors(self, docs: Sequence[dict], reuse: bool = True) -> tuple[dict[int, dict], dict[int, str]]:
+        """Vector fields for each doc position, and failure reasons for the ones that cannot be embedded.
+
+        With ``reuse``, a text or photo vector already stored by the same encoder is kept (products
+        are rewritten without vectors when their content changes), so a new fusion only re-fuses.
+        """
         failures: dict[int, str] = {}
         pixels: dict[int, object] = {}
+        kept = [
+            reusable(doc.get("model_version"), self.version) if reuse else {"text_vector": False, "image_vector": False}
+            for doc in docs
+        ]
         for i, doc in enumerate(docs):
-            if doc.get("image_hash"):
+            if doc.get("image_hash") and not (kept[i]["image_vector"] and doc.get("image_vector")):
                 try:
                     pixels[i] = self.image_encoder.preprocess(self.photos.get(doc["image_hash"]), "image")
                 except HybridSearchError as exc:
@@ -84,11 +101,24 @@ class EmbeddingPipeline:
         if not keep:
             return {}, failures
         s = self.settings
-        text = self.text_encoder.encode([embedding_text(docs[i]) for i in keep])
+        text = np.zeros((len(keep), s.text_dim), dtype=np.float32)
+        stored_text = np.array([bool(kept[i]["text_vector"] and docs[i].get("text_vector")) for i in keep])
+        for row, i in enumerate(keep):
+            if stored_text[row]:
+                text[row] = docs[i]["text_vector"]
+        if not stored_text.all():
+            text[~stored_text] = self.text_encoder.encode(
+                [embedding_text(docs[i]) for row, i in enumerate(keep) if not stored_text[row]]
+            )
         image = np.zeros((len(keep), s.image_dim), dtype=np.float32)
-        has_image = np.array([i in pixels for i in keep])
-        if has_image.any():
-            image[has_image] = self.image_encoder.encode_tensors([pixels[i] for i in keep if i in pixels])
+        stored_image = np.array([i not in pixels and bool(docs[i].get("image_hash")) for i in keep])
+        for row, i in enumerate(keep):
+            if stored_image[row]:
+                image[row] = docs[i]["image_vector"]
+        encode = np.array([i in pixels for i in keep])
+        if encode.any():
+            image[encode] = self.image_encoder.encode_tensors([pixels[i] for i in keep if i in pixels])
+        has_image = encode | stored_image
         behaviour = np.stack(
             [
                 np.asarray(docs[i].get("behaviour_vector") or neutral_vector(s.behaviour_dim), dtype=np.float32)
@@ -132,7 +162,7 @@ def embed_products(
             todo.append(product)
     if not todo:
         return report
-    vectors, failures = pipeline.vectors([p.source for p in todo])
+    vectors, failures = pipeline.vectors([p.source for p in todo], reuse=not force)
     now = datetime.now(UTC).isoformat()
     updates = []
     for i, product in enumerate(todo):

@@ -42,6 +42,7 @@ from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
 
 LEG_FIELDS = {"text": "text_vector", "fused": "fused_vector", "image": "image_vector"}
+VOTER_LEG = "fused"
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class Retrieval:
 class SearchService:
     """One per process: holds the query encoders (loaded once) and a cache of encoded query texts."""
 
-    PHOTO_VOTERS = 20  # nearest photos whose attribute values make a photo query's intent
+    PHOTO_VOTERS = 10  # nearest products whose attribute values make a photo query's intent
+    PHOTO_VOTE_TEMPERATURE = 0.02  # a voter counts exp((score - best score) / T)
 
     def __init__(
         self,
@@ -156,17 +158,21 @@ class SearchService:
         if want_attributes and vectors.text is not None:
             intent = self.attributes.text_intent(vectors.text)
             legs["attributes"] = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
+        # A photo's intent is voted by its nearest products in the fused space (photo -> every
+        # product, with or without a photo), so that leg runs whenever attributes do, even at weight 0.
+        voters = want_attributes and intent is None
         for leg, field in LEG_FIELDS.items():
             vector = getattr(vectors, leg)
-            if vector is not None and profile.weight(leg) > 0:
-                source: bool | list[str] = list(ATTRIBUTES) if leg == "image" and want_attributes else False
+            votes = voters and leg == VOTER_LEG
+            if vector is not None and (profile.weight(leg) > 0 or votes):
+                source: bool | list[str] = list(ATTRIBUTES) if votes else False
                 legs[leg] = build_knn_query(field, vector, profile.window, filters, source=source)
         if not legs:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
         results = run_legs(self.client, self.settings.products_alias, legs)
-        if want_attributes and intent is None and results.get("image"):
-            neighbours = [(h.get("_source", {}), h["_score"]) for h in results["image"][: self.PHOTO_VOTERS]]
-            intent = photo_intent(neighbours)
+        if voters and results.get(VOTER_LEG):
+            neighbours = [(h.get("_source", {}), h["_score"]) for h in results[VOTER_LEG][: self.PHOTO_VOTERS]]
+            intent = photo_intent(neighbours, self.PHOTO_VOTE_TEMPERATURE)
             query = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
             results |= run_legs(self.client, self.settings.products_alias, {"attributes": query})
         searched = time.perf_counter()
@@ -193,7 +199,7 @@ class SearchService:
 
         user = self.users.get(request.user_id) if request.user_id else None
         personalise = user is not None and not user.empty and profile.rerank_weight > 0
-        weights = {leg: profile.weight(leg) for leg in retrieval.legs}
+        weights = {leg: profile.weight(leg) for leg in retrieval.legs if profile.weight(leg) > 0}
         combined = blend(retrieval.legs, profile)
         rerank_weight = profile.rerank_weight if personalise else 0.0
         head, tail = combined[: profile.rerank_depth], combined[profile.rerank_depth :]
@@ -235,7 +241,7 @@ class SearchService:
             "size": request.size,
             "total": len(ranked),
             "personalised": personalise,
-            "legs": {leg: len(h) for leg, h in retrieval.legs.items()},
+            "legs": {leg: len(h) for leg, h in retrieval.legs.items() if leg in weights},
             "timings_ms": {
                 "encode": retrieval.encode_ms,
                 "search": retrieval.search_ms,
@@ -252,9 +258,10 @@ class SearchService:
 def blend(legs: dict[str, list[tuple[str, float]]], profile: BlendProfile) -> list[Combined]:
     """The fused ranking of retrieved legs under ``profile`` (each leg cut to the profile's window)."""
     window = profile.window
+    weighted = {leg: hits[:window] for leg, hits in legs.items() if profile.weight(leg) > 0}
     return combine(
-        {leg: hits[:window] for leg, hits in legs.items()},
-        {leg: profile.weight(leg) for leg in legs},
+        weighted,
+        {leg: profile.weight(leg) for leg in weighted},
         profile.normalisation,
         profile.combination,
         profile.rank_constant,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -93,19 +94,29 @@ def resolve_attribute_model(spec: str, models_dir: Path) -> Path | None:
 
 
 def photo_intent(
-    neighbours: Sequence[tuple[Mapping[str, str], float]], top: int = 3, min_probability: float = 0.05
+    neighbours: Sequence[tuple[Mapping[str, str], float]],
+    temperature: float = 0.0,
+    top: int = 3,
+    min_probability: float = 0.05,
 ) -> Intent:
-    """Similarity-weighted votes of the nearest photos' attribute values."""
+    """Votes of the nearest products' attribute values, each weighted by its score, or by
+    exp((score - best) / temperature) when a temperature is given (closer neighbours count more)."""
     intent: Intent = {}
-    total = sum(max(score, 0.0) for _, score in neighbours)
+    if not neighbours:
+        return intent
+    best = max(score for _, score in neighbours)
+    weights = [
+        math.exp((score - best) / temperature) if temperature > 0 else max(score, 0.0) for _, score in neighbours
+    ]
+    total = sum(weights)
     if not total:
         return intent
     for name in ATTRIBUTES:
         votes: dict[str, float] = {}
-        for source, score in neighbours:
+        for (source, _), weight in zip(neighbours, weights, strict=True):
             value = source.get(name)
             if value:
-                votes[value] = votes.get(value, 0.0) + max(score, 0.0) / total
+                votes[value] = votes.get(value, 0.0) + weight / total
         classes = tuple(votes)
         intent[name] = _top_values(classes, np.array([votes[c] for c in classes]), top, min_probability)
     return intent

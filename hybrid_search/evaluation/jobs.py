@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -79,6 +80,7 @@ def tune(
     save_as: str | None = None,
     name: str = "tune",
     progress: Progress = no_progress,
+    processes: int | None = None,
 ) -> dict[str, Any]:
     """Tune per query class from ``base``, cross-validate, report, and optionally save as a new version."""
     space = space or SearchSpace()
@@ -90,8 +92,16 @@ def tune(
         collecting_profile(max(space.windows), base.profile.attribute_weights),
         lambda items: progress(items, "retrieve", len(queries)),
     )
+    processes = processes or os.cpu_count() or 1
     tuned, trials = tune_per_class(
-        retrievals, queries, qrels, base.profile, space, rounds, progress=lambda c: progress(c, "tune per class", 4)
+        retrievals,
+        queries,
+        qrels,
+        base.profile,
+        space,
+        rounds,
+        progress=lambda c: progress(c, "tune per class", 4),
+        processes=processes,
     )
     folds_out = (
         cross_validate(
@@ -103,6 +113,7 @@ def tune(
             folds,
             rounds,
             progress=lambda k: progress(k, "cross-validate", folds),
+            processes=processes,
         )
         if folds > 1
         else []

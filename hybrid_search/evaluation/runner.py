@@ -43,9 +43,7 @@ def retrieve_all(
 
 def rank(retrieval: Retrieval, profile: BlendProfile) -> list[str]:
     """Product ids best first, as /search would order them for this profile."""
-    blended = profile.for_class(retrieval.query_class)
-    legs = {leg: hits for leg, hits in retrieval.legs.items() if blended.weight(leg) > 0}
-    return [c.doc_id for c in blend(legs, blended)] if legs else []
+    return [c.doc_id for c in blend(retrieval.legs, profile.for_class(retrieval.query_class))]
 
 
 def rank_all(retrievals: Retrievals, profile: BlendProfile) -> dict[str, list[str]]:

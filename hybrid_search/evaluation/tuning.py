@@ -9,6 +9,8 @@ pre-retrieved legs in memory (evaluation/runner.py), so a trial costs millisecon
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import multiprocessing.pool
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,39 @@ from hybrid_search.profiles import LEGS, BlendProfile
 from hybrid_search.ranking.query_class import QUERY_CLASSES
 
 Objective = Callable[[BlendProfile], float]
+_FORKED: Objective | None = None  # the objective forked scorer processes evaluate
+
+
+def _score_in_child(profile: BlendProfile) -> float:
+    assert _FORKED is not None
+    return _FORKED(profile)
+
+
+class Scorer:
+    """Scores profiles with an objective; batches go to ``processes`` forked workers when above 1
+    (the objective's data is inherited by the fork, never pickled)."""
+
+    def __init__(self, objective: Objective, processes: int = 1) -> None:
+        self.objective = objective
+        self.processes = processes
+        self._pool: multiprocessing.pool.Pool | None = None
+
+    def __enter__(self) -> Scorer:
+        global _FORKED
+        if self.processes > 1:
+            _FORKED = self.objective
+            self._pool = multiprocessing.get_context("fork").Pool(self.processes)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+    def many(self, profiles: Sequence[BlendProfile]) -> list[float]:
+        if self._pool is None or len(profiles) < 2:
+            return [self.objective(p) for p in profiles]
+        return self._pool.map(_score_in_child, profiles)
 
 
 @dataclass(frozen=True)
@@ -42,12 +77,13 @@ class Trials:
     best: BlendProfile | None = None
     best_score: float = float("-inf")
 
-    def score(self, objective: Objective, profile: BlendProfile) -> float:
-        value = objective(profile)
-        self.history.append((profile.model_dump(exclude={"classes"}), value))
-        if value > self.best_score + 1e-12:
-            self.best, self.best_score = profile, value
-        return value
+    def score(self, scorer: Scorer, profiles: Sequence[BlendProfile]) -> list[float]:
+        values = scorer.many(profiles)
+        for profile, value in zip(profiles, values, strict=True):
+            self.history.append((profile.model_dump(exclude={"classes"}), value))
+            if value > self.best_score + 1e-12:
+                self.best, self.best_score = profile, value
+        return values
 
 
 def _valid(changes: Mapping[str, Any], base: BlendProfile) -> BlendProfile | None:
@@ -58,9 +94,10 @@ def _valid(changes: Mapping[str, Any], base: BlendProfile) -> BlendProfile | Non
         return None
 
 
-def grid_search(objective: Objective, base: BlendProfile, space: SearchSpace, trials: Trials | None = None) -> Trials:
+def grid_search(scorer: Scorer, base: BlendProfile, space: SearchSpace, trials: Trials | None = None) -> Trials:
     """Every normalisation x combination x missing x rank constant (RRF only) x window, at base's weights."""
     trials = trials or Trials()
+    candidates = []
     for norm, comb, missing, window in itertools.product(
         space.normalisations, space.combinations, space.missing, space.windows
     ):
@@ -77,18 +114,19 @@ def grid_search(objective: Objective, base: BlendProfile, space: SearchSpace, tr
             }
             profile = _valid(changes, base)
             if profile is not None:
-                trials.score(objective, profile)
+                candidates.append(profile)
+    trials.score(scorer, candidates)
     return trials
 
 
 def coordinate_ascent(
-    objective: Objective, start: BlendProfile, space: SearchSpace, rounds: int = 3, trials: Trials | None = None
+    scorer: Scorer, start: BlendProfile, space: SearchSpace, rounds: int = 3, trials: Trials | None = None
 ) -> Trials:
     """Line search over one coordinate at a time (each leg weight, then each discrete choice), keeping
     the best, until a full round changes nothing (Metzler & Croft's coordinate ascent for IR)."""
     trials = trials or Trials()
     current = start
-    current_score = trials.score(objective, current)
+    (current_score,) = trials.score(scorer, [current])
     coordinates: list[tuple[str, Sequence[Any]]] = [(f"weights.{leg}", space.weight_values) for leg in space.legs]
     coordinates += [
         ("normalisation", space.normalisations),
@@ -100,6 +138,7 @@ def coordinate_ascent(
     for _ in range(rounds):
         improved = False
         for name, values in coordinates:
+            candidates = []
             for value in values:
                 if name.startswith("weights."):
                     weights = {**current.weights, name.removeprefix("weights."): value}
@@ -108,21 +147,21 @@ def coordinate_ascent(
                     candidate = _valid({"weights": weights}, current)
                 else:
                     candidate = _valid({name: value}, current)
-                if candidate is None or candidate == current:
-                    continue
-                score = trials.score(objective, candidate)
-                if score > current_score + 1e-9:
+                if candidate is not None and candidate != current:
+                    candidates.append(candidate)
+            for candidate, score in zip(candidates, trials.score(scorer, candidates), strict=True):
+                if score > current_score + 1e-9:  # the first of equal bests, as a sequential scan keeps
                     current, current_score, improved = candidate, score, True
         if not improved:
             break
     return trials
 
 
-def tune(objective: Objective, base: BlendProfile, space: SearchSpace, rounds: int = 3) -> Trials:
+def tune(objective: Objective, base: BlendProfile, space: SearchSpace, rounds: int = 3, processes: int = 1) -> Trials:
     """Grid over the discrete choices at the base weights, then coordinate ascent from the best."""
-    trials = grid_search(objective, base, space)
-    start = trials.best or base
-    return coordinate_ascent(objective, start, space, rounds, trials)
+    with Scorer(objective, processes) as scorer:
+        trials = grid_search(scorer, base, space)
+        return coordinate_ascent(scorer, trials.best or base, space, rounds, trials)
 
 
 def ndcg_objective(
@@ -146,17 +185,18 @@ def tune_per_class(
     rounds: int = 3,
     min_queries: int = 10,
     progress: Callable[[Iterable[str]], Iterable[str]] = iter,
+    processes: int = 1,
 ) -> tuple[BlendProfile, dict[str, Trials]]:
     """One profile for all queries, then one per query class with at least ``min_queries`` queries;
     the class profiles become the overall profile's ``classes``."""
-    all_trials = {"all": tune(ndcg_objective(retrievals, queries, qrels), base, space, rounds)}
+    all_trials = {"all": tune(ndcg_objective(retrievals, queries, qrels), base, space, rounds, processes)}
     overall = all_trials["all"].best or base
     classes: dict[str, BlendProfile] = {}
     for name in progress(QUERY_CLASSES):
         members = [q for q in queries if q.id in retrievals and retrievals[q.id].query_class == name]
         if len(members) < min_queries:
             continue
-        trials = tune(ndcg_objective(retrievals, members, qrels), overall, space, rounds)
+        trials = tune(ndcg_objective(retrievals, members, qrels), overall, space, rounds, processes)
         all_trials[name] = trials
         if trials.best is not None and trials.best != overall:
             classes[name] = trials.best
@@ -201,6 +241,7 @@ def cross_validate(
     seed: int = 0,
     min_class_queries: int = 10,
     progress: Callable[[Iterable[int]], Iterable[int]] = iter,
+    processes: int = 1,
 ) -> list[FoldResult]:
     """Tune (per class) on k-1 folds, score on the held-out fold, for each fold."""
     parts = folds_by_kind(queries, folds, seed)
@@ -208,7 +249,7 @@ def cross_validate(
     for k in progress(range(folds)):
         test = parts[k]
         train = [q for i, part in enumerate(parts) if i != k for q in part]
-        tuned, _ = tune_per_class(retrievals, train, qrels, base, space, rounds, min_class_queries)
+        tuned, _ = tune_per_class(retrievals, train, qrels, base, space, rounds, min_class_queries, processes=processes)
         results.append(
             FoldResult(
                 k,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +86,24 @@ def create_versioned_index(client: OpenSearch, alias: str, version: str, activat
     return index
 
 
-def copy_as_pending(client: OpenSearch, source: str, target: str) -> int:
-    """Copy every document of ``source`` into ``target`` without vectors, marked pending; returns the count."""
+def copy_as_pending(client: OpenSearch, source: str, target: str, keep: Sequence[str] = (), poll_s: float = 1.0) -> int:
+    """Copy every document of ``source`` into ``target``, marked pending, without its text, photo and
+    fused vectors except those in ``keep``; returns the count."""
+    drop = [field for field in ("text_vector", "image_vector", "fused_vector") if field not in keep]
     body = {
-        "source": {"index": source, "_source": {"excludes": ["text_vector", "image_vector", "fused_vector"]}},
+        "source": {"index": source, "_source": {"excludes": drop}},
         "dest": {"index": target},
         "script": {"lang": "painless", "source": "ctx._source.status = 'pending'; ctx._source.status_reason = null;"},
     }
+    # A catalog with vectors takes minutes to copy (HNSW graphs are built as it goes): run the copy
+    # as an OpenSearch task and poll it, instead of holding one request open past its timeout.
     with translated_errors(f"copying {source} into {target}"):
-        response = client.reindex(body=body, params={"refresh": "true", "wait_for_completion": "true"})
+        task = client.reindex(body=body, params={"refresh": "true", "wait_for_completion": "false"})["task"]
+        while not (status := client.tasks.get(task_id=task))["completed"]:
+            time.sleep(poll_s)
+    if "error" in status:
+        raise BackendError(f"copying {source} into {target} failed: {status['error']}")
+    response = status["response"]
     if response.get("failures"):
         raise BackendError(f"copying {source} into {target} failed: {response['failures'][0]}")
     return int(response["total"])

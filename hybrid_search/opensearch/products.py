@@ -31,7 +31,7 @@ def write_documents(client: OpenSearch, index: str, docs: Sequence[dict[str, Any
 
 
 # Large vectors a worker recomputes anyway; the small behaviour vector is an input to fusion.
-RECOMPUTED_VECTORS = "text_vector,image_vector,fused_vector"
+RECOMPUTED_VECTORS = "fused_vector"  # text and photo vectors are read back: a new fusion can reuse them
 
 
 def get_products(client: OpenSearch, index: str, ids: Sequence[str]) -> dict[str, StoredProduct]:
@@ -186,3 +186,11 @@ def status_counts(client: OpenSearch, index: str, merchant_id: str | None = None
 def refresh(client: OpenSearch, index: str) -> None:
     with translated_errors(f"refreshing {index}"):
         client.indices.refresh(index=index)
+
+
+def sample_model_version(client: OpenSearch, index: str) -> str | None:
+    """The model version of one ready product of ``index`` (every ready product shares it)."""
+    body = {"size": 1, "query": {"term": {"status": "ready"}}, "_source": ["model_version"]}
+    with translated_errors(f"reading {index}"):
+        hits = client.search(index=index, body=body)["hits"]["hits"]
+    return hits[0]["_source"].get("model_version") if hits else None

@@ -103,9 +103,13 @@ def combine(
             per_doc.setdefault(doc_id, {}).setdefault(leg, LegScore(raw, rank, norm))
 
     combined = []
+    all_legs_weight = sum(weights[leg] for leg in legs)
     for doc_id, found in per_doc.items():
         if combination == "rrf":
             score = rrf({leg: s.rank for leg, s in found.items()}, weights, rank_constant)
+        elif combination == "arithmetic":  # the common case, inlined: a missed leg adds 0 to the sum
+            total = all_legs_weight if missing == "zero" else sum(weights[leg] for leg in found)
+            score = sum(weights[leg] * s.normalised for leg, s in found.items()) / total if total else 0.0
         else:
             scores = {leg: s.normalised for leg, s in found.items()}
             if missing == "zero":

@@ -70,3 +70,10 @@ def test_query_like_strings_use_the_products_own_values():
     for text, i in query_like_strings(products, 50):
         assert i == 0 and text.endswith("Belts")
         assert set(text.split()) <= {"Black", "Men", "Casual", "Belts"}
+
+
+def test_photo_votes_sharpen_towards_the_closest_neighbours_with_a_temperature():
+    neighbours = [({"colour": "Brown"}, 0.95), ({"colour": "Black"}, 0.93), ({"colour": "Black"}, 0.93)]
+    assert max(photo_intent(neighbours)["colour"], key=photo_intent(neighbours)["colour"].get) == "Black"
+    sharp = photo_intent(neighbours, temperature=0.01)["colour"]
+    assert sharp["Brown"] == pytest.approx(1 / (1 + 2 * np.exp(-2)), abs=1e-3)

@@ -2,6 +2,7 @@ import pytest
 
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.tuning import (
+    Scorer,
     SearchSpace,
     coordinate_ascent,
     cross_validate,
@@ -25,7 +26,7 @@ def synthetic(profile: BlendProfile) -> float:
 
 
 def test_coordinate_ascent_recovers_a_known_optimum():
-    trials = coordinate_ascent(synthetic, BlendProfile(), SPACE, rounds=5)
+    trials = coordinate_ascent(Scorer(synthetic), BlendProfile(), SPACE, rounds=5)
     best = trials.best
     assert {leg: best.weight(leg) for leg in TARGET} == TARGET
     assert (best.normalisation, best.combination, best.window) == ("z_score", "arithmetic", 100)
@@ -33,7 +34,7 @@ def test_coordinate_ascent_recovers_a_known_optimum():
 
 
 def test_grid_search_covers_the_discrete_choices_and_skips_invalid_ones():
-    trials = grid_search(synthetic, BlendProfile(), SPACE)
+    trials = grid_search(Scorer(synthetic), BlendProfile(), SPACE)
     assert (trials.best.normalisation, trials.best.combination, trials.best.window) == ("z_score", "arithmetic", 100)
     tried = {(p["normalisation"], p["combination"]) for p, _ in trials.history}
     assert ("z_score", "geometric") not in tried  # not a valid profile
@@ -89,3 +90,10 @@ def test_folds_are_disjoint_and_stratified():
 def test_tune_starts_from_the_best_grid_point():
     trials = tune(synthetic, BlendProfile(), SPACE, rounds=5)
     assert trials.best_score == pytest.approx(0.0)
+
+
+def test_forked_scorers_find_the_same_optimum():
+    sequential = tune(synthetic, BlendProfile(), SPACE, rounds=5)
+    forked = tune(synthetic, BlendProfile(), SPACE, rounds=5, processes=2)
+    assert forked.best == sequential.best
+    assert [score for _, score in forked.history] == [score for _, score in sequential.history]
