@@ -220,11 +220,20 @@ def _wait_until_embedded(client: Any, settings: Settings, merchant: str, total: 
 @main.command("train-fusion")
 @click.option("--epochs", default=30, show_default=True)
 @click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--leave-out-queries",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="queries JSONL whose photo queries' own products are kept out of training (honest evaluation)",
+)
 @click.pass_obj
-def train_fusion(settings: Settings, epochs: int, seed: int) -> None:
+def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: Path | None) -> None:
     """Train the fusion projection on the live index's title/photo pairs; save a versioned artifact."""
+    from hybrid_search.evaluation.judgments import load_queries, query_products
     from hybrid_search.jobs import train_fusion_from_index
     from hybrid_search.opensearch.client import make_client
+
+    leave_out = query_products(load_queries(leave_out_queries)) if leave_out_queries else set()
 
     with tqdm(total=epochs, desc="train fusion", unit="epoch") as bar:
 
@@ -232,7 +241,9 @@ def train_fusion(settings: Settings, epochs: int, seed: int) -> None:
             bar.set_postfix(loss=f"{loss:.3f}")
             bar.update(1)
 
-        path, metadata = train_fusion_from_index(make_client(settings), settings, epochs, seed=seed, on_epoch=on_epoch)
+        path, metadata = train_fusion_from_index(
+            make_client(settings), settings, epochs, seed=seed, on_epoch=on_epoch, leave_out=leave_out
+        )
     click.echo(json.dumps(metadata["evaluation"], indent=2))
     click.echo(f"saved {path}\nuse it: HYBRID_SEARCH_FUSION_MODEL={path} hybrid-search reindex")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,11 +144,13 @@ def train_fusion_from_index(
     holdout: float = 0.1,
     seed: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
+    leave_out: Collection[str] = (),
 ) -> tuple[Path, dict[str, Any]]:
     """Train the fusion on the live index's own title/photo pairs and save a versioned artifact.
 
     A held-out share of the pairs measures text->photo retrieval for the trained projection and the
-    untrained baselines (concatenation with a random projection, and an untrained model).
+    untrained baselines (concatenation with a random projection, and an untrained model). Products in
+    ``leave_out`` (e.g. the products whose photos are evaluation queries) are never trained on.
     """
     index = alias_targets(client, settings.products_alias)[0]
     rows = read_vectors(
@@ -169,6 +171,8 @@ def train_fusion_from_index(
     order = np.random.default_rng(seed).permutation(len(ids))
     n_test = max(10, int(len(ids) * holdout))
     test, train = order[:n_test], order[n_test:]
+    left_out = set(leave_out)
+    train = np.array([i for i in train if ids[i] not in left_out], dtype=int)
     result = train_fusion(
         text[train],
         image[train],
@@ -188,7 +192,14 @@ def train_fusion_from_index(
     }
     evaluation["chance"] = {"recall@10": min(1.0, 10 / n_test)}
     metadata = {
-        "trained_on": {"index": index, "pairs": len(train), "held_out": n_test, "epochs": epochs, "seed": seed},
+        "trained_on": {
+            "index": index,
+            "pairs": len(train),
+            "held_out": n_test,
+            "left_out": len(left_out & set(ids)),
+            "epochs": epochs,
+            "seed": seed,
+        },
         "text_encoder": settings.text_encoder,
         "image_encoder": settings.image_encoder,
         "losses": result.losses,

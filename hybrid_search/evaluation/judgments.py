@@ -47,3 +47,12 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
             if len(parts) == 3:
                 qrels[parts[0]][parts[1]] = int(parts[2])
     return dict(qrels)
+
+
+def query_products(queries: list[Query]) -> set[str]:
+    """Catalog products that queries are made of (a photo query's own product, ``spec.exclude``)."""
+    out: set[str] = set()
+    for query in queries:
+        exclude = query.spec.get("exclude") or ()
+        out.update((exclude,) if isinstance(exclude, str) else exclude)
+    return out

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hybrid_search.catalog import SearchRequest
-from hybrid_search.evaluation.judgments import Query
+from hybrid_search.evaluation.judgments import Query, query_products
 from hybrid_search.profiles import LEGS, BlendProfile
 from hybrid_search.search import Retrieval, SearchService, blend
 
@@ -35,8 +35,7 @@ def retrieve_all(
     out: Retrievals = {}
     for query in progress(queries):
         photo = (base_dir / query.image).read_bytes() if query.image else None
-        exclude = query.spec.get("exclude") or ()
-        exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+        exclude = tuple(sorted(query_products([query])))
         out[query.id] = service.retrieve(SearchRequest(q=query.text), photo, profile, exclude=exclude)
     return out
 
