@@ -16,6 +16,7 @@ from hybrid_search.encoders.attributes import (
     AttributeModel,
     Intent,
     load_attribute_model,
+    merge_intents,
     photo_intent,
     resolve_attribute_model,
 )
@@ -42,7 +43,7 @@ from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
 
 LEG_FIELDS = {"text": "text_vector", "fused": "fused_vector", "image": "image_vector"}
-VOTER_LEG = "fused"
+VOTER_LEGS = ("fused", "image")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Retrieval:
 class SearchService:
     """One per process: holds the query encoders (loaded once) and a cache of encoded query texts."""
 
-    PHOTO_VOTERS = 10  # nearest products whose attribute values make a photo query's intent
+    PHOTO_VOTERS = 20  # nearest products per voting leg whose attribute values make a photo query's intent
     PHOTO_VOTE_TEMPERATURE = 0.02  # a voter counts exp((score - best score) / T)
 
     def __init__(
@@ -158,21 +159,29 @@ class SearchService:
         if want_attributes and vectors.text is not None:
             intent = self.attributes.text_intent(vectors.text)
             legs["attributes"] = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
-        # A photo's intent is voted by its nearest products in the fused space (photo -> every
-        # product, with or without a photo), so that leg runs whenever attributes do, even at weight 0.
+        # A photo's intent is voted by its nearest products in the fused space (every product, with
+        # or without a photo) and among photos; those legs run whenever attributes do, even at weight 0.
         voters = want_attributes and intent is None
         for leg, field in LEG_FIELDS.items():
             vector = getattr(vectors, leg)
-            votes = voters and leg == VOTER_LEG
+            votes = voters and leg in VOTER_LEGS
             if vector is not None and (profile.weight(leg) > 0 or votes):
                 source: bool | list[str] = list(ATTRIBUTES) if votes else False
                 legs[leg] = build_knn_query(field, vector, profile.window, filters, source=source)
         if not legs:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
         results = run_legs(self.client, self.settings.products_alias, legs)
-        if voters and results.get(VOTER_LEG):
-            neighbours = [(h.get("_source", {}), h["_score"]) for h in results[VOTER_LEG][: self.PHOTO_VOTERS]]
-            intent = photo_intent(neighbours, self.PHOTO_VOTE_TEMPERATURE)
+        if voters and any(results.get(leg) for leg in VOTER_LEGS):
+            intent = merge_intents(
+                [
+                    photo_intent(
+                        [(h.get("_source", {}), h["_score"]) for h in results[leg][: self.PHOTO_VOTERS]],
+                        self.PHOTO_VOTE_TEMPERATURE,
+                    )
+                    for leg in VOTER_LEGS
+                    if results.get(leg)
+                ]
+            )
             query = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
             results |= run_legs(self.client, self.settings.products_alias, {"attributes": query})
         searched = time.perf_counter()

@@ -122,6 +122,20 @@ def photo_intent(
     return intent
 
 
+def merge_intents(intents: Sequence[Intent], top: int = 3) -> Intent:
+    """The mean of several intents (e.g. votes from two neighbourhoods), top values per attribute."""
+    merged: Intent = {}
+    for intent in intents:
+        for name, values in intent.items():
+            slot = merged.setdefault(name, {})
+            for value, probability in values.items():
+                slot[value] = slot.get(value, 0.0) + probability / len(intents)
+    return {
+        name: {v: round(p, 4) for v, p in sorted(values.items(), key=lambda kv: -kv[1])[:top]}
+        for name, values in merged.items()
+    }
+
+
 def _top_values(classes: Sequence[str], p: np.ndarray, top: int, min_probability: float) -> dict[str, float]:
     order = np.argsort(-p, kind="stable")[:top]
     return {classes[i]: round(float(p[i]), 4) for i in order if p[i] >= min_probability}

@@ -77,3 +77,13 @@ def test_photo_votes_sharpen_towards_the_closest_neighbours_with_a_temperature()
     assert max(photo_intent(neighbours)["colour"], key=photo_intent(neighbours)["colour"].get) == "Black"
     sharp = photo_intent(neighbours, temperature=0.01)["colour"]
     assert sharp["Brown"] == pytest.approx(1 / (1 + 2 * np.exp(-2)), abs=1e-3)
+
+
+def test_merged_intents_average_and_keep_the_top_values():
+    from hybrid_search.encoders.attributes import merge_intents
+
+    merged = merge_intents(
+        [{"colour": {"Brown": 1.0}}, {"colour": {"Black": 0.6, "Brown": 0.4}, "gender": {"Men": 1.0}}]
+    )
+    assert merged == {"colour": {"Brown": 0.7, "Black": 0.3}, "gender": {"Men": 0.5}}
+    assert merge_intents([]) == {}
