@@ -116,6 +116,7 @@ def serve(settings: Settings) -> None:
     from gunicorn.app.base import BaseApplication
 
     from hybrid_search.api import create_app
+    from hybrid_search.api.search import search_service
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
@@ -123,8 +124,11 @@ def serve(settings: Settings) -> None:
             self.cfg.set("workers", settings.api_workers)
             self.cfg.set("accesslog", "-")
 
-        def load(self):  # noqa: ANN202 - gunicorn's hook
-            return create_app(settings)
+        def load(self):  # noqa: ANN202 - gunicorn's hook, run in each worker
+            app = create_app(settings)
+            with app.app_context():  # load encoders, dictionary and attribute heads before the first query
+                search_service().warm()
+            return app
 
     click.echo(f"API on http://{settings.api_host}:{settings.api_port}")
     _Server().run()

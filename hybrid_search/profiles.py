@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -72,7 +73,15 @@ class StoredProfile(BaseModel):
     note: str = ""
 
 
-BUILT_IN = StoredProfile(name=DEFAULT_NAME, version=0, profile=BlendProfile(), note="built-in")
+# The default profile before any is stored: the profile tuned on the fashion dev judgments
+# (`hybrid-search tune ... --save`; bench/relevance/README.md has its numbers).
+TUNED_DEFAULT = Path(__file__).with_name("default_profile.json")
+BUILT_IN = StoredProfile(
+    name=DEFAULT_NAME,
+    version=0,
+    profile=BlendProfile.model_validate_json(TUNED_DEFAULT.read_text(encoding="utf-8")),
+    note="built-in: tuned on the fashion dev judgments",
+)
 
 
 class ProfileCache:

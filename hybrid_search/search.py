@@ -108,6 +108,11 @@ class SearchService:
     def dictionary(self) -> Dictionary | None:
         return load_dictionary(self.settings.query_dictionary)
 
+    def warm(self) -> None:
+        """Load what queries need (encoders, dictionary, attribute heads) now rather than on the first query."""
+        self._encode_text("warm up")
+        _ = self.dictionary, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
+
     def translate(self, text: str) -> str:
         """A Chinese query's English gloss (what the encoders read); other text as it is."""
         if self.dictionary is None or not CJK_RUN.search(text):
@@ -138,6 +143,17 @@ class SearchService:
     def attributes(self) -> AttributeModel | None:
         path = resolve_attribute_model(self.settings.attribute_model, self.settings.models_dir)
         return load_attribute_model(path) if path else None
+
+    def usable_legs(self, profile: BlendProfile, request: SearchRequest, photo: bytes | None) -> set[str]:
+        """The legs ``profile`` weighs that this query and this service can run."""
+        available = set()
+        if request.like or photo is not None:
+            available |= {"fused", "image"}
+        if request.q and not request.like:
+            available |= {"bm25", "text", "fused"}
+        if self.attributes is not None and (request.q or photo is not None or request.like):
+            available.add("attributes")
+        return {leg for leg in available if profile.weight(leg) > 0}
 
     def retrieve(
         self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
@@ -200,6 +216,8 @@ class SearchService:
             raise InvalidInputError("price_min", "must not be above price_max")
         stored = self.profiles.get(request.profile)
         profile = stored.profile.for_class(query_class(request.q, photo is not None or bool(request.like)))
+        if not self.usable_legs(profile, request, photo):
+            profile = stored.profile  # e.g. a class profile of attributes only, with no attribute heads trained
         if request.page * request.size > profile.window:
             raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
         started = time.perf_counter()

@@ -57,7 +57,9 @@ def main() -> None:
     plain = SearchService.from_services(
         Services(settings.model_copy(update={"query_dictionary": "none"}), services.opensearch, services.redis)
     )
-    untranslated = retrieve_all(plain, chinese, args.queries.parent, collect, lambda items: tqdm(items, file=sys.stderr))
+    untranslated = retrieve_all(
+        plain, chinese, args.queries.parent, collect, lambda items: tqdm(items, file=sys.stderr)
+    )
     no_dictionary = run_profiles(untranslated, {"tuned, Chinese without translation": tuned.profile})
     rows |= {name: score_queries(r, chinese, qrels) for name, r in no_dictionary.items()}
 

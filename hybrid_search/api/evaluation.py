@@ -46,13 +46,17 @@ def _admin() -> Any:
     return services.settings
 
 
-def _judgment_file(root: Path, field: str, relative: str) -> str:
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise InvalidInputError(field, "must stay inside the judgments folder")
-    if not path.is_file():
-        raise InvalidInputError(field, f"no file {relative!r} in the judgments folder")
-    return str(path)
+def _judgment_files(root: Path, req: Judgments) -> list[str]:
+    """Absolute paths of the request's queries and qrels, which must be files inside ``root``."""
+    paths = []
+    for field, relative in (("queries", req.queries), ("qrels", req.qrels)):
+        path = (root / relative).resolve()
+        if not path.is_relative_to(root.resolve()):
+            raise InvalidInputError(field, "must stay inside the judgments folder")
+        if not path.is_file():
+            raise InvalidInputError(field, f"no file {relative!r} in the judgments folder")
+        paths.append(str(path))
+    return paths
 
 
 def _body() -> dict[str, Any]:
@@ -66,13 +70,7 @@ def _body() -> dict[str, Any]:
 def start_eval() -> tuple[Response, int]:
     settings = _admin()
     req = parse_model(EvalRequest, _body())
-    args = [
-        _judgment_file(settings.judgments_root, "queries", req.queries),
-        _judgment_file(settings.judgments_root, "qrels", req.qrels),
-        req.profiles,
-        req.legs,
-        req.name,
-    ]
+    args = [*_judgment_files(settings.judgments_root, req), req.profiles, req.legs, req.name]
     return _started(EVALUATE, args, "evaluation.eval_status")
 
 
@@ -80,14 +78,7 @@ def start_eval() -> tuple[Response, int]:
 def start_tune() -> tuple[Response, int]:
     settings = _admin()
     req = parse_model(TuneRequest, _body())
-    args = [
-        _judgment_file(settings.judgments_root, "queries", req.queries),
-        _judgment_file(settings.judgments_root, "qrels", req.qrels),
-        req.profile,
-        req.folds,
-        req.rounds,
-        req.save,
-    ]
+    args = [*_judgment_files(settings.judgments_root, req), req.profile, req.folds, req.rounds, req.save]
     return _started(TUNE, args, "evaluation.tune_status")
 
 

@@ -17,7 +17,11 @@ ADMIN = {"X-API-Key": "dev-admin-key"}
 
 @pytest.fixture(scope="module")
 def api(search_settings, catalog):
-    return create_app(services=Services.from_settings(search_settings)).test_client()
+    app = create_app(services=Services.from_settings(search_settings)).test_client()
+    # The vector and text legs without query understanding, for the tests of those legs; the tuned
+    # default (with the attributes leg and per-class overrides) is tested on its own below.
+    use_profile(app, "legs", weights={"bm25": 0.4, "text": 0.4, "fused": 0.2, "image": 1.0})
+    return app
 
 
 def ids(response) -> list[str]:
@@ -45,7 +49,8 @@ def test_vector_only_reaches_products_the_words_miss(api, catalog):
 
 def test_hybrid_blends_every_leg_and_filters_apply(api, catalog):
     body = api.get(
-        "/search", query_string={"q": "running shoes for men", "gender": "Men", "size": 10, "explain": "true"}
+        "/search",
+        query_string={"q": "running shoes for men", "gender": "Men", "size": 10, "explain": "true", "profile": "legs"},
     ).get_json()
     assert set(body["legs"]) == {"bm25", "text", "fused"}
     assert body["hits"] and all(h["product"]["gender"] == "Men" for h in body["hits"])
@@ -59,7 +64,7 @@ def test_photo_query_finds_the_same_kind(api, catalog):
     response = api.post(
         "/search",
         content_type="multipart/form-data",
-        data={"photo": (io.BytesIO(photo_bytes(shoe)), "q.jpg"), "size": "5"},
+        data={"photo": (io.BytesIO(photo_bytes(shoe)), "q.jpg"), "size": "5", "profile": "legs"},
     )
     hits = response.get_json()["hits"]
     assert set(response.get_json()["legs"]) == {"image", "fused"}
@@ -103,7 +108,7 @@ def test_rrf_profile(api, catalog):
 
 
 def test_personalisation_reorders_for_a_user_with_history_only(api, catalog):
-    query = "/search?q=shoes&size=20"
+    query = "/search?q=shoes&size=20&profile=legs"
     anonymous = ids(api.get(query))
     casual = [i for i in anonymous if catalog[i]["article_type"] == "Casual Shoes"]
     assert casual, "the query should find casual shoes"
@@ -208,3 +213,23 @@ def test_opensearch_down_is_503_with_retry_after(search_settings):
     assert response.headers["Retry-After"]
     assert response.get_json()["error"] == "service_unavailable"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_the_default_profile_blends_each_query_class_its_own_way(api, catalog):
+    from hybrid_search.profiles import BUILT_IN
+
+    for q, query_class in (("black backpack", "short"), ("黑色双肩包", "zh"), ("a black backpack for school", "long")):
+        response = api.get("/search", query_string={"q": q, "size": 5, "explain": "true"})
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert body["profile"]["query_class"] == query_class
+        if body["profile"]["version"] == 0:
+            # the class's override, or the whole profile when the override has no leg this service can
+            # run (an attributes-only override before any attribute heads are trained)
+            weighted = [
+                {leg for leg, w in p.weights.items() if w > 0}
+                for p in (BUILT_IN.profile.for_class(query_class), BUILT_IN.profile)
+            ]
+            assert body["legs"] and any(set(body["legs"]) <= legs for legs in weighted)
+        for hit in body["hits"]:
+            assert hit["explain"]["final"] == pytest.approx(hit["score"])

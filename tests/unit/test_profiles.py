@@ -53,3 +53,9 @@ def test_class_profiles_override_per_query_class():
         BlendProfile(classes={"zh": profile})
     with pytest.raises(ValueError, match="attribute_weights"):
         BlendProfile(attribute_weights={"colour": -1.0})
+
+
+def test_the_built_in_default_is_the_tuned_profile_with_class_overrides():
+    assert BUILT_IN.profile.weight("attributes") > 0
+    assert set(BUILT_IN.profile.classes) <= {"photo", "zh", "short", "long"}
+    assert BUILT_IN.profile.classes, "tuning found per-class profiles"
