@@ -283,10 +283,16 @@ def _search_service(settings: Settings) -> Any:
 
 JUDGMENTS = (
     click.option(
-        "--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="queries JSONL"
+        "--queries",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="queries JSONL (not needed with a .json judgment list)",
     ),
     click.option(
-        "--qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="TREC qrels"
+        "--qrels",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        required=True,
+        help="TREC qrels, or an OpenSearch Search Relevance judgment list (.json)",
     ),
     click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True),
 )
@@ -334,7 +340,15 @@ def evaluate(
 @click.option("--name", default="tune", show_default=True, help="report file name")
 @click.pass_obj
 def tune(
-    settings: Settings, queries: Path, qrels: Path, out: Path, base: str, folds: int, rounds: int, save: bool, name: str
+    settings: Settings,
+    queries: Path | None,
+    qrels: Path,
+    out: Path,
+    base: str,
+    folds: int,
+    rounds: int,
+    save: bool,
+    name: str,
 ) -> None:
     """Tune a blend profile (grid + coordinate ascent, per query class, cross-validated) on judged queries."""
     from hybrid_search.evaluation import jobs

@@ -115,7 +115,7 @@ def _progress(task: Any) -> Any:
 
 
 @app.task(name=EVALUATE, bind=True)
-def evaluate(self: Any, queries: str, qrels: str, profiles: list[str], legs: bool, name: str) -> dict[str, Any]:
+def evaluate(self: Any, queries: str | None, qrels: str, profiles: list[str], legs: bool, name: str) -> dict[str, Any]:
     services, _ = runtime()
     service = search_service()
     chosen = {}
@@ -123,18 +123,22 @@ def evaluate(self: Any, queries: str, qrels: str, profiles: list[str], legs: boo
         stored = service.profiles.get(profile_name)
         chosen[f"{stored.name}@{stored.version}"] = stored.profile
     out = services.settings.reports_dir / self.request.id
-    return evaluation.evaluate(service, Path(queries), Path(qrels), chosen, out, name, legs, _progress(self))
+    return evaluation.evaluate(
+        service, Path(queries) if queries else None, Path(qrels), chosen, out, name, legs, _progress(self)
+    )
 
 
 @app.task(name=TUNE, bind=True)
-def tune(self: Any, queries: str, qrels: str, profile: str, folds: int, rounds: int, save: bool) -> dict[str, Any]:
+def tune(
+    self: Any, queries: str | None, qrels: str, profile: str, folds: int, rounds: int, save: bool
+) -> dict[str, Any]:
     services, _ = runtime()
     service = search_service()
     out = services.settings.reports_dir / self.request.id
     base = service.profiles.get(profile)
     return evaluation.tune(
         service,
-        Path(queries),
+        Path(queries) if queries else None,
         Path(qrels),
         base,
         out,

@@ -22,8 +22,10 @@ ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,6
 
 class Judgments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    queries: str = Field(min_length=1, description="queries JSONL, relative to the judgments folder")
-    qrels: str = Field(min_length=1, description="TREC qrels, relative to the judgments folder")
+    queries: str | None = Field(None, min_length=1, description="queries JSONL, relative to the judgments folder")
+    qrels: str = Field(
+        min_length=1, description="TREC qrels or a Search Relevance judgment list (.json), relative to the folder"
+    )
 
 
 class EvalRequest(Judgments):
@@ -46,10 +48,13 @@ def _admin() -> Any:
     return services.settings
 
 
-def _judgment_files(root: Path, req: Judgments) -> list[str]:
-    """Absolute paths of the request's queries and qrels, which must be files inside ``root``."""
-    paths = []
+def _judgment_files(root: Path, req: Judgments) -> list[str | None]:
+    """Absolute paths of the request's queries (if any) and qrels, which must be files inside ``root``."""
+    paths: list[str | None] = []
     for field, relative in (("queries", req.queries), ("qrels", req.qrels)):
+        if relative is None:
+            paths.append(None)
+            continue
         path = (root / relative).resolve()
         if not path.is_relative_to(root.resolve()):
             raise InvalidInputError(field, "must stay inside the judgments folder")

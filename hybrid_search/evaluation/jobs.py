@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hybrid_search.evaluation.judgments import load_qrels, load_queries
+from hybrid_search.evaluation.judgments import load_judgments
 from hybrid_search.evaluation.report import compare, mean, score_queries, summarise, write_report
 from hybrid_search.evaluation.runner import (
     collecting_profile,
@@ -32,7 +32,7 @@ def no_progress(items: Iterable[T], _desc: str, _total: int) -> Iterable[T]:
 
 def evaluate(
     service: SearchService,
-    queries_path: Path,
+    queries_path: Path | None,
     qrels_path: Path,
     profiles: Mapping[str, BlendProfile],
     out_dir: Path,
@@ -44,7 +44,8 @@ def evaluate(
 
     The first profile is the baseline the others are compared with, query by query.
     """
-    queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
+    queries, qrels = load_judgments(queries_path, qrels_path)
+    base_dir = (queries_path or qrels_path).parent
     runs = dict(profiles)
     if with_single_legs:
         runs |= single_leg_profiles(next(iter(profiles.values())))
@@ -53,14 +54,14 @@ def evaluate(
     retrievals = retrieve_all(
         service,
         queries,
-        queries_path.parent,
+        base_dir,
         collecting_profile(window, first.attribute_weights),
         lambda items: progress(items, "retrieve", len(queries)),
     )
     rows = {run: score_queries(rankings, queries, qrels) for run, rankings in run_profiles(retrievals, runs).items()}
     baseline = next(iter(rows))
     comparisons = {f"{run} vs {baseline}": compare(rows[baseline], r) for run, r in rows.items() if run != baseline}
-    paths = write_report(out_dir, name, rows, comparisons, extra={"queries": str(queries_path)})
+    paths = write_report(out_dir, name, rows, comparisons, extra={"queries": str(queries_path or qrels_path)})
     return {
         "summary": {run: summarise(r) for run, r in rows.items()},
         "comparisons": {k: asdict(c) for k, c in comparisons.items()},
@@ -70,7 +71,7 @@ def evaluate(
 
 def tune(
     service: SearchService,
-    queries_path: Path,
+    queries_path: Path | None,
     qrels_path: Path,
     base: StoredProfile,
     out_dir: Path,
@@ -84,11 +85,12 @@ def tune(
 ) -> dict[str, Any]:
     """Tune per query class from ``base``, cross-validate, report, and optionally save as a new version."""
     space = space or SearchSpace()
-    queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
+    queries, qrels = load_judgments(queries_path, qrels_path)
+    base_dir = (queries_path or qrels_path).parent
     retrievals = retrieve_all(
         service,
         queries,
-        queries_path.parent,
+        base_dir,
         collecting_profile(max(space.windows), base.profile.attribute_weights),
         lambda items: progress(items, "retrieve", len(queries)),
     )
@@ -138,7 +140,8 @@ def tune(
     if save_as:
         tuned_all, base_all = summarise(rows["tuned"])["all"], summarise(rows[baseline])["all"]
         note = (
-            f"tuned on {queries_path.name}: nDCG@10 {tuned_all['ndcg@10']:.3f} (base {base_all['ndcg@10']:.3f}), "
+            f"tuned on {(queries_path or qrels_path).name}: "
+            f"nDCG@10 {tuned_all['ndcg@10']:.3f} (base {base_all['ndcg@10']:.3f}), "
             f"{folds}-fold CV test nDCG@10 {cv['mean_test'] or float('nan'):.3f}; report {paths['md']}"
         )
         stored = save_version(service.client, service.settings.profiles_index, save_as, tuned, note)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybrid_search.errors import InvalidInputError
+
 
 @dataclass(frozen=True)
 class Query:
@@ -56,3 +58,28 @@ def query_products(queries: list[Query]) -> set[str]:
         exclude = query.spec.get("exclude") or ()
         out.update((exclude,) if isinstance(exclude, str) else exclude)
     return out
+
+
+def load_search_relevance_judgments(path: Path) -> tuple[list[Query], dict[str, dict[str, float]]]:
+    """Queries and ratings from an OpenSearch Search Relevance Workbench judgment list (the body of
+    ``PUT _plugins/_search_relevance/judgments``: ``judgmentRatings`` of ``{query, ratings: [{docId,
+    rating}]}``). Queries get ids ``srw-<n>`` and their query class as kind (``zh``, ``short``, ``long``)."""
+    from hybrid_search.ranking.query_class import query_class
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    queries, qrels = [], {}
+    for n, entry in enumerate(data.get("judgmentRatings", []), start=1):
+        qid = f"srw-{n}"
+        text = str(entry["query"])
+        queries.append(Query(id=qid, kind=query_class(text), text=text))
+        qrels[qid] = {str(r["docId"]): float(r["rating"]) for r in entry.get("ratings", [])}
+    return queries, qrels
+
+
+def load_judgments(queries_path: Path | None, qrels_path: Path) -> tuple[list[Query], dict[str, dict[str, float]]]:
+    """TREC qrels with a queries JSONL, or (a ``.json`` qrels) a Search Relevance Workbench judgment list."""
+    if qrels_path.suffix == ".json":
+        return load_search_relevance_judgments(qrels_path)
+    if queries_path is None:
+        raise InvalidInputError("queries", "TREC qrels need a queries file")
+    return load_queries(queries_path), load_qrels(qrels_path)

@@ -12,7 +12,6 @@ from typing import Any
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.metrics import mrr_at_k, ndcg_at_k, precision_at_k, recall_at_k
 
-METRICS = ("ndcg@10", "mrr@10", "recall@100", "precision@10")
 HEADLINE = ("ndcg@10", "mrr@10", "recall@100")
 
 

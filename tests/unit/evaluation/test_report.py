@@ -1,5 +1,6 @@
 import itertools
 import json
+import math
 
 import pytest
 
@@ -72,3 +73,27 @@ def test_markdown_table_puts_all_last():
     table = markdown_table({"run": {"all": {"ndcg@10": 0.5}, "zh": {"ndcg@10": 0.25}}}, ["ndcg@10"])
     assert table.splitlines()[0] == "| run | ndcg@10 zh | ndcg@10 all |"
     assert table.splitlines()[2] == "| run | 0.250 | 0.500 |"
+
+
+def test_search_relevance_workbench_judgment_lists_load_as_queries_and_grades(tmp_path):
+    from hybrid_search.evaluation.judgments import load_judgments
+
+    body = {
+        "name": "Imported Judgments",
+        "type": "IMPORT_JUDGMENT",
+        "judgmentRatings": [
+            {
+                "query": "red dress",
+                "ratings": [{"docId": "B07", "rating": "3.000"}, {"docId": "B01", "rating": "0.500"}],
+            },
+            {"query": "黑色双肩包", "ratings": [{"docId": "42", "rating": "2.000"}]},
+        ],
+    }
+    path = tmp_path / "judgments.json"
+    path.write_text(json.dumps(body, ensure_ascii=False))
+    queries, qrels = load_judgments(None, path)
+    assert [(q.id, q.kind, q.text) for q in queries] == [("srw-1", "short", "red dress"), ("srw-2", "zh", "黑色双肩包")]
+    assert qrels == {"srw-1": {"B07": 3.0, "B01": 0.5}, "srw-2": {"42": 2.0}}
+    rows = score_queries({"srw-1": ["B07"], "srw-2": ["7", "42"]}, queries, qrels)
+    assert rows[0].scores["ndcg@10"] == pytest.approx(7 / (7 + (2**0.5 - 1) / math.log2(3)))
+    assert rows[1].scores["mrr@10"] == 0.5
