@@ -191,3 +191,32 @@ def test_eval_api_runs_as_a_task_with_status(worker, judgments):
     assert run.startswith("default@") and summary[run]["all"]["n"] == 8
     assert state["result"]["reports"]["md"].endswith("eval.md")
     assert uuid.UUID(state["task_id"])
+
+
+def test_eval_command_prints_the_per_kind_table(search_settings, judgments, attribute_model, tmp_path):
+    from click.testing import CliRunner
+
+    from hybrid_search.cli import main
+    from tests.integration.processes import worker_env
+
+    queries, qrels = judgments
+    env = worker_env(search_settings)
+    result = CliRunner().invoke(
+        main,
+        ["eval", "--queries", str(queries), "--qrels", str(qrels), "--legs", "--out", str(tmp_path)],
+        env={k: v for k, v in env.items() if k.startswith("HYBRID_SEARCH_")},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if line.startswith("| run |"))
+    for column in (
+        "ndcg@10 keyword",
+        "ndcg@10 synonym",
+        "ndcg@10 chinese",
+        "ndcg@10 all",
+        "mrr@10 all",
+        "recall@100 all",
+    ):
+        assert column in header
+    assert "| bm25 alone |" in result.stdout and "wins" in result.stdout
+    assert (tmp_path / "eval.md").exists() and (tmp_path / "eval.png").exists()
