@@ -60,7 +60,15 @@ def main() -> None:
     untranslated = retrieve_all(
         plain, chinese, args.queries.parent, collect, lambda items: tqdm(items, file=sys.stderr)
     )
-    no_dictionary = run_profiles(untranslated, {"tuned, Chinese without translation": tuned.profile})
+    no_dictionary = run_profiles(
+        untranslated,
+        {
+            "bm25 alone, no CC-CEDICT": single_leg_profiles(UNTUNED)["bm25 alone"],
+            "text alone, no CC-CEDICT": single_leg_profiles(UNTUNED)["text alone"],
+            "attributes alone, no CC-CEDICT": single_leg_profiles(UNTUNED)["attributes alone"],
+            "tuned hybrid, no CC-CEDICT": tuned.profile,
+        },
+    )
     rows |= {name: score_queries(r, chinese, qrels) for name, r in no_dictionary.items()}
 
     tuned_name = f"tuned hybrid ({tuned.name}@{tuned.version})"
