@@ -89,7 +89,7 @@ def main() -> None:
             try:
                 if session.get(f"{api}/health", timeout=2).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or queued while the workers warm up
                 pass
             if time.monotonic() > deadline:
                 raise SystemExit("API did not start")
