@@ -42,7 +42,8 @@ class Scorer:
 
     def __enter__(self) -> Scorer:
         global _FORKED
-        if self.processes > 1:
+        # a daemonic process (a Celery prefork child) may not have children: score in-process there
+        if self.processes > 1 and not multiprocessing.current_process().daemon:
             _FORKED = self.objective
             self._pool = multiprocessing.get_context("fork").Pool(self.processes)
         return self
@@ -158,9 +159,12 @@ def coordinate_ascent(
 
 
 def tune(objective: Objective, base: BlendProfile, space: SearchSpace, rounds: int = 3, processes: int = 1) -> Trials:
-    """Grid over the discrete choices at the base weights, then coordinate ascent from the best."""
+    """The base, a grid over the discrete choices at its weights, then coordinate ascent from the
+    best so far: the result never scores below the base."""
     with Scorer(objective, processes) as scorer:
-        trials = grid_search(scorer, base, space)
+        trials = Trials()
+        trials.score(scorer, [base])
+        grid_search(scorer, base, space, trials)
         return coordinate_ascent(scorer, trials.best or base, space, rounds, trials)
 
 
@@ -187,18 +191,22 @@ def tune_per_class(
     progress: Callable[[Iterable[str]], Iterable[str]] = iter,
     processes: int = 1,
 ) -> tuple[BlendProfile, dict[str, Trials]]:
-    """One profile for all queries, then one per query class with at least ``min_queries`` queries;
-    the class profiles become the overall profile's ``classes``."""
-    all_trials = {"all": tune(ndcg_objective(retrievals, queries, qrels), base, space, rounds, processes)}
-    overall = all_trials["all"].best or base
+    """One profile for all queries (base's own class overrides set aside), then one per query class
+    with at least ``min_queries`` queries, started from the better of base's override and the new
+    overall profile; a class keeps its profile only where it beats the overall one on its queries."""
+    plain = base.model_copy(update={"classes": {}})
+    all_trials = {"all": tune(ndcg_objective(retrievals, queries, qrels), plain, space, rounds, processes)}
+    overall = all_trials["all"].best or plain
     classes: dict[str, BlendProfile] = {}
     for name in progress(QUERY_CLASSES):
         members = [q for q in queries if q.id in retrievals and retrievals[q.id].query_class == name]
         if len(members) < min_queries:
             continue
-        trials = tune(ndcg_objective(retrievals, members, qrels), overall, space, rounds, processes)
+        objective = ndcg_objective(retrievals, members, qrels)
+        start = max((base.classes.get(name, overall), overall), key=objective)  # type: ignore[call-overload]
+        trials = tune(objective, start, space, rounds, processes)
         all_trials[name] = trials
-        if trials.best is not None and trials.best != overall:
+        if trials.best is not None and trials.best_score > objective(overall) + 1e-9:
             classes[name] = trials.best
     return overall.model_copy(update={"classes": classes}), all_trials
 

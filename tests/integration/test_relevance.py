@@ -192,6 +192,20 @@ def test_eval_api_runs_as_a_task_with_status(worker, judgments):
     assert state["result"]["reports"]["md"].endswith("eval.md")
     assert uuid.UUID(state["task_id"])
 
+    tuning = api.post(
+        "/tune", headers=ADMIN, json={"queries": body["queries"], "qrels": body["qrels"], "folds": 2, "rounds": 1}
+    )
+    assert tuning.status_code == 202
+    status_url = tuning.get_json()["status"]
+    while (state := api.get(status_url, headers=ADMIN).get_json())["state"] not in ("SUCCESS", "FAILURE"):
+        assert time.monotonic() < deadline + 300, state
+        time.sleep(1)
+    assert state["state"] == "SUCCESS", state
+    result = state["result"]
+    assert len(result["cross_validation"]["folds"]) == 2 and result["saved"] is None
+    (start,) = [run for run in result["summary"] if run.startswith("default@")]
+    assert result["summary"]["tuned"]["all"]["ndcg@10"] >= result["summary"][start]["all"]["ndcg@10"]
+
 
 def test_eval_command_prints_the_per_kind_table(search_settings, judgments, attribute_model, tmp_path):
     from click.testing import CliRunner

@@ -97,3 +97,16 @@ def test_forked_scorers_find_the_same_optimum():
     forked = tune(synthetic, BlendProfile(), SPACE, rounds=5, processes=2)
     assert forked.best == sequential.best
     assert [score for _, score in forked.history] == [score for _, score in sequential.history]
+
+
+def test_tuning_from_a_profile_with_class_overrides_never_loses_to_it():
+    retrievals, queries, qrels = _case()
+    space = SearchSpace(windows=(50,), weight_values=(0.0, 1.0), legs=("bm25", "text"))
+    english = BlendProfile(weights={"bm25": 0.0, "text": 1.0}, window=50)
+    chinese = BlendProfile(weights={"bm25": 1.0, "text": 0.0}, window=50)
+    base = BlendProfile(weights={"bm25": 1.0, "text": 1.0}, window=50, classes={"short": english, "zh": chinese})
+    from hybrid_search.evaluation.tuning import ndcg_objective
+
+    assert ndcg_objective(retrievals, queries, qrels)(base) == pytest.approx(1.0)
+    tuned, _ = tune_per_class(retrievals, queries, qrels, base, space, min_queries=5)
+    assert ndcg_objective(retrievals, queries, qrels)(tuned) == pytest.approx(1.0)
