@@ -119,7 +119,7 @@ class SearchService:
             return text
         return self.dictionary.translate(text) or text
 
-    def encode(self, request: SearchRequest, photo: bytes | None) -> QueryVectors:
+    def encode(self, request: SearchRequest, photo: bytes | None, gloss: str) -> QueryVectors:
         """Vectors for the legs this query can use: its text, its photo, or a product it is like."""
         fuser = self.pipeline.fuser
         if request.like:
@@ -133,7 +133,7 @@ class SearchService:
                 raise InvalidInputError("like", f"product {request.like!r} is not embedded yet")
             image = np.asarray(source["image_vector"]) if "image_vector" in source else None
             return QueryVectors(fused=np.asarray(source["fused_vector"]), image=image, exclude=(request.like,))
-        text = self._encode_text(self.translate(request.q)) if request.q else None
+        text = self._encode_text(gloss) if request.q else None
         if photo is not None:
             image = self.pipeline.image_encoder.encode([photo])
             return QueryVectors(text=text, image=image[0], fused=fuser.image_query(image)[0])
@@ -161,13 +161,13 @@ class SearchService:
         """Encode the query and run the legs ``profile`` weighs in one _msearch (two for a photo's
         attribute leg, which needs the nearest photos first). Leg hits are ids and scores only."""
         started = time.perf_counter()
-        vectors = self.encode(request, photo)
+        gloss = self.translate(request.q)  # what the encoders read; BM25 reads it beside the original
+        vectors = self.encode(request, photo, gloss)
         encoded = time.perf_counter()
         excluded = (*vectors.exclude, *exclude)
         filters = build_filters(request.filters(), request.price_min, request.price_max, excluded)
         legs: dict[str, dict[str, Any]] = {}
         if request.q and not request.like and profile.weight("bm25") > 0:
-            gloss = self.translate(request.q)
             text = request.q if gloss == request.q else f"{request.q} {gloss}"
             legs["bm25"] = build_bm25_query(text, filters, profile.window, source=False)
         want_attributes = profile.weight("attributes") > 0 and self.attributes is not None
