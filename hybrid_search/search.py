@@ -144,6 +144,18 @@ class SearchService:
         path = resolve_attribute_model(self.settings.attribute_model, self.settings.models_dir)
         return load_attribute_model(path) if path else None
 
+    def choose_profile(self, stored: BlendProfile, request: SearchRequest, photo: bytes | None) -> BlendProfile:
+        """The query class's override, else the whole profile, whichever has a leg this query and
+        service can run. Without attribute heads, a profile that leans on the attributes leg alone
+        for this query falls back to the plain blend of the other legs (the field defaults)."""
+        override = stored.for_class(query_class(request.q, photo is not None or bool(request.like)))
+        for candidate in (override, stored):
+            if self.usable_legs(candidate, request, photo):
+                return candidate
+        if self.attributes is None and (override.weight("attributes") or stored.weight("attributes")):
+            return BlendProfile()
+        return override  # retrieve() says which field is wrong
+
     def usable_legs(self, profile: BlendProfile, request: SearchRequest, photo: bytes | None) -> set[str]:
         """The legs ``profile`` weighs that this query and this service can run."""
         available = set()
@@ -215,9 +227,7 @@ class SearchService:
         if request.price_min is not None and request.price_max is not None and request.price_min > request.price_max:
             raise InvalidInputError("price_min", "must not be above price_max")
         stored = self.profiles.get(request.profile)
-        profile = stored.profile.for_class(query_class(request.q, photo is not None or bool(request.like)))
-        if not self.usable_legs(profile, request, photo):
-            profile = stored.profile  # e.g. a class profile of attributes only, with no attribute heads trained
+        profile = self.choose_profile(stored.profile, request, photo)
         if request.page * request.size > profile.window:
             raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
         started = time.perf_counter()

@@ -233,3 +233,20 @@ def test_the_default_profile_blends_each_query_class_its_own_way(api, catalog):
             assert body["legs"] and any(set(body["legs"]) <= legs for legs in weighted)
         for hit in body["hits"]:
             assert hit["explain"]["final"] == pytest.approx(hit["score"])
+
+
+def test_without_attribute_heads_the_default_still_serves_every_kind_of_query(search_settings, catalog):
+    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.search import SearchService
+
+    settings = search_settings.model_copy(update={"attribute_model": "none"})
+    service = SearchService.from_services(Services.from_settings(settings))
+    bag = next(r for r in catalog.values() if r["article_type"] == "Backpacks" and r["image"])
+    for request, photo in (
+        (SearchRequest(like=bag["id"]), None),
+        (SearchRequest(), photo_bytes(bag)),
+        (SearchRequest(q="黑色双肩包"), None),
+        (SearchRequest(q="black backpack"), None),
+    ):
+        result = service.search(request, photo)
+        assert result["hits"] and "attributes" not in result["legs"]
