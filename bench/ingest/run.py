@@ -173,7 +173,10 @@ def end_to_end(settings: Settings, rows: list[dict]) -> tuple[float, tuple[float
     finally:
         worker.terminate()
         worker.wait(timeout=60)
-        client.indices.delete(index=f"{settings.products_alias}-*,{settings.events_alias}-*")
+        client.indices.delete(
+            index=f"{settings.products_alias}-*,{settings.events_alias}-*,{settings.profiles_index}",
+            params={"ignore_unavailable": "true"},
+        )
         for alias in (settings.products_alias, settings.events_alias):
             client.indices.delete_index_template(name=alias)
 
