@@ -13,7 +13,7 @@ from pathlib import Path
 from hybrid_search.catalog import ProductIn, product_document
 from hybrid_search.errors import ConflictError, InvalidInputError
 from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.indices import alias_targets, index_exists, physical_index_name
+from hybrid_search.opensearch.indices import alias_targets, index_exists, products_index_name
 from hybrid_search.opensearch.products import get_products, write_documents
 from hybrid_search.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
 from hybrid_search.pipeline import model_version
@@ -40,7 +40,7 @@ class Submission:
 def write_targets(client: OpenSearchClient, settings: Settings) -> list[str]:
     """Where new documents go: the live index, and the current model version's index while it is built."""
     targets = alias_targets(client, settings.products_alias)
-    building = physical_index_name(settings.products_alias, model_version(settings))
+    building = products_index_name(settings.products_alias, model_version(settings))
     if building not in targets and index_exists(client, building):
         targets.append(building)
     if not targets:

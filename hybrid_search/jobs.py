@@ -32,8 +32,9 @@ from hybrid_search.opensearch.indices import (
     create_versioned_index,
     index_exists,
     install_template,
-    physical_index_name,
     point_alias,
+    products_index_name,
+    products_index_version,
     render_products_template,
 )
 from hybrid_search.opensearch.products import (
@@ -67,7 +68,7 @@ def reindex(
     """
     alias = settings.products_alias
     live = alias_targets(client, alias)
-    target = physical_index_name(alias, model_version(settings))
+    target = products_index_name(alias, model_version(settings))
     if target in live:
         ids = list(iter_product_ids(client, target, merchant_id=merchant_id))
         return ReindexPlan(target, enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue), False)
@@ -75,7 +76,7 @@ def reindex(
         raise InvalidInputError("merchant", "a new model version is built for the whole catalog, not one merchant")
     install_template(client, alias, render_products_template(settings, alias))
     if not index_exists(client, target):
-        create_versioned_index(client, alias, model_version(settings), activate=False)
+        create_versioned_index(client, alias, products_index_version(model_version(settings)), activate=False)
     if live:
         live_version = sample_model_version(client, live[0])
         keep = [name for name, ok in reusable(live_version, model_version(settings)).items() if ok]
@@ -103,7 +104,7 @@ def reconcile(client: OpenSearchClient, settings: Settings, enqueue: Enqueue) ->
 
 
 def _building(client: OpenSearchClient, settings: Settings) -> list[str]:
-    index = physical_index_name(settings.products_alias, model_version(settings))
+    index = products_index_name(settings.products_alias, model_version(settings))
     live = alias_targets(client, settings.products_alias)
     return [index] if index not in live and index_exists(client, index) else []
 

@@ -58,6 +58,16 @@ def physical_index_name(alias: str, version: str) -> str:
     return f"{alias}-{re.sub(r'[^a-z0-9._-]+', '-', version.lower()).strip('-')}"
 
 
+def products_index_version(model_version: str) -> str:
+    """A products index holds one model version under one template schema: a schema change (mapping,
+    storage) builds a new index, as a new model does, and ``reindex`` moves the catalog into it."""
+    return f"{model_version}+s{load_template('products')['_meta']['schema_version']}"
+
+
+def products_index_name(alias: str, model_version: str) -> str:
+    return physical_index_name(alias, products_index_version(model_version))
+
+
 def index_exists(client: OpenSearch, index: str) -> bool:
     with translated_errors(f"checking index {index}"):
         return bool(client.indices.exists(index=index))
@@ -132,7 +142,7 @@ def drop_unused_index(client: OpenSearch, alias: str, index: str) -> None:
         client.indices.delete(index=index)
 
 
-def ensure_indices(client: OpenSearch, settings: Settings, products_version: str) -> dict[str, str]:
+def ensure_indices(client: OpenSearch, settings: Settings, model_version: str) -> dict[str, str]:
     """Install both templates and make sure each alias points at an index; returns alias -> index.
 
     An alias that already points somewhere is left where it is: moving it is a deliberate act
@@ -140,7 +150,11 @@ def ensure_indices(client: OpenSearch, settings: Settings, products_version: str
     """
     result = {}
     for alias, body, version in (
-        (settings.products_alias, render_products_template(settings, settings.products_alias), products_version),
+        (
+            settings.products_alias,
+            render_products_template(settings, settings.products_alias),
+            products_index_version(model_version),
+        ),
         (settings.events_alias, render_events_template(settings, settings.events_alias), "v1"),
     ):
         install_template(client, alias, body)

