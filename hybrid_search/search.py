@@ -31,13 +31,13 @@ from hybrid_search.opensearch.queries import (
     build_filters,
     build_knn_query,
 )
-from hybrid_search.opensearch.search import get_source, get_sources, run_legs
+from hybrid_search.opensearch.search import cosines_and_sources, get_source, run_legs, search_sources
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache
 from hybrid_search.ranking.combine import Combined, combine
 from hybrid_search.ranking.explain import explain_hit
 from hybrid_search.ranking.query_class import query_class
-from hybrid_search.ranking.rerank import AFFINITY_FIELDS, rerank, user_boost
+from hybrid_search.ranking.rerank import UserProfile, rerank, user_boost
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
@@ -84,7 +84,7 @@ class SearchService:
         self.pipeline = pipeline
         self.profiles = profiles
         self.users = users
-        self._encode_text = lru_cache(maxsize=4096)(self._encode_text_uncached)
+        self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
 
     @classmethod
     def from_services(cls, services: Services) -> SearchService:
@@ -181,7 +181,7 @@ class SearchService:
         legs: dict[str, dict[str, Any]] = {}
         if request.q and not request.like and profile.weight("bm25") > 0:
             text = request.q if gloss == request.q else f"{request.q} {gloss}"
-            legs["bm25"] = build_bm25_query(text, filters, profile.window, source=False)
+            legs["bm25"] = build_bm25_query(text, filters, profile.window)
         want_attributes = profile.weight("attributes") > 0 and self.attributes is not None
         intent = None
         if want_attributes and vectors.text is not None:
@@ -194,32 +194,44 @@ class SearchService:
             vector = getattr(vectors, leg)
             votes = voters and leg in VOTER_LEGS
             if vector is not None and (profile.weight(leg) > 0 or votes):
-                source: bool | list[str] = list(ATTRIBUTES) if votes else False
-                legs[leg] = build_knn_query(field, vector, profile.window, filters, source=source)
+                fields = ATTRIBUTES if votes else ()
+                legs[leg] = build_knn_query(field, vector, profile.window, filters, fields)
         if not legs:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
         results = run_legs(self.client, self.settings.products_alias, legs)
         if voters and any(results.get(leg) for leg in VOTER_LEGS):
-            intent = merge_intents(
-                [
-                    photo_intent(
-                        [(h.get("_source", {}), h["_score"]) for h in results[leg][: self.PHOTO_VOTERS]],
-                        self.PHOTO_VOTE_TEMPERATURE,
-                    )
-                    for leg in VOTER_LEGS
-                    if results.get(leg)
-                ]
+            intent = self.attributes.canonical(
+                merge_intents(
+                    [
+                        photo_intent(
+                            [(h.fields, h.score) for h in results[leg][: self.PHOTO_VOTERS]],
+                            self.PHOTO_VOTE_TEMPERATURE,
+                        )
+                        for leg in VOTER_LEGS
+                        if results.get(leg)
+                    ]
+                )
             )
             query = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
             results |= run_legs(self.client, self.settings.products_alias, {"attributes": query})
         searched = time.perf_counter()
         return Retrieval(
-            legs={leg: [(h["_id"], h["_score"]) for h in hits] for leg, hits in results.items()},
+            legs={leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()},
             intent=intent,
             query_class=query_class(request.q, photo is not None or bool(request.like)),
             encode_ms=_ms(started, encoded),
             search_ms=_ms(encoded, searched),
         )
+
+    def _head_cosines(self, user: UserProfile, ids: list[str]) -> dict[str, tuple[float | None, dict[str, Any]]]:
+        """The head's products, each with its fused vector's cosine to the user's (None without one)."""
+        alias = self.settings.products_alias
+        if user.vector is None:
+            return {
+                pid: (None, source)
+                for pid, source in search_sources(self.client, alias, ids, excludes=SOURCE_EXCLUDES).items()
+            }
+        return cosines_and_sources(self.client, alias, ids, "fused_vector", user.vector, SOURCE_EXCLUDES)
 
     def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
         if not (request.q or photo is not None or request.like):
@@ -241,21 +253,20 @@ class SearchService:
         rerank_weight = profile.rerank_weight if personalise else 0.0
         head, tail = combined[: profile.rerank_depth], combined[profile.rerank_depth :]
         boosts: dict[str, float] = {}
+        products: dict[str, dict[str, Any]] = {}
         if personalise:
-            fields = get_sources(
-                self.client, self.settings.products_alias, [c.doc_id for c in head], ["fused_vector", *AFFINITY_FIELDS]
-            )
+            # one round trip: each head product's cosine with the user, and its source (the page's
+            # products are among them unless the page lies past the rerank depth)
+            scored = self._head_cosines(user, [c.doc_id for c in head])
             boosts = {
-                c.doc_id: user_boost(
-                    user, fields.get(c.doc_id, {}).get("fused_vector"), fields.get(c.doc_id, {}), profile.vector_share
-                )
-                for c in head
+                pid: user_boost(user, similarity, source, profile.vector_share)
+                for pid, (similarity, source) in scored.items()
             }
+            products = {pid: source for pid, (_, source) in scored.items()}
         ranked = rerank(head, boosts, rerank_weight) + rerank(tail, {}, 0.0)
         page = ranked[(request.page - 1) * request.size : request.page * request.size]
-        products = get_sources(
-            self.client, self.settings.products_alias, [r.hit.doc_id for r in page], excludes=SOURCE_EXCLUDES
-        )
+        missing = [r.hit.doc_id for r in page if r.hit.doc_id not in products]
+        products |= search_sources(self.client, self.settings.products_alias, missing, excludes=SOURCE_EXCLUDES)
         hits = []
         for item in page:
             hit = {"id": item.hit.doc_id, "score": item.score, "product": products.get(item.hit.doc_id, {})}

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     opensearch_url: str = "http://127.0.0.1:9200"
     opensearch_timeout_s: float = Field(30.0, gt=0)
+    opensearch_compress: bool = False  # gzip bodies: pays over a slow link, costs CPU on loopback or a LAN
     redis_url: str = "redis://127.0.0.1:6390/0"
 
     products_alias: str = "products"
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     api_workers: int = Field(2, ge=1)
+    query_cache_size: int = Field(4096, ge=0)  # encoded query texts per API process: repeats skip the encoder
     max_upload_bytes: int = Field(256 * 1024 * 1024, ge=1)
 
     @field_validator("products_alias", "events_alias")

@@ -57,6 +57,15 @@ class AttributeModel:
             for name, head in self.heads.items()
         }
 
+    def canonical(self, intent: Intent) -> Intent:
+        """``intent`` with each value spelled as the catalog spells it (doc values are lower-cased by
+        the keyword normaliser); values the heads do not know are kept as they are."""
+        spelled = {name: {c.lower(): c for c in head.classes} for name, head in self.heads.items()}
+        return {
+            name: {spelled.get(name, {}).get(value.lower(), value): p for value, p in values.items()}
+            for name, values in intent.items()
+        }
+
     def save(self, directory: Path) -> Path:
         arrays: dict[str, np.ndarray] = {}
         meta = {"text_encoder": self.text_encoder, "created_at": datetime.now(UTC).isoformat(), "heads": {}}

@@ -22,7 +22,7 @@ def make_client(settings: Settings) -> OpenSearch:
         timeout=settings.opensearch_timeout_s,
         max_retries=2,
         retry_on_timeout=True,
-        http_compress=True,
+        http_compress=settings.opensearch_compress,
     )
 
 

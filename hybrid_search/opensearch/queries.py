@@ -16,6 +16,7 @@ BM25_FIELDS = (
     "description.zh",
 )
 SOURCE_EXCLUDES = ["text_vector", "image_vector", "fused_vector", "behaviour_vector"]
+ID_FIELD = "product_id"  # the document _id, also a keyword field with doc values
 
 
 def build_filters(
@@ -36,31 +37,33 @@ def build_filters(
 
 
 def build_bm25_query(
-    text: str, filters: dict[str, Any], size: int, fields: Sequence[str] = BM25_FIELDS, source: bool | list[str] = True
+    text: str, filters: dict[str, Any], size: int, fields: Sequence[str] = (), match_fields: Sequence[str] = BM25_FIELDS
 ) -> dict[str, Any]:
     """multi_match over the English-analysed fields and their CJK sub-fields, with the filters."""
-    return {
-        "size": size,
-        "query": {
-            "bool": {
-                "must": [
-                    {"multi_match": {"query": text, "fields": list(fields), "type": "best_fields", "tie_breaker": 0.3}}
-                ],
-                "filter": [filters],
-            }
-        },
-        "_source": _source(source),
-    }
+    multi_match = {"query": text, "fields": list(match_fields), "type": "best_fields", "tie_breaker": 0.3}
+    return leg_body(size, {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}, fields)
 
 
 def build_knn_query(
-    field: str, vector: Sequence[float], k: int, filters: dict[str, Any], source: bool | list[str] = True
+    field: str, vector: Sequence[float], k: int, filters: dict[str, Any], fields: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Lucene HNSW k-NN with the filters applied during the graph search (efficient filtering)."""
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": k}
     if filters["bool"].get("filter") or filters["bool"].get("must_not"):
         knn["filter"] = filters
-    return {"size": k, "query": {"knn": {field: knn}}, "_source": _source(source)}
+    return leg_body(k, {"knn": {field: knn}}, fields)
+
+
+def leg_body(size: int, query: dict[str, Any], fields: Sequence[str] = ()) -> dict[str, Any]:
+    """A leg asks for ids and scores (plus any keyword ``fields``), all read from doc values: loading
+    stored fields for a window of hits, even just for ``_id``, costs several times the query itself."""
+    return {
+        "size": size,
+        "query": query,
+        "_source": False,
+        "stored_fields": "_none_",
+        "docvalue_fields": [ID_FIELD, *fields],
+    }
 
 
 # A product for everyone fits a query for either gender (the catalog's own convention).
@@ -86,14 +89,4 @@ def build_attribute_query(
             should.append({"constant_score": {"filter": {"terms": {name: matches}}, "boost": boost}})
     if not should:
         should = [{"match_none": {}}]
-    return {
-        "size": size,
-        "query": {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}},
-        "_source": False,
-    }
-
-
-def _source(source: bool | list[str]) -> Any:
-    if source is True:
-        return {"excludes": SOURCE_EXCLUDES}
-    return source
+    return leg_body(size, {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}})

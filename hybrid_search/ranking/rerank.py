@@ -47,16 +47,13 @@ def affinity_shares(counts: Mapping[str, Mapping[str, float]]) -> dict[str, dict
 
 
 def user_boost(
-    profile: UserProfile, doc_vector: Sequence[float] | None, doc: Mapping[str, object], vector_share: float = 0.7
+    profile: UserProfile, similarity: float | None, doc: Mapping[str, object], vector_share: float = 0.7
 ) -> float:
-    """How well a product fits the user, in [-1, 1]; 0 for an empty profile."""
+    """How well a product fits the user, in [-1, 1]; 0 for an empty profile. ``similarity`` is the
+    cosine of the user's vector with the product's fused vector (None when the product has none)."""
     if profile.empty:
         return 0.0
-    similarity = 0.0
-    if profile.vector is not None and doc_vector is not None:
-        v = np.asarray(doc_vector, dtype=np.float32)
-        norm = np.linalg.norm(v)
-        similarity = float(profile.vector @ v / norm) if norm else 0.0
+    similarity = similarity if profile.vector is not None and similarity is not None else 0.0
     fields = [f for f in AFFINITY_FIELDS if profile.affinities.get(f)]
     affinity = (
         sum(profile.affinities[f].get(str(doc.get(f, "")).lower(), 0.0) for f in fields) / len(fields)

@@ -10,8 +10,11 @@ from hybrid_search.opensearch.indices import (
     ensure_indices,
     install_template,
     point_alias,
+    products_index_name,
     render_products_template,
 )
+from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters
+from hybrid_search.opensearch.search import cosines_and_sources, run_legs, search_sources
 
 PRODUCTS = [
     {
@@ -116,10 +119,36 @@ def test_vector_dimensions_come_from_settings(client, products):
     assert mapping["text_vector"]["method"]["engine"] == "lucene"
 
 
+def test_vectors_are_read_back_though_the_stored_source_leaves_them_out(client, products):
+    source = client.get(index=products, id="p4")["_source"]
+    assert source["text_vector"] == pytest.approx([0.7, 0, 0.7, 0])
+    assert source["title"] == "黑色 男士 双肩包"
+
+
+def test_legs_return_ids_and_doc_value_fields(client, products):
+    body = build_bm25_query("black backpack", build_filters({}), 10, fields=("colour",))
+    hits = run_legs(client, products, {"bm25": body})["bm25"]
+    assert {h.doc_id for h in hits} == {"p1", "p2"}  # p4 has a Chinese title only
+    # keyword doc values come back as the lowercase normaliser stored them
+    assert all(h.fields == {"colour": "black"} for h in hits) and hits[0].score > hits[-1].score
+
+
+def test_cosines_are_computed_in_opensearch_and_none_without_a_vector(client, products):
+    client.index(index=products, id="p5", body={"product_id": "p5", "title": "no vector"}, refresh=True)
+    scored = cosines_and_sources(
+        client, products, ["p1", "p3", "p4", "p5", "gone"], "text_vector", [1, 0, 0, 0], SOURCE_EXCLUDES
+    )
+    assert set(scored) == {"p1", "p3", "p4", "p5"}
+    assert scored["p1"][0] == pytest.approx(1.0) and scored["p3"][0] == pytest.approx(0.0, abs=1e-6)
+    assert scored["p4"][0] == pytest.approx(0.7071, abs=1e-3) and scored["p5"][0] is None
+    assert scored["p4"][1]["title"] == "黑色 男士 双肩包" and "text_vector" not in scored["p4"][1]
+    assert set(search_sources(client, products, ["p2", "gone"], excludes=SOURCE_EXCLUDES)) == {"p2"}
+
+
 def test_ensure_indices_is_idempotent_and_leaves_aliases_in_place(client, settings, cleanup):
     first = ensure_indices(client, settings, "v1")
     assert first == {
-        settings.products_alias: f"{settings.products_alias}-v1",
+        settings.products_alias: products_index_name(settings.products_alias, "v1"),
         settings.events_alias: f"{settings.events_alias}-v1",
     }
     assert ensure_indices(client, settings, "v1") == first

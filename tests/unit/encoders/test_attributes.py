@@ -87,3 +87,10 @@ def test_merged_intents_average_and_keep_the_top_values():
     )
     assert merged == {"colour": {"Brown": 0.7, "Black": 0.3}, "gender": {"Men": 0.5}}
     assert merge_intents([]) == {}
+
+
+def test_voted_values_are_spelled_as_the_catalog_spells_them():
+    x, labels = _clusters(np.random.default_rng(1))
+    model = train_attribute_model(x, labels, "test-encoder")
+    voted = {"article_type": {"belts": 0.7, "scarves": 0.3}, "gender": {"women": 1.0}}
+    assert model.canonical(voted) == {"article_type": {"Belts": 0.7, "scarves": 0.3}, "gender": {"Women": 1.0}}

@@ -26,7 +26,14 @@ def test_knn_carries_filters_into_the_graph_search_only_when_there_are_any():
     filtered = build_knn_query("image_vector", [1, 0], 5, build_filters({"usage": ["Sports"]}))
     sports = {"bool": {"filter": [{"terms": {"usage": ["Sports"]}}]}}
     assert filtered["query"]["knn"]["image_vector"]["filter"] == sports
-    assert filtered["_source"] == {"excludes": ["text_vector", "image_vector", "fused_vector", "behaviour_vector"]}
+
+
+def test_legs_read_ids_and_asked_fields_from_doc_values_never_stored_fields():
+    voting = build_knn_query("fused_vector", [1, 0], 20, build_filters({}), fields=("colour", "gender"))
+    bm25 = build_bm25_query("shirt", build_filters({}), 50)
+    for body, fields in ((voting, ["product_id", "colour", "gender"]), (bm25, ["product_id"])):
+        assert body["_source"] is False and body["stored_fields"] == "_none_"
+        assert body["docvalue_fields"] == fields
 
 
 def test_attribute_query_scores_each_value_by_weight_times_probability():
@@ -40,6 +47,7 @@ def test_attribute_query_scores_each_value_by_weight_times_probability():
         (tuple(c["constant_score"]["filter"]["terms"].popitem()[1]), c["constant_score"]["boost"]) for c in should
     }
     assert clauses == {(("Belts",), 2.4), (("Wallets",), 0.3), (("Men", "unisex"), 1.0)}  # usage weight 0: no clause
-    assert query["query"]["bool"]["filter"] == [filters] and query["size"] == 50 and query["_source"] is False
+    assert query["query"]["bool"]["filter"] == [filters] and query["size"] == 50
+    assert query["docvalue_fields"] == ["product_id"]
     empty = build_attribute_query({}, {"article_type": 3.0}, filters, 50)
     assert empty["query"]["bool"]["should"] == [{"match_none": {}}]

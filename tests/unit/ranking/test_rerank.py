@@ -14,7 +14,7 @@ from hybrid_search.ranking.rerank import (
 
 def test_empty_profile_gives_no_boost_and_keeps_the_order():
     hits = [Combined("b", 0.9), Combined("a", 0.5)]
-    assert user_boost(UserProfile(), [1.0, 0.0], {"colour": "black"}) == 0.0
+    assert user_boost(UserProfile(), 1.0, {"colour": "black"}) == 0.0
     assert [r.hit.doc_id for r in rerank(hits, {}, weight=0.5)] == ["b", "a"]
 
 
@@ -23,8 +23,9 @@ def test_boost_combines_vector_similarity_and_affinities():
         vector=np.array([1.0, 0.0], dtype=np.float32),
         affinities=affinity_shares({"colour": {"black": 3.0, "red": 1.0}}),
     )
-    boost = user_boost(profile, [0.6, 0.8], {"colour": "Black"}, vector_share=0.5)
+    boost = user_boost(profile, 0.6, {"colour": "Black"}, vector_share=0.5)
     assert boost == pytest.approx(0.5 * 0.6 + 0.5 * 0.75)
+    assert user_boost(profile, None, {"colour": "red"}, vector_share=0.5) == pytest.approx(0.5 * 0.25)
 
 
 def test_rerank_adds_weighted_boost_and_resorts():
