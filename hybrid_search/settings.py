@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,7 +58,8 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
-    api_workers: int = Field(2, ge=1)
+    # gunicorn's rule of thumb: a worker waiting on OpenSearch leaves its core to one that encodes
+    api_workers: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1, ge=1)
     query_cache_size: int = Field(4096, ge=0)  # encoded query texts per API process: repeats skip the encoder
     max_upload_bytes: int = Field(256 * 1024 * 1024, ge=1)
 
