@@ -38,13 +38,21 @@ def model_version(settings: Settings) -> str:
     return "+".join(re.sub(r"[^A-Za-z0-9._-]+", "-", part) for part in parts)
 
 
+MODEL_PARTS = ("text encoder", "photo encoder", "fusion")  # the parts of a model version, in order
+
+
+def differing_models(stored_version: str | None, version: str) -> list[str]:
+    """The models behind ``version`` that are not the ones that embedded ``stored_version``."""
+    old = (stored_version or "").split("+")
+    new = version.split("+")
+    return [part for i, part in enumerate(MODEL_PARTS) if len(old) != len(MODEL_PARTS) or old[i] != new[i]]
+
+
 def reusable(stored_version: str | None, version: str) -> dict[str, bool]:
     """Which stored vectors a document embedded under ``stored_version`` can keep under ``version``:
     the text vector when the text encoder is the same, the photo vector when the image encoder is."""
-    old = (stored_version or "").split("+")
-    new = version.split("+")
-    same = [len(old) == 3 and old[i] == new[i] for i in range(2)]
-    return {"text_vector": same[0], "image_vector": same[1]}
+    differ = differing_models(stored_version, version)
+    return {"text_vector": "text encoder" not in differ, "image_vector": "photo encoder" not in differ}
 
 
 @dataclass

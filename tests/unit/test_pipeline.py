@@ -1,6 +1,6 @@
 import numpy as np
 
-from hybrid_search.pipeline import EmbeddingPipeline, model_version, reusable
+from hybrid_search.pipeline import EmbeddingPipeline, differing_models, model_version, reusable
 from hybrid_search.settings import Settings
 
 
@@ -49,3 +49,10 @@ def test_a_new_fusion_refuses_stored_vectors_without_encoding_again(tmp_path):
     np.testing.assert_allclose(vectors[0]["fused_vector"], expected, rtol=1e-5)
     _, failures = pipeline.vectors([stored], reuse=False)  # forced: the photo is read again, and is missing
     assert 0 in failures
+
+
+def test_differing_models_name_the_parts_of_the_version_that_changed():
+    assert differing_models("t+p+f1", "t+p+f2") == ["fusion"]
+    assert differing_models("t1+p+f", "t2+p+f") == ["text encoder"]
+    assert differing_models("t+p+f", "t+p+f") == []
+    assert differing_models(None, "t+p+f") == ["text encoder", "photo encoder", "fusion"]
