@@ -23,6 +23,7 @@ from hybrid_search.pipeline import EmbeddingPipeline, embed_products, model_vers
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.data import FASHION, fashion_rows
+from tests.integration.cleanup import drop_test_indices
 from tests.net import free_port
 
 
@@ -80,9 +81,7 @@ def services(settings: Settings) -> Services:
 def cleanup(client: OpenSearchClient, settings: Settings) -> Iterator[None]:
     """Deletes this test's indices and templates afterwards."""
     yield
-    for alias in (settings.products_alias, settings.events_alias):
-        client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
-        client.indices.delete_index_template(name=alias, ignore=[404])
+    drop_test_indices(client, settings)
 
 
 # Real fashion products embedded by the real pipeline, shared by the search and relevance tests.
@@ -125,7 +124,6 @@ def catalog(search_settings):
         assert not report.failed
     refresh(client, index)
     yield {r["id"]: r for r in rows}
-    client.indices.delete(index=f"{search_settings.products_alias}-*,{search_settings.events_alias}-*")
-    client.indices.delete(index=search_settings.profiles_index, ignore_unavailable=True)
+    drop_test_indices(client, search_settings)
     for alias in (search_settings.products_alias, search_settings.events_alias):
         client.indices.delete_index_template(name=alias)

@@ -22,6 +22,7 @@ from hybrid_search.pipeline import model_version
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.data import photo_bytes, photo_rows
+from tests.integration.cleanup import drop_test_indices
 from tests.integration.processes import Worker, worker_env
 from workers.celery_app import enqueue_embedding, make_celery
 
@@ -53,9 +54,7 @@ def worker(ingest_settings, tmp_path_factory) -> Iterator[Worker]:
     w.start()
     yield w
     w.stop()
-    for alias in (ingest_settings.products_alias, ingest_settings.events_alias):
-        client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
-        client.indices.delete_index_template(name=alias, ignore=[404])
+    drop_test_indices(client, ingest_settings)
 
 
 @pytest.fixture(scope="module")
