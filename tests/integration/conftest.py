@@ -125,5 +125,3 @@ def catalog(search_settings):
     refresh(client, index)
     yield {r["id"]: r for r in rows}
     drop_test_indices(client, search_settings)
-    for alias in (search_settings.products_alias, search_settings.events_alias):
-        client.indices.delete_index_template(name=alias)
