@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,13 @@ def physical_index_name(alias: str, version: str) -> str:
 def products_index_version(model_version: str) -> str:
     """A products index holds one model version under one template schema: a schema change (mapping,
     storage) builds a new index, as a new model does, and ``reindex`` moves the catalog into it."""
-    return f"{model_version}+s{load_template('products')['_meta']['schema_version']}"
+    return f"{model_version}+s{_products_schema_version()}"
+
+
+@lru_cache(maxsize=1)
+def _products_schema_version() -> int:
+    """Read once: every upload asks for the index being built."""
+    return int(load_template("products")["_meta"]["schema_version"])
 
 
 def products_index_name(alias: str, model_version: str) -> str:

@@ -36,11 +36,9 @@ def build_filters(
     return {"bool": query}
 
 
-def build_bm25_query(
-    text: str, filters: dict[str, Any], size: int, fields: Sequence[str] = (), match_fields: Sequence[str] = BM25_FIELDS
-) -> dict[str, Any]:
+def build_bm25_query(text: str, filters: dict[str, Any], size: int, fields: Sequence[str] = ()) -> dict[str, Any]:
     """multi_match over the English-analysed fields and their CJK sub-fields, with the filters."""
-    multi_match = {"query": text, "fields": list(match_fields), "type": "best_fields", "tie_breaker": 0.3}
+    multi_match = {"query": text, "fields": list(BM25_FIELDS), "type": "best_fields", "tie_breaker": 0.3}
     return leg_body(size, {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}, fields)
 
 
