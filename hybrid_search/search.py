@@ -37,7 +37,7 @@ from hybrid_search.profiles import BlendProfile, ProfileCache
 from hybrid_search.ranking.combine import Combined, combine
 from hybrid_search.ranking.explain import explain_hit
 from hybrid_search.ranking.query_class import query_class
-from hybrid_search.ranking.rerank import UserProfile, rerank, user_boost
+from hybrid_search.ranking.rerank import rerank, user_boost
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
@@ -223,16 +223,6 @@ class SearchService:
             search_ms=_ms(encoded, searched),
         )
 
-    def _head_cosines(self, user: UserProfile, ids: list[str]) -> dict[str, tuple[float | None, dict[str, Any]]]:
-        """The head's products, each with its fused vector's cosine to the user's (None without one)."""
-        alias = self.settings.products_alias
-        if user.vector is None:
-            return {
-                pid: (None, source)
-                for pid, source in search_sources(self.client, alias, ids, excludes=SOURCE_EXCLUDES).items()
-            }
-        return cosines_and_sources(self.client, alias, ids, "fused_vector", user.vector, SOURCE_EXCLUDES)
-
     def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
         if not (request.q or photo is not None or request.like):
             raise InvalidInputError("q", "give a query text, a photo or like=<product id>")
@@ -257,7 +247,10 @@ class SearchService:
         if personalise:
             # one round trip: each head product's cosine with the user, and its source (the page's
             # products are among them unless the page lies past the rerank depth)
-            scored = self._head_cosines(user, [c.doc_id for c in head])
+            cosine_to = ("fused_vector", user.vector) if user.vector is not None else None
+            scored = cosines_and_sources(
+                self.client, self.settings.products_alias, [c.doc_id for c in head], SOURCE_EXCLUDES, cosine_to
+            )
             boosts = {
                 pid: user_boost(user, similarity, source, profile.vector_share)
                 for pid, (similarity, source) in scored.items()

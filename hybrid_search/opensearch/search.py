@@ -74,33 +74,30 @@ _COSINE_SCRIPT = "doc[params.field].size() == 0 ? 0 : 2 + cosineSimilarity(param
 
 
 def cosines_and_sources(
-    client: OpenSearch, index: str, ids: list[str], field: str, vector: Sequence[float], excludes: list[str]
+    client: OpenSearch,
+    index: str,
+    ids: list[str],
+    excludes: list[str],
+    cosine_to: tuple[str, Sequence[float]] | None = None,
 ) -> dict[str, tuple[float | None, dict[str, Any]]]:
-    """For each document among ``ids`` that exists: the cosine of its ``field`` vector with ``vector``
-    (None when it has none), computed in OpenSearch so that no vector travels, and its source but
-    ``excludes``, as of the last refresh."""
+    """For each document among ``ids`` that exists: with ``cosine_to`` (field, vector), the cosine of
+    its vector in that field with the vector (None when it has none), computed in OpenSearch so that
+    no vector travels; and its source but ``excludes``, as of the last refresh."""
     if not ids:
         return {}
-    script = {"source": _COSINE_SCRIPT, "params": {"field": field, "query_value": [float(x) for x in vector]}}
-    body = {
-        "size": len(ids),
-        "query": {"script_score": {"query": {"ids": {"values": ids}}, "script": script}},
-        "_source": {"excludes": excludes},
-    }
-    with translated_errors("scoring products"):
-        hits = client.search(index=index, body=body)["hits"]["hits"]
-    return {hit["_id"]: (hit["_score"] - 2 if hit["_score"] else None, hit["_source"]) for hit in hits}
-
-
-def search_sources(
-    client: OpenSearch, index: str, ids: list[str], fields: list[str] | None = None, excludes: list[str] | None = None
-) -> dict[str, dict[str, Any]]:
-    """Like ``get_sources``, as of the last refresh: for hits a search just returned. One ids query
-    costs about what a single real-time get does, and a tenth of a ten-id _mget."""
-    if not ids:
-        return {}
-    source = {"includes": fields} if fields else {"excludes": excludes or []}
-    body = {"size": len(ids), "query": {"ids": {"values": ids}}, "_source": source}
+    query: dict[str, Any] = {"ids": {"values": ids}}
+    if cosine_to is not None:
+        field, vector = cosine_to
+        script = {"source": _COSINE_SCRIPT, "params": {"field": field, "query_value": [float(x) for x in vector]}}
+        query = {"script_score": {"query": query, "script": script}}
+    body = {"size": len(ids), "query": query, "_source": {"excludes": excludes}}
     with translated_errors("reading products"):
         hits = client.search(index=index, body=body)["hits"]["hits"]
-    return {hit["_id"]: hit["_source"] for hit in hits}
+    scored = cosine_to is not None
+    return {hit["_id"]: (hit["_score"] - 2 if scored and hit["_score"] else None, hit["_source"]) for hit in hits}
+
+
+def search_sources(client: OpenSearch, index: str, ids: list[str], excludes: list[str]) -> dict[str, dict[str, Any]]:
+    """Like ``get_sources``, as of the last refresh: for hits a search just returned. One ids query
+    costs less than half of a ten-id _mget (one real-time get per id)."""
+    return {pid: source for pid, (_, source) in cosines_and_sources(client, index, ids, excludes).items()}

@@ -136,7 +136,7 @@ def test_legs_return_ids_and_doc_value_fields(client, products):
 def test_cosines_are_computed_in_opensearch_and_none_without_a_vector(client, products):
     client.index(index=products, id="p5", body={"product_id": "p5", "title": "no vector"}, refresh=True)
     scored = cosines_and_sources(
-        client, products, ["p1", "p3", "p4", "p5", "gone"], "text_vector", [1, 0, 0, 0], SOURCE_EXCLUDES
+        client, products, ["p1", "p3", "p4", "p5", "gone"], SOURCE_EXCLUDES, ("text_vector", [1, 0, 0, 0])
     )
     assert set(scored) == {"p1", "p3", "p4", "p5"}
     assert scored["p1"][0] == pytest.approx(1.0) and scored["p3"][0] == pytest.approx(0.0, abs=1e-6)
