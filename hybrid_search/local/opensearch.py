@@ -1,6 +1,6 @@
-"""A real single-node OpenSearch with the k-NN plugin, assembled from Maven Central artifacts.
+"""A real single-node OpenSearch with the k-NN and neural-search plugins, assembled from Maven Central artifacts.
 
-Maven resolves core, modules and the k-NN plugin zip (``node/pom.xml``) into a cache folder laid
+Maven resolves core, modules and the plugin zips (``node/pom.xml``) into a cache folder laid
 out like a distribution's home: ``lib/`` (the classpath), ``modules/`` and ``plugins/`` (bundles,
 loaded and version-checked by OpenSearch itself), and ``build/classes`` (our launcher). Modules
 that other bundles extend are bundles too; the rest are classpath plugins.
@@ -16,7 +16,7 @@ import subprocess
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hybrid_search.errors import LocalServiceError
@@ -56,6 +56,7 @@ MODULE_BUNDLES = (
 class NodeVersions:
     opensearch: str
     knn: str
+    neural_search: str
 
 
 def read_versions(pom: Path = NODE_PROJECT / "pom.xml") -> NodeVersions:
@@ -67,6 +68,7 @@ def read_versions(pom: Path = NODE_PROJECT / "pom.xml") -> NodeVersions:
     return NodeVersions(
         opensearch=props.findtext("m:opensearch.version", namespaces=ns) or "",
         knn=props.findtext("m:knn.version", namespaces=ns) or "",
+        neural_search=props.findtext("m:neural.version", namespaces=ns) or "",
     )
 
 
@@ -120,7 +122,7 @@ def ensure_artifacts(cache_dir: Path) -> Path:
         (staging / "modules" / bundle.name / "plugin-descriptor.properties").write_text(
             module_descriptor(bundle, version)
         )
-    (staging / ".complete").write_text(json.dumps({"opensearch": version, "knn": read_versions().knn}) + "\n")
+    (staging / ".complete").write_text(json.dumps(asdict(read_versions())) + "\n")
     shutil.rmtree(home, ignore_errors=True)
     staging.rename(home)
     return home
@@ -136,6 +138,7 @@ class LocalNodeConfig:
     heap: str = "2g"
     host: str = "127.0.0.1"
     cluster_name: str = "hybrid-search-local"
+    without_plugins: frozenset[str] = frozenset()  # plugin bundles not to load (a cluster without neural-search)
 
     @property
     def url(self) -> str:
@@ -194,6 +197,21 @@ def java_command(home: Path, config: LocalNodeConfig) -> list[str]:
     ]
 
 
+def home_without(home: Path, view: Path, plugins: frozenset[str]) -> Path:
+    """A home at ``view`` that links to the cached one's folders and to every plugin bundle but ``plugins``."""
+    unknown = plugins - {bundle.name for bundle in (home / "plugins").iterdir()}
+    if unknown:
+        raise LocalServiceError(f"no plugin bundle named {sorted(unknown)} in {home / 'plugins'}")
+    shutil.rmtree(view, ignore_errors=True)
+    (view / "plugins").mkdir(parents=True)
+    for name in ("lib", "modules", "build"):
+        (view / name).symlink_to(home / name, target_is_directory=True)
+    for bundle in (home / "plugins").iterdir():
+        if bundle.name not in plugins:
+            (view / "plugins" / bundle.name).symlink_to(bundle, target_is_directory=True)
+    return view
+
+
 class LocalOpenSearch:
     """Start, stop and query the state of one local node."""
 
@@ -221,6 +239,8 @@ class LocalOpenSearch:
         node_dir = self.config.node_dir
         for sub in ("config", "data", "logs", "tmp"):
             (node_dir / sub).mkdir(parents=True, exist_ok=True)
+        if self.config.without_plugins:
+            home = home_without(home, node_dir / "home", self.config.without_plugins)
         (node_dir / "config" / "opensearch.yml").write_text(opensearch_yml(self.config))
         (node_dir / "config" / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
         return self.process.start(java_command(home, self.config), self.healthy, timeout_s)
@@ -228,5 +248,20 @@ class LocalOpenSearch:
     def stop(self) -> bool:
         return self.process.stop()
 
+    def plugins(self) -> dict[str, str]:
+        """The plugin bundles the running node loaded (name -> version); empty when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"{self.config.url}/_cat/plugins?format=json", timeout=3) as response:
+                rows = json.load(response)
+        except (urllib.error.URLError, OSError, ValueError):
+            return {}
+        return {row["component"]: row["version"] for row in rows if row["component"].startswith("opensearch-")}
+
     def status(self) -> dict[str, object]:
-        return {"url": self.config.url, "pid": self.process.pid(), "healthy": self.healthy()}
+        healthy = self.healthy()
+        return {
+            "url": self.config.url,
+            "pid": self.process.pid(),
+            "healthy": healthy,
+            "plugins": self.plugins() if healthy else {},
+        }

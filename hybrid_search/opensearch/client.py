@@ -27,18 +27,35 @@ def make_client(settings: Settings) -> OpenSearch:
 
 
 def cluster_health(client: OpenSearch) -> dict[str, object]:
-    """Cluster status, node count and the k-NN engines this node has initialised."""
+    """Cluster status, node count, the plugins every node has and the k-NN engines initialised."""
     with translated_errors("reading cluster health"):
         health = client.cluster.health()
         knn = client.transport.perform_request("GET", "/_plugins/_knn/stats")
     node_stats = next(iter(knn.get("nodes", {}).values()), {})
+    plugins = cluster_plugins(client)
     return {
         "status": health["status"],
         "nodes": health["number_of_nodes"],
+        "plugins": {name: version for name, version in plugins.items() if name.startswith("opensearch-")},
+        "hybrid_query": NEURAL_SEARCH in plugins,
         "knn_engines": {
             engine: bool(node_stats.get(f"{engine}_initialized")) for engine in ("lucene", "faiss", "nmslib")
         },
     }
+
+
+NEURAL_SEARCH = "opensearch-neural-search"
+
+
+def cluster_plugins(client: OpenSearch) -> dict[str, str]:
+    """Plugin name -> version, for the plugins every node of the cluster has."""
+    with translated_errors("listing plugins"):
+        nodes = client.nodes.info(metric="plugins", params={"filter_path": "nodes.*.plugins"})
+    per_node = [{p["name"]: p["version"] for p in node.get("plugins", [])} for node in nodes.get("nodes", {}).values()]
+    if not per_node:
+        return {}
+    common = set.intersection(*(set(plugins) for plugins in per_node))
+    return {name: per_node[0][name] for name in sorted(common)}
 
 
 @contextmanager

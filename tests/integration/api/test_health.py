@@ -11,6 +11,8 @@ def test_health_reports_both_services_and_the_lucene_engine(services):
     assert body["opensearch"]["status"] in {"green", "yellow"}
     assert body["opensearch"]["nodes"] == 1
     assert body["redis"] == {"ping": True}
+    assert body["opensearch"]["plugins"] == {"opensearch-knn": "2.19.1.0", "opensearch-neural-search": "2.19.1.0"}
+    assert body["opensearch"]["hybrid_query"] is True
 
 
 def test_health_warns_when_the_index_was_embedded_by_other_models(services, client, cleanup):

@@ -1,11 +1,15 @@
 from pathlib import Path
 
+import pytest
+
+from hybrid_search.errors import LocalServiceError
 from hybrid_search.local.opensearch import (
     CLASSPATH_PLUGINS,
     LAUNCHER_CLASS,
     MODULE_BUNDLES,
     LocalNodeConfig,
     artifacts_home,
+    home_without,
     java_command,
     module_descriptor,
     opensearch_yml,
@@ -17,7 +21,7 @@ def test_versions_come_from_the_pom():
     versions = read_versions()
     # Plugin bundles must match core exactly: k-NN 2.19.1.0 was built for OpenSearch 2.19.1.
     assert versions.opensearch == "2.19.1"
-    assert versions.knn == "2.19.1.0"
+    assert versions.knn == versions.neural_search == "2.19.1.0"
     assert versions.knn.startswith(versions.opensearch + ".")
 
 
@@ -58,3 +62,15 @@ def test_java_command_runs_the_launcher_with_heap_and_classpath_plugins(tmp_path
     assert argv[launcher + 1 : launcher + 3] == ["/cache/home", str(tmp_path / "node" / "config")]
     assert tuple(argv[launcher + 3 :]) == CLASSPATH_PLUGINS
     assert argv[argv.index("-cp") + 1].startswith("/cache/home/lib/*")
+
+
+def test_a_home_without_a_plugin_links_everything_else(tmp_path):
+    home = tmp_path / "home"
+    for folder in ("lib", "modules", "build", "plugins/opensearch-knn", "plugins/opensearch-neural-search"):
+        (home / folder).mkdir(parents=True)
+    view = home_without(home, tmp_path / "view", frozenset({"opensearch-neural-search"}))
+    assert [p.name for p in (view / "plugins").iterdir()] == ["opensearch-knn"]
+    assert (view / "plugins" / "opensearch-knn").resolve() == home / "plugins" / "opensearch-knn"
+    assert all((view / name).resolve() == home / name for name in ("lib", "modules", "build"))
+    with pytest.raises(LocalServiceError, match="opensearch-sql"):
+        home_without(home, tmp_path / "view", frozenset({"opensearch-sql"}))
