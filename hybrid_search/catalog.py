@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -154,6 +154,7 @@ class SearchRequest(BaseModel):
     size: int = Field(10, ge=1, le=100)
     profile: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     explain: bool = False
+    engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: OpenSearch where it can
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}

@@ -15,22 +15,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-LEGS = ("bm25", "text", "fused", "image", "attributes")
-Leg = Literal["bm25", "text", "fused", "image", "attributes"]
+from hybrid_search.legs import LEG_NAMES
+from hybrid_search.ranking.combine import Combination, Missing
+from hybrid_search.ranking.normalise import Normalisation
+
+LEGS = LEG_NAMES
+Leg = Literal[LEG_NAMES]  # type: ignore[valid-type]
 QueryClass = Literal["photo", "zh", "short", "long"]
 DEFAULT_NAME = "default"
 
 
 class BlendProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
-    normalisation: Literal["min_max", "l2", "z_score"] = "min_max"
-    combination: Literal["arithmetic", "geometric", "harmonic", "rrf"] = "arithmetic"
+    normalisation: Normalisation = Normalisation.MIN_MAX
+    combination: Combination = Combination.ARITHMETIC
     weights: dict[Leg, float] = Field(
         default_factory=lambda: {"bm25": 0.4, "text": 0.4, "fused": 0.2, "image": 1.0, "attributes": 0.0}
     )
     rank_constant: float = Field(60.0, gt=0, le=10_000)
-    missing: Literal["skip", "zero"] = "zero"  # a document one leg missed scores 0 there (OpenSearch: "skip")
+    missing: Missing = Missing.ZERO  # a document one leg missed scores 0 there, or the leg is left out of its mean
     window: int = Field(100, ge=10, le=1000, description="hits per leg, and the fusion window paging stays in")
     rerank_weight: float = Field(0.2, ge=0, le=10)
     rerank_depth: int = Field(50, ge=1, le=1000, description="how many of the blended hits a user's profile reranks")
@@ -51,7 +55,10 @@ class BlendProfile(BaseModel):
             raise ValueError("attribute_weights must not be negative")
         if any(sub.classes for sub in self.classes.values()):
             raise ValueError("a class profile cannot have classes of its own")
-        if self.normalisation == "z_score" and self.combination in ("geometric", "harmonic"):
+        if self.normalisation is Normalisation.Z_SCORE and self.combination in (
+            Combination.GEOMETRIC,
+            Combination.HARMONIC,
+        ):
             raise ValueError("z_score produces negative scores; combine it with arithmetic or rrf")
         return self
 

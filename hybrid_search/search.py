@@ -1,7 +1,10 @@
-"""Hybrid search: encode the query, run the legs that fit it in one _msearch, blend, rerank, page, explain."""
+"""Hybrid search: understand and encode the query, run its legs and blend them (inside OpenSearch with
+the ``hybrid`` query where the cluster and the profile allow it, else one _msearch blended here),
+rerank per user, page, explain."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,36 +25,35 @@ from hybrid_search.encoders.attributes import (
 )
 from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
 from hybrid_search.errors import InvalidInputError, NotFoundError
-from hybrid_search.opensearch.client import OpenSearchClient
+from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading
+from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
+from hybrid_search.opensearch.hybrid import build_hybrid_body, hybrid_hit, native_blend
 from hybrid_search.opensearch.profiles import get_active
-from hybrid_search.opensearch.queries import (
-    SOURCE_EXCLUDES,
-    build_attribute_query,
-    build_bm25_query,
-    build_filters,
-    build_knn_query,
-)
-from hybrid_search.opensearch.search import cosines_and_sources, get_source, run_legs, search_sources
+from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_attribute_query, build_filters, leg_body
+from hybrid_search.opensearch.search import cosines_and_sources, get_source, run_hybrid, run_legs, search_sources
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache
-from hybrid_search.ranking.combine import Combined, combine
+from hybrid_search.ranking.combine import Combined
 from hybrid_search.ranking.explain import explain_hit
+from hybrid_search.ranking.pipeline import blend, choose_profile, page_of, rerank_head
 from hybrid_search.ranking.query_class import query_class
-from hybrid_search.ranking.rerank import rerank, user_boost
+from hybrid_search.ranking.rerank import user_boost
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
 
-LEG_FIELDS = {"text": "text_vector", "fused": "fused_vector", "image": "image_vector"}
 VOTER_LEGS = ("fused", "image")
+HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 
 
 @dataclass(frozen=True)
-class QueryVectors:
-    text: np.ndarray | None = None
-    fused: np.ndarray | None = None
-    image: np.ndarray | None = None
-    exclude: tuple[str, ...] = ()
+class Understood:
+    """A query ready for its legs: its inputs, the filters every leg applies, and how long encoding took."""
+
+    inputs: QueryInputs
+    filters: dict[str, Any]
+    voting: bool  # a photo's attribute intent is still to be voted by its nearest products
+    encode_ms: float
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class SearchService:
 
     PHOTO_VOTERS = 20  # nearest products per voting leg whose attribute values make a photo query's intent
     PHOTO_VOTE_TEMPERATURE = 0.02  # a voter counts exp((score - best score) / T)
+    PLUGINS_TTL_S = 30.0  # how often a process asks the cluster again whether it has neural-search
 
     def __init__(
         self,
@@ -85,6 +88,8 @@ class SearchService:
         self.profiles = profiles
         self.users = users
         self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
+        self._plugins_lock = threading.Lock()
+        self._plugins_checked: tuple[float, bool] | None = None
 
     @classmethod
     def from_services(cls, services: Services) -> SearchService:
@@ -108,10 +113,28 @@ class SearchService:
     def dictionary(self) -> Dictionary | None:
         return load_dictionary(self.settings.query_dictionary)
 
+    @cached_property
+    def attributes(self) -> AttributeModel | None:
+        path = resolve_attribute_model(self.settings.attribute_model, self.settings.models_dir)
+        return load_attribute_model(path) if path else None
+
     def warm(self) -> None:
         """Load what queries need (encoders, dictionary, attribute heads) now rather than on the first query."""
         self._encode_text("warm up")
         _ = self.dictionary, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
+        self.hybrid_query_available()
+
+    def hybrid_query_available(self) -> bool:
+        """Whether every node has neural-search (its ``hybrid`` query), asked at most every PLUGINS_TTL_S."""
+        now = time.monotonic()
+        with self._plugins_lock:
+            checked = self._plugins_checked
+        if checked is not None and now - checked[0] < self.PLUGINS_TTL_S:
+            return checked[1]
+        available = NEURAL_SEARCH in cluster_plugins(self.client)
+        with self._plugins_lock:
+            self._plugins_checked = (now, available)
+        return available
 
     def translate(self, text: str) -> str:
         """A Chinese query's English gloss (what the encoders read); other text as it is."""
@@ -119,9 +142,26 @@ class SearchService:
             return text
         return self.dictionary.translate(text) or text
 
-    def encode(self, request: SearchRequest, photo: bytes | None, gloss: str) -> QueryVectors:
-        """Vectors for the legs this query can use: its text, its photo, or a product it is like."""
+    def available_legs(self, request: SearchRequest, photo: bytes | None) -> set[str]:
+        """The legs this query and this service can run (before encoding anything)."""
+        inputs = set()
+        if request.like or photo is not None:
+            inputs |= {"fused_vector", "image_vector"}
+        if request.q and not request.like:
+            inputs |= {"text", "text_vector", "fused_vector"}
+        if self.attributes is not None and inputs:
+            inputs.add("intent")
+        return legs_reading(inputs)
+
+    def understand(
+        self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
+    ) -> Understood:
+        """The inputs of the legs ``profile`` weighs: the query's text and gloss, its vectors (from its
+        text, its photo, or the product it is like) and, for text, the attribute values it asks for."""
+        started = time.perf_counter()
+        gloss = self.translate(request.q)  # what the encoders read; BM25 reads it beside the original
         fuser = self.pipeline.fuser
+        text = image = fused = None
         if request.like:
             try:
                 source = get_source(
@@ -131,75 +171,63 @@ class SearchService:
                 raise InvalidInputError("like", f"no product {request.like!r}") from None
             if "fused_vector" not in source:
                 raise InvalidInputError("like", f"product {request.like!r} is not embedded yet")
+            fused = np.asarray(source["fused_vector"])
             image = np.asarray(source["image_vector"]) if "image_vector" in source else None
-            return QueryVectors(fused=np.asarray(source["fused_vector"]), image=image, exclude=(request.like,))
-        text = self._encode_text(gloss) if request.q else None
-        if photo is not None:
-            image = self.pipeline.image_encoder.encode([photo])
-            return QueryVectors(text=text, image=image[0], fused=fuser.image_query(image)[0])
-        return QueryVectors(text=text, fused=fuser.text_query(text[None, :])[0] if text is not None else None)
-
-    @cached_property
-    def attributes(self) -> AttributeModel | None:
-        path = resolve_attribute_model(self.settings.attribute_model, self.settings.models_dir)
-        return load_attribute_model(path) if path else None
-
-    def choose_profile(self, stored: BlendProfile, request: SearchRequest, photo: bytes | None) -> BlendProfile:
-        """The query class's override, else the whole profile, whichever has a leg this query and
-        service can run. Without attribute heads, a profile that leans on the attributes leg alone
-        for this query falls back to the plain blend of the other legs (the field defaults)."""
-        override = stored.for_class(query_class(request.q, photo is not None or bool(request.like)))
-        for candidate in (override, stored):
-            if self.usable_legs(candidate, request, photo):
-                return candidate
-        if self.attributes is None and (override.weight("attributes") or stored.weight("attributes")):
-            return BlendProfile()
-        return override  # retrieve() says which field is wrong
-
-    def usable_legs(self, profile: BlendProfile, request: SearchRequest, photo: bytes | None) -> set[str]:
-        """The legs ``profile`` weighs that this query and this service can run."""
-        available = set()
-        if request.like or photo is not None:
-            available |= {"fused", "image"}
-        if request.q and not request.like:
-            available |= {"bm25", "text", "fused"}
-        if self.attributes is not None and (request.q or photo is not None or request.like):
-            available.add("attributes")
-        return {leg for leg in available if profile.weight(leg) > 0}
+            exclude = (request.like, *exclude)
+        else:
+            text = self._encode_text(gloss) if request.q else None
+            if photo is not None:
+                encoded = self.pipeline.image_encoder.encode([photo])
+                image, fused = encoded[0], fuser.image_query(encoded)[0]
+            elif text is not None:
+                fused = fuser.text_query(text[None, :])[0]
+        wants_intent = profile.weight("attributes") > 0 and self.attributes is not None
+        intent = self.attributes.text_intent(text) if wants_intent and text is not None else None
+        bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
+        inputs = QueryInputs(
+            text=bm25_text if request.q and not request.like else None,
+            text_vector=text,
+            fused_vector=fused,
+            image_vector=image,
+            intent=intent,
+        )
+        filters = build_filters(request.filters(), request.price_min, request.price_max, exclude)
+        return Understood(inputs, filters, wants_intent and intent is None, _ms(started, time.perf_counter()))
 
     def retrieve(
         self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
     ) -> Retrieval:
         """Encode the query and run the legs ``profile`` weighs in one _msearch (two for a photo's
-        attribute leg, which needs the nearest photos first). Leg hits are ids and scores only."""
+        attribute leg, which needs the nearest products' votes first). Leg hits are ids and scores only."""
+        understood = self.understand(request, photo, profile, exclude)
         started = time.perf_counter()
-        gloss = self.translate(request.q)  # what the encoders read; BM25 reads it beside the original
-        vectors = self.encode(request, photo, gloss)
-        encoded = time.perf_counter()
-        excluded = (*vectors.exclude, *exclude)
-        filters = build_filters(request.filters(), request.price_min, request.price_max, excluded)
-        legs: dict[str, dict[str, Any]] = {}
-        if request.q and not request.like and profile.weight("bm25") > 0:
-            text = request.q if gloss == request.q else f"{request.q} {gloss}"
-            legs["bm25"] = build_bm25_query(text, filters, profile.window)
-        want_attributes = profile.weight("attributes") > 0 and self.attributes is not None
-        intent = None
-        if want_attributes and vectors.text is not None:
-            intent = self.attributes.text_intent(vectors.text)
-            legs["attributes"] = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
-        # A photo's intent is voted by its nearest products in the fused space (every product, with
-        # or without a photo) and among photos; those legs run whenever attributes do, even at weight 0.
-        voters = want_attributes and intent is None
-        for leg, field in LEG_FIELDS.items():
-            vector = getattr(vectors, leg)
-            votes = voters and leg in VOTER_LEGS
-            if vector is not None and (profile.weight(leg) > 0 or votes):
-                fields = ATTRIBUTES if votes else ()
-                legs[leg] = build_knn_query(field, vector, profile.window, filters, fields)
-        if not legs:
+        legs, intent = self._msearch_legs(understood, profile)
+        return Retrieval(
+            legs=legs,
+            intent=intent,
+            query_class=query_class(request.q, photo is not None or bool(request.like)),
+            encode_ms=understood.encode_ms,
+            search_ms=_ms(started, time.perf_counter()),
+        )
+
+    def _msearch_legs(
+        self, understood: Understood, profile: BlendProfile
+    ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None]:
+        inputs, filters = understood.inputs, understood.filters
+        bodies: dict[str, dict[str, Any]] = {}
+        for leg in LEGS:
+            # A photo's intent is voted by its nearest products in the fused space (every product,
+            # with or without a photo) and among photos; those legs run whenever attributes do.
+            votes = understood.voting and leg.name in VOTER_LEGS
+            if profile.weight(leg.name) > 0 or votes:
+                query = leg.query(inputs, filters, profile.window, profile.attribute_weights)
+                if query is not None:
+                    bodies[leg.name] = leg_body(profile.window, query, ATTRIBUTES if votes else ())
+        if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
-        results = run_legs(self.client, self.settings.products_alias, legs)
-        if voters and any(results.get(leg) for leg in VOTER_LEGS):
+        results = run_legs(self.client, self.settings.products_alias, bodies)
+        intent = inputs.intent
+        if understood.voting and any(results.get(leg) for leg in VOTER_LEGS):
             intent = self.attributes.canonical(
                 merge_intents(
                     [
@@ -212,16 +240,49 @@ class SearchService:
                     ]
                 )
             )
-            query = build_attribute_query(intent, profile.attribute_weights, filters, profile.window)
-            results |= run_legs(self.client, self.settings.products_alias, {"attributes": query})
-        searched = time.perf_counter()
-        return Retrieval(
-            legs={leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()},
-            intent=intent,
-            query_class=query_class(request.q, photo is not None or bool(request.like)),
-            encode_ms=_ms(started, encoded),
-            search_ms=_ms(encoded, searched),
+            query = build_attribute_query(intent, profile.attribute_weights, filters)
+            attributes = {"attributes": leg_body(profile.window, query)}
+            results |= run_legs(self.client, self.settings.products_alias, attributes)
+        return {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}, intent
+
+    def choose_engine(self, request: SearchRequest, profile: BlendProfile, understood: Understood) -> tuple[str, str]:
+        """(engine, why not the native one): OpenSearch's ``hybrid`` query where the cluster has it and
+        it computes this profile's blend in one round trip, else _msearch legs blended here."""
+        if request.engine == MSEARCH_ENGINE:
+            return MSEARCH_ENGINE, "asked for"
+        if understood.voting:
+            reason = "a photo's attribute intent is voted by its nearest products first"
+        elif not self.hybrid_query_available():
+            reason = f"the cluster has no {NEURAL_SEARCH} plugin"
+        else:
+            reason = native_blend(profile, self._native_legs(profile, understood.inputs), request.explain).reason
+        if reason and request.engine == HYBRID_ENGINE:
+            raise InvalidInputError("engine", f"OpenSearch's hybrid query cannot run this search: {reason}")
+        return (MSEARCH_ENGINE, reason) if reason else (HYBRID_ENGINE, "")
+
+    @staticmethod
+    def _native_legs(profile: BlendProfile, inputs: QueryInputs) -> list[str]:
+        return [leg.name for leg in LEGS if profile.weight(leg.name) > 0 and getattr(inputs, leg.reads) is not None]
+
+    def _blend_natively(
+        self, understood: Understood, profile: BlendProfile, start: int, size: int, with_sources: bool, explain: bool
+    ) -> tuple[list[Combined], int, dict[str, dict[str, Any]]]:
+        """Hits ``start`` to ``start + size`` of the blend OpenSearch computes, how many the window
+        holds, and their sources when asked for (same round trip)."""
+        legs = self._native_legs(profile, understood.inputs)
+        native = native_blend(profile, legs, explain)
+        assert native.pipeline is not None  # choose_engine said so
+        inputs, filters = understood.inputs, understood.filters
+        queries = {
+            leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights) for leg in legs
+        }
+        body = build_hybrid_body(
+            queries, native.pipeline, profile.window, start, size, SOURCE_EXCLUDES if with_sources else None, explain
         )
+        hits, total = run_hybrid(self.client, self.settings.products_alias, body, explain)
+        blended = [hybrid_hit(hit, legs, native.score_scale) for hit in hits]
+        sources = {c.doc_id: hit["_source"] for c, hit in zip(blended, hits, strict=True)} if with_sources else {}
+        return blended, min(total, profile.window), sources
 
     def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
         if not (request.q or photo is not None or request.like):
@@ -229,24 +290,40 @@ class SearchService:
         if request.price_min is not None and request.price_max is not None and request.price_min > request.price_max:
             raise InvalidInputError("price_min", "must not be above price_max")
         stored = self.profiles.get(request.profile)
-        profile = self.choose_profile(stored.profile, request, photo)
+        klass = query_class(request.q, photo is not None or bool(request.like))
+        profile = choose_profile(stored.profile, klass, self.available_legs(request, photo))
         if request.page * request.size > profile.window:
             raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
         started = time.perf_counter()
-        retrieval = self.retrieve(request, photo, profile)
-        searched = time.perf_counter()
-
         user = self.users.get(request.user_id) if request.user_id else None
         personalise = user is not None and not user.empty and profile.rerank_weight > 0
-        weights = {leg: profile.weight(leg) for leg in retrieval.legs if profile.weight(leg) > 0}
-        combined = blend(retrieval.legs, profile)
-        rerank_weight = profile.rerank_weight if personalise else 0.0
-        head, tail = combined[: profile.rerank_depth], combined[profile.rerank_depth :]
-        boosts: dict[str, float] = {}
+        understood = self.understand(request, photo, profile)
+        engine, fallback_reason = self.choose_engine(request, profile, understood)
+        encoded = time.perf_counter()
+
+        intent = understood.inputs.intent
         products: dict[str, dict[str, Any]] = {}
+        if engine == HYBRID_ENGINE:
+            # the page alone (with its products) unless a user's boosts rerank the head first
+            head = min(profile.window, max(request.page * request.size, profile.rerank_depth))
+            start, size = (0, head) if personalise else ((request.page - 1) * request.size, request.size)
+            blended, total, products = self._blend_natively(
+                understood, profile, start, size, not personalise, request.explain
+            )
+            legs_run = self._native_legs(profile, understood.inputs)
+            offset = start
+        else:
+            legs, intent = self._msearch_legs(understood, profile)
+            blended = blend(legs, profile)
+            total, offset = len(blended), 0
+            legs_run = [leg for leg in legs if profile.weight(leg) > 0]
+        searched = time.perf_counter()
+
+        boosts: dict[str, float] = {}
         if personalise:
             # one round trip: each head product's cosine with the user, and its source (the page's
             # products are among them unless the page lies past the rerank depth)
+            head = blended[: profile.rerank_depth]
             cosine_to = ("fused_vector", user.vector) if user.vector is not None else None
             scored = cosines_and_sources(
                 self.client, self.settings.products_alias, [c.doc_id for c in head], SOURCE_EXCLUDES, cosine_to
@@ -256,10 +333,12 @@ class SearchService:
                 for pid, (similarity, source) in scored.items()
             }
             products = {pid: source for pid, (_, source) in scored.items()}
-        ranked = rerank(head, boosts, rerank_weight) + rerank(tail, {}, 0.0)
-        page = ranked[(request.page - 1) * request.size : request.page * request.size]
+        ranked = rerank_head(blended, boosts, profile, personalise)
+        page = page_of(ranked, request.page - offset // request.size, request.size)
         missing = [r.hit.doc_id for r in page if r.hit.doc_id not in products]
         products |= search_sources(self.client, self.settings.products_alias, missing, excludes=SOURCE_EXCLUDES)
+        weights = {leg: profile.weight(leg) for leg in legs_run}
+        rerank_weight = profile.rerank_weight if personalise else 0.0
         hits = []
         for item in page:
             hit = {"id": item.hit.doc_id, "score": item.score, "product": products.get(item.hit.doc_id, {})}
@@ -272,42 +351,29 @@ class SearchService:
                     profile.rank_constant,
                     profile.missing,
                     rerank_weight,
-                )
+                ) | {"engine": engine}
             hits.append(hit)
         done = time.perf_counter()
         out: dict[str, Any] = {
             "query_id": str(uuid.uuid4()),
-            "profile": {"name": stored.name, "version": stored.version, "query_class": retrieval.query_class},
+            "profile": {"name": stored.name, "version": stored.version, "query_class": klass},
+            "engine": {"name": engine, **({"why": fallback_reason} if fallback_reason else {})},
             "page": request.page,
             "size": request.size,
-            "total": len(ranked),
+            "total": total,
             "personalised": personalise,
-            "legs": {leg: len(h) for leg, h in retrieval.legs.items() if leg in weights},
+            "legs": legs_run,
             "timings_ms": {
-                "encode": retrieval.encode_ms,
-                "search": retrieval.search_ms,
+                "encode": understood.encode_ms,
+                "search": _ms(encoded, searched),
                 "blend": _ms(searched, done),
                 "total": _ms(started, done),
             },
             "hits": hits,
         }
-        if request.explain and retrieval.intent is not None:
-            out["intent"] = retrieval.intent
+        if request.explain and intent is not None:
+            out["intent"] = intent
         return out
-
-
-def blend(legs: dict[str, list[tuple[str, float]]], profile: BlendProfile) -> list[Combined]:
-    """The fused ranking of retrieved legs under ``profile`` (each leg cut to the profile's window)."""
-    window = profile.window
-    weighted = {leg: hits[:window] for leg, hits in legs.items() if profile.weight(leg) > 0}
-    return combine(
-        weighted,
-        {leg: profile.weight(leg) for leg in weighted},
-        profile.normalisation,
-        profile.combination,
-        profile.rank_constant,
-        profile.missing,
-    )[:window]
 
 
 def _ms(start: float, end: float) -> float:

@@ -132,7 +132,11 @@ def opensearch_search(index: str) -> Response:
                 "max_score": hits[0]["_score"] if hits else None,
                 "hits": hits,
             },
-            "ext": {"hybrid": {k: result[k] for k in ("query_id", "profile", "legs", "timings_ms", "personalised")}},
+            "ext": {
+                "hybrid": {
+                    k: result[k] for k in ("query_id", "profile", "engine", "legs", "timings_ms", "personalised")
+                }
+            },
         }
     )
 

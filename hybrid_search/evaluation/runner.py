@@ -2,7 +2,9 @@
 
 Retrieval (encoding, OpenSearch) is the slow part and does not depend on how legs are blended, so
 each query's legs are retrieved once, at the widest window, and every profile is then scored by
-blending those legs in memory — exactly what /search does with the same legs.
+blending those legs in memory through the ranking pipeline /search uses (the same profile choice
+and fallbacks, the same formulas OpenSearch's hybrid query computes when /search runs it there;
+only the order of exactly tied scores can differ between the engines).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 from hybrid_search.catalog import SearchRequest
 from hybrid_search.evaluation.judgments import Query, query_products
 from hybrid_search.profiles import LEGS, BlendProfile
-from hybrid_search.search import Retrieval, SearchService, blend
+from hybrid_search.ranking.pipeline import blend, choose_profile
+from hybrid_search.search import Retrieval, SearchService
 
 Retrievals = dict[str, Retrieval]
 
@@ -42,7 +45,8 @@ def retrieve_all(
 
 def rank(retrieval: Retrieval, profile: BlendProfile) -> list[str]:
     """Product ids best first, as /search would order them for this profile."""
-    return [c.doc_id for c in blend(retrieval.legs, profile.for_class(retrieval.query_class))]
+    chosen = choose_profile(profile, retrieval.query_class, retrieval.legs.keys())
+    return [c.doc_id for c in blend(retrieval.legs, chosen)]
 
 
 def rank_all(retrievals: Retrievals, profile: BlendProfile) -> dict[str, list[str]]:

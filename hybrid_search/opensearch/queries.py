@@ -36,25 +36,23 @@ def build_filters(
     return {"bool": query}
 
 
-def build_bm25_query(text: str, filters: dict[str, Any], size: int, fields: Sequence[str] = ()) -> dict[str, Any]:
+def build_bm25_query(text: str, filters: dict[str, Any]) -> dict[str, Any]:
     """multi_match over the English-analysed fields and their CJK sub-fields, with the filters."""
     multi_match = {"query": text, "fields": list(BM25_FIELDS), "type": "best_fields", "tie_breaker": 0.3}
-    return leg_body(size, {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}, fields)
+    return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
 
 
-def build_knn_query(
-    field: str, vector: Sequence[float], k: int, filters: dict[str, Any], fields: Sequence[str] = ()
-) -> dict[str, Any]:
+def build_knn_query(field: str, vector: Sequence[float], k: int, filters: dict[str, Any]) -> dict[str, Any]:
     """Lucene HNSW k-NN with the filters applied during the graph search (efficient filtering)."""
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": k}
     if filters["bool"].get("filter") or filters["bool"].get("must_not"):
         knn["filter"] = filters
-    return leg_body(k, {"knn": {field: knn}}, fields)
+    return {"knn": {field: knn}}
 
 
 def leg_body(size: int, query: dict[str, Any], fields: Sequence[str] = ()) -> dict[str, Any]:
-    """A leg asks for ids and scores (plus any keyword ``fields``), all read from doc values: loading
-    stored fields for a window of hits, even just for ``_id``, costs several times the query itself."""
+    """A leg's search body: ids and scores (plus any keyword ``fields``), all read from doc values:
+    loading stored fields for a window of hits, even just for ``_id``, costs several times the query."""
     return {
         "size": size,
         "query": query,
@@ -64,15 +62,21 @@ def leg_body(size: int, query: dict[str, Any], fields: Sequence[str] = ()) -> di
     }
 
 
+def named(query: dict[str, Any], name: str) -> dict[str, Any]:
+    """``query`` with ``_name`` set (a k-NN query carries it inside its field), so hits say which matched."""
+    (kind, params), = query.items()
+    if kind == "knn":
+        (field, knn), = params.items()
+        return {"knn": {field: {**knn, "_name": name}}}
+    return {kind: {**params, "_name": name}}
+
+
 # A product for everyone fits a query for either gender (the catalog's own convention).
 ALSO_MATCHES = {"gender": {"men": ("unisex",), "women": ("unisex",)}}
 
 
 def build_attribute_query(
-    intent: Mapping[str, Mapping[str, float]],
-    weights: Mapping[str, float],
-    filters: dict[str, Any],
-    size: int,
+    intent: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], filters: dict[str, Any]
 ) -> dict[str, Any]:
     """Products scored by the attribute values a query asks for: the sum, over attributes, of the
     attribute's weight times the probability of the product's value (constant-score terms)."""
@@ -87,4 +91,4 @@ def build_attribute_query(
             should.append({"constant_score": {"filter": {"terms": {name: matches}}, "boost": boost}})
     if not should:
         should = [{"match_none": {}}]
-    return leg_body(size, {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}})
+    return {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}}

@@ -40,6 +40,17 @@ def run_legs(client: OpenSearch, index: str, legs: Mapping[str, dict[str, Any]])
     return out
 
 
+def run_hybrid(
+    client: OpenSearch, index: str, body: dict[str, Any], explain: bool = False
+) -> tuple[list[dict[str, Any]], int]:
+    """The hits of one ``hybrid`` query (``hybrid.build_hybrid_body``) and how many documents matched;
+    with ``explain``, each hit's named sub-query scores and its blend explanation."""
+    params = {"explain": "true", "include_named_queries_score": "true"} if explain else {}
+    with translated_errors("running the hybrid query"):
+        hits = client.search(index=index, body=body, params=params)["hits"]
+    return hits["hits"], hits["total"]["value"]
+
+
 def _leg_hit(hit: dict[str, Any]) -> LegHit:
     values = {name: found[0] for name, found in hit.get("fields", {}).items() if found}
     return LegHit(values.pop(ID_FIELD), hit["_score"], values)

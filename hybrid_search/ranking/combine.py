@@ -2,8 +2,10 @@
 scores, and weighted reciprocal rank fusion.
 
 The means follow OpenSearch's normalization-processor (neural-search ``*MeanScoreCombinationTechnique``):
-a leg that did not find a document is left out of that document's mean (``missing="skip"``), or
-counts as a score of 0 (``missing="zero"``), which demotes documents only one leg found. RRF
+a leg that did not find a document counts as a score of 0 (``missing="zero"``), which demotes
+documents only one leg found, or is left out of that document's mean (``missing="skip"``).
+OpenSearch 2.19 applies "zero" in its arithmetic mean and "skip" in its geometric and harmonic
+means (``MISSING_IN_OPENSEARCH``). RRF
 follows Cormack et al. (2009), score = sum_i w_i / (k + rank_i), ranks from 1, as in OpenSearch's
 score-ranker-processor and haystack's ``_reciprocal_rank_fusion``; a leg that missed the document
 adds nothing. Convex combination vs RRF is the comparison txtai's hybrid search draws.
@@ -14,16 +16,36 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from hybrid_search.ranking.normalise import NORMALISERS
+from hybrid_search.ranking.normalise import NORMALISERS, Normalisation
 
-COMBINATIONS = ("arithmetic", "geometric", "harmonic", "rrf")
+
+class Combination(StrEnum):
+    ARITHMETIC = "arithmetic"
+    GEOMETRIC = "geometric"
+    HARMONIC = "harmonic"
+    RRF = "rrf"
+
+
+class Missing(StrEnum):
+    ZERO = "zero"
+    SKIP = "skip"
+
+
+MISSING_IN_OPENSEARCH = {
+    Combination.ARITHMETIC: Missing.ZERO,
+    Combination.GEOMETRIC: Missing.SKIP,
+    Combination.HARMONIC: Missing.SKIP,
+}
+"""What neural-search 2.19's means do with a sub-query that missed a document: its score array
+starts at 0.0, the arithmetic mean adds 0 x weight, the geometric and harmonic means skip scores <= 0."""
 
 
 @dataclass(frozen=True)
 class LegScore:
     raw: float
-    rank: int  # 1-based position within its leg
+    rank: int | None  # 1-based position within its leg (None where the engine does not say)
     normalised: float
 
 
@@ -73,23 +95,18 @@ def rrf(ranks: Mapping[str, int], weights: Mapping[str, float], rank_constant: f
 def combine(
     legs: Mapping[str, Sequence[tuple[str, float]]],
     weights: Mapping[str, float],
-    normalisation: str = "min_max",
-    combination: str = "arithmetic",
+    normalisation: str = Normalisation.MIN_MAX,
+    combination: str = Combination.ARITHMETIC,
     rank_constant: float = 60.0,
-    missing: str = "skip",
+    missing: str = Missing.SKIP,
 ) -> list[Combined]:
     """Fuse legs (each a best-first list of (doc id, raw score)) into one best-first list.
 
     Ties are broken by doc id so that the order, and therefore paging, is stable.
     """
-    if combination not in COMBINATIONS:
-        raise ValueError(f"combination must be one of {COMBINATIONS}")
-    if normalisation not in NORMALISERS:
-        raise ValueError(f"normalisation must be one of {tuple(NORMALISERS)}")
-    if normalisation == "z_score" and combination in ("geometric", "harmonic"):
+    normalisation, combination, missing = Normalisation(normalisation), Combination(combination), Missing(missing)
+    if normalisation is Normalisation.Z_SCORE and combination in (Combination.GEOMETRIC, Combination.HARMONIC):
         raise ValueError("z_score produces negative scores; combine it with arithmetic or rrf")
-    if missing not in ("skip", "zero"):
-        raise ValueError("missing must be 'skip' or 'zero'")
     if any(w < 0 for w in weights.values()):
         raise ValueError("weights must not be negative")
     unknown = set(legs) - set(weights)
@@ -105,14 +122,14 @@ def combine(
     combined = []
     all_legs_weight = sum(weights[leg] for leg in legs)
     for doc_id, found in per_doc.items():
-        if combination == "rrf":
+        if combination is Combination.RRF:
             score = rrf({leg: s.rank for leg, s in found.items()}, weights, rank_constant)
-        elif combination == "arithmetic":  # the common case, inlined: a missed leg adds 0 to the sum
-            total = all_legs_weight if missing == "zero" else sum(weights[leg] for leg in found)
+        elif combination is Combination.ARITHMETIC:  # the common case, inlined: a missed leg adds 0 to the sum
+            total = all_legs_weight if missing is Missing.ZERO else sum(weights[leg] for leg in found)
             score = sum(weights[leg] * s.normalised for leg, s in found.items()) / total if total else 0.0
         else:
             scores = {leg: s.normalised for leg, s in found.items()}
-            if missing == "zero":
+            if missing is Missing.ZERO:
                 scores = {leg: scores.get(leg, 0.0) for leg in legs}
             score = MEANS[combination](scores, weights)
         combined.append(Combined(doc_id, score, found))

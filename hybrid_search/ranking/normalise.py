@@ -7,6 +7,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from enum import StrEnum
+
+
+class Normalisation(StrEnum):
+    MIN_MAX = "min_max"
+    L2 = "l2"
+    Z_SCORE = "z_score"
+
 
 MIN_SCORE = 0.001
 """min_max maps a leg's lowest score here, not to 0, so the document still counts as found
@@ -14,13 +22,14 @@ MIN_SCORE = 0.001
 
 
 def min_max(scores: Sequence[float]) -> list[float]:
-    """(s - min) / (max - min); every score 1.0 when they are all equal (one hit, ties)."""
+    """(s - min) / (max - min), the lowest mapped to MIN_SCORE; every score 1.0 when they are all
+    equal (one hit, ties). Exactly OpenSearch's MinMaxScoreNormalizationTechnique."""
     if not scores:
         return []
     low, high = min(scores), max(scores)
     if high == low:
         return [1.0] * len(scores)
-    return [max((s - low) / (high - low), MIN_SCORE) for s in scores]
+    return [(s - low) / (high - low) or MIN_SCORE for s in scores]
 
 
 def l2(scores: Sequence[float]) -> list[float]:
@@ -38,8 +47,8 @@ def z_score(scores: Sequence[float]) -> list[float]:
     return [(s - mean) / std if std else 0.0 for s in scores]
 
 
-NORMALISERS: dict[str, Callable[[Sequence[float]], list[float]]] = {
-    "min_max": min_max,
-    "l2": l2,
-    "z_score": z_score,
+NORMALISERS: dict[Normalisation, Callable[[Sequence[float]], list[float]]] = {
+    Normalisation.MIN_MAX: min_max,
+    Normalisation.L2: l2,
+    Normalisation.Z_SCORE: z_score,
 }

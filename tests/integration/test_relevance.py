@@ -20,6 +20,7 @@ from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from tests.integration.processes import Worker, worker_env
+from tests.integration.rankings import assert_same_ranking
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
 
@@ -107,6 +108,47 @@ def test_photo_query_votes_attributes_from_its_nearest_photos(service, catalog, 
     found = [catalog[pid] for pid, _ in retrieval.legs["attributes"][:20]]
     assert all(p["article_type"] == "Watches" for p in found)
     assert any(not p["image"] for p in found)  # reaches products that have no photo
+
+
+def test_the_tuned_default_blends_inside_opensearch_as_it_does_in_process(service):
+    for q in ("black backpack", "黑色双肩包", "a black backpack for school", "white running sneakers"):
+        auto = _search(service, q=q, size=10)
+        assert auto["engine"] == {"name": "opensearch-hybrid"} and "attributes" in auto["legs"]
+        in_process = _search(service, q=q, size=10, engine="msearch")
+        assert in_process["legs"] == auto["legs"]
+        assert_same_ranking(auto["hits"], in_process["hits"])
+
+
+def test_a_photo_query_that_weighs_attributes_votes_first_and_blends_in_process(service, catalog):
+    from hybrid_search.catalog import SearchRequest
+    from tests.data import photo_bytes
+
+    row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])
+    result = service.search(SearchRequest(size=5), photo_bytes(row))
+    assert result["engine"]["name"] == "msearch" and "voted" in result["engine"]["why"]
+    assert result["legs"] == ["attributes"]
+
+
+def test_evaluation_ranks_what_search_serves_without_attribute_heads(search_settings, catalog):
+    """A fresh install before train-attributes: the default leans on the attributes leg, and both
+    /search and the evaluation runner fall back to the plain blend of the legs that can run."""
+    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.evaluation.runner import collecting_profile, rank
+    from hybrid_search.profiles import BUILT_IN
+    from tests.data import photo_bytes
+
+    bare = SearchService.from_services(
+        Services.from_settings(search_settings.model_copy(update={"attribute_model": "none"}))
+    )
+    row = next(r for r in catalog.values() if r["article_type"] == "Backpacks" and r["image"])
+    for request, photo in (
+        (SearchRequest(size=10, engine="msearch"), photo_bytes(row)),
+        (SearchRequest(q="black backpack", size=10, engine="msearch"), None),
+    ):
+        served = [h["id"] for h in bare.search(request, photo)["hits"]]
+        # retrieved at the window /search used (a wider k-NN search may find other neighbours)
+        retrieval = bare.retrieve(request, photo, collecting_profile(BlendProfile().window))
+        assert served and rank(retrieval, BUILT_IN.profile)[:10] == served
 
 
 @pytest.fixture(scope="module")

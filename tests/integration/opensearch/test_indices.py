@@ -13,7 +13,7 @@ from hybrid_search.opensearch.indices import (
     products_index_name,
     render_products_template,
 )
-from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters
+from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, leg_body
 from hybrid_search.opensearch.search import cosines_and_sources, run_legs, search_sources
 
 PRODUCTS = [
@@ -126,7 +126,7 @@ def test_vectors_are_read_back_though_the_stored_source_leaves_them_out(client, 
 
 
 def test_legs_return_ids_and_doc_value_fields(client, products):
-    body = build_bm25_query("black backpack", build_filters({}), 10, fields=("colour",))
+    body = leg_body(10, build_bm25_query("black backpack", build_filters({})), fields=("colour",))
     hits = run_legs(client, products, {"bm25": body})["bm25"]
     assert {h.doc_id for h in hits} == {"p1", "p2"}  # p4 has a Chinese title only
     # keyword doc values come back as the lowercase normaliser stored them

@@ -1,4 +1,11 @@
-from hybrid_search.opensearch.queries import build_bm25_query, build_filters, build_knn_query
+from hybrid_search.opensearch.queries import (
+    build_attribute_query,
+    build_bm25_query,
+    build_filters,
+    build_knn_query,
+    leg_body,
+    named,
+)
 
 
 def test_filters_are_terms_price_range_and_exclusions():
@@ -13,41 +20,46 @@ def test_filters_are_terms_price_range_and_exclusions():
 
 def test_user_text_is_only_ever_a_value():
     hostile = '"}}, "script": {"source": "boom"}, {"'
-    body = build_bm25_query(hostile, build_filters({}), 50)
-    assert body["query"]["bool"]["must"][0]["multi_match"]["query"] == hostile
-    assert "script" not in body["query"]["bool"]["must"][0]["multi_match"]
-    assert body["size"] == 50
-    assert "title.zh^2" in body["query"]["bool"]["must"][0]["multi_match"]["fields"]
+    query = build_bm25_query(hostile, build_filters({}))
+    assert query["bool"]["must"][0]["multi_match"]["query"] == hostile
+    assert "script" not in query["bool"]["must"][0]["multi_match"]
+    assert "title.zh^2" in query["bool"]["must"][0]["multi_match"]["fields"]
 
 
 def test_knn_carries_filters_into_the_graph_search_only_when_there_are_any():
     plain = build_knn_query("text_vector", [0.5, 0.25], 20, build_filters({}))
-    assert plain["query"] == {"knn": {"text_vector": {"vector": [0.5, 0.25], "k": 20}}}
+    assert plain == {"knn": {"text_vector": {"vector": [0.5, 0.25], "k": 20}}}
     filtered = build_knn_query("image_vector", [1, 0], 5, build_filters({"usage": ["Sports"]}))
     sports = {"bool": {"filter": [{"terms": {"usage": ["Sports"]}}]}}
-    assert filtered["query"]["knn"]["image_vector"]["filter"] == sports
+    assert filtered["knn"]["image_vector"]["filter"] == sports
 
 
 def test_legs_read_ids_and_asked_fields_from_doc_values_never_stored_fields():
-    voting = build_knn_query("fused_vector", [1, 0], 20, build_filters({}), fields=("colour", "gender"))
-    bm25 = build_bm25_query("shirt", build_filters({}), 50)
+    voting = leg_body(20, build_knn_query("fused_vector", [1, 0], 20, build_filters({})), ("colour", "gender"))
+    bm25 = leg_body(50, build_bm25_query("shirt", build_filters({})))
     for body, fields in ((voting, ["product_id", "colour", "gender"]), (bm25, ["product_id"])):
         assert body["_source"] is False and body["stored_fields"] == "_none_"
         assert body["docvalue_fields"] == fields
+    assert (voting["size"], bm25["size"]) == (20, 50)
 
 
 def test_attribute_query_scores_each_value_by_weight_times_probability():
-    from hybrid_search.opensearch.queries import build_attribute_query
-
     filters = build_filters({"merchant_id": ["m"]})
     intent = {"article_type": {"Belts": 0.8, "Wallets": 0.1}, "gender": {"Men": 1.0}, "usage": {"Casual": 0.5}}
-    query = build_attribute_query(intent, {"article_type": 3.0, "gender": 1.0, "usage": 0.0}, filters, 50)
-    should = query["query"]["bool"]["should"]
+    query = build_attribute_query(intent, {"article_type": 3.0, "gender": 1.0, "usage": 0.0}, filters)
+    should = query["bool"]["should"]
     clauses = {
         (tuple(c["constant_score"]["filter"]["terms"].popitem()[1]), c["constant_score"]["boost"]) for c in should
     }
     assert clauses == {(("Belts",), 2.4), (("Wallets",), 0.3), (("Men", "unisex"), 1.0)}  # usage weight 0: no clause
-    assert query["query"]["bool"]["filter"] == [filters] and query["size"] == 50
-    assert query["docvalue_fields"] == ["product_id"]
-    empty = build_attribute_query({}, {"article_type": 3.0}, filters, 50)
-    assert empty["query"]["bool"]["should"] == [{"match_none": {}}]
+    assert query["bool"]["filter"] == [filters]
+    empty = build_attribute_query({}, {"article_type": 3.0}, filters)
+    assert empty["bool"]["should"] == [{"match_none": {}}]
+
+
+def test_named_sets_the_name_where_each_query_kind_takes_it():
+    knn = build_knn_query("text_vector", [1, 0], 5, build_filters({}))
+    assert named(knn, "text") == {"knn": {"text_vector": {"vector": [1.0, 0.0], "k": 5, "_name": "text"}}}
+    bm25 = named(build_bm25_query("shirt", build_filters({})), "bm25")
+    assert bm25["bool"]["_name"] == "bm25" and bm25["bool"]["must"][0]["multi_match"]["query"] == "shirt"
+    assert "_name" not in knn["knn"]["text_vector"]  # the original is left alone

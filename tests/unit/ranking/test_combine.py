@@ -88,10 +88,10 @@ def test_z_score_with_arithmetic():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"combination": "median"}, "combination"),
-        ({"normalisation": "sigmoid"}, "normalisation"),
+        ({"combination": "median"}, "Combination"),
+        ({"normalisation": "sigmoid"}, "Normalisation"),
         ({"normalisation": "z_score", "combination": "geometric"}, "z_score"),
-        ({"missing": "drop"}, "missing"),
+        ({"missing": "drop"}, "Missing"),
     ],
 )
 def test_invalid_configurations_are_rejected(kwargs, message):

@@ -27,3 +27,8 @@ def test_z_score_by_hand_and_zero_variance():
     assert z_score(scores) == pytest.approx([-1 / std, 0.0, 1 / std])
     assert z_score([5.0, 5.0, 5.0]) == [0.0, 0.0, 0.0]
     assert z_score([4.0]) == [0.0]
+
+
+def test_min_max_maps_only_the_lowest_score_to_min_score_as_opensearch_does():
+    # OpenSearch keeps a tiny non-zero normalised score as it is; only exactly 0 becomes MIN_SCORE
+    assert min_max([1000.0, 0.0, 0.5]) == pytest.approx([1.0, MIN_SCORE, 0.0005])

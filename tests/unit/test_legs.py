@@ -1,0 +1,41 @@
+import numpy as np
+
+from hybrid_search.legs import LEG_NAMES, LEGS_BY_NAME, QueryInputs, legs_reading
+from hybrid_search.opensearch.queries import build_filters
+from hybrid_search.profiles import BlendProfile
+
+FILTERS = build_filters({"gender": ["Men"]})
+WEIGHTS = BlendProfile().attribute_weights
+
+
+def test_every_leg_is_registered_once_and_profiles_weigh_exactly_those():
+    assert LEG_NAMES == ("bm25", "text", "fused", "image", "attributes")
+    assert set(BlendProfile.model_fields["weights"].annotation.__args__[0].__args__) == set(LEG_NAMES)
+
+
+def test_a_leg_without_its_input_builds_nothing():
+    inputs = QueryInputs(text="black shoes", text_vector=np.array([1.0, 0.0], dtype=np.float32))
+    assert LEGS_BY_NAME["image"].query(inputs, FILTERS, 50, WEIGHTS) is None
+    assert LEGS_BY_NAME["attributes"].query(inputs, FILTERS, 50, WEIGHTS) is None
+
+
+def test_each_leg_reads_its_own_input_with_the_filters_and_window():
+    inputs = QueryInputs(
+        text="black shoes",
+        text_vector=np.array([1.0, 0.0], dtype=np.float32),
+        fused_vector=np.array([0.0, 1.0], dtype=np.float32),
+        intent={"article_type": {"Casual Shoes": 1.0}},
+    )
+    bm25 = LEGS_BY_NAME["bm25"].query(inputs, FILTERS, 50, WEIGHTS)
+    assert bm25["bool"]["must"][0]["multi_match"]["query"] == "black shoes" and bm25["bool"]["filter"] == [FILTERS]
+    for leg, field, vector in (("text", "text_vector", [1.0, 0.0]), ("fused", "fused_vector", [0.0, 1.0])):
+        knn = LEGS_BY_NAME[leg].query(inputs, FILTERS, 50, WEIGHTS)["knn"][field]
+        assert (knn["vector"], knn["k"], knn["filter"]) == (vector, 50, FILTERS)
+    attributes = LEGS_BY_NAME["attributes"].query(inputs, FILTERS, 50, WEIGHTS)
+    assert attributes["bool"]["should"][0]["constant_score"]["boost"] == WEIGHTS["article_type"]
+
+
+def test_legs_reading_a_set_of_inputs():
+    assert legs_reading({"text", "text_vector", "fused_vector"}) == {"bm25", "text", "fused"}
+    assert legs_reading({"image_vector", "fused_vector", "intent"}) == {"image", "fused", "attributes"}
+    assert legs_reading(set()) == set()
