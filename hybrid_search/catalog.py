@@ -154,7 +154,7 @@ class SearchRequest(BaseModel):
     size: int = Field(10, ge=1, le=100)
     profile: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     explain: bool = False
-    engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: OpenSearch where it can
+    engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: HYBRID_SEARCH_BLEND_ENGINE
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}

@@ -53,8 +53,9 @@ def local() -> None:
 @click.pass_obj
 def local_install(settings: Settings) -> None:
     """Fetch and cache the OpenSearch artifacts and install redis-server (idempotent)."""
-    versions = read_versions()
-    click.echo(f"OpenSearch {versions.opensearch} + k-NN {versions.knn}: {ensure_artifacts(settings.cache_dir)}")
+    v = read_versions()
+    home = ensure_artifacts(settings.cache_dir)
+    click.echo(f"OpenSearch {v.opensearch} + k-NN {v.knn} + neural-search {v.neural_search}: {home}")
     click.echo(f"redis-server: {ensure_redis_server()}")
 
 

@@ -32,8 +32,7 @@ from hybrid_search.opensearch.profiles import get_active
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_attribute_query, build_filters, leg_body
 from hybrid_search.opensearch.search import cosines_and_sources, get_source, run_hybrid, run_legs, search_sources
 from hybrid_search.pipeline import EmbeddingPipeline
-from hybrid_search.profiles import BlendProfile, ProfileCache
-from hybrid_search.ranking.combine import Combined
+from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile
 from hybrid_search.ranking.explain import explain_hit
 from hybrid_search.ranking.pipeline import blend, choose_profile, page_of, rerank_head
 from hybrid_search.ranking.query_class import query_class
@@ -54,6 +53,18 @@ class Understood:
     filters: dict[str, Any]
     voting: bool  # a photo's attribute intent is still to be voted by its nearest products
     encode_ms: float
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What /search runs for one request, before it runs anything but the query's encoding."""
+
+    stored: StoredProfile
+    query_class: str
+    profile: BlendProfile  # the stored profile's choice for this query (class override or fallback)
+    understood: Understood
+    engine: str
+    why: str  # why the native engine does not run ("" when it does)
 
 
 @dataclass(frozen=True)
@@ -246,10 +257,12 @@ class SearchService:
         return {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}, intent
 
     def choose_engine(self, request: SearchRequest, profile: BlendProfile, understood: Understood) -> tuple[str, str]:
-        """(engine, why not the native one): OpenSearch's ``hybrid`` query where the cluster has it and
-        it computes this profile's blend in one round trip, else _msearch legs blended here."""
-        if request.engine == MSEARCH_ENGINE:
-            return MSEARCH_ENGINE, "asked for"
+        """(engine, why the native one does not run where it was wanted): the request's engine, else the
+        service's. OpenSearch's ``hybrid`` query runs where the cluster has it and it computes this
+        profile's blend in one round trip; otherwise the _msearch legs are blended here."""
+        wanted = self.settings.blend_engine if request.engine == "auto" else request.engine
+        if wanted == MSEARCH_ENGINE:
+            return MSEARCH_ENGINE, ""
         if understood.voting:
             reason = "a photo's attribute intent is voted by its nearest products first"
         elif not self.hybrid_query_available():
@@ -264,27 +277,8 @@ class SearchService:
     def _native_legs(profile: BlendProfile, inputs: QueryInputs) -> list[str]:
         return [leg.name for leg in LEGS if profile.weight(leg.name) > 0 and getattr(inputs, leg.reads) is not None]
 
-    def _blend_natively(
-        self, understood: Understood, profile: BlendProfile, start: int, size: int, with_sources: bool, explain: bool
-    ) -> tuple[list[Combined], int, dict[str, dict[str, Any]]]:
-        """Hits ``start`` to ``start + size`` of the blend OpenSearch computes, how many the window
-        holds, and their sources when asked for (same round trip)."""
-        legs = self._native_legs(profile, understood.inputs)
-        native = native_blend(profile, legs, explain)
-        assert native.pipeline is not None  # choose_engine said so
-        inputs, filters = understood.inputs, understood.filters
-        queries = {
-            leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights) for leg in legs
-        }
-        body = build_hybrid_body(
-            queries, native.pipeline, profile.window, start, size, SOURCE_EXCLUDES if with_sources else None, explain
-        )
-        hits, total = run_hybrid(self.client, self.settings.products_alias, body, explain)
-        blended = [hybrid_hit(hit, legs, native.score_scale) for hit in hits]
-        sources = {c.doc_id: hit["_source"] for c, hit in zip(blended, hits, strict=True)} if with_sources else {}
-        return blended, min(total, profile.window), sources
-
-    def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
+    def plan(self, request: SearchRequest, photo: bytes | None = None) -> SearchPlan:
+        """What /search runs for ``request``: the profile it chooses, the query's inputs, the engine."""
         if not (request.q or photo is not None or request.like):
             raise InvalidInputError("q", "give a query text, a photo or like=<product id>")
         if request.price_min is not None and request.price_max is not None and request.price_min > request.price_max:
@@ -294,24 +288,46 @@ class SearchService:
         profile = choose_profile(stored.profile, klass, self.available_legs(request, photo))
         if request.page * request.size > profile.window:
             raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
+        understood = self.understand(request, photo, profile)
+        engine, why = self.choose_engine(request, profile, understood)
+        return SearchPlan(stored, klass, profile, understood, engine, why)
+
+    def hybrid_body(
+        self, plan: SearchPlan, start: int, size: int, with_sources: bool, explain: bool = False
+    ) -> tuple[dict[str, Any], list[str], float]:
+        """The ``hybrid`` query that blends ``plan`` inside OpenSearch (hits ``start`` to ``start + size``,
+        with their sources or ids alone), its legs in sub-query order and the factor on its scores."""
+        profile, inputs, filters = plan.profile, plan.understood.inputs, plan.understood.filters
+        legs = self._native_legs(profile, inputs)
+        native = native_blend(profile, legs, explain)
+        assert native.pipeline is not None  # choose_engine said so
+        queries = {
+            leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights) for leg in legs
+        }
+        excludes = SOURCE_EXCLUDES if with_sources else None
+        body = build_hybrid_body(queries, native.pipeline, profile.window, start, size, excludes, explain)
+        return body, legs, native.score_scale
+
+    def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
         started = time.perf_counter()
+        plan = self.plan(request, photo)
+        profile, understood = plan.profile, plan.understood
         user = self.users.get(request.user_id) if request.user_id else None
         personalise = user is not None and not user.empty and profile.rerank_weight > 0
-        understood = self.understand(request, photo, profile)
-        engine, fallback_reason = self.choose_engine(request, profile, understood)
-        encoded = time.perf_counter()
+        planned = time.perf_counter()
 
         intent = understood.inputs.intent
         products: dict[str, dict[str, Any]] = {}
-        if engine == HYBRID_ENGINE:
+        if plan.engine == HYBRID_ENGINE:
             # the page alone (with its products) unless a user's boosts rerank the head first
             head = min(profile.window, max(request.page * request.size, profile.rerank_depth))
             start, size = (0, head) if personalise else ((request.page - 1) * request.size, request.size)
-            blended, total, products = self._blend_natively(
-                understood, profile, start, size, not personalise, request.explain
-            )
-            legs_run = self._native_legs(profile, understood.inputs)
-            offset = start
+            body, legs_run, scale = self.hybrid_body(plan, start, size, not personalise, request.explain)
+            found, total = run_hybrid(self.client, self.settings.products_alias, body, request.explain)
+            blended = [hybrid_hit(hit, legs_run, scale) for hit in found]
+            if not personalise:
+                products = {c.doc_id: hit["_source"] for c, hit in zip(blended, found, strict=True)}
+            total, offset = min(total, profile.window), start
         else:
             legs, intent = self._msearch_legs(understood, profile)
             blended = blend(legs, profile)
@@ -351,13 +367,13 @@ class SearchService:
                     profile.rank_constant,
                     profile.missing,
                     rerank_weight,
-                ) | {"engine": engine}
+                ) | {"engine": plan.engine}
             hits.append(hit)
         done = time.perf_counter()
         out: dict[str, Any] = {
             "query_id": str(uuid.uuid4()),
-            "profile": {"name": stored.name, "version": stored.version, "query_class": klass},
-            "engine": {"name": engine, **({"why": fallback_reason} if fallback_reason else {})},
+            "profile": {"name": plan.stored.name, "version": plan.stored.version, "query_class": plan.query_class},
+            "engine": {"name": plan.engine, **({"why": plan.why} if plan.why else {})},
             "page": request.page,
             "size": request.size,
             "total": total,
@@ -365,8 +381,8 @@ class SearchService:
             "legs": legs_run,
             "timings_ms": {
                 "encode": understood.encode_ms,
-                "search": _ms(encoded, searched),
-                "blend": _ms(searched, done),
+                "search": _ms(planned, searched),  # the legs and their blend
+                "page": _ms(searched, done),  # the user's rerank, the page's products, explain
                 "total": _ms(started, done),
             },
             "hits": hits,

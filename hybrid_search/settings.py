@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     # gunicorn's rule of thumb: a worker waiting on OpenSearch leaves its core to one that encodes
     api_workers: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1, ge=1)
     query_cache_size: int = Field(4096, ge=0)  # encoded query texts per API process: repeats skip the encoder
+    # who blends a search's legs: "msearch" (one _msearch, blended in the API: measured faster here,
+    # bench/latency) or "opensearch-hybrid" (neural-search's hybrid query wherever it computes the profile)
+    blend_engine: Literal["msearch", "opensearch-hybrid"] = "msearch"
     max_upload_bytes: int = Field(256 * 1024 * 1024, ge=1)
 
     @field_validator("products_alias", "events_alias")

@@ -34,7 +34,15 @@ QUERIES = (
 
 @pytest.fixture(scope="module")
 def api(search_settings, catalog):
-    return create_app(services=Services.from_settings(search_settings)).test_client()
+    """An API that prefers OpenSearch's hybrid query (HYBRID_SEARCH_BLEND_ENGINE=opensearch-hybrid)."""
+    settings = search_settings.model_copy(update={"blend_engine": NATIVE})
+    return create_app(services=Services.from_settings(settings)).test_client()
+
+
+def test_by_default_the_legs_are_blended_in_process_unless_a_search_asks(search_settings, catalog):
+    app = create_app(services=Services.from_settings(search_settings)).test_client()
+    assert search(app, "auto", q="black backpack")["engine"] == {"name": MSEARCH}
+    assert search(app, NATIVE, q="black backpack")["engine"] == {"name": NATIVE}
 
 
 def use_profile(api, name: str, **profile) -> None:
@@ -201,7 +209,7 @@ def node_without_neural_search(tmp_path_factory, search_settings, catalog):
     )
     node.start(timeout_s=300)
     try:
-        settings = search_settings.model_copy(update={"opensearch_url": node.config.url})
+        settings = search_settings.model_copy(update={"opensearch_url": node.config.url, "blend_engine": NATIVE})
         client = make_client(settings)
         ensure_indices(client, settings, model_version(settings))
         source = make_client(search_settings).search(

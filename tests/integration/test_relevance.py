@@ -12,6 +12,7 @@ import redis
 
 from hybrid_search.api import create_app
 from hybrid_search.encoders.text import load_text_encoder
+from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation import jobs as evaluation
 from hybrid_search.jobs import train_attributes_from_index
 from hybrid_search.opensearch.client import make_client
@@ -112,11 +113,11 @@ def test_photo_query_votes_attributes_from_its_nearest_photos(service, catalog, 
 
 def test_the_tuned_default_blends_inside_opensearch_as_it_does_in_process(service):
     for q in ("black backpack", "黑色双肩包", "a black backpack for school", "white running sneakers"):
-        auto = _search(service, q=q, size=10)
-        assert auto["engine"] == {"name": "opensearch-hybrid"} and "attributes" in auto["legs"]
-        in_process = _search(service, q=q, size=10, engine="msearch")
-        assert in_process["legs"] == auto["legs"]
-        assert_same_ranking(auto["hits"], in_process["hits"])
+        native = _search(service, q=q, size=10, engine="opensearch-hybrid")
+        assert native["engine"] == {"name": "opensearch-hybrid"} and "attributes" in native["legs"]
+        in_process = _search(service, q=q, size=10)
+        assert in_process["engine"] == {"name": "msearch"} and in_process["legs"] == native["legs"]
+        assert_same_ranking(native["hits"], in_process["hits"])
 
 
 def test_a_photo_query_that_weighs_attributes_votes_first_and_blends_in_process(service, catalog):
@@ -124,9 +125,12 @@ def test_a_photo_query_that_weighs_attributes_votes_first_and_blends_in_process(
     from tests.data import photo_bytes
 
     row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])
-    result = service.search(SearchRequest(size=5), photo_bytes(row))
+    native = service.settings.model_copy(update={"blend_engine": "opensearch-hybrid"})
+    result = SearchService.from_services(Services.from_settings(native)).search(SearchRequest(size=5), photo_bytes(row))
     assert result["engine"]["name"] == "msearch" and "voted" in result["engine"]["why"]
     assert result["legs"] == ["attributes"]
+    with pytest.raises(InvalidInputError, match="voted"):
+        service.search(SearchRequest(size=5, engine="opensearch-hybrid"), photo_bytes(row))
 
 
 def test_evaluation_ranks_what_search_serves_without_attribute_heads(search_settings, catalog):

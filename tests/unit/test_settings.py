@@ -54,3 +54,12 @@ def test_invalid_values_are_rejected_naming_the_field(field, value):
 def test_unknown_setting_is_an_error():
     with pytest.raises(ValidationError):
         Settings(no_such_setting=1)
+
+
+def test_blend_engine_defaults_to_the_in_process_blend_and_takes_only_the_two_engines(monkeypatch):
+    assert Settings().blend_engine == "msearch"
+    monkeypatch.setenv("HYBRID_SEARCH_BLEND_ENGINE", "opensearch-hybrid")
+    assert Settings().blend_engine == "opensearch-hybrid"
+    monkeypatch.setenv("HYBRID_SEARCH_BLEND_ENGINE", "faiss")
+    with pytest.raises(ValidationError, match="blend_engine"):
+        Settings()
