@@ -1,20 +1,24 @@
-"""Latency of /search next to the raw legs sent straight to OpenSearch, in one run.
+"""Latency and throughput of /search beside OpenSearch's own queries, measured in one run.
 
-Runs the API under gunicorn (``hybrid-search serve``) against the indexed fashion catalog
-(``hybrid-search load-catalog ../shared/data/fashion``), then for each scenario sends the dev
-queries at concurrency 1 and 8 and reports p50/p95/p99 in ms:
+Runs the API under gunicorn (``hybrid-search serve``) against the indexed fashion catalog and sends
+the dev queries at concurrency 1 and 8 (p50 / p95 / p99 in ms, requests per second):
 
-- /search: English (keyword + synonym queries), Chinese, photo (multipart upload), personalised
-  (English queries for a user with purchase history);
-- raw BM25 page: the BM25 leg's multi_match, asking for the page /search answers (10 products,
-  their sources without vectors): what a backend querying the index itself sends today;
-- raw k-NN page: the text_vector k-NN (k = the window, a pre-computed query vector), same page;
-- raw BM25 / k-NN leg: the legs' bodies exactly as /search sends them (a window of ids from doc values).
-The API runs with the query cache off, so every request encodes its query; that time (as /search
-reports it) is also given separately. OpenSearch's own ``hybrid`` query is not measured: the
-neural-search plugin is not on Maven Central (see the README).
+Part 1, the API's query cache off, so every request encodes its query (encoding reported apart):
+- /search English (keyword + synonym queries), Chinese, photo (multipart upload), personalised.
 
-    python bench/latency/run.py [--requests 200] [--out bench/latency/results.md]
+Part 2, encoding excluded on both sides: the API's query cache is warmed with every query first (a
+sequential pass must then find every query cached in whichever worker takes it), and OpenSearch
+gets query vectors computed beforehand:
+- /search English and Chinese on each engine (``engine=opensearch-hybrid`` / ``engine=msearch``);
+- OpenSearch's ``hybrid`` query with exactly the body /search sends for the same request (the
+  default profile's sub-queries, weights, window, filters and page of 10 with its products);
+- the raw pages a backend querying the index itself sends: the BM25 leg's multi_match and the
+  text k-NN query (k = 100), a page of 10 products with their sources.
+
+Where the time of /search goes is reported per phase as /search times it (plan and encode, the
+engine's round trips, rerank and page) and the rest (HTTP, JSON, gunicorn) as the remainder.
+
+    python bench/latency/run.py [--requests 300] [--out bench/latency/results.md]
 """
 
 from __future__ import annotations
@@ -27,20 +31,24 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
-from hybrid_search.encoders.text import load_text_encoder
+from hybrid_search.catalog import SearchRequest
 from hybrid_search.evaluation.judgments import load_queries
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, build_knn_query
+from hybrid_search.search import HYBRID_ENGINE, SearchService
+from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 API_PORT = 8099
 PAGE = 10
-
-
+WARM_PASSES = 25  # each worker must have encoded each query once: a pass misses a given worker 4 times in 5
+CACHE_HIT_MS = 5.0  # plan + encode of a cached query, alone on the machine, takes ~1 ms; encoding ~20 ms
+NATIVE = "OpenSearch hybrid query, the body /search sends"
 RAW_BM25 = f"raw BM25 page of {PAGE} (OpenSearch)"
 RAW_KNN = f"raw k-NN text_vector page of {PAGE} (OpenSearch)"
 
@@ -50,65 +58,147 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return q[49], q[94], q[98]
 
 
-def measure(call: Callable[[int], None], count: int, concurrency: int) -> list[float]:
-    """Latency in ms of ``count`` calls (call(i)), ``concurrency`` at a time."""
+@dataclass
+class Row:
+    name: str
+    concurrency: int
+    samples: list[float]
+    wall_s: float
+    timings: dict[int, dict[str, float]] = field(default_factory=dict)  # request -> /search's own timings
+
+    @property
+    def qps(self) -> float:
+        return len(self.samples) / self.wall_s
+
+
+def measure(name: str, call: Callable[[int], dict | None], count: int, concurrency: int) -> Row:
+    """``count`` calls (call(i)), ``concurrency`` at a time, after a few warm-up calls."""
+    row = Row(name, concurrency, [], 0.0)
 
     def timed(i: int) -> float:
         started = time.perf_counter()
-        call(i)
-        return (time.perf_counter() - started) * 1000
+        timings = call(i)
+        elapsed = (time.perf_counter() - started) * 1000
+        if timings is not None:
+            row.timings[i] = timings
+        return elapsed
 
     for i in range(min(10, count)):  # warm connections, caches and JIT paths
         call(i)
+    started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        return list(pool.map(timed, range(count)))
+        row.samples = list(pool.map(timed, range(count)))
+    row.wall_s = time.perf_counter() - started
+    return row
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
-    args = parser.parse_args()
-    settings = Settings()
-    queries = load_queries(DATA / "queries-dev.jsonl")
-    english = [q.text for q in queries if q.kind in ("keyword", "synonym")]
-    chinese = [q.text for q in queries if q.kind == "chinese"]
-    photos = [(DATA / q.image).read_bytes() for q in queries if q.kind == "image"]
-    window = 100
-    filters = build_filters({})
-    bm25_legs = [build_bm25_query(t, filters, window) for t in english]
-    encoder = load_text_encoder(settings.text_encoder)
-    knn_legs = [build_knn_query("text_vector", v, window, filters) for v in encoder.encode(english, kind="query")]
-    page = {"size": PAGE, "_source": {"excludes": SOURCE_EXCLUDES}}
-    bm25_pages = [{"query": body["query"], **page} for body in bm25_legs]
-    knn_pages = [{"query": body["query"], **page} for body in knn_legs]
+class Api:
+    """``hybrid-search serve`` on API_PORT with the given environment, for the life of a with-block."""
 
-    env = {
-        **os.environ,
-        "HYBRID_SEARCH_API_PORT": str(API_PORT),
-        "HYBRID_SEARCH_QUERY_CACHE_SIZE": "0",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hybrid_search.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    api = f"http://127.0.0.1:{API_PORT}"
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16)
-    session.mount("http://", adapter)
-    try:
-        deadline = time.monotonic() + 120
+    def __init__(self, settings: Settings, **env: str) -> None:
+        self.url = f"http://127.0.0.1:{API_PORT}"
+        self.env = {**os.environ, "HYBRID_SEARCH_API_PORT": str(API_PORT), **env}
+        self.session = requests.Session()
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16))
+        self.settings = settings
+
+    def __enter__(self) -> Api:
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "hybrid_search.cli", "serve"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 180
         while True:
             try:
-                if session.get(f"{api}/health", timeout=2).ok:
-                    break
+                if self.session.get(f"{self.url}/health", timeout=2).ok:
+                    return self
             except requests.RequestException:  # refused, or queued while the workers warm up
                 pass
             if time.monotonic() > deadline:
                 raise SystemExit("API did not start")
             time.sleep(0.5)
+
+    def __exit__(self, *_: object) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+    def search(self, params: Callable[[int], dict], files: Callable[[int], dict] | None = None):
+        def call(i: int) -> dict:
+            if files is None:
+                response = self.session.get(f"{self.url}/search", params=params(i), timeout=60)
+            else:
+                response = self.session.post(f"{self.url}/search", data=params(i), files=files(i), timeout=60)
+            response.raise_for_status()
+            return response.json()["timings_ms"]
+
+        return call
+
+
+def opensearch(session: requests.Session, settings: Settings, bodies: list[dict]):
+    url = f"{settings.opensearch_url}/{settings.products_alias}/_search"
+
+    def call(i: int) -> None:
+        session.post(url, json=bodies[i % len(bodies)], timeout=60).raise_for_status()
+
+    return call
+
+
+def native_bodies(service: SearchService, texts: list[str]) -> list[dict]:
+    """The hybrid query /search sends for each text with the default profile (page 1 of 10)."""
+    bodies = []
+    for text in texts:
+        plan = service.plan(SearchRequest(q=text, size=PAGE, engine=HYBRID_ENGINE))
+        bodies.append(service.hybrid_body(plan, 0, PAGE, with_sources=True)[0])
+    return bodies
+
+
+def table_row(row: Row) -> str:
+    p50, p95, p99 = percentiles(row.samples)
+    cells = [row.name, str(row.concurrency), f"{p50:.1f}", f"{p95:.1f}", f"{p99:.1f}", f"{row.qps:.1f}"]
+    if row.timings:
+        encode = [t["encode"] for t in row.timings.values()]
+        cells += [f"{statistics.median(encode):.1f}", f"{percentiles(encode)[2]:.1f}"]
+    else:
+        cells += ["–", "–"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def phases(row: Row) -> str:
+    """Medians of /search's own phase timings, and the rest of the client's latency."""
+    t = row.timings
+    median = {k: statistics.median(v[k] for v in t.values()) for k in ("encode", "search", "page", "total")}
+    outside = statistics.median(row.samples[i] - v["total"] for i, v in t.items())
+    return (
+        f"| {row.name} | {row.concurrency} | {median['encode']:.1f} | {median['search']:.1f} | "
+        f"{median['page']:.1f} | {outside:.1f} | {statistics.median(row.samples):.1f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
+    args = parser.parse_args()
+    settings = Settings()
+    queries = load_queries(DATA / "queries-dev.jsonl")
+    english = [q.text for q in queries if q.kind in ("keyword", "synonym")][: args.requests]
+    chinese = [q.text for q in queries if q.kind == "chinese"][: args.requests]
+    photos = [(DATA / q.image).read_bytes() for q in queries if q.kind == "image"]
+
+    service = SearchService.from_services(Services.from_settings(settings))
+    window = 100
+    filters = build_filters({})
+    page = {"size": PAGE, "_source": {"excludes": SOURCE_EXCLUDES}}
+    vectors = service.pipeline.text_encoder.encode(english, kind="query")
+    raw_bm25 = [{"query": build_bm25_query(t, filters), **page} for t in english]
+    raw_knn = [{"query": build_knn_query("text_vector", v, window, filters), **page} for v in vectors]
+    native = {"English": native_bodies(service, english), "Chinese": native_bodies(service, chinese)}
+    texts = {"English": english, "Chinese": chinese}
+
+    rows: list[Row] = []
+    with Api(settings, HYBRID_SEARCH_QUERY_CACHE_SIZE="0") as api:
         history = [
             {
                 "action_name": "purchase",
@@ -118,79 +208,80 @@ def main() -> None:
             }
             for pid in ("1525", "1526", "1557")
         ]
-        session.post(f"{api}/events", json=history, timeout=30).raise_for_status()
-        encode_ms: dict[int, float] = {}  # request number -> the query encoding time /search reported
-
-        def search(params: Callable[[int], dict], files: Callable[[int], dict] | None = None):
-            def call(i: int) -> None:
-                if files is None:
-                    response = session.get(f"{api}/search", params=params(i), timeout=60)
-                else:
-                    response = session.post(f"{api}/search", data=params(i), files=files(i), timeout=60)
-                response.raise_for_status()
-                encode_ms[i] = response.json()["timings_ms"]["encode"]
-
-            return call
-
-        def raw(bodies: list[dict]):
-            url = f"{settings.opensearch_url}/{settings.products_alias}/_search"
-
-            def call(i: int) -> None:
-                session.post(url, json=bodies[i % len(bodies)], timeout=60).raise_for_status()
-
-            return call
-
-        scenarios = {
-            "/search English": search(lambda i: {"q": english[i % len(english)]}),
-            "/search Chinese": search(lambda i: {"q": chinese[i % len(chinese)]}),
-            "/search photo": search(
+        api.session.post(f"{api.url}/events", json=history, timeout=30).raise_for_status()
+        cold = {
+            "/search English, query encoded": api.search(lambda i: {"q": english[i % len(english)]}),
+            "/search Chinese, query encoded": api.search(lambda i: {"q": chinese[i % len(chinese)]}),
+            "/search photo, photo encoded": api.search(
                 lambda i: {"size": "10"}, lambda i: {"photo": ("q.jpg", photos[i % len(photos)], "image/jpeg")}
             ),
-            "/search personalised": search(lambda i: {"q": english[i % len(english)], "user_id": "bench-user"}),
-            RAW_BM25: raw(bm25_pages),
-            RAW_KNN: raw(knn_pages),
-            "raw BM25 leg (OpenSearch)": raw(bm25_legs),
-            "raw k-NN leg (OpenSearch)": raw(knn_legs),
+            "/search personalised, query encoded": api.search(
+                lambda i: {"q": english[i % len(english)], "user_id": "bench-user"}
+            ),
         }
-        rows, p99, p99_searching = [], {}, {}
         for concurrency in (1, 8):
-            for name, call in scenarios.items():
-                encode_ms.clear()
-                samples = measure(call, args.requests, concurrency)
-                p50, p95, p99[name, concurrency] = percentiles(samples)
-                if encode_ms:  # per request: its latency without its own query encoding
-                    searching = [t - encode_ms[i] for i, t in enumerate(samples)]
-                    p99_searching[name, concurrency] = percentiles(searching)[2]
-                    encoded = f"{statistics.median(encode_ms.values()):.1f} | {p99_searching[name, concurrency]:.1f} |"
-                else:
-                    encoded = "– | – |"
-                rows.append(
-                    f"| {name} | {concurrency} | {p50:.1f} | {p95:.1f} | {p99[name, concurrency]:.1f} | {encoded}"
+            rows += [measure(name, call, args.requests, concurrency) for name, call in cold.items()]
+
+    with Api(settings) as api:
+        for words in texts.values():  # every query encoded once by every API worker
+            warm = api.search(lambda i, words=words: {"q": words[i % len(words)]})
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(warm, range(len(words) * WARM_PASSES)))
+            for _ in range(10):  # until a sequential pass finds every query cached
+                misses = [i for i in range(len(words)) if warm(i)["encode"] > CACHE_HIT_MS]
+                if not misses:
+                    break
+            else:
+                raise SystemExit(f"query cache still cold for {len(misses)} queries")
+        scenarios: dict[str, Callable[[int], dict | None]] = {}
+        for kind, words in texts.items():
+            for engine in (HYBRID_ENGINE, "msearch"):
+                scenarios[f"/search {kind}, engine {engine}"] = api.search(
+                    lambda i, words=words, engine=engine: {"q": words[i % len(words)], "engine": engine}
                 )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            scenarios[f"{NATIVE} ({kind})"] = opensearch(api.session, settings, native[kind])
+        scenarios[RAW_BM25] = opensearch(api.session, settings, raw_bm25)
+        scenarios[RAW_KNN] = opensearch(api.session, settings, raw_knn)
+        for concurrency in (1, 8):
+            rows += [measure(name, call, args.requests, concurrency) for name, call in scenarios.items()]
+
+    by_name = {(r.name, r.concurrency): r for r in rows}
     ratios = []
-    for concurrency in (1, 8):
-        slower = max(p99[RAW_BM25, concurrency], p99[RAW_KNN, concurrency])
-        ratio = p99["/search English", concurrency] / slower
-        searching = p99_searching["/search English", concurrency] / slower
-        ratios.append(
-            f"- concurrency {concurrency}: p99 /search English / p99 slower raw page query = **{ratio:.2f}** "
-            f"(without query encoding, which the raw k-NN query is spared: {searching:.2f})"
-        )
+    for kind in texts:
+        for engine in ("msearch", HYBRID_ENGINE):
+            for concurrency in (1, 8):
+                ours = by_name[f"/search {kind}, engine {engine}", concurrency]
+                theirs = by_name[f"{NATIVE} ({kind})", concurrency]
+                p99 = percentiles(ours.samples)[2] / percentiles(theirs.samples)[2]
+                ratios.append(f"| {kind} | {engine} | {concurrency} | {p99:.2f} | {ours.qps / theirs.qps:.2f} |")
     table = "\n".join(
         [
-            f"{args.requests} requests per row; API: `hybrid-search serve`, {settings.api_workers} workers of one "
-            "encoding thread, query cache off; text "
-            f"`{settings.text_encoder}`; raw k-NN k = {window}; {os.cpu_count()} cores shared by client, API and "
-            "OpenSearch.",
+            f"{args.requests} requests per row, concurrency 1 and 8; API: `hybrid-search serve`, "
+            f"{settings.api_workers} workers of one encoding thread; text `{settings.text_encoder}`; raw k-NN "
+            f"k = {window}; {os.cpu_count()} cores shared by the client, the API and OpenSearch. Rows with an "
+            "engine ran with a warm query cache (every query cached in every API worker, checked by a sequential "
+            "pass); encode is what /search reports for planning and encoding.",
             "",
-            "| scenario | concurrency | p50 ms | p95 ms | p99 ms | median query encode ms | p99 ms without encode |",
-            "|---|---|---|---|---|---|---|",
-            *rows,
+            "| scenario | concurrency | p50 ms | p95 ms | p99 ms | requests/s | median encode ms | p99 encode ms |",
+            "|---|---|---|---|---|---|---|---|",
+            *(table_row(r) for r in rows),
             "",
+            "/search on each engine against OpenSearch's hybrid query with the body /search sends, encoding "
+            "excluded on both sides (targets: p99 ratio <= 1.1 at concurrency 1 and 8, requests/s ratio >= 0.9 "
+            "at concurrency 8):",
+            "",
+            "| queries | /search engine | concurrency | p99 /search ÷ p99 hybrid query | "
+            "requests/s /search ÷ hybrid query |",
+            "|---|---|---|---|---|",
             *ratios,
+            "",
+            "Where /search spends its time (medians, ms): its own phase timings, and the rest of the latency the "
+            "client sees (HTTP, JSON, gunicorn):",
+            "",
+            "| scenario | concurrency | plan + encode | engine round trips | rerank + page | outside /search | "
+            "client total |",
+            "|---|---|---|---|---|---|---|",
+            *(phases(r) for r in rows if r.timings),
         ]
     )
     print(table)
