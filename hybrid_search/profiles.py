@@ -19,14 +19,13 @@ from hybrid_search.legs import LEG_NAMES
 from hybrid_search.ranking.combine import Combination, Missing
 from hybrid_search.ranking.normalise import Normalisation
 
-LEGS = LEG_NAMES
 Leg = Literal[LEG_NAMES]  # type: ignore[valid-type]
 QueryClass = Literal["photo", "zh", "short", "long"]
 DEFAULT_NAME = "default"
 
 
 class BlendProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     normalisation: Normalisation = Normalisation.MIN_MAX
     combination: Combination = Combination.ARITHMETIC

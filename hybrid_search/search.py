@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -27,7 +27,7 @@ from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictiona
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading
 from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
-from hybrid_search.opensearch.hybrid import build_hybrid_body, hybrid_hit, native_blend
+from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
 from hybrid_search.opensearch.profiles import get_active
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_attribute_query, build_filters, leg_body
 from hybrid_search.opensearch.search import cosines_and_sources, get_source, run_hybrid, run_legs, search_sources
@@ -59,12 +59,15 @@ class Understood:
 class SearchPlan:
     """What /search runs for one request, before it runs anything but the query's encoding."""
 
+    request: SearchRequest
     stored: StoredProfile
     query_class: str
     profile: BlendProfile  # the stored profile's choice for this query (class override or fallback)
     understood: Understood
     engine: str
-    why: str  # why the native engine does not run ("" when it does)
+    why: str = ""  # why the native engine does not run where it was wanted
+    native_legs: tuple[str, ...] = ()  # the hybrid query's sub-queries, in order, when it runs
+    native: NativeBlend | None = None
 
 
 @dataclass(frozen=True)
@@ -256,26 +259,29 @@ class SearchService:
             results |= run_legs(self.client, self.settings.products_alias, attributes)
         return {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}, intent
 
-    def choose_engine(self, request: SearchRequest, profile: BlendProfile, understood: Understood) -> tuple[str, str]:
-        """(engine, why the native one does not run where it was wanted): the request's engine, else the
-        service's. OpenSearch's ``hybrid`` query runs where the cluster has it and it computes this
-        profile's blend in one round trip; otherwise the _msearch legs are blended here."""
+    def _engine(self, plan: SearchPlan) -> SearchPlan:
+        """``plan`` with its engine: the request's, else the service's. OpenSearch's ``hybrid`` query
+        runs where the cluster has it and it computes this profile's blend in one round trip; otherwise
+        the _msearch legs are blended here, and ``why`` says why when the hybrid query was wanted."""
+        request, profile, inputs = plan.request, plan.profile, plan.understood.inputs
         wanted = self.settings.blend_engine if request.engine == "auto" else request.engine
         if wanted == MSEARCH_ENGINE:
-            return MSEARCH_ENGINE, ""
-        if understood.voting:
+            return plan
+        legs = tuple(
+            leg.name for leg in LEGS if profile.weight(leg.name) > 0 and getattr(inputs, leg.reads) is not None
+        )
+        native = native_blend(profile, legs, request.explain)
+        if plan.understood.voting:
             reason = "a photo's attribute intent is voted by its nearest products first"
         elif not self.hybrid_query_available():
             reason = f"the cluster has no {NEURAL_SEARCH} plugin"
         else:
-            reason = native_blend(profile, self._native_legs(profile, understood.inputs), request.explain).reason
-        if reason and request.engine == HYBRID_ENGINE:
+            reason = native.reason
+        if not reason:
+            return replace(plan, engine=HYBRID_ENGINE, native_legs=legs, native=native)
+        if request.engine == HYBRID_ENGINE:
             raise InvalidInputError("engine", f"OpenSearch's hybrid query cannot run this search: {reason}")
-        return (MSEARCH_ENGINE, reason) if reason else (HYBRID_ENGINE, "")
-
-    @staticmethod
-    def _native_legs(profile: BlendProfile, inputs: QueryInputs) -> list[str]:
-        return [leg.name for leg in LEGS if profile.weight(leg.name) > 0 and getattr(inputs, leg.reads) is not None]
+        return replace(plan, why=reason)
 
     def plan(self, request: SearchRequest, photo: bytes | None = None) -> SearchPlan:
         """What /search runs for ``request``: the profile it chooses, the query's inputs, the engine."""
@@ -289,24 +295,21 @@ class SearchService:
         if request.page * request.size > profile.window:
             raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
         understood = self.understand(request, photo, profile)
-        engine, why = self.choose_engine(request, profile, understood)
-        return SearchPlan(stored, klass, profile, understood, engine, why)
+        return self._engine(SearchPlan(request, stored, klass, profile, understood, MSEARCH_ENGINE))
 
-    def hybrid_body(
-        self, plan: SearchPlan, start: int, size: int, with_sources: bool, explain: bool = False
-    ) -> tuple[dict[str, Any], list[str], float]:
-        """The ``hybrid`` query that blends ``plan`` inside OpenSearch (hits ``start`` to ``start + size``,
-        with their sources or ids alone), its legs in sub-query order and the factor on its scores."""
+    def hybrid_body(self, plan: SearchPlan, start: int, size: int, with_sources: bool) -> dict[str, Any]:
+        """The ``hybrid`` query that blends ``plan`` inside OpenSearch: hits ``start`` to ``start + size``,
+        with their sources or ids alone, explained when the request asks."""
+        assert plan.native is not None and plan.native.pipeline is not None, "the plan runs in process"
         profile, inputs, filters = plan.profile, plan.understood.inputs, plan.understood.filters
-        legs = self._native_legs(profile, inputs)
-        native = native_blend(profile, legs, explain)
-        assert native.pipeline is not None  # choose_engine said so
         queries = {
-            leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights) for leg in legs
+            leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
+            for leg in plan.native_legs
         }
         excludes = SOURCE_EXCLUDES if with_sources else None
-        body = build_hybrid_body(queries, native.pipeline, profile.window, start, size, excludes, explain)
-        return body, legs, native.score_scale
+        return build_hybrid_body(
+            queries, plan.native.pipeline, profile.window, start, size, excludes, plan.request.explain
+        )
 
     def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
         started = time.perf_counter()
@@ -322,9 +325,10 @@ class SearchService:
             # the page alone (with its products) unless a user's boosts rerank the head first
             head = min(profile.window, max(request.page * request.size, profile.rerank_depth))
             start, size = (0, head) if personalise else ((request.page - 1) * request.size, request.size)
-            body, legs_run, scale = self.hybrid_body(plan, start, size, not personalise, request.explain)
+            body = self.hybrid_body(plan, start, size, with_sources=not personalise)
             found, total = run_hybrid(self.client, self.settings.products_alias, body, request.explain)
-            blended = [hybrid_hit(hit, legs_run, scale) for hit in found]
+            legs_run = list(plan.native_legs)
+            blended = [hybrid_hit(hit, legs_run, plan.native.score_scale) for hit in found]
             if not personalise:
                 products = {c.doc_id: hit["_source"] for c, hit in zip(blended, found, strict=True)}
             total, offset = min(total, profile.window), start

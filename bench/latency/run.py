@@ -150,7 +150,7 @@ def native_bodies(service: SearchService, texts: list[str]) -> list[dict]:
     bodies = []
     for text in texts:
         plan = service.plan(SearchRequest(q=text, size=PAGE, engine=HYBRID_ENGINE))
-        bodies.append(service.hybrid_body(plan, 0, PAGE, with_sources=True)[0])
+        bodies.append(service.hybrid_body(plan, 0, PAGE, with_sources=True))
     return bodies
 
 

@@ -18,8 +18,9 @@ from hybrid_search.evaluation.runner import (
     single_leg_profiles,
 )
 from hybrid_search.evaluation.tuning import SearchSpace, cross_validate, tune_per_class
+from hybrid_search.legs import LEG_NAMES
 from hybrid_search.opensearch.profiles import save_version
-from hybrid_search.profiles import LEGS, BlendProfile, StoredProfile
+from hybrid_search.profiles import BlendProfile, StoredProfile
 from hybrid_search.search import SearchService
 
 T = TypeVar("T")
@@ -165,7 +166,7 @@ def weight_sweeps(
 ) -> dict[str, list[tuple[float, float]]]:
     """Mean nDCG@10 as each leg's weight moves over the space's values, the others held."""
     out = {}
-    for leg in LEGS:
+    for leg in LEG_NAMES:
         points = []
         for value in space.weight_values:
             weights = {**profile.weights, leg: value}

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from hybrid_search.catalog import SearchRequest
 from hybrid_search.evaluation.judgments import Query, query_products
-from hybrid_search.profiles import LEGS, BlendProfile
+from hybrid_search.legs import LEG_NAMES
+from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.pipeline import blend, choose_profile
 from hybrid_search.search import Retrieval, SearchService
 
@@ -24,7 +25,7 @@ Retrievals = dict[str, Retrieval]
 def collecting_profile(window: int, attribute_weights: dict[str, float] | None = None) -> BlendProfile:
     """Every leg on, at ``window`` hits each: the superset any profile blends from."""
     extra = {"attribute_weights": attribute_weights} if attribute_weights else {}
-    return BlendProfile(weights=dict.fromkeys(LEGS, 1.0), window=window, **extra)
+    return BlendProfile(weights=dict.fromkeys(LEG_NAMES, 1.0), window=window, **extra)
 
 
 def retrieve_all(
@@ -60,4 +61,4 @@ def run_profiles(retrievals: Retrievals, profiles: Mapping[str, BlendProfile]) -
 
 def single_leg_profiles(base: BlendProfile) -> dict[str, BlendProfile]:
     """Each leg alone (weight 1, the rest 0), with base's window: the baselines a blend must beat."""
-    return {f"{leg} alone": base.model_copy(update={"weights": {leg: 1.0}, "classes": {}}) for leg in LEGS}
+    return {f"{leg} alone": base.model_copy(update={"weights": {leg: 1.0}, "classes": {}}) for leg in LEG_NAMES}

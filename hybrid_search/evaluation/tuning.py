@@ -19,7 +19,8 @@ from typing import Any
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.report import mean, score_queries
 from hybrid_search.evaluation.runner import Retrievals, rank_all
-from hybrid_search.profiles import LEGS, BlendProfile
+from hybrid_search.legs import LEG_NAMES
+from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.query_class import QUERY_CLASSES
 
 Objective = Callable[[BlendProfile], float]
@@ -67,7 +68,7 @@ class SearchSpace:
     rank_constants: tuple[float, ...] = (5, 10, 20, 40, 60, 100)
     windows: tuple[int, ...] = (50, 100, 200)
     weight_values: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
-    legs: tuple[str, ...] = LEGS
+    legs: tuple[str, ...] = LEG_NAMES
 
 
 @dataclass

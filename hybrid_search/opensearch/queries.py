@@ -64,9 +64,9 @@ def leg_body(size: int, query: dict[str, Any], fields: Sequence[str] = ()) -> di
 
 def named(query: dict[str, Any], name: str) -> dict[str, Any]:
     """``query`` with ``_name`` set (a k-NN query carries it inside its field), so hits say which matched."""
-    (kind, params), = query.items()
+    ((kind, params),) = query.items()
     if kind == "knn":
-        (field, knn), = params.items()
+        ((field, knn),) = params.items()
         return {"knn": {field: {**knn, "_name": name}}}
     return {kind: {**params, "_name": name}}
 
