@@ -29,17 +29,18 @@ def post_events() -> tuple[Response, int]:
             raise InvalidInputError(f"events[{i}].user_id", "user_id or client_id is required")
     services = current_app.extensions["hybrid_search"]
     settings = services.settings
-    write_events(
-        services.opensearch, settings.events_alias, [e.model_dump(mode="json", exclude_none=True) for e in parsed]
-    )
-    users = UserProfiles(services.redis, settings.products_alias)
     personal = [e for e in parsed if e.user_id]
+    # the products are read first: a catalog that cannot be read now is a 503 before anything is written
     products = get_sources(
         services.opensearch,
         settings.products_alias,
         sorted({e.event_attributes.object.object_id for e in personal}),
         PROFILE_FIELDS,
     )
+    write_events(
+        services.opensearch, settings.events_alias, [e.model_dump(mode="json", exclude_none=True) for e in parsed]
+    )
+    users = UserProfiles(services.redis, settings.products_alias)
     for event in personal:
         product = products.get(event.event_attributes.object.object_id)
         if product is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import opensearchpy
 from opensearchpy import OpenSearch
@@ -56,6 +57,22 @@ def cluster_plugins(client: OpenSearch) -> dict[str, str]:
         return {}
     common = set.intersection(*(set(plugins) for plugins in per_node))
     return {name: per_node[0][name] for name in sorted(common)}
+
+
+def mget_found(
+    client: OpenSearch, index: str, ids: Sequence[str], params: Mapping[str, str], what: str
+) -> list[dict[str, Any]]:
+    """The documents among ``ids`` that exist (``found: true``). A document that could not be read (a
+    per-document error, such as a shard still recovering after a restart) is not "missing": the whole
+    read raises the retryable ServiceUnavailableError instead, so no caller mistakes it for absent."""
+    with translated_errors(what):
+        docs = client.mget(index=index, body={"ids": list(ids)}, params=dict(params))["docs"]
+    unreadable = [doc for doc in docs if "error" in doc]
+    if unreadable:
+        error = unreadable[0]["error"]
+        reason = error.get("type", error) if isinstance(error, dict) else error
+        raise ServiceUnavailableError(f"{what}: {len(unreadable)} of {len(docs)} documents unreadable ({reason})")
+    return [doc for doc in docs if doc.get("found")]
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from typing import Any
 from opensearchpy import OpenSearch, helpers
 
 from hybrid_search.errors import BackendError, NotFoundError
-from hybrid_search.opensearch.client import translated_errors
+from hybrid_search.opensearch.client import mget_found, translated_errors
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,14 @@ RECOMPUTED_VECTORS = "fused_vector"  # text and photo vectors are read back: a n
 
 
 def get_products(client: OpenSearch, index: str, ids: Sequence[str]) -> dict[str, StoredProduct]:
-    """The stored documents among ``ids`` (missing ones are left out), with their versions."""
+    """The stored documents among ``ids`` (those that do not exist are left out), with their versions;
+    ServiceUnavailableError when any of them cannot be read now."""
     if not ids:
         return {}
-    with translated_errors(f"reading {len(ids)} products"):
-        response = client.mget(index=index, body={"ids": list(ids)}, params={"_source_excludes": RECOMPUTED_VECTORS})
+    params = {"_source_excludes": RECOMPUTED_VECTORS}
     return {
         doc["_id"]: StoredProduct(doc["_id"], doc["_source"], doc["_seq_no"], doc["_primary_term"])
-        for doc in response["docs"]
-        if doc.get("found")
+        for doc in mget_found(client, index, ids, params, f"reading {len(ids)} products from {index}")
     }
 
 

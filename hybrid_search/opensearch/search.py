@@ -9,7 +9,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from hybrid_search.errors import BackendError, InvalidInputError
-from hybrid_search.opensearch.client import translated_errors
+from hybrid_search.opensearch.client import mget_found, translated_errors
 from hybrid_search.opensearch.queries import ID_FIELD
 
 
@@ -75,9 +75,7 @@ def get_sources(
     if not ids:
         return {}
     params = {"_source_includes": ",".join(fields)} if fields else {"_source_excludes": ",".join(excludes or [])}
-    with translated_errors("reading products"):
-        docs = client.mget(index=index, body={"ids": ids}, params=params)["docs"]
-    return {doc["_id"]: doc["_source"] for doc in docs if doc.get("found")}
+    return {doc["_id"]: doc["_source"] for doc in mget_found(client, index, ids, params, "reading products")}
 
 
 # cosine + 2 (scores must not be negative); 0 for a document without the vector

@@ -35,3 +35,16 @@ def test_stale_pid_file_is_ignored(tmp_path):
     proc = ManagedProcess("stale", tmp_path / "s.pid", tmp_path / "s.log")
     assert proc.pid() is None
     assert not (tmp_path / "s.pid").exists()
+
+
+def test_kill_ends_the_server_at_once_without_its_shutdown_handler(tmp_path):
+    port = free_port()
+    proc = ManagedProcess("stubborn", tmp_path / "s.pid", tmp_path / "s.log")
+    ignores_term = (
+        "import signal, http.server; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, port={port}, bind='127.0.0.1')"
+    )
+    proc.start([sys.executable, "-c", ignores_term], lambda: listening(port), timeout_s=30)
+    assert proc.kill() is True
+    assert proc.pid() is None and not listening(port)
+    assert proc.kill() is False
