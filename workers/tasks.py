@@ -37,13 +37,16 @@ from workers.celery_app import (
 
 app = make_celery()
 
-# Transient failures of OpenSearch or Redis: retry with exponential backoff and jitter.
+# Transient failures of OpenSearch or Redis: retry with exponential backoff and full jitter. The
+# wait is capped at a minute so that a batch catches up within about a minute of the service coming
+# back (bench/reliability); 30 tries span about 12 minutes on average (25 at most), after which the
+# reconciler re-queues what is still pending.
 RETRY = {
     "autoretry_for": (ServiceUnavailableError, BackendError, redis.ConnectionError, redis.TimeoutError),
     "retry_backoff": 2,
-    "retry_backoff_max": 300,
+    "retry_backoff_max": 60,
     "retry_jitter": True,
-    "max_retries": 12,
+    "max_retries": 30,
 }
 
 

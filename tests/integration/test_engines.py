@@ -195,7 +195,7 @@ def test_a_photo_query_without_the_attributes_leg_runs_natively(api, catalog):
 @pytest.fixture(scope="module")
 def node_without_neural_search(tmp_path_factory, search_settings, catalog):
     """A second real node, assembled the same way but without the neural-search bundle, holding a copy
-    of 40 embedded catalog products (vectors read back through k-NN derived source)."""
+    of 40 embedded catalog products (vectors and all, from their stored sources)."""
     node = LocalOpenSearch(
         search_settings.cache_dir,
         LocalNodeConfig(
