@@ -345,6 +345,12 @@ def evaluate(
 @click.option("--folds", default=5, show_default=True, help="cross-validation folds over queries (1: none)")
 @click.option("--rounds", default=3, show_default=True, help="coordinate ascent rounds")
 @click.option(
+    "--intents/--no-intents",
+    default=False,
+    show_default=True,
+    help="also leave-one-intent-out: tune on every query kind but one, score the one left out",
+)
+@click.option(
     "--save/--no-save", default=False, show_default=True, help="store the result as the profile's next version"
 )
 @click.option("--name", default="tune", show_default=True, help="report file name")
@@ -357,6 +363,7 @@ def tune(
     base: str,
     folds: int,
     rounds: int,
+    intents: bool,
     save: bool,
     name: str,
 ) -> None:
@@ -374,6 +381,7 @@ def tune(
         out,
         folds=folds,
         rounds=rounds,
+        leave_intents_out=intents,
         save_as=base if save else None,
         name=name,
         progress=_tqdm,
@@ -382,6 +390,11 @@ def tune(
     cv = result["cross_validation"]
     if cv["mean_test"] is not None:
         click.echo(f"{folds}-fold CV, held-out nDCG@10: base {cv['mean_base_test']:.3f} -> tuned {cv['mean_test']:.3f}")
+    for r in result["leave_one_intent_out"]:
+        click.echo(
+            f"left out {r['intent']} ({r['test_queries']} queries): base {r['base_test_score']:.3f}, tuned on the "
+            f"rest {r['test_score']:.3f}, best leg {r['best_leg']} {r['best_leg_score']:.3f}"
+        )
     for label, c in result["comparisons"].items():
         click.echo(f"{label}: {c['wins']} wins / {c['losses']} losses / {c['ties']} ties, p = {c['p_value']:.4f}")
     if result["saved"]:

@@ -21,6 +21,7 @@ from hybrid_search.encoders.fusion import (
     save_fusion,
     train_fusion,
 )
+from hybrid_search.encoders.lexicon import build_lexicon
 from hybrid_search.encoders.text import TextEncoder
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.ingest import Enqueue, enqueue_in_batches
@@ -226,7 +227,7 @@ def train_attributes_from_index(
     share of products (titles as queries) measures each head's accuracy.
     """
     index = alias_targets(client, settings.products_alias)[0]
-    rows = read_vectors(client, index, ["text_vector", "title", *ATTRIBUTES], ready_only=True)
+    rows = read_vectors(client, index, ["text_vector", "title", "category_path", *ATTRIBUTES], ready_only=True)
     ids = sorted(rows)
     if len(ids) < 20:
         raise InvalidInputError("products", f"{len(ids)} ready products; the attribute heads need at least 20")
@@ -244,7 +245,8 @@ def train_attributes_from_index(
     sources = [products[i] for i in train] * 2 + [products[train[j]] for _, j in strings]
     labels = {name: [p.get(name) or "" for p in sources] for name in ATTRIBUTES}
     progress(f"training on {len(x)} examples")
-    model = train_attribute_model(x, labels, settings.text_encoder)
+    lexicon = build_lexicon(products, [*ATTRIBUTES, "category_path"])
+    model = train_attribute_model(x, labels, settings.text_encoder, lexicon=lexicon)
     evaluation = {}
     for name, head in model.heads.items():
         predicted = np.array(head.classes)[head.probabilities(l2_normalise(titles[test])).argmax(axis=1)]
@@ -253,6 +255,7 @@ def train_attributes_from_index(
         evaluation[name] = {"held_out_title_accuracy": round(float((predicted[judged] == truth[judged]).mean()), 4)}
     metadata = {
         "trained_on": {"index": index, "products": len(train), "held_out": n_test, "query_strings": query_strings},
+        "lexicon": {"title_words": len(lexicon.title_words), "attribute_words": len(lexicon.attribute_words)},
         "text_encoder": settings.text_encoder,
         "evaluation": evaluation,
     }

@@ -38,9 +38,10 @@ class BlendProfile(BaseModel):
     rerank_weight: float = Field(0.2, ge=0, le=10)
     rerank_depth: int = Field(50, ge=1, le=1000, description="how many of the blended hits a user's profile reranks")
     vector_share: float = Field(0.7, ge=0, le=1)
-    attribute_weights: dict[Literal["article_type", "colour", "gender", "usage"], float] = Field(
-        default_factory=lambda: {"article_type": 3.0, "colour": 2.0, "gender": 1.0, "usage": 0.5},
-        description="score of a full match per attribute in the attributes leg (times the value's probability)",
+    attribute_weights: dict[Literal["article_type", "colour", "gender", "usage", "words"], float] = Field(
+        default_factory=lambda: {"article_type": 3.0, "colour": 2.0, "gender": 1.0, "usage": 0.5, "words": 0.0},
+        description="score of a full match per attribute in the attributes leg (times the value's probability); "
+        "words: a title with all of the query's catalog words no attribute names (brands, materials, patterns)",
     )
     classes: dict[QueryClass, BlendProfile] = Field(
         default_factory=dict, description="per query class overrides (photo, zh, short, long)"

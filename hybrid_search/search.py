@@ -29,7 +29,13 @@ from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading
 from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
 from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
 from hybrid_search.opensearch.profiles import get_active
-from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_attribute_query, build_filters, leg_body
+from hybrid_search.opensearch.queries import (
+    SOURCE_EXCLUDES,
+    WORDS,
+    build_attribute_query,
+    build_filters,
+    leg_body,
+)
 from hybrid_search.opensearch.search import cosines_and_sources, get_source, run_hybrid, run_legs, search_sources
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile
@@ -196,7 +202,11 @@ class SearchService:
             elif text is not None:
                 fused = fuser.text_query(text[None, :])[0]
         wants_intent = profile.weight("attributes") > 0 and self.attributes is not None
-        intent = self.attributes.text_intent(text) if wants_intent and text is not None else None
+        intent = None
+        if wants_intent and text is not None:
+            intent = self.attributes.text_intent(text)
+            if words := self.attributes.word_intent(gloss):
+                intent[WORDS] = words
         bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
         inputs = QueryInputs(
             text=bm25_text if request.q and not request.like else None,

@@ -133,7 +133,14 @@ def evaluate(self: Any, queries: str | None, qrels: str, profiles: list[str], le
 
 @app.task(name=TUNE, bind=True)
 def tune(
-    self: Any, queries: str | None, qrels: str, profile: str, folds: int, rounds: int, save: bool
+    self: Any,
+    queries: str | None,
+    qrels: str,
+    profile: str,
+    folds: int,
+    rounds: int,
+    save: bool,
+    intents: bool = False,
 ) -> dict[str, Any]:
     services, _ = runtime()
     service = search_service()
@@ -147,6 +154,7 @@ def tune(
         out,
         folds=folds,
         rounds=rounds,
+        leave_intents_out=intents,
         save_as=profile if save else None,
         progress=_progress(self),
     )

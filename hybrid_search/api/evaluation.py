@@ -38,6 +38,7 @@ class TuneRequest(Judgments):
     profile: ProfileName = "default"
     folds: int = Field(5, ge=1, le=20)
     rounds: int = Field(3, ge=1, le=10)
+    intents: bool = False  # also leave-one-intent-out cross-validation
     save: bool = False
 
 
@@ -83,7 +84,7 @@ def start_eval() -> tuple[Response, int]:
 def start_tune() -> tuple[Response, int]:
     settings = _admin()
     req = parse_model(TuneRequest, _body())
-    args = [*_judgment_files(settings.judgments_root, req), req.profile, req.folds, req.rounds, req.save]
+    args = [*_judgment_files(settings.judgments_root, req), req.profile, req.folds, req.rounds, req.save, req.intents]
     return _started(TUNE, args, "evaluation.tune_status")
 
 

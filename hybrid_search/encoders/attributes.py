@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid_search.encoders.device import l2_normalise
+from hybrid_search.encoders.lexicon import Lexicon
 
 ATTRIBUTES = ("article_type", "colour", "gender", "usage")
 Intent = dict[str, dict[str, float]]  # attribute -> value -> probability
@@ -43,12 +44,22 @@ class AttributeHead:
 
 
 class AttributeModel:
-    """Per-attribute heads over the text space; ``version`` names the artifact (content hash)."""
+    """Per-attribute heads over the text space and the catalog's lexicon; ``version`` names the
+    artifact (content hash)."""
 
-    def __init__(self, heads: Mapping[str, AttributeHead], text_encoder: str, version: str) -> None:
+    def __init__(
+        self, heads: Mapping[str, AttributeHead], text_encoder: str, version: str, lexicon: Lexicon | None = None
+    ) -> None:
         self.heads = dict(heads)
         self.text_encoder = text_encoder
         self.version = version
+        self.lexicon = lexicon
+
+    def word_intent(self, text: str) -> dict[str, float]:
+        """The catalog words of ``text`` that no attribute value names, each an equal share of one
+        (a product whose title has them all scores the full weight of ``words``)."""
+        words = self.lexicon.specific_words(text) if self.lexicon else []
+        return {word: round(1 / len(words), 4) for word in words}
 
     def text_intent(self, vector: np.ndarray, top: int = 3, min_probability: float = 0.05) -> Intent:
         x = l2_normalise(np.asarray(vector, dtype=np.float32)[None, :])
@@ -68,12 +79,14 @@ class AttributeModel:
 
     def save(self, directory: Path) -> Path:
         arrays: dict[str, np.ndarray] = {}
-        meta = {"text_encoder": self.text_encoder, "created_at": datetime.now(UTC).isoformat(), "heads": {}}
+        meta: dict = {"text_encoder": self.text_encoder, "created_at": datetime.now(UTC).isoformat(), "heads": {}}
         for name, head in self.heads.items():
             arrays[f"{name}.coef"] = head.coef
             arrays[f"{name}.intercept"] = head.intercept
             meta["heads"][name] = list(head.classes)
-        digest = hashlib.sha256(json.dumps(meta["heads"], sort_keys=True).encode())
+        if self.lexicon is not None:
+            meta["lexicon"] = self.lexicon.to_json()
+        digest = hashlib.sha256(json.dumps([meta["heads"], meta.get("lexicon")], sort_keys=True).encode())
         for key in sorted(arrays):
             digest.update(arrays[key].tobytes())
         path = directory / f"attributes-{digest.hexdigest()[:10]}.npz"
@@ -89,7 +102,8 @@ def load_attribute_model(path: Path) -> AttributeModel:
             name: AttributeHead(tuple(classes), data[f"{name}.coef"], data[f"{name}.intercept"])
             for name, classes in meta["heads"].items()
         }
-    return AttributeModel(heads, meta["text_encoder"], path.stem.removeprefix("attributes-"))
+    lexicon = Lexicon.from_json(meta["lexicon"]) if "lexicon" in meta else None  # artifacts before the lexicon
+    return AttributeModel(heads, meta["text_encoder"], path.stem.removeprefix("attributes-"), lexicon)
 
 
 def resolve_attribute_model(spec: str, models_dir: Path) -> Path | None:
@@ -172,6 +186,7 @@ def train_attribute_model(
     text_encoder: str,
     regularisation: float = 10.0,
     max_iter: int = 300,
+    lexicon: Lexicon | None = None,
 ) -> AttributeModel:
     """Fit one multinomial logistic head per attribute on L2-normalised text vectors (empty labels dropped)."""
     from sklearn.linear_model import LogisticRegression
@@ -188,4 +203,4 @@ def train_attribute_model(
         if len(model.classes_) == 2:  # sklearn keeps one row for two classes; expand to a softmax pair
             coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
         heads[name] = AttributeHead(tuple(str(c) for c in model.classes_), coef, intercept.astype(np.float32))
-    return AttributeModel(heads, text_encoder, version="unsaved")
+    return AttributeModel(heads, text_encoder, version="unsaved", lexicon=lexicon)

@@ -17,7 +17,7 @@ from hybrid_search.evaluation.runner import (
     run_profiles,
     single_leg_profiles,
 )
-from hybrid_search.evaluation.tuning import SearchSpace, cross_validate, tune_per_class
+from hybrid_search.evaluation.tuning import SearchSpace, cross_validate, leave_one_intent_out, tune_per_class
 from hybrid_search.legs import LEG_NAMES
 from hybrid_search.opensearch.profiles import save_version
 from hybrid_search.profiles import BlendProfile, StoredProfile
@@ -79,12 +79,14 @@ def tune(
     space: SearchSpace | None = None,
     folds: int = 5,
     rounds: int = 3,
+    leave_intents_out: bool = False,
     save_as: str | None = None,
     name: str = "tune",
     progress: Progress = no_progress,
     processes: int | None = None,
 ) -> dict[str, Any]:
-    """Tune per query class from ``base``, cross-validate, report, and optionally save as a new version."""
+    """Tune per query class from ``base``, cross-validate (k-fold, and leave-one-intent-out when asked),
+    report, and optionally save as a new version."""
     space = space or SearchSpace()
     queries, qrels = load_judgments(queries_path, qrels_path)
     base_dir = (queries_path or qrels_path).parent
@@ -121,6 +123,20 @@ def tune(
         if folds > 1
         else []
     )
+    intents_out = (
+        leave_one_intent_out(
+            retrievals,
+            queries,
+            qrels,
+            base.profile,
+            space,
+            rounds,
+            progress=lambda k: progress(k, "leave one intent out", len({q.kind for q in queries})),
+            processes=processes,
+        )
+        if leave_intents_out
+        else []
+    )
     runs = {f"{base.name}@{base.version}": base.profile, "tuned": tuned} | single_leg_profiles(base.profile)
     rows = {run: score_queries(rankings, queries, qrels) for run, rankings in run_profiles(retrievals, runs).items()}
     baseline = f"{base.name}@{base.version}"
@@ -134,6 +150,7 @@ def tune(
     extra = {
         "tuned_profile": tuned.model_dump(mode="json"),
         "cross_validation": cv,
+        "leave_one_intent_out": [asdict(r) for r in intents_out],
         "trials": {k: len(t.history) for k, t in trials.items()},
     }
     paths = write_report(out_dir, name, rows, comparisons, extra, sweeps)
@@ -151,6 +168,7 @@ def tune(
         "summary": {run: summarise(r) for run, r in rows.items()},
         "comparisons": {k: asdict(c) for k, c in comparisons.items()},
         "cross_validation": cv,
+        "leave_one_intent_out": [asdict(r) for r in intents_out],
         "tuned_profile": tuned.model_dump(mode="json"),
         "saved": saved,
         "reports": {k: str(v) for k, v in paths.items()},

@@ -18,7 +18,7 @@ from typing import Any
 
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.report import mean, score_queries
-from hybrid_search.evaluation.runner import Retrievals, rank_all
+from hybrid_search.evaluation.runner import Retrievals, rank_all, single_leg_profiles
 from hybrid_search.legs import LEG_NAMES
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.query_class import QUERY_CLASSES
@@ -268,5 +268,44 @@ def cross_validate(
                 ndcg_objective(retrievals, test, qrels)(tuned),
                 ndcg_objective(retrievals, test, qrels)(base),
             )
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    intent: str
+    train_queries: int
+    test_queries: int
+    test_score: float  # the profile tuned on every other intent, on this one
+    base_test_score: float  # the untuned base, on this one
+    best_leg: str  # the best single leg on this intent, and its score: what a blend must not lose to
+    best_leg_score: float
+
+
+def leave_one_intent_out(
+    retrievals: Retrievals,
+    queries: Sequence[Query],
+    qrels: Mapping[str, Mapping[str, int]],
+    base: BlendProfile,
+    space: SearchSpace,
+    rounds: int = 3,
+    min_class_queries: int = 10,
+    progress: Callable[[Iterable[str]], Iterable[str]] = iter,
+    processes: int = 1,
+) -> list[IntentResult]:
+    """For each intent (query kind): tune (per class) on all the others and score the one left out,
+    beside the untuned base and the best single leg there. k-fold mixes every intent into training;
+    this says what tuning does for a kind of query it never saw."""
+    results = []
+    for intent in progress(sorted({q.kind for q in queries})):
+        test = [q for q in queries if q.kind == intent]
+        train = [q for q in queries if q.kind != intent]
+        tuned, _ = tune_per_class(retrievals, train, qrels, base, space, rounds, min_class_queries, processes=processes)
+        objective = ndcg_objective(retrievals, test, qrels)
+        legs = {name: objective(profile) for name, profile in single_leg_profiles(base).items()}
+        best_leg = max(legs, key=legs.__getitem__)
+        results.append(
+            IntentResult(intent, len(train), len(test), objective(tuned), objective(base), best_leg, legs[best_leg])
         )
     return results

@@ -71,6 +71,7 @@ def named(query: dict[str, Any], name: str) -> dict[str, Any]:
     return {kind: {**params, "_name": name}}
 
 
+WORDS = "words"  # an intent's catalog words that no attribute names (brand, material, pattern): word -> share
 # A product for everyone fits a query for either gender (the catalog's own convention).
 ALSO_MATCHES = {"gender": {"men": ("unisex",), "women": ("unisex",)}}
 
@@ -79,7 +80,8 @@ def build_attribute_query(
     intent: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], filters: dict[str, Any]
 ) -> dict[str, Any]:
     """Products scored by the attribute values a query asks for: the sum, over attributes, of the
-    attribute's weight times the probability of the product's value (constant-score terms)."""
+    attribute's weight times the probability of the product's value (constant-score terms); the
+    query's catalog words (``words``: brands, materials, patterns) count the same way by title."""
     should: list[dict[str, Any]] = []
     for name, values in intent.items():
         weight = weights.get(name, 0.0)
@@ -87,8 +89,11 @@ def build_attribute_query(
             boost = round(weight * probability, 4)
             if boost <= 0:
                 continue
-            matches = [value, *ALSO_MATCHES.get(name, {}).get(value.lower(), ())]
-            should.append({"constant_score": {"filter": {"terms": {name: matches}}, "boost": boost}})
+            if name == WORDS:  # a catalog word no attribute names: products whose titles use it
+                match: dict[str, Any] = {"match": {"title": value}}
+            else:
+                match = {"terms": {name: [value, *ALSO_MATCHES.get(name, {}).get(value.lower(), ())]}}
+            should.append({"constant_score": {"filter": match, "boost": boost}})
     if not should:
         should = [{"match_none": {}}]
     return {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}}

@@ -94,3 +94,17 @@ def test_voted_values_are_spelled_as_the_catalog_spells_them():
     model = train_attribute_model(x, labels, "test-encoder")
     voted = {"article_type": {"belts": 0.7, "scarves": 0.3}, "gender": {"women": 1.0}}
     assert model.canonical(voted) == {"article_type": {"Belts": 0.7, "scarves": 0.3}, "gender": {"Women": 1.0}}
+
+
+def test_word_intent_shares_the_catalog_words_and_travels_with_the_artifact(tmp_path):
+    from hybrid_search.encoders.lexicon import Lexicon
+
+    rng = np.random.default_rng(0)
+    x, labels = _clusters(rng)
+    lexicon = Lexicon(frozenset({"levis", "mark", "taylor", "shirt"}), frozenset({"shirt", "shirts"}))
+    model = train_attribute_model(x, labels, "test-encoder", lexicon=lexicon)
+    assert model.word_intent("mark taylor shirts") == {"mark": 0.5, "taylor": 0.5}
+    assert model.word_intent("blue shirts") == {}
+    loaded = load_attribute_model(model.save(tmp_path))
+    assert loaded.lexicon == lexicon and loaded.word_intent("levis") == {"levis": 1.0}
+    assert train_attribute_model(x, labels, "test-encoder").word_intent("levis") == {}  # no lexicon, no words

@@ -8,6 +8,7 @@ from hybrid_search.evaluation.tuning import (
     cross_validate,
     folds_by_kind,
     grid_search,
+    leave_one_intent_out,
     tune,
     tune_per_class,
 )
@@ -110,3 +111,17 @@ def test_tuning_from_a_profile_with_class_overrides_never_loses_to_it():
     assert ndcg_objective(retrievals, queries, qrels)(base) == pytest.approx(1.0)
     tuned, _ = tune_per_class(retrievals, queries, qrels, base, space, min_queries=5)
     assert ndcg_objective(retrievals, queries, qrels)(tuned) == pytest.approx(1.0)
+
+
+def test_leave_one_intent_out_shows_what_tuning_does_for_an_intent_it_never_saw():
+    retrievals, queries, qrels = _case()
+    space = SearchSpace(windows=(50,), weight_values=(0.0, 1.0), legs=("bm25", "text"))
+    base = BlendProfile(weights={"bm25": 1.0, "text": 1.0}, window=50)
+    results = {r.intent: r for r in leave_one_intent_out(retrievals, queries, qrels, base, space, min_class_queries=3)}
+    assert set(results) == {"keyword", "chinese"}
+    english = results["keyword"]
+    assert (english.train_queries, english.test_queries) == (12, 12)
+    assert (english.best_leg, english.best_leg_score) == ("text alone", pytest.approx(1.0))
+    # tuned on Chinese alone, where bm25 wins, the profile loses the English queries it never saw
+    assert english.test_score < english.best_leg_score
+    assert results["chinese"].best_leg == "bm25 alone"

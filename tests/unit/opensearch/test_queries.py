@@ -63,3 +63,15 @@ def test_named_sets_the_name_where_each_query_kind_takes_it():
     bm25 = named(build_bm25_query("shirt", build_filters({})), "bm25")
     assert bm25["bool"]["_name"] == "bm25" and bm25["bool"]["must"][0]["multi_match"]["query"] == "shirt"
     assert "_name" not in knn["knn"]["text_vector"]  # the original is left alone
+
+
+def test_catalog_words_score_products_by_title_with_their_share_of_the_words_weight():
+    filters = build_filters({})
+    intent = {"article_type": {"Shirts": 1.0}, "words": {"mark": 0.5, "taylor": 0.5}}
+    query = build_attribute_query(intent, {"article_type": 3.0, "words": 2.0}, filters)
+    clauses = [c["constant_score"] for c in query["bool"]["should"]]
+    assert {"filter": {"match": {"title": "mark"}}, "boost": 1.0} in clauses
+    assert {"filter": {"match": {"title": "taylor"}}, "boost": 1.0} in clauses
+    assert {"filter": {"terms": {"article_type": ["Shirts"]}}, "boost": 3.0} in clauses
+    unweighted = build_attribute_query(intent, {"article_type": 3.0}, filters)
+    assert all("match" not in c["constant_score"]["filter"] for c in unweighted["bool"]["should"])
