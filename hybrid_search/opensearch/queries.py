@@ -80,20 +80,28 @@ def build_attribute_query(
     intent: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], filters: dict[str, Any]
 ) -> dict[str, Any]:
     """Products scored by the attribute values a query asks for: the sum, over attributes, of the
-    attribute's weight times the probability of the product's value (constant-score terms); the
-    query's catalog words (``words``: brands, materials, patterns) count the same way by title."""
+    attribute's weight times the probability of the product's value (constant-score terms).
+
+    The query's catalog words (``words``: brands, materials, patterns) count within the article types
+    it asks for: a title with the word and of a type scores the words weight times the word's share
+    times the type's probability, so a word reorders products of the wanted type and never lifts
+    another type (a "sneakers" title that is a sports shoe, for a query for casual shoes)."""
     should: list[dict[str, Any]] = []
+    types = intent.get("article_type") or {}
     for name, values in intent.items():
         weight = weights.get(name, 0.0)
         for value, probability in values.items():
-            boost = round(weight * probability, 4)
-            if boost <= 0:
+            if name == WORDS:
+                for article_type, p in types.items():
+                    boost = round(weight * probability * p, 4)
+                    if boost > 0:
+                        word = [{"match": {"title": value}}, {"term": {"article_type": article_type}}]
+                        should.append({"constant_score": {"filter": {"bool": {"filter": word}}, "boost": boost}})
                 continue
-            if name == WORDS:  # a catalog word no attribute names: products whose titles use it
-                match: dict[str, Any] = {"match": {"title": value}}
-            else:
-                match = {"terms": {name: [value, *ALSO_MATCHES.get(name, {}).get(value.lower(), ())]}}
-            should.append({"constant_score": {"filter": match, "boost": boost}})
+            boost = round(weight * probability, 4)
+            if boost > 0:
+                matches = [value, *ALSO_MATCHES.get(name, {}).get(value.lower(), ())]
+                should.append({"constant_score": {"filter": {"terms": {name: matches}}, "boost": boost}})
     if not should:
         should = [{"match_none": {}}]
     return {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}}

@@ -90,6 +90,24 @@ def test_attributes_leg_finds_the_asked_type_and_colour_beyond_photos(service, c
     assert max(result["intent"]["article_type"], key=result["intent"]["article_type"].get) == "Backpacks"
 
 
+def test_catalog_words_no_attribute_names_rank_that_brand_first_in_the_attributes_leg(
+    service, catalog, api_profile, attribute_model
+):
+    """'quechua' is no article type, colour, gender or usage: the heads cannot know it, the catalog's
+    lexicon does (its titles use it), and the attributes leg scores titles that have it."""
+    _, metadata = attribute_model
+    assert metadata["lexicon"]["title_words"] > 50
+    weights = {"article_type": 3.0, "colour": 2.0, "gender": 1.0, "usage": 0.5}
+    api_profile("attributes-words", weights={"attributes": 1.0}, attribute_weights={**weights, "words": 2.0})
+    api_profile("attributes-no-words", weights={"attributes": 1.0}, attribute_weights={**weights, "words": 0.0})
+    result = _search(service, q="quechua backpack", profile="attributes-words", size=8, explain=True)
+    assert result["intent"]["words"] == {"quechua": 1.0}
+    top = [catalog[h["id"]] for h in result["hits"]]
+    assert all(p["article_type"] == "Backpacks" and p["title"].startswith("Quechua") for p in top)
+    plain = _search(service, q="quechua backpack", profile="attributes-no-words", size=8)
+    assert sum(catalog[h["id"]]["title"].startswith("Quechua") for h in plain["hits"]) < 8
+
+
 def test_chinese_query_reaches_english_titles_through_bm25(service, catalog, api_profile):
     api_profile("bm25-only", weights={"bm25": 1.0})
     hits = _search(service, q="黑色双肩包", profile="bm25-only", size=10)["hits"]

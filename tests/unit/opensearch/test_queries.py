@@ -65,13 +65,20 @@ def test_named_sets_the_name_where_each_query_kind_takes_it():
     assert "_name" not in knn["knn"]["text_vector"]  # the original is left alone
 
 
-def test_catalog_words_score_products_by_title_with_their_share_of_the_words_weight():
+def test_catalog_words_score_titles_within_the_article_types_the_query_asks_for():
     filters = build_filters({})
-    intent = {"article_type": {"Shirts": 1.0}, "words": {"mark": 0.5, "taylor": 0.5}}
+    intent = {"article_type": {"Shirts": 0.8, "Tshirts": 0.2}, "words": {"mark": 0.5, "taylor": 0.5}}
     query = build_attribute_query(intent, {"article_type": 3.0, "words": 2.0}, filters)
     clauses = [c["constant_score"] for c in query["bool"]["should"]]
-    assert {"filter": {"match": {"title": "mark"}}, "boost": 1.0} in clauses
-    assert {"filter": {"match": {"title": "taylor"}}, "boost": 1.0} in clauses
-    assert {"filter": {"terms": {"article_type": ["Shirts"]}}, "boost": 3.0} in clauses
+
+    def word_in_type(word: str, article_type: str) -> dict:
+        return {"bool": {"filter": [{"match": {"title": word}}, {"term": {"article_type": article_type}}]}}
+
+    assert {"filter": word_in_type("mark", "Shirts"), "boost": 0.8} in clauses  # 2.0 x 0.5 x 0.8
+    assert {"filter": word_in_type("taylor", "Tshirts"), "boost": 0.2} in clauses
+    assert {"filter": {"terms": {"article_type": ["Shirts"]}}, "boost": 2.4} in clauses
+    assert len(clauses) == 6
     unweighted = build_attribute_query(intent, {"article_type": 3.0}, filters)
-    assert all("match" not in c["constant_score"]["filter"] for c in unweighted["bool"]["should"])
+    assert len(unweighted["bool"]["should"]) == 2  # words at weight 0 add nothing
+    no_type = build_attribute_query({"words": {"levis": 1.0}}, {"words": 2.0}, filters)
+    assert no_type["bool"]["should"] == [{"match_none": {}}]  # a word counts only within a wanted type
