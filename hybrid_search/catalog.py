@@ -6,14 +6,24 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from hybrid_search.errors import InvalidInputError
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 STATUSES = ("pending", "ready", "failed")
+
+
+def _not_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not a boolean")
+    return value
+
+
+# An integer from a JSON number without a fraction or a string of digits; true is not 1.
+Whole = Annotated[int, BeforeValidator(_not_boolean)]
 
 
 class ProductIn(BaseModel):
@@ -31,7 +41,7 @@ class ProductIn(BaseModel):
     gender: str = Field("", max_length=32)
     usage: str = Field("", max_length=64)
     season: str = Field("", max_length=32)
-    year: int | None = Field(None, ge=1900, le=2100)
+    year: Whole | None = Field(None, ge=1900, le=2100)
     price: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False)
     currency: str = Field("", pattern=r"^([A-Z]{3})?$")
     attributes: dict[str, str] = Field(default_factory=dict, max_length=64)
@@ -150,8 +160,8 @@ class SearchRequest(BaseModel):
     merchant_id: tuple[str, ...] = ()
     price_min: float | None = Field(None, ge=0, allow_inf_nan=False)
     price_max: float | None = Field(None, ge=0, allow_inf_nan=False)
-    page: int = Field(1, ge=1, le=1000)
-    size: int = Field(10, ge=1, le=100)
+    page: Whole = Field(1, ge=1, le=1000)
+    size: Whole = Field(10, ge=1, le=100)
     profile: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     explain: bool = False
     engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: HYBRID_SEARCH_BLEND_ENGINE
@@ -169,8 +179,8 @@ class EventObject(BaseModel):
 
 class EventPosition(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ordinal: int | None = Field(None, ge=0)
-    page_depth: int | None = Field(None, ge=0)
+    ordinal: Whole | None = Field(None, ge=0)
+    page_depth: Whole | None = Field(None, ge=0)
 
 
 class EventAttributes(BaseModel):
@@ -195,6 +205,11 @@ class EventIn(BaseModel):
     message_type: str | None = Field(None, max_length=64)
     message: str | None = Field(None, max_length=2048)
     event_attributes: EventAttributes
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)  # no offset: UTC, as UBI sends
 
     @field_validator("action_name")
     @classmethod

@@ -26,7 +26,13 @@ class UnauthorisedError(HybridSearchError):
 
 
 class NotFoundError(HybridSearchError):
+    """Nothing by that name; ``field`` names the request field that named it, when one did."""
+
     code = "not_found"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConflictError(HybridSearchError):

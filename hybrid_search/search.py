@@ -24,7 +24,7 @@ from hybrid_search.encoders.attributes import (
     resolve_attribute_model,
 )
 from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
-from hybrid_search.errors import InvalidInputError, NotFoundError
+from hybrid_search.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
 from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading
 from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
 from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
@@ -197,7 +197,7 @@ class SearchService:
         else:
             text = self._encode_text(gloss) if request.q else None
             if photo is not None:
-                encoded = self.pipeline.image_encoder.encode([photo])
+                encoded = self.pipeline.image_encoder.encode([photo], "photo")
                 image, fused = encoded[0], fuser.image_query(encoded)[0]
             elif text is not None:
                 fused = fuser.text_query(text[None, :])[0]
@@ -300,7 +300,10 @@ class SearchService:
             raise InvalidInputError("q", "give a query text, a photo or like=<product id>")
         if request.price_min is not None and request.price_max is not None and request.price_min > request.price_max:
             raise InvalidInputError("price_min", "must not be above price_max")
-        stored = self.profiles.get(request.profile)
+        try:
+            stored = self.profiles.get(request.profile)
+        except NotFoundError as exc:
+            raise NotFoundError(str(exc), field="profile") from None
         klass = query_class(request.q, photo is not None or bool(request.like))
         profile = choose_profile(stored.profile, klass, self.available_legs(request, photo))
         if request.page * request.size > profile.window:
@@ -324,11 +327,18 @@ class SearchService:
             queries, plan.native.pipeline, profile.window, start, size, excludes, plan.request.explain
         )
 
-    def search(self, request: SearchRequest, photo: bytes | None = None) -> dict[str, Any]:
+    def search(self, request: SearchRequest, photo: bytes | None = None, client: str | None = None) -> dict[str, Any]:
+        """One search; ``request.user_id`` is a user of ``client`` (the tenant whose key sent it).
+        Without Redis the results are not personalised, and ``degraded`` says so."""
         started = time.perf_counter()
         plan = self.plan(request, photo)
         profile, understood = plan.profile, plan.understood
-        user = self.users.get(request.user_id) if request.user_id else None
+        user, degraded = None, {}
+        if request.user_id and client is not None:
+            try:
+                user = self.users.get(client, request.user_id)
+            except ServiceUnavailableError as exc:
+                degraded["personalisation"] = str(exc)
         personalise = user is not None and not user.empty and profile.rerank_weight > 0
         planned = time.perf_counter()
 
@@ -405,6 +415,8 @@ class SearchService:
         }
         if request.explain and intent is not None:
             out["intent"] = intent
+        if degraded:
+            out["degraded"] = degraded
         return out
 
 

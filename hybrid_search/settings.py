@@ -56,6 +56,9 @@ class Settings(BaseSettings):
 
     merchant_keys: dict[str, str] = {"dev-merchant-key": "demo"}  # API key -> merchant id
     admin_key: str = "dev-admin-key"
+    # API key -> client (a storefront backend): its events, its users' personalisation, the passthrough
+    client_keys: dict[str, str] = {"dev-client-key": "storefront"}
+    anonymous_passthrough: bool = False  # POST /<alias>/_search without a key (a private network only)
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
@@ -72,6 +75,14 @@ class Settings(BaseSettings):
     def _index_name_part(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError("must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("client_keys")
+    @classmethod
+    def _client_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, client in value.items():
+            if not key or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", client):
+                raise ValueError("clients are named with letters, digits, '.', '_' or '-' (at most 64), keys non-empty")
         return value
 
     @field_validator("opensearch_url", "redis_url")

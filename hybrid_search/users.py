@@ -2,37 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import redis
 
 from hybrid_search.encoders.behaviour import ACTION_WEIGHTS
+from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, affinity_shares, updated_vector
 
 PROFILE_TTL_S = 90 * 24 * 3600
 SEPARATOR = "\x1f"
 
 
+@contextmanager
+def redis_errors(doing: str) -> Iterator[None]:
+    """Redis failures as the retryable ServiceUnavailableError (503 + Retry-After in the API)."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise ServiceUnavailableError(f"Redis unavailable while {doing} ({exc.__class__.__name__})") from exc
+
+
 class UserProfiles:
-    """``<prefix>:user:<id>:vec`` holds the float32 moving average of fused vectors the user acted on;
-    ``<prefix>:user:<id>:aff`` counts action-weighted attribute values (``colour\\x1fblack``)."""
+    """Users belong to the client (tenant) whose key sent their events: ``<prefix>:user:<client>\\x1f<id>:vec``
+    holds the float32 moving average of fused vectors the user acted on, ``...:aff`` counts
+    action-weighted attribute values (``colour\\x1fblack``)."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.redis = client
         self.prefix = prefix
 
-    def _keys(self, user_id: str) -> tuple[str, str]:
-        base = f"{self.prefix}:user:{user_id}"
+    def _keys(self, tenant: str, user_id: str) -> tuple[str, str]:
+        base = f"{self.prefix}:user:{tenant}{SEPARATOR}{user_id}"
         return f"{base}:vec", f"{base}:aff"
 
-    def record(self, user_id: str, action: str, product: Mapping[str, Any]) -> None:
+    def check(self) -> None:
+        """Raise ServiceUnavailableError unless Redis answers (before writing what it must follow)."""
+        with redis_errors("checking user profiles"):
+            self.redis.ping()
+
+    def record(self, tenant: str, user_id: str, action: str, product: Mapping[str, Any]) -> None:
         """Fold one action on ``product`` (its fused vector and attributes) into the user's profile."""
+        with redis_errors("updating a user profile"):
+            self._record(tenant, user_id, action, product)
+
+    def _record(self, tenant: str, user_id: str, action: str, product: Mapping[str, Any]) -> None:
         weight = ACTION_WEIGHTS.get(action, 0.0)
         if weight <= 0:
             return  # an impression says nothing about what the user likes
-        vec_key, aff_key = self._keys(user_id)
+        vec_key, aff_key = self._keys(tenant, user_id)
         pipe = self.redis.pipeline()
         vector = product.get("fused_vector")
         if vector is not None:
@@ -49,9 +70,10 @@ class UserProfiles:
         pipe.expire(aff_key, PROFILE_TTL_S)
         pipe.execute()
 
-    def get(self, user_id: str) -> UserProfile:
-        vec_key, aff_key = self._keys(user_id)
-        raw, counts = self.redis.pipeline().get(vec_key).hgetall(aff_key).execute()
+    def get(self, tenant: str, user_id: str) -> UserProfile:
+        vec_key, aff_key = self._keys(tenant, user_id)
+        with redis_errors("reading a user profile"):
+            raw, counts = self.redis.pipeline().get(vec_key).hgetall(aff_key).execute()
         by_field: dict[str, dict[str, float]] = {}
         for key, value in counts.items():
             name, _, attr = key.decode().partition(SEPARATOR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from hybrid_search.api.bodies import limit_body_sizes
 from hybrid_search.api.errors import register_error_handlers
 from hybrid_search.api.evaluation import evaluation
 from hybrid_search.api.events import events
@@ -23,12 +24,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services = Services.from_settings(settings or Settings())
     app = Flask(__name__)
     app.json.sort_keys = False
-    app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
     app.extensions["hybrid_search"] = services
     app.extensions["hybrid_search.queue"] = make_celery(services.settings)
     app.extensions["hybrid_search.search_factory"] = lambda: SearchService.from_services(services)
     app.url_map.converters["product_id"] = ProductIdConverter
     register_error_handlers(app)
+    limit_body_sizes(app)
     for blueprint in (health, products, search, events, profiles, evaluation):
         app.register_blueprint(blueprint)
     return app

@@ -38,7 +38,7 @@ def status_for(error: HybridSearchError) -> int:
 def error_response(error: HybridSearchError) -> tuple[Response, int]:
     status = status_for(error)
     body = {"error": error.code, "message": str(error)}
-    if isinstance(error, InvalidInputError):
+    if isinstance(error, InvalidInputError | NotFoundError) and error.field:
         body["field"] = error.field
     response = jsonify(body)
     if isinstance(error, ServiceUnavailableError):

@@ -9,22 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, url_for
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hybrid_search.api.auth import require_admin
+from hybrid_search.api.bodies import json_object
 from hybrid_search.catalog import parse_model
-from hybrid_search.errors import InvalidInputError, UnauthorisedError
+from hybrid_search.errors import InvalidInputError
 from workers.celery_app import EVALUATE, TUNE
 
 evaluation = Blueprint("evaluation", __name__)
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# a relative path of printable characters, no NUL, short enough for any file system
+JudgmentPath = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,255}$")]
 
 
 class Judgments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    queries: str | None = Field(None, min_length=1, description="queries JSONL, relative to the judgments folder")
-    qrels: str = Field(
-        min_length=1, description="TREC qrels or a Search Relevance judgment list (.json), relative to the folder"
+    queries: JudgmentPath | None = Field(None, description="queries JSONL, relative to the judgments folder")
+    qrels: JudgmentPath = Field(
+        description="TREC qrels or a Search Relevance judgment list (.json), relative to the folder"
     )
 
 
@@ -40,13 +44,6 @@ class TuneRequest(Judgments):
     rounds: int = Field(3, ge=1, le=10)
     intents: bool = False  # also leave-one-intent-out cross-validation
     save: bool = False
-
-
-def _admin() -> Any:
-    services = current_app.extensions["hybrid_search"]
-    if request.headers.get("X-API-Key") != services.settings.admin_key:
-        raise UnauthorisedError("evaluation needs the admin X-API-Key")
-    return services.settings
 
 
 def _judgment_files(root: Path, req: Judgments) -> list[str | None]:
@@ -65,25 +62,18 @@ def _judgment_files(root: Path, req: Judgments) -> list[str | None]:
     return paths
 
 
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInputError("body", "must be a JSON object")
-    return body
-
-
 @evaluation.post("/eval")
 def start_eval() -> tuple[Response, int]:
-    settings = _admin()
-    req = parse_model(EvalRequest, _body())
+    settings = require_admin("evaluation runs")
+    req = parse_model(EvalRequest, json_object())
     args = [*_judgment_files(settings.judgments_root, req), req.profiles, req.legs, req.name]
     return _started(EVALUATE, args, "evaluation.eval_status")
 
 
 @evaluation.post("/tune")
 def start_tune() -> tuple[Response, int]:
-    settings = _admin()
-    req = parse_model(TuneRequest, _body())
+    settings = require_admin("evaluation runs")
+    req = parse_model(TuneRequest, json_object())
     args = [*_judgment_files(settings.judgments_root, req), req.profile, req.folds, req.rounds, req.save, req.intents]
     return _started(TUNE, args, "evaluation.tune_status")
 
@@ -108,7 +98,7 @@ def tune_status(task_id: str) -> Response:
 def _status(task_id: str) -> Response:
     """PENDING (queued, or an id Celery does not know), PROGRESS with the step, SUCCESS with the
     result (summary, comparisons, report paths), or FAILURE with the error."""
-    _admin()
+    require_admin("evaluation runs")
     result = current_app.extensions["hybrid_search.queue"].AsyncResult(task_id)
     body: dict[str, Any] = {"task_id": task_id, "state": result.state}
     if result.state == "PROGRESS":

@@ -1,9 +1,17 @@
-"""POST /events: user behaviour in User Behavior Insights style, stored and folded into user profiles."""
+"""POST /events: user behaviour in User Behavior Insights style, stored and folded into user profiles.
+
+Events are sent by a client (a storefront backend) with its key: they belong to that client
+(``application``), and so do the users they name; a batch is checked whole (timestamps, products
+in the catalog, Redis reachable) before any of it is written."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from datetime import UTC, datetime, timedelta
 
+from flask import Blueprint, Response, current_app, jsonify
+
+from hybrid_search.api.auth import require_client
+from hybrid_search.api.bodies import json_body
 from hybrid_search.catalog import EventIn, parse_model
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.opensearch.events import write_events
@@ -12,37 +20,48 @@ from hybrid_search.users import UserProfiles
 
 events = Blueprint("events", __name__)
 MAX_EVENTS = 1000
+MAX_AGE = timedelta(days=365)
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 PROFILE_FIELDS = ["fused_vector", "article_type", "colour", "brand", "gender"]
 
 
 @events.post("/events")
 def post_events() -> tuple[Response, int]:
-    body = request.get_json(silent=True)
+    client = require_client("events")
+    body = json_body()
     rows = body if isinstance(body, list) else [body] if isinstance(body, dict) else None
     if rows is None:
         raise InvalidInputError("body", "must be an event object or an array of events")
     if not 1 <= len(rows) <= MAX_EVENTS:
         raise InvalidInputError("body", f"send 1 to {MAX_EVENTS} events")
     parsed = [parse_model(EventIn, row, f"events[{i}].") for i, row in enumerate(rows)]
+    now = datetime.now(UTC)
     for i, event in enumerate(parsed):
         if not (event.user_id or event.client_id):
             raise InvalidInputError(f"events[{i}].user_id", "user_id or client_id is required")
+        if not now - MAX_AGE <= event.timestamp <= now + MAX_CLOCK_SKEW:
+            raise InvalidInputError(f"events[{i}].timestamp", "must be within the last 365 days, not in the future")
+        if event.application not in (None, client):
+            raise InvalidInputError(f"events[{i}].application", f"this key sends the events of {client!r}")
     services = current_app.extensions["hybrid_search"]
     settings = services.settings
-    personal = [e for e in parsed if e.user_id]
-    # the products are read first: a catalog that cannot be read now is a 503 before anything is written
+    on_products = [(i, e) for i, e in enumerate(parsed) if e.event_attributes.object.object_id_field == "product_id"]
+    # a catalog that cannot be read now is a 503 before anything is written
     products = get_sources(
         services.opensearch,
         settings.products_alias,
-        sorted({e.event_attributes.object.object_id for e in personal}),
+        sorted({e.event_attributes.object.object_id for _, e in on_products}),
         PROFILE_FIELDS,
     )
-    write_events(
-        services.opensearch, settings.events_alias, [e.model_dump(mode="json", exclude_none=True) for e in parsed]
-    )
+    for i, event in on_products:
+        if event.event_attributes.object.object_id not in products:
+            raise InvalidInputError(f"events[{i}].event_attributes.object.object_id", "no such product in the catalog")
     users = UserProfiles(services.redis, settings.products_alias)
+    personal = [e for _, e in on_products if e.user_id]
+    if personal:
+        users.check()
+    docs = [e.model_dump(mode="json", exclude_none=True) | {"application": client} for e in parsed]
+    write_events(services.opensearch, settings.events_alias, docs)
     for event in personal:
-        product = products.get(event.event_attributes.object.object_id)
-        if product is not None:
-            users.record(event.user_id, event.action_name, product)
+        users.record(client, event.user_id, event.action_name, products[event.event_attributes.object.object_id])
     return jsonify({"accepted": len(parsed)}), 202

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.routing import BaseConverter
 
+from hybrid_search.api.auth import caller_merchant
+from hybrid_search.api.bodies import parse_json
 from hybrid_search.catalog import PRODUCT_ID_PATTERN, STATUSES, parse_products
-from hybrid_search.errors import InvalidInputError, NotFoundError, UnauthorisedError
+from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.ingest import submit_products, write_targets
 from hybrid_search.opensearch.products import delete_product, get_product, list_products
 from hybrid_search.services import Services
@@ -29,29 +30,15 @@ def _services() -> Services:
     return current_app.extensions["hybrid_search"]
 
 
-def caller_merchant() -> str | None:
-    """The merchant of the request's ``X-API-Key``; None for the admin key (every merchant)."""
-    key = request.headers.get("X-API-Key", "")
-    settings = _services().settings
-    if key and key == settings.admin_key:
-        return None
-    if key in settings.merchant_keys:
-        return settings.merchant_keys[key]
-    raise UnauthorisedError("missing or unknown X-API-Key")
-
-
 def _rows_from_text(text: str, field: str) -> list[Any]:
     """A JSON array, a {"products": [...]} object, or NDJSON."""
     stripped = text.strip()
     if not stripped:
         raise InvalidInputError(field, "empty")
-    try:
-        if stripped.startswith("[") or stripped.startswith("{") and "\n" not in stripped:
-            data = json.loads(stripped)
-            return data["products"] if isinstance(data, dict) and "products" in data else data
-        return [json.loads(line) for line in stripped.splitlines() if line.strip()]
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise InvalidInputError(field, f"not valid JSON or NDJSON ({exc})") from None
+    if stripped.startswith("[") or stripped.startswith("{") and "\n" not in stripped:
+        data = parse_json(stripped, field)
+        return data["products"] if isinstance(data, dict) and "products" in data else data
+    return [parse_json(line, f"{field}[{i}]") for i, line in enumerate(stripped.splitlines()) if line.strip()]
 
 
 def _upload() -> tuple[list[Any], dict[str, bytes]]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
+from hybrid_search.api.auth import require_admin
+from hybrid_search.api.bodies import json_object
 from hybrid_search.catalog import parse_model
-from hybrid_search.errors import InvalidInputError, UnauthorisedError
+from hybrid_search.errors import InvalidInputError
 from hybrid_search.opensearch import profiles as store
 from hybrid_search.profiles import BlendProfile
 
@@ -16,10 +18,8 @@ NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 def _admin() -> tuple[object, str]:
-    services = current_app.extensions["hybrid_search"]
-    if request.headers.get("X-API-Key") != services.settings.admin_key:
-        raise UnauthorisedError("profiles need the admin X-API-Key")
-    return services.opensearch, services.settings.profiles_index
+    settings = require_admin("profiles")
+    return current_app.extensions["hybrid_search"].opensearch, settings.profiles_index
 
 
 @profiles.get("/profiles")
@@ -46,9 +46,7 @@ def save(name: str) -> tuple[Response, int]:
     client, index = _admin()
     if not re.fullmatch(NAME, name):
         raise InvalidInputError("name", "lowercase letters, digits, '_' or '-', at most 64")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInputError("body", "must be a JSON object (a blend profile)")
+    body = json_object()
     note = str(body.pop("note", ""))[:1000]
     profile = parse_model(BlendProfile, body)
     return jsonify(store.save_version(client, index, name, profile, note).model_dump(mode="json")), 201
@@ -57,9 +55,8 @@ def save(name: str) -> tuple[Response, int]:
 @profiles.post("/profiles/<name>/activate")
 def activate(name: str) -> Response:
     client, index = _admin()
-    body = request.get_json(silent=True) or {}
-    version = body.get("version")
-    if not isinstance(version, int) or version < 1:
+    version = json_object(default={}).get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise InvalidInputError("version", "must be a stored version number")
     return jsonify(store.activate(client, index, name, version).model_dump(mode="json"))
 

@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from hybrid_search.api.auth import caller_client, is_admin
+from hybrid_search.api.bodies import json_object
+from hybrid_search.api.passthrough import check_page, guarded_body, guarded_params, whole
 from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, parse_model
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.errors import InvalidInputError, UnauthorisedError
 from hybrid_search.opensearch.search import passthrough_search
 from hybrid_search.search import SearchService
 
 search = Blueprint("search", __name__)
 _lock = threading.Lock()
-PASSTHROUGH_PARAMS = {
-    "from",
-    "size",
-    "timeout",
-    "track_total_hits",
-    "explain",
-    "_source",
-    "_source_includes",
-    "_source_excludes",
-    "sort",
-    "q",
-    "default_operator",
-    "search_type",
-    "request_cache",
-    "routing",
-    "preference",
-    "allow_partial_search_results",
-    "rest_total_hits_as_int",
-    "typed_keys",
-    "filter_path",
-}
 
 
 def search_service() -> SearchService:
@@ -61,57 +42,70 @@ def _request_fields() -> tuple[dict[str, Any], bytes | None]:
             if not photo:
                 raise InvalidInputError("photo", "empty file")
     else:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InvalidInputError("body", "must be a JSON object")
-        data = dict(body)
+        data = dict(json_object())
     if "merchant" in data:
         data["merchant_id"] = data.pop("merchant")
     fields: dict[str, Any] = {}
     for key, value in data.items():
         if key in FILTER_FIELDS:  # repeated, or comma separated: any of the values
             values = value if isinstance(value, list) else [value]
-            value = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+            if not all(isinstance(v, str) for v in values):
+                raise InvalidInputError(key, "must be a string or a list of strings")
+            value = [part.strip() for v in values for part in v.split(",") if part.strip()]
         elif request.method == "GET" or request.mimetype == "multipart/form-data":  # the last one wins
             value = value[-1] if value else None
         fields[key] = value
-    if "explain" in fields and isinstance(fields["explain"], str):
-        fields["explain"] = fields["explain"].lower() in ("1", "true", "yes")
     return fields, photo
+
+
+def _search(fields: dict[str, Any], photo: bytes | None, prefix: str = "") -> dict[str, Any]:
+    """Run a search for the caller: a user's personalisation belongs to the client (tenant) whose
+    key sent it, so ``user_id`` needs a client key."""
+    parsed = parse_model(SearchRequest, fields, prefix)
+    client = caller_client()
+    if parsed.user_id and client is None:
+        raise UnauthorisedError(f"{prefix}user_id: personalised search needs a client X-API-Key")
+    return search_service().search(parsed, photo, client)
 
 
 @search.route("/search", methods=["GET", "POST"])
 def run_search() -> Response:
     fields, photo = _request_fields()
-    return jsonify(search_service().search(parse_model(SearchRequest, fields), photo))
+    return jsonify(_search(fields, photo))
 
 
 @search.route("/<index>/_search", methods=["GET", "POST"])
 def opensearch_search(index: str) -> Response:
-    """Plain query DSL is forwarded unchanged; ``ext.hybrid`` (our /search parameters) turns on the blend."""
+    """A read-only search of the live products alias for backends that speak OpenSearch: plain
+    query DSL within the allow-list (``passthrough.py``), or ``ext.hybrid`` (our /search
+    parameters) for the blend in OpenSearch's response shape. Needs a client key unless
+    ``anonymous_passthrough``; the admin key also sees internal fields and vectors."""
     services = current_app.extensions["hybrid_search"]
     alias = services.settings.products_alias
-    if index != alias and not index.startswith(f"{alias}-"):
-        raise InvalidInputError("index", f"only {alias} (and its versioned indices) can be searched here")
-    raw = request.get_data(as_text=True)
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError("body", f"not JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise InvalidInputError("body", "must be a JSON object")
-    hybrid = body.get("ext", {}).get("hybrid") if isinstance(body.get("ext"), dict) else None
+    admin = is_admin()
+    if not admin and caller_client() is None and not services.settings.anonymous_passthrough:
+        raise UnauthorisedError("the passthrough needs a client X-API-Key")
+    if index != alias:
+        raise InvalidInputError("index", f"only the live {alias} alias can be searched here (one name, no patterns)")
+    body = json_object(default={})
+    ext = body.pop("ext", None)
+    hybrid = ext.get("hybrid") if isinstance(ext, dict) else None
+    if ext is not None and (not isinstance(ext, dict) or set(ext) != {"hybrid"}):
+        raise InvalidInputError("body.ext", "only ext.hybrid (the /search parameters) is accepted")
     if hybrid is None:
-        params = {k: v for k, v in request.args.items() if k in PASSTHROUGH_PARAMS}
-        return jsonify(passthrough_search(services.opensearch, index, body, params))
+        params = guarded_params(request.args.to_dict())
+        return jsonify(passthrough_search(services.opensearch, alias, guarded_body(body, admin), params))
     if not isinstance(hybrid, dict):
         raise InvalidInputError("ext.hybrid", "must be an object of /search parameters")
-    size = _whole(body.get("size", request.args.get("size", 10)), "size")
-    start = _whole(body.get("from", request.args.get("from", 0)), "from")
-    if size < 1 or start < 0 or start % size:
+    if set(body) - {"size", "from"}:
+        raise InvalidInputError(f"body.{sorted(set(body) - {'size', 'from'})[0]}", "with ext.hybrid: size and from")
+    size = whole(body.get("size", request.args.get("size", 10)), "size")
+    start = whole(body.get("from", request.args.get("from", 0)), "from")
+    check_page(start, size, "")
+    if size < 1 or start % size:
         raise InvalidInputError("from", "must be a multiple of size (pages of the fusion window)")
     fields = {**hybrid, "size": size, "page": start // size + 1}
-    result = search_service().search(parse_model(SearchRequest, fields, "ext.hybrid."))
+    result = _search(fields, None, "ext.hybrid.")
     hits = [
         {
             "_index": alias,
@@ -139,10 +133,3 @@ def opensearch_search(index: str) -> Response:
             },
         }
     )
-
-
-def _whole(value: Any, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, "must be a whole number") from None

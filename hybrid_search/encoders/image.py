@@ -133,9 +133,11 @@ class ImageEncoder:
             out[start : start + len(batch)] = self._features(batch).float().cpu().numpy()
         return l2_normalise(out)
 
-    def encode(self, photos: Sequence[bytes]) -> np.ndarray:
-        """Features of every photo; an unreadable one raises InvalidInputError naming ``photos[i]``."""
-        return self.encode_tensors([self.preprocess(data, f"photos[{i}]") for i, data in enumerate(photos)])
+    def encode(self, photos: Sequence[bytes], field: str = "photos") -> np.ndarray:
+        """Features of every photo; an unreadable one raises InvalidInputError naming ``<field>[i]``
+        (``field`` itself for a single photo)."""
+        names = [field] if len(photos) == 1 else [f"{field}[{i}]" for i in range(len(photos))]
+        return self.encode_tensors([self.preprocess(data, name) for data, name in zip(photos, names, strict=True)])
 
     @torch.inference_mode()
     def classify(self, photos: Sequence[bytes]) -> np.ndarray:

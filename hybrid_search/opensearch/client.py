@@ -83,7 +83,7 @@ def translated_errors(what: str) -> Iterator[None]:
     except (opensearchpy.ConnectionError, opensearchpy.ConnectionTimeout) as exc:
         raise ServiceUnavailableError(f"OpenSearch unreachable during {what}") from exc
     except opensearchpy.NotFoundError as exc:
-        raise NotFoundError(f"{what}: {_reason(exc)}") from exc
+        raise NotFoundError(f"{what}: not found") from exc  # OpenSearch's reply names physical indices
     except opensearchpy.ConflictError as exc:
         raise ConflictError(f"{what}: {_reason(exc)}") from exc
     except opensearchpy.RequestError as exc:

@@ -21,13 +21,22 @@ def write_events(client: OpenSearch, alias: str, events: Sequence[dict[str, Any]
 
 
 def iter_interactions(client: OpenSearch, alias: str) -> Iterator[Interaction]:
-    """Every event on a product, grouped by session (or by user when an event has no session)."""
+    """Every event on a product, grouped by session (or by user when an event has no session),
+    within the application (client) that sent it: two clients' "u1" are two users."""
     query = {
         "query": {"exists": {"field": "event_attributes.object.object_id"}},
-        "_source": ["session_id", "user_id", "client_id", "action_name", "event_attributes.object.object_id"],
+        "_source": [
+            "application",
+            "session_id",
+            "user_id",
+            "client_id",
+            "action_name",
+            "event_attributes.object.object_id",
+        ],
     }
     with translated_errors("reading events"):
         for hit in helpers.scan(client, index=alias, query=query, size=2000):
             event = hit["_source"]
-            session = event.get("session_id") or event.get("user_id") or event.get("client_id") or ""
+            who = event.get("session_id") or event.get("user_id") or event.get("client_id") or ""
+            session = f"{event.get('application', '')}\x1f{who}"
             yield Interaction(session, event["event_attributes"]["object"]["object_id"], event["action_name"])

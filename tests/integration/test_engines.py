@@ -22,6 +22,7 @@ from tests.integration.rankings import SCORE_TOLERANCE, assert_same_ranking
 from tests.net import free_port
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
+CLIENT = {"X-API-Key": "dev-client-key"}  # a storefront: its users' events and personalised searches
 NATIVE, MSEARCH = "opensearch-hybrid", "msearch"
 TEXT_LEGS = {"bm25": 0.3, "text": 0.5, "fused": 0.2, "image": 0.0}
 QUERIES = (
@@ -50,7 +51,7 @@ def use_profile(api, name: str, **profile) -> None:
 
 
 def search(api, engine: str, **params) -> dict:
-    response = api.get("/search", query_string={"size": 10, "engine": engine, **params})
+    response = api.get("/search", query_string={"size": 10, "engine": engine, **params}, headers=CLIENT)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     if engine != "auto":
@@ -151,7 +152,7 @@ def test_personalisation_reranks_the_native_head_as_it_does_the_in_process_one(a
         }
         for i in bought
     ]
-    assert api.post("/events", json=events).status_code == 202
+    assert api.post("/events", json=events, headers=CLIENT).status_code == 202
     params = {"profile": "personal", "q": "shoes", "user_id": "u-engines", "size": 20}
     native, msearch = search(api, NATIVE, **params), search(api, MSEARCH, **params)
     assert native["personalised"] and msearch["personalised"]

@@ -1,9 +1,12 @@
 import pytest
 
 from hybrid_search.catalog import (
+    EventIn,
+    SearchRequest,
     content_hash,
     embedding_text,
     fashion_row_to_product,
+    parse_model,
     parse_products,
     product_document,
 )
@@ -108,3 +111,28 @@ def test_fashion_rows_map_to_uploads():
     assert product["year"] == 2010
     assert product["category_path"] == ["Accessories", "Bags"]
     parse_products([product])
+
+
+@pytest.mark.parametrize(("value", "ok"), [(True, False), (5.9, False), ("5", True), (5.0, True), ("x", False)])
+def test_whole_numbers_are_strict(value, ok):
+    # pydantic's lax mode reads true as 1; JSON numbers without a fraction and digit strings pass
+    if ok:
+        assert parse_model(SearchRequest, {"q": "x", "size": value}).size == 5
+    else:
+        with pytest.raises(InvalidInputError) as info:
+            parse_model(SearchRequest, {"q": "x", "size": value})
+        assert info.value.field == "size"
+    with pytest.raises(InvalidInputError, match="year"):
+        parse_products([{**GOOD, "year": True}])
+
+
+def test_explain_is_a_boolean_or_a_400():
+    assert parse_model(SearchRequest, {"q": "x", "explain": "true"}).explain is True
+    with pytest.raises(InvalidInputError, match="explain"):
+        parse_model(SearchRequest, {"q": "x", "explain": "maybe"})
+
+
+def test_event_times_without_an_offset_are_utc():
+    event = {"action_name": "click", "user_id": "u", "event_attributes": {"object": {"object_id": "1"}}}
+    parsed = parse_model(EventIn, {**event, "timestamp": "2026-11-27T10:00:00"})
+    assert parsed.timestamp.utcoffset() is not None and parsed.timestamp.hour == 10

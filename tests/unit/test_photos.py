@@ -41,3 +41,17 @@ def test_store_is_content_addressed_and_idempotent(tmp_path):
     assert store.path(digest).parent.name == digest[:2]
     with pytest.raises(NotFoundError):
         store.get("0" * 64)
+
+
+@pytest.mark.parametrize(("width", "height"), [(6000, 1), (1, 6000), (12_001, 1000), (300, 14)])
+def test_strips_and_long_sides_are_rejected_before_any_resize(width, height):
+    # a 6000x1 strip passes the pixel limit; resized to the model's short side it would be 1.3
+    # million pixels long (seconds and gigabytes for one search)
+    with pytest.raises(InvalidInputError) as info:
+        open_image(_png(width, height, "L"), 40_000_000, "photo")
+    assert info.value.field == "photo"
+
+
+def test_ordinary_product_photo_shapes_pass():
+    for width, height in ((1800, 2400), (60, 80), (400, 40)):
+        assert open_image(_png(width, height, "L"), 40_000_000).size == (width, height)

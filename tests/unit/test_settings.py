@@ -43,6 +43,8 @@ def test_settings_are_frozen():
         ("opensearch_url", "localhost"),
         ("local_opensearch_heap", "2 GB"),
         ("text_dim", 0),
+        ("client_keys", {"k": "shop\x1fother"}),
+        ("client_keys", {"": "shop"}),
     ],
 )
 def test_invalid_values_are_rejected_naming_the_field(field, value):

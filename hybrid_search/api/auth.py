@@ -1,0 +1,60 @@
+"""Who is calling: a request's ``X-API-Key`` resolved to the admin, a merchant or a client (a
+storefront backend, the tenant its users and events belong to); every endpoint asks here."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from hybrid_search.errors import UnauthorisedError
+from hybrid_search.settings import Settings
+
+
+def _settings() -> Settings:
+    return current_app.extensions["hybrid_search"].settings
+
+
+def _key() -> str:
+    return request.headers.get("X-API-Key", "")
+
+
+def is_admin() -> bool:
+    key = _key()
+    return bool(key) and key == _settings().admin_key
+
+
+def require_admin(what: str) -> Settings:
+    """The settings, for an admin call; 401 otherwise."""
+    if not is_admin():
+        raise UnauthorisedError(f"{what} need the admin X-API-Key")
+    return _settings()
+
+
+def caller_merchant() -> str | None:
+    """The merchant of a merchant key; None for the admin key (every merchant); 401 otherwise."""
+    if is_admin():
+        return None
+    merchant = _settings().merchant_keys.get(_key())
+    if merchant is None:
+        raise UnauthorisedError("missing or unknown X-API-Key")
+    return merchant
+
+
+def caller_client() -> str | None:
+    """The client (tenant) of a client key; None without one (or with a merchant's or the admin's).
+    An unknown key is a 401: a mistyped key must not quietly turn a call anonymous."""
+    key = _key()
+    settings = _settings()
+    if not key or is_admin() or key in settings.merchant_keys:
+        return None
+    client = settings.client_keys.get(key)
+    if client is None:
+        raise UnauthorisedError("unknown X-API-Key")
+    return client
+
+
+def require_client(what: str) -> str:
+    """The client (tenant) of the request's client key; 401 without one."""
+    client = caller_client()
+    if client is None:
+        raise UnauthorisedError(f"{what} need a client X-API-Key (HYBRID_SEARCH_CLIENT_KEYS)")
+    return client

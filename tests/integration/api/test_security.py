@@ -1,0 +1,191 @@
+"""The security and reliability probes of the API, as regression tests on the real node and Redis:
+who may read what, who may steer whose results, and no 5xx for bad input or a missing Redis."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from hybrid_search.api import create_app
+from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.indices import alias_targets
+from hybrid_search.services import Services
+
+ADMIN = {"X-API-Key": "dev-admin-key"}
+CLIENT = {"X-API-Key": "dev-client-key"}
+RIVAL = {"X-API-Key": "rival-client-key"}
+MERCHANT = {"X-API-Key": "dev-merchant-key"}
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.fixture(scope="module")
+def api(search_settings, catalog):
+    keys = {"dev-client-key": "storefront", "rival-client-key": "rival"}
+    settings = search_settings.model_copy(update={"client_keys": keys})
+    return create_app(services=Services.from_settings(settings)).test_client()
+
+
+@pytest.fixture(scope="module")
+def passthrough(search_settings) -> str:
+    return f"/{search_settings.products_alias}/_search"
+
+
+def purchases(user: str, products: list[str]) -> list[dict]:
+    return [
+        {
+            "action_name": "purchase",
+            "user_id": user,
+            "session_id": "s",
+            "event_attributes": {"object": {"object_id": p}},
+        }
+        for p in products
+    ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["{alias}-*,{events}*", "{alias}-*,*", "{alias}-*,.tasks", "{alias},{events}", "{alias}*", "{physical}"],
+)
+def test_the_passthrough_reads_the_live_alias_only(api, search_settings, catalog, pattern):
+    physical = alias_targets(make_client(search_settings), search_settings.products_alias)[0]
+    index = pattern.format(alias=search_settings.products_alias, events=search_settings.events_alias, physical=physical)
+    body = {"size": 100, "aggs": {"users": {"terms": {"field": "user_id"}}}}
+    response = api.post(f"/{index}/_search", json=body, headers=CLIENT)
+    assert response.status_code == 400 and response.get_json()["field"] == "index"
+
+
+def test_the_passthrough_needs_a_key_and_hides_vectors_from_all_but_the_admin(api, passthrough, catalog):
+    body = {"query": {"match": {"title": "backpack"}}, "size": 3, "_source": ["title", "text_vector", "content_hash"]}
+    assert api.post(passthrough, json=body).status_code == 401
+    assert api.post(passthrough, json=body, headers={"X-API-Key": "guess"}).status_code == 401
+    hits = api.post(passthrough, json=body, headers=CLIENT).get_json()["hits"]["hits"]
+    assert hits and all(set(h["_source"]) == {"title"} for h in hits)
+    hits = api.post(passthrough, json=body, headers=ADMIN).get_json()["hits"]["hits"]
+    assert all(len(h["_source"]["text_vector"]) == 384 and h["_source"]["content_hash"] for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"script_fields": {"x": {"script": {"source": "params._source.toString()"}}}}, "body.script_fields"),
+        ({"query": {"script": {"script": "for (int i = 0; i < 100000000; i++) {} return true;"}}}, "body.query.script"),
+        ({"size": 10_000}, "body.size"),
+        ({"aggs": {"m": {"terms": {"field": "merchant_id"}}}}, "body.aggs.m.terms.field"),
+    ],
+)
+def test_the_passthrough_refuses_code_bulk_reads_and_internal_facets(api, passthrough, catalog, body, field):
+    response = api.post(passthrough, json=body, headers=CLIENT)
+    assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_facets_a_storefront_shows_still_work(api, passthrough, catalog):
+    body = {"size": 0, "aggs": {"types": {"terms": {"field": "article_type", "size": 10}}}}
+    buckets = api.post(passthrough, json=body, headers=CLIENT).get_json()["aggregations"]["types"]["buckets"]
+    assert {b["key"] for b in buckets} >= {"backpacks", "watches"}  # keywords are lowercased
+
+
+def test_events_need_a_client_key_and_only_move_that_clients_users(api, catalog):
+    query = "/search?q=backpack&size=5"
+    watches = [pid for pid, row in catalog.items() if row["article_type"] == "Watches"][:5]
+    victim = api.get(f"{query}&user_id=u-victim", headers=CLIENT).get_json()
+    assert api.post("/events", json=purchases("u-victim", watches)).status_code == 401
+    # another storefront's user of the same name is another user
+    assert api.post("/events", json=purchases("u-victim", watches) * 4, headers=RIVAL).status_code == 202
+    after = api.get(f"{query}&user_id=u-victim", headers=CLIENT).get_json()
+    assert [h["id"] for h in after["hits"]] == [h["id"] for h in victim["hits"]]
+    assert after["personalised"] is False
+    assert api.get(f"{query}&user_id=u-victim", headers=RIVAL).get_json()["personalised"] is True
+    # and nobody reads a user's personalisation without a client key
+    assert api.get(f"{query}&user_id=u-victim").status_code == 401
+
+
+def test_events_are_checked_whole_before_anything_is_written(api, search_settings, catalog):
+    client = make_client(search_settings)
+
+    def stored() -> int:
+        client.indices.refresh(index=search_settings.events_alias)
+        return client.count(index=search_settings.events_alias)["count"]
+
+    before = stored()
+    good = purchases("u-checked", list(catalog)[:1])[0]
+    for bad, field in (
+        ({**good, "event_attributes": {"object": {"object_id": "no-such-product"}}}, "events[1].event_attributes"),
+        ({**good, "timestamp": "2099-01-01T00:00:00Z"}, "events[1].timestamp"),
+        ({**good, "timestamp": "2001-01-01T00:00:00Z"}, "events[1].timestamp"),
+        ({**good, "application": "rival"}, "events[1].application"),
+    ):
+        response = api.post("/events", json=[good, bad], headers=CLIENT)
+        assert response.status_code == 400 and response.get_json()["field"].startswith(field)
+    assert stored() == before
+
+
+def test_without_redis_search_is_unpersonalised_and_events_are_503(search_settings, catalog):
+    down = search_settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/0"})
+    api = create_app(services=Services.from_settings(down)).test_client()
+    response = api.get("/search?q=shoes&user_id=u1", headers=CLIENT)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["hits"] and body["personalised"] is False and "Redis" in body["degraded"]["personalisation"]
+    response = api.post("/events", json=purchases("u1", list(catalog)[:1]), headers=CLIENT)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("post", "/search", {}),
+        ("post", "/events", CLIENT),
+        ("post", "/products", MERCHANT),
+        ("post", "{passthrough}", CLIENT),
+        ("put", "/profiles/deep", ADMIN),
+        ("post", "/eval", ADMIN),
+    ],
+)
+def test_deeply_nested_json_is_a_400(api, passthrough, method, path, headers):
+    response = getattr(api, method)(
+        path.format(passthrough=passthrough), data=DEEP, content_type="application/json", headers=headers
+    )
+    assert response.status_code == 400 and "nested" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"q": "x", "size": True}, "size"),
+        ({"q": "x", "size": 5.9}, "size"),
+        ({"q": "x", "explain": "maybe"}, "explain"),
+        ({"q": "x", "colour": {"$ne": "Black"}}, "colour"),
+    ],
+)
+def test_search_types_are_strict(api, catalog, body, field):
+    response = api.post("/search", json=body)
+    assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+@pytest.mark.parametrize("name", ["qrels\x00.tsv", "q" * 5000])
+def test_judgment_file_names_are_checked(api, name):
+    response = api.post("/eval", json={"qrels": name}, headers=ADMIN)
+    assert response.status_code == 400 and response.get_json()["field"] == "qrels"
+
+
+def test_not_found_names_the_field_and_no_physical_index(api, search_settings, catalog):
+    response = api.get("/search?q=x&profile=nosuchprofile")
+    assert response.status_code == 404 and response.get_json()["field"] == "profile"
+    response = api.get("/products/no-such-product", headers=ADMIN)
+    assert response.status_code == 404
+    assert f"{search_settings.products_alias}-" not in response.get_data(as_text=True)
+
+
+def test_a_photo_strip_is_refused_before_it_is_resized(api, catalog):
+    strip = io.BytesIO()
+    Image.new("L", (6000, 1)).save(strip, format="PNG")  # ~100 bytes, 6,000 pixels
+    response = api.post("/search", data={"photo": (io.BytesIO(strip.getvalue()), "strip.png")})
+    assert response.status_code == 400 and response.get_json()["field"] == "photo"
+
+
+def test_bodies_over_an_endpoints_limit_are_413_in_json(api):
+    big = b"[" + b" " * (2 * 1024 * 1024) + b"]"
+    response = api.post("/events", data=big, content_type="application/json", headers=CLIENT)
+    assert response.status_code == 413 and response.get_json()["error"] == "request_entity_too_large"
