@@ -39,6 +39,16 @@ class ConflictError(HybridSearchError):
     code = "conflict"
 
 
+class RateLimitedError(HybridSearchError):
+    """The caller sent more than its share this minute; it may retry after ``retry_after_s``."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ServiceUnavailableError(HybridSearchError):
     """A backing service (OpenSearch, Redis) cannot be reached; the caller may retry."""
 

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # API key -> client (a storefront backend): its events, its users' personalisation, the passthrough
     client_keys: dict[str, str] = {"dev-client-key": "storefront"}
     anonymous_passthrough: bool = False  # POST /<alias>/_search without a key (a private network only)
+    # calls a minute to /search, the passthrough and /events, counted in Redis across API processes
+    # (0: no limit): per address without a key, per client with one (a storefront sends all its
+    # shoppers' traffic), and events per user
+    anonymous_calls_per_minute: int = Field(600, ge=0)
+    client_calls_per_minute: int = Field(0, ge=0)
+    user_events_per_minute: int = Field(120, ge=0)
+    proxy_hops: int = Field(0, ge=0, le=5)  # proxies in front that append to X-Forwarded-For: the caller's address
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)

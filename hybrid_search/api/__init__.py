@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hybrid_search.api.bodies import limit_body_sizes
 from hybrid_search.api.errors import register_error_handlers
@@ -11,6 +12,7 @@ from hybrid_search.api.events import events
 from hybrid_search.api.health import health
 from hybrid_search.api.products import ProductIdConverter, products
 from hybrid_search.api.profiles import profiles
+from hybrid_search.api.quotas import limit_call_rates
 from hybrid_search.api.search import search
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
@@ -30,6 +32,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.url_map.converters["product_id"] = ProductIdConverter
     register_error_handlers(app)
     limit_body_sizes(app)
+    limit_call_rates(app)
+    if services.settings.proxy_hops:  # the caller's address, as the nearest proxies saw it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=services.settings.proxy_hops)  # type: ignore[method-assign]
     for blueprint in (health, products, search, events, profiles, evaluation):
         app.register_blueprint(blueprint)
     return app

@@ -13,6 +13,7 @@ from hybrid_search.errors import (
     HybridSearchError,
     InvalidInputError,
     NotFoundError,
+    RateLimitedError,
     ServiceUnavailableError,
     UnauthorisedError,
 )
@@ -25,6 +26,7 @@ STATUS_BY_ERROR: tuple[tuple[type[HybridSearchError], int], ...] = (
     (UnauthorisedError, 401),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (RateLimitedError, 429),
     (ServiceUnavailableError, 503),
     (BackendError, 502),
     (HybridSearchError, 500),
@@ -41,7 +43,7 @@ def error_response(error: HybridSearchError) -> tuple[Response, int]:
     if isinstance(error, InvalidInputError | NotFoundError) and error.field:
         body["field"] = error.field
     response = jsonify(body)
-    if isinstance(error, ServiceUnavailableError):
+    if isinstance(error, ServiceUnavailableError | RateLimitedError):
         response.headers["Retry-After"] = str(error.retry_after_s)
     if status >= 500:
         log.warning("%s: %s", error.code, error, exc_info=error)

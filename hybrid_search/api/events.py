@@ -6,6 +6,7 @@ in the catalog, Redis reachable) before any of it is written."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -13,9 +14,10 @@ from flask import Blueprint, Response, current_app, jsonify
 from hybrid_search.api.auth import require_client
 from hybrid_search.api.bodies import json_body
 from hybrid_search.catalog import EventIn, parse_model
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.errors import InvalidInputError, RateLimitedError
 from hybrid_search.opensearch.events import write_events
 from hybrid_search.opensearch.search import get_sources
+from hybrid_search.rate_limits import RateLimits
 from hybrid_search.users import UserProfiles
 
 events = Blueprint("events", __name__)
@@ -45,6 +47,14 @@ def post_events() -> tuple[Response, int]:
             raise InvalidInputError(f"events[{i}].application", f"this key sends the events of {client!r}")
     services = current_app.extensions["hybrid_search"]
     settings = services.settings
+    if settings.user_events_per_minute:
+        limits = RateLimits(services.redis, settings.products_alias)
+        for user, count in Counter(e.user_id for e in parsed if e.user_id).items():
+            retry_after = limits.over(f"events:{client}:{user}", settings.user_events_per_minute, count)
+            if retry_after:
+                raise RateLimitedError(
+                    f"user {user!r}: more than {settings.user_events_per_minute} events a minute", retry_after
+                )
     on_products = [(i, e) for i, e in enumerate(parsed) if e.event_attributes.object.object_id_field == "product_id"]
     # a catalog that cannot be read now is a 503 before anything is written
     products = get_sources(
