@@ -1,5 +1,5 @@
 """Outages of the real services during ingestion: OpenSearch or Redis killed (SIGKILL) and restarted
-while a real worker embeds an upload, and a catalog shard that cannot be read. Every product ends
+while a real worker embeds an upload, and a catalog shard that cannot be read; and during search. Every product ends
 ``ready``, none missing, none duplicated, within the retry schedule: far below the reconciler's
 ``stale_pending_after_s`` (600 s), which these workers do not even run (``--no-beat``)."""
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from hybrid_search.api import create_app
 from hybrid_search.catalog import parse_products
 from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.ingest import submit_products
@@ -21,6 +22,7 @@ from hybrid_search.opensearch.client import OpenSearchClient, make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.pipeline import EmbeddingPipeline, embed_products, model_version
+from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.integration.processes import Worker, worker_env
 from tests.net import free_port
@@ -137,6 +139,24 @@ def test_redis_killed_mid_ingestion_every_product_ends_ready(outage):
     time.sleep(5)
     outage.redis.start()
     seconds_until_all_ready(outage, ids)
+
+
+def test_search_through_an_opensearch_outage_is_503_then_serves_again(outage):
+    upload(outage)
+    wait_until_some_are_ready(outage)
+    api = create_app(services=Services.from_settings(outage.settings)).test_client()
+    assert api.get("/search?q=navy+shirt").status_code == 200
+    assert outage.node.process.kill()
+    for _ in range(3):
+        down = api.get("/search?q=navy+shirt")
+        assert down.status_code == 503 and int(down.headers["Retry-After"]) > 0
+        assert down.get_json()["error"] == "service_unavailable"
+        time.sleep(1)
+    outage.node.start(timeout_s=300)
+    deadline = time.monotonic() + 60  # the same app, no restart: its clients reconnect
+    while (status := api.get("/search?q=navy+shirt").status_code) != 200:
+        assert status == 503 and time.monotonic() < deadline
+        time.sleep(1)
 
 
 def test_a_product_on_a_shard_that_cannot_be_read_is_retried_not_missing(search_settings, catalog):
