@@ -128,6 +128,7 @@ def serve(settings: Settings, threads: int | None) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.api_host}:{settings.api_port}")
             self.cfg.set("workers", settings.api_workers)
+            self.cfg.set("worker_class", "hybrid_search.api.server.JsonErrorWorker")
             self.cfg.set("accesslog", "-")
 
         def load(self):  # noqa: ANN202 - gunicorn's hook, run in each worker

@@ -1,0 +1,58 @@
+"""``hybrid-search serve`` as deployed: gunicorn in front of the app, on the real node and Redis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.integration.processes import worker_env
+from tests.net import free_port
+
+
+@pytest.fixture(scope="module")
+def served(search_settings) -> Iterator[str]:
+    port = free_port()
+    env = worker_env(search_settings) | {"HYBRID_SEARCH_API_PORT": str(port), "HYBRID_SEARCH_API_WORKERS": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hybrid_search.cli", "serve", "--threads", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, "hybrid-search serve exited"
+            try:
+                if requests.get(f"{url}/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "hybrid-search serve did not answer /health"
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_what_gunicorn_refuses_itself_is_our_json_error(served):
+    too_long = requests.get(f"{served}/search", params={"q": "x" * 100_000}, timeout=30)
+    assert too_long.status_code == 414
+    assert too_long.headers["Content-Type"] == "application/json"
+    assert too_long.json()["error"] == "uri_too_long"
+    headers = {f"X-Filler-{i}": "x" for i in range(200)}  # over gunicorn's 100 header fields
+    too_many = requests.get(f"{served}/health", headers=headers, timeout=30)
+    assert too_many.status_code == 431 and too_many.json()["error"] == "request_header_fields_too_large"
+
+
+def test_the_app_behind_it_answers_as_in_process(served, catalog):
+    assert requests.get(f"{served}/search", params={"q": "backpack", "size": 3}, timeout=60).json()["hits"]
+    missing = requests.get(f"{served}/no-such-page", timeout=30)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
