@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from hybrid_search.errors import InvalidInputError
 
@@ -24,6 +24,15 @@ def _not_boolean(value: Any) -> Any:
 
 # An integer from a JSON number without a fraction or a string of digits; true is not 1.
 Whole = Annotated[int, BeforeValidator(_not_boolean)]
+_WHOLE = TypeAdapter(Whole)
+
+
+def whole(value: Any, field: str) -> int:
+    """``value`` as a Whole outside a model (raw query DSL); InvalidInputError naming ``field``."""
+    try:
+        return _WHOLE.validate_python(value)
+    except ValidationError:
+        raise InvalidInputError(field, "must be a whole number") from None
 
 
 class ProductIn(BaseModel):

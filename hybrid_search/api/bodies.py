@@ -1,5 +1,5 @@
-"""Request bodies: a size limit per endpoint, JSON parsed once with a nesting limit, and strict
-scalar readers; every failure is a 4xx naming the field."""
+"""Request bodies: a size limit per endpoint and JSON parsed with a nesting limit; every failure is
+a 4xx naming the field."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hybrid_search.catalog import whole
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES
 
@@ -135,19 +136,6 @@ def check_page(start: int, size: int, prefix: str) -> None:
         raise InvalidInputError(f"{dot}from", f"from + size must be between 0 and {MAX_WINDOW}")
 
 
-def whole(value: Any, field: str) -> int:
-    """An integer: JSON numbers without a fraction or digit strings; never a boolean."""
-    if isinstance(value, bool):
-        raise InvalidInputError(field, "must be a whole number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise InvalidInputError(field, "must be a whole number")
-
-
 def _check_tree(node: Any, path: str) -> None:
     stack = [(node, path)]
     while stack:
@@ -186,10 +174,11 @@ def _check_aggregations(aggs: Any, path: str, admin: bool) -> None:
 
 def _check_highlight(highlight: Any) -> None:
     fields = highlight.get("fields") if isinstance(highlight, dict) else None
-    names = fields if isinstance(fields, dict) else {}
-    if isinstance(fields, list):
-        names = {name: None for item in fields if isinstance(item, dict) for name in item}
-    if not isinstance(fields, dict | list):
+    if isinstance(fields, dict):
+        names = list(fields)
+    elif isinstance(fields, list):  # [{"title": {}}, ...], the ordered form
+        names = [name for item in fields if isinstance(item, dict) for name in item]
+    else:
         raise InvalidInputError("body.highlight.fields", "must name the fields to highlight")
     for name in names:
         if name not in HIGHLIGHT_FIELDS:

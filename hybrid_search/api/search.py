@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.api.bodies import json_object
-from hybrid_search.api.passthrough import check_page, guarded_body, guarded_params, whole
-from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, parse_model
+from hybrid_search.api.passthrough import check_page, guarded_body, guarded_params
+from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, parse_model, whole
 from hybrid_search.errors import InvalidInputError, UnauthorisedError
 from hybrid_search.opensearch.search import passthrough_search
 from hybrid_search.search import SearchService
