@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +36,9 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from serving import Api, percentiles  # noqa: E402  (bench/serving.py, shared by the benches)
+
 from hybrid_search.catalog import SearchRequest
 from hybrid_search.evaluation.judgments import load_queries
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, build_knn_query
@@ -45,7 +47,6 @@ from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
-API_PORT = 8099
 PAGE = 10
 WARM_PASSES = 25  # each worker must have encoded each query once: a pass misses a given worker 4 times in 5
 CACHE_HIT_MS = 5.0  # plan + encode of a cached query, alone on the machine, takes ~1 ms; encoding ~20 ms
@@ -53,11 +54,6 @@ NATIVE_PAGE = "OpenSearch hybrid query, page of 10 with its products"
 NATIVE_IDS = "OpenSearch hybrid query, ids only (what /search sends)"
 RAW_BM25 = f"raw BM25 page of {PAGE} (OpenSearch)"
 RAW_KNN = f"raw k-NN text_vector page of {PAGE} (OpenSearch)"
-
-
-def percentiles(samples: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles(samples, n=100, method="inclusive")
-    return q[49], q[94], q[98]
 
 
 @dataclass
@@ -92,51 +88,6 @@ def measure(name: str, call: Callable[[int], dict | None], count: int, concurren
         row.samples = list(pool.map(timed, range(count)))
     row.wall_s = time.perf_counter() - started
     return row
-
-
-class Api:
-    """``hybrid-search serve`` on API_PORT with the given environment, for the life of a with-block."""
-
-    def __init__(self, settings: Settings, **env: str) -> None:
-        self.url = f"http://127.0.0.1:{API_PORT}"
-        self.env = {**os.environ, "HYBRID_SEARCH_API_PORT": str(API_PORT), **env}
-        self.session = requests.Session()
-        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16))
-        self.session.headers["X-API-Key"] = next(iter(settings.client_keys))  # called as a storefront is
-        self.settings = settings
-
-    def __enter__(self) -> Api:
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "hybrid_search.cli", "serve"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if self.session.get(f"{self.url}/health", timeout=2).ok:
-                    return self
-            except requests.RequestException:  # refused, or queued while the workers warm up
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("API did not start")
-            time.sleep(0.5)
-
-    def __exit__(self, *_: object) -> None:
-        self.server.terminate()
-        self.server.wait(timeout=30)
-
-    def search(self, params: Callable[[int], dict], files: Callable[[int], dict] | None = None):
-        def call(i: int) -> dict:
-            if files is None:
-                response = self.session.get(f"{self.url}/search", params=params(i), timeout=60)
-            else:
-                response = self.session.post(f"{self.url}/search", data=params(i), files=files(i), timeout=60)
-            response.raise_for_status()
-            return response.json()["timings_ms"]
-
-        return call
 
 
 def opensearch(session: requests.Session, settings: Settings, bodies: list[dict]):
