@@ -315,7 +315,7 @@ class SearchService:
         """The ``hybrid`` query that blends ``plan`` inside OpenSearch: hits ``start`` to ``start + size``,
         explained when the request asks; ids alone unless ``with_sources`` (on one shard, neural-search
         2.19 fetches every hit its sub-queries collected before it normalises and pages them, so
-        sources cost one parse per collected hit: 170-200 ms against 26 ms for ids, bench/latency)."""
+        sources cost one parse per collected hit: p50 185-213 ms against 27-30 ms for ids, bench/latency)."""
         assert plan.native is not None and plan.native.pipeline is not None, "the plan runs in process"
         profile, inputs, filters = plan.profile, plan.understood.inputs, plan.understood.filters
         queries = {

@@ -9,10 +9,11 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from hybrid_search.errors import InvalidInputError
+from hybrid_search.photos import MAX_PHOTO_BYTES
 
 MAX_DEPTH = 32  # deeper than any product, event, profile or search body needs
 MAX_JSON_BYTES = 1024 * 1024
-MAX_SEARCH_BYTES = 21 * 1024 * 1024  # a search photo (photos.MAX_PHOTO_BYTES) and its form
+MAX_SEARCH_BYTES = MAX_PHOTO_BYTES + MAX_JSON_BYTES  # a search photo and the rest of its form
 
 
 def parse_json(text: str | bytes, field: str = "body") -> Any:
@@ -56,7 +57,7 @@ def json_object(field: str = "body", default: dict[str, Any] | None = None) -> d
 
 
 def limit_body_sizes(app: Flask) -> None:
-    """Uploads may be large (``max_upload_bytes``, merchants only); a search with its photo 21 MB;
+    """Uploads may be large (``max_upload_bytes``, merchants only); a search its photo plus 1 MB;
     every other body 1 MB. Werkzeug answers 413 before reading past the limit."""
 
     @app.before_request
