@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -13,6 +14,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from hybrid_search.errors import InvalidInputError
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+MERCHANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# A product as the rest of the world names it: "<merchant>/<product id>", or the product id alone
+# where one merchant uses it. Neither id may hold a "/", so the first one splits them.
+PRODUCT_REF_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._-]{0,63}/)?[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 STATUSES = ("pending", "ready", "failed")
 
 
@@ -33,6 +38,26 @@ def whole(value: Any, field: str) -> int:
         return _WHOLE.validate_python(value)
     except ValidationError:
         raise InvalidInputError(field, "must be a whole number") from None
+
+
+def doc_id(merchant_id: str, product_id: str) -> str:
+    """The OpenSearch document id of a merchant's product: ids are the merchant's own, so two
+    merchants may both have a product "42" and neither can reach, squat or probe the other's."""
+    return f"{merchant_id}/{product_id}"
+
+
+def product_id_of(document_id: str) -> str:
+    """The merchant's own id inside a document id (the whole of an id without a merchant)."""
+    return document_id.partition("/")[2] or document_id
+
+
+def merchant_id(value: str, field: str = "merchant") -> str:
+    """``value`` if it is a valid merchant id; InvalidInputError naming ``field`` otherwise."""
+    if not re.fullmatch(MERCHANT_ID_PATTERN, value):
+        raise InvalidInputError(
+            field, "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return value
 
 
 class ProductIn(BaseModel):
@@ -159,7 +184,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     q: str = Field("", max_length=512)
-    like: str | None = Field(None, pattern=PRODUCT_ID_PATTERN)
+    like: str | None = Field(None, pattern=PRODUCT_REF_PATTERN)
     user_id: str | None = Field(None, min_length=1, max_length=128)
     article_type: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
@@ -181,7 +206,7 @@ class SearchRequest(BaseModel):
 
 class EventObject(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    object_id: str = Field(pattern=PRODUCT_ID_PATTERN)
+    object_id: str = Field(pattern=PRODUCT_REF_PATTERN)
     object_id_field: str = "product_id"
     description: str | None = Field(None, max_length=1024)
 

@@ -185,9 +185,20 @@ def local_worker(settings: Settings) -> ManagedProcess:
     return ManagedProcess("worker", directory / "worker.pid", directory / "worker.log")
 
 
+def _merchant(value: str) -> str:
+    """A valid merchant id (documents are keyed "<merchant>/<product id>"), else a usage error."""
+    from hybrid_search.catalog import merchant_id
+    from hybrid_search.errors import InvalidInputError
+
+    try:
+        return merchant_id(value)
+    except InvalidInputError as exc:
+        raise click.BadParameter(str(exc).removeprefix(f"{exc.field}: ")) from None
+
+
 @main.command("load-catalog")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--merchant", default="catalog", show_default=True)
+@click.option("--merchant", default="catalog", show_default=True, callback=lambda ctx, param, value: _merchant(value))
 @click.option("--chunk", default=64, show_default=True, help="products per upload (small: workers start at once)")
 @click.option("--limit", type=int, default=None, help="load only the first N products")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="wait until every product is embedded")
@@ -453,7 +464,13 @@ def drop_index(settings: Settings, index: str) -> None:
     default=None,
     help="a catalog folder (products.jsonl + images/) to load once the system is up",
 )
-@click.option("--merchant", default="catalog", show_default=True, help="the merchant the catalog is loaded for")
+@click.option(
+    "--merchant",
+    default="catalog",
+    show_default=True,
+    callback=lambda ctx, param, value: _merchant(value),
+    help="the merchant the catalog is loaded for",
+)
 @click.pass_context
 def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
     """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API."""

@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hybrid_search.catalog import ProductIn, product_document
+from hybrid_search.catalog import ProductIn, doc_id, product_document
 from hybrid_search.errors import ConflictError, InvalidInputError
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.indices import alias_targets, index_exists, products_index_name
-from hybrid_search.opensearch.products import get_products, write_documents
+from hybrid_search.opensearch.products import StoredProduct, get_products, write_documents
 from hybrid_search.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
 from hybrid_search.pipeline import model_version
 from hybrid_search.settings import Settings
@@ -70,6 +70,10 @@ def read_photo(product: ProductIn, field: str, photos: Mapping[str, bytes], impo
     return data
 
 
+def _hash(stored: StoredProduct | None) -> str | None:
+    return stored.source.get("content_hash") if stored else None
+
+
 def submit_products(
     client: OpenSearchClient,
     settings: Settings,
@@ -78,7 +82,8 @@ def submit_products(
     photos: Mapping[str, bytes],
     enqueue: Enqueue,
 ) -> Submission:
-    """Validate photos, then write pending documents to every target index and queue them in batches."""
+    """Validate photos, then write pending documents to every target index and queue them in batches
+    (by document id: a merchant's products are its own, whatever ids other merchants use)."""
     photo_bytes: dict[str, bytes] = {}
     for i, product in enumerate(products):
         if product.image:
@@ -87,31 +92,23 @@ def submit_products(
             open_image(data, settings.max_image_pixels, field_name)  # rejects non-images and bombs
             photo_bytes[product.product_id] = data
     targets = write_targets(client, settings)
-    existing = get_products(client, settings.products_alias, [p.product_id for p in products])
-    for i, product in enumerate(products):
-        owner = existing.get(product.product_id)
-        if owner and owner.source.get("merchant_id") != merchant_id:
-            raise ConflictError(f"products[{i}].product_id: {product.product_id!r} belongs to another merchant")
-
     store = PhotoStore(settings.photo_root)
-    docs = [
-        product_document(p, merchant_id, store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None)
+    docs = {
+        doc_id(merchant_id, p.product_id): product_document(
+            p, merchant_id, store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None
+        )
         for p in products
-    ]
-    ids = [d["product_id"] for d in docs]
+    }
     submission = Submission(indices=targets)
     accepted: set[str] = set()
     for index in targets:
-        stored = existing if index == targets[0] else get_products(client, index, ids)
+        stored = get_products(client, index, list(docs))
         # Same id and content hash as stored: same vectors, nothing to write or queue.
-        changed = [
-            d
-            for d in docs
-            if d["product_id"] not in stored or stored[d["product_id"]].source.get("content_hash") != d["content_hash"]
-        ]
-        write_documents(client, index, changed)
-        enqueue_in_batches([d["product_id"] for d in changed], index, settings.embed_batch_size, enqueue)
-        accepted.update(d["product_id"] for d in changed)
+        changed = [key for key, doc in docs.items() if _hash(stored.get(key)) != doc["content_hash"]]
+        write_documents(client, index, [docs[key] for key in changed])
+        enqueue_in_batches(changed, index, settings.embed_batch_size, enqueue)
+        accepted.update(docs[key]["product_id"] for key in changed)
+    ids = [p.product_id for p in products]
     submission.accepted = [pid for pid in ids if pid in accepted]
     submission.unchanged = [pid for pid in ids if pid not in accepted]
     return submission

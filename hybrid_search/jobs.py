@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hybrid_search.catalog import product_id_of
 from hybrid_search.encoders.attributes import ATTRIBUTES, query_like_strings, train_attribute_model
-from hybrid_search.encoders.behaviour import build_behaviour_vectors
+from hybrid_search.encoders.behaviour import Interaction, build_behaviour_vectors
 from hybrid_search.encoders.device import l2_normalise
 from hybrid_search.encoders.fusion import (
     ConcatFuser,
@@ -115,7 +117,9 @@ def rebuild_behaviour_vectors(client: OpenSearchClient, settings: Settings, enqu
     counts = {"products": 0, "with_behaviour": 0, "requeued": 0}
     for index in alias_targets(client, settings.products_alias) + _building(client, settings):
         ids = list(iter_product_ids(client, index))
-        vectors = build_behaviour_vectors(iter_interactions(client, settings.events_alias), ids, settings.behaviour_dim)
+        vectors = build_behaviour_vectors(
+            _keyed(iter_interactions(client, settings.events_alias), ids), ids, settings.behaviour_dim
+        )
         previous = read_vectors(client, index, ["has_behaviour"], ids)
         changed = [
             pid for i, pid in enumerate(ids) if vectors.has_behaviour[i] or previous.get(pid, {}).get("has_behaviour")
@@ -137,6 +141,16 @@ def rebuild_behaviour_vectors(client: OpenSearchClient, settings: Settings, enqu
         counts["with_behaviour"] += int(vectors.has_behaviour.sum())
         counts["requeued"] += enqueue_in_batches(changed, index, settings.embed_batch_size, enqueue)
     return counts
+
+
+def _keyed(interactions: Iterable[Interaction], ids: Sequence[str]) -> Iterator[Interaction]:
+    """Interactions on document ids: /events stores "<merchant>/<product id>", while UBI events written
+    straight into the index may name a product by its id alone, which counts where one merchant has it."""
+    shared = Counter(product_id_of(key) for key in ids)
+    unique = {product_id_of(key): key for key in ids if shared[product_id_of(key)] == 1}
+    for interaction in interactions:
+        key = unique.get(interaction.product_id)
+        yield replace(interaction, product_id=key) if key else interaction
 
 
 def train_fusion_from_index(
@@ -174,7 +188,7 @@ def train_fusion_from_index(
     n_test = max(10, int(len(ids) * holdout))
     test, train = order[:n_test], order[n_test:]
     left_out = set(leave_out)
-    train = np.array([i for i in train if ids[i] not in left_out], dtype=int)
+    train = np.array([i for i in train if ids[i] not in left_out and product_id_of(ids[i]) not in left_out], dtype=int)
     result = train_fusion(
         text[train],
         image[train],

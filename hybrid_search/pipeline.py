@@ -176,7 +176,7 @@ def embed_products(
     for i, product in enumerate(todo):
         if i in failures:
             updates.append((product, {"status": "failed", "status_reason": failures[i], "updated_at": now}))
-            report.failed[product.product_id] = failures[i]
+            report.failed[product.doc_id] = failures[i]
         else:
             updates.append(
                 (
@@ -190,6 +190,6 @@ def embed_products(
                     },
                 )
             )
-            report.ready.append(product.product_id)
+            report.ready.append(product.doc_id)
     report.superseded = update_guarded(client, index, updates)
     return report

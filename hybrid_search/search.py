@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.catalog import SearchRequest, product_id_of
 from hybrid_search.encoders.attributes import (
     ATTRIBUTES,
     AttributeModel,
@@ -28,6 +28,7 @@ from hybrid_search.errors import InvalidInputError, NotFoundError, ServiceUnavai
 from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading
 from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
 from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
+from hybrid_search.opensearch.products import resolve_named
 from hybrid_search.opensearch.profiles import get_active
 from hybrid_search.opensearch.queries import (
     SOURCE_EXCLUDES,
@@ -183,17 +184,19 @@ class SearchService:
         fuser = self.pipeline.fuser
         text = image = fused = None
         if request.like:
+            alias = self.settings.products_alias
+            liked = (
+                request.like if "/" in request.like else resolve_named(self.client, alias, [("like", request.like)])[0]
+            )
             try:
-                source = get_source(
-                    self.client, self.settings.products_alias, request.like, ["fused_vector", "image_vector"]
-                )
+                source = get_source(self.client, alias, liked, ["fused_vector", "image_vector"])
             except NotFoundError:
-                raise InvalidInputError("like", f"no product {request.like!r}") from None
+                raise InvalidInputError("like", f"no product {request.like!r} in the catalog") from None
             if "fused_vector" not in source:
                 raise InvalidInputError("like", f"product {request.like!r} is not embedded yet")
             fused = np.asarray(source["fused_vector"])
             image = np.asarray(source["image_vector"]) if "image_vector" in source else None
-            exclude = (request.like, *exclude)
+            exclude = (liked, *exclude)
         else:
             text = self._encode_text(gloss) if request.q else None
             if photo is not None:
@@ -383,7 +386,13 @@ class SearchService:
         rerank_weight = profile.rerank_weight if personalise else 0.0
         hits = []
         for item in page:
-            hit = {"id": item.hit.doc_id, "score": item.score, "product": products.get(item.hit.doc_id, {})}
+            product = products.get(item.hit.doc_id, {})
+            hit = {
+                "id": product_id_of(item.hit.doc_id),  # the merchant's own id
+                "merchant": product.get("merchant_id"),
+                "score": item.score,
+                "product": product,
+            }
             if request.explain:
                 hit["explain"] = explain_hit(
                     item,

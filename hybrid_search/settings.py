@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hybrid_search.catalog import MERCHANT_ID_PATTERN
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -90,6 +92,14 @@ class Settings(BaseSettings):
         for key, client in value.items():
             if not key or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", client):
                 raise ValueError("clients are named with letters, digits, '.', '_' or '-' (at most 64), keys non-empty")
+        return value
+
+    @field_validator("merchant_keys")
+    @classmethod
+    def _merchant_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, merchant in value.items():
+            if not key or not re.fullmatch(MERCHANT_ID_PATTERN, merchant):
+                raise ValueError("merchant ids are letters, digits, '.', '_' or '-' (at most 64), keys non-empty")
         return value
 
     @field_validator("opensearch_url", "redis_url")

@@ -16,6 +16,7 @@ from hybrid_search.api.bodies import json_body
 from hybrid_search.catalog import EventIn, parse_model
 from hybrid_search.errors import InvalidInputError, RateLimitedError
 from hybrid_search.opensearch.events import write_events
+from hybrid_search.opensearch.products import resolve_named
 from hybrid_search.opensearch.search import get_sources
 from hybrid_search.rate_limits import RateLimits
 from hybrid_search.users import UserProfiles
@@ -57,15 +58,19 @@ def post_events() -> tuple[Response, int]:
                 )
     on_products = [(i, e) for i, e in enumerate(parsed) if e.event_attributes.object.object_id_field == "product_id"]
     # a catalog that cannot be read now is a 503 before anything is written
-    products = get_sources(
+    keys = resolve_named(
         services.opensearch,
         settings.products_alias,
-        sorted({e.event_attributes.object.object_id for _, e in on_products}),
-        PROFILE_FIELDS,
+        [
+            (f"events[{i}].event_attributes.object.object_id", e.event_attributes.object.object_id)
+            for i, e in on_products
+        ],
     )
-    for i, event in on_products:
-        if event.event_attributes.object.object_id not in products:
+    products = get_sources(services.opensearch, settings.products_alias, sorted(set(keys)), PROFILE_FIELDS)
+    for (i, event), key in zip(on_products, keys, strict=True):
+        if key not in products:  # deleted since it was resolved
             raise InvalidInputError(f"events[{i}].event_attributes.object.object_id", "no such product in the catalog")
+        event.event_attributes.object.object_id = key  # stored as "<merchant>/<product id>"
     users = UserProfiles(services.redis, settings.products_alias)
     personal = [e for _, e in on_products if e.user_id]
     if personal:

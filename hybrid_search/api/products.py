@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -10,7 +11,14 @@ from werkzeug.routing import BaseConverter
 
 from hybrid_search.api.auth import caller_merchant
 from hybrid_search.api.bodies import parse_json
-from hybrid_search.catalog import PRODUCT_ID_PATTERN, STATUSES, parse_products
+from hybrid_search.catalog import (
+    PRODUCT_ID_PATTERN,
+    PRODUCT_REF_PATTERN,
+    STATUSES,
+    doc_id,
+    merchant_id,
+    parse_products,
+)
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.ingest import submit_products, write_targets
 from hybrid_search.opensearch.products import delete_product, get_product, list_products
@@ -67,11 +75,7 @@ def _upload() -> tuple[list[Any], dict[str, bytes]]:
 
 @products.post("/products")
 def upload_products() -> tuple[Response, int]:
-    merchant = caller_merchant()
-    if merchant is None:
-        merchant = request.args.get("merchant") or ""
-        if not merchant:
-            raise InvalidInputError("merchant", "the admin key uploads for ?merchant=<id>")
+    merchant = _merchant("uploads for")
     rows, photos = _upload()
     parsed = parse_products(rows)
     services = _services()
@@ -90,55 +94,91 @@ def upload_products() -> tuple[Response, int]:
 
 @products.get("/products/<product_id:product_id>")
 def get_one(product_id: str) -> Response:
-    merchant = caller_merchant()
     services = _services()
-    doc = get_product(
-        services.opensearch,
-        services.settings.products_alias,
-        product_id,
-        with_vectors=request.args.get("vectors") == "true",
-    )
-    if merchant is not None and doc.get("merchant_id") != merchant:
-        raise NotFoundError(f"product {product_id} not found")
+    try:
+        doc = get_product(
+            services.opensearch,
+            services.settings.products_alias,
+            doc_id(_merchant("reads a product of"), product_id),
+            with_vectors=request.args.get("vectors") == "true",
+        )
+    except NotFoundError:
+        raise _not_found(product_id) from None
     return jsonify(doc)
+
+
+def _merchant(what: str) -> str:
+    """The caller's merchant: a merchant key's own, or the admin's ``?merchant=``."""
+    merchant = caller_merchant()
+    if merchant is None:
+        merchant = request.args.get("merchant") or ""
+        if not merchant:
+            raise InvalidInputError("merchant", f"the admin key {what} ?merchant=<id>")
+        return merchant_id(merchant)
+    if request.args.get("merchant") not in (None, merchant):
+        raise InvalidInputError("merchant", "a merchant key reaches its own products only")
+    return merchant
+
+
+def _not_found(product_id: str) -> NotFoundError:
+    """The same answer whether no merchant has ``product_id`` or another merchant has it."""
+    return NotFoundError(f"product {product_id!r} not found", field="product_id")
 
 
 @products.get("/products")
 def list_merchant_products() -> Response:
     merchant = caller_merchant()
     if merchant is None:
-        merchant = request.args.get("merchant") or None
+        merchant = merchant_id(request.args["merchant"]) if request.args.get("merchant") else None
     elif request.args.get("merchant") not in (None, merchant):
-        raise InvalidInputError("merchant", "a merchant key lists its own products only")
+        raise InvalidInputError("merchant", "a merchant key reaches its own products only")
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         raise InvalidInputError("status", f"must be one of {', '.join(STATUSES)}")
     size = _int_arg("size", 50, 1, 1000)
     services = _services()
-    items = list_products(
-        services.opensearch, services.settings.products_alias, merchant, status, size, request.args.get("after")
-    )
+    after = _after(merchant)
+    items = list_products(services.opensearch, services.settings.products_alias, merchant, status, size, after)
     page: dict[str, Any] = {"products": items}
     if len(items) == size:
+        last = items[-1]
         page["next"] = url_for(
             "products.list_merchant_products",
             merchant=merchant,
             status=status,
             size=size,
-            after=items[-1]["product_id"],
+            after=last["product_id"] if merchant else doc_id(last["merchant_id"], last["product_id"]),
         )
     return jsonify(page)
 
 
+def _after(merchant: str | None) -> tuple[str, str] | None:
+    """The listing cursor: a product id within one merchant, "<merchant>/<product id>" across all."""
+    after = request.args.get("after")
+    if after is None:
+        return None
+    if merchant is not None:
+        if not re.fullmatch(PRODUCT_ID_PATTERN, after):
+            raise InvalidInputError("after", "must be a product id")
+        return merchant, after
+    if not re.fullmatch(PRODUCT_REF_PATTERN, after) or "/" not in after:
+        raise InvalidInputError("after", "across merchants, must be <merchant>/<product id>")
+    owner, _, product = after.partition("/")
+    return owner, product
+
+
 @products.delete("/products/<product_id:product_id>")
 def delete_one(product_id: str) -> tuple[str, int]:
-    merchant = caller_merchant()
+    key = doc_id(_merchant("deletes a product of"), product_id)
     services = _services()
     targets = write_targets(services.opensearch, services.settings)
-    delete_product(services.opensearch, targets[0], product_id, merchant)
+    try:
+        delete_product(services.opensearch, targets[0], key)
+    except NotFoundError:
+        raise _not_found(product_id) from None
     for index in targets[1:]:
         with contextlib.suppress(NotFoundError):  # not copied into the index being built yet
-            delete_product(services.opensearch, index, product_id, merchant)
+            delete_product(services.opensearch, index, key)
     return "", 204
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.api.bodies import json_object
 from hybrid_search.api.passthrough import check_page, guarded_body, guarded_params
-from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, parse_model, whole
+from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, doc_id, parse_model, whole
 from hybrid_search.errors import InvalidInputError, UnauthorisedError
 from hybrid_search.opensearch.search import passthrough_search
 from hybrid_search.search import SearchService
@@ -109,7 +109,7 @@ def opensearch_search(index: str) -> Response:
     hits = [
         {
             "_index": alias,
-            "_id": h["id"],
+            "_id": doc_id(h["merchant"], h["id"]),
             "_score": h["score"],
             "_source": h["product"],
             **({"_explanation": h["explain"]} if "explain" in h else {}),

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.catalog import SearchRequest, product_id_of
+from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation.judgments import Query, query_products
 from hybrid_search.legs import LEG_NAMES
+from hybrid_search.opensearch.products import resolve_refs
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.pipeline import blend, choose_profile
 from hybrid_search.search import Retrieval, SearchService
@@ -35,19 +37,25 @@ def retrieve_all(
     profile: BlendProfile,
     progress: Callable[[Iterable[Query]], Iterable[Query]] = iter,
 ) -> Retrievals:
-    """Each query's legs: its text, or its photo (read relative to ``base_dir``), minus excluded ids."""
+    """Each query's legs: its text, or its photo (read relative to ``base_dir``), minus the products
+    it is made of (named as /search names them: an id, or "<merchant>/<id>")."""
+    made_of = {query.id: query_products([query]) for query in queries}
+    found = resolve_refs(service.client, service.settings.products_alias, set().union(*made_of.values()))
+    if shared := sorted(ref for ref, key in found.items() if key is None):
+        raise InvalidInputError("queries", f"several merchants have a product {shared[0]!r}: name it <merchant>/<id>")
     out: Retrievals = {}
     for query in progress(queries):
         photo = (base_dir / query.image).read_bytes() if query.image else None
-        exclude = tuple(sorted(query_products([query])))
+        exclude = tuple(sorted(found[ref] or "" for ref in made_of[query.id] if ref in found))
         out[query.id] = service.retrieve(SearchRequest(q=query.text), photo, profile, exclude=exclude)
     return out
 
 
 def rank(retrieval: Retrieval, profile: BlendProfile) -> list[str]:
-    """Product ids best first, as /search would order them for this profile."""
+    """Product ids best first, as /search would order them for this profile: judgments name products
+    by their merchant's own ids, so a judgment set is one merchant's catalog."""
     chosen = choose_profile(profile, retrieval.query_class, retrieval.legs.keys())
-    return [c.doc_id for c in blend(retrieval.legs, chosen)]
+    return list(dict.fromkeys(product_id_of(c.doc_id) for c in blend(retrieval.legs, chosen)))
 
 
 def rank_all(retrievals: Retrievals, profile: BlendProfile) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybrid_search.errors import BackendError
-from hybrid_search.opensearch.queries import ID_FIELD, named
+from hybrid_search.opensearch.queries import ID_FIELDS, doc_id_of, named
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.combine import MISSING_IN_OPENSEARCH, Combination, Combined, LegScore
 from hybrid_search.ranking.normalise import Normalisation
@@ -103,7 +103,7 @@ def build_hybrid_body(
         "search_pipeline": pipeline,
     }
     if source_excludes is None:
-        body |= {"_source": False, "stored_fields": "_none_", "docvalue_fields": [ID_FIELD]}
+        body |= {"_source": False, "stored_fields": "_none_", "docvalue_fields": list(ID_FIELDS)}
     else:
         body["_source"] = {"excludes": list(source_excludes)}
     return body
@@ -114,7 +114,7 @@ def hybrid_hit(hit: Mapping[str, Any], legs: Sequence[str], score_scale: float =
     and normalised score (from ``hybrid_score_explanation``, whose details follow the sub-queries
     the document matched, in order). A leg that matched the document outside its window has a
     normalised score of 0 there: it did not find the document, as in the in-process blend."""
-    doc_id = hit.get("_id") or hit["fields"][ID_FIELD][0]
+    doc_id = hit.get("_id") or doc_id_of({name: found[0] for name, found in hit["fields"].items()})
     scores: dict[str, LegScore] = {}
     matched = hit.get("matched_queries")
     if isinstance(matched, dict) and "_explanation" in hit:

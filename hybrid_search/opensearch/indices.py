@@ -103,6 +103,14 @@ def create_versioned_index(client: OpenSearch, alias: str, version: str, activat
     return index
 
 
+# Marked pending; and keyed "<merchant>/<product id>" (schema 4), which moves an index of schema 3 or
+# older, keyed by the product id alone, to per-merchant ids.
+_COPY_SCRIPT = (
+    "ctx._source.status = 'pending'; ctx._source.status_reason = null; "
+    "ctx._id = ctx._source.merchant_id + '/' + ctx._source.product_id;"
+)
+
+
 def copy_as_pending(client: OpenSearch, source: str, target: str, keep: Sequence[str] = (), poll_s: float = 1.0) -> int:
     """Copy every document of ``source`` into ``target``, marked pending, without its text, photo and
     fused vectors except those in ``keep``; returns the count."""
@@ -110,7 +118,7 @@ def copy_as_pending(client: OpenSearch, source: str, target: str, keep: Sequence
     body = {
         "source": {"index": source, "_source": {"excludes": drop}},
         "dest": {"index": target},
-        "script": {"lang": "painless", "source": "ctx._source.status = 'pending'; ctx._source.status_reason = null;"},
+        "script": {"lang": "painless", "source": _COPY_SCRIPT},
     }
     # A catalog with vectors takes minutes to copy (HNSW graphs are built as it goes): run the copy
     # as an OpenSearch task and poll it, instead of holding one request open past its timeout.

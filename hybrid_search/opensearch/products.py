@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
-from hybrid_search.errors import BackendError, NotFoundError
+from hybrid_search.catalog import doc_id
+from hybrid_search.errors import BackendError, InvalidInputError
 from hybrid_search.opensearch.client import mget_found, translated_errors
 
 
 @dataclass(frozen=True)
 class StoredProduct:
-    product_id: str
+    doc_id: str  # "<merchant>/<product id>"
     source: dict[str, Any]
     seq_no: int
     primary_term: int
 
 
 def write_documents(client: OpenSearch, index: str, docs: Sequence[dict[str, Any]], refresh: bool = False) -> None:
-    """Index (create or replace) ``docs`` by ``product_id``; any item failure raises BackendError."""
-    actions = [{"_op_type": "index", "_index": index, "_id": doc["product_id"], "_source": doc} for doc in docs]
+    """Index (create or replace) ``docs`` by their merchant's product id; any item failure raises BackendError."""
+    actions = [
+        {"_op_type": "index", "_index": index, "_id": doc_id(doc["merchant_id"], doc["product_id"]), "_source": doc}
+        for doc in docs
+    ]
     with translated_errors(f"writing {len(docs)} products to {index}"):
         _, errors = helpers.bulk(client, actions, raise_on_error=False, refresh="wait_for" if refresh else False)
     if errors:
@@ -46,10 +50,10 @@ def get_products(client: OpenSearch, index: str, ids: Sequence[str]) -> dict[str
     }
 
 
-def get_product(client: OpenSearch, index: str, product_id: str, with_vectors: bool = False) -> dict[str, Any]:
+def get_product(client: OpenSearch, index: str, document_id: str, with_vectors: bool = False) -> dict[str, Any]:
     params = {} if with_vectors else {"_source_excludes": "*_vector"}
-    with translated_errors(f"reading product {product_id}"):
-        return client.get(index=index, id=product_id, params=params)["_source"]
+    with translated_errors(f"reading product {document_id}"):
+        return client.get(index=index, id=document_id, params=params)["_source"]
 
 
 def update_guarded(client: OpenSearch, index: str, updates: Sequence[tuple[StoredProduct, dict[str, Any]]]) -> int:
@@ -64,7 +68,7 @@ def update_guarded(client: OpenSearch, index: str, updates: Sequence[tuple[Store
         {
             "_op_type": "update",
             "_index": index,
-            "_id": stored.product_id,
+            "_id": stored.doc_id,
             "doc": partial,
             "if_seq_no": stored.seq_no,
             "if_primary_term": stored.primary_term,
@@ -79,13 +83,10 @@ def update_guarded(client: OpenSearch, index: str, updates: Sequence[tuple[Store
     return len(conflicts)
 
 
-def delete_product(client: OpenSearch, index: str, product_id: str, merchant_id: str | None) -> None:
-    """Delete one product (only if it is ``merchant_id``'s, when given); NotFoundError if there is none."""
-    with translated_errors(f"deleting product {product_id}"):
-        owner = client.get(index=index, id=product_id, params={"_source_includes": "merchant_id"})["_source"]
-        if merchant_id is not None and owner.get("merchant_id") != merchant_id:
-            raise NotFoundError(f"product {product_id} not found")
-        client.delete(index=index, id=product_id, params={"refresh": "wait_for"})
+def delete_product(client: OpenSearch, index: str, document_id: str) -> None:
+    """Delete one product; NotFoundError if there is none."""
+    with translated_errors(f"deleting product {document_id}"):
+        client.delete(index=index, id=document_id, params={"refresh": "wait_for"})
 
 
 def list_products(
@@ -94,20 +95,62 @@ def list_products(
     merchant_id: str | None = None,
     status: str | None = None,
     size: int = 50,
-    after: str | None = None,
+    after: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One page of products ordered by id, optionally by merchant and status; ``after`` is the last id seen."""
+    """One page of products ordered by merchant, then id, optionally of one merchant and status;
+    ``after`` is the (merchant, product id) of the last one seen."""
     filters = [{"term": {k: v}} for k, v in (("merchant_id", merchant_id), ("status", status)) if v is not None]
     body: dict[str, Any] = {
         "size": size,
         "query": {"bool": {"filter": filters}},
-        "sort": [{"product_id": "asc"}],
+        "sort": [{"merchant_id": "asc"}, {"product_id": "asc"}],
         "_source": {"excludes": ["*_vector"]},
     }
     if after is not None:
-        body["search_after"] = [after]
+        body["search_after"] = list(after)
     with translated_errors("listing products"):
         return [hit["_source"] for hit in client.search(index=index, body=body)["hits"]["hits"]]
+
+
+def resolve_refs(client: OpenSearch, index: str, refs: Collection[str]) -> dict[str, str | None]:
+    """The document id each product reference names ("<merchant>/<id>" names itself; an id alone names
+    the one product that carries it), or None when an id alone is carried by several merchants'
+    products. References to nothing are left out."""
+    named = {ref for ref in refs if "/" in ref}
+    bare = sorted(set(refs) - named)
+    found: dict[str, str | None] = {}
+    if named:
+        docs = mget_found(client, index, sorted(named), {"_source": "false"}, "reading products")
+        found |= {doc["_id"]: doc["_id"] for doc in docs}
+    if bare:
+        body = {
+            "size": 0,
+            "query": {"terms": {"product_id": bare}},
+            "aggs": {
+                "ids": {
+                    "terms": {"field": "product_id", "size": len(bare)},
+                    "aggs": {"merchants": {"terms": {"field": "merchant_id", "size": 2}}},
+                }
+            },
+        }
+        with translated_errors("resolving product ids"):
+            buckets = client.search(index=index, body=body)["aggregations"]["ids"]["buckets"]
+        for bucket in buckets:
+            merchants = bucket["merchants"]["buckets"]
+            found[bucket["key"]] = doc_id(merchants[0]["key"], bucket["key"]) if len(merchants) == 1 else None
+    return found
+
+
+def resolve_named(client: OpenSearch, index: str, named: Sequence[tuple[str, str]]) -> list[str]:
+    """The document ids of (request field, product reference) pairs, in order; InvalidInputError
+    naming the field of the first reference to no product, or to an id several merchants use."""
+    found = resolve_refs(client, index, {ref for _, ref in named})
+    for field, ref in named:
+        if ref not in found:
+            raise InvalidInputError(field, f"no product {ref!r} in the catalog")
+        if found[ref] is None:
+            raise InvalidInputError(field, f"several merchants have a product {ref!r}: name it <merchant>/{ref}")
+    return [found[ref] or "" for _, ref in named]
 
 
 def iter_product_ids(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hybrid_search.catalog import doc_id
+
 BM25_FIELDS = (
     "title^3",
     "title.zh^2",
@@ -16,7 +18,13 @@ BM25_FIELDS = (
     "description.zh",
 )
 SOURCE_EXCLUDES = ["text_vector", "image_vector", "fused_vector", "behaviour_vector"]
-ID_FIELD = "product_id"  # the document _id, also a keyword field with doc values
+# the document _id is "<merchant_id>/<product_id>", both keyword fields with doc values
+ID_FIELDS = ("merchant_id", "product_id")
+
+
+def doc_id_of(values: dict[str, Any]) -> str:
+    """The document id from a hit's doc-value ``ID_FIELDS`` (first value each), popped from ``values``."""
+    return doc_id(*(values.pop(name) for name in ID_FIELDS))
 
 
 def build_filters(
@@ -58,7 +66,7 @@ def leg_body(size: int, query: dict[str, Any], fields: Sequence[str] = ()) -> di
         "query": query,
         "_source": False,
         "stored_fields": "_none_",
-        "docvalue_fields": [ID_FIELD, *fields],
+        "docvalue_fields": [*ID_FIELDS, *fields],
     }
 
 

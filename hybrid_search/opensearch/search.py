@@ -10,7 +10,7 @@ from opensearchpy import OpenSearch
 
 from hybrid_search.errors import BackendError, InvalidInputError
 from hybrid_search.opensearch.client import mget_found, translated_errors
-from hybrid_search.opensearch.queries import ID_FIELD
+from hybrid_search.opensearch.queries import doc_id_of
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def run_hybrid(
 
 def _leg_hit(hit: dict[str, Any]) -> LegHit:
     values = {name: found[0] for name, found in hit.get("fields", {}).items() if found}
-    return LegHit(values.pop(ID_FIELD), hit["_score"], values)
+    return LegHit(doc_id_of(values), hit["_score"], values)
 
 
 def passthrough_search(client: OpenSearch, index: str, body: dict[str, Any], params: Mapping[str, str]) -> Any:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hybrid_search.catalog import fashion_row_to_product, parse_products, product_document
+from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
 from hybrid_search.opensearch.client import OpenSearchClient, make_client
@@ -118,10 +118,10 @@ def catalog(search_settings):
     index = f"{search_settings.products_alias}"
     write_documents(client, index, docs, refresh=True)
     pipeline = EmbeddingPipeline(search_settings)
-    ids = [d["product_id"] for d in docs]
+    ids = [doc_id("fashion", d["product_id"]) for d in docs]
     for start in range(0, len(ids), 64):
         report = embed_products(client, index, ids[start : start + 64], pipeline)
-        assert not report.failed
+        assert not report.failed and not report.missing
     refresh(client, index)
     yield {r["id"]: r for r in rows}
     drop_test_indices(client, search_settings)

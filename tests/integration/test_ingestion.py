@@ -169,11 +169,51 @@ def test_keys_scope_merchants(api):
     assert api.post("/products", json=[]).status_code == 401
     assert api.get("/products/up-1", headers={"X-API-Key": "nope"}).status_code == 401
     admin = {"X-API-Key": "dev-admin-key"}
-    assert api.get("/products/up-1", headers=admin).status_code == 200
+    assert api.get("/products/up-1", headers=admin).get_json()["field"] == "merchant"  # whose up-1?
+    assert api.get("/products/up-1?merchant=demo", headers=admin).status_code == 200
     listed = api.get("/products?status=ready", headers=MERCHANT_KEY).get_json()["products"]
     assert {p["product_id"] for p in listed} >= {"up-1", "up-2", "up-3"}
     assert api.get("/products?merchant=other", headers=MERCHANT_KEY).status_code == 400
     assert api.get("/products?status=done", headers=MERCHANT_KEY).get_json()["field"] == "status"
+
+
+def test_merchants_keep_their_own_ids(ingest_settings, worker):
+    """Two merchants may use one product id: each reads, deletes and is shown its own product, and
+    another merchant's product answers exactly as no product does (no squatting, no existence oracle)."""
+    keys = {"dev-merchant-key": "demo", "rival-merchant-key": "rival"}
+    settings = ingest_settings.model_copy(update={"merchant_keys": keys})
+    api = create_app(services=Services.from_settings(settings)).test_client()
+    rival, client = {"X-API-Key": "rival-merchant-key"}, {"X-API-Key": "dev-client-key"}
+    assert api.get("/products/up-1", headers=MERCHANT_KEY).status_code == 200  # demo's, from the first test
+    rows = [
+        {"product_id": "up-1", "title": "Rival Red Leather Wallet"},
+        {"product_id": "rv-9", "title": "Rival Wallet"},
+    ]
+    assert api.post("/products", headers=rival, json=rows).status_code == 202
+    wait_for(lambda: api.get("/products/up-1", headers=rival).get_json()["status"] == "ready")
+    assert api.get("/products/up-1", headers=MERCHANT_KEY).get_json()["title"] != "Rival Red Leather Wallet"
+
+    theirs, nobodys = api.get("/products/rv-9", headers=MERCHANT_KEY), api.get("/products/rv-8", headers=MERCHANT_KEY)
+    assert theirs.status_code == nobodys.status_code == 404
+    assert theirs.get_json() == nobodys.get_json() | {"message": nobodys.get_json()["message"].replace("rv-8", "rv-9")}
+    assert api.delete("/products/rv-9", headers=MERCHANT_KEY).status_code == 404
+
+    refresh(make_client(settings), settings.products_alias)
+    hits = api.get("/search?q=rival%20red%20leather%20wallet").get_json()["hits"]
+    assert ("up-1", "rival") in [(h["id"], h["merchant"]) for h in hits]
+    # an id alone that two merchants use names no product: "<merchant>/<id>" does
+    assert api.get("/search?like=up-1").get_json()["field"] == "like"
+    assert api.get("/search?like=rival/up-1").status_code == 200
+    event = {"action_name": "click", "user_id": "u9", "event_attributes": {"object": {"object_id": "up-1"}}}
+    refused = api.post("/events", json=event, headers=client)
+    assert refused.status_code == 400
+    assert refused.get_json()["field"] == "events[0].event_attributes.object.object_id"
+    event["event_attributes"]["object"]["object_id"] = "rival/up-1"
+    assert api.post("/events", json=[event, event | {"action_name": "purchase"}], headers=client).status_code == 202
+
+    assert api.delete("/products/up-1", headers=rival).status_code == 204
+    assert api.get("/products/up-1", headers=MERCHANT_KEY).status_code == 200
+    assert api.get("/search?like=up-1").status_code == 200  # one merchant's again
 
 
 def test_delete(api):
@@ -215,11 +255,13 @@ def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
     assert result["with_behaviour"] == 2 and result["requeued"] == 2
 
     def refused() -> bool:
-        doc = client.get(index=ingest_settings.products_alias, id="up-1")["_source"]
+        doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
         return doc["status"] == "ready" and doc["has_behaviour"] is True
 
     wait_for(refused)
-    docs = {pid: client.get(index=ingest_settings.products_alias, id=pid)["_source"] for pid in ("up-1", "up-2")}
+    docs = {
+        pid: client.get(index=ingest_settings.products_alias, id=f"demo/{pid}")["_source"] for pid in ("up-1", "up-2")
+    }
     assert docs["up-1"]["behaviour_vector"][0] == 0.0  # learned, not the neutral e0
     assert docs["up-1"]["popularity"] > 0
 
@@ -239,6 +281,6 @@ def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_setting
     wait_for(lambda: jobs.activate_when_ready(client, new_settings, new_index))
     assert alias_targets(client, ingest_settings.products_alias) == [new_index]
     assert counts(ingest_settings) == {"ready": total}
-    doc = client.get(index=ingest_settings.products_alias, id="up-1")["_source"]
+    doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
     assert doc["model_version"] == model_version(new_settings)
     assert client.indices.exists(index=old_index)  # kept until dropped

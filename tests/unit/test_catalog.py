@@ -4,11 +4,14 @@ from hybrid_search.catalog import (
     EventIn,
     SearchRequest,
     content_hash,
+    doc_id,
     embedding_text,
     fashion_row_to_product,
+    merchant_id,
     parse_model,
     parse_products,
     product_document,
+    product_id_of,
 )
 from hybrid_search.errors import InvalidInputError
 
@@ -136,3 +139,27 @@ def test_event_times_without_an_offset_are_utc():
     event = {"action_name": "click", "user_id": "u", "event_attributes": {"object": {"object_id": "1"}}}
     parsed = parse_model(EventIn, {**event, "timestamp": "2026-11-27T10:00:00"})
     assert parsed.timestamp.utcoffset() is not None and parsed.timestamp.hour == 10
+
+
+def test_document_ids_are_per_merchant_and_split_back():
+    assert doc_id("acme", "sku:1.a") == "acme/sku:1.a"
+    assert product_id_of(doc_id("acme", "sku:1.a")) == "sku:1.a"
+    assert product_id_of("sku-1") == "sku-1"  # an id from before schema 4
+    assert merchant_id("acme.eu_1") == "acme.eu_1"
+    for bad in ("", "acme/eu", "a:b", "-acme", "x" * 65):
+        with pytest.raises(InvalidInputError) as info:
+            merchant_id(bad, "merchant")
+        assert info.value.field == "merchant"
+
+
+@pytest.mark.parametrize(
+    ("ref", "ok"), [("sku-1", True), ("acme/sku-1", True), ("acme/sku:1", True), ("a/b/c", False), ("/sku", False)]
+)
+def test_products_are_named_by_id_or_merchant_and_id(ref, ok):
+    event = {"action_name": "click", "user_id": "u", "event_attributes": {"object": {"object_id": ref}}}
+    if ok:
+        assert parse_model(SearchRequest, {"like": ref}).like == ref
+        assert parse_model(EventIn, event).event_attributes.object.object_id == ref
+    else:
+        with pytest.raises(InvalidInputError, match="like"):
+            parse_model(SearchRequest, {"like": ref})

@@ -45,6 +45,8 @@ def test_settings_are_frozen():
         ("text_dim", 0),
         ("client_keys", {"k": "shop\x1fother"}),
         ("client_keys", {"": "shop"}),
+        ("merchant_keys", {"k": "acme/eu"}),  # "/" splits a document id into merchant and product
+        ("merchant_keys", {"": "acme"}),
     ],
 )
 def test_invalid_values_are_rejected_naming_the_field(field, value):

@@ -173,8 +173,8 @@ def test_judgment_file_names_are_checked(api, name):
 def test_not_found_names_the_field_and_no_physical_index(api, search_settings, catalog):
     response = api.get("/search?q=x&profile=nosuchprofile")
     assert response.status_code == 404 and response.get_json()["field"] == "profile"
-    response = api.get("/products/no-such-product", headers=ADMIN)
-    assert response.status_code == 404
+    response = api.get("/products/no-such-product?merchant=fashion", headers=ADMIN)
+    assert response.status_code == 404 and response.get_json()["field"] == "product_id"
     assert f"{search_settings.products_alias}-" not in response.get_data(as_text=True)
 
 

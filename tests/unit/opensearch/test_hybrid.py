@@ -78,7 +78,7 @@ def test_the_hybrid_body_names_each_leg_and_blends_the_profile_window():
     ]
     assert body["search_pipeline"] == pipeline and body["_source"] == {"excludes": ["text_vector"]}
     ids_only = build_hybrid_body(queries, pipeline, 200, 0, 50, None, explain=True)
-    assert ids_only["_source"] is False and ids_only["docvalue_fields"] == ["product_id"]
+    assert ids_only["_source"] is False and ids_only["docvalue_fields"] == ["merchant_id", "product_id"]
     assert ids_only["search_pipeline"]["response_processors"] == [{"hybrid_score_explanation": {}}]
     assert pipeline == {"phase_results_processors": []}  # not changed in place
 
@@ -111,7 +111,7 @@ def test_a_leg_that_matched_outside_its_window_did_not_find_the_document():
 
 
 def test_unexplained_and_id_only_hits():
-    hit = hybrid_hit({"_score": 0.02, "fields": {"product_id": ["p9"]}}, LEGS, score_scale=0.5)
-    assert (hit.doc_id, hit.score, hit.legs) == ("p9", 0.01, {})
+    hit = hybrid_hit({"_score": 0.02, "fields": {"merchant_id": ["m1"], "product_id": ["p9"]}}, LEGS, score_scale=0.5)
+    assert (hit.doc_id, hit.score, hit.legs) == ("m1/p9", 0.01, {})
     with pytest.raises(BackendError, match="details"):
         hybrid_hit(_explained([0.9], {"text": 0.93, "attributes": 3.0}), LEGS)

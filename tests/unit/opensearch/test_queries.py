@@ -37,7 +37,8 @@ def test_knn_carries_filters_into_the_graph_search_only_when_there_are_any():
 def test_legs_read_ids_and_asked_fields_from_doc_values_never_stored_fields():
     voting = leg_body(20, build_knn_query("fused_vector", [1, 0], 20, build_filters({})), ("colour", "gender"))
     bm25 = leg_body(50, build_bm25_query("shirt", build_filters({})))
-    for body, fields in ((voting, ["product_id", "colour", "gender"]), (bm25, ["product_id"])):
+    ids = ["merchant_id", "product_id"]  # the document id is "<merchant_id>/<product_id>"
+    for body, fields in ((voting, [*ids, "colour", "gender"]), (bm25, ids)):
         assert body["_source"] is False and body["stored_fields"] == "_none_"
         assert body["docvalue_fields"] == fields
     assert (voting["size"], bm25["size"]) == (20, 50)
