@@ -2,6 +2,7 @@
 
 import pytest
 
+from hybrid_search.catalog import doc_id, product_id_of
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.opensearch.client import cluster_health
 from hybrid_search.opensearch.indices import (
@@ -61,13 +62,14 @@ def products(client, settings, cleanup):
     """A products index from the template, behind its alias, holding PRODUCTS."""
     ensure_indices(client, settings, "v1")
     for doc in PRODUCTS:
-        client.index(index=settings.products_alias, id=doc["product_id"], body={**doc, "status": "ready"})
+        body = {**doc, "merchant_id": "m", "status": "ready"}
+        client.index(index=settings.products_alias, id=doc_id("m", doc["product_id"]), body=body)
     client.indices.refresh(index=settings.products_alias)
     return settings.products_alias
 
 
 def _ids(response):
-    return [hit["_id"] for hit in response["hits"]["hits"]]
+    return [product_id_of(hit["_id"]) for hit in response["hits"]["hits"]]
 
 
 def test_bm25_ranks_by_english_analysed_title(client, products):
@@ -126,7 +128,7 @@ def test_vectors_are_kept_in_the_stored_source_not_derived(client, products):
     (index,) = client.indices.get_settings(index=products, params=flat).values()
     key = "index.knn.derived_source.enabled"
     assert index["settings"].get(key, index["defaults"].get(key)) == "false"
-    source = client.get(index=products, id="p4")["_source"]
+    source = client.get(index=products, id="m/p4")["_source"]
     assert source["text_vector"] == pytest.approx([0.7, 0, 0.7, 0])
     assert source["title"] == "黑色 男士 双肩包"
 
@@ -134,21 +136,21 @@ def test_vectors_are_kept_in_the_stored_source_not_derived(client, products):
 def test_legs_return_ids_and_doc_value_fields(client, products):
     body = leg_body(10, build_bm25_query("black backpack", build_filters({})), fields=("colour",))
     hits = run_legs(client, products, {"bm25": body})["bm25"]
-    assert {h.doc_id for h in hits} == {"p1", "p2"}  # p4 has a Chinese title only
+    assert {h.doc_id for h in hits} == {"m/p1", "m/p2"}  # p4 has a Chinese title only
     # keyword doc values come back as the lowercase normaliser stored them
     assert all(h.fields == {"colour": "black"} for h in hits) and hits[0].score > hits[-1].score
 
 
 def test_cosines_are_computed_in_opensearch_and_none_without_a_vector(client, products):
-    client.index(index=products, id="p5", body={"product_id": "p5", "title": "no vector"}, refresh=True)
-    scored = cosines_and_sources(
-        client, products, ["p1", "p3", "p4", "p5", "gone"], SOURCE_EXCLUDES, ("text_vector", [1, 0, 0, 0])
-    )
+    client.index(index=products, id="m/p5", body={"product_id": "p5", "title": "no vector"}, refresh=True)
+    ids = ["m/p1", "m/p3", "m/p4", "m/p5", "m/gone"]
+    found = cosines_and_sources(client, products, ids, SOURCE_EXCLUDES, ("text_vector", [1, 0, 0, 0]))
+    scored = {product_id_of(key): value for key, value in found.items()}
     assert set(scored) == {"p1", "p3", "p4", "p5"}
     assert scored["p1"][0] == pytest.approx(1.0) and scored["p3"][0] == pytest.approx(0.0, abs=1e-6)
     assert scored["p4"][0] == pytest.approx(0.7071, abs=1e-3) and scored["p5"][0] is None
     assert scored["p4"][1]["title"] == "黑色 男士 双肩包" and "text_vector" not in scored["p4"][1]
-    assert set(search_sources(client, products, ["p2", "gone"], excludes=SOURCE_EXCLUDES)) == {"p2"}
+    assert set(search_sources(client, products, ["m/p2", "m/gone"], excludes=SOURCE_EXCLUDES)) == {"m/p2"}
 
 
 def test_ensure_indices_is_idempotent_and_leaves_aliases_in_place(client, settings, cleanup):
