@@ -326,6 +326,31 @@ def _judgments(command: Any) -> Any:
     return command
 
 
+@main.group()
+def judgments() -> None:
+    """Judgment lists for eval and tune."""
+
+
+@judgments.command("from-events")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where to write it (default: <judgments dir>/clicks.json)",
+)
+@click.option("--min-impressions", default=1, show_default=True, help="rate a product once shown this often")
+@click.pass_obj
+def judgments_from_events(settings: Settings, out: Path | None, min_impressions: int) -> None:
+    """Implicit judgments from behaviour: COEC over the events index's impressions and clicks, as a
+    Search Relevance Workbench judgment list; then ``tune --qrels <it>.json``."""
+    from hybrid_search.evaluation import jobs
+    from hybrid_search.opensearch.client import make_client
+
+    path = out or settings.judgments_root / "clicks.json"
+    result = jobs.judgments_from_events(make_client(settings), settings, path, min_impressions)
+    click.echo(json.dumps(result, indent=1))
+
+
 @main.command("eval")
 @_judgments
 @click.option("--profile", "names", multiple=True, default=["default"], show_default=True, help="stored profiles")

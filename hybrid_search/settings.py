@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     anonymous_calls_per_minute: int = Field(600, ge=0)
     client_calls_per_minute: int = Field(0, ge=0)
     user_events_per_minute: int = Field(120, ge=0)
+    # how long a search's query text is kept (Redis) for the events that follow it to name (0: not kept)
+    query_log_ttl_s: int = Field(24 * 3600, ge=0)
     proxy_hops: int = Field(0, ge=0, le=5)  # proxies in front that append to X-Forwarded-For: the caller's address
 
     api_host: str = "127.0.0.1"

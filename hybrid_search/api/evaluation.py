@@ -1,4 +1,5 @@
-"""/eval and /tune for search engineers (admin key): evaluation and tuning runs as Celery tasks.
+"""/eval and /tune for search engineers (admin key): evaluation and tuning runs as Celery tasks;
+/judgments/from-events turns logged impressions and clicks into a judgment list for them.
 
 Judgment files are read by path under ``Settings.judgments_root`` (shared with the workers), so a
 photo query's image path resolves beside its queries file, as in the shared data format.
@@ -14,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hybrid_search.api.auth import require_admin
 from hybrid_search.api.bodies import json_object
-from hybrid_search.catalog import parse_model
+from hybrid_search.catalog import Whole, parse_model
 from hybrid_search.errors import InvalidInputError
+from hybrid_search.evaluation import jobs
 from workers.celery_app import EVALUATE, TUNE
 
 evaluation = Blueprint("evaluation", __name__)
@@ -76,6 +78,24 @@ def start_tune() -> tuple[Response, int]:
     req = parse_model(TuneRequest, json_object())
     args = [*_judgment_files(settings.judgments_root, req), req.profile, req.folds, req.rounds, req.save, req.intents]
     return _started(TUNE, args, "evaluation.tune_status")
+
+
+class ClickJudgmentsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("clicks", pattern=r"^[A-Za-z0-9_-]{1,64}$")  # written as <judgments folder>/<name>.json
+    min_impressions: Whole = Field(1, ge=1, le=10_000)
+
+
+@evaluation.post("/judgments/from-events")
+def judgments_from_events() -> tuple[Response, int]:
+    """Implicit judgments (COEC click model) from the events index, written into the judgments
+    folder for /eval and /tune (``qrels: <name>.json``); answers with counts and position CTRs."""
+    settings = require_admin("judgment lists")
+    req = parse_model(ClickJudgmentsRequest, json_object(default={}))
+    services = current_app.extensions["hybrid_search"]
+    path = settings.judgments_root / f"{req.name}.json"
+    result = jobs.judgments_from_events(services.opensearch, settings, path, req.min_impressions)
+    return jsonify(result | {"qrels": path.name}), 201
 
 
 def _started(task: str, args: list[Any], endpoint: str) -> tuple[Response, int]:

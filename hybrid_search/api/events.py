@@ -18,6 +18,7 @@ from hybrid_search.errors import InvalidInputError, RateLimitedError
 from hybrid_search.opensearch.events import write_events
 from hybrid_search.opensearch.products import resolve_named
 from hybrid_search.opensearch.search import get_sources
+from hybrid_search.query_log import QueryLog
 from hybrid_search.rate_limits import RateLimits
 from hybrid_search.users import UserProfiles
 
@@ -75,7 +76,16 @@ def post_events() -> tuple[Response, int]:
     personal = [e for _, e in on_products if e.user_id]
     if personal:
         users.check()
-    docs = [e.model_dump(mode="json", exclude_none=True) | {"application": client} for e in parsed]
+    searched = {e.query_id for e in parsed if e.query_id}
+    texts = {}
+    if searched and settings.query_log_ttl_s:  # what each search was for, for the click model
+        texts = QueryLog(services.redis, settings.products_alias, settings.query_log_ttl_s).texts(searched)
+    docs = [
+        e.model_dump(mode="json", exclude_none=True)
+        | {"application": client}
+        | ({"user_query": texts[e.query_id]} if e.query_id in texts else {})
+        for e in parsed
+    ]
     write_events(services.opensearch, settings.events_alias, docs)
     for event in personal:
         users.record(client, event.user_id, event.action_name, products[event.event_attributes.object.object_id])

@@ -11,8 +11,9 @@ from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.api.bodies import json_object
 from hybrid_search.api.passthrough import check_page, guarded_body, guarded_params
 from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, doc_id, parse_model, whole
-from hybrid_search.errors import InvalidInputError, UnauthorisedError
+from hybrid_search.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
 from hybrid_search.opensearch.search import passthrough_search
+from hybrid_search.query_log import QueryLog
 from hybrid_search.search import SearchService
 
 search = Blueprint("search", __name__)
@@ -65,7 +66,15 @@ def _search(fields: dict[str, Any], photo: bytes | None, prefix: str = "") -> di
     client = caller_client()
     if parsed.user_id and client is None:
         raise UnauthorisedError(f"{prefix}user_id: personalised search needs a client X-API-Key")
-    return search_service().search(parsed, photo, client)
+    result = search_service().search(parsed, photo, client)
+    settings = current_app.extensions["hybrid_search"].settings
+    if parsed.q and settings.query_log_ttl_s:
+        log = QueryLog(current_app.extensions["hybrid_search"].redis, settings.products_alias, settings.query_log_ttl_s)
+        try:
+            log.record(result["query_id"], parsed.q)
+        except ServiceUnavailableError as exc:  # the search still serves; its clicks will not be judged
+            result.setdefault("degraded", {})["query_log"] = str(exc)
+    return result
 
 
 @search.route("/search", methods=["GET", "POST"])

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hybrid_search.catalog import product_id_of
+from hybrid_search.errors import InvalidInputError
+from hybrid_search.evaluation.clicks import coec, judgment_list, position_ctr, shown_from_events
 from hybrid_search.evaluation.judgments import load_judgments
 from hybrid_search.evaluation.report import compare, mean, score_queries, summarise, write_report
 from hybrid_search.evaluation.runner import (
@@ -19,9 +23,12 @@ from hybrid_search.evaluation.runner import (
 )
 from hybrid_search.evaluation.tuning import SearchSpace, cross_validate, leave_one_intent_out, tune_per_class
 from hybrid_search.legs import LEG_NAMES
+from hybrid_search.opensearch.client import OpenSearchClient
+from hybrid_search.opensearch.events import iter_search_events
 from hybrid_search.opensearch.profiles import save_version
 from hybrid_search.profiles import BlendProfile, StoredProfile
 from hybrid_search.search import SearchService
+from hybrid_search.settings import Settings
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]
@@ -172,6 +179,33 @@ def tune(
         "tuned_profile": tuned.model_dump(mode="json"),
         "saved": saved,
         "reports": {k: str(v) for k, v in paths.items()},
+    }
+
+
+def judgments_from_events(
+    client: OpenSearchClient, settings: Settings, path: Path, min_impressions: int = 1
+) -> dict[str, Any]:
+    """Implicit judgments (COEC over the events index's impressions and clicks) written to ``path``
+    as a Search Relevance Workbench judgment list, which ``eval`` and ``tune`` read. Products are
+    named by their merchant's own ids, as judgment sets name them."""
+    if min_impressions < 1:
+        raise InvalidInputError("min_impressions", "must be at least 1")
+    shown = [
+        replace(s, doc=product_id_of(s.doc))
+        for s in shown_from_events(iter_search_events(client, settings.events_alias))
+    ]
+    if not shown:
+        raise InvalidInputError("events", "no impressions or clicks of logged searches in the events index")
+    ratings = coec(shown, min_impressions)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(judgment_list(ratings, path.stem), ensure_ascii=False, indent=1), encoding="utf-8")
+    return {
+        "path": str(path),
+        "queries": len(ratings),
+        "ratings": sum(len(docs) for docs in ratings.values()),
+        "impressions": len(shown),
+        "clicks": sum(s.clicked for s in shown),
+        "position_ctr": {str(p): round(c, 4) for p, c in sorted(position_ctr(shown).items())},
     }
 
 

@@ -40,3 +40,27 @@ def iter_interactions(client: OpenSearch, alias: str) -> Iterator[Interaction]:
             who = event.get("session_id") or event.get("user_id") or event.get("client_id") or ""
             session = f"{event.get('application', '')}\x1f{who}"
             yield Interaction(session, event["event_attributes"]["object"]["object_id"], event["action_name"])
+
+
+def iter_search_events(client: OpenSearch, alias: str) -> Iterator[dict[str, Any]]:
+    """Impressions and clicks stamped with the query text they were served for (``user_query``)."""
+    query = {
+        "query": {
+            "bool": {
+                "filter": [
+                    {"exists": {"field": "user_query"}},
+                    {"terms": {"action_name": ["impression", "click"]}},
+                ]
+            }
+        },
+        "_source": [
+            "query_id",
+            "user_query",
+            "action_name",
+            "event_attributes.object.object_id",
+            "event_attributes.position.ordinal",
+        ],
+    }
+    with translated_errors("reading search events"):
+        for hit in helpers.scan(client, index=alias, query=query, size=2000):
+            yield hit["_source"]

@@ -175,5 +175,11 @@ def ensure_indices(client: OpenSearch, settings: Settings, model_version: str) -
         install_template(client, alias, body)
         current = alias_targets(client, alias)
         result[alias] = current[0] if current else create_versioned_index(client, alias, version)
+    # events indices are not versioned: fields the template gained since are added in place
+    with translated_errors(f"updating the mapping of {settings.events_alias}"):
+        client.indices.put_mapping(
+            index=settings.events_alias,
+            body=render_events_template(settings, settings.events_alias)["template"]["mappings"],
+        )
     ensure_profiles_index(client, settings.profiles_index)
     return result

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 
@@ -11,6 +12,7 @@ import pytest
 import redis
 
 from hybrid_search.api import create_app
+from hybrid_search.catalog import product_id_of
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation import jobs as evaluation
@@ -124,7 +126,7 @@ def test_photo_query_votes_attributes_from_its_nearest_photos(service, catalog, 
     request = SearchRequest(profile="photo-attributes", size=20)
     retrieval = service.retrieve(request, photo_bytes(row), BlendProfile(weights={"image": 1.0, "attributes": 1.0}))
     assert max(retrieval.intent["article_type"], key=retrieval.intent["article_type"].get) == "Watches"
-    found = [catalog[pid] for pid, _ in retrieval.legs["attributes"][:20]]
+    found = [catalog[product_id_of(key)] for key, _ in retrieval.legs["attributes"][:20]]
     assert all(p["article_type"] == "Watches" for p in found)
     assert any(not p["image"] for p in found)  # reaches products that have no photo
 
@@ -298,3 +300,50 @@ def test_eval_command_prints_the_per_kind_table(search_settings, judgments, attr
         assert column in header
     assert "| bm25 alone |" in result.stdout and "wins" in result.stdout
     assert (tmp_path / "eval.md").exists() and (tmp_path / "eval.png").exists()
+
+
+def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_settings, judgments, tmp_path):
+    """Simulated shoppers search through the API, see the start profile's results, and click by
+    the judged grade of what they look at (more often higher up: position bias, and by chance on
+    unjudged products); /events logs it, /judgments/from-events turns it into a judgment list, and
+    tuning on that list beats the start on the explicit judgments."""
+    from hybrid_search.evaluation.judgments import load_judgments
+    from hybrid_search.opensearch.profiles import save_version
+
+    queries_path, qrels_path = judgments
+    queries, qrels = load_judgments(queries_path, qrels_path)
+    start = BlendProfile(weights={"bm25": 1.0, "text": 0.0, "fused": 0.0, "image": 0.0, "attributes": 0.0})
+    base = save_version(service.client, search_settings.profiles_index, "clicks-start", start)
+    api = create_app(services=Services.from_settings(search_settings)).test_client()
+    client = {"X-API-Key": "dev-client-key"}
+    rng = random.Random(11)
+    for query in queries:
+        for session in range(25):
+            asked = {"q": query.text, "size": 10, "profile": "clicks-start"}
+            served = api.get("/search", query_string=asked, headers=client).get_json()
+            events = []
+            for position, hit in enumerate(served["hits"], start=1):
+                common = {"query_id": served["query_id"], "user_id": f"{query.id}-{session}", "session_id": "s"}
+                target = {"object": {"object_id": hit["id"]}, "position": {"ordinal": position}}
+                events.append({"action_name": "impression", "event_attributes": target, **common})
+                attractive = {0: 0.05, 1: 0.3, 2: 0.8}[qrels[query.id].get(hit["id"], 0)]
+                if rng.random() < attractive / position:
+                    events.append({"action_name": "click", "event_attributes": target, **common})
+            assert api.post("/events", json=events, headers=client).status_code == 202
+
+    assert api.post("/judgments/from-events", json={}).status_code == 401
+    bad = api.post("/judgments/from-events", headers=ADMIN, json={"min_impressions": 0})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "min_impressions"
+    made = api.post("/judgments/from-events", headers=ADMIN, json={"name": "clicks"})
+    assert made.status_code == 201, made.get_json()
+    made = made.get_json()
+    assert made["queries"] == len(queries) and made["clicks"] > 0
+    assert made["position_ctr"]["1"] > made["position_ctr"]["10"]  # shoppers look at the top
+
+    result = evaluation.tune(
+        service, None, search_settings.judgments_root / made["qrels"], base, tmp_path, folds=1, rounds=2
+    )
+    tuned = BlendProfile.model_validate(result["tuned_profile"])
+    scored = evaluation.evaluate(service, queries_path, qrels_path, {"start": start, "clicks": tuned}, tmp_path)
+    summary = scored["summary"]
+    assert summary["clicks"]["all"]["ndcg@10"] > summary["start"]["all"]["ndcg@10"]
