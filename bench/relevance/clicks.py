@@ -6,9 +6,12 @@ the results of an untuned start profile; they look at position p with probabilit
 product they look at with a probability set by its explicit dev grade (noise included: unjudged
 products are clicked too). Impressions and clicks go through /events with the search's query_id;
 ``judgments_from_events`` (``hybrid-search judgments from-events``) makes a COEC judgment list of
-them. The start profile is then tuned twice, on the explicit judgments and on the click
-judgments, and both are scored on the explicit judgments: the share of the explicit tuning's gain
-that the clicks recover. Events go to an events index of the bench's own, dropped at the end.
+them. The start profile is then tuned on the explicit judgments and on the click judgments (as
+they are, and as condensed lists: rankings without the products never shown), and each is scored
+on the explicit judgments: the share of the explicit tuning's gain that the clicks recover. With
+``--explore`` a share of the sessions is served each text leg alone, as an A/B slice would be, so
+that clicks judge more than what the start profile shows. Events go to an events index of the
+bench's own, dropped at the end.
 
 Needs what bench/relevance/run.py needs.
 
@@ -44,15 +47,17 @@ from hybrid_search.settings import Settings
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 ATTRACTION = {0: 0.05, 1: 0.25, 2: 0.7}  # chance of clicking a product looked at, by its dev grade
 START = "bench-clicks-start"
+EXPLORE = ("bm25", "text", "attributes")  # legs a share of the sessions is served alone with --explore
 
 
-def simulate(api, queries, qrels, sessions: int, size: int, rng: random.Random) -> dict[str, int]:
-    """Shoppers' searches, impressions and clicks through the API; returns counts."""
+def simulate(api, queries, qrels, sessions: int, size: int, rng: random.Random, profiles: list[str]) -> dict[str, int]:
+    """Shoppers' searches, impressions and clicks through the API, session ``s`` served by
+    ``profiles[s % len(profiles)]``; returns counts."""
     key = {"X-API-Key": "dev-client-key"}
     counts = {"searches": 0, "impressions": 0, "clicks": 0}
     for query in tqdm(queries, desc="shoppers", file=sys.stderr):
         for session in range(sessions):
-            asked = {"q": query.text, "size": size, "profile": START}
+            asked = {"q": query.text, "size": size, "profile": profiles[session % len(profiles)]}
             served = api.get("/search", query_string=asked, headers=key).get_json()
             who = {"query_id": served["query_id"], "user_id": f"{query.id}-{session}", "session_id": f"s{session}"}
             events = []
@@ -76,6 +81,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=20, help="results each shopper is shown")
     parser.add_argument("--rounds", type=int, default=2, help="coordinate ascent rounds of each tuning")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--explore", action="store_true", help="serve a share of sessions each leg alone")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N queries (a smoke run)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     base = Settings()
@@ -90,10 +97,15 @@ def main() -> None:
     client = services.opensearch
     ensure_indices(client, settings, model_version(settings))  # the bench's own events index
     service = SearchService.from_services(services)
-    queries = [q for q in load_queries(DATA / "queries-dev.jsonl") if not q.image]
+    queries = [q for q in load_queries(DATA / "queries-dev.jsonl") if not q.image][: args.limit]
     qrels = load_qrels(DATA / "qrels-dev.tsv")
     start = BlendProfile()  # the untuned prior: every text leg at its model default
-    save_version(client, settings.profiles_index, START, start, "bench/relevance/clicks.py start profile")
+    served = {START: start}
+    if args.explore:  # a share of the traffic sees each text leg alone, as an A/B slice would
+        alone = single_leg_profiles(start)
+        served |= {f"{START}-{leg}": alone[f"{leg} alone"] for leg in EXPLORE}
+    for name, profile in served.items():
+        save_version(client, settings.profiles_index, name, profile, "bench/relevance/clicks.py")
     try:
         began = time.perf_counter()
         counts = simulate(
@@ -103,6 +115,7 @@ def main() -> None:
             args.sessions,
             args.size,
             random.Random(args.seed),
+            list(served),
         )
         simulated_s = time.perf_counter() - began
         path = args.out / "clicks-judgments.json"
@@ -110,7 +123,8 @@ def main() -> None:
     finally:
         client.indices.delete(index=f"{settings.events_alias}-*", ignore_unavailable=True)
         client.indices.delete_index_template(name=settings.events_alias, ignore=[404])
-        delete_profile(client, settings.profiles_index, START)
+        for name in served:
+            delete_profile(client, settings.profiles_index, name)
     _, click_qrels_srw = load_search_relevance_judgments(path)
     srw_ids = {entry["query"]: f"srw-{n}" for n, entry in enumerate(json.loads(path.read_text())["judgmentRatings"], 1)}
     click_qrels = {q.id: click_qrels_srw.get(srw_ids.get(q.text, ""), {}) for q in queries}
@@ -121,25 +135,40 @@ def main() -> None:
         service, queries, DATA, collect, lambda items: tqdm(items, total=len(queries), desc="legs", file=sys.stderr)
     )
     tuned = {}
-    for name, judged in (("tuned on explicit", qrels), ("tuned on clicks", click_qrels)):
+    for name, judged, condensed in (
+        ("tuned on explicit", qrels, False),
+        ("tuned on clicks", click_qrels, False),
+        ("tuned on clicks, condensed", click_qrels, True),
+    ):
         began = time.perf_counter()
-        tuned[name], _ = tune_per_class(retrievals, queries, judged, start, space, args.rounds, processes=2)
+        tuned[name], _ = tune_per_class(
+            retrievals, queries, judged, start, space, args.rounds, processes=2, judged_only=condensed
+        )
         print(f"{name}: {time.perf_counter() - began:.0f} s", file=sys.stderr)
     runs = {"start (untuned)": start, **tuned} | single_leg_profiles(start)
     rows = {run: score_queries(r, queries, qrels) for run, r in run_profiles(retrievals, runs).items()}
     summary = {run: summarise(r) for run, r in rows.items()}
     kinds = [k for k in summary["start (untuned)"] if k != "all"] + ["all"]
-    gain = {
-        k: (
-            summary["tuned on clicks"][k]["ndcg@10"] - summary["start (untuned)"][k]["ndcg@10"],
-            summary["tuned on explicit"][k]["ndcg@10"] - summary["start (untuned)"][k]["ndcg@10"],
+
+    def gain(run: str, kind: str) -> float:
+        return summary[run][kind]["ndcg@10"] - summary["start (untuned)"][kind]["ndcg@10"]
+
+    recovery = [
+        f"| {kind} | {gain('tuned on explicit', kind):+.3f} | "
+        + " | ".join(
+            f"{gain(run, kind):+.3f} ({gain(run, kind) / gain('tuned on explicit', kind):.0%})"
+            if gain("tuned on explicit", kind) > 0
+            else f"{gain(run, kind):+.3f}"
+            for run in ("tuned on clicks", "tuned on clicks, condensed")
         )
-        for k in kinds
-    }
+        + " |"
+        for kind in kinds
+    ]
     comparisons = {
         f"{a} vs {b}": compare(rows[b], rows[a])
         for a, b in (
             ("tuned on clicks", "start (untuned)"),
+            ("tuned on clicks, condensed", "start (untuned)"),
             ("tuned on explicit", "start (untuned)"),
             ("tuned on explicit", "tuned on clicks"),
         )
@@ -161,12 +190,9 @@ def main() -> None:
         "",
         "Share of the explicit tuning's nDCG@10 gain that tuning on clicks recovers:",
         "",
-        "| kind | gain, clicks | gain, explicit | recovered |",
+        "| kind | gain, explicit | gain (recovered), clicks | gain (recovered), clicks, condensed lists |",
         "|---|---|---|---|",
-        *(
-            f"| {k} | {c:+.3f} | {e:+.3f} | {c / e:.0%} |" if e > 0 else f"| {k} | {c:+.3f} | {e:+.3f} | n/a |"
-            for k, (c, e) in gain.items()
-        ),
+        *recovery,
         "",
         "Paired comparisons (per-query nDCG@10, two-sided randomisation test):",
         "",
@@ -184,7 +210,7 @@ def main() -> None:
                 "counts": counts,
                 "judgments": made,
                 "summary": summary,
-                "gain": gain,
+                "recovery": recovery,
                 "tuned": {k: v.model_dump(mode="json") for k, v in tuned.items()},
             },
             indent=1,

@@ -5,7 +5,8 @@ A shopper clicks what is shown high more often whatever it is (position bias). C
 product's clicks for a query by the clicks an average product would have had in the positions it
 was shown at: ``COEC(q, d) = clicks(q, d) / sum over its impressions of CTR(position)``, with
 ``CTR(p)`` the click-through rate of position ``p`` over every query. 1 is "as clicked as its
-positions predict"; a product shown and never clicked rates 0. Pure functions, no I/O.
+positions predict"; a product shown and never clicked rates 0. A prior of expected clicks shrinks
+thin evidence towards 1. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -64,10 +65,16 @@ def position_ctr(shown: Iterable[Shown]) -> dict[int, float]:
     return {p: clicks[p] / n for p, n in impressions.items()}
 
 
-def coec(shown: Iterable[Shown], min_impressions: int = 1) -> dict[str, dict[str, float]]:
-    """COEC of every (query, product) shown at least ``min_impressions`` times, by query text.
+def coec(shown: Iterable[Shown], min_impressions: int = 1, prior: float = 1.0) -> dict[str, dict[str, float]]:
+    """COEC of every (query, product) shown at least ``min_impressions`` times, by query text,
+    shrunk towards 1 (the average product) by ``prior`` expected clicks of evidence:
+    ``(clicks + prior) / (expected + prior)``, the posterior mean of a Gamma-Poisson click rate.
 
-    A position nobody ever clicked predicts no clicks; products shown only there rate 0."""
+    With ``prior`` 0 it is the plain ratio, which one lucky click deep down the page (where few are
+    expected) makes enormous, nDCG's 2^rating gain then following that one click; and a product
+    shown once far down and not clicked rates 0 as surely as one never clicked in a hundred views
+    at the top. With the prior, thin evidence either way stays near 1 and only much evidence moves
+    a rating far from it."""
     rows = list(shown)
     ctr = position_ctr(rows)
     expected: dict[tuple[str, str], float] = defaultdict(float)
@@ -81,7 +88,8 @@ def coec(shown: Iterable[Shown], min_impressions: int = 1) -> dict[str, dict[str
     ratings: dict[str, dict[str, float]] = defaultdict(dict)
     for (query, doc), n in impressions.items():
         if n >= min_impressions:
-            ratings[query][doc] = clicks[(query, doc)] / expected[(query, doc)] if expected[(query, doc)] else 0.0
+            denominator = expected[(query, doc)] + prior
+            ratings[query][doc] = (clicks[(query, doc)] + prior) / denominator if denominator else 0.0
     return dict(ratings)
 
 

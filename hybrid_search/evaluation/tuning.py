@@ -170,13 +170,24 @@ def tune(objective: Objective, base: BlendProfile, space: SearchSpace, rounds: i
 
 
 def ndcg_objective(
-    retrievals: Retrievals, queries: Sequence[Query], qrels: Mapping[str, Mapping[str, int]], metric: str = "ndcg@10"
+    retrievals: Retrievals,
+    queries: Sequence[Query],
+    qrels: Mapping[str, Mapping[str, int]],
+    metric: str = "ndcg@10",
+    judged_only: bool = False,
 ) -> Objective:
-    """Mean ``metric`` of ``queries`` when their retrieved legs are blended with the profile."""
+    """Mean ``metric`` of ``queries`` when their retrieved legs are blended with the profile.
+
+    ``judged_only`` scores condensed lists (Sakai, 2007): each ranking without the products its query
+    has no judgment of, so that judgments that cover only what was once shown (clicks) reward the
+    order of what they judge, and do not punish a profile for bringing up what nobody saw."""
     subset = {q.id: retrievals[q.id] for q in queries if q.id in retrievals}
 
     def objective(profile: BlendProfile) -> float:
-        return mean(score_queries(rank_all(subset, profile), queries, qrels), metric)
+        rankings = rank_all(subset, profile)
+        if judged_only:
+            rankings = {qid: [d for d in ranked if d in qrels.get(qid, {})] for qid, ranked in rankings.items()}
+        return mean(score_queries(rankings, queries, qrels), metric)
 
     return objective
 
@@ -191,19 +202,24 @@ def tune_per_class(
     min_queries: int = 10,
     progress: Callable[[Iterable[str]], Iterable[str]] = iter,
     processes: int = 1,
+    judged_only: bool = False,
 ) -> tuple[BlendProfile, dict[str, Trials]]:
     """One profile for all queries (base's own class overrides set aside), then one per query class
     with at least ``min_queries`` queries, started from the better of base's override and the new
     overall profile; a class keeps its profile only where it beats the overall one on its queries."""
     plain = base.model_copy(update={"classes": {}})
-    all_trials = {"all": tune(ndcg_objective(retrievals, queries, qrels), plain, space, rounds, processes)}
+    all_trials = {
+        "all": tune(
+            ndcg_objective(retrievals, queries, qrels, judged_only=judged_only), plain, space, rounds, processes
+        )
+    }
     overall = all_trials["all"].best or plain
     classes: dict[str, BlendProfile] = {}
     for name in progress(QUERY_CLASSES):
         members = [q for q in queries if q.id in retrievals and retrievals[q.id].query_class == name]
         if len(members) < min_queries:
             continue
-        objective = ndcg_objective(retrievals, members, qrels)
+        objective = ndcg_objective(retrievals, members, qrels, judged_only=judged_only)
         start = max((base.classes.get(name, overall), overall), key=objective)  # type: ignore[call-overload]
         trials = tune(objective, start, space, rounds, processes)
         all_trials[name] = trials

@@ -38,12 +38,24 @@ def test_coec_divides_clicks_by_what_the_positions_predict():
     shown += [Shown("q2", f"t{i}", "never", 1, False) for i in range(10)]
     ctr = position_ctr(shown)
     assert ctr == {1: pytest.approx(5 / 20), 2: pytest.approx(4 / 20)}
-    ratings = coec(shown)
+    ratings = coec(shown, prior=0)
     assert ratings["q"]["top"] == pytest.approx(5 / (10 * 0.25))
     assert ratings["q"]["low"] == pytest.approx(1 / (10 * 0.2))
     assert ratings["q2"]["x"] == pytest.approx(3 / (10 * 0.2)) and ratings["q2"]["never"] == 0.0
-    assert coec(shown[:3] + shown[10:], min_impressions=5) == {"q": {"low": pytest.approx(0.5)}, "q2": ratings["q2"]}
-    assert coec([Shown("q", "s", "d", 7, False)]) == {"q": {"d": 0.0}}  # a position nobody clicks
+    thin = coec(shown[:3] + shown[10:], min_impressions=5, prior=0)
+    assert thin == {"q": {"low": pytest.approx(0.5)}, "q2": ratings["q2"]}
+    assert coec([Shown("q", "s", "d", 7, False)], prior=0) == {"q": {"d": 0.0}}  # a position nobody clicks
+    assert coec(shown)["q"]["top"] == pytest.approx(5 / (10 * 0.25 + 1))  # a prior of one expected click
+
+
+def test_the_prior_keeps_one_lucky_click_deep_down_from_outrating_steady_clicks_on_top():
+    shown = [Shown("q", f"s{i}", "steady", 1, i % 10 < 7) for i in range(100)]  # 70 clicks in 100
+    shown += [Shown("q2", f"t{i}", "meh", 1, i % 10 < 3) for i in range(100)]  # position 1: CTR 0.5
+    shown += [Shown("q", f"s{i}", f"other{i}", 20, False) for i in range(99)]  # position 20: 1 click in 100
+    shown += [Shown("q", "s0", "lucky", 20, True)]
+    assert coec(shown, prior=0)["q"]["lucky"] > 10 * coec(shown, prior=0)["q"]["steady"]
+    smoothed = coec(shown)["q"]
+    assert smoothed["steady"] > smoothed["lucky"] > smoothed["other3"] == 0.0
 
 
 def test_coec_undoes_position_bias():
