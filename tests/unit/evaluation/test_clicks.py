@@ -45,17 +45,18 @@ def test_coec_divides_clicks_by_what_the_positions_predict():
     thin = coec(shown[:3] + shown[10:], min_impressions=5, prior=0)
     assert thin == {"q": {"low": pytest.approx(0.5)}, "q2": ratings["q2"]}
     assert coec([Shown("q", "s", "d", 7, False)], prior=0) == {"q": {"d": 0.0}}  # a position nobody clicks
-    assert coec(shown)["q"]["top"] == pytest.approx(5 / (10 * 0.25 + 1))  # a prior of one expected click
+    assert coec(shown)["q"]["top"] == pytest.approx((5 + 1) / (10 * 0.25 + 1))  # a prior of one expected click
 
 
-def test_the_prior_keeps_one_lucky_click_deep_down_from_outrating_steady_clicks_on_top():
-    shown = [Shown("q", f"s{i}", "steady", 1, i % 10 < 7) for i in range(100)]  # 70 clicks in 100
-    shown += [Shown("q2", f"t{i}", "meh", 1, i % 10 < 3) for i in range(100)]  # position 1: CTR 0.5
-    shown += [Shown("q", f"s{i}", f"other{i}", 20, False) for i in range(99)]  # position 20: 1 click in 100
+def test_the_prior_keeps_thin_evidence_near_the_average_product():
+    shown = [Shown("q", f"s{i}", "ignored", 1, False) for i in range(100)]  # never clicked on top
+    shown += [Shown("q2", f"t{i}", "liked", 1, True) for i in range(100)]  # position 1: CTR 0.5
+    shown += [Shown("q", f"s{i}", f"deep{i}", 20, False) for i in range(99)]  # position 20: CTR 0.01
     shown += [Shown("q", "s0", "lucky", 20, True)]
-    assert coec(shown, prior=0)["q"]["lucky"] > 10 * coec(shown, prior=0)["q"]["steady"]
-    smoothed = coec(shown)["q"]
-    assert smoothed["steady"] > smoothed["lucky"] > smoothed["other3"] == 0.0
+    plain, smoothed = coec(shown, prior=0)["q"], coec(shown)["q"]
+    assert plain["lucky"] == pytest.approx(100.0) and smoothed["lucky"] == pytest.approx(2 / 1.01)
+    assert plain["deep3"] == 0.0 and smoothed["deep3"] == pytest.approx(1 / 1.01)  # one glance, far down
+    assert smoothed["ignored"] == pytest.approx(1 / 51)  # a hundred chances on top, none taken
 
 
 def test_coec_undoes_position_bias():

@@ -125,3 +125,17 @@ def test_leave_one_intent_out_shows_what_tuning_does_for_an_intent_it_never_saw(
     # tuned on Chinese alone, where bm25 wins, the profile loses the English queries it never saw
     assert english.test_score < english.best_leg_score
     assert results["chinese"].best_leg == "bm25 alone"
+
+
+def test_condensed_lists_score_only_what_is_judged():
+    """Judgments of what was shown (clicks) say nothing of the rest: condensed lists leave the
+    unjudged out of the ranking instead of counting them irrelevant."""
+    from hybrid_search.evaluation.tuning import ndcg_objective
+
+    legs = {"text": [("new", 3.0), ("good", 2.0), ("bad", 1.0)]}
+    retrievals = {"q": Retrieval(legs=legs, intent=None, query_class="short", encode_ms=0, search_ms=0)}
+    queries = [Query(id="q", kind="keyword", text="shirt")]
+    qrels = {"q": {"good": 2, "bad": 0}}  # "new" was never shown, so never judged
+    profile = BlendProfile(weights={"text": 1.0, "bm25": 0.0, "fused": 0.0, "image": 0.0, "attributes": 0.0})
+    assert ndcg_objective(retrievals, queries, qrels)(profile) == pytest.approx(1 / 1.585, abs=1e-3)
+    assert ndcg_objective(retrievals, queries, qrels, judged_only=True)(profile) == pytest.approx(1.0)
