@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybrid_search.catalog import parse_products
+from hybrid_search.catalog import doc_id, parse_products
 from hybrid_search.errors import HybridSearchError
 from hybrid_search.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
@@ -121,7 +121,7 @@ def run(scenario: Scenario, products: int, base: Path) -> dict[str, object]:
                 break
             time.sleep(1)
         done = time.monotonic()
-        ids = [row["product_id"] for row in rows]
+        ids = [doc_id("bench", row["product_id"]) for row in rows]
         stored = get_products(client, settings.products_alias, ids)
         log = worker.log_file.read_text(errors="replace")
         return {
