@@ -20,47 +20,29 @@ def write_events(client: OpenSearch, alias: str, events: Sequence[dict[str, Any]
         raise BackendError(f"{len(errors)} of {len(events)} events were not written: {errors[0]}")
 
 
+def _scan(client: OpenSearch, alias: str, query: dict[str, Any], fields: list[str], what: str) -> Iterator[dict]:
+    """The ``fields`` of every event matching ``query``, streamed."""
+    with translated_errors(what):
+        for hit in helpers.scan(client, index=alias, query={"query": query, "_source": fields}, size=2000):
+            yield hit["_source"]
+
+
 def iter_interactions(client: OpenSearch, alias: str) -> Iterator[Interaction]:
     """Every event on a product, grouped by session (or by user when an event has no session),
     within the application (client) that sent it: two clients' "u1" are two users."""
-    query = {
-        "query": {"exists": {"field": "event_attributes.object.object_id"}},
-        "_source": [
-            "application",
-            "session_id",
-            "user_id",
-            "client_id",
-            "action_name",
-            "event_attributes.object.object_id",
-        ],
-    }
-    with translated_errors("reading events"):
-        for hit in helpers.scan(client, index=alias, query=query, size=2000):
-            event = hit["_source"]
-            who = event.get("session_id") or event.get("user_id") or event.get("client_id") or ""
-            session = f"{event.get('application', '')}\x1f{who}"
-            yield Interaction(session, event["event_attributes"]["object"]["object_id"], event["action_name"])
+    query = {"exists": {"field": "event_attributes.object.object_id"}}
+    fields = ["application", "session_id", "user_id", "client_id", "action_name", "event_attributes.object.object_id"]
+    for event in _scan(client, alias, query, fields, "reading events"):
+        who = event.get("session_id") or event.get("user_id") or event.get("client_id") or ""
+        session = f"{event.get('application', '')}\x1f{who}"
+        yield Interaction(session, event["event_attributes"]["object"]["object_id"], event["action_name"])
 
 
 def iter_search_events(client: OpenSearch, alias: str) -> Iterator[dict[str, Any]]:
     """Impressions and clicks stamped with the query text they were served for (``user_query``)."""
     query = {
-        "query": {
-            "bool": {
-                "filter": [
-                    {"exists": {"field": "user_query"}},
-                    {"terms": {"action_name": ["impression", "click"]}},
-                ]
-            }
-        },
-        "_source": [
-            "query_id",
-            "user_query",
-            "action_name",
-            "event_attributes.object.object_id",
-            "event_attributes.position.ordinal",
-        ],
+        "bool": {"filter": [{"exists": {"field": "user_query"}}, {"terms": {"action_name": ["impression", "click"]}}]}
     }
-    with translated_errors("reading search events"):
-        for hit in helpers.scan(client, index=alias, query=query, size=2000):
-            yield hit["_source"]
+    fields = ["query_id", "user_query", "action_name", "event_attributes.object.object_id"]
+    fields.append("event_attributes.position.ordinal")
+    return _scan(client, alias, query, fields, "reading search events")
