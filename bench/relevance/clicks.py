@@ -118,7 +118,7 @@ def main() -> None:
             list(served),
         )
         simulated_s = time.perf_counter() - began
-        path = args.out / "clicks-judgments.json"
+        path = settings.judgments_root / "bench-clicks.json"  # data, not a result: outside the repository
         made = judgments_from_events(client, settings, path)
     finally:
         client.indices.delete(index=f"{settings.events_alias}-*", ignore_unavailable=True)
@@ -176,10 +176,12 @@ def main() -> None:
     lines = [
         "# Closed loop: tuning on simulated clicks vs on explicit judgments",
         "",
-        f"`python bench/relevance/clicks.py --sessions {args.sessions} --size {args.size} --rounds {args.rounds}`"
+        f"`python bench/relevance/clicks.py --sessions {args.sessions} --size {args.size} --rounds {args.rounds}"
+        f"{' --explore' if args.explore else ''}`"
         f" ({time.strftime('%Y-%m-%d')}, {len(queries)} dev text queries, index "
         f"{model_version(settings)}): {counts['searches']} searches, {counts['impressions']} impressions, "
-        f"{counts['clicks']} clicks in {simulated_s:.0f} s; the click model rated {made['ratings']} "
+        f"{counts['clicks']} clicks in {simulated_s:.0f} s, sessions served in turn by {', '.join(served)}; "
+        f"the click model rated {made['ratings']} "
         f"(query, product) pairs of {made['queries']} queries. Position CTR: "
         + ", ".join(f"{p}: {c:.3f}" for p, c in list(made["position_ctr"].items())[:10])
         + ".",
