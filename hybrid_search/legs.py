@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hybrid_search.encoders.dictionary import CJK_RUN
 from hybrid_search.opensearch.queries import build_attribute_query, build_bm25_query, build_knn_query
 
 if TYPE_CHECKING:  # the query side imports these anyway; profiles (which read LEG_NAMES) need not load torch
@@ -50,7 +51,8 @@ def _knn(field: str) -> Builder:
 
 
 LEGS: tuple[Leg, ...] = (
-    Leg("bm25", "text", lambda text, filters, _, __: build_bm25_query(text, filters)),
+    # typed words may slip; a Chinese query's dictionary gloss must not also drift (measured: bench/README)
+    Leg("bm25", "text", lambda text, filters, _, __: build_bm25_query(text, filters, not CJK_RUN.search(text))),
     Leg("text", "text_vector", _knn("text_vector")),
     Leg("fused", "fused_vector", _knn("fused_vector")),
     Leg("image", "image_vector", _knn("image_vector")),

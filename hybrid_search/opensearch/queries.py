@@ -44,9 +44,20 @@ def build_filters(
     return {"bool": query}
 
 
-def build_bm25_query(text: str, filters: dict[str, Any]) -> dict[str, Any]:
-    """multi_match over the English-analysed fields and their CJK sub-fields, with the filters."""
-    multi_match = {"query": text, "fields": list(BM25_FIELDS), "type": "best_fields", "tie_breaker": 0.3}
+def build_bm25_query(text: str, filters: dict[str, Any], fuzzy: bool = False) -> dict[str, Any]:
+    """multi_match over the English-analysed fields and their CJK sub-fields, with the filters.
+
+    ``fuzzy``: words match within Lucene's AUTO edit distance (none up to 2 characters, one up to 5,
+    then two; the first character as typed), so a slip ("bakcpack") still finds its word, and an
+    exact match scores above an edited one."""
+    multi_match: dict[str, Any] = {
+        "query": text,
+        "fields": list(BM25_FIELDS),
+        "type": "best_fields",
+        "tie_breaker": 0.3,
+    }
+    if fuzzy:
+        multi_match |= {"fuzziness": "AUTO", "prefix_length": 1}
     return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
 
 

@@ -39,3 +39,17 @@ def test_legs_reading_a_set_of_inputs():
     assert legs_reading({"text", "text_vector", "fused_vector"}) == {"bm25", "text", "fused"}
     assert legs_reading({"image_vector", "fused_vector", "intent"}) == {"image", "fused", "attributes"}
     assert legs_reading(set()) == set()
+
+
+def test_bm25_forgives_slips_in_typed_words_but_not_in_a_chinese_querys_gloss():
+    typed = LEGS_BY_NAME["bm25"].query(QueryInputs(text="black bakcpack"), FILTERS, 50, WEIGHTS)
+    assert typed["bool"]["must"][0]["multi_match"] | {"query": ""} == {
+        "query": "",
+        "fields": typed["bool"]["must"][0]["multi_match"]["fields"],
+        "type": "best_fields",
+        "tie_breaker": 0.3,
+        "fuzziness": "AUTO",
+        "prefix_length": 1,
+    }
+    glossed = LEGS_BY_NAME["bm25"].query(QueryInputs(text="黑色双肩包 black backpack"), FILTERS, 50, WEIGHTS)
+    assert "fuzziness" not in glossed["bool"]["must"][0]["multi_match"]
