@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid_search.catalog import SearchRequest, product_id_of
+from hybrid_search.catalog import SearchRequest
 from hybrid_search.encoders.attributes import (
     ATTRIBUTES,
     AttributeModel,
@@ -386,12 +386,12 @@ class SearchService:
         rerank_weight = profile.rerank_weight if personalise else 0.0
         hits = []
         for item in page:
-            product = products.get(item.hit.doc_id, {})
+            merchant, _, own = item.hit.doc_id.rpartition("/")  # the merchant and its own id
             hit = {
-                "id": product_id_of(item.hit.doc_id),  # the merchant's own id
-                "merchant": product.get("merchant_id"),
+                "id": own,
+                "merchant": merchant or None,
                 "score": item.score,
-                "product": product,
+                "product": products.get(item.hit.doc_id, {}),
             }
             if request.explain:
                 hit["explain"] = explain_hit(

@@ -118,7 +118,7 @@ def opensearch_search(index: str) -> Response:
     hits = [
         {
             "_index": alias,
-            "_id": doc_id(h["merchant"], h["id"]),
+            "_id": doc_id(h["merchant"], h["id"]) if h["merchant"] else h["id"],
             "_score": h["score"],
             "_source": h["product"],
             **({"_explanation": h["explain"]} if "explain" in h else {}),

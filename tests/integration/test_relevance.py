@@ -303,7 +303,8 @@ def test_eval_command_prints_the_per_kind_table(search_settings, judgments, attr
 
 
 def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_settings, judgments, tmp_path):
-    """Simulated shoppers search through the API, see the start profile's results, and click by
+    """Simulated shoppers search through the API, see the start profile's results (a third of them;
+    the rest see the text or the attributes leg alone, an exploration slice), and click by
     the judged grade of what they look at (more often higher up: position bias, and by chance on
     unjudged products); /events logs it, /judgments/from-events turns it into a judgment list, and
     tuning on that list beats the start on the explicit judgments."""
@@ -314,12 +315,17 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
     queries, qrels = load_judgments(queries_path, qrels_path)
     start = BlendProfile(weights={"bm25": 1.0, "text": 0.0, "fused": 0.0, "image": 0.0, "attributes": 0.0})
     base = save_version(service.client, search_settings.profiles_index, "clicks-start", start)
+    # an exploration slice, as an A/B test runs: without one, clicks judge only what the start shows
+    for leg in ("text", "attributes"):
+        alone = BlendProfile(weights=dict.fromkeys(start.weights, 0.0) | {leg: 1.0})
+        save_version(service.client, search_settings.profiles_index, f"clicks-{leg}", alone)
+    profiles = ["clicks-start", "clicks-text", "clicks-attributes"]
     api = create_app(services=Services.from_settings(search_settings)).test_client()
     client = {"X-API-Key": "dev-client-key"}
     rng = random.Random(11)
     for query in queries:
-        for session in range(25):
-            asked = {"q": query.text, "size": 10, "profile": "clicks-start"}
+        for session in range(30):
+            asked = {"q": query.text, "size": 10, "profile": profiles[session % len(profiles)]}
             served = api.get("/search", query_string=asked, headers=client).get_json()
             events = []
             for position, hit in enumerate(served["hits"], start=1):
