@@ -1,4 +1,4 @@
-"""Two more development intents, derived from the dev queries and judged exactly as their sources:
+"""More development intents. Two are derived from the dev queries and judged exactly as their sources:
 
 - ``typo``: an English keyword query with one typing slip in its product-type word (two adjacent
   letters swapped, not the first: "black men's bakcpack"), as shoppers type on phones;
@@ -7,8 +7,20 @@
   Chinese product type ("black 双肩包"), alternately.
 
 The dev set holds each spec (type, colour, gender) as a keyword, a synonym and a Chinese query with
-the same judgments; a derived query takes its source's judgments unchanged. Written outside the
-repository (the judgments folder by default), then scored like any judgment set:
+the same judgments; a derived query takes its source's judgments unchanged.
+
+Two are built from the catalog and judged by a rule over its fields, as the shared descriptive set is:
+
+- ``pattern``: a colour, a pattern or material word and a product type ("blue striped shirt",
+  "brown leather belt"). Grade 2: the type, the colour and one of the word's title forms (striped,
+  stripes, stripe); grade 1: the type and one of the other two. The words are a hand-written list;
+  no attribute model knows them;
+- ``long``: a long descriptive sentence naming type, colour, audience and occasion ("looking for a
+  navy blue shirt for men, for office and formal occasions"). Judged as the dev set: grade 2, the
+  type and every asked attribute (Unisex fits both genders); grade 1, the type with one attribute off.
+
+Price-bounded queries are not built: the catalog has no prices. Written outside the repository
+(the judgments folder by default), then scored like any judgment set:
 
     python bench/relevance/derived.py [--out DIR]
     python bench/relevance/run.py --queries DIR/queries-derived.jsonl --qrels DIR/qrels-derived.tsv \\
@@ -28,6 +40,37 @@ from hybrid_search.settings import Settings
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 GENDERS = ("men's", "women's", "boys'", "girls'", "unisex")
 CHINESE_PREFIX = re.compile(r"^(?P<colour>.+?色)(?P<gender>男士|女士|男孩|女孩|中性)(?P<type>.+)$")
+# A pattern or material as a shopper types it -> the forms a title may use for it.
+PATTERNS = {
+    "striped": ("striped", "stripes", "stripe"),
+    "checked": ("checked", "check", "checks"),
+    "printed": ("printed", "print", "prints"),
+    "solid": ("solid", "plain"),
+    "graphic": ("graphic",),
+    "leather": ("leather",),
+    "canvas": ("canvas",),
+    "silk": ("silk",),
+    "cotton": ("cotton",),
+    "denim": ("denim",),
+    "floral": ("floral", "flower", "flowers"),
+    "polka dot": ("polka",),
+    "lace": ("lace",),
+    "knitted": ("knit", "knitted"),
+}
+AUDIENCE = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls"}
+OCCASION = {
+    "Casual": "for everyday casual wear",
+    "Sports": "for the gym and running",
+    "Formal": "for office and formal occasions",
+    "Ethnic": "for festivals and traditional occasions",
+}
+LONG_FORMS = (
+    "looking for a {colour} {type} for {audience}, {occasion}",
+    "{colour} {type} for {audience} that i can wear {occasion}",
+    "i need a comfortable {colour} {type} for {audience} {occasion}",
+)
+MIN_RELEVANT = 3  # a built query has at least this many grade-2 products
+PER_INTENT = 100
 
 
 def typo(word: str, rng: random.Random) -> str:
@@ -75,8 +118,70 @@ def derive(rows: list[dict], rng: random.Random) -> list[tuple[dict, str]]:
                 else f"{head} {match['gender']}{match['type']}"
             )
             out.append(({"kind": "mixed", "lang": "mixed", "text": text}, row["id"]))
-    for n, (query, _) in enumerate(out, start=1):
-        query["id"] = f"derived-{query['kind']}-{n:04d}"
+    return out
+
+
+def type_words(rows: list[dict]) -> dict[str, str]:
+    """article type -> the words the dev keyword queries use for it ("Formal Shoes" -> "formal shoes")."""
+    out: dict[str, str] = {}
+    for row in rows:
+        spec = row.get("spec") or {}
+        if row["kind"] == "keyword" and len(spec.get("types", ())) == 1:
+            parts = english_parts(row["text"], spec.get("colour", ""))
+            if parts:
+                out.setdefault(spec["types"][0], parts[1])
+    return out
+
+
+def title_words(title: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", title.lower()))
+
+
+def graded(products: list[dict], article_type: str, checks: list) -> dict[str, int]:
+    """product id -> grade: 2 when every check holds, 1 when all but one do; products of that type only."""
+    out = {}
+    for product in products:
+        if product["article_type"] == article_type:
+            misses = sum(not check(product) for check in checks)
+            if misses <= 1:
+                out[product["id"]] = 2 - misses
+    return out
+
+
+def catalog_intents(
+    products: list[dict], types: dict[str, str], rng: random.Random
+) -> list[tuple[dict, dict[str, int]]]:
+    """(query, judgments) of the ``pattern`` and ``long`` intents, sampled from specs the catalog holds."""
+    patterns: dict[tuple[str, str, str], int] = {}
+    longs: dict[tuple[str, str, str, str], int] = {}
+    for product in products:
+        kind, colour, words = product["article_type"], product["colour"], title_words(product["title"])
+        if kind not in types or not colour:
+            continue
+        for word, forms in PATTERNS.items():
+            if words & set(forms):
+                patterns[(kind, colour, word)] = patterns.get((kind, colour, word), 0) + 1
+        if product["gender"] in AUDIENCE and product["usage"] in OCCASION:
+            key = (kind, colour, product["gender"], product["usage"])
+            longs[key] = longs.get(key, 0) + 1
+    out: list[tuple[dict, dict[str, int]]] = []
+    chosen = sorted(spec for spec, n in patterns.items() if n >= MIN_RELEVANT)
+    for kind, colour, word in rng.sample(chosen, min(PER_INTENT, len(chosen))):
+        forms = set(PATTERNS[word])
+        checks = [lambda p, c=colour: p["colour"] == c, lambda p, f=forms: bool(title_words(p["title"]) & f)]
+        text = f"{colour.lower()} {word} {types[kind]}"
+        out.append(({"kind": "pattern", "lang": "en", "text": text}, graded(products, kind, checks)))
+    chosen_long = sorted(spec for spec, n in longs.items() if n >= MIN_RELEVANT)
+    for n, (kind, colour, gender, usage) in enumerate(rng.sample(chosen_long, min(PER_INTENT, len(chosen_long)))):
+        checks = [
+            lambda p, c=colour: p["colour"] == c,
+            lambda p, g=gender: p["gender"] in (g, "Unisex"),
+            lambda p, u=usage: p["usage"] == u,
+        ]
+        text = LONG_FORMS[n % len(LONG_FORMS)].format(
+            colour=colour.lower(), type=types[kind], audience=AUDIENCE[gender], occasion=OCCASION[usage]
+        )
+        out.append(({"kind": "long", "lang": "en", "text": text}, graded(products, kind, checks)))
     return out
 
 
@@ -86,20 +191,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rows = [json.loads(line) for line in (DATA / "queries-dev.jsonl").read_text().splitlines() if line.strip()]
-    derived = derive(rows, random.Random(args.seed))
-    sources = {source for _, source in derived}
-    qrels: dict[str, list[str]] = {}
+    products = [json.loads(line) for line in (DATA / "products.jsonl").read_text().splitlines() if line.strip()]
+    dev_qrels: dict[str, dict[str, int]] = {}
     for line in (DATA / "qrels-dev.tsv").read_text().splitlines():
-        fields = line.split()
-        if fields and fields[0] in sources:
-            qrels.setdefault(fields[0], []).append(line)
+        if fields := line.split():
+            dev_qrels.setdefault(fields[0], {})[fields[1]] = int(fields[2])
+    rng = random.Random(args.seed)
+    built = [(query, dev_qrels.get(source, {})) for query, source in derive(rows, rng)]
+    built += catalog_intents(products, type_words(rows), rng)
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "queries-derived.jsonl").open("w") as queries, (args.out / "qrels-derived.tsv").open("w") as out:
-        for query, source in derived:
+        for n, (query, judgments) in enumerate(built, start=1):
+            query["id"] = f"derived-{query['kind']}-{n:04d}"
             queries.write(json.dumps(query, ensure_ascii=False) + "\n")
-            for line in qrels.get(source, []):
-                out.write("\t".join([query["id"], *line.split()[1:]]) + "\n")
-    counts = {kind: sum(q["kind"] == kind for q, _ in derived) for kind in ("typo", "mixed")}
+            for product_id, grade in judgments.items():
+                out.write(f"{query['id']}\t{product_id}\t{grade}\n")
+    counts = {kind: sum(q["kind"] == kind for q, _ in built) for kind in ("typo", "mixed", "pattern", "long")}
     print(f"{counts} queries written to {args.out}")
 
 
