@@ -388,6 +388,19 @@ def evaluate(
     help="also leave-one-intent-out: tune on every query kind but one, score the one left out",
 )
 @click.option(
+    "--judged-only/--all-ranked",
+    default=False,
+    show_default=True,
+    help="score condensed lists, leaving unjudged products out (for click judgments, which judge what was shown)",
+)
+@click.option(
+    "--prior-queries",
+    default=None,
+    type=click.FloatRange(min=0),
+    help="shrink each tuned profile towards where it started, as if that were worth this many queries "
+    "(default: tuning.PRIOR_QUERIES)",
+)
+@click.option(
     "--save/--no-save", default=False, show_default=True, help="store the result as the profile's next version"
 )
 @click.option("--name", default="tune", show_default=True, help="report file name")
@@ -401,6 +414,8 @@ def tune(
     folds: int,
     rounds: int,
     intents: bool,
+    judged_only: bool,
+    prior_queries: float | None,
     save: bool,
     name: str,
 ) -> None:
@@ -422,6 +437,8 @@ def tune(
         save_as=base if save else None,
         name=name,
         progress=_tqdm,
+        judged_only=judged_only,
+        prior_queries=prior_queries,
     )
     click.echo(markdown_table(result["summary"]))
     cv = result["cross_validation"]

@@ -141,6 +141,8 @@ def tune(
     rounds: int,
     save: bool,
     intents: bool = False,
+    judged_only: bool = False,
+    prior_queries: float | None = None,
 ) -> dict[str, Any]:
     services, _ = runtime()
     service = search_service()
@@ -157,6 +159,8 @@ def tune(
         leave_intents_out=intents,
         save_as=profile if save else None,
         progress=_progress(self),
+        judged_only=judged_only,
+        prior_queries=prior_queries,
     )
 
 

@@ -45,6 +45,8 @@ class TuneRequest(Judgments):
     folds: int = Field(5, ge=1, le=20)
     rounds: int = Field(3, ge=1, le=10)
     intents: bool = False  # also leave-one-intent-out cross-validation
+    judged_only: bool = False  # condensed lists: for click judgments, which judge only what was shown
+    prior_queries: float | None = Field(None, ge=0, le=100_000)  # shrinkage; None: tuning.PRIOR_QUERIES
     save: bool = False
 
 
@@ -76,7 +78,16 @@ def start_eval() -> tuple[Response, int]:
 def start_tune() -> tuple[Response, int]:
     settings = require_admin("evaluation runs")
     req = parse_model(TuneRequest, json_object())
-    args = [*_judgment_files(settings.judgments_root, req), req.profile, req.folds, req.rounds, req.save, req.intents]
+    args = [
+        *_judgment_files(settings.judgments_root, req),
+        req.profile,
+        req.folds,
+        req.rounds,
+        req.save,
+        req.intents,
+        req.judged_only,
+        req.prior_queries,
+    ]
     return _started(TUNE, args, "evaluation.tune_status")
 
 

@@ -21,7 +21,13 @@ from hybrid_search.evaluation.runner import (
     run_profiles,
     single_leg_profiles,
 )
-from hybrid_search.evaluation.tuning import SearchSpace, cross_validate, leave_one_intent_out, tune_per_class
+from hybrid_search.evaluation.tuning import (
+    PRIOR_QUERIES,
+    SearchSpace,
+    cross_validate,
+    leave_one_intent_out,
+    tune_per_class,
+)
 from hybrid_search.legs import LEG_NAMES
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import iter_search_events
@@ -91,10 +97,15 @@ def tune(
     name: str = "tune",
     progress: Progress = no_progress,
     processes: int | None = None,
+    judged_only: bool = False,
+    prior_queries: float | None = None,
 ) -> dict[str, Any]:
     """Tune per query class from ``base``, cross-validate (k-fold, and leave-one-intent-out when asked),
-    report, and optionally save as a new version."""
+    report, and optionally save as a new version. ``judged_only`` scores condensed lists (for click
+    judgments, which judge only what was shown); ``prior_queries`` shrinks what few queries tuned
+    towards where it started (tuning.shrink)."""
     space = space or SearchSpace()
+    prior_queries = PRIOR_QUERIES if prior_queries is None else prior_queries
     queries, qrels = load_judgments(queries_path, qrels_path)
     base_dir = (queries_path or qrels_path).parent
     retrievals = retrieve_all(
@@ -114,6 +125,8 @@ def tune(
         rounds,
         progress=lambda c: progress(c, "tune per class", 4),
         processes=processes,
+        judged_only=judged_only,
+        prior_queries=prior_queries,
     )
     folds_out = (
         cross_validate(
@@ -126,6 +139,8 @@ def tune(
             rounds,
             progress=lambda k: progress(k, "cross-validate", folds),
             processes=processes,
+            judged_only=judged_only,
+            prior_queries=prior_queries,
         )
         if folds > 1
         else []
@@ -140,6 +155,8 @@ def tune(
             rounds,
             progress=lambda k: progress(k, "leave one intent out", len({q.kind for q in queries})),
             processes=processes,
+            judged_only=judged_only,
+            prior_queries=prior_queries,
         )
         if leave_intents_out
         else []
@@ -159,6 +176,8 @@ def tune(
         "cross_validation": cv,
         "leave_one_intent_out": [asdict(r) for r in intents_out],
         "trials": {k: len(t.history) for k, t in trials.items()},
+        "judged_only": judged_only,
+        "prior_queries": prior_queries,
     }
     paths = write_report(out_dir, name, rows, comparisons, extra, sweeps)
     saved = None

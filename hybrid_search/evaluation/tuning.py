@@ -1,6 +1,7 @@
 """Tuning blend profiles on judged queries: a grid over the discrete choices, coordinate ascent over
-leg weights, per-query-class profiles, and k-fold cross-validation over queries to tell how much of
-a gain survives on queries the tuner did not see.
+leg weights, per-query-class profiles, shrinkage of what few queries tuned towards its prior, and
+k-fold and leave-one-intent-out cross-validation to tell how much of a gain survives on queries the
+tuner did not see.
 
 The optimisers only see an objective ``profile -> score``; the objective used here blends
 pre-retrieved legs in memory (evaluation/runner.py), so a trial costs milliseconds per query.
@@ -24,6 +25,9 @@ from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.query_class import QUERY_CLASSES
 
 Objective = Callable[[BlendProfile], float]
+# What the starting profile is worth, in judged queries, when a tuned one is shrunk towards it
+# (``shrink``): measured by leave-one-intent-out in bench/relevance/shrinkage.py.
+PRIOR_QUERIES = 0.0
 _FORKED: Objective | None = None  # the objective forked scorer processes evaluate
 
 
@@ -169,6 +173,16 @@ def tune(objective: Objective, base: BlendProfile, space: SearchSpace, rounds: i
         return coordinate_ascent(scorer, trials.best or base, space, rounds, trials)
 
 
+def _rankings(
+    retrievals: Retrievals, profile: BlendProfile, qrels: Mapping[str, Mapping[str, int]], judged_only: bool
+) -> dict[str, list[str]]:
+    """Each query's blended ranking; condensed to its judged products when ``judged_only``."""
+    rankings = rank_all(retrievals, profile)
+    if judged_only:
+        rankings = {qid: [d for d in ranked if d in qrels.get(qid, {})] for qid, ranked in rankings.items()}
+    return rankings
+
+
 def ndcg_objective(
     retrievals: Retrievals,
     queries: Sequence[Query],
@@ -184,12 +198,25 @@ def ndcg_objective(
     subset = {q.id: retrievals[q.id] for q in queries if q.id in retrievals}
 
     def objective(profile: BlendProfile) -> float:
-        rankings = rank_all(subset, profile)
-        if judged_only:
-            rankings = {qid: [d for d in ranked if d in qrels.get(qid, {})] for qid, ranked in rankings.items()}
-        return mean(score_queries(rankings, queries, qrels), metric)
+        return mean(score_queries(_rankings(subset, profile, qrels, judged_only), queries, qrels), metric)
 
     return objective
+
+
+def shrink(tuned: BlendProfile, prior: BlendProfile, queries: int, prior_queries: float) -> BlendProfile:
+    """``tuned`` with its leg weights pulled towards ``prior``'s, as a mean of ``queries`` judged
+    queries is pulled towards a prior worth ``prior_queries`` of them: each weight becomes
+    (queries * tuned + prior_queries * prior) / (queries + prior_queries). A profile tuned on ten
+    queries moves half way from its prior; one tuned on five hundred keeps nearly all it found.
+    Discrete choices (normalisation, combination, window) are tuned's: they have no midpoint."""
+    if prior_queries <= 0 or queries <= 0:
+        return tuned
+    keep = queries / (queries + prior_queries)
+    weights = {
+        leg: round(keep * tuned.weight(leg) + (1 - keep) * prior.weight(leg), 4)
+        for leg in tuned.weights.keys() | prior.weights.keys()
+    }
+    return BlendProfile.model_validate({**tuned.model_dump(), "weights": weights})
 
 
 def tune_per_class(
@@ -203,17 +230,19 @@ def tune_per_class(
     progress: Callable[[Iterable[str]], Iterable[str]] = iter,
     processes: int = 1,
     judged_only: bool = False,
+    prior_queries: float = 0.0,
 ) -> tuple[BlendProfile, dict[str, Trials]]:
     """One profile for all queries (base's own class overrides set aside), then one per query class
     with at least ``min_queries`` queries, started from the better of base's override and the new
-    overall profile; a class keeps its profile only where it beats the overall one on its queries."""
+    overall profile; a class keeps its profile only where it beats the overall one on its queries.
+    With ``prior_queries``, each tuned profile is shrunk towards where it started (``shrink``)."""
     plain = base.model_copy(update={"classes": {}})
     all_trials = {
         "all": tune(
             ndcg_objective(retrievals, queries, qrels, judged_only=judged_only), plain, space, rounds, processes
         )
     }
-    overall = all_trials["all"].best or plain
+    overall = shrink(all_trials["all"].best or plain, plain, len(queries), prior_queries)
     classes: dict[str, BlendProfile] = {}
     for name in progress(QUERY_CLASSES):
         members = [q for q in queries if q.id in retrievals and retrievals[q.id].query_class == name]
@@ -223,8 +252,11 @@ def tune_per_class(
         start = max((base.classes.get(name, overall), overall), key=objective)  # type: ignore[call-overload]
         trials = tune(objective, start, space, rounds, processes)
         all_trials[name] = trials
-        if trials.best is not None and trials.best_score > objective(overall) + 1e-9:
-            classes[name] = trials.best
+        if trials.best is None:
+            continue
+        shrunk = shrink(trials.best, start, len(members), prior_queries)
+        if objective(shrunk) > objective(overall) + 1e-9:
+            classes[name] = shrunk
     return overall.model_copy(update={"classes": classes}), all_trials
 
 
@@ -267,6 +299,8 @@ def cross_validate(
     min_class_queries: int = 10,
     progress: Callable[[Iterable[int]], Iterable[int]] = iter,
     processes: int = 1,
+    judged_only: bool = False,
+    prior_queries: float = 0.0,
 ) -> list[FoldResult]:
     """Tune (per class) on k-1 folds, score on the held-out fold, for each fold."""
     parts = folds_by_kind(queries, folds, seed)
@@ -274,17 +308,21 @@ def cross_validate(
     for k in progress(range(folds)):
         test = parts[k]
         train = [q for i, part in enumerate(parts) if i != k for q in part]
-        tuned, _ = tune_per_class(retrievals, train, qrels, base, space, rounds, min_class_queries, processes=processes)
-        results.append(
-            FoldResult(
-                k,
-                len(train),
-                len(test),
-                ndcg_objective(retrievals, train, qrels)(tuned),
-                ndcg_objective(retrievals, test, qrels)(tuned),
-                ndcg_objective(retrievals, test, qrels)(base),
-            )
+        tuned, _ = tune_per_class(
+            retrievals,
+            train,
+            qrels,
+            base,
+            space,
+            rounds,
+            min_class_queries,
+            processes=processes,
+            judged_only=judged_only,
+            prior_queries=prior_queries,
         )
+        train_score = ndcg_objective(retrievals, train, qrels, judged_only=judged_only)
+        test_score = ndcg_objective(retrievals, test, qrels, judged_only=judged_only)
+        results.append(FoldResult(k, len(train), len(test), train_score(tuned), test_score(tuned), test_score(base)))
     return results
 
 
@@ -297,6 +335,7 @@ class IntentResult:
     base_test_score: float  # the untuned base, on this one
     best_leg: str  # the best single leg on this intent, and its score: what a blend must not lose to
     best_leg_score: float
+    per_query: dict[str, float] = field(default_factory=dict)  # query id -> test nDCG@10 (paired tests)
 
 
 def leave_one_intent_out(
@@ -309,6 +348,8 @@ def leave_one_intent_out(
     min_class_queries: int = 10,
     progress: Callable[[Iterable[str]], Iterable[str]] = iter,
     processes: int = 1,
+    judged_only: bool = False,
+    prior_queries: float = 0.0,
 ) -> list[IntentResult]:
     """For each intent (query kind): tune (per class) on all the others and score the one left out,
     beside the untuned base and the best single leg there. k-fold mixes every intent into training;
@@ -317,11 +358,26 @@ def leave_one_intent_out(
     for intent in progress(sorted({q.kind for q in queries})):
         test = [q for q in queries if q.kind == intent]
         train = [q for q in queries if q.kind != intent]
-        tuned, _ = tune_per_class(retrievals, train, qrels, base, space, rounds, min_class_queries, processes=processes)
-        objective = ndcg_objective(retrievals, test, qrels)
+        tuned, _ = tune_per_class(
+            retrievals,
+            train,
+            qrels,
+            base,
+            space,
+            rounds,
+            min_class_queries,
+            processes=processes,
+            judged_only=judged_only,
+            prior_queries=prior_queries,
+        )
+        objective = ndcg_objective(retrievals, test, qrels, judged_only=judged_only)
         legs = {name: objective(profile) for name, profile in single_leg_profiles(base).items()}
         best_leg = max(legs, key=legs.__getitem__)
+        rankings = _rankings({q.id: retrievals[q.id] for q in test if q.id in retrievals}, tuned, qrels, judged_only)
+        per_query = {r.query_id: r.scores["ndcg@10"] for r in score_queries(rankings, test, qrels)}
         results.append(
-            IntentResult(intent, len(train), len(test), objective(tuned), objective(base), best_leg, legs[best_leg])
+            IntentResult(
+                intent, len(train), len(test), objective(tuned), objective(base), best_leg, legs[best_leg], per_query
+            )
         )
     return results

@@ -124,6 +124,8 @@ def test_leave_one_intent_out_shows_what_tuning_does_for_an_intent_it_never_saw(
     assert (english.best_leg, english.best_leg_score) == ("text alone", pytest.approx(1.0))
     # tuned on Chinese alone, where bm25 wins, the profile loses the English queries it never saw
     assert english.test_score < english.best_leg_score
+    assert len(english.per_query) == 12  # each left-out query's score, for paired tests
+    assert sum(english.per_query.values()) / 12 == pytest.approx(english.test_score)
     assert results["chinese"].best_leg == "bm25 alone"
 
 
@@ -139,3 +141,38 @@ def test_condensed_lists_score_only_what_is_judged():
     profile = BlendProfile(weights={"text": 1.0, "bm25": 0.0, "fused": 0.0, "image": 0.0, "attributes": 0.0})
     assert ndcg_objective(retrievals, queries, qrels)(profile) == pytest.approx(1 / 1.585, abs=1e-3)
     assert ndcg_objective(retrievals, queries, qrels, judged_only=True)(profile) == pytest.approx(1.0)
+
+
+def test_shrinkage_pulls_weights_tuned_on_few_queries_towards_the_prior():
+    from hybrid_search.evaluation.tuning import shrink
+
+    prior = BlendProfile(weights={"bm25": 1.0, "text": 0.0}, window=50)
+    tuned = BlendProfile(normalisation="l2", weights={"bm25": 0.0, "text": 2.0}, window=100)
+    half = shrink(tuned, prior, queries=10, prior_queries=10)
+    assert (half.weight("bm25"), half.weight("text")) == (0.5, 1.0)
+    assert (half.normalisation, half.window) == ("l2", 100)  # discrete choices stay tuned's
+    many = shrink(tuned, prior, queries=990, prior_queries=10)
+    assert (many.weight("bm25"), many.weight("text")) == (0.01, 1.98)
+    assert shrink(tuned, prior, queries=10, prior_queries=0) == tuned
+
+
+def test_shrunk_class_profiles_are_kept_only_where_they_still_win():
+    retrievals, queries, qrels = _case()
+    space = SearchSpace(windows=(50,), weight_values=(0.0, 0.5, 1.0), legs=("bm25", "text"))
+    base = BlendProfile(weights={"bm25": 1.0, "text": 1.0}, window=50)
+    from hybrid_search.evaluation.tuning import ndcg_objective
+
+    score = ndcg_objective(retrievals, queries, qrels)
+    chinese = ndcg_objective(retrievals, [q for q in queries if q.kind == "chinese"], qrels)
+    plain, _ = tune_per_class(retrievals, queries, qrels, base, space, min_queries=5)
+    some, _ = tune_per_class(retrievals, queries, qrels, base, space, min_queries=5, prior_queries=4)
+    # 12 Chinese queries against a prior worth 4: a quarter of the way back, and still a class of its own
+    assert set(plain.classes) == set(some.classes) == {"zh"}
+    assert some.classes["zh"].weights != plain.classes["zh"].weights
+    assert chinese(some) > chinese(some.model_copy(update={"classes": {}}))
+    assert score(plain) == pytest.approx(1.0)
+    # a prior worth 1000 queries leaves the untuned blend, which no class profile can beat any more
+    strong, _ = tune_per_class(retrievals, queries, qrels, base, space, min_queries=5, prior_queries=1000)
+    assert strong.classes == {}
+    assert strong.weight("bm25") == pytest.approx(strong.weight("text"), abs=0.05)
+    assert score(strong) < score(plain)
