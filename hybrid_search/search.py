@@ -161,7 +161,8 @@ class SearchService:
         """A Chinese query's English gloss (what the encoders read); other text as it is."""
         if self.dictionary is None or not CJK_RUN.search(text):
             return text
-        return self.dictionary.translate(text) or text
+        lexicon = self.attributes.lexicon if self.attributes is not None else None
+        return self.dictionary.translate(text, lexicon.names_attribute if lexicon else None) or text
 
     def available_legs(self, request: SearchRequest, photo: bytes | None) -> set[str]:
         """The legs this query and this service can run (before encoding anything)."""

