@@ -196,6 +196,8 @@ def tune(
         "cross_validation": cv,
         "leave_one_intent_out": [asdict(r) for r in intents_out],
         "tuned_profile": tuned.model_dump(mode="json"),
+        "judged_only": judged_only,
+        "prior_queries": prior_queries,
         "saved": saved,
         "reports": {k: str(v) for k, v in paths.items()},
     }

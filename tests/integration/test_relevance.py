@@ -16,6 +16,7 @@ from hybrid_search.catalog import product_id_of
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation import jobs as evaluation
+from hybrid_search.evaluation.tuning import PRIOR_QUERIES
 from hybrid_search.jobs import train_attributes_from_index
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.profiles import get_active
@@ -243,6 +244,8 @@ def test_eval_api_runs_as_a_task_with_status(worker, judgments):
     assert escape.status_code == 400 and escape.get_json()["field"] == "queries"
     bad = api.post("/tune", headers=ADMIN, json={**body, "folds": 0})
     assert bad.status_code == 400 and bad.get_json()["field"] == "folds"
+    bad = api.post("/tune", headers=ADMIN, json={**body, "prior_queries": -1})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "prior_queries"
 
     started = api.post("/eval", headers=ADMIN, json=body)
     assert started.status_code == 202
@@ -269,6 +272,7 @@ def test_eval_api_runs_as_a_task_with_status(worker, judgments):
     assert state["state"] == "SUCCESS", state
     result = state["result"]
     assert len(result["cross_validation"]["folds"]) == 2 and result["saved"] is None
+    assert (result["judged_only"], result["prior_queries"]) == (False, PRIOR_QUERIES)
     (start,) = [run for run in result["summary"] if run.startswith("default@")]
     assert result["summary"]["tuned"]["all"]["ndcg@10"] >= result["summary"][start]["all"]["ndcg@10"]
 
