@@ -1,10 +1,11 @@
-"""How much a tuned profile should be shrunk towards its untuned start: leave-one-intent-out and
-5-fold cross-validation of ``tune`` from the untuned blend, at several prior strengths
-(``tuning.shrink``: a prior worth N queries), over the dev intents and the derived intents.
+"""How much a tuned profile should be shrunk towards its untuned start: leave-one-intent-out of
+``tune`` (per class) from the untuned blend, shrunk at several prior strengths
+(``tuning.shrink_per_class``: a prior worth N queries), over the dev intents and the derived intents.
 
-Leave-one-intent-out is the question that matters (tuned on every other intent, how does the profile
-do on a kind of query it never saw); k-fold mixes every intent into training and says less. Photo
-and attribute-combination dev queries are left out: they add retrieval time, not intents.
+Leave-one-intent-out is the question that matters: tuned on every other intent, how does the profile
+do on a kind of query it never saw. Each split is tuned once; shrinkage is applied to its result,
+as ``tune --prior-queries`` does. The dev set's attribute-combination and photo queries are left
+out: they add tuning time, not intents.
 
 Needs what bench/relevance/run.py needs, and the derived intents (bench/relevance/derived.py).
 
@@ -14,16 +15,16 @@ Needs what bench/relevance/run.py needs, and the derived intents (bench/relevanc
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import time
 from pathlib import Path
 
 from tqdm import tqdm
 
-from hybrid_search.evaluation.judgments import load_qrels, load_queries
-from hybrid_search.evaluation.report import QueryScore, compare
-from hybrid_search.evaluation.runner import collecting_profile, retrieve_all
-from hybrid_search.evaluation.tuning import SearchSpace, cross_validate, leave_one_intent_out
+from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries
+from hybrid_search.evaluation.report import QueryScore, compare, score_queries
+from hybrid_search.evaluation.runner import Retrievals, collecting_profile, rank_all, retrieve_all, single_leg_profiles
+from hybrid_search.evaluation.tuning import SearchSpace, shrink_per_class, tune_per_class
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
@@ -53,44 +54,44 @@ def main() -> None:
     collect = collecting_profile(max(space.windows), UNTUNED.attribute_weights)
     retrievals = retrieve_all(service, queries, DATA, collect, lambda items: tqdm(items, total=len(queries)))
 
-    loio: dict[float, dict] = {}
-    folds: dict[float, list] = {}
-    for prior in args.priors:
-        print(f"prior worth {prior:g} queries", file=sys.stderr)
-        loio[prior] = {
-            r.intent: r
-            for r in leave_one_intent_out(retrievals, queries, qrels, UNTUNED, space, processes=2, prior_queries=prior)
-        }
-        folds[prior] = cross_validate(retrievals, queries, qrels, UNTUNED, space, processes=2, prior_queries=prior)
+    rows: dict[str, dict] = {}
+    per_prior: dict[float, list[QueryScore]] = {p: [] for p in args.priors}
+    for intent in sorted({q.kind for q in queries}):
+        started = time.monotonic()
+        test = [q for q in queries if q.kind == intent]
+        train = [q for q in queries if q.kind != intent]
+        tuned, _ = tune_per_class(retrievals, train, qrels, UNTUNED, space, processes=2)  # shrunk below
+        legs = {name: _scores(retrievals, test, qrels, leg) for name, leg in single_leg_profiles(UNTUNED).items()}
+        best_leg = max(legs, key=lambda name: mean(legs[name]))
+        row = {"queries": len(test), "untuned": mean(_scores(retrievals, test, qrels, UNTUNED))}
+        row["best leg"] = f"{best_leg.removesuffix(' alone')} {mean(legs[best_leg]):.3f}"
+        for prior in args.priors:
+            shrunk = shrink_per_class(tuned, UNTUNED, retrievals, train, qrels, prior)
+            scores = _scores(retrievals, test, qrels, shrunk)
+            per_prior[prior] += scores
+            row[prior] = mean(scores)
+            row[f"{prior} below best leg"] = mean(scores) < mean(legs[best_leg])
+        rows[intent] = row
+        print(f"{intent}: {time.monotonic() - started:.0f} s", file=sys.stderr)
 
-    intents = sorted(loio[args.priors[0]])
     head = ["left out", "queries", "untuned", "best leg"] + [f"prior {p:g}" for p in args.priors]
     lines = [
         "# Shrinkage towards the untuned blend",
         "",
-        "Leave-one-intent-out nDCG@10: tuned from the untuned blend on every other intent, scored on this one.",
+        "Leave-one-intent-out nDCG@10: tuned (per class) from the untuned blend on every other intent, shrunk",
+        "with a prior worth N queries, scored on the intent left out.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
-    for intent in intents:
-        first = loio[args.priors[0]][intent]
-        cells = [intent, str(first.test_queries), f"{first.base_test_score:.3f}"]
-        cells.append(f"{first.best_leg.removesuffix(' alone')} {first.best_leg_score:.3f}")
-        cells += [f"{loio[p][intent].test_score:.3f}" for p in args.priors]
-        lines.append("| " + " | ".join(cells) + " |")
-    means = [sum(loio[p][i].test_score for i in intents) / len(intents) for p in args.priors]
-    lines.append("| mean of intents | | | | " + " | ".join(f"{m:.3f}" for m in means) + " |")
-    kfold = [sum(f.test_score for f in folds[p]) / len(folds[p]) for p in args.priors]
-    lines.append("| 5-fold CV, held-out mean | | | | " + " | ".join(f"{m:.3f}" for m in kfold) + " |")
-    losses = [sum(loio[p][i].test_score < loio[p][i].best_leg_score for i in intents) for p in args.priors]
-    lines.append("| intents below their best leg | | | | " + " | ".join(str(n) for n in losses) + " |")
-    # the per-query paired test of each prior against none, over every left-out query
+    for intent, row in rows.items():
+        cells = [intent, str(row["queries"]), f"{row['untuned']:.3f}", row["best leg"]]
+        lines.append("| " + " | ".join(cells + [f"{row[p]:.3f}" for p in args.priors]) + " |")
+    means = [mean(per_prior[p]) for p in args.priors]
+    lines.append("| all left-out queries | | | | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    below = [sum(row[f"{p} below best leg"] for row in rows.values()) for p in args.priors]
+    lines.append("| intents below their best leg | | | | " + " | ".join(str(n) for n in below) + " |")
     lines += ["", "Paired over every left-out query (each scored by the profile tuned without its intent):", ""]
-    per_prior = {
-        p: [QueryScore(qid, i, {"ndcg@10": v}) for i in intents for qid, v in loio[p][i].per_query.items()]
-        for p in args.priors
-    }
     for p in args.priors[1:]:
         c = compare(per_prior[args.priors[0]], per_prior[p])
         lines.append(
@@ -99,10 +100,16 @@ def main() -> None:
         )
     text = "\n".join(lines) + "\n"
     (args.out / "results-shrinkage.md").write_text(text)
-    (args.out / "results-shrinkage.json").write_text(
-        json.dumps({str(p): {i: loio[p][i].test_score for i in intents} for p in args.priors}, indent=1)
-    )
     print(text)
+
+
+def _scores(retrievals: Retrievals, queries: list[Query], qrels: dict, profile: BlendProfile) -> list[QueryScore]:
+    rankings = rank_all({q.id: retrievals[q.id] for q in queries}, profile)
+    return score_queries(rankings, queries, qrels)
+
+
+def mean(scores: list[QueryScore]) -> float:
+    return sum(s.scores["ndcg@10"] for s in scores) / len(scores)
 
 
 if __name__ == "__main__":

@@ -235,29 +235,57 @@ def tune_per_class(
     """One profile for all queries (base's own class overrides set aside), then one per query class
     with at least ``min_queries`` queries, started from the better of base's override and the new
     overall profile; a class keeps its profile only where it beats the overall one on its queries.
-    With ``prior_queries``, each tuned profile is shrunk towards where it started (``shrink``)."""
+    With ``prior_queries``, the result is then shrunk (``shrink_per_class``)."""
     plain = base.model_copy(update={"classes": {}})
     all_trials = {
         "all": tune(
             ndcg_objective(retrievals, queries, qrels, judged_only=judged_only), plain, space, rounds, processes
         )
     }
-    overall = shrink(all_trials["all"].best or plain, plain, len(queries), prior_queries)
+    overall = all_trials["all"].best or plain
     classes: dict[str, BlendProfile] = {}
     for name in progress(QUERY_CLASSES):
-        members = [q for q in queries if q.id in retrievals and retrievals[q.id].query_class == name]
+        members = _members(retrievals, queries, name)
         if len(members) < min_queries:
             continue
         objective = ndcg_objective(retrievals, members, qrels, judged_only=judged_only)
         start = max((base.classes.get(name, overall), overall), key=objective)  # type: ignore[call-overload]
         trials = tune(objective, start, space, rounds, processes)
         all_trials[name] = trials
-        if trials.best is None:
-            continue
-        shrunk = shrink(trials.best, start, len(members), prior_queries)
+        if trials.best is not None and trials.best_score > objective(overall) + 1e-9:
+            classes[name] = trials.best
+    tuned = overall.model_copy(update={"classes": classes})
+    return shrink_per_class(tuned, base, retrievals, queries, qrels, prior_queries, judged_only), all_trials
+
+
+def shrink_per_class(
+    tuned: BlendProfile,
+    base: BlendProfile,
+    retrievals: Retrievals,
+    queries: Sequence[Query],
+    qrels: Mapping[str, Mapping[str, int]],
+    prior_queries: float,
+    judged_only: bool = False,
+) -> BlendProfile:
+    """A per-class tuning result shrunk: its overall profile towards ``base`` (by all ``queries``),
+    each class profile towards that shrunk overall one (by the class's queries); a class keeps its
+    profile only where, shrunk, it still beats the overall one on its queries."""
+    if prior_queries <= 0:
+        return tuned
+    plain = base.model_copy(update={"classes": {}})
+    overall = shrink(tuned.model_copy(update={"classes": {}}), plain, len(queries), prior_queries)
+    classes = {}
+    for name, profile in tuned.classes.items():
+        members = _members(retrievals, queries, name)
+        objective = ndcg_objective(retrievals, members, qrels, judged_only=judged_only)
+        shrunk = shrink(profile, overall, len(members), prior_queries)
         if objective(shrunk) > objective(overall) + 1e-9:
             classes[name] = shrunk
-    return overall.model_copy(update={"classes": classes}), all_trials
+    return overall.model_copy(update={"classes": classes})
+
+
+def _members(retrievals: Retrievals, queries: Sequence[Query], query_class: str) -> list[Query]:
+    return [q for q in queries if q.id in retrievals and retrievals[q.id].query_class == query_class]
 
 
 @dataclass(frozen=True)
