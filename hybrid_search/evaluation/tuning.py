@@ -26,8 +26,9 @@ from hybrid_search.ranking.query_class import QUERY_CLASSES
 
 Objective = Callable[[BlendProfile], float]
 # What the starting profile is worth, in judged queries, when a tuned one is shrunk towards it
-# (``shrink``): measured by leave-one-intent-out in bench/relevance/shrinkage.py.
-PRIOR_QUERIES = 0.0
+# (``shrink``): chosen by leave-one-intent-out in bench/relevance/shrinkage.py (10 to 50 all gain
+# there; 20 is the smallest with a significant gain).
+PRIOR_QUERIES = 20.0
 _FORKED: Objective | None = None  # the objective forked scorer processes evaluate
 
 
@@ -268,12 +269,17 @@ def shrink_per_class(
     judged_only: bool = False,
 ) -> BlendProfile:
     """A per-class tuning result shrunk: its overall profile towards ``base`` (by all ``queries``),
-    each class profile towards that shrunk overall one (by the class's queries); a class keeps its
-    profile only where, shrunk, it still beats the overall one on its queries."""
+    each class profile towards that shrunk overall one (by the class's queries). Neither may end
+    below where it started on its own queries: an overall profile that would is ``base`` itself (a
+    mix of weights tuned under other discrete choices can score below both ends), and a class keeps
+    its profile only where, shrunk, it still beats the overall one."""
     if prior_queries <= 0:
         return tuned
     plain = base.model_copy(update={"classes": {}})
     overall = shrink(tuned.model_copy(update={"classes": {}}), plain, len(queries), prior_queries)
+    everything = ndcg_objective(retrievals, queries, qrels, judged_only=judged_only)
+    if everything(overall) < everything(plain) - 1e-9:
+        overall = plain
     classes = {}
     for name, profile in tuned.classes.items():
         members = _members(retrievals, queries, name)
