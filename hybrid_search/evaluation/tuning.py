@@ -338,22 +338,13 @@ def cross_validate(
 ) -> list[FoldResult]:
     """Tune (per class) on k-1 folds, score on the held-out fold, for each fold."""
     parts = folds_by_kind(queries, folds, seed)
+    options = {"rounds": rounds, "min_queries": min_class_queries, "processes": processes}
+    options |= {"judged_only": judged_only, "prior_queries": prior_queries}
     results = []
     for k in progress(range(folds)):
         test = parts[k]
         train = [q for i, part in enumerate(parts) if i != k for q in part]
-        tuned, _ = tune_per_class(
-            retrievals,
-            train,
-            qrels,
-            base,
-            space,
-            rounds,
-            min_class_queries,
-            processes=processes,
-            judged_only=judged_only,
-            prior_queries=prior_queries,
-        )
+        tuned, _ = tune_per_class(retrievals, train, qrels, base, space, **options)
         train_score = ndcg_objective(retrievals, train, qrels, judged_only=judged_only)
         test_score = ndcg_objective(retrievals, test, qrels, judged_only=judged_only)
         results.append(FoldResult(k, len(train), len(test), train_score(tuned), test_score(tuned), test_score(base)))
@@ -388,22 +379,13 @@ def leave_one_intent_out(
     """For each intent (query kind): tune (per class) on all the others and score the one left out,
     beside the untuned base and the best single leg there. k-fold mixes every intent into training;
     this says what tuning does for a kind of query it never saw."""
+    options = {"rounds": rounds, "min_queries": min_class_queries, "processes": processes}
+    options |= {"judged_only": judged_only, "prior_queries": prior_queries}
     results = []
     for intent in progress(sorted({q.kind for q in queries})):
         test = [q for q in queries if q.kind == intent]
         train = [q for q in queries if q.kind != intent]
-        tuned, _ = tune_per_class(
-            retrievals,
-            train,
-            qrels,
-            base,
-            space,
-            rounds,
-            min_class_queries,
-            processes=processes,
-            judged_only=judged_only,
-            prior_queries=prior_queries,
-        )
+        tuned, _ = tune_per_class(retrievals, train, qrels, base, space, **options)
         objective = ndcg_objective(retrievals, test, qrels, judged_only=judged_only)
         legs = {name: objective(profile) for name, profile in single_leg_profiles(base).items()}
         best_leg = max(legs, key=legs.__getitem__)
