@@ -46,9 +46,16 @@ def doc_id(merchant_id: str, product_id: str) -> str:
     return f"{merchant_id}/{product_id}"
 
 
+def split_doc_id(document_id: str) -> tuple[str | None, str]:
+    """(merchant, the merchant's own id) of a document id; (None, the id) for an id without a merchant.
+    A merchant id has no "/", so the first one splits."""
+    merchant, slash, own = document_id.partition("/")
+    return (merchant, own) if slash else (None, document_id)
+
+
 def product_id_of(document_id: str) -> str:
     """The merchant's own id inside a document id (the whole of an id without a merchant)."""
-    return document_id.partition("/")[2] or document_id
+    return split_doc_id(document_id)[1]
 
 
 def merchant_id(value: str, field: str = "merchant") -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.catalog import SearchRequest, split_doc_id
 from hybrid_search.encoders.attributes import (
     ATTRIBUTES,
     AttributeModel,
@@ -387,10 +387,10 @@ class SearchService:
         rerank_weight = profile.rerank_weight if personalise else 0.0
         hits = []
         for item in page:
-            merchant, _, own = item.hit.doc_id.rpartition("/")  # the merchant and its own id
+            merchant, own = split_doc_id(item.hit.doc_id)
             hit = {
                 "id": own,
-                "merchant": merchant or None,
+                "merchant": merchant,
                 "score": item.score,
                 "product": products.get(item.hit.doc_id, {}),
             }

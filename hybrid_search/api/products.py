@@ -18,6 +18,7 @@ from hybrid_search.catalog import (
     doc_id,
     merchant_id,
     parse_products,
+    split_doc_id,
 )
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.ingest import submit_products, write_targets
@@ -161,9 +162,9 @@ def _after(merchant: str | None) -> tuple[str, str] | None:
         if not re.fullmatch(PRODUCT_ID_PATTERN, after):
             raise InvalidInputError("after", "must be a product id")
         return merchant, after
-    if not re.fullmatch(PRODUCT_REF_PATTERN, after) or "/" not in after:
+    owner, product = split_doc_id(after)
+    if owner is None or not re.fullmatch(PRODUCT_REF_PATTERN, after):
         raise InvalidInputError("after", "across merchants, must be <merchant>/<product id>")
-    owner, _, product = after.partition("/")
     return owner, product
 
 

@@ -12,6 +12,7 @@ from hybrid_search.catalog import (
     parse_products,
     product_document,
     product_id_of,
+    split_doc_id,
 )
 from hybrid_search.errors import InvalidInputError
 
@@ -145,6 +146,8 @@ def test_document_ids_are_per_merchant_and_split_back():
     assert doc_id("acme", "sku:1.a") == "acme/sku:1.a"
     assert product_id_of(doc_id("acme", "sku:1.a")) == "sku:1.a"
     assert product_id_of("sku-1") == "sku-1"  # an id from before schema 4
+    assert split_doc_id(doc_id("acme", "sku:1.a")) == ("acme", "sku:1.a")
+    assert split_doc_id("sku-1") == (None, "sku-1")
     assert merchant_id("acme.eu_1") == "acme.eu_1"
     for bad in ("", "acme/eu", "a:b", "-acme", "x" * 65):
         with pytest.raises(InvalidInputError) as info:
