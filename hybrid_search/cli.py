@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+from urllib.request import urlopen
 
 import click
 from tqdm import tqdm
@@ -102,11 +104,11 @@ def local_status(settings: Settings) -> None:
 @click.pass_obj
 def init_indices(settings: Settings) -> None:
     """Install the index templates and make sure each alias points at a versioned index."""
+    from hybrid_search.models import ModelSet
     from hybrid_search.opensearch.client import make_client
     from hybrid_search.opensearch.indices import ensure_indices
-    from hybrid_search.pipeline import model_version
 
-    for alias, index in ensure_indices(make_client(settings), settings, model_version(settings)).items():
+    for alias, index in ensure_indices(make_client(settings), settings, ModelSet.from_settings(settings)).items():
         click.echo(f"{alias} -> {index}")
 
 
@@ -149,10 +151,20 @@ def serve(settings: Settings, threads: int | None) -> None:
     help="worker processes, each loading the models once [default: cores, at most 4]",
 )
 @click.option("--threads", type=int, default=None, help="compute threads per process [default: cores / concurrency]")
-@click.option("--beat/--no-beat", default=True, show_default=True, help="also run the reconciler schedule")
+@click.option(
+    "--beat/--no-beat", default=True, show_default=True, help="also run the schedule (reconciler, training)"
+)
+@click.option(
+    "--schedule",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="the schedule's state file [default: celerybeat-schedule in the working folder]",
+)
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--loglevel", default="info", show_default=True)
-def worker(concurrency: int | None, threads: int | None, beat: bool, pool: str, loglevel: str) -> None:
+def worker(
+    concurrency: int | None, threads: int | None, beat: bool, schedule: Path | None, pool: str, loglevel: str
+) -> None:
     """Run a Celery worker for the embedding tasks (foreground)."""
     cores = os.cpu_count() or 1
     concurrency = concurrency or min(cores, 4)
@@ -169,6 +181,8 @@ def worker(concurrency: int | None, threads: int | None, beat: bool, pool: str, 
     ]
     if beat:
         argv.append("--beat")
+        if schedule is not None:
+            argv.append(f"--schedule={schedule}")
     app.worker_main(argv)
 
 
@@ -204,7 +218,17 @@ def _merchant(value: str) -> str:
 @click.option("--wait/--no-wait", default=True, show_default=True, help="wait until every product is embedded")
 @click.pass_obj
 def load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None, wait: bool) -> None:
-    """Upload a catalog folder (products.jsonl + images/) through the queue and the workers."""
+    """Upload a catalog folder (products.jsonl + images/) through the queue and the workers; once it
+    is embedded, the workers train the models on it (hybrid-search status shows the run)."""
+    from hybrid_search.opensearch.client import make_client
+
+    total, _ = _load_catalog(settings, folder, merchant, chunk, limit)
+    if wait:
+        _wait_until_embedded(make_client(settings), settings, merchant, total)
+
+
+def _load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None) -> tuple[int, int]:
+    """Upload ``folder``'s products; returns (products read, products accepted)."""
     from hybrid_search.catalog import fashion_row_to_product, parse_products
     from hybrid_search.ingest import submit_products
     from hybrid_search.opensearch.client import make_client
@@ -224,8 +248,17 @@ def load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, li
             unchanged += len(submission.unchanged)
             bar.update(len(batch))
     click.echo(f"{accepted} queued, {unchanged} unchanged")
-    if wait:
-        _wait_until_embedded(client, settings, merchant, len(rows))
+    if accepted:
+        _training_state(settings).note_changes(accepted, catalog_load=True)
+    return len(rows), accepted
+
+
+def _training_state(settings: Settings) -> Any:
+    import redis
+
+    from hybrid_search.training import TrainingState
+
+    return TrainingState(redis.Redis.from_url(settings.redis_url), settings.products_alias)
 
 
 def _wait_until_embedded(client: Any, settings: Settings, merchant: str, total: int) -> None:
@@ -271,7 +304,10 @@ def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: 
             make_client(settings), settings, epochs, seed=seed, on_epoch=on_epoch, leave_out=leave_out
         )
     click.echo(json.dumps(metadata["evaluation"], indent=2))
-    click.echo(f"saved {path}\nuse it: HYBRID_SEARCH_FUSION_MODEL={path} hybrid-search reindex")
+    click.echo(
+        f"saved {path}\nbuild an index with it (the index records it; every process follows the alias): "
+        f"HYBRID_SEARCH_FUSION_MODEL={path} hybrid-search reindex"
+    )
 
 
 @main.command("train-attributes")
@@ -279,17 +315,29 @@ def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: 
 @click.option("--seed", default=0, show_default=True)
 @click.pass_obj
 def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
-    """Train the query-understanding heads (query -> article type, colour, gender, usage) on the live index."""
+    """Train the query-understanding heads (query -> article type, colour, gender, usage) on the live
+    index, and record them on it: searches use them within seconds."""
+    from dataclasses import replace
+
     from hybrid_search.encoders.text import load_text_encoder
     from hybrid_search.jobs import train_attributes_from_index
+    from hybrid_search.live_models import alias_record
+    from hybrid_search.models import ModelSet, artifact_name
     from hybrid_search.opensearch.client import make_client
+    from hybrid_search.opensearch.indices import update_meta
 
-    encoder = load_text_encoder(settings.text_encoder, settings.device)
+    client = make_client(settings)
+    record = alias_record(client, settings.products_alias)
+    if record is None:
+        raise click.ClickException(f"alias {settings.products_alias} points at no index")
+    index, models = record[0], record[1] or ModelSet.from_settings(settings)
+    encoder = load_text_encoder(models.text_encoder, settings.device)
     path, metadata = train_attributes_from_index(
-        make_client(settings), settings, encoder, query_strings, seed=seed, progress=click.echo
+        client, settings, encoder, query_strings, seed=seed, progress=click.echo
     )
+    update_meta(client, index, {"models": replace(models, attributes=artifact_name(path, settings)).to_meta()})
     click.echo(json.dumps(metadata["evaluation"], indent=2))
-    click.echo(f"saved {path} (searches use the newest one: HYBRID_SEARCH_ATTRIBUTE_MODEL=latest)")
+    click.echo(f"saved {path}, recorded on {index}: searches use it within {settings.models_poll_s:g} s")
 
 
 def _tqdm(items: Any, desc: str, total: int) -> Any:
@@ -499,12 +547,113 @@ def drop_index(settings: Settings, index: str) -> None:
     click.echo(f"dropped {index}")
 
 
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="the same JSON as GET /jobs")
+@click.option("--watch", type=float, default=None, help="print again every this many seconds")
+@click.pass_obj
+def status(settings: Settings, as_json: bool, watch: float | None) -> None:
+    """Embedding progress per products index, and the training run, with estimates."""
+    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.training import jobs_view
+
+    client, state = make_client(settings), _training_state(settings)
+    while True:
+        view = jobs_view(client, state, settings)
+        click.echo(json.dumps(view, indent=2) if as_json else _describe_jobs(view, settings))
+        if watch is None:
+            return
+        time.sleep(watch)
+        click.echo()
+
+
+def _describe_jobs(view: dict[str, Any], settings: Settings) -> str:
+    lines = []
+    for row in view["products"]:
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(row["counts"].items())) or "empty"
+        eta = f", about {_duration(row['eta_s'])} left" if row["eta_s"] else ""
+        lines.append(
+            f"{row['index']} ({row['role']}): {counts}; {row['ready_last_minute']} ready in the last minute{eta}"
+        )
+    run = view["training"]
+    if run is not None:
+        eta = f", about {_duration(run['eta_s'])} left" if run.get("eta_s") else ""
+        error = f": {run['error']}" if run.get("error") else ""
+        lines.append(f"training run {run['id']} ({run['reason']}): {run['state']}{error}{eta}")
+        for step in run["steps"]:
+            detail = ""
+            if step["state"] == "running" and step.get("total"):
+                detail = f" {step['done']}/{step['total']} {step.get('message', '')}".rstrip()
+            elif "skipped" in step:
+                detail = f" (skipped: {step['skipped']})"
+            seconds = f" {_duration(step['seconds'])}" if "seconds" in step else ""
+            lines.append(f"  {step['step']:<10} {step['state']}{seconds}{detail}")
+    nxt = view["next_training"]
+    if not nxt["automatic"]:
+        lines.append(
+            "automatic training is off (HYBRID_SEARCH_TRAIN_AUTOMATICALLY); `hybrid-search train` starts a run"
+        )
+    else:
+        due = (
+            "a catalog load is due a run" if nxt["catalog_load"] else f"{nxt['changes']} of {nxt['threshold']} changes"
+        )
+        lines.append(f"next run: {nxt['requested'] or due}, once uploads are quiet for {nxt['quiet_s']:g} s")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+@main.command("train")
+@click.option("--wait/--no-wait", default=False, show_default=True, help="follow the run until it ends")
+@click.pass_obj
+def train(settings: Settings, wait: bool) -> None:
+    """Ask the workers for a training run now (attribute heads, fusion, re-fused index, alias swap)."""
+    state = _training_state(settings)
+    asked = time.time()
+    state.request("asked for from the command line")
+    click.echo("asked: a worker starts the run once uploads are quiet and nothing is pending")
+    if wait:
+        _follow_training(settings, asked)
+
+
+def _follow_training(settings: Settings, since: float) -> dict[str, Any]:
+    """Progress bars for the first training run started after ``since``, until it ends; returns it."""
+    from hybrid_search.training import RUNNING, eta
+
+    state = _training_state(settings)
+    bar, step = None, None
+    while True:
+        run = state.run()
+        if run is None or run["started"] < since:
+            time.sleep(2)
+            continue
+        if run["step"] != step or run["state"] != RUNNING:
+            if bar is not None:
+                bar.close()
+            if run["state"] != RUNNING:
+                return eta(run, state.durations(), time.time())
+            step = run["step"]
+            bar = tqdm(total=run.get("progress_total") or None, desc=f"training: {step}", unit="")
+        assert bar is not None
+        if run.get("progress_total"):
+            bar.total = run["progress_total"]
+            bar.update(run.get("progress_done", 0) - bar.n)
+            bar.set_postfix_str(run.get("message", ""))
+        time.sleep(2)
+
+
+def local_api(settings: Settings) -> ManagedProcess:
+    directory = settings.data_dir / f"api-{settings.api_port}"
+    return ManagedProcess("api", directory / "api.pid", directory / "api.log")
+
+
 @main.command("up")
 @click.option(
     "--catalog",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="a catalog folder (products.jsonl + images/) to load once the system is up",
+    help="a catalog folder (products.jsonl + images/) to load, embed and train on once the system is up",
 )
 @click.option(
     "--merchant",
@@ -515,16 +664,54 @@ def drop_index(settings: Settings, index: str) -> None:
 )
 @click.pass_context
 def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
-    """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API."""
+    """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API. With a
+    catalog: load it, and follow its embedding and training until it is searchable at full quality."""
     settings: Settings = ctx.obj
     _start_local(settings)
     ctx.invoke(init_indices)
     worker_process = local_worker(settings)
     worker_process.start([sys.executable, "-m", "hybrid_search.cli", "worker"], lambda: True, 10)
     click.echo(f"worker running (log: {worker_process.log_file})")
-    if catalog is not None:
-        ctx.invoke(load_catalog, folder=catalog, merchant=merchant, chunk=64, limit=None, wait=False)
-    ctx.invoke(serve)
+    if catalog is None:
+        ctx.invoke(serve)
+        return
+    api = local_api(settings)
+    url = f"http://{settings.api_host}:{settings.api_port}"
+    api.start([sys.executable, "-m", "hybrid_search.cli", "serve"], lambda: _answers(f"{url}/health"), 300)
+    click.echo(f"API on {url} (log: {api.log_file}); loading {catalog}")
+    started = time.time()
+    total, accepted = _load_catalog(settings, catalog, merchant, 64, None)
+    from hybrid_search.opensearch.client import make_client
+
+    _wait_until_embedded(make_client(settings), settings, merchant, total)
+    if accepted and settings.train_automatically:
+        run = _follow_training(settings, started)
+        if run["state"] != "done":
+            click.echo(f"training failed ({run.get('error')}); searches use the models the index had")
+    click.echo(f"searchable: {url}/search?q={quote(_sample_query(catalog))}")
+    click.echo(f"try: curl -s '{url}/search?q={quote(_sample_query(catalog))}&size=3'")
+    click.echo("Ctrl-C stops the API (the node, Redis and the worker keep running: hybrid-search local down)")
+    try:
+        while api.pid() is not None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        api.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urlopen(url, timeout=2):  # noqa: S310 - our own API on a configured address
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _sample_query(catalog: Path) -> str:
+    """A query made of the first product's colour and type ("navy blue shirts")."""
+    with (catalog / "products.jsonl").open(encoding="utf-8") as lines:
+        row = json.loads(next(line for line in lines if line.strip()))
+    words = [row.get(name) for name in ("colour", "article_type")]
+    return " ".join(str(w) for w in words if w).lower() or str(row.get("title", ""))
 
 
 def run() -> None:

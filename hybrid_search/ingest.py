@@ -13,10 +13,9 @@ from pathlib import Path
 from hybrid_search.catalog import ProductIn, doc_id, product_document
 from hybrid_search.errors import ConflictError, InvalidInputError
 from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.indices import alias_targets, index_exists, products_index_name
+from hybrid_search.opensearch.indices import alias_targets, building_indices
 from hybrid_search.opensearch.products import StoredProduct, get_products, write_documents
 from hybrid_search.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
-from hybrid_search.pipeline import model_version
 from hybrid_search.settings import Settings
 
 Enqueue = Callable[[list[str], str], None]
@@ -38,14 +37,11 @@ class Submission:
 
 
 def write_targets(client: OpenSearchClient, settings: Settings) -> list[str]:
-    """Where new documents go: the live index, and the current model version's index while it is built."""
+    """Where new documents go: the live index, and the index being built for the alias, if one is."""
     targets = alias_targets(client, settings.products_alias)
-    building = products_index_name(settings.products_alias, model_version(settings))
-    if building not in targets and index_exists(client, building):
-        targets.append(building)
     if not targets:
         raise ConflictError(f"alias {settings.products_alias} points at no index; run `hybrid-search init-indices`")
-    return targets
+    return targets + building_indices(client, settings.products_alias)
 
 
 def read_photo(product: ProductIn, field: str, photos: Mapping[str, bytes], import_dir: Path | None) -> bytes:

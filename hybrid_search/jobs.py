@@ -27,29 +27,31 @@ from hybrid_search.encoders.lexicon import build_lexicon
 from hybrid_search.encoders.text import TextEncoder
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.ingest import Enqueue, enqueue_in_batches
+from hybrid_search.live_models import alias_record
+from hybrid_search.models import ModelSet, configured_models
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import iter_interactions
 from hybrid_search.opensearch.indices import (
+    activate_built,
     alias_targets,
+    building_indices,
     copy_as_pending,
     create_versioned_index,
-    index_exists,
     install_template,
-    point_alias,
     products_index_name,
     products_index_version,
     render_products_template,
+    update_meta,
 )
 from hybrid_search.opensearch.products import (
     iter_product_ids,
     read_vectors,
-    sample_model_version,
     stale_pending_ids,
     status_counts,
     touch_pending,
     update_fields,
 )
-from hybrid_search.pipeline import model_version, reusable
+from hybrid_search.pipeline import reusable
 from hybrid_search.settings import Settings
 
 
@@ -63,59 +65,70 @@ class ReindexPlan:
 def reindex(
     client: OpenSearchClient, settings: Settings, enqueue: Enqueue, merchant_id: str | None = None
 ) -> ReindexPlan:
-    """Re-embed products with the configured models.
+    """Re-embed products with the configured models (``configured_models``).
 
-    Same model version as the live index: re-embed in place. A new version: build its own physical
-    index (copy of every document, marked pending), embed it there, and leave the swap of the alias
-    to ``activate_when_ready``; the old index stays until dropped.
+    Same model version as the live index: re-embed in place (recording the models, for an index from
+    before model records, and any new attribute heads). A new version: build its own physical index
+    (copy of every document, marked pending, keeping the vectors the new models share), embed it
+    there, and leave the swap of the alias to ``activate_when_ready``; the old index stays until dropped.
     """
     alias = settings.products_alias
-    live = alias_targets(client, alias)
-    target = products_index_name(alias, model_version(settings))
+    record = alias_record(client, alias)
+    live = [record[0]] if record else []
+    live_models = (record[1] or ModelSet.from_settings(settings)) if record else None
+    models = configured_models(settings, live_models)
+    target = products_index_name(alias, models.version)
     if target in live:
+        if record and record[1] != models:
+            update_meta(client, target, {"models": models.to_meta()})
         ids = list(iter_product_ids(client, target, merchant_id=merchant_id))
         return ReindexPlan(target, enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue), False)
     if merchant_id is not None:
         raise InvalidInputError("merchant", "a new model version is built for the whole catalog, not one merchant")
+    return ReindexPlan(target, build_index(client, settings, models, live_models, enqueue), True)
+
+
+def build_index(
+    client: OpenSearchClient, settings: Settings, models: ModelSet, live_models: ModelSet | None, enqueue: Enqueue
+) -> int:
+    """Create the index of ``models`` (marked as being built), copy the live catalog into it as
+    pending, keeping the text and photo vectors ``models`` share with the live ones, and queue it all."""
+    alias = settings.products_alias
     install_template(client, alias, render_products_template(settings, alias))
-    if not index_exists(client, target):
-        create_versioned_index(client, alias, products_index_version(model_version(settings)), activate=False)
-    if live:
-        live_version = sample_model_version(client, live[0])
-        keep = [name for name, ok in reusable(live_version, model_version(settings)).items() if ok]
+    target = create_versioned_index(
+        client, alias, products_index_version(models.version), activate=False, meta={"models": models.to_meta()}
+    )
+    live = alias_targets(client, alias)
+    if live and live_models is not None:
+        keep = [name for name, ok in reusable(live_models.version, models.version).items() if ok]
         copy_as_pending(client, live[0], target, keep=keep)
     ids = list(iter_product_ids(client, target))
-    return ReindexPlan(target, enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue), True)
+    return enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue)
 
 
 def activate_when_ready(client: OpenSearchClient, settings: Settings, index: str) -> bool:
     """Point the alias at ``index`` once none of its products is pending; False means not yet."""
     if status_counts(client, index).get("pending", 0) > 0:
         return False
-    point_alias(client, settings.products_alias, index)
+    activate_built(client, settings.products_alias, index)
     return True
 
 
 def reconcile(client: OpenSearchClient, settings: Settings, enqueue: Enqueue) -> int:
     """Re-queue products pending for longer than ``stale_pending_after_s`` (their task was lost)."""
     queued = 0
-    for index in alias_targets(client, settings.products_alias) + _building(client, settings):
+    alias = settings.products_alias
+    for index in alias_targets(client, alias) + building_indices(client, alias):
         ids = stale_pending_ids(client, index, settings.stale_pending_after_s)
         touch_pending(client, index, ids)
         queued += enqueue_in_batches(ids, index, settings.embed_batch_size, enqueue)
     return queued
 
 
-def _building(client: OpenSearchClient, settings: Settings) -> list[str]:
-    index = products_index_name(settings.products_alias, model_version(settings))
-    live = alias_targets(client, settings.products_alias)
-    return [index] if index not in live and index_exists(client, index) else []
-
-
 def rebuild_behaviour_vectors(client: OpenSearchClient, settings: Settings, enqueue: Enqueue) -> dict[str, int]:
     """Recompute behaviour vectors from all events, store them, and re-queue changed products for fusion."""
     counts = {"products": 0, "with_behaviour": 0, "requeued": 0}
-    for index in alias_targets(client, settings.products_alias) + _building(client, settings):
+    for index in alias_targets(client, settings.products_alias) + building_indices(client, settings.products_alias):
         ids = list(iter_product_ids(client, index))
         vectors = build_behaviour_vectors(
             _keyed(iter_interactions(client, settings.events_alias), ids), ids, settings.behaviour_dim

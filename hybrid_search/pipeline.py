@@ -8,35 +8,25 @@ not changed since they were read.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from hybrid_search.catalog import embedding_text
 from hybrid_search.encoders.behaviour import neutral_vector
-from hybrid_search.encoders.fusion import ConcatFuser, Fuser, concat_version, load_fusion
+from hybrid_search.encoders.fusion import ConcatFuser, Fuser, LearnedFuser, load_fusion
 from hybrid_search.encoders.image import ImageEncoder, load_image_encoder
 from hybrid_search.encoders.text import TextEncoder, load_text_encoder
 from hybrid_search.errors import HybridSearchError, InvalidInputError
+from hybrid_search.models import ModelSet, artifact_path
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.products import StoredProduct, get_products, update_guarded
 from hybrid_search.photos import PhotoStore
 from hybrid_search.settings import Settings
-
-
-def fusion_version(settings: Settings) -> str:
-    return settings.fusion_model.stem if settings.fusion_model else concat_version()
-
-
-def model_version(settings: Settings) -> str:
-    """Names the encoders and fusion that produce a document's vectors; one physical index each."""
-    parts = (settings.text_encoder, settings.image_encoder, fusion_version(settings))
-    return "+".join(re.sub(r"[^A-Za-z0-9._-]+", "-", part) for part in parts)
-
 
 MODEL_PARTS = ("text encoder", "photo encoder", "fusion")  # the parts of a model version, in order
 
@@ -64,27 +54,34 @@ class EmbedReport:
     superseded: int = 0
 
 
-class EmbeddingPipeline:
-    """The encoders and fuser of one model version, loaded lazily, once per process."""
+@lru_cache(maxsize=4)
+def _learned_fuser(path: Path, device: str) -> LearnedFuser:
+    """A fusion artifact, loaded once per process."""
+    return load_fusion(path, device)[0]
 
-    def __init__(self, settings: Settings) -> None:
+
+class EmbeddingPipeline:
+    """The encoders and fuser of one model set (default: the configured one), loaded lazily, once per process."""
+
+    def __init__(self, settings: Settings, models: ModelSet | None = None) -> None:
         self.settings = settings
-        self.version = model_version(settings)
+        self.models = models or ModelSet.from_settings(settings)
+        self.version = self.models.version
         self.photos = PhotoStore(settings.photo_root)
 
     @cached_property
     def text_encoder(self) -> TextEncoder:
-        return load_text_encoder(self.settings.text_encoder, self.settings.device)
+        return load_text_encoder(self.models.text_encoder, self.settings.device)
 
     @cached_property
     def image_encoder(self) -> ImageEncoder:
-        return load_image_encoder(self.settings.image_encoder, self.settings.device)
+        return load_image_encoder(self.models.image_encoder, self.settings.device)
 
     @cached_property
     def fuser(self) -> Fuser:
         s = self.settings
-        if s.fusion_model:
-            return load_fusion(s.fusion_model, s.device)[0]
+        if self.models.fusion:
+            return _learned_fuser(artifact_path(self.models.fusion, s), s.device)
         return ConcatFuser((s.text_dim, s.image_dim, s.behaviour_dim), s.fused_dim)
 
     def vectors(self, docs: Sequence[dict], reuse: bool = True) -> tuple[dict[int, dict], dict[int, str]]:

@@ -14,18 +14,12 @@ from typing import Any
 import numpy as np
 
 from hybrid_search.catalog import SearchRequest, split_doc_id
-from hybrid_search.encoders.attributes import (
-    ATTRIBUTES,
-    AttributeModel,
-    Intent,
-    load_attribute_model,
-    merge_intents,
-    photo_intent,
-    resolve_attribute_model,
-)
+from hybrid_search.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
 from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
+from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
 from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading
+from hybrid_search.live_models import LiveModels, alias_record
 from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
 from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
 from hybrid_search.opensearch.products import resolve_named
@@ -99,13 +93,13 @@ class SearchService:
         self,
         settings: Settings,
         client: OpenSearchClient,
-        pipeline: EmbeddingPipeline,
+        models: LiveModels,
         profiles: ProfileCache,
         users: UserProfiles,
     ) -> None:
         self.settings = settings
         self.client = client
-        self.pipeline = pipeline
+        self.models = models
         self.profiles = profiles
         self.users = users
         self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
@@ -114,34 +108,40 @@ class SearchService:
 
     @classmethod
     def from_services(cls, services: Services) -> SearchService:
-        """The query side of one process: encoders (loaded on first use), profiles, user profiles."""
+        """The query side of one process: the alias's models (loaded on first use), profiles, user profiles."""
         settings = services.settings
         cache = ProfileCache(lambda name: get_active(services.opensearch, settings.profiles_index, name))
         return cls(
             settings,
             services.opensearch,
-            EmbeddingPipeline(settings),
+            LiveModels(settings, lambda: alias_record(services.opensearch, settings.products_alias)),
             cache,
             UserProfiles(services.redis, settings.products_alias),
         )
 
-    def _encode_text_uncached(self, text: str) -> np.ndarray:
-        vector = self.pipeline.text_encoder.encode([text], kind="query")[0]
+    def _encode_text_uncached(self, text: str, encoder: str) -> np.ndarray:
+        """``encoder`` keys the cache: a new alias target may read queries with another text encoder."""
+        vector = load_text_encoder(encoder, self.settings.device).encode([text], kind="query")[0]
         vector.setflags(write=False)
         return vector
+
+    @property
+    def pipeline(self) -> EmbeddingPipeline:
+        """The encoders and fuser of the index the alias points at now."""
+        return self.models.current().pipeline
+
+    @property
+    def attributes(self) -> AttributeModel | None:
+        """The attribute heads of the index the alias points at now."""
+        return self.models.current().attributes
 
     @cached_property
     def dictionary(self) -> Dictionary | None:
         return load_dictionary(self.settings.query_dictionary)
 
-    @cached_property
-    def attributes(self) -> AttributeModel | None:
-        path = resolve_attribute_model(self.settings.attribute_model, self.settings.models_dir)
-        return load_attribute_model(path) if path else None
-
     def warm(self) -> None:
         """Load what queries need (encoders, dictionary, attribute heads) now rather than on the first query."""
-        self._encode_text("warm up")
+        self._encode_text("warm up", self.pipeline.models.text_encoder)
         _ = self.dictionary, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
         self.hybrid_query_available()
 
@@ -181,8 +181,10 @@ class SearchService:
         """The inputs of the legs ``profile`` weighs: the query's text and gloss, its vectors (from its
         text, its photo, or the product it is like) and, for text, the attribute values it asks for."""
         started = time.perf_counter()
+        loaded = self.models.current()  # one model set for the whole query, whatever the alias does meanwhile
+        pipeline, attributes = loaded.pipeline, loaded.attributes
         gloss = self.translate(request.q)  # what the encoders read; BM25 reads it beside the original
-        fuser = self.pipeline.fuser
+        fuser = pipeline.fuser
         text = image = fused = None
         if request.like:
             alias = self.settings.products_alias
@@ -199,18 +201,18 @@ class SearchService:
             image = np.asarray(source["image_vector"]) if "image_vector" in source else None
             exclude = (liked, *exclude)
         else:
-            text = self._encode_text(gloss) if request.q else None
+            text = self._encode_text(gloss, pipeline.models.text_encoder) if request.q else None
             if photo is not None:
-                encoded = self.pipeline.image_encoder.encode([photo], "photo")
+                encoded = pipeline.image_encoder.encode([photo], "photo")
                 image, fused = encoded[0], fuser.image_query(encoded)[0]
             elif text is not None:
                 fused = fuser.text_query(text[None, :])[0]
-        wants_intent = profile.weight("attributes") > 0 and self.attributes is not None
+        wants_intent = profile.weight("attributes") > 0 and attributes is not None
         intent = None
         if wants_intent and text is not None:
-            intent = self.attributes.text_intent(text)
+            intent = attributes.text_intent(text)
             # the shopper's own words: a dictionary gloss of Chinese invents words no title uses
-            if words := self.attributes.word_intent(request.q):
+            if words := attributes.word_intent(request.q):
                 intent[WORDS] = words
         bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
         inputs = QueryInputs(

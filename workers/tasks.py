@@ -14,9 +14,11 @@ from typing import Any
 import redis
 from celery import signals
 
-from hybrid_search import jobs
+from hybrid_search import jobs, training
 from hybrid_search.errors import BackendError, ServiceUnavailableError
 from hybrid_search.evaluation import jobs as evaluation
+from hybrid_search.live_models import index_models
+from hybrid_search.models import ModelSet
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.pipeline import embed_products as embed
 from hybrid_search.search import SearchService
@@ -30,6 +32,8 @@ from workers.celery_app import (
     RECONCILE,
     REINDEX,
     TRAIN_FUSION,
+    TRAINING_STEP,
+    TRAINING_TICK,
     TUNE,
     enqueue_embedding,
     make_celery,
@@ -57,15 +61,26 @@ def _quiet_client_logs(**_: Any) -> None:
 
 
 @cache
-def runtime() -> tuple[Services, EmbeddingPipeline]:
-    settings = Settings()
-    return Services.from_settings(settings), EmbeddingPipeline(settings)
+def runtime() -> Services:
+    return Services.from_settings(Settings())
+
+
+_pipelines: dict[ModelSet, EmbeddingPipeline] = {}
+
+
+def pipeline_for(index: str) -> EmbeddingPipeline:
+    """The pipeline of the models ``index`` records; each model set's is built once per process."""
+    services = runtime()
+    models = index_models(services.opensearch, services.settings, index)
+    if models not in _pipelines:
+        _pipelines[models] = EmbeddingPipeline(services.settings, models)
+    return _pipelines[models]
 
 
 @app.task(name=EMBED_PRODUCTS, **RETRY)
 def embed_products(ids: list[str], index: str, force: bool = False) -> dict[str, Any]:
-    services, pipeline = runtime()
-    report = embed(services.opensearch, index, ids, pipeline, force=force)
+    services = runtime()
+    report = embed(services.opensearch, index, ids, pipeline_for(index), force=force)
     return {
         "index": index,
         "ready": len(report.ready),
@@ -78,7 +93,7 @@ def embed_products(ids: list[str], index: str, force: bool = False) -> dict[str,
 
 @app.task(name=REINDEX, **RETRY)
 def reindex(merchant_id: str | None = None) -> dict[str, Any]:
-    services, _ = runtime()
+    services = runtime()
     plan = jobs.reindex(services.opensearch, services.settings, enqueue_embedding(app), merchant_id)
     if plan.swap_pending:
         activate_when_ready.apply_async(args=[plan.index], countdown=10)
@@ -87,7 +102,7 @@ def reindex(merchant_id: str | None = None) -> dict[str, Any]:
 
 @app.task(name=ACTIVATE_WHEN_READY, bind=True, max_retries=None)
 def activate_when_ready(self: Any, index: str) -> str:
-    services, _ = runtime()
+    services = runtime()
     if not jobs.activate_when_ready(services.opensearch, services.settings, index):
         raise self.retry(countdown=10)
     return index
@@ -95,13 +110,13 @@ def activate_when_ready(self: Any, index: str) -> str:
 
 @app.task(name=REBUILD_BEHAVIOUR, **RETRY)
 def rebuild_behaviour_vectors() -> dict[str, int]:
-    services, _ = runtime()
+    services = runtime()
     return jobs.rebuild_behaviour_vectors(services.opensearch, services.settings, enqueue_embedding(app))
 
 
 @app.task(name=TRAIN_FUSION, **RETRY)
 def train_fusion(epochs: int = 30) -> dict[str, Any]:
-    services, _ = runtime()
+    services = runtime()
     path, metadata = jobs.train_fusion_from_index(services.opensearch, services.settings, epochs=epochs)
     return {"artifact": str(path), "evaluation": metadata["evaluation"]}
 
@@ -119,7 +134,7 @@ def _progress(task: Any) -> Any:
 
 @app.task(name=EVALUATE, bind=True)
 def evaluate(self: Any, queries: str | None, qrels: str, profiles: list[str], legs: bool, name: str) -> dict[str, Any]:
-    services, _ = runtime()
+    services = runtime()
     service = search_service()
     chosen = {}
     for profile_name in profiles:
@@ -144,7 +159,7 @@ def tune(
     judged_only: bool = False,
     prior_queries: float | None = None,
 ) -> dict[str, Any]:
-    services, _ = runtime()
+    services = runtime()
     service = search_service()
     out = services.settings.reports_dir / self.request.id
     base = service.profiles.get(profile)
@@ -166,10 +181,31 @@ def tune(
 
 @cache
 def search_service() -> SearchService:
-    return SearchService.from_services(runtime()[0])
+    return SearchService.from_services(runtime())
 
 
 @app.task(name=RECONCILE, **RETRY)
 def reconcile_pending() -> int:
-    services, _ = runtime()
+    services = runtime()
     return jobs.reconcile(services.opensearch, services.settings, enqueue_embedding(app))
+
+
+def _training() -> training.Context:
+    services = runtime()
+    return training.Context(
+        client=services.opensearch,
+        settings=services.settings,
+        state=training.TrainingState(services.redis, services.settings.products_alias),
+        enqueue=enqueue_embedding(app),
+        send_step=lambda run_id, step: app.send_task(TRAINING_STEP, args=[run_id, step]),
+    )
+
+
+@app.task(name=TRAINING_STEP, **RETRY)
+def training_step(run_id: str, step: str) -> str:
+    return training.run_step(_training(), run_id, step)
+
+
+@app.task(name=TRAINING_TICK)
+def training_tick() -> str:
+    return training.tick(_training())

@@ -24,6 +24,7 @@ from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.ingest import submit_products, write_targets
 from hybrid_search.opensearch.products import delete_product, get_product, list_products
 from hybrid_search.services import Services
+from hybrid_search.training import TrainingState
 from workers.celery_app import REINDEX, enqueue_embedding
 
 products = Blueprint("products", __name__)
@@ -84,6 +85,7 @@ def upload_products() -> tuple[Response, int]:
     submission = submit_products(
         services.opensearch, services.settings, merchant, parsed, photos, enqueue_embedding(queue)
     )
+    TrainingState(services.redis, services.settings.products_alias).note_changes(len(submission.accepted))
     body = {
         "merchant": merchant,
         "accepted": submission.accepted,

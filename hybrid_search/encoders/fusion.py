@@ -244,7 +244,8 @@ class LearnedFuser:
 
     def _run(self, fn: Callable[..., torch.Tensor], *arrays: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            tensors = [torch.as_tensor(np.asarray(a), device=self.device) for a in arrays]
+            # a copy: cached query vectors are read-only, which torch cannot wrap
+            tensors = [torch.as_tensor(np.array(a), device=self.device) for a in arrays]
             tensors = [x.float() if x.dtype != torch.bool else x for x in tensors]
             return fn(*tensors).float().cpu().numpy()
 

@@ -20,6 +20,14 @@ def write_events(client: OpenSearch, alias: str, events: Sequence[dict[str, Any]
         raise BackendError(f"{len(errors)} of {len(events)} events were not written: {errors[0]}")
 
 
+def count_events(client: OpenSearch, alias: str) -> int:
+    """Events stored under ``alias`` (0 before the first)."""
+    with translated_errors(f"counting {alias}"):
+        if not client.indices.exists(index=alias):
+            return 0
+        return int(client.count(index=alias)["count"])
+
+
 def _scan(client: OpenSearch, alias: str, query: dict[str, Any], fields: list[str], what: str) -> Iterator[dict]:
     """The ``fields`` of every event matching ``query``, streamed."""
     with translated_errors(what):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opensearchpy import OpenSearch
 
@@ -17,6 +17,9 @@ from hybrid_search.errors import BackendError, InvalidInputError
 from hybrid_search.opensearch.client import translated_errors
 from hybrid_search.opensearch.profiles import ensure_profiles_index
 from hybrid_search.settings import Settings
+
+if TYPE_CHECKING:
+    from hybrid_search.models import ModelSet
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "index_templates"
 
@@ -88,19 +91,53 @@ def alias_targets(client: OpenSearch, alias: str) -> list[str]:
         return sorted(client.indices.get_alias(name=alias))
 
 
-def create_versioned_index(client: OpenSearch, alias: str, version: str, activate: bool = True) -> str:
-    """Create ``<alias>-<version>`` from the installed template; with ``activate``, point the alias at it.
+def create_versioned_index(
+    client: OpenSearch, alias: str, version: str, activate: bool = True, meta: dict[str, Any] | None = None
+) -> str:
+    """Create ``<alias>-<version>`` from the installed template, with ``meta`` added to its ``_meta``;
+    with ``activate``, point the alias at it, else mark it as the one index being built for the alias.
 
     The alias moves in one atomic ``_aliases`` call, so readers never see it missing or doubled.
-    An existing index of that version is kept as it is (the call is idempotent).
+    An existing index of that version is kept, its ``_meta`` updated (the call is idempotent).
     """
     index = physical_index_name(alias, version)
     with translated_errors(f"creating index {index}"):
         if not client.indices.exists(index=index):
             client.indices.create(index=index)
+    if not activate:
+        for other in building_indices(client, alias):
+            if other != index:
+                update_meta(client, other, {"building": False})  # abandoned: one build at a time
+    if meta or not activate:
+        update_meta(client, index, {**(meta or {}), **({} if activate else {"building": True})})
     if activate:
         point_alias(client, alias, index)
     return index
+
+
+def index_meta(client: OpenSearch, name: str) -> dict[str, dict[str, Any]]:
+    """The ``_meta`` of every index ``name`` (an index, an alias or a pattern) resolves to, by index."""
+    with translated_errors(f"reading the mapping of {name}"):
+        found = client.indices.get_mapping(index=name, params={"filter_path": "*.mappings._meta"})
+    return {index: body.get("mappings", {}).get("_meta", {}) for index, body in found.items()}
+
+
+def update_meta(client: OpenSearch, index: str, updates: dict[str, Any]) -> None:
+    """Set top-level keys of ``index``'s ``_meta`` (a mapping update replaces the whole object: merge first)."""
+    meta = {**index_meta(client, index).get(index, {}), **updates}
+    with translated_errors(f"updating the _meta of {index}"):
+        client.indices.put_mapping(index=index, body={"_meta": meta})
+
+
+def building_indices(client: OpenSearch, alias: str) -> list[str]:
+    """The index of ``alias``'s family being built for it (marked so, and not behind the alias yet)."""
+    live = set(alias_targets(client, alias))
+    with translated_errors(f"listing {alias} indices"):
+        if not client.indices.exists(index=f"{alias}-*", params={"allow_no_indices": "false"}):
+            return []
+    return sorted(
+        index for index, meta in index_meta(client, f"{alias}-*").items() if meta.get("building") and index not in live
+    )
 
 
 # Marked pending; and keyed "<merchant>/<product id>" (schema 4), which moves an index of schema 3 or
@@ -147,6 +184,12 @@ def point_alias(client: OpenSearch, alias: str, index: str) -> None:
         client.indices.update_aliases(body={"actions": actions})
 
 
+def activate_built(client: OpenSearch, alias: str, index: str) -> None:
+    """Point ``alias`` at the index built for it, which then is no longer the one being built."""
+    point_alias(client, alias, index)
+    update_meta(client, index, {"building": False})
+
+
 def drop_unused_index(client: OpenSearch, alias: str, index: str) -> None:
     """Delete ``index`` if it belongs to ``alias``'s family and the alias does not point at it."""
     if not index.startswith(f"{alias}-"):
@@ -157,24 +200,26 @@ def drop_unused_index(client: OpenSearch, alias: str, index: str) -> None:
         client.indices.delete(index=index)
 
 
-def ensure_indices(client: OpenSearch, settings: Settings, model_version: str) -> dict[str, str]:
+def ensure_indices(client: OpenSearch, settings: Settings, models: ModelSet) -> dict[str, str]:
     """Install both templates and make sure each alias points at an index; returns alias -> index.
+    A new products index records ``models`` (those that embed it) in its ``_meta``.
 
     An alias that already points somewhere is left where it is: moving it is a deliberate act
     (``create_versioned_index``), never a side effect of start-up.
     """
     result = {}
-    for alias, body, version in (
+    for alias, body, version, meta in (
         (
             settings.products_alias,
             render_products_template(settings, settings.products_alias),
-            products_index_version(model_version),
+            products_index_version(models.version),
+            {"models": models.to_meta()},
         ),
-        (settings.events_alias, render_events_template(settings, settings.events_alias), "v1"),
+        (settings.events_alias, render_events_template(settings, settings.events_alias), "v1", None),
     ):
         install_template(client, alias, body)
         current = alias_targets(client, alias)
-        result[alias] = current[0] if current else create_versioned_index(client, alias, version)
+        result[alias] = current[0] if current else create_versioned_index(client, alias, version, meta=meta)
     # events indices are not versioned: fields the template gained since are added in place
     with translated_errors(f"updating the mapping of {settings.events_alias}"):
         client.indices.put_mapping(

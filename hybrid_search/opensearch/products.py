@@ -225,6 +225,19 @@ def status_counts(client: OpenSearch, index: str, merchant_id: str | None = None
     return {bucket["key"]: bucket["doc_count"] for bucket in response["aggregations"]["status"]["buckets"]}
 
 
+def recently_ready(client: OpenSearch, index: str, seconds: float) -> int:
+    """Products of ``index`` that became ready in the last ``seconds`` (the embedding rate)."""
+    body = {
+        "query": {
+            "bool": {
+                "filter": [{"term": {"status": "ready"}}, {"range": {"updated_at": {"gte": f"now-{int(seconds)}s"}}}]
+            }
+        }
+    }
+    with translated_errors("counting recently embedded products"):
+        return int(client.count(index=index, body=body)["count"])
+
+
 def refresh(client: OpenSearch, index: str) -> None:
     with translated_errors(f"refreshing {index}"):
         client.indices.refresh(index=index)

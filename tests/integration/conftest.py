@@ -15,11 +15,12 @@ import pytest
 from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import OpenSearchClient, make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import refresh, write_documents
 from hybrid_search.photos import PhotoStore
-from hybrid_search.pipeline import EmbeddingPipeline, embed_products, model_version
+from hybrid_search.pipeline import EmbeddingPipeline, embed_products
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.data import FASHION, fashion_rows
@@ -104,7 +105,7 @@ def search_settings(service_urls, tmp_path_factory) -> Settings:
 def catalog(search_settings):
     """~240 real products of six article types (a third with photos), embedded by the real pipeline."""
     client = make_client(search_settings)
-    ensure_indices(client, search_settings, model_version(search_settings))
+    ensure_indices(client, search_settings, ModelSet.from_settings(search_settings))
     rows = []
     for article_type in TYPES:
         typed = [r for r in fashion_rows() if r["article_type"] == article_type]

@@ -15,16 +15,19 @@ from hybrid_search.settings import Settings
 class Worker:
     """A real ``hybrid-search worker`` process with its own environment."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, beat: bool = False) -> None:
+        """With ``beat``, the worker also runs the schedule (reconciler, training), its state beside the log."""
         self.log = log
         self.env = env
+        self.beat = beat
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.log.write_text("")
+        schedule = ["--beat", f"--schedule={self.log.with_suffix('.schedule')}"] if self.beat else ["--no-beat"]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hybrid_search.cli", "worker", "--no-beat", "--loglevel=info"],
+                [sys.executable, "-m", "hybrid_search.cli", "worker", *schedule, "--loglevel=info"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -66,6 +69,12 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "attribute_model",
         "query_dictionary",
         "judgments_dir",
+        "models_poll_s",
+        "train_after_changes",
+        "train_quiet_s",
+        "train_check_s",
+        "train_lease_s",
+        "train_fusion_epochs",
     ):
         value = getattr(settings, name)
         if value is not None:

@@ -12,10 +12,10 @@ import pytest
 
 from hybrid_search.api import create_app
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import write_documents
-from hybrid_search.pipeline import model_version
 from hybrid_search.services import Services
 from tests.data import photo_bytes
 from tests.integration.rankings import SCORE_TOLERANCE, assert_same_ranking
@@ -212,7 +212,7 @@ def node_without_neural_search(tmp_path_factory, search_settings, catalog):
     try:
         settings = search_settings.model_copy(update={"opensearch_url": node.config.url, "blend_engine": NATIVE})
         client = make_client(settings)
-        ensure_indices(client, settings, model_version(settings))
+        ensure_indices(client, settings, ModelSet.from_settings(settings))
         source = make_client(search_settings).search(
             index=search_settings.products_alias, body={"size": 40, "query": {"match": {"title": "black"}}}
         )

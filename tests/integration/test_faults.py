@@ -18,10 +18,11 @@ from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import OpenSearchClient, make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
-from hybrid_search.pipeline import EmbeddingPipeline, embed_products, model_version
+from hybrid_search.pipeline import EmbeddingPipeline, embed_products
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.integration.processes import Worker, worker_env
@@ -72,7 +73,7 @@ def outage(tmp_path) -> Iterator[Outage]:
             device="cpu",
         )
         client = make_client(settings)
-        ensure_indices(client, settings, model_version(settings))
+        ensure_indices(client, settings, ModelSet.from_settings(settings))
         worker = Worker(worker_env(settings), tmp_path / "worker.log")
         worker.start()
         yield Outage(settings, client, node, rds, worker)

@@ -14,11 +14,11 @@ import redis
 from hybrid_search import jobs
 from hybrid_search.api import create_app
 from hybrid_search.encoders.behaviour import neutral_vector
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.events import write_events
 from hybrid_search.opensearch.indices import alias_targets, ensure_indices, products_index_name
 from hybrid_search.opensearch.products import refresh, status_counts
-from hybrid_search.pipeline import model_version
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.data import photo_bytes, photo_rows
@@ -48,7 +48,7 @@ def ingest_settings(service_urls, tmp_path_factory) -> Settings:
 @pytest.fixture(scope="module")
 def worker(ingest_settings, tmp_path_factory) -> Iterator[Worker]:
     client = make_client(ingest_settings)
-    ensure_indices(client, ingest_settings, model_version(ingest_settings))
+    ensure_indices(client, ingest_settings, ModelSet.from_settings(ingest_settings))
     redis.Redis.from_url(ingest_settings.redis_url).flushdb()
     w = Worker(worker_env(ingest_settings), tmp_path_factory.mktemp("worker") / "worker.log")
     w.start()
@@ -114,7 +114,7 @@ def test_upload_with_photos_becomes_ready_with_every_vector(api, ingest_settings
     ]
     assert doc["has_image"] is True and doc["has_behaviour"] is False
     assert doc["behaviour_vector"] == neutral_vector(64).tolist()
-    assert doc["model_version"] == model_version(ingest_settings)
+    assert doc["model_version"] == ModelSet.from_settings(ingest_settings).version
     text_only = api.get("/products/up-3?vectors=true", headers=MERCHANT_KEY).get_json()
     assert "image_vector" not in text_only and text_only["has_image"] is False
     assert len(text_only["fused_vector"]) == 256
@@ -271,7 +271,7 @@ def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_setting
     old_index = alias_targets(client, ingest_settings.products_alias)[0]
     total = sum(counts(ingest_settings).values())
     new_settings = ingest_settings.model_copy(update={"text_encoder": "minilm"})
-    new_index = products_index_name(new_settings.products_alias, model_version(new_settings))
+    new_index = products_index_name(new_settings.products_alias, ModelSet.from_settings(new_settings).version)
     worker.stop()
     worker.env = worker_env(new_settings)
     worker.start()
@@ -282,5 +282,5 @@ def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_setting
     assert alias_targets(client, ingest_settings.products_alias) == [new_index]
     assert counts(ingest_settings) == {"ready": total}
     doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
-    assert doc["model_version"] == model_version(new_settings)
+    assert doc["model_version"] == ModelSet.from_settings(new_settings).version
     assert client.indices.exists(index=old_index)  # kept until dropped

@@ -1,6 +1,7 @@
 """Jobs against the real node: a catalog moving into a new template schema."""
 
 from hybrid_search import jobs
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.indices import (
     alias_targets,
     create_versioned_index,
@@ -8,12 +9,12 @@ from hybrid_search.opensearch.indices import (
     products_index_name,
     render_products_template,
 )
-from hybrid_search.pipeline import EmbeddingPipeline, embed_products, model_version
+from hybrid_search.pipeline import EmbeddingPipeline, embed_products
 
 
 def test_a_new_template_schema_moves_the_catalog_and_keeps_its_encoded_vectors(client, settings, cleanup):
     """An index of schema 3 or older, keyed by the product id alone, moves to "<merchant>/<id>" keys."""
-    alias, version = settings.products_alias, model_version(settings)
+    alias, version = settings.products_alias, ModelSet.from_settings(settings).version
     install_template(client, alias, render_products_template(settings, alias))
     old = create_versioned_index(client, alias, version)  # named as before schema versions were in the name
     product = {

@@ -1,6 +1,7 @@
 import numpy as np
 
-from hybrid_search.pipeline import EmbeddingPipeline, differing_models, model_version, reusable
+from hybrid_search.models import ModelSet
+from hybrid_search.pipeline import EmbeddingPipeline, differing_models, reusable
 from hybrid_search.settings import Settings
 
 
@@ -30,7 +31,7 @@ def test_a_new_fusion_refuses_stored_vectors_without_encoding_again(tmp_path):
     rng = np.random.default_rng(0)
     stored = {
         "title": "Nike Men Black Backpack",
-        "model_version": model_version(settings).rsplit("+", 1)[0] + "+an-older-fusion",
+        "model_version": ModelSet.from_settings(settings).version.rsplit("+", 1)[0] + "+an-older-fusion",
         "text_vector": rng.normal(size=settings.text_dim).tolist(),
         "image_hash": "abc",  # not in the photo store: reading it would fail
         "image_vector": rng.normal(size=settings.image_dim).tolist(),

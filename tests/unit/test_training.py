@@ -1,0 +1,42 @@
+from hybrid_search.training import DONE, RUNNING, eta
+
+
+def run(**fields):
+    return {"id": "r1", "state": RUNNING, "reason": "a catalog load", "started": 0.0, "steps": {}, **fields}
+
+
+def test_eta_of_the_current_step_comes_from_its_progress_and_later_steps_from_the_last_run():
+    done = {"attributes": {"artifact": "attributes-a.npz", "seconds": 90.0}, "behaviour": {"skipped": "no events"}}
+    now = 130.0
+    view = eta(run(step="fusion", step_started=100.0, progress_done=10, progress_total=30, steps=done), {}, now)
+    by_step = {s["step"]: s for s in view["steps"]}
+    assert by_step["attributes"]["state"] == "done" and by_step["attributes"]["seconds"] == 90.0
+    assert by_step["fusion"] == {
+        "step": "fusion",
+        "state": "running",
+        "seconds": 30.0,
+        "done": 10,
+        "total": 30,
+        "message": "",
+        "eta_s": 60.0,  # 10 epochs in 30 s, 20 to go
+    }
+    assert by_step["copy"]["state"] == by_step["embed"]["state"] == "waiting"
+    assert view["eta_s"] is None  # copy and embed have never run: no estimate for the whole run
+    last = {"copy": 40.0, "embed": 200.0}
+    assert (
+        eta(run(step="fusion", step_started=100.0, progress_done=10, progress_total=30, steps=done), last, now)["eta_s"]
+        == 300.0
+    )
+
+
+def test_a_step_without_progress_is_estimated_from_the_last_run_or_not_at_all():
+    fresh = run(step="attributes", step_started=0.0)
+    assert eta(fresh, {}, 5.0)["steps"][0]["eta_s"] is None
+    assert eta(fresh, {"attributes": 80.0}, 5.0)["steps"][0]["eta_s"] == 80.0
+
+
+def test_a_finished_run_has_no_estimate():
+    steps = {name: {"seconds": 1.0} for name in ("attributes", "behaviour", "fusion", "copy", "embed")}
+    view = eta(run(state=DONE, step="embed", step_started=0.0, finished=9.0, steps=steps), {}, 10.0)
+    assert view["eta_s"] is None and {s["state"] for s in view["steps"]} == {"done"}
+    assert view["finished"] == 9.0
