@@ -267,14 +267,12 @@ def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
 
 
 def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_settings, worker, tmp_path):
+    """The worker, still configured with the old text encoder, embeds with the models the new index records."""
     client = make_client(ingest_settings)
     old_index = alias_targets(client, ingest_settings.products_alias)[0]
     total = sum(counts(ingest_settings).values())
     new_settings = ingest_settings.model_copy(update={"text_encoder": "minilm"})
     new_index = products_index_name(new_settings.products_alias, ModelSet.from_settings(new_settings).version)
-    worker.stop()
-    worker.env = worker_env(new_settings)
-    worker.start()
     plan = jobs.reindex(client, new_settings, enqueue_embedding(make_celery(new_settings)))
     assert (plan.index, plan.queued, plan.swap_pending) == (new_index, total, True)
     assert alias_targets(client, ingest_settings.products_alias) == [old_index]  # search keeps the old one

