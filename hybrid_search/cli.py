@@ -151,9 +151,7 @@ def serve(settings: Settings, threads: int | None) -> None:
     help="worker processes, each loading the models once [default: cores, at most 4]",
 )
 @click.option("--threads", type=int, default=None, help="compute threads per process [default: cores / concurrency]")
-@click.option(
-    "--beat/--no-beat", default=True, show_default=True, help="also run the schedule (reconciler, training)"
-)
+@click.option("--beat/--no-beat", default=True, show_default=True, help="also run the schedule (reconciler, training)")
 @click.option(
     "--schedule",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -317,25 +315,17 @@ def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: 
 def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
     """Train the query-understanding heads (query -> article type, colour, gender, usage) on the live
     index, and record them on it: searches use them within seconds."""
-    from dataclasses import replace
-
     from hybrid_search.encoders.text import load_text_encoder
     from hybrid_search.jobs import train_attributes_from_index
-    from hybrid_search.live_models import alias_record
-    from hybrid_search.models import ModelSet, artifact_name
+    from hybrid_search.live_models import live_models, record_attributes
     from hybrid_search.opensearch.client import make_client
-    from hybrid_search.opensearch.indices import update_meta
 
     client = make_client(settings)
-    record = alias_record(client, settings.products_alias)
-    if record is None:
-        raise click.ClickException(f"alias {settings.products_alias} points at no index")
-    index, models = record[0], record[1] or ModelSet.from_settings(settings)
-    encoder = load_text_encoder(models.text_encoder, settings.device)
+    encoder = load_text_encoder(live_models(client, settings)[1].text_encoder, settings.device)
     path, metadata = train_attributes_from_index(
         client, settings, encoder, query_strings, seed=seed, progress=click.echo
     )
-    update_meta(client, index, {"models": replace(models, attributes=artifact_name(path, settings)).to_meta()})
+    index = record_attributes(client, settings, path)
     click.echo(json.dumps(metadata["evaluation"], indent=2))
     click.echo(f"saved {path}, recorded on {index}: searches use it within {settings.models_poll_s:g} s")
 

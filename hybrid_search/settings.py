@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     train_leave_out_queries: Path | None = None
     # behaviour vectors are rebuilt in a training run once this many new events exist (0: never)
     train_behaviour_after_events: int = Field(1000, ge=0)
+    # the default profile is tuned in a run on click judgments once this many searches are judged (0: never)
+    train_profile_after_queries: int = Field(200, ge=0)
 
     merchant_keys: dict[str, str] = {"dev-merchant-key": "demo"}  # API key -> merchant id
     admin_key: str = "dev-admin-key"

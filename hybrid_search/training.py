@@ -8,7 +8,10 @@ A training run for one alias goes through ``STEPS``:
 - ``fusion``: train the fusion on the live index's title/photo pairs;
 - ``copy``: create the index of the new models (marked as being built, so uploads reach it too),
   copy the catalog into it keeping text and photo vectors, and queue every product to be re-fused;
-- ``embed``: wait until none of its products is pending, then swap the alias.
+- ``embed``: wait until none of its products is pending, then swap the alias;
+- ``profile``: when enough searches were judged by shoppers' clicks, tune the default blend profile
+  on them (condensed lists, shrunk towards the current one) and store it as its next version only
+  where it beats the current one on held-out folds and is not below its own best single leg.
 
 One run at a time per alias (a Redis key taken with NX). Its state lives in Redis; each step runs in
 a Celery task that holds a lease, renewed by a heartbeat while it works. The workers' schedule
@@ -23,16 +26,17 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
 from hybrid_search import jobs
 from hybrid_search.encoders.text import load_text_encoder
-from hybrid_search.errors import BackendError, ServiceUnavailableError
+from hybrid_search.errors import BackendError, InvalidInputError, ServiceUnavailableError
+from hybrid_search.evaluation import jobs as evaluation_jobs
 from hybrid_search.evaluation.judgments import load_queries, query_products
 from hybrid_search.ingest import Enqueue
 from hybrid_search.live_models import live_models, record_attributes
@@ -41,10 +45,16 @@ from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import count_events
 from hybrid_search.opensearch.indices import activate_built, alias_targets, building_indices
 from hybrid_search.opensearch.products import recently_ready, refresh, status_counts
+from hybrid_search.opensearch.profiles import save_version
+from hybrid_search.profiles import BlendProfile
+from hybrid_search.search import SearchService
+from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 
+T = TypeVar("T")
 TRANSIENT = (ServiceUnavailableError, BackendError, redis.RedisError)  # retried, not failed
-STEPS = ("attributes", "behaviour", "fusion", "copy", "embed")
+PROFILE = "default"  # the profile /search uses unless told otherwise
+STEPS = ("attributes", "behaviour", "fusion", "copy", "embed", "profile")
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
@@ -352,8 +362,8 @@ def _embed_step(ctx: Context, run: dict[str, Any]) -> str:
     copied = run["steps"].get("copy", {})
     index = copied.get("index")
     if copied.get("unchanged") or not index:
-        ctx.state.advance(run["id"], "embed", {"index": index, "swapped": False})
-        return "done: the models did not change"
+        _advance_from_embed(ctx, run["id"], {"index": index, "swapped": False})
+        return "the models did not change"
     refresh(ctx.client, index)
     counts = status_counts(ctx.client, index)
     total = sum(counts.values())
@@ -361,8 +371,55 @@ def _embed_step(ctx: Context, run: dict[str, Any]) -> str:
     if counts.get("pending", 0) > 0:
         return f"embedding {counts.get('pending', 0)} pending in {index}"
     activate_built(ctx.client, ctx.settings.products_alias, index)
-    ctx.state.advance(run["id"], "embed", {"index": index, "swapped": True, "failed": counts.get("failed", 0)})
-    return f"done: {ctx.settings.products_alias} -> {index}"
+    _advance_from_embed(ctx, run["id"], {"index": index, "swapped": True, "failed": counts.get("failed", 0)})
+    return f"{ctx.settings.products_alias} -> {index}"
+
+
+def _advance_from_embed(ctx: Context, run_id: str, result: dict[str, Any]) -> None:
+    if following := ctx.state.advance(run_id, "embed", result):
+        ctx.send_step(run_id, following)
+
+
+def _profile_step(ctx: Context, run_id: str) -> dict[str, Any]:
+    settings = ctx.settings
+    threshold = settings.train_profile_after_queries
+    if not threshold:
+        return {"skipped": "off"}
+    path = settings.judgments_root / "clicks" / f"training-{run_id}.json"
+    try:
+        judged = evaluation_jobs.judgments_from_events(ctx.client, settings, path)
+    except InvalidInputError:
+        return {"skipped": "no logged searches with impressions"}
+    if judged["queries"] < threshold:
+        return {"skipped": f"{judged['queries']} queries judged by clicks (tuned from {threshold})"}
+    service = SearchService.from_services(Services(settings, ctx.client, ctx.state.redis))
+    base = service.profiles.get(PROFILE)
+    stage = itertools.count()
+
+    def progress(items: Iterable[T], desc: str, total: int) -> Iterable[T]:
+        ctx.state.progress(run_id, next(stage), 4, desc)  # retrieve, tune, cross-validate, leave out
+        return items
+
+    result = evaluation_jobs.tune(
+        service, None, path, base, settings.reports_dir / f"training-{run_id}", judged_only=True, progress=progress
+    )
+    summary, cv = result["summary"], result["cross_validation"]
+    tuned = summary["tuned"]["all"]["ndcg@10"]
+    best_leg = max(row["all"]["ndcg@10"] for name, row in summary.items() if name.endswith(" alone"))
+    out = {
+        "judged_queries": judged["queries"],
+        "base": f"{base.name}@{base.version}",
+        "cv_test": cv["mean_test"],
+        "cv_base_test": cv["mean_base_test"],
+        "tuned": tuned,
+        "best_leg": best_leg,
+        "report": result["reports"]["md"],
+    }
+    if cv["mean_test"] is None or cv["mean_test"] <= cv["mean_base_test"] or tuned < best_leg:
+        return out | {"saved": None}
+    note = f"tuned on {judged['queries']} click-judged queries by training run {run_id}: {out}"
+    stored = save_version(ctx.client, settings.profiles_index, PROFILE, BlendProfile(**result["tuned_profile"]), note)
+    return out | {"saved": f"{stored.name}@{stored.version}"}
 
 
 STEP_FUNCTIONS: dict[str, Callable[[Context, str], dict[str, Any]]] = {
@@ -370,6 +427,7 @@ STEP_FUNCTIONS: dict[str, Callable[[Context, str], dict[str, Any]]] = {
     "behaviour": _behaviour_step,
     "fusion": _fusion_step,
     "copy": _copy_step,
+    "profile": _profile_step,
 }
 
 

@@ -31,11 +31,12 @@ import redis
 
 from hybrid_search.catalog import fashion_row_to_product, parse_products, product_document
 from hybrid_search.ingest import submit_products
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import refresh, status_counts
 from hybrid_search.photos import PhotoStore
-from hybrid_search.pipeline import EmbeddingPipeline, model_version
+from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.settings import Settings
 from workers.celery_app import enqueue_embedding, make_celery
 
@@ -131,7 +132,7 @@ def peak_memory_mb(pid: int) -> tuple[float, float]:
 def end_to_end(settings: Settings, rows: list[dict]) -> tuple[float, tuple[float, float]]:
     """Seconds from the first upload after warm-up until every product is ready, and worker peak MB."""
     client = make_client(settings)
-    ensure_indices(client, settings, model_version(settings))
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
     redis.Redis.from_url(settings.redis_url).flushdb()
     env = worker_env(settings)
     log = Path(tempfile.mkdtemp(prefix="bench-ingest-")) / "worker.log"
@@ -212,7 +213,7 @@ def main() -> None:
     table = "\n".join(
         [
             f"Photo products: {measured} measured after {WARMUP} warm-up; text `{settings.text_encoder}`, photo "
-            f"`{settings.image_encoder}`, fusion `{model_version(settings).rsplit('+', 1)[-1]}`, "
+            f"`{settings.image_encoder}`, fusion `{ModelSet.from_settings(settings).version.rsplit('+', 1)[-1]}`, "
             f"batch {settings.embed_batch_size}; {cores} cores; the worker is `hybrid-search worker "
             f"--concurrency {CONCURRENCY}` (one compute thread per process).",
             "",

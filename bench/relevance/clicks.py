@@ -36,9 +36,9 @@ from hybrid_search.evaluation.judgments import load_qrels, load_queries, load_se
 from hybrid_search.evaluation.report import compare, markdown_table, score_queries, summarise
 from hybrid_search.evaluation.runner import collecting_profile, retrieve_all, run_profiles, single_leg_profiles
 from hybrid_search.evaluation.tuning import SearchSpace, tune_per_class
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.profiles import delete_profile, save_version
-from hybrid_search.pipeline import model_version
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
@@ -95,7 +95,7 @@ def main() -> None:
     )
     services = Services.from_settings(settings)
     client = services.opensearch
-    ensure_indices(client, settings, model_version(settings))  # the bench's own events index
+    ensure_indices(client, settings, ModelSet.from_settings(settings))  # the bench's own events index
     service = SearchService.from_services(services)
     queries = [q for q in load_queries(DATA / "queries-dev.jsonl") if not q.image][: args.limit]
     qrels = load_qrels(DATA / "qrels-dev.tsv")
@@ -179,7 +179,7 @@ def main() -> None:
         f"`python bench/relevance/clicks.py --sessions {args.sessions} --size {args.size} --rounds {args.rounds}"
         f"{' --explore' if args.explore else ''}`"
         f" ({time.strftime('%Y-%m-%d')}, {len(queries)} dev text queries, index "
-        f"{model_version(settings)}): {counts['searches']} searches, {counts['impressions']} impressions, "
+        f"{service.pipeline.version}): {counts['searches']} searches, {counts['impressions']} impressions, "
         f"{counts['clicks']} clicks in {simulated_s:.0f} s, sessions served in turn by {', '.join(served)}; "
         f"the click model rated {made['ratings']} "
         f"(query, product) pairs of {made['queries']} queries. Position CTR: "

@@ -28,10 +28,10 @@ from hybrid_search.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis
+from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
-from hybrid_search.pipeline import model_version
 from hybrid_search.settings import Settings
 from workers.celery_app import enqueue_embedding, make_celery
 
@@ -88,7 +88,7 @@ def run(scenario: Scenario, products: int, base: Path) -> dict[str, object]:
         node.start(timeout_s=300)
         rds.start()
         client = make_client(settings)
-        ensure_indices(client, settings, model_version(settings))
+        ensure_indices(client, settings, ModelSet.from_settings(settings))
         worker.start(
             [sys.executable, "-m", "hybrid_search.cli", "worker"],
             lambda: " ready." in worker.log_file.read_text(errors="replace"),

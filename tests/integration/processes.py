@@ -75,6 +75,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "train_check_s",
         "train_lease_s",
         "train_fusion_epochs",
+        "train_profile_after_queries",
     ):
         value = getattr(settings, name)
         if value is not None:

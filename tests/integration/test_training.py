@@ -7,21 +7,28 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import redis
+from click.testing import CliRunner
 
+from hybrid_search import training
 from hybrid_search.api import create_app
 from hybrid_search.catalog import SearchRequest
+from hybrid_search.cli import main
 from hybrid_search.live_models import recorded_models
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.events import write_events
 from hybrid_search.opensearch.indices import alias_targets, building_indices, ensure_indices, products_index_name
 from hybrid_search.opensearch.products import refresh, status_counts
+from hybrid_search.opensearch.profiles import activate, delete_profile, get_active, list_versions
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
-from hybrid_search.training import TrainingState
+from hybrid_search.training import STEPS, TrainingState
 from tests.data import FASHION, fashion_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.processes import Worker, worker_env
@@ -151,13 +158,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     jobs = api.get("/jobs", headers=ADMIN)
     assert api.get("/jobs").status_code == 401
     view = jobs.get_json()
-    assert view["training"]["state"] == "done" and [s["step"] for s in view["training"]["steps"]] == [
-        "attributes",
-        "behaviour",
-        "fusion",
-        "copy",
-        "embed",
-    ]
+    assert view["training"]["state"] == "done" and [s["step"] for s in view["training"]["steps"]] == list(STEPS)
     assert view["products"] == [
         {
             "index": trained_index,
@@ -168,3 +169,97 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
         }
     ]
     assert view["next_training"]["changes"] == 0 and view["next_training"]["threshold"] == 60
+
+    status = CliRunner().invoke(
+        main, ["status"], env={k: v for k, v in worker_env(train_settings).items() if k.startswith("HYBRID_SEARCH_")}
+    )
+    assert status.exit_code == 0, status.output
+    lines = status.stdout.splitlines()
+    assert lines[0].startswith(f"{trained_index} (live): {len(products)} ready;")
+    assert lines[1].startswith(f"training run {done['id']} ({len(products)} products changed): done")
+    assert [line.split()[:2] for line in lines[2:8]] == [[step, "done"] for step in STEPS]
+    assert lines[-1] == "next run: 0 of 60 changes, once uploads are quiet for 2 s"
+
+
+ASKS = [
+    ("black backpack", "Backpacks", "Black"),
+    ("white sports shoes", "Sports Shoes", "White"),
+    ("black watch", "Watches", "Black"),
+    ("black rucksack", "Backpacks", "Black"),
+    ("white running sneakers", "Sports Shoes", "White"),
+    ("blue t-shirt", "Tshirts", "Blue"),
+    ("brown handbag", "Handbags", "Brown"),
+    ("black casual shoes", "Casual Shoes", "Black"),
+]
+
+
+@pytest.fixture
+def profile_run(search_settings, catalog) -> Iterator[tuple[training.Context, str]]:
+    """A run at its profile step over the shared test catalog, whose searches shoppers clicked: three
+    sessions per query, clicks on the products of the wanted type and colour. The default profile's
+    versions are put back afterwards (other tests read it)."""
+    services = Services.from_settings(search_settings)
+    client, profiles = services.opensearch, search_settings.profiles_index
+    before = [p.version for p in list_versions(client, profiles, "default")]
+    api = create_app(services=services).test_client()
+    events = []
+    for i, (text, article_type, colour) in enumerate(ASKS):
+        for session in range(3):
+            served = api.get("/search", query_string={"q": text, "size": 10}).get_json()
+            for position, hit in enumerate(served["hits"], start=1):
+                row = catalog[hit["id"]]
+                actions = ["impression"]
+                if row["article_type"] == article_type and (row["colour"] == colour or position <= 2):
+                    actions.append("click")
+                events += [
+                    {
+                        "action_name": action,
+                        "query_id": served["query_id"],
+                        "user_query": text,
+                        "session_id": f"q{i}-s{session}",
+                        "timestamp": "2026-11-28T00:00:00Z",
+                        "event_attributes": {
+                            "object": {"object_id": f"{hit['merchant']}/{hit['id']}", "object_id_field": "product_id"},
+                            "position": {"ordinal": position},
+                        },
+                    }
+                    for action in actions
+                ]
+    write_events(client, search_settings.events_alias, events, refresh=True)
+    state = TrainingState(services.redis, search_settings.products_alias)
+    run_id = state.try_start("a test", events=len(events))
+    assert run_id is not None
+    state.update(run_id, step="profile")
+    sent: list[tuple[str, str]] = []
+    ctx = training.Context(client, search_settings, state, lambda ids, index: None, lambda *step: sent.append(step))
+    yield ctx, run_id
+    assert sent == []  # the last step sends nothing
+    state.finish(run_id, "failed", "ended by the test")
+    client.delete_by_query(index=search_settings.events_alias, body={"query": {"match_all": {}}}, refresh=True)
+    if before:
+        activate(client, profiles, "default", max(before))
+    elif list_versions(client, profiles, "default"):
+        delete_profile(client, profiles, "default")
+
+
+def test_the_profile_step_skips_until_enough_searches_are_judged_by_clicks(profile_run):
+    ctx, run_id = profile_run
+    ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": 9}))
+    assert training.run_step(ctx, run_id, "profile") == "done"
+    assert ctx.state.run()["steps"]["profile"]["skipped"] == "8 queries judged by clicks (tuned from 9)"
+
+
+def test_the_profile_step_tunes_on_clicks_and_keeps_only_what_beats_the_current_profile(profile_run):
+    ctx, run_id = profile_run
+    ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": 8}))
+    assert training.run_step(ctx, run_id, "profile") == "done"
+    run = ctx.state.run()
+    assert run["state"] == "done"
+    step = run["steps"]["profile"]
+    assert step["judged_queries"] == 8 and Path(step["report"]).exists()
+    better = step["cv_test"] > step["cv_base_test"] and step["tuned"] >= step["best_leg"]
+    active = get_active(ctx.client, ctx.settings.profiles_index, "default")
+    if better:
+        assert step["saved"] == f"default@{active.version}" and "click-judged" in active.note
+    else:
+        assert step["saved"] is None and step["base"] == f"default@{active.version}"

@@ -1,4 +1,4 @@
-from hybrid_search.training import DONE, RUNNING, eta
+from hybrid_search.training import DONE, RUNNING, STEPS, eta
 
 
 def run(**fields):
@@ -20,9 +20,9 @@ def test_eta_of_the_current_step_comes_from_its_progress_and_later_steps_from_th
         "message": "",
         "eta_s": 60.0,  # 10 epochs in 30 s, 20 to go
     }
-    assert by_step["copy"]["state"] == by_step["embed"]["state"] == "waiting"
-    assert view["eta_s"] is None  # copy and embed have never run: no estimate for the whole run
-    last = {"copy": 40.0, "embed": 200.0}
+    assert by_step["copy"]["state"] == by_step["embed"]["state"] == by_step["profile"]["state"] == "waiting"
+    assert view["eta_s"] is None  # the later steps have never run: no estimate for the whole run
+    last = {"copy": 40.0, "embed": 200.0, "profile": 0.0}
     assert (
         eta(run(step="fusion", step_started=100.0, progress_done=10, progress_total=30, steps=done), last, now)["eta_s"]
         == 300.0
@@ -36,7 +36,7 @@ def test_a_step_without_progress_is_estimated_from_the_last_run_or_not_at_all():
 
 
 def test_a_finished_run_has_no_estimate():
-    steps = {name: {"seconds": 1.0} for name in ("attributes", "behaviour", "fusion", "copy", "embed")}
-    view = eta(run(state=DONE, step="embed", step_started=0.0, finished=9.0, steps=steps), {}, 10.0)
+    steps = {name: {"seconds": 1.0} for name in STEPS}
+    view = eta(run(state=DONE, step="profile", step_started=0.0, finished=9.0, steps=steps), {}, 10.0)
     assert view["eta_s"] is None and {s["state"] for s in view["steps"]} == {"done"}
     assert view["finished"] == 9.0
