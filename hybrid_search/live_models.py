@@ -14,7 +14,7 @@ from hybrid_search.encoders.attributes import AttributeModel, load_attribute_mod
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.models import ModelSet, artifact_name, artifact_path
 from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.indices import alias_targets, index_meta, update_meta
+from hybrid_search.opensearch.indices import index_meta, update_meta
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.settings import Settings
 
@@ -28,11 +28,16 @@ def recorded_models(client: OpenSearchClient, name: str) -> dict[str, ModelSet |
 
 
 def alias_record(client: OpenSearchClient, alias: str) -> tuple[str, ModelSet | None] | None:
-    """(the index ``alias`` points at, its recorded models), or None when it points nowhere."""
-    targets = alias_targets(client, alias)
-    if not targets:
+    """(the index ``alias`` points at, its recorded models), or None when it points nowhere: one
+    request, as every process asks every few seconds."""
+    try:
+        records = recorded_models(client, alias)
+    except NotFoundError:
         return None
-    return targets[0], recorded_models(client, targets[0]).get(targets[0])
+    if not records:
+        return None
+    index = min(records)
+    return index, records[index]
 
 
 def live_models(client: OpenSearchClient, settings: Settings) -> tuple[str, ModelSet]:

@@ -116,9 +116,10 @@ def create_versioned_index(
 
 
 def index_meta(client: OpenSearch, name: str) -> dict[str, dict[str, Any]]:
-    """The ``_meta`` of every index ``name`` (an index, an alias or a pattern) resolves to, by index."""
+    """The ``_meta`` of every index ``name`` (an index, an alias or a pattern) resolves to, by index
+    (``{}`` for an index without one, when an alias names it: its aliases keep it in the reply)."""
     with translated_errors(f"reading the mapping of {name}"):
-        found = client.indices.get_mapping(index=name, params={"filter_path": "*.mappings._meta"})
+        found = client.indices.get(index=name, params={"filter_path": "*.aliases,*.mappings._meta"})
     return {index: body.get("mappings", {}).get("_meta", {}) for index, body in found.items()}
 
 

@@ -241,11 +241,3 @@ def recently_ready(client: OpenSearch, index: str, seconds: float) -> int:
 def refresh(client: OpenSearch, index: str) -> None:
     with translated_errors(f"refreshing {index}"):
         client.indices.refresh(index=index)
-
-
-def sample_model_version(client: OpenSearch, index: str) -> str | None:
-    """The model version of one ready product of ``index`` (every ready product shares it)."""
-    body = {"size": 1, "query": {"term": {"status": "ready"}}, "_source": ["model_version"]}
-    with translated_errors(f"reading {index}"):
-        hits = client.search(index=index, body=body)["hits"]["hits"]
-    return hits[0]["_source"].get("model_version") if hits else None

@@ -18,6 +18,7 @@ from hybrid_search import training
 from hybrid_search.api import create_app
 from hybrid_search.catalog import SearchRequest
 from hybrid_search.cli import main
+from hybrid_search.evaluation import jobs as evaluation_jobs
 from hybrid_search.live_models import recorded_models
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
@@ -194,10 +195,11 @@ ASKS = [
 
 
 @pytest.fixture
-def profile_run(search_settings, catalog) -> Iterator[tuple[training.Context, str]]:
+def profile_run(search_settings, catalog, tmp_path) -> Iterator[tuple[training.Context, str, int]]:
     """A run at its profile step over the shared test catalog, whose searches shoppers clicked: three
-    sessions per query, clicks on the products of the wanted type and colour. The default profile's
-    versions are put back afterwards (other tests read it)."""
+    sessions per query, clicks on the products of the wanted type and colour; and how many searches
+    the events index judges (other tests log searches there too). The events written and the default
+    profile's versions are put back afterwards (other tests read them)."""
     services = Services.from_settings(search_settings)
     client, profiles = services.opensearch, search_settings.profiles_index
     before = [p.version for p in list_versions(client, profiles, "default")]
@@ -226,16 +228,19 @@ def profile_run(search_settings, catalog) -> Iterator[tuple[training.Context, st
                     for action in actions
                 ]
     write_events(client, search_settings.events_alias, events, refresh=True)
+    judged = evaluation_jobs.judgments_from_events(client, search_settings, tmp_path / "clicks.json")["queries"]
+    assert judged >= len(ASKS)
     state = TrainingState(services.redis, search_settings.products_alias)
     run_id = state.try_start("a test", events=len(events))
     assert run_id is not None
     state.update(run_id, step="profile")
     sent: list[tuple[str, str]] = []
     ctx = training.Context(client, search_settings, state, lambda ids, index: None, lambda *step: sent.append(step))
-    yield ctx, run_id
+    yield ctx, run_id, judged
     assert sent == []  # the last step sends nothing
     state.finish(run_id, "failed", "ended by the test")
-    client.delete_by_query(index=search_settings.events_alias, body={"query": {"match_all": {}}}, refresh=True)
+    written = {"terms": {"query_id": sorted({e["query_id"] for e in events})}}
+    client.delete_by_query(index=search_settings.events_alias, body={"query": written}, refresh=True)
     if before:
         activate(client, profiles, "default", max(before))
     elif list_versions(client, profiles, "default"):
@@ -243,20 +248,21 @@ def profile_run(search_settings, catalog) -> Iterator[tuple[training.Context, st
 
 
 def test_the_profile_step_skips_until_enough_searches_are_judged_by_clicks(profile_run):
-    ctx, run_id = profile_run
-    ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": 9}))
+    ctx, run_id, judged = profile_run
+    ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": judged + 1}))
     assert training.run_step(ctx, run_id, "profile") == "done"
-    assert ctx.state.run()["steps"]["profile"]["skipped"] == "8 queries judged by clicks (tuned from 9)"
+    skipped = ctx.state.run()["steps"]["profile"]["skipped"]
+    assert skipped == f"{judged} queries judged by clicks (tuned from {judged + 1})"
 
 
 def test_the_profile_step_tunes_on_clicks_and_keeps_only_what_beats_the_current_profile(profile_run):
-    ctx, run_id = profile_run
-    ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": 8}))
+    ctx, run_id, judged = profile_run
+    ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": judged}))
     assert training.run_step(ctx, run_id, "profile") == "done"
     run = ctx.state.run()
     assert run["state"] == "done"
     step = run["steps"]["profile"]
-    assert step["judged_queries"] == 8 and Path(step["report"]).exists()
+    assert step["judged_queries"] == judged and Path(step["report"]).exists()
     better = step["cv_test"] > step["cv_base_test"] and step["tuned"] >= step["best_leg"]
     active = get_active(ctx.client, ctx.settings.profiles_index, "default")
     if better:
