@@ -101,14 +101,26 @@ def local_status(settings: Settings) -> None:
 
 
 @main.command("init-indices")
+@click.option("--wait", type=float, default=0.0, show_default=True, help="seconds to wait for the cluster to answer")
 @click.pass_obj
-def init_indices(settings: Settings) -> None:
+def init_indices(settings: Settings, wait: float) -> None:
     """Install the index templates and make sure each alias points at a versioned index."""
+    from hybrid_search.errors import BackendError, ServiceUnavailableError
     from hybrid_search.models import ModelSet
-    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.opensearch.client import cluster_health, make_client
     from hybrid_search.opensearch.indices import ensure_indices
 
-    for alias, index in ensure_indices(make_client(settings), settings, ModelSet.from_settings(settings)).items():
+    client = make_client(settings)
+    deadline = time.monotonic() + wait
+    while True:  # a container starts beside its cluster, not after it
+        try:
+            cluster_health(client)
+            break
+        except (ServiceUnavailableError, BackendError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(2)
+    for alias, index in ensure_indices(client, settings, ModelSet.from_settings(settings)).items():
         click.echo(f"{alias} -> {index}")
 
 
