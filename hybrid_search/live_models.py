@@ -112,21 +112,24 @@ class LiveModels:
         self._index: str | None = None
         self._recorded: ModelSet | None = None
         self._loaded: dict[ModelSet, LoadedModels] = {}
+        self._current: LoadedModels | None = None
 
     def current(self) -> LoadedModels:
         """The loaded models queries use now (the record's, with the settings' overrides)."""
         now = time.monotonic()
         with self._lock:
-            if self._read_at is None or now - self._read_at >= self.poll_s:
+            if self._current is None or self._read_at is None or now - self._read_at >= self.poll_s:
                 record = self.read_record()
                 self._index, self._recorded = record if record else (None, None)
                 self._read_at = now
-            models = (self._recorded or ModelSet.from_settings(self.settings)).with_overrides(self.settings)
-            if models not in self._loaded:
-                if len(self._loaded) >= self.KEPT:
-                    self._loaded.pop(next(iter(self._loaded)))
-                self._loaded[models] = LoadedModels(self.settings, models)
-            return self._loaded[models]
+                # resolved here, not per query: the configured set and "latest" read the models folder
+                models = (self._recorded or ModelSet.from_settings(self.settings)).with_overrides(self.settings)
+                if models not in self._loaded:
+                    if len(self._loaded) >= self.KEPT:
+                        self._loaded.pop(next(iter(self._loaded)))
+                    self._loaded[models] = LoadedModels(self.settings, models)
+                self._current = self._loaded[models]
+            return self._current
 
     def state(self) -> dict[str, Any]:
         """What /health shows: the index, the models it records, the ones queries use, and any mismatch."""
