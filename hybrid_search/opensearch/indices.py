@@ -78,11 +78,6 @@ def products_index_name(alias: str, model_version: str) -> str:
     return physical_index_name(alias, products_index_version(model_version))
 
 
-def index_exists(client: OpenSearch, index: str) -> bool:
-    with translated_errors(f"checking index {index}"):
-        return bool(client.indices.exists(index=index))
-
-
 def alias_targets(client: OpenSearch, alias: str) -> list[str]:
     """The physical indices ``alias`` points at now (empty when the alias does not exist)."""
     with translated_errors(f"reading alias {alias}"):
