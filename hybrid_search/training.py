@@ -250,6 +250,7 @@ def tick(ctx: Context) -> str:
     live = alias_targets(ctx.client, settings.products_alias)
     if not live:
         return "idle"
+    refresh(ctx.client, live[0])  # an upload quieter than the refresh interval is not yet searchable
     if status_counts(ctx.client, live[0]).get("pending", 0) > 0:
         return "waiting for embedding"
     run_id = state.try_start(reason, _events(ctx))
