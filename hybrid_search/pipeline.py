@@ -75,7 +75,7 @@ class EmbeddingPipeline:
 
     @cached_property
     def image_encoder(self) -> ImageEncoder:
-        return load_image_encoder(self.models.image_encoder, self.settings.device)
+        return load_image_encoder(self.models.image_encoder, self.settings.device, self.settings.image_precision)
 
     @cached_property
     def fuser(self) -> Fuser:
@@ -96,12 +96,20 @@ class EmbeddingPipeline:
             reusable(doc.get("model_version"), self.version) if reuse else {"text_vector": False, "image_vector": False}
             for doc in docs
         ]
-        for i, doc in enumerate(docs):
-            if doc.get("image_hash") and not (kept[i]["image_vector"] and doc.get("image_vector")):
-                try:
-                    pixels[i] = self.image_encoder.preprocess(self.photos.get(doc["image_hash"]), "image")
-                except HybridSearchError as exc:
-                    failures[i] = f"photo: {exc}"
+        to_decode = [
+            i
+            for i, doc in enumerate(docs)
+            if doc.get("image_hash") and not (kept[i]["image_vector"] and doc.get("image_vector"))
+        ]
+        if to_decode:
+            decoded = self.image_encoder.decode(
+                [(lambda key=docs[i]["image_hash"]: self.photos.get(key), "image") for i in to_decode]
+            )
+            for i, item in zip(to_decode, decoded, strict=True):
+                if isinstance(item, HybridSearchError):
+                    failures[i] = f"photo: {item}"
+                else:
+                    pixels[i] = item
         keep = [i for i in range(len(docs)) if i not in failures]
         if not keep:
             return {}, failures

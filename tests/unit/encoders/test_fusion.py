@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,17 @@ def test_retrieval_metrics_by_hand():
     assert metrics["recall@1"] == pytest.approx(1 / 3)
     assert metrics["ndcg@1"] == pytest.approx(1 / 3)
     assert metrics["type_precision@1"] == pytest.approx(1.0)
+
+
+@pytest.mark.cuda
+def test_a_fusion_trained_on_the_cpu_fuses_the_same_on_cuda(tmp_path):
+    text, image = _aligned_pairs()
+    result = train_fusion(text, image, config=CONFIG, epochs=3, batch_size=64, device="cpu", seed=0)
+    on_cpu, on_gpu = LearnedFuser(copy.deepcopy(result.model), "t", "cpu"), LearnedFuser(result.model, "t", "cuda")
+    behaviour, has = np.zeros((len(text), 4)), np.ones(len(text), bool)
+    for fuser_call in ("fuse", "text_query"):
+        args = (text, image, behaviour, has, ~has) if fuser_call == "fuse" else (text,)
+        a, b = getattr(on_cpu, fuser_call)(*args), getattr(on_gpu, fuser_call)(*args)
+        assert (a * b).sum(axis=1).min() >= 0.9999
+    trained_on_gpu = train_fusion(text, image, config=CONFIG, epochs=3, batch_size=64, device="cuda", seed=0)
+    assert abs(trained_on_gpu.losses[-1] - result.losses[-1]) < 0.05 * result.losses[0]

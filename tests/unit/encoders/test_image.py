@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torchvision.models import EfficientNet_B0_Weights
 
-from hybrid_search.encoders.image import load_image_encoder, map_state_dict_in_order
+from hybrid_search.encoders.image import MIN_AUTOCAST_COSINE, ImageEncoder, load_image_encoder, map_state_dict_in_order
 from hybrid_search.errors import InvalidInputError
 from tests.data import photo_bytes, photo_rows
 
@@ -81,3 +81,39 @@ def test_oversized_photo_is_rejected_before_decoding(encoder):
     Image.new("RGB", (9000, 5000)).save(buffer, format="PNG")
     with pytest.raises(InvalidInputError, match="over the limit"):
         encoder.preprocess(buffer.getvalue())  # 45 M pixels, over the default 40 M
+
+
+def test_photos_decoded_in_parallel_give_the_features_of_one_at_a_time(encoder):
+    photos = [photo_bytes(r) for r in photo_rows("Backpacks", 12)]
+    assert encoder.decode_threads >= 1
+    one_at_a_time = encoder.encode_tensors([encoder.preprocess(p) for p in photos])
+    np.testing.assert_allclose(encoder.encode(photos), one_at_a_time, atol=1e-5)
+
+
+def test_decoding_returns_each_failure_in_its_place(encoder):
+    good = photo_bytes(photo_rows("Watches", 1)[0])
+    decoded = encoder.decode([(lambda: good, "a"), (lambda: b"not a photo", "b"), (lambda: good, "c")])
+    assert isinstance(decoded[1], InvalidInputError) and decoded[1].field == "b"
+    assert all(isinstance(item, torch.Tensor) for item in (decoded[0], decoded[2]))
+
+
+@pytest.mark.parametrize("precision", ["bf16"])
+def test_autocast_is_kept_only_while_features_stay_within_0999_of_fp32(encoder, precision):
+    reduced = ImageEncoder("efficientnet-lite0", "cpu", precision=precision)
+    photos = [photo_bytes(r) for t in EXPECTED for r in photo_rows(t, 4)]
+    features = reduced.encode(photos)
+    assert reduced.autocast_cosine is not None  # measured on the first batch
+    assert (reduced.precision == precision) == (reduced.autocast_cosine >= MIN_AUTOCAST_COSINE)
+    assert (features * encoder.encode(photos)).sum(axis=1).min() >= MIN_AUTOCAST_COSINE
+
+
+@pytest.mark.cuda
+def test_cuda_features_match_the_cpu_in_fp32_and_under_autocast(encoder):
+    photos = [photo_bytes(r) for t in EXPECTED for r in photo_rows(t, 8)]
+    on_cpu = encoder.encode(photos)
+    on_gpu = ImageEncoder("efficientnet-lite0", "cuda")
+    assert on_gpu.batch_size > encoder.batch_size
+    assert (on_gpu.encode(photos) * on_cpu).sum(axis=1).min() >= 0.9999
+    for precision in ("bf16", "fp16"):
+        reduced = ImageEncoder("efficientnet-lite0", "cuda", precision=precision)
+        assert (reduced.encode(photos) * on_cpu).sum(axis=1).min() >= MIN_AUTOCAST_COSINE

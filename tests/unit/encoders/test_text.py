@@ -39,3 +39,11 @@ def test_multilingual_encoder_reaches_english_titles_from_chinese():
     query = encoder.encode(["黑色双肩包"], kind="query")[0]  # "black backpack"
     docs = encoder.encode(["Puma Black Backpack", "Red Silk Saree", "White Running Shoes"])
     assert np.argmax(docs @ query) == 0
+
+
+@pytest.mark.cuda
+def test_minilm_on_cuda_matches_the_cpu():
+    texts = ["Puma Men Black Backpack", "Nike Women Red Dress", "white sneakers", ""]
+    on_cpu = load_text_encoder("minilm", "cpu").encode(texts)
+    on_gpu = load_text_encoder("minilm", "cuda").encode(texts)
+    assert (on_cpu * on_gpu).sum(axis=1).min() >= 0.9999
