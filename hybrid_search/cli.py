@@ -172,11 +172,29 @@ def serve(settings: Settings, threads: int | None) -> None:
 )
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--loglevel", default="info", show_default=True)
+@click.option(
+    "--gpus",
+    default=None,
+    help='a GPU worker: "all" or positions like "0,1"; one process per GPU, two tasks in flight each',
+)
 def worker(
-    concurrency: int | None, threads: int | None, beat: bool, schedule: Path | None, pool: str, loglevel: str
+    concurrency: int | None,
+    threads: int | None,
+    beat: bool,
+    schedule: Path | None,
+    pool: str,
+    loglevel: str,
+    gpus: str | None,
 ) -> None:
     """Run a Celery worker for the embedding tasks (foreground)."""
     cores = os.cpu_count() or 1
+    hostname = None
+    if gpus is not None:
+        gpu = _one_gpu(gpus, beat, schedule, loglevel)  # several GPUs: runs one child per GPU, exits
+        os.environ.update(CUDA_VISIBLE_DEVICES=gpu, HYBRID_SEARCH_DEVICE="cuda")
+        from workers.gpus import TASKS_IN_FLIGHT
+
+        pool, concurrency, hostname = "threads", concurrency or TASKS_IN_FLIGHT, f"gpu{gpu}@%h"
     concurrency = concurrency or min(cores, 4)
     compute_threads(threads or max(1, cores // concurrency))
     from workers.tasks import app
@@ -188,12 +206,40 @@ def worker(
         f"--loglevel={loglevel}",
         "--without-gossip",
         "--without-mingle",
+        *([f"--hostname={hostname}"] if hostname else []),
     ]
     if beat:
         argv.append("--beat")
         if schedule is not None:
             argv.append(f"--schedule={schedule}")
     app.worker_main(argv)
+
+
+def _one_gpu(spec: str, beat: bool, schedule: Path | None, loglevel: str) -> str:
+    """The physical GPU this process drives; for several, run one worker process per GPU until they
+    all stop (SIGTERM and SIGINT are passed on), then exit."""
+    import signal
+    import subprocess
+
+    import torch
+
+    from workers.gpus import gpu_workers, visible_gpus
+
+    try:
+        chosen = visible_gpus(spec, os.environ, torch.cuda.device_count())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--gpus: "), param_hint="--gpus") from None
+    if not chosen:
+        raise click.BadParameter("no CUDA device is visible here", param_hint="--gpus")
+    if len(chosen) == 1:
+        return chosen[0]
+    children = [
+        subprocess.Popen(w.argv, env={**os.environ, **w.env})
+        for w in gpu_workers(chosen, beat, str(schedule) if schedule else None, loglevel)
+    ]
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, _frame: [c.send_signal(number) for c in children])
+    sys.exit(max(child.wait() for child in children))
 
 
 def compute_threads(threads: int) -> None:
