@@ -15,11 +15,13 @@ from hybrid_search.settings import Settings
 class Worker:
     """A real ``hybrid-search worker`` process with its own environment."""
 
-    def __init__(self, env: dict[str, str], log: Path, beat: bool = False) -> None:
-        """With ``beat``, the worker also runs the schedule (reconciler, training), its state beside the log."""
+    def __init__(self, env: dict[str, str], log: Path, beat: bool = False, args: tuple[str, ...] = ()) -> None:
+        """With ``beat``, the worker also runs the schedule (reconciler, training), its state beside the log;
+        ``args`` go to ``hybrid-search worker`` as they are."""
         self.log = log
         self.env = env
         self.beat = beat
+        self.args = args
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -27,7 +29,7 @@ class Worker:
         schedule = ["--beat", f"--schedule={self.log.with_suffix('.schedule')}"] if self.beat else ["--no-beat"]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hybrid_search.cli", "worker", *schedule, "--loglevel=info"],
+                [sys.executable, "-m", "hybrid_search.cli", "worker", *schedule, "--loglevel=info", *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

