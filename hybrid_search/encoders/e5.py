@@ -263,33 +263,43 @@ class TorchE5TextEncoder:
                 out.append((i, [self.bos, *ids[start : start + self.window], self.eos]))
         return out
 
-    @torch.inference_mode()
-    def encode(self, texts: Sequence[str], kind: str = "passage") -> np.ndarray:
-        """L2-normalised vectors; windows sorted by length and batched by token count (little padding),
-        a long text's windows averaged weighted by their content tokens."""
-        windows = self.windows(texts, "query: " if kind == "query" else "passage: ")
+    def batches(self, windows: list[tuple[int, list[int]]]) -> list[tuple[list[int], torch.Tensor, torch.Tensor]]:
+        """Windows sorted by length and grouped up to ``tokens_per_batch`` (little padding): the window
+        positions of each batch with its padded ids and mask, on the host."""
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
-        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
-        weights = np.zeros(len(texts), dtype=np.float64)
-        start = 0
+        out, start = [], 0
         while start < len(order):
             end = start + 1
             while end < len(order) and len(windows[order[end]][1]) * (end - start + 1) <= self.tokens_per_batch:
                 end += 1
-            batch = [windows[w] for w in order[start:end]]
-            longest = len(batch[-1][1])
-            ids = torch.zeros(len(batch), longest, dtype=torch.long)
-            mask = torch.zeros(len(batch), longest, dtype=torch.bool)
-            for row, (_, tokens) in enumerate(batch):
+            rows = order[start:end]
+            longest = len(windows[rows[-1]][1])
+            ids = torch.zeros(len(rows), longest, dtype=torch.long)
+            mask = torch.zeros(len(rows), longest, dtype=torch.bool)
+            for row, w in enumerate(rows):
+                tokens = windows[w][1]
                 ids[row, : len(tokens)] = torch.tensor(tokens)
                 mask[row, : len(tokens)] = True
-            pin = self.device.type == "cuda"
-            ids, mask = (t.pin_memory() if pin else t for t in (ids, mask))
-            pooled = self.model(ids.to(self.device, non_blocking=True), mask.to(self.device, non_blocking=True))
-            pooled = pooled.float().cpu().numpy()
-            for row, (text, tokens) in enumerate(batch):
+            out.append((rows, ids, mask))
+            start = end
+        return out
+
+    def to_device(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        """Copied without blocking, from pinned memory on CUDA."""
+        pin = self.device.type == "cuda"
+        return [(t.pin_memory() if pin else t).to(self.device, non_blocking=True) for t in tensors]
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str], kind: str = "passage") -> np.ndarray:
+        """L2-normalised vectors; a long text's windows averaged weighted by their content tokens."""
+        windows = self.windows(texts, "query: " if kind == "query" else "passage: ")
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
+        for rows, ids, mask in self.batches(windows):
+            pooled = self.model(*self.to_device(ids, mask)).float().cpu().numpy()
+            for row, w in enumerate(rows):
+                text, tokens = windows[w]
                 weight = max(len(tokens) - 2, 1)
                 sums[text] += weight * pooled[row]
                 weights[text] += weight
-            start = end
         return l2_normalise((sums / np.maximum(weights, 1)[:, None]).astype(np.float32))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, lru_cache
+from itertools import islice
 from typing import Any, Literal
 
 import numpy as np
@@ -150,6 +151,11 @@ class ImageEncoder:
     def decode(self, photos: Sequence[tuple[Callable[[], bytes], str]]) -> list[torch.Tensor | HybridSearchError]:
         """Load and preprocess each (loader, field name) on the decoding threads, in order; a photo
         that cannot be read or decoded gives its error in its place (the others go on)."""
+        return list(self._decoding(photos))
+
+    def _decoding(self, photos: Sequence[tuple[Callable[[], bytes], str]]) -> Iterator[torch.Tensor | HybridSearchError]:
+        """``decode`` as an iterator: every photo is queued on the pool at once and yielded in order,
+        so a consumer running the model on a finished batch overlaps the decoding of the next."""
 
         def one(job: tuple[Callable[[], bytes], str]) -> torch.Tensor | HybridSearchError:
             load, field = job
@@ -159,8 +165,8 @@ class ImageEncoder:
                 return exc
 
         if len(photos) <= 1:
-            return [one(job) for job in photos]
-        return list(self._decoder.map(one, photos))
+            return map(one, photos)
+        return self._decoder.map(one, photos)
 
     def _to_device(self, batch: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cuda":
@@ -194,22 +200,26 @@ class ImageEncoder:
             self.precision = "fp32"
 
     @torch.inference_mode()
-    def encode_tensors(self, tensors: Sequence[torch.Tensor]) -> np.ndarray:
-        out = np.empty((len(tensors), self.dim), dtype=np.float32)
-        for start in range(0, len(tensors), self.batch_size):
-            batch = self._to_device(torch.stack(list(tensors[start : start + self.batch_size])))
-            out[start : start + len(batch)] = self._run(batch).cpu().numpy()
-        return l2_normalise(out)
+    def encode_tensors(self, tensors: Iterable[torch.Tensor]) -> np.ndarray:
+        """Features of preprocessed photos; each batch runs as soon as it is complete."""
+        chunks, stream = [], iter(tensors)
+        while batch := list(islice(stream, self.batch_size)):
+            chunks.append(self._run(self._to_device(torch.stack(batch))).cpu().numpy())
+        return l2_normalise(np.concatenate(chunks)) if chunks else np.empty((0, self.dim), dtype=np.float32)
 
     def encode(self, photos: Sequence[bytes], field: str = "photos") -> np.ndarray:
-        """Features of every photo; an unreadable one raises InvalidInputError naming ``<field>[i]``
-        (``field`` itself for a single photo)."""
+        """Features of every photo, decoding overlapping the model; an unreadable one raises
+        InvalidInputError naming ``<field>[i]`` (``field`` itself for a single photo)."""
         names = [field] if len(photos) == 1 else [f"{field}[{i}]" for i in range(len(photos))]
-        decoded = self.decode([(lambda data=data: data, name) for data, name in zip(photos, names, strict=True)])
-        for item in decoded:
-            if isinstance(item, HybridSearchError):
-                raise item
-        return self.encode_tensors(decoded)
+
+        def checked(items: Iterator[torch.Tensor | HybridSearchError]) -> Iterator[torch.Tensor]:
+            for item in items:
+                if isinstance(item, HybridSearchError):
+                    raise item
+                yield item
+
+        jobs = [(lambda data=data: data, name) for data, name in zip(photos, names, strict=True)]
+        return self.encode_tensors(checked(self._decoding(jobs)))
 
     @torch.inference_mode()
     def classify(self, photos: Sequence[bytes]) -> np.ndarray:
