@@ -70,6 +70,11 @@ class UserProfiles:
         pipe.expire(aff_key, PROFILE_TTL_S)
         pipe.execute()
 
+    def forget(self, tenant: str, user_id: str) -> bool:
+        """Delete the user's profile; whether there was one."""
+        with redis_errors("deleting a user profile"):
+            return bool(self.redis.delete(*self._keys(tenant, user_id)))
+
     def get(self, tenant: str, user_id: str) -> UserProfile:
         vec_key, aff_key = self._keys(tenant, user_id)
         with redis_errors("reading a user profile"):

@@ -15,6 +15,7 @@ from hybrid_search.api.products import ProductIdConverter, products
 from hybrid_search.api.profiles import profiles
 from hybrid_search.api.quotas import limit_call_rates
 from hybrid_search.api.search import search
+from hybrid_search.api.users import users
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
@@ -36,6 +37,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     limit_call_rates(app)
     if services.settings.proxy_hops:  # the caller's address, as the nearest proxies saw it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=services.settings.proxy_hops)  # type: ignore[method-assign]
-    for blueprint in (health, products, search, events, profiles, evaluation, jobs):
+    for blueprint in (health, products, search, events, users, profiles, evaluation, jobs):
         app.register_blueprint(blueprint)
     return app

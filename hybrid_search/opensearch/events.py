@@ -54,3 +54,18 @@ def iter_search_events(client: OpenSearch, alias: str) -> Iterator[dict[str, Any
     fields = ["query_id", "user_query", "action_name", "event_attributes.object.object_id"]
     fields.append("event_attributes.position.ordinal")
     return _scan(client, alias, query, fields, "reading search events")
+
+
+def delete_user_events(client: OpenSearch, alias: str, application: str, user_id: str) -> int:
+    """Delete every event of ``user_id`` sent by ``application`` (forgetting a user); how many went."""
+    query = {"bool": {"filter": [{"term": {"application": application}}, {"term": {"user_id": user_id}}]}}
+    with translated_errors(f"deleting the events of user {user_id!r}"):
+        if not client.indices.exists(index=alias):
+            return 0
+        client.indices.refresh(index=alias)  # events sent a moment ago are found too
+        response = client.delete_by_query(
+            index=alias, body={"query": query}, params={"refresh": "true", "conflicts": "proceed"}
+        )
+    if response.get("failures"):
+        raise BackendError(f"{len(response['failures'])} events of user {user_id!r} were not deleted")
+    return int(response["deleted"])

@@ -140,6 +140,35 @@ def test_personalisation_reorders_for_a_user_with_history_only(api, catalog):
     assert ids(api.get(f"{query}&user_id=u-nobody", headers=CLIENT)) == anonymous
 
 
+def test_a_forgotten_user_loses_profile_and_events_and_searches_as_anonymous(api, catalog, search_settings):
+    query = "/search?q=watch&size=20&profile=legs"
+    anonymous = ids(api.get(query))
+    events = [
+        {"action_name": "purchase", "user_id": "u-forget", "session_id": "s1", "event_attributes": {"object": {"object_id": i}}}
+        for i in anonymous[-3:]
+    ]
+    assert api.post("/events", json=events, headers=CLIENT).status_code == 202
+    assert ids(api.get(f"{query}&user_id=u-forget", headers=CLIENT)) != anonymous  # the first events count at once
+    client = make_client(search_settings)
+
+    def stored_events() -> int:
+        client.indices.refresh(index=search_settings.events_alias)
+        body = {"query": {"term": {"user_id": "u-forget"}}}
+        return client.count(index=search_settings.events_alias, body=body)["count"]
+
+    assert stored_events() == 3
+    assert api.delete("/users/u-forget", headers={"X-API-Key": "dev-merchant-key"}).status_code == 401
+    missing_client = api.delete("/users/u-forget", headers=ADMIN)
+    assert missing_client.status_code == 400 and missing_client.get_json()["field"] == "client"
+    forgotten = api.delete("/users/u-forget", headers=CLIENT)
+    assert forgotten.status_code == 200
+    assert forgotten.get_json() == {"user_id": "u-forget", "client": "storefront", "profile_deleted": True, "events_deleted": 3}
+    assert stored_events() == 0
+    assert ids(api.get(f"{query}&user_id=u-forget", headers=CLIENT)) == anonymous
+    again = api.delete("/users/u-forget?client=storefront", headers=ADMIN).get_json()
+    assert again["profile_deleted"] is False and again["events_deleted"] == 0
+
+
 def test_passthrough_equals_direct(api, catalog, search_settings):
     body = {"query": {"match": {"title": "backpack"}}, "size": 5, "sort": ["_score", {"product_id": "asc"}]}
     through = api.post(f"/{search_settings.products_alias}/_search", json=body, headers=CLIENT).get_json()

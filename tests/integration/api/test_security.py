@@ -99,6 +99,11 @@ def test_events_need_a_client_key_and_only_move_that_clients_users(api, catalog)
     assert api.get(f"{query}&user_id=u-victim", headers=RIVAL).get_json()["personalised"] is True
     # and nobody reads a user's personalisation without a client key
     assert api.get(f"{query}&user_id=u-victim").status_code == 401
+    # forgetting is per client too: the rival forgets its own u-victim only
+    assert api.post("/events", json=purchases("u-victim", watches), headers=CLIENT).status_code == 202
+    assert api.delete("/users/u-victim", headers=RIVAL).get_json()["events_deleted"] == 20
+    assert api.get(f"{query}&user_id=u-victim", headers=RIVAL).get_json()["personalised"] is False
+    assert api.get(f"{query}&user_id=u-victim", headers=CLIENT).get_json()["personalised"] is True
 
 
 def test_events_are_checked_whole_before_anything_is_written(api, search_settings, catalog):
