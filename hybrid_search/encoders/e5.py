@@ -197,7 +197,14 @@ class E5Model(nn.Module):
         h, ff = c.hidden, c.intermediate
         for n in range(c.layers):
             block = nn.Module()
-            for part, (rows, cols) in {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (ff, h), "fo": (h, ff)}.items():
+            for part, (rows, cols) in {
+                "q": (h, h),
+                "k": (h, h),
+                "v": (h, h),
+                "ao": (h, h),
+                "fi": (ff, h),
+                "fo": (h, ff),
+            }.items():
                 linear = nn.Linear(cols, rows)
                 linear.weight.data = f32(f"l{n}.{part}.w", rows, cols)
                 linear.bias.data = f32(f"l{n}.{part}.b", rows)

@@ -153,7 +153,9 @@ class ImageEncoder:
         that cannot be read or decoded gives its error in its place (the others go on)."""
         return list(self._decoding(photos))
 
-    def _decoding(self, photos: Sequence[tuple[Callable[[], bytes], str]]) -> Iterator[torch.Tensor | HybridSearchError]:
+    def _decoding(
+        self, photos: Sequence[tuple[Callable[[], bytes], str]]
+    ) -> Iterator[torch.Tensor | HybridSearchError]:
         """``decode`` as an iterator: every photo is queued on the pool at once and yielded in order,
         so a consumer running the model on a finished batch overlaps the decoding of the next."""
 
@@ -195,7 +197,10 @@ class ImageEncoder:
         if self.autocast_cosine < MIN_AUTOCAST_COSINE:
             log.warning(
                 "%s autocast on %s: features at cosine %.5f of fp32 (< %s); using fp32",
-                self.precision, self.device, self.autocast_cosine, MIN_AUTOCAST_COSINE,
+                self.precision,
+                self.device,
+                self.autocast_cosine,
+                MIN_AUTOCAST_COSINE,
             )
             self.precision = "fp32"
 
@@ -231,6 +236,8 @@ class ImageEncoder:
 
 
 @lru_cache(maxsize=2)
-def load_image_encoder(spec: str = "efficientnet-lite0", device: str = "auto", precision: Precision = "fp32") -> ImageEncoder:
+def load_image_encoder(
+    spec: str = "efficientnet-lite0", device: str = "auto", precision: Precision = "fp32"
+) -> ImageEncoder:
     """The encoder for ``spec``, loaded once per process."""
     return ImageEncoder(spec, device, precision=precision)

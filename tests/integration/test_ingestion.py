@@ -257,7 +257,10 @@ def test_a_threads_pool_worker_embeds_two_batches_at_once_as_prefork_would(api, 
             "/products",
             headers=MERCHANT_KEY,
             content_type="multipart/form-data",
-            data={"products": json.dumps(products), **{f"p{i}.jpg": (photo_io(r), f"p{i}.jpg") for i, r in enumerate(rows)}},
+            data={
+                "products": json.dumps(products),
+                **{f"p{i}.jpg": (photo_io(r), f"p{i}.jpg") for i, r in enumerate(rows)},
+            },
         )
         assert response.status_code == 202, response.get_json()
         client = make_client(ingest_settings)
@@ -265,7 +268,11 @@ def test_a_threads_pool_worker_embeds_two_batches_at_once_as_prefork_would(api, 
         def stored() -> dict | None:
             refresh(client, ingest_settings.products_alias)
             found = get_products(client, ingest_settings.products_alias, [f"demo/thr-{i}" for i in range(len(rows))])
-            return found if all(p.source.get("status") == "ready" for p in found.values()) and len(found) == len(rows) else None
+            return (
+                found
+                if all(p.source.get("status") == "ready" for p in found.values()) and len(found) == len(rows)
+                else None
+            )
 
         docs = wait_for(stored)
         assert "concurrency: 2 (thread)" in threaded.log.read_text()  # celery's banner names the pool

@@ -3,7 +3,6 @@ import torch
 from click.testing import CliRunner
 
 from hybrid_search.cli import main
-
 from workers.gpus import gpu_workers, visible_gpus
 
 
