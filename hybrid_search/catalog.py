@@ -205,6 +205,7 @@ class SearchRequest(BaseModel):
     size: Whole = Field(10, ge=1, le=100)
     profile: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     explain: bool = False
+    why: bool = False  # with explain and a user: the user's top matching attributes and nearest history products
     engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: HYBRID_SEARCH_BLEND_ENGINE
 
     def filters(self) -> dict[str, tuple[str, ...]]:

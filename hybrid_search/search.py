@@ -31,13 +31,20 @@ from hybrid_search.opensearch.queries import (
     build_filters,
     leg_body,
 )
-from hybrid_search.opensearch.search import cosines_and_sources, get_source, run_hybrid, run_legs, search_sources
+from hybrid_search.opensearch.search import (
+    cosines_and_sources,
+    get_source,
+    get_sources,
+    run_hybrid,
+    run_legs,
+    search_sources,
+)
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile
-from hybrid_search.ranking.explain import explain_hit
+from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.pipeline import blend, choose_profile, page_of, rerank_head
 from hybrid_search.ranking.query_class import query_class
-from hybrid_search.ranking.rerank import user_boost
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, user_boost
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
@@ -387,6 +394,9 @@ class SearchService:
         products |= search_sources(self.client, self.settings.products_alias, missing, excludes=SOURCE_EXCLUDES)
         weights = {leg: profile.weight(leg) for leg in legs_run}
         rerank_weight = profile.rerank_weight if personalise else 0.0
+        reasons = {}
+        if request.explain and request.why and personalise:
+            reasons = self._reasons(client, request.user_id, user, [r.hit.doc_id for r in page])
         hits = []
         for item in page:
             merchant, own = split_doc_id(item.hit.doc_id)
@@ -406,6 +416,8 @@ class SearchService:
                     profile.missing,
                     rerank_weight,
                 ) | {"engine": plan.engine}
+                if item.hit.doc_id in reasons:
+                    hit["explain"]["why"] = reasons[item.hit.doc_id]
             hits.append(hit)
         done = time.perf_counter()
         out: dict[str, Any] = {
@@ -430,6 +442,33 @@ class SearchService:
         if degraded:
             out["degraded"] = degraded
         return out
+
+    def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
+        """Per page product: the user's favoured attribute values it has and their nearest history products."""
+        history_keys = self.users.history(client, user_id)
+        fields = ["fused_vector", "title", *AFFINITY_FIELDS]
+        sources = get_sources(self.client, self.settings.products_alias, sorted(set(history_keys) | set(page)), fields)
+        history = [
+            (
+                split_doc_id(key)[1],
+                sources[key].get("title", ""),
+                np.asarray(sources[key]["fused_vector"], dtype=np.float32),
+            )
+            for key in history_keys
+            if sources.get(key, {}).get("fused_vector")
+        ]
+        return {
+            key: user_reasons(
+                user,
+                sources[key],
+                np.asarray(sources[key]["fused_vector"], dtype=np.float32)
+                if sources[key].get("fused_vector")
+                else None,
+                [h for h in history if h[0] != split_doc_id(key)[1]],
+            )
+            for key in page
+            if key in sources
+        }
 
 
 def _ms(start: float, end: float) -> float:

@@ -14,6 +14,7 @@ from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, affinity_shares, updated_vector
 
 PROFILE_TTL_S = 90 * 24 * 3600
+HISTORY_KEPT = 50  # recent products per user, for explaining a boost
 SEPARATOR = "\x1f"
 
 
@@ -29,31 +30,33 @@ def redis_errors(doing: str) -> Iterator[None]:
 class UserProfiles:
     """Users belong to the client (tenant) whose key sent their events: ``<prefix>:user:<client>\\x1f<id>:vec``
     holds the float32 moving average of fused vectors the user acted on, ``...:aff`` counts
-    action-weighted attribute values (``colour\\x1fblack``)."""
+    action-weighted attribute values (``colour\\x1fblack``), ``...:hist`` the recent products."""
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, decay: float = 0.8) -> None:
         self.redis = client
         self.prefix = prefix
+        self.decay = decay  # how much of the user's vector each new action keeps
 
-    def _keys(self, tenant: str, user_id: str) -> tuple[str, str]:
+    def _keys(self, tenant: str, user_id: str) -> tuple[str, str, str]:
         base = f"{self.prefix}:user:{tenant}{SEPARATOR}{user_id}"
-        return f"{base}:vec", f"{base}:aff"
+        return f"{base}:vec", f"{base}:aff", f"{base}:hist"
 
     def check(self) -> None:
         """Raise ServiceUnavailableError unless Redis answers (before writing what it must follow)."""
         with redis_errors("checking user profiles"):
             self.redis.ping()
 
-    def record(self, tenant: str, user_id: str, action: str, product: Mapping[str, Any]) -> None:
-        """Fold one action on ``product`` (its fused vector and attributes) into the user's profile."""
+    def record(self, tenant: str, user_id: str, action: str, key: str, product: Mapping[str, Any]) -> None:
+        """Fold one action on ``product`` (document ``key``: its fused vector and attributes) into the
+        user's profile and recent history."""
         with redis_errors("updating a user profile"):
-            self._record(tenant, user_id, action, product)
+            self._record(tenant, user_id, action, key, product)
 
-    def _record(self, tenant: str, user_id: str, action: str, product: Mapping[str, Any]) -> None:
+    def _record(self, tenant: str, user_id: str, action: str, key: str, product: Mapping[str, Any]) -> None:
         weight = ACTION_WEIGHTS.get(action, 0.0)
         if weight <= 0:
             return  # an impression says nothing about what the user likes
-        vec_key, aff_key = self._keys(tenant, user_id)
+        vec_key, aff_key, hist_key = self._keys(tenant, user_id)
         pipe = self.redis.pipeline()
         vector = product.get("fused_vector")
         if vector is not None:
@@ -61,13 +64,19 @@ class UserProfiles:
             current = np.frombuffer(raw, dtype=np.float32) if raw else None
             if current is not None and current.shape[0] != len(vector):
                 current = None  # the fused space changed (new model version): start again
-            pipe.set(vec_key, updated_vector(current, np.asarray(vector), weight).astype(np.float32).tobytes())
+            pipe.set(
+                vec_key, updated_vector(current, np.asarray(vector), weight, self.decay).astype(np.float32).tobytes()
+            )
             pipe.expire(vec_key, PROFILE_TTL_S)
         for name in AFFINITY_FIELDS:
             value = product.get(name)
             if value:
                 pipe.hincrbyfloat(aff_key, f"{name}{SEPARATOR}{str(value).lower()}", weight)
         pipe.expire(aff_key, PROFILE_TTL_S)
+        pipe.lrem(hist_key, 0, key)
+        pipe.lpush(hist_key, key)
+        pipe.ltrim(hist_key, 0, HISTORY_KEPT - 1)
+        pipe.expire(hist_key, PROFILE_TTL_S)
         pipe.execute()
 
     def forget(self, tenant: str, user_id: str) -> bool:
@@ -75,8 +84,13 @@ class UserProfiles:
         with redis_errors("deleting a user profile"):
             return bool(self.redis.delete(*self._keys(tenant, user_id)))
 
+    def history(self, tenant: str, user_id: str) -> list[str]:
+        """The products the user acted on most recently, newest first (at most HISTORY_KEPT)."""
+        with redis_errors("reading a user's history"):
+            return [key.decode() for key in self.redis.lrange(self._keys(tenant, user_id)[2], 0, -1)]
+
     def get(self, tenant: str, user_id: str) -> UserProfile:
-        vec_key, aff_key = self._keys(tenant, user_id)
+        vec_key, aff_key, _ = self._keys(tenant, user_id)
         with redis_errors("reading a user profile"):
             raw, counts = self.redis.pipeline().get(vec_key).hgetall(aff_key).execute()
         by_field: dict[str, dict[str, float]] = {}

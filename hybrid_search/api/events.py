@@ -72,7 +72,7 @@ def post_events() -> tuple[Response, int]:
         if key not in products:  # deleted since it was resolved
             raise InvalidInputError(f"events[{i}].event_attributes.object.object_id", "no such product in the catalog")
         event.event_attributes.object.object_id = key  # stored as "<merchant>/<product id>"
-    users = UserProfiles(services.redis, settings.products_alias)
+    users = UserProfiles(services.redis, settings.products_alias, settings.user_vector_decay)
     personal = [e for _, e in on_products if e.user_id]
     if personal:
         users.check()
@@ -88,5 +88,6 @@ def post_events() -> tuple[Response, int]:
     ]
     write_events(services.opensearch, settings.events_alias, docs)
     for event in personal:
-        users.record(client, event.user_id, event.action_name, products[event.event_attributes.object.object_id])
+        key = event.event_attributes.object.object_id
+        users.record(client, event.user_id, event.action_name, key, products[key])
     return jsonify({"accepted": len(parsed)}), 202

@@ -24,7 +24,9 @@ def forget_user(user_id: str) -> tuple[Response, int]:
     else:
         client = caller_client()
         if client is None:
-            raise UnauthorisedError("forgetting a user needs the client X-API-Key that sent their events, or the admin key")
+            raise UnauthorisedError(
+                "forgetting a user needs the client X-API-Key that sent their events, or the admin key"
+            )
     services = current_app.extensions["hybrid_search"]
     profiles = UserProfiles(services.redis, services.settings.products_alias)
     profiles.check()  # both stores reachable before either is changed

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hybrid_search.ranking.rerank import Reranked
+import numpy as np
+
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS, Reranked, UserProfile
 
 
 def explain_hit(
@@ -40,3 +42,28 @@ def explain_hit(
         "rerank_weight": rerank_weight,
         "final": hit.score,
     }
+
+
+def user_reasons(
+    profile: UserProfile,
+    product: Mapping[str, Any],
+    vector: np.ndarray | None,
+    history: Sequence[tuple[str, str, np.ndarray]],
+    top: int = 3,
+) -> dict[str, Any]:
+    """Why a product fits a user: its attribute values the user favours (their share of the user's
+    weighted actions), and the products from the user's history (id, title, vector) nearest to it."""
+    attributes = [
+        {"field": field, "value": str(product.get(field)).lower(), "share": round(share, 4)}
+        for field in AFFINITY_FIELDS
+        if product.get(field) and (share := profile.affinities.get(field, {}).get(str(product[field]).lower(), 0.0)) > 0
+    ]
+    attributes.sort(key=lambda a: -a["share"])
+    nearest = []
+    if vector is not None and history:
+        cosines = np.stack([h[2] for h in history]) @ np.asarray(vector, dtype=np.float32)
+        nearest = [
+            {"id": history[i][0], "title": history[i][1], "cosine": round(float(cosines[i]), 4)}
+            for i in np.argsort(-cosines)[:top]
+        ]
+    return {"attributes": attributes[:top], "nearest_history": nearest}

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import time
 
+import numpy as np
 import pytest
 
 from hybrid_search.api import create_app
 from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.search import get_sources
+from hybrid_search.ranking.rerank import profile_from_history
 from hybrid_search.services import Services
+from hybrid_search.users import UserProfiles
 from tests.data import photo_bytes
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
@@ -139,12 +143,54 @@ def test_personalisation_reorders_for_a_user_with_history_only(api, catalog):
     assert sum(reordered.index(i) for i in bought) < sum(anonymous.index(i) for i in bought)
     assert ids(api.get(f"{query}&user_id=u-nobody", headers=CLIENT)) == anonymous
 
+    # on request, why: the user's favoured attribute values each result has, the nearest products they bought
+    why = api.get(f"{query}&user_id=u-casual&explain=true&why=true", headers=CLIENT).get_json()["hits"]
+    casual_hit = next(h for h in why if h["product"]["article_type"] == "Casual Shoes")
+    assert casual_hit["explain"]["why"]["attributes"][0] == {
+        "field": "article_type",
+        "value": "casual shoes",
+        "share": 1.0,
+    }
+    nearest = casual_hit["explain"]["why"]["nearest_history"]
+    assert 1 <= len(nearest) <= 3 and {n["id"] for n in nearest} <= set(bought) - {casual_hit["id"]}
+    assert [n["cosine"] for n in nearest] == sorted((n["cosine"] for n in nearest), reverse=True)
+    assert "why" not in personal["hits"][0]["explain"]  # only on request
+
+
+def test_the_profile_events_build_in_redis_is_the_one_tuning_computes(api, catalog, search_settings):
+    services = Services.from_settings(search_settings)
+    products = [i for i in ids(api.get("/search?q=backpack&size=5")) if i in catalog][:3]
+    history = [("click", products[0]), ("purchase", products[1]), ("add_to_cart", products[2]), ("click", products[0])]
+    events = [
+        {"action_name": a, "user_id": "u-replay", "session_id": "s1", "event_attributes": {"object": {"object_id": p}}}
+        for a, p in history
+    ]
+    for event in events:  # one at a time, in order, as a storefront sends them
+        assert api.post("/events", json=event, headers=CLIENT).status_code == 202
+    sources = get_sources(services.opensearch, search_settings.products_alias, [f"fashion/{p}" for p in products])
+    expected = profile_from_history(
+        [(a, sources[f"fashion/{p}"]) for a, p in history], search_settings.user_vector_decay
+    )
+    stored = UserProfiles(services.redis, search_settings.products_alias).get("storefront", "u-replay")
+    np.testing.assert_allclose(stored.vector, expected.vector, atol=1e-6)
+    assert stored.affinities.keys() == expected.affinities.keys()
+    for name, shares in expected.affinities.items():
+        assert stored.affinities[name] == pytest.approx(shares)
+    assert UserProfiles(services.redis, search_settings.products_alias).history("storefront", "u-replay") == [
+        f"fashion/{p}" for p in (products[0], products[2], products[1])
+    ]
+
 
 def test_a_forgotten_user_loses_profile_and_events_and_searches_as_anonymous(api, catalog, search_settings):
     query = "/search?q=watch&size=20&profile=legs"
     anonymous = ids(api.get(query))
     events = [
-        {"action_name": "purchase", "user_id": "u-forget", "session_id": "s1", "event_attributes": {"object": {"object_id": i}}}
+        {
+            "action_name": "purchase",
+            "user_id": "u-forget",
+            "session_id": "s1",
+            "event_attributes": {"object": {"object_id": i}},
+        }
         for i in anonymous[-3:]
     ]
     assert api.post("/events", json=events, headers=CLIENT).status_code == 202
@@ -162,7 +208,12 @@ def test_a_forgotten_user_loses_profile_and_events_and_searches_as_anonymous(api
     assert missing_client.status_code == 400 and missing_client.get_json()["field"] == "client"
     forgotten = api.delete("/users/u-forget", headers=CLIENT)
     assert forgotten.status_code == 200
-    assert forgotten.get_json() == {"user_id": "u-forget", "client": "storefront", "profile_deleted": True, "events_deleted": 3}
+    assert forgotten.get_json() == {
+        "user_id": "u-forget",
+        "client": "storefront",
+        "profile_deleted": True,
+        "events_deleted": 3,
+    }
     assert stored_events() == 0
     assert ids(api.get(f"{query}&user_id=u-forget", headers=CLIENT)) == anonymous
     again = api.delete("/users/u-forget?client=storefront", headers=ADMIN).get_json()

@@ -57,3 +57,32 @@ def test_explain_final_is_the_returned_score():
     assert explained["combined"] + explained["rerank_weight"] * explained["user_boost"] == pytest.approx(
         explained["final"]
     )
+
+
+def test_a_profile_from_history_is_the_one_events_build_one_by_one():
+    from hybrid_search.ranking.rerank import profile_from_history
+
+    a, b = {"fused_vector": [1.0, 0.0], "colour": "Black"}, {"fused_vector": [0.0, 1.0], "colour": "Red"}
+    history = [("click", a), ("impression", b), ("purchase", b)]
+    profile = profile_from_history(history, decay=0.5)
+    step = updated_vector(updated_vector(None, np.array([1.0, 0.0]), 1.0, 0.5), np.array([0.0, 1.0]), 3.0, 0.5)
+    np.testing.assert_allclose(profile.vector, step)
+    assert profile.affinities == {"colour": {"black": 0.25, "red": 0.75}}
+    assert profile_from_history([("impression", a)]).empty
+
+
+def test_reasons_name_the_favoured_attributes_and_the_nearest_history_products():
+    from hybrid_search.ranking.explain import user_reasons
+
+    profile = UserProfile(vector=np.array([1.0, 0.0]), affinities={"colour": {"black": 0.6}, "gender": {"men": 0.9}})
+    history = [("h1", "Black Watch", np.array([1.0, 0.0])), ("h2", "Red Bag", np.array([0.0, 1.0]))]
+    why = user_reasons(
+        profile, {"colour": "Black", "gender": "Men", "article_type": "Watches"}, np.array([0.8, 0.6]), history
+    )
+    assert why["attributes"] == [
+        {"field": "gender", "value": "men", "share": 0.9},
+        {"field": "colour", "value": "black", "share": 0.6},
+    ]
+    assert [h["id"] for h in why["nearest_history"]] == ["h1", "h2"]
+    assert why["nearest_history"][0]["cosine"] == 0.8
+    assert user_reasons(profile, {"colour": "Blue"}, None, history) == {"attributes": [], "nearest_history": []}
