@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     merchant_keys: dict[str, str] = {"dev-merchant-key": "demo"}  # API key -> merchant id
     admin_key: str = "dev-admin-key"
     # API key -> client (a storefront backend): its events, its users' personalisation, the passthrough
+    # each new action keeps this much of a user's vector (moving average of the products they act on)
+    user_vector_decay: float = Field(0.8, gt=0, le=1)
     client_keys: dict[str, str] = {"dev-client-key": "storefront"}
     anonymous_passthrough: bool = False  # POST /<alias>/_search without a key (a private network only)
     # calls a minute to /search, the passthrough and /events, counted in Redis across API processes

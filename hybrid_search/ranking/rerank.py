@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hybrid_search.encoders.behaviour import ACTION_WEIGHTS
 from hybrid_search.ranking.combine import Combined
 
 AFFINITY_FIELDS = ("article_type", "colour", "brand", "gender")
@@ -44,6 +45,24 @@ def affinity_shares(counts: Mapping[str, Mapping[str, float]]) -> dict[str, dict
         if total:
             shares[name] = {value: v / total for value, v in values.items() if v > 0}
     return shares
+
+
+def profile_from_history(history: Sequence[tuple[str, Mapping[str, object]]], decay: float = 0.8) -> UserProfile:
+    """The profile a user's actions (action, product with its fused vector and attributes), oldest
+    first, build: what ``UserProfiles.record`` keeps in Redis, computed in one go (for tuning)."""
+    vector: np.ndarray | None = None
+    counts: dict[str, dict[str, float]] = {}
+    for action, product in history:
+        weight = ACTION_WEIGHTS.get(action, 0.0)
+        if weight <= 0:
+            continue
+        if product.get("fused_vector") is not None:
+            vector = updated_vector(vector, np.asarray(product["fused_vector"]), weight, decay)
+        for name in AFFINITY_FIELDS:
+            if product.get(name):
+                values = counts.setdefault(name, {})
+                values[str(product[name]).lower()] = values.get(str(product[name]).lower(), 0.0) + weight
+    return UserProfile(vector=vector, affinities=affinity_shares(counts))
 
 
 def user_boost(
