@@ -35,9 +35,16 @@ class BlendProfile(BaseModel):
     rank_constant: float = Field(60.0, gt=0, le=10_000)
     missing: Missing = Missing.ZERO  # a document one leg missed scores 0 there, or the leg is left out of its mean
     window: int = Field(100, ge=10, le=1000, description="hits per leg, and the fusion window paging stays in")
-    rerank_weight: float = Field(0.2, ge=0, le=10)
-    rerank_depth: int = Field(50, ge=1, le=1000, description="how many of the blended hits a user's profile reranks")
-    vector_share: float = Field(0.7, ge=0, le=1)
+    # the rerank defaults are tuned on simulated shoppers (bench/personalisation)
+    rerank_weight: float = Field(0.05, ge=0, le=10)
+    rerank_depth: int = Field(20, ge=1, le=1000, description="how many of the blended hits a user's profile reranks")
+    vector_share: float = Field(0.3, ge=0, le=1)
+    rerank_relative: bool = Field(
+        False, description="scale a user's boost by the hit's place between the head's lowest and highest score"
+    )
+    rerank_asked: bool = Field(
+        True, description="leave out of a user's affinity the fields the query decides (its intent is sure of them)"
+    )
     attribute_weights: dict[Literal["article_type", "colour", "gender", "usage", "words"], float] = Field(
         default_factory=lambda: {"article_type": 3.0, "colour": 2.0, "gender": 1.0, "usage": 0.5, "words": 0.0},
         description="score of a full match per attribute in the attributes leg (times the value's probability); "

@@ -44,7 +44,7 @@ from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile
 from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.pipeline import blend, choose_profile, page_of, rerank_head
 from hybrid_search.ranking.query_class import query_class
-from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, user_boost
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, asked_fields, user_boost
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
@@ -383,8 +383,9 @@ class SearchService:
             scored = cosines_and_sources(
                 self.client, self.settings.products_alias, [c.doc_id for c in head], SOURCE_EXCLUDES, cosine_to
             )
+            asked = asked_fields(intent) if profile.rerank_asked else frozenset()
             boosts = {
-                pid: user_boost(user, similarity, source, profile.vector_share)
+                pid: user_boost(user, similarity, source, profile.vector_share, asked)
                 for pid, (similarity, source) in scored.items()
             }
             products = {pid: source for pid, (_, source) in scored.items()}

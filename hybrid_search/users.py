@@ -32,7 +32,7 @@ class UserProfiles:
     holds the float32 moving average of fused vectors the user acted on, ``...:aff`` counts
     action-weighted attribute values (``colour\\x1fblack``), ``...:hist`` the recent products."""
 
-    def __init__(self, client: redis.Redis, prefix: str, decay: float = 0.8) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, decay: float = 0.5) -> None:
         self.redis = client
         self.prefix = prefix
         self.decay = decay  # how much of the user's vector each new action keeps

@@ -19,6 +19,7 @@ from hybrid_search.opensearch.events import write_events
 from hybrid_search.opensearch.products import resolve_named
 from hybrid_search.opensearch.search import get_sources
 from hybrid_search.query_log import QueryLog
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS
 from hybrid_search.rate_limits import RateLimits
 from hybrid_search.users import UserProfiles
 
@@ -26,7 +27,7 @@ events = Blueprint("events", __name__)
 MAX_EVENTS = 1000
 MAX_AGE = timedelta(days=365)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-PROFILE_FIELDS = ["fused_vector", "article_type", "colour", "brand", "gender"]
+PROFILE_FIELDS = ["fused_vector", *AFFINITY_FIELDS]
 
 
 @events.post("/events")

@@ -20,7 +20,8 @@ def explain_hit(
     rerank_weight: float,
 ) -> dict[str, Any]:
     """Each leg's raw score, rank, normalised score and weight (``found: false`` for legs that missed
-    the document), the combination, the combined score, the user boost and the final score."""
+    the document), the combination, the combined score, the user boost (scaled by ``boost_scale`` in
+    a relative rerank) and the final score."""
     legs = {}
     for leg, weight in legs_run.items():
         found = hit.hit.legs.get(leg)
@@ -40,6 +41,7 @@ def explain_hit(
         "combined": hit.hit.score,
         "user_boost": hit.boost,
         "rerank_weight": rerank_weight,
+        "boost_scale": hit.scale,
         "final": hit.score,
     }
 

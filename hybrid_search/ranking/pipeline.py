@@ -55,7 +55,7 @@ def rerank_head(
     """The user's boosts rerank the profile's head (``rerank_depth`` hits); the rest keep their order."""
     depth = profile.rerank_depth
     weight = profile.rerank_weight if personalise else 0.0
-    return rerank(blended[:depth], boosts, weight) + rerank(blended[depth:], {}, 0.0)
+    return rerank(blended[:depth], boosts, weight, profile.rerank_relative) + rerank(blended[depth:], {}, 0.0)
 
 
 def page_of(ranked: Sequence[Reranked], page: int, size: int) -> Sequence[Reranked]:

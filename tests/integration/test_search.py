@@ -103,7 +103,7 @@ def test_explain_accounts_for_every_score(api, catalog):
         legs = e["legs"].values()
         mean = sum(v["weight"] * v.get("normalised", 0.0) for v in legs) / sum(v["weight"] for v in legs)
         assert e["combined"] == pytest.approx(mean)
-        assert e["final"] == pytest.approx(e["combined"] + e["rerank_weight"] * e["user_boost"])
+        assert e["final"] == pytest.approx(e["combined"] + e["rerank_weight"] * e["boost_scale"] * e["user_boost"])
 
 
 def test_rrf_profile(api, catalog):

@@ -86,3 +86,26 @@ def test_reasons_name_the_favoured_attributes_and_the_nearest_history_products()
     assert [h["id"] for h in why["nearest_history"]] == ["h1", "h2"]
     assert why["nearest_history"][0]["cosine"] == 0.8
     assert user_reasons(profile, {"colour": "Blue"}, None, history) == {"attributes": [], "nearest_history": []}
+
+
+def test_fields_the_query_decides_are_left_out_of_the_affinity():
+    from hybrid_search.ranking.rerank import asked_fields
+
+    intent = {"article_type": {"Dresses": 0.9}, "colour": {"Red": 0.4, "Black": 0.3}, "gender": {"Women": 0.5}}
+    assert asked_fields(intent) == {"article_type", "gender"}
+    assert asked_fields(None) == frozenset()
+    profile = UserProfile(affinities={"article_type": {"watches": 1.0}, "colour": {"black": 1.0}})
+    black_watch = {"article_type": "Watches", "colour": "Black"}
+    assert user_boost(profile, None, black_watch) == 1.0
+    assert user_boost(profile, None, black_watch, asked={"article_type"}) == 1.0  # colour alone: still black
+    assert user_boost(profile, None, {"article_type": "Watches", "colour": "Red"}, asked={"article_type"}) == 0.0
+
+
+def test_a_relative_rerank_lifts_what_the_query_found_relevant_more_than_what_it_did_not():
+    hits = [Combined("a", 1.0), Combined("b", 0.9), Combined("c", 0.5)]
+    boosts = {"b": 1.0, "c": 1.0}
+    assert [r.hit.doc_id for r in rerank(hits, boosts, 0.6)] == ["b", "c", "a"]
+    relative = rerank(hits, boosts, 0.6, relative=True)
+    assert [r.hit.doc_id for r in relative] == ["b", "a", "c"]  # c sits at the bottom: no lift
+    assert relative[0].score == pytest.approx(0.9 + 0.6 * 0.8)
+    assert [r.hit.doc_id for r in rerank(hits, {}, 0.6, relative=True)] == ["a", "b", "c"]
