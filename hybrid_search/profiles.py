@@ -36,7 +36,7 @@ class BlendProfile(BaseModel):
     missing: Missing = Missing.ZERO  # a document one leg missed scores 0 there, or the leg is left out of its mean
     window: int = Field(100, ge=10, le=1000, description="hits per leg, and the fusion window paging stays in")
     # the rerank defaults are tuned on simulated shoppers (bench/personalisation)
-    rerank_weight: float = Field(0.05, ge=0, le=10)
+    rerank_weight: float = Field(0.03, ge=0, le=10)
     rerank_depth: int = Field(20, ge=1, le=1000, description="how many of the blended hits a user's profile reranks")
     vector_share: float = Field(0.3, ge=0, le=1)
     rerank_relative: bool = Field(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import pickle
 import statistics
 import sys
 import time
@@ -37,7 +38,7 @@ from hybrid_search.evaluation.report import randomisation_p_value
 from hybrid_search.opensearch.profiles import get_active
 from hybrid_search.opensearch.search import get_sources
 from hybrid_search.ranking.combine import Combined
-from hybrid_search.ranking.rerank import profile_from_history, rerank, user_boost
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS, asked_fields, profile_from_history, rerank, user_boost
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 
@@ -46,10 +47,12 @@ CLIENT = {"X-API-Key": "dev-client-key"}
 ADMIN = {"X-API-Key": "dev-admin-key"}
 DEPTH = 50  # candidates kept per test query for tuning
 GRID = {
-    "rerank_weight": [0.0, 0.05, 0.1, 0.2, 0.4, 0.8],
-    "vector_share": [0.0, 0.3, 0.5, 0.7, 1.0],
+    "rerank_weight": [0.0, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4],
+    "vector_share": [0.0, 0.3, 0.7, 1.0],
+    "rerank_depth": [20, 50],
     "decay": [0.5, 0.8, 0.95],
-    "rerank_depth": [10, 20, 50],
+    "relative": [False, True],
+    "asked": [False, True],
 }
 
 
@@ -101,7 +104,7 @@ def paired(diffs: list[float]) -> str:
     return f"{statistics.mean(diffs):+.4f} (p={randomisation_p_value(diffs):.3f}, {ups}↑ {downs}↓)"
 
 
-def boost_parts(candidates, vectors, sources, profile) -> dict[str, tuple[float, float]]:
+def boost_parts(candidates, vectors, sources, profile, asked) -> dict[str, tuple[float, float]]:
     """Each candidate's boost with all weight on the user vector and with all on attribute affinity:
     ``user_boost`` at any vector share is the mix of the two."""
     parts = {}
@@ -110,10 +113,7 @@ def boost_parts(candidates, vectors, sources, profile) -> dict[str, tuple[float,
         similarity = (
             float(np.dot(vector, profile.vector)) if vector is not None and profile.vector is not None else None
         )
-        parts[pid] = (
-            user_boost(profile, similarity, sources[pid], 1.0),
-            user_boost(profile, similarity, sources[pid], 0.0),
-        )
+        parts[pid] = tuple(user_boost(profile, similarity, sources[pid], share, asked) for share in (1.0, 0.0))
     return parts
 
 
@@ -122,22 +122,20 @@ def offline_ndcg(candidates, parts, params, grades) -> float:
     blended = [Combined(pid, score, {}) for pid, score in candidates]
     depth, share = params["rerank_depth"], params["vector_share"]
     boosts = {pid: share * parts[pid][0] + (1 - share) * parts[pid][1] for pid, _ in candidates[:depth]}
-    ranked = rerank(blended[:depth], boosts, params["rerank_weight"]) + rerank(blended[depth:], {}, 0.0)
-    return ndcg_at_k([r.hit.doc_id for r in ranked], grades, 10)
+    head = rerank(blended[:depth], boosts, params["rerank_weight"], params["relative"])
+    return ndcg_at_k([r.hit.doc_id for r in head + rerank(blended[depth:], {}, 0.0)], grades, 10)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--per-group", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--queries", type=int, default=4, help="held-out queries per shopper")
-    parser.add_argument("--dev", type=int, default=200, help="dev queries for the query-only check")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
-    args = parser.parse_args()
+def candidates_of(page: dict) -> dict:
+    return {
+        "candidates": [(h["id"], h["explain"]["combined"]) for h in page["hits"]],
+        "sources": {h["id"]: h["product"] for h in page["hits"]},
+        "intent": page.get("intent"),
+    }
 
-    settings = Settings()
-    services = Services.from_settings(settings)
-    api = create_app(services=services).test_client()
+
+def collect(api, services, settings, args) -> dict:
+    """Everything the API has to be asked: histories, served pages, candidates with their scores."""
     with (DATA / "products.jsonl").open(encoding="utf-8") as lines:
         catalog = [fashion_row_to_product(json.loads(line)) for line in lines]
     shoppers = sim.make_shoppers(catalog, args.per_group, args.seed)
@@ -149,9 +147,7 @@ def main() -> None:
     history = simulate_history(api, shoppers, rng, datetime.now(UTC) - timedelta(days=30))
     simulated_s = time.perf_counter() - started
 
-    # held-out queries, asked after the history: served with and without the user, and candidates for tuning
-    profile = get_active(services.opensearch, settings.profiles_index, "default").profile  # every class reranks alike
-    rows = []  # per (shopper, query)
+    rows = []  # held-out queries, asked after the history
     for shopper in tqdm(shoppers, desc="test queries", file=sys.stderr):
         for wanted in sim.held_out_types(rng, shopper, args.queries):
             params = {"q": sim.query_text(wanted, shopper.later.gender), "size": 10}
@@ -163,141 +159,200 @@ def main() -> None:
                     "user": shopper.user_id,
                     "group": shopper.group,
                     "grades": grades,
-                    "candidates": [(h["id"], h["explain"]["combined"]) for h in anonymous["hits"]],
-                    "sources": {h["id"]: h["product"] for h in anonymous["hits"]},
                     "without": ndcg_at_k([h["id"] for h in anonymous["hits"]], grades, 10),
                     "with": ndcg_at_k([h["id"] for h in personal["hits"]], grades, 10),
+                    **candidates_of(anonymous),
                 }
             )
-    # users without history and anonymous searches must be served exactly as before
-    unchanged = 0
+    unchanged = 0  # users without history must be served exactly as before
     for n, user in enumerate(newcomers):
         taste = shoppers[n].later
         params = {"q": sim.query_text(taste.types[0], taste.gender), "size": 10}
         plain = [h["id"] for h in search(api, params)["hits"]]
         unchanged += [h["id"] for h in search(api, params, user)["hits"]] == plain
-    # cold start: a newcomer's first click, and how long until their next search changes
-    cold = []
+    cold = []  # a newcomer's first event, and how long until their next search changes
     for user in newcomers[:10]:
         params = {"q": "shirts for men", "size": 10}
         before = [h["id"] for h in search(api, params, user)["hits"]]
-        clicked = before[-1]
         t0 = time.perf_counter()
-        event = {"action_name": "purchase", "user_id": user, "event_attributes": {"object": {"object_id": clicked}}}
+        event = {"action_name": "purchase", "user_id": user, "event_attributes": {"object": {"object_id": before[-1]}}}
         assert api.post("/events", json=event, headers=CLIENT).status_code == 202
         after = [h["id"] for h in search(api, params, user)["hits"]]
         cold.append(((time.perf_counter() - t0) * 1000, after != before))
-
     # query-only relevance on the shared dev judgments, personalised for a random other shopper
     queries = [q for q in load_queries(DATA / "queries-dev.jsonl") if q.text and q.kind != "image"][: args.dev]
     qrels = load_qrels(DATA / "qrels-dev.tsv")
-    dev_diffs = []
+    dev = []
     for q in tqdm(queries, desc="dev queries", file=sys.stderr):
         other = shoppers[int(rng.integers(len(shoppers)))].user_id
-        plain = [h["id"] for h in search(api, {"q": q.text, "size": 10})["hits"]]
+        anonymous = search(api, {"q": q.text, "size": DEPTH, "explain": "true"})
         mine = [h["id"] for h in search(api, {"q": q.text, "size": 10}, other)["hits"]]
         grades = qrels.get(q.id, {})
-        dev_diffs.append(ndcg_at_k(mine, grades, 10) - ndcg_at_k(plain, grades, 10))
-
-    # tuning: rerank the candidates offline, exactly as the service does, for every parameter set
+        dev.append(
+            {
+                "user": other,
+                "grades": grades,
+                "without": ndcg_at_k([h["id"] for h in anonymous["hits"]], grades, 10),
+                "with": ndcg_at_k(mine, grades, 10),
+                **candidates_of(anonymous),
+            }
+        )
     products = {pid for events in history.values() for _, _, pid in events} | {
-        pid for row in rows for pid, _ in row["candidates"]
+        pid for row in rows + dev for pid, _ in row["candidates"]
     }
-    keys = {pid: f"fashion/{pid}" for pid in products}
     stored = get_sources(
         services.opensearch,
         settings.products_alias,
-        sorted(keys.values()),
-        ["fused_vector", "article_type", "colour", "gender", "usage"],
+        sorted(f"fashion/{p}" for p in products),
+        ["fused_vector", *AFFINITY_FIELDS],
     )
-    vectors = {
-        pid: np.asarray(stored[k]["fused_vector"], dtype=np.float32)
-        for pid, k in keys.items()
-        if k in stored and stored[k].get("fused_vector")
+    for user in [s.user_id for s in shoppers] + newcomers:
+        api.delete(f"/users/{user}", headers=CLIENT)
+    return {
+        "shoppers": shoppers,
+        "newcomers": newcomers,
+        "history": dict(history),
+        "simulated_s": simulated_s,
+        "rows": rows,
+        "dev": dev,
+        "unchanged": unchanged,
+        "cold": cold,
+        "sources": {key.split("/", 1)[1]: source for key, source in stored.items()},
+        "served_with": {
+            "rerank_weight": args.served["rerank_weight"],
+            "vector_share": args.served["vector_share"],
+            "rerank_depth": args.served["rerank_depth"],
+            "decay": settings.user_vector_decay,
+            "relative": args.served["relative"],
+            "asked": args.served["asked"],
+        },
     }
-    attributes = {pid: stored[k] for pid, k in keys.items() if k in stored}
+
+
+def plot_groups(served: dict[str, tuple[float, float]], tuned: dict[str, float], path: Path) -> None:
+    """Bars per group: nDCG@10 without and with personalisation as served, and tuned (test shoppers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(served)
+    x = np.arange(len(groups))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(x - 0.27, [served[g][0] for g in groups], 0.27, label="without (served)")
+    ax.bar(x, [served[g][1] for g in groups], 0.27, label="with, current defaults (served)")
+    ax.bar(x + 0.27, [tuned[g] for g in groups], 0.27, label="tuned (test shoppers, offline)")
+    ax.set_xticks(x, groups)
+    ax.set_ylabel("nDCG@10, per-user judgments")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--per-group", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--queries", type=int, default=4, help="held-out queries per shopper")
+    parser.add_argument("--dev", type=int, default=200, help="dev queries for the query-only check")
+    parser.add_argument("--cache", type=Path, default=None, help="keep what the API answered here; reuse it if present")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
+    args = parser.parse_args()
+
+    settings = Settings(user_events_per_minute=0)  # a month of events in minutes: the per-user limit is off
+    services = Services.from_settings(settings)
+    profile = get_active(services.opensearch, settings.profiles_index, "default").profile  # every class reranks alike
+    args.served = {
+        "rerank_weight": profile.rerank_weight,
+        "vector_share": profile.vector_share,
+        "rerank_depth": profile.rerank_depth,
+        "relative": profile.rerank_relative,
+        "asked": profile.rerank_asked,
+    }
+    if args.cache and args.cache.exists():
+        data = pickle.loads(args.cache.read_bytes())
+    else:
+        data = collect(create_app(services=services).test_client(), services, settings, args)
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(data))
+    report(data, args)
+
+
+def report(data: dict, args) -> None:
+    shoppers, history, rows, dev = data["shoppers"], data["history"], data["rows"], data["dev"]
+    sources = data["sources"]
+    vectors = {
+        pid: np.asarray(s["fused_vector"], dtype=np.float32) for pid, s in sources.items() if s.get("fused_vector")
+    }
     index = {s.user_id: n for n, s in enumerate(shoppers)}
+    group_of = {s.user_id: s.group for s in shoppers}
     train = {s.user_id for s in shoppers if index[s.user_id] % 2 == 0}
+    test_users = {
+        g: [s.user_id for s in shoppers if s.group == g and s.user_id not in train] for g in sim.HISTORY_SESSIONS
+    }
+
+    # tuning: rerank the candidates offline, exactly as the service does, for every parameter set
     profiles = {
         decay: {
-            user: profile_from_history([(a, attributes.get(pid, {})) for _, a, pid in events], decay)
+            user: profile_from_history([(a, sources.get(pid, {})) for _, a, pid in events], decay)
             for user, events in history.items()
         }
         for decay in GRID["decay"]
     }
-    parts = {
-        (decay, n): boost_parts(row["candidates"], vectors, row["sources"], profiles[decay][row["user"]])
-        for decay in GRID["decay"]
-        for n, row in enumerate(rows)
-        if row["user"] in profiles[decay] and not profiles[decay][row["user"]].empty
-    }
-    by_params = {}
-    for values in itertools.product(*GRID.values()):
+    parts = {}
+    for decay, asked, (kind, n, row) in itertools.product(
+        GRID["decay"],
+        GRID["asked"],
+        [("rows", n, r) for n, r in enumerate(rows)] + [("dev", n, r) for n, r in enumerate(dev)],
+    ):
+        user_profile = profiles[decay].get(row["user"])
+        if user_profile is not None and not user_profile.empty:
+            fixed = asked_fields(row["intent"]) if asked else frozenset()
+            parts[(decay, asked, kind, n)] = boost_parts(
+                row["candidates"], vectors, row["sources"], user_profile, fixed
+            )
+
+    def scores(params: dict, kind: str, table: list[dict]) -> list[float]:
+        key = (params["decay"], params["asked"])
+        return [
+            offline_ndcg(row["candidates"], parts[(*key, kind, n)], params, row["grades"])
+            if (*key, kind, n) in parts
+            else row["without"]
+            for n, row in enumerate(table)
+        ]
+
+    by_params, dev_drop = {}, {}
+    for values in tqdm(list(itertools.product(*GRID.values())), desc="grid", file=sys.stderr):
         params = dict(zip(GRID, values, strict=True))
         per_user = defaultdict(list)
-        for n, row in enumerate(rows):
-            key = (params["decay"], n)
-            score = (
-                offline_ndcg(row["candidates"], parts[key], params, row["grades"]) if key in parts else row["without"]
-            )
+        for row, score in zip(rows, scores(params, "rows", rows), strict=True):
             per_user[row["user"]].append(score)
-        by_params[values] = {user: statistics.mean(scores) for user, scores in per_user.items()}
+        by_params[values] = {user: statistics.mean(s) for user, s in per_user.items()}
+        dev_scores = scores(params, "dev", dev)
+        dev_drop[values] = statistics.mean(s - r["without"] for s, r in zip(dev_scores, dev, strict=True))
 
     def mean_over(values, users):
         return statistics.mean(by_params[values][u] for u in users if u in by_params[values])
 
-    best = max(by_params, key=lambda v: mean_over(v, train))
-    current = (profile.rerank_weight, profile.vector_share, settings.user_vector_decay, profile.rerank_depth)
-    baseline = (0.0, *current[1:])
+    def allowed(values) -> bool:
+        return dev_drop[values] >= -0.01
 
-    # behaviour vectors: does the product a shopper bought next sit near the one they bought before?
-    interactions = [
-        Interaction(f"{user}-{session}", f"fashion/{pid}", action)
-        for user, events in history.items()
-        if user in train
-        for session, action, pid in events
-    ]
-    behaviour = build_behaviour_vectors(interactions, [f"fashion/{p['product_id']}" for p in catalog], 64, args.seed)
-    position = {pid: n for n, pid in enumerate(behaviour.product_ids)}
-    popular = [behaviour.product_ids[i] for i in np.argsort(-behaviour.popularity)]
-    hits = defaultdict(list)
-    fused_ids = [pid for pid in vectors]
-    fused = np.stack([vectors[pid] for pid in fused_ids])
-    for user, events in history.items():
-        if user in train:
-            continue
-        bought = [f"fashion/{pid}" for _, action, pid in events if action == "purchase"]
-        for prev, nxt in itertools.pairwise(bought):
-            if prev == nxt:
-                continue
-            hits["popularity"].append(nxt in [p for p in popular if p != prev][:10])
-            if prev in position and behaviour.has_behaviour[position[prev]]:
-                sims = behaviour.vectors @ behaviour.vectors[position[prev]]
-                order = [behaviour.product_ids[i] for i in np.argsort(-sims) if behaviour.product_ids[i] != prev]
-                hits["behaviour vector"].append(nxt in order[:10])
-            else:
-                hits["behaviour vector"].append(False)
-            p_prev = prev.split("/", 1)[1]
-            if p_prev in vectors:
-                sims = fused @ vectors[p_prev]
-                order = [f"fashion/{fused_ids[i]}" for i in np.argsort(-sims) if fused_ids[i] != p_prev]
-                hits["fused vector"].append(nxt in order[:10])
+    best = max((v for v in by_params if allowed(v)), key=lambda v: mean_over(v, train))
+    served = data["served_with"]
+    current = tuple(served[k] for k in GRID)
+    baseline = tuple(0.0 if k == "rerank_weight" else served[k] for k in GRID)
 
-    for user in [s.user_id for s in shoppers] + newcomers:
-        api.delete(f"/users/{user}", headers=CLIENT)
-
-    # the report
     lines = [
         "# Personalisation: simulated shoppers, served through the API",
         "",
         f"Command: `python bench/personalisation/run.py {' '.join(sys.argv[1:])}`".rstrip() + "  ",
         f"{len(shoppers)} shoppers ({args.per_group} per group, seed {args.seed}), "
-        f"{args.queries} held-out queries each; "
-        f"histories simulated in {simulated_s:.0f} s; {sum(len(v) for v in history.values())} events.",
+        f"{args.queries} held-out queries each; histories simulated in {data['simulated_s']:.0f} s; "
+        f"{sum(len(v) for v in history.values())} events.",
         "",
-        "## Served by the API with the current defaults "
-        f"(rerank weight {profile.rerank_weight}, vector share {profile.vector_share}, depth {profile.rerank_depth}, "
-        f"decay {settings.user_vector_decay})",
+        "## Served by the API with the defaults (" + ", ".join(f"{k} {v}" for k, v in served.items()) + ")",
         "",
         "| shoppers | users | events per user (median) | nDCG@10 without | with | paired difference |",
         "|---|---|---|---|---|---|",
@@ -310,32 +365,39 @@ def main() -> None:
         events = statistics.median(len(history[u]) for u in users)
         lines.append(
             f"| {group} | {len(users)} | {events:.0f} | {statistics.mean(without):.4f} | "
-            f"{statistics.mean(with_):.4f} | "
-            f"{paired([b - a for a, b in zip(without, with_, strict=True)])} |"
+            f"{statistics.mean(with_):.4f} | {paired([b - a for a, b in zip(without, with_, strict=True)])} |"
         )
+    cold = data["cold"]
     lines += [
-        f"| no history | {len(newcomers)} | 0 | | | identical pages: {unchanged}/{len(newcomers)} |",
+        f"| no history | {len(data['newcomers'])} | 0 | | | "
+        f"identical pages: {data['unchanged']}/{len(data['newcomers'])} |",
         "",
-        f"Query-only relevance, shared dev judgments ({len(dev_diffs)} text queries), each personalised for a random "
-        f"other shopper: nDCG@10 difference {paired(dev_diffs)}.",
+        f"Query-only relevance, shared dev judgments ({len(dev)} text queries), each personalised for a random "
+        f"other shopper: nDCG@10 difference {paired([r['with'] - r['without'] for r in dev])}.",
         "",
         "Cold start: a newcomer's first event, then their next search: "
-        f"median {statistics.median(c[0] for c in cold):.0f} ms "
-        f"from POST /events to the new page; the page changed for {sum(c[1] for c in cold)}/{len(cold)}.",
+        f"median {statistics.median(c[0] for c in cold):.0f} ms from POST /events to the new page; "
+        f"the page changed for {sum(c[1] for c in cold)}/{len(cold)}.",
         "",
-        "## Tuned on training shoppers (even), reported on test shoppers (odd), offline rerank of the same candidates",
+        "## Tuned on training shoppers (even), reported on test shoppers (odd): offline rerank of the same candidates",
         "",
-        "| parameters (weight, vector share, decay, depth) | train nDCG@10 | test: short | medium | long | drifting |",
-        "|---|---|---|---|---|---|",
+        "Chosen among the settings whose dev-judgment drop (personalised for another shopper) is at most 0.01.",
+        "",
+        "| " + ", ".join(GRID) + " | dev drop | train nDCG@10 | test: " + " | ".join(sim.HISTORY_SESSIONS) + " |",
+        "|---|---|---|" + "---|" * len(sim.HISTORY_SESSIONS),
     ]
-    test_users = {
-        g: [s.user_id for s in shoppers if s.group == g and s.user_id not in train] for g in sim.HISTORY_SESSIONS
-    }
-    for name, values in (("no personalisation", baseline), ("current", current), ("tuned", best)):
-        if values not in by_params:
-            continue
-        cells = [f"{mean_over(values, test_users[g]):.4f}" for g in sim.HISTORY_SESSIONS]
-        lines.append(f"| {name}: {values} | {mean_over(values, train):.4f} | " + " | ".join(cells) + " |")
+    for name, values in (("none", baseline), ("served", current), ("tuned", best)):
+        if values in by_params:
+            cells = " | ".join(f"{mean_over(values, test_users[g]):.4f}" for g in sim.HISTORY_SESSIONS)
+            lines.append(f"| {name}: {values} | {dev_drop[values]:+.4f} | {mean_over(values, train):.4f} | {cells} |")
+    loo = []  # left out one group at a time
+    for group in sim.HISTORY_SESSIONS:
+        others = {u for u in train if group_of[u] != group}
+        chosen = max((v for v in by_params if allowed(v)), key=lambda v, users=others: mean_over(v, users))
+        loo.append(
+            f"| {group} | {chosen} | {mean_over(chosen, test_users[group]):.4f} | "
+            f"{mean_over(baseline, test_users[group]):.4f} |"
+        )
     tuned_diffs = {
         g: [by_params[best][u] - by_params[baseline][u] for u in test_users[g]] for g in sim.HISTORY_SESSIONS
     }
@@ -343,17 +405,68 @@ def main() -> None:
         "",
         "Tuned vs none on test shoppers, paired per user: "
         + "; ".join(f"{g} {paired(d)}" for g, d in tuned_diffs.items()),
+        "",
+        "Left out one group at a time (tuned on the other three groups' training shoppers):",
+        "",
+        "| held-out group | chosen | its test shoppers | without |",
+        "|---|---|---|---|",
+        *loo,
     ]
     lines += [
         "",
         "## Behaviour vectors: the next purchase among the 10 nearest to the previous one (test shoppers)",
         "",
+    ]
+    lines += behaviour_table(history, train, vectors, args.seed)
+    plot = args.out.with_name("personalisation.png")
+    served_means = {
+        g: (
+            statistics.mean(r["without"] for r in rows if r["group"] == g),
+            statistics.mean(r["with"] for r in rows if r["group"] == g),
+        )
+        for g in sim.HISTORY_SESSIONS
+    }
+    plot_groups(served_means, {g: mean_over(best, test_users[g]) for g in sim.HISTORY_SESSIONS}, plot)
+    lines += ["", f"![nDCG@10 per group]({plot.name})"]
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def behaviour_table(history, train, vectors, seed) -> list[str]:
+    """recall@10 of a test shopper's next purchase given the previous one, by behaviour vectors built
+    from the training shoppers' sessions, by popularity, and by the fused vectors."""
+    interactions = [
+        Interaction(f"{user}-{session}", pid, action)
+        for user, events in history.items()
+        if user in train
+        for session, action, pid in events
+    ]
+    ids = sorted(vectors)
+    behaviour = build_behaviour_vectors(interactions, ids, 64, seed)
+    position = {pid: n for n, pid in enumerate(ids)}
+    popular = [ids[i] for i in np.argsort(-behaviour.popularity)]
+    fused = np.stack([vectors[pid] for pid in ids])
+    hits = defaultdict(list)
+    for user, events in history.items():
+        if user in train:
+            continue
+        bought = [pid for _, action, pid in events if action == "purchase"]
+        for prev, nxt in itertools.pairwise(bought):
+            if prev == nxt or prev not in position:
+                continue
+            hits["popularity"].append(nxt in [p for p in popular if p != prev][:10])
+            for name, matrix in (("behaviour vector", behaviour.vectors), ("fused vector", fused)):
+                known = name != "behaviour vector" or behaviour.has_behaviour[position[prev]]
+                order = [ids[i] for i in np.argsort(-(matrix @ matrix[position[prev]])) if ids[i] != prev]
+                hits[name].append(bool(known) and nxt in order[:10])
+    return [
         "| ranking | recall@10 | pairs |",
         "|---|---|---|",
         *[f"| {name} | {statistics.mean(v) if v else 0:.3f} | {len(v)} |" for name, v in hits.items()],
+        "",
+        "Products with no behaviour yet count as misses for the behaviour vectors; the candidates are the "
+        "products the bench saw (histories and served pages).",
     ]
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
