@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hybrid_search.api.bodies import limit_body_sizes
+from hybrid_search.api.console import console
 from hybrid_search.api.errors import register_error_handlers
 from hybrid_search.api.evaluation import evaluation
 from hybrid_search.api.events import events
@@ -37,6 +38,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     limit_call_rates(app)
     if services.settings.proxy_hops:  # the caller's address, as the nearest proxies saw it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=services.settings.proxy_hops)  # type: ignore[method-assign]
-    for blueprint in (health, products, search, events, users, profiles, evaluation, jobs):
+    for blueprint in (health, products, search, events, users, profiles, evaluation, jobs, console):
         app.register_blueprint(blueprint)
     return app

@@ -38,7 +38,7 @@ def _request_fields() -> tuple[dict[str, Any], bytes | None]:
     elif request.mimetype == "multipart/form-data":
         data = {k: request.form.getlist(k) for k in request.form}
         upload = request.files.get("photo")
-        if upload is not None:
+        if upload is not None and upload.filename != "":  # a form's file input left empty sends no name
             photo = upload.read()
             if not photo:
                 raise InvalidInputError("photo", "empty file")

@@ -1,0 +1,93 @@
+"""The web console under /ui: server-rendered pages over the same services, keys and errors as the
+API. The search page needs no key; what names a user needs a client key, as in the API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, url_for
+
+from hybrid_search.api.errors import status_for
+from hybrid_search.api.search import _request_fields, _search
+from hybrid_search.errors import HybridSearchError, NotFoundError
+from hybrid_search.photos import PhotoStore
+
+console = Blueprint("console", __name__, url_prefix="/ui", template_folder="templates", static_folder="static")
+FACETS = ("article_type", "colour", "gender", "usage")
+WINDOW = 50  # results the facet counts are taken over (the smallest fusion window of the default profile)
+PAGE = 24
+
+
+def facet_counts(hits: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
+    """Per facet field, each value's count among ``hits``, most common first."""
+    return {
+        field: Counter(h["product"].get(field) for h in hits if h["product"].get(field)).most_common(12)
+        for field in FACETS
+    }
+
+
+def bars(explain: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each leg's part of the combined score (normalised × weight, as the arithmetic blend adds them),
+    as a share of the largest part, for drawing."""
+    parts = []
+    for leg, detail in explain["legs"].items():
+        value = detail["normalised"] * detail["weight"] if detail.get("found") else 0.0
+        parts.append({"leg": leg, "value": value, **detail})
+    top = max((p["value"] for p in parts), default=0.0) or 1.0
+    for part in parts:
+        part["width"] = round(100 * part["value"] / top, 1)
+    return parts
+
+
+@console.get("")
+def home() -> Response:
+    return redirect(url_for("console.search_page"))
+
+
+@console.route("/search", methods=["GET", "POST"])
+def search_page() -> tuple[str, int]:
+    fields, photo = _request_fields()
+    asked = {k: v for k, v in fields.items() if v not in (None, "", [])}
+    result, error, status = None, None, 200
+    if asked.get("q") or asked.get("like") or photo:
+        try:
+            result = _search({**asked, "size": WINDOW, "explain": "true"}, photo)
+        except HybridSearchError as exc:
+            error, status = exc, status_for(exc)
+    hits = result["hits"] if result else []
+    for hit in hits:
+        hit["bars"] = bars(hit["explain"])
+    context = {
+        "fields": asked,
+        "result": result,
+        "hits": hits[:PAGE],
+        "facets": facet_counts(hits),
+        "error": error,
+        "status": status,
+        "photo_query": photo is not None,
+    }
+    return render_template("console/search.html", **context), status
+
+
+@console.get("/photos/<digest>")
+def photo(digest: str) -> Response:
+    """A product photo from the photo store (content-addressed, so cached for good)."""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise NotFoundError(f"photo {digest} is not in the store")
+    data = PhotoStore(current_app.extensions["hybrid_search"].settings.photo_root).get(digest)
+    response = Response(data, mimetype=photo_type(data))
+    response.cache_control.max_age = 31536000
+    response.cache_control.immutable = True
+    return response
+
+
+def photo_type(data: bytes) -> str:
+    """The media type of stored photo bytes, from their magic number."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:4] == b"GIF8":
+        return "image/gif"
+    return "image/jpeg"
