@@ -13,8 +13,14 @@ def _settings() -> Settings:
     return current_app.extensions["hybrid_search"].settings
 
 
+KEY_COOKIE = "hybrid_search_key"  # the console's pages carry the key in this cookie (HttpOnly, SameSite=Strict)
+
+
 def _key() -> str:
-    return request.headers.get("X-API-Key", "")
+    key = request.headers.get("X-API-Key", "")
+    if not key and request.blueprint == "console":
+        key = request.cookies.get(KEY_COOKIE, "")
+    return key
 
 
 def is_admin() -> bool:

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
+from hybrid_search.api.auth import KEY_COOKIE, caller_merchant
 from hybrid_search.api.errors import status_for
+from hybrid_search.api.products import accept_upload, queue_reindex, remove_product
 from hybrid_search.api.search import _request_fields, _search
-from hybrid_search.errors import HybridSearchError, NotFoundError
+from hybrid_search.errors import HybridSearchError, NotFoundError, UnauthorisedError
+from hybrid_search.opensearch.products import list_products, refresh
 from hybrid_search.photos import PhotoStore
 
 console = Blueprint("console", __name__, url_prefix="/ui", template_folder="templates", static_folder="static")
@@ -91,3 +94,81 @@ def photo_type(data: bytes) -> str:
     if data[:4] == b"GIF8":
         return "image/gif"
     return "image/jpeg"
+
+
+@console.post("/key")
+def set_key() -> Response:
+    """Keep the key typed into the console in an HttpOnly, same-site cookie (empty: forget it)."""
+    response = redirect(request.form.get("next") or url_for("console.search_page"))
+    key = request.form.get("key", "").strip()
+    if key:
+        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", secure=request.is_secure)
+    else:
+        response.delete_cookie(KEY_COOKIE)
+    return response
+
+
+def _merchant_or_none() -> str | None:
+    """The merchant of the console's key; None without a merchant key (the page then asks for one)."""
+    try:
+        return caller_merchant()
+    except UnauthorisedError:
+        return None
+
+
+@console.get("/merchant")
+def merchant_page() -> tuple[str, int]:
+    """Upload a catalog file with photos, watch each product's status, reindex, delete."""
+    merchant = _merchant_or_none()
+    if merchant is None:
+        return render_template("console/key.html", needs="a merchant key"), 401
+    services = current_app.extensions["hybrid_search"]
+    refresh(services.opensearch, services.settings.products_alias)  # an upload just made is listed (pending)
+    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
+    return render_template(
+        "console/merchant.html", merchant=merchant, products=items, notice=request.args.get("notice")
+    ), 200
+
+
+@console.get("/merchant/status")
+def merchant_status() -> Response:
+    """Each product's status and reason, for the page's live update."""
+    merchant = _merchant_key("the merchant page")
+    services = current_app.extensions["hybrid_search"]
+    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
+    return jsonify({p["product_id"]: {"status": p.get("status"), "reason": p.get("status_reason")} for p in items})
+
+
+@console.post("/merchant/upload")
+def merchant_upload() -> Response | tuple[str, int]:
+    merchant = _merchant_key("uploading")
+    try:
+        done = accept_upload(merchant)
+    except HybridSearchError as exc:
+        services = current_app.extensions["hybrid_search"]
+        items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
+        page = render_template(
+            "console/merchant.html", merchant=merchant, products=items, error=exc, status=status_for(exc)
+        )
+        return page, status_for(exc)
+    notice = f"{len(done['accepted'])} accepted, {len(done['unchanged'])} unchanged"
+    return redirect(url_for("console.merchant_page", notice=notice))
+
+
+@console.post("/merchant/delete/<product_id:product_id>")
+def merchant_delete(product_id: str) -> Response:
+    remove_product(_merchant_key("deleting"), product_id)
+    return redirect(url_for("console.merchant_page", notice=f"{product_id} deleted"))
+
+
+@console.post("/merchant/reindex")
+def merchant_reindex() -> Response:
+    task = queue_reindex(_merchant_key("reindexing"))
+    return redirect(url_for("console.merchant_page", notice=f"reindex queued (task {task})"))
+
+
+def _merchant_key(what: str) -> str:
+    merchant = caller_merchant()
+    if merchant is None:  # the admin key: the console's merchant page is one merchant's
+        raise UnauthorisedError(f"{what} from the console needs a merchant key")
+    return merchant

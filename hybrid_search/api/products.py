@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import re
 from typing import Any
 
@@ -51,22 +53,40 @@ def _rows_from_text(text: str, field: str) -> list[Any]:
     return [parse_json(line, f"{field}[{i}]") for i, line in enumerate(stripped.splitlines()) if line.strip()]
 
 
+def _rows_from_csv(text: str) -> list[dict[str, str]]:
+    """A CSV file with a header row; empty cells are left out (the field's default applies)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise InvalidInputError("products", "empty CSV")
+    return [{k: v for k, v in row.items() if k and v not in (None, "")} for row in reader]
+
+
+def _photos(files: Any, skip: str | None) -> dict[str, bytes]:
+    """Every file part but ``skip``, by part name and by file name."""
+    photos: dict[str, bytes] = {}
+    for name, upload in files.items(multi=True):
+        if name == skip:
+            continue
+        data = upload.read()
+        photos[name] = data
+        if upload.filename:
+            photos.setdefault(upload.filename, data)
+    return photos
+
+
 def _upload() -> tuple[list[Any], dict[str, bytes]]:
-    """Product rows and photo bytes from a JSON, NDJSON or multipart request."""
+    """Product rows and photo bytes from a JSON, NDJSON or multipart request (whose ``products`` may
+    be a field, or a JSON, NDJSON or CSV file)."""
     if request.mimetype == "multipart/form-data":
-        photos = {}
-        rows_text = request.form.get("products")
-        for name, upload in request.files.items(multi=True):
-            data = upload.read()
-            if name == "products" and rows_text is None:
-                rows_text = data.decode("utf-8", errors="replace")
-                continue
-            photos[name] = data
-            if upload.filename:
-                photos.setdefault(upload.filename, data)
+        rows_text, skip, is_csv = request.form.get("products"), None, False
+        products_file = request.files.get("products")
+        if rows_text is None and products_file is not None:
+            rows_text, skip = products_file.read().decode("utf-8", errors="replace"), "products"
+            is_csv = (products_file.filename or "").lower().endswith(".csv")
         if rows_text is None:
             raise InvalidInputError("products", "multipart upload needs a 'products' field or file")
-        return _rows_from_text(rows_text, "products"), photos
+        rows = _rows_from_csv(rows_text) if is_csv else _rows_from_text(rows_text, "products")
+        return rows, _photos(request.files, skip)
     if request.mimetype in ("application/json", "application/x-ndjson", "application/jsonl"):
         rows = _rows_from_text(request.get_data(as_text=True), "body")
         if not isinstance(rows, list):
@@ -77,7 +97,11 @@ def _upload() -> tuple[list[Any], dict[str, bytes]]:
 
 @products.post("/products")
 def upload_products() -> tuple[Response, int]:
-    merchant = _merchant("uploads for")
+    return jsonify(accept_upload(_merchant("uploads for"))), 202
+
+
+def accept_upload(merchant: str) -> dict[str, Any]:
+    """Write and queue the request's products for ``merchant`` (also the console's upload)."""
     rows, photos = _upload()
     parsed = parse_products(rows)
     services = _services()
@@ -86,13 +110,12 @@ def upload_products() -> tuple[Response, int]:
         services.opensearch, services.settings, merchant, parsed, photos, enqueue_embedding(queue)
     )
     TrainingState(services.redis, services.settings.products_alias).note_changes(len(submission.accepted))
-    body = {
+    return {
         "merchant": merchant,
         "accepted": submission.accepted,
         "unchanged": submission.unchanged,
         "status": url_for("products.list_merchant_products", merchant=merchant, status="pending"),
     }
-    return jsonify(body), 202
 
 
 @products.get("/products/<product_id:product_id>")
@@ -172,7 +195,13 @@ def _after(merchant: str | None) -> tuple[str, str] | None:
 
 @products.delete("/products/<product_id:product_id>")
 def delete_one(product_id: str) -> tuple[str, int]:
-    key = doc_id(_merchant("deletes a product of"), product_id)
+    remove_product(_merchant("deletes a product of"), product_id)
+    return "", 204
+
+
+def remove_product(merchant: str, product_id: str) -> None:
+    """Delete a merchant's product from the live index and the one being built (also the console's delete)."""
+    key = doc_id(merchant, product_id)
     services = _services()
     targets = write_targets(services.opensearch, services.settings)
     try:
@@ -182,16 +211,18 @@ def delete_one(product_id: str) -> tuple[str, int]:
     for index in targets[1:]:
         with contextlib.suppress(NotFoundError):  # not copied into the index being built yet
             delete_product(services.opensearch, index, key)
-    return "", 204
 
 
 @products.post("/products/reindex")
 def reindex() -> tuple[Response, int]:
     """Re-embed the caller's products (the admin key: all of them, or a new model version)."""
     merchant = caller_merchant()
-    queue = current_app.extensions["hybrid_search.queue"]
-    task = queue.send_task(REINDEX, args=[merchant])
-    return jsonify({"task_id": task.id, "merchant": merchant}), 202
+    return jsonify({"task_id": queue_reindex(merchant), "merchant": merchant}), 202
+
+
+def queue_reindex(merchant: str | None) -> str:
+    """Queue re-embedding of ``merchant``'s products (None: all); the task's id."""
+    return current_app.extensions["hybrid_search.queue"].send_task(REINDEX, args=[merchant]).id
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

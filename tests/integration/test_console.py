@@ -4,13 +4,17 @@ driven by Selenium against the app served over HTTP on the real node. Screenshot
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -19,8 +23,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from hybrid_search.api import create_app
+from hybrid_search.models import ModelSet
+from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.services import Services
 from tests.data import FASHION, photo_rows
+from tests.integration.cleanup import drop_test_indices
+from tests.integration.processes import Worker, worker_env
 from tests.net import free_port
 
 ARTIFACTS = Path(os.environ.get("HYBRID_SEARCH_TEST_ARTIFACTS", Path(__file__).parents[1] / "artifacts")) / "console"
@@ -111,3 +120,94 @@ def test_bad_input_shows_the_apis_error_naming_the_field(browser, console_url):
     browser.get(f"{console_url}/search?like=nope")
     alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
     assert alert.text.startswith("like") and alert.get_attribute("data-status") == "400"
+
+
+@pytest.fixture(scope="module")
+def merchant_url(search_settings, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The app on an alias of its own with a real worker, so uploads do not touch the search catalog."""
+    prefix = f"m{uuid.uuid4().hex[:8]}"
+    settings = search_settings.model_copy(
+        update={
+            "products_alias": f"{prefix}-products",
+            "events_alias": f"{prefix}-events",
+            "redis_url": search_settings.redis_url.rsplit("/", 1)[0] + "/7",
+            "data_dir": tmp_path_factory.mktemp("console"),
+            "embed_batch_size": 8,
+        }
+    )
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    worker = Worker(worker_env(settings), tmp_path_factory.mktemp("console-worker") / "worker.log")
+    worker.start()
+    server = make_server("127.0.0.1", free_port(), create_app(services=Services.from_settings(settings)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.port}/ui", worker.log
+    server.shutdown()
+    worker.stop()
+    drop_test_indices(client, settings)
+
+
+def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_ready(browser, merchant_url, tmp_path):
+    merchant_url, worker_log = merchant_url
+    browser.get(f"{merchant_url}/merchant")
+    assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").get_attribute("data-status") == "401"
+    browser.find_element(By.ID, "key").send_keys("dev-merchant-key")
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Catalog of demo"
+
+    bag, watch = photo_rows("Backpacks", 1)[0], photo_rows("Watches", 1)[0]
+    (tmp_path / "bag.jpg").write_bytes((FASHION / bag["image"]).read_bytes())
+    (tmp_path / "watch.jpg").write_bytes((FASHION / watch["image"]).read_bytes())
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo at all")
+    rows = [
+        {
+            "product_id": "ui-1",
+            "title": bag["title"],
+            "article_type": "Backpacks",
+            "price": "49.90",
+            "image": "bag.jpg",
+        },
+        {"product_id": "ui-2", "title": watch["title"], "article_type": "Watches", "price": "", "image": "watch.jpg"},
+        {"product_id": "ui-3", "title": "Plain text only tote", "article_type": "Handbags", "price": "12", "image": ""},
+    ]
+    catalog_file = tmp_path / "catalog.csv"
+    with catalog_file.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    browser.find_element(By.ID, "products").send_keys(str(catalog_file))
+    browser.find_element(By.ID, "photos").send_keys(f"{tmp_path / 'bag.jpg'}\n{tmp_path / 'watch.jpg'}")
+    browser.find_element(By.CSS_SELECTOR, "form.upload button").click()
+    assert browser.find_element(By.ID, "notice").text == "3 accepted, 0 unchanged"
+
+    def statuses() -> dict[str, str]:
+        return {
+            row.get_attribute("data-id"): row.find_element(By.CLASS_NAME, "status").text
+            for row in browser.find_elements(By.CSS_SELECTOR, "table.products tbody tr")
+        }
+
+    assert "pending" in statuses().values()  # as uploaded; the page polls, with no reload, until ready
+    deadline = time.monotonic() + 180
+    while set((ready := statuses()).values()) != {"ready"} and time.monotonic() < deadline:
+        time.sleep(1)
+    assert ready == {"ui-1": "ready", "ui-2": "ready", "ui-3": "ready"}, (ready, worker_log.read_text()[-3000:])
+    browser.save_screenshot(str(ARTIFACTS / "merchant.png"))
+
+    # a CSV naming a photo that was not sent is refused whole, naming the field
+    bad = tmp_path / "bad.csv"
+    bad.write_text("product_id,title,image\nui-4,Ghost,missing.jpg\n")
+    browser.find_element(By.ID, "products").send_keys(str(bad))
+    browser.find_element(By.CSS_SELECTOR, "form.upload button").click()
+    alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
+    assert alert.get_attribute("data-status") == "400" and alert.text.startswith("products[0].image")
+    assert "ui-4" not in [row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")]
+
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Delete ui-3']").click()
+    assert browser.find_element(By.ID, "notice").text == "ui-3 deleted"
+    assert [row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")] == [
+        "ui-1",
+        "ui-2",
+    ]
+    browser.find_element(By.ID, "reindex").click()
+    assert browser.find_element(By.ID, "notice").text.startswith("reindex queued")
