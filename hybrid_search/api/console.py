@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from hybrid_search.api.auth import KEY_COOKIE, caller_merchant
 from hybrid_search.api.errors import status_for
 from hybrid_search.api.products import accept_upload, queue_reindex, remove_product
-from hybrid_search.api.search import _request_fields, _search
+from hybrid_search.api.search import request_fields, search_for_caller
 from hybrid_search.errors import HybridSearchError, NotFoundError, UnauthorisedError
 from hybrid_search.opensearch.products import list_products, refresh
 from hybrid_search.photos import PhotoStore
@@ -50,12 +50,12 @@ def home() -> Response:
 
 @console.route("/search", methods=["GET", "POST"])
 def search_page() -> tuple[str, int]:
-    fields, photo = _request_fields()
+    fields, photo = request_fields()
     asked = {k: v for k, v in fields.items() if v not in (None, "", [])}
     result, error, status = None, None, 200
     if asked.get("q") or asked.get("like") or photo:
         try:
-            result = _search({**asked, "size": WINDOW, "explain": "true"}, photo)
+            result = search_for_caller({**asked, "size": WINDOW, "explain": "true"}, photo)
         except HybridSearchError as exc:
             error, status = exc, status_for(exc)
     hits = result["hits"] if result else []

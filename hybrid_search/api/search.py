@@ -30,7 +30,7 @@ def search_service() -> SearchService:
     return service
 
 
-def _request_fields() -> tuple[dict[str, Any], bytes | None]:
+def request_fields() -> tuple[dict[str, Any], bytes | None]:
     """Search parameters from the query string, a JSON body, or a multipart form with a ``photo``."""
     photo = None
     if request.method == "GET":
@@ -59,7 +59,7 @@ def _request_fields() -> tuple[dict[str, Any], bytes | None]:
     return fields, photo
 
 
-def _search(fields: dict[str, Any], photo: bytes | None, prefix: str = "") -> dict[str, Any]:
+def search_for_caller(fields: dict[str, Any], photo: bytes | None, prefix: str = "") -> dict[str, Any]:
     """Run a search for the caller: a user's personalisation belongs to the client (tenant) whose
     key sent it, so ``user_id`` needs a client key."""
     parsed = parse_model(SearchRequest, fields, prefix)
@@ -79,8 +79,8 @@ def _search(fields: dict[str, Any], photo: bytes | None, prefix: str = "") -> di
 
 @search.route("/search", methods=["GET", "POST"])
 def run_search() -> Response:
-    fields, photo = _request_fields()
-    return jsonify(_search(fields, photo))
+    fields, photo = request_fields()
+    return jsonify(search_for_caller(fields, photo))
 
 
 @search.route("/<index>/_search", methods=["GET", "POST"])
@@ -114,7 +114,7 @@ def opensearch_search(index: str) -> Response:
     if size < 1 or start % size:
         raise InvalidInputError("from", "must be a multiple of size (pages of the fusion window)")
     fields = {**hybrid, "size": size, "page": start // size + 1}
-    result = _search(fields, None, "ext.hybrid.")
+    result = search_for_caller(fields, None, "ext.hybrid.")
     hits = [
         {
             "_index": alias,
