@@ -61,6 +61,11 @@ def search_page() -> tuple[str, int]:
     hits = result["hits"] if result else []
     for hit in hits:
         hit["bars"] = bars(hit["explain"])
+    if result and result["personalised"]:  # how the user's profile moved each product
+        anonymous = search_for_caller({**asked, "user_id": None, "size": WINDOW}, photo)
+        before = {h["id"]: rank for rank, h in enumerate(anonymous["hits"])}
+        for rank, hit in enumerate(hits):
+            hit["moved"] = before[hit["id"]] - rank if hit["id"] in before else None
     context = {
         "fields": asked,
         "result": result,
@@ -99,7 +104,10 @@ def photo_type(data: bytes) -> str:
 @console.post("/key")
 def set_key() -> Response:
     """Keep the key typed into the console in an HttpOnly, same-site cookie (empty: forget it)."""
-    response = redirect(request.form.get("next") or url_for("console.search_page"))
+    target = request.form.get("next", "")
+    if not target.startswith("/ui") or target.startswith("//"):  # back to a console page, never elsewhere
+        target = url_for("console.search_page")
+    response = redirect(target)
     key = request.form.get("key", "").strip()
     if key:
         response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", secure=request.is_secure)

@@ -5,10 +5,12 @@ driven by Selenium against the app served over HTTP on the real node. Screenshot
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +62,13 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
+def follow(browser, element) -> None:
+    """Click something that loads a new page, and wait until the new page has replaced the old one."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
+
+
 def results(browser) -> list:
     return browser.find_elements(By.CSS_SELECTOR, "ol.grid li.product")
 
@@ -72,8 +81,7 @@ def test_search_by_text_with_facets_and_explain(browser, console_url):
     browser.get(console_url)  # /ui redirects to the search page
     box = browser.find_element(By.ID, "q")
     box.send_keys("black backpack")
-    browser.find_element(By.CSS_SELECTOR, "form.search button").click()
-    WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.ID, "summary")))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.search button"))
     assert "engine msearch" in browser.find_element(By.ID, "summary").text
     found = results(browser)
     assert len(found) == 24 and all(item.find_element(By.TAG_NAME, "h3").text for item in found)
@@ -83,7 +91,7 @@ def test_search_by_text_with_facets_and_explain(browser, console_url):
     # a facet with its count filters the page to that value
     colour = browser.find_element(By.XPATH, "//section[h2='colour']//a[starts-with(normalize-space(.), 'Black ')]")
     count = int(colour.find_element(By.CLASS_NAME, "count").text)
-    colour.click()
+    follow(browser, colour)
     filtered = results(browser)
     assert 0 < len(filtered) <= count and all(" · Black · " in attributes(item) for item in filtered)
 
@@ -102,18 +110,49 @@ def test_search_by_photo_and_more_like_this(browser, console_url):
     browser.get(f"{console_url}/search")
     row = photo_rows("Watches", 20)[-1]
     browser.find_element(By.ID, "photo").send_keys(str(FASHION / row["image"]))
-    browser.find_element(By.CSS_SELECTOR, "form.search button").click()
-    WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.ID, "summary")))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.search button"))
     assert "for the photo" in browser.find_element(By.ID, "summary").text
     top = [attributes(item).split(" · ")[0] for item in results(browser)[:10]]
     assert top.count("Watches") >= 6, top
 
     first = results(browser)[0]
     product = first.get_attribute("data-id")
-    first.find_element(By.CLASS_NAME, "like").click()
+    follow(browser, first.find_element(By.CLASS_NAME, "like"))
     assert f"like {product}" in browser.find_element(By.ID, "summary").text
     assert product not in [item.get_attribute("data-id") for item in results(browser)]
     browser.save_screenshot(str(ARTIFACTS / "photo.png"))
+
+
+def test_the_shopper_switch_shows_how_a_users_profile_moves_the_page(browser, console_url, catalog):
+    base = console_url.removesuffix("/ui")
+    shoes = [pid for pid, row in catalog.items() if row["article_type"] == "Casual Shoes"][:4]
+    events = [
+        {
+            "action_name": "purchase",
+            "user_id": "u-console",
+            "session_id": "s1",
+            "event_attributes": {"object": {"object_id": p}},
+        }
+        for p in shoes
+    ]
+    request = urllib.request.Request(
+        f"{base}/events",
+        data=json.dumps(events).encode(),
+        headers={"Content-Type": "application/json", "X-API-Key": "dev-client-key"},
+    )
+    assert urllib.request.urlopen(request).status == 202
+
+    browser.delete_all_cookies()
+    browser.get(f"{console_url}/search?q=shoes&user_id=u-console")
+    alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")  # a user's page needs the client's key
+    assert alert.get_attribute("data-status") == "401" and alert.text.startswith("user_id")
+    browser.find_element(By.ID, "key").send_keys("dev-client-key")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.key button"))
+    assert "personalised for u-console" in browser.find_element(By.ID, "summary").text
+    moved = [item.get_attribute("data-moved") for item in browser.find_elements(By.CSS_SELECTOR, ".moved")]
+    assert len(moved) == len(results(browser)) and any(m not in ("0", "new") and int(m) > 0 for m in moved)
+    browser.save_screenshot(str(ARTIFACTS / "shopper.png"))
+    browser.delete_all_cookies()
 
 
 def test_bad_input_shows_the_apis_error_naming_the_field(browser, console_url):
@@ -153,7 +192,7 @@ def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_read
     browser.get(f"{merchant_url}/merchant")
     assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").get_attribute("data-status") == "401"
     browser.find_element(By.ID, "key").send_keys("dev-merchant-key")
-    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form button"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Catalog of demo"
 
     bag, watch = photo_rows("Backpacks", 1)[0], photo_rows("Watches", 1)[0]
@@ -178,7 +217,7 @@ def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_read
         writer.writerows(rows)
     browser.find_element(By.ID, "products").send_keys(str(catalog_file))
     browser.find_element(By.ID, "photos").send_keys(f"{tmp_path / 'bag.jpg'}\n{tmp_path / 'watch.jpg'}")
-    browser.find_element(By.CSS_SELECTOR, "form.upload button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.upload button"))
     assert browser.find_element(By.ID, "notice").text == "3 accepted, 0 unchanged"
 
     def statuses() -> dict[str, str]:
@@ -198,16 +237,16 @@ def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_read
     bad = tmp_path / "bad.csv"
     bad.write_text("product_id,title,image\nui-4,Ghost,missing.jpg\n")
     browser.find_element(By.ID, "products").send_keys(str(bad))
-    browser.find_element(By.CSS_SELECTOR, "form.upload button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.upload button"))
     alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
     assert alert.get_attribute("data-status") == "400" and alert.text.startswith("products[0].image")
     assert "ui-4" not in [row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")]
 
-    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Delete ui-3']").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "button[aria-label='Delete ui-3']"))
     assert browser.find_element(By.ID, "notice").text == "ui-3 deleted"
     assert [row.get_attribute("data-id") for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")] == [
         "ui-1",
         "ui-2",
     ]
-    browser.find_element(By.ID, "reindex").click()
+    follow(browser, browser.find_element(By.ID, "reindex"))
     assert browser.find_element(By.ID, "notice").text.startswith("reindex queued")
