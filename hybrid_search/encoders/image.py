@@ -181,19 +181,18 @@ class ImageEncoder:
         if self.autocast_cosine is None:
             with self._check_lock:
                 if self.autocast_cosine is None:
-                    self._check_autocast(batch)
-            if self.precision == "fp32":
-                return self._features(batch).float()
+                    return self._check_autocast(batch)  # this batch's features, in the precision kept
         with torch.autocast(self.device.type, dtype=AUTOCAST[self.precision]):
             return self._features(batch).float()
 
-    def _check_autocast(self, batch: torch.Tensor) -> None:
+    def _check_autocast(self, batch: torch.Tensor) -> torch.Tensor:
         """Measure autocast against fp32 on a real batch; keep it only if every photo's features stay
-        within ``MIN_AUTOCAST_COSINE``."""
-        reference = nn.functional.normalize(self._features(batch).float(), dim=-1)
+        within ``MIN_AUTOCAST_COSINE``. Returns the batch's features in the precision kept."""
+        reference = self._features(batch).float()
         with torch.autocast(self.device.type, dtype=AUTOCAST[self.precision]):
-            reduced = nn.functional.normalize(self._features(batch).float(), dim=-1)
-        self.autocast_cosine = float((reference * reduced).sum(dim=-1).min())
+            reduced = self._features(batch).float()
+        cosines = nn.functional.normalize(reference, dim=-1) * nn.functional.normalize(reduced, dim=-1)
+        self.autocast_cosine = float(cosines.sum(dim=-1).min())
         if self.autocast_cosine < MIN_AUTOCAST_COSINE:
             log.warning(
                 "%s autocast on %s: features at cosine %.5f of fp32 (< %s); using fp32",
@@ -203,6 +202,8 @@ class ImageEncoder:
                 MIN_AUTOCAST_COSINE,
             )
             self.precision = "fp32"
+            return reference
+        return reduced
 
     @torch.inference_mode()
     def encode_tensors(self, tensors: Iterable[torch.Tensor]) -> np.ndarray:
