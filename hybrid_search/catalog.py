@@ -15,6 +15,9 @@ from hybrid_search.errors import InvalidInputError
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MERCHANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+PROFILE_NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+# what a search or an evaluation names: a profile's active version ("default"), or one version ("default@3")
+PROFILE_REFERENCE_PATTERN = rf"^{PROFILE_NAME_PATTERN}(@[0-9]{{1,9}})?$"
 # A product as the rest of the world names it: "<merchant>/<product id>", or the product id alone
 # where one merchant uses it. Neither id may hold a "/", so the first one splits them.
 PRODUCT_REF_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._-]{0,63}/)?[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -203,7 +206,7 @@ class SearchRequest(BaseModel):
     price_max: float | None = Field(None, ge=0, allow_inf_nan=False)
     page: Whole = Field(1, ge=1, le=1000)
     size: Whole = Field(10, ge=1, le=100)
-    profile: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    profile: str = Field("default", pattern=PROFILE_REFERENCE_PATTERN)  # a name (its active version) or name@version
     explain: bool = False
     why: bool = False  # with explain and a user: the user's top matching attributes and nearest history products
     engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: HYBRID_SEARCH_BLEND_ENGINE

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -77,6 +77,29 @@ class BlendProfile(BaseModel):
         return self.classes.get(query_class, self)  # type: ignore[call-overload]
 
 
+def parse_reference(reference: str) -> tuple[str, int | None]:
+    """``name`` or ``name@version`` split into the name and the version (None: the active one)."""
+    name, _, version = reference.partition("@")
+    return name, int(version) if version else None
+
+
+def differences(a: BlendProfile, b: BlendProfile) -> list[tuple[str, Any, Any]]:
+    """Every setting that differs between two profiles, as (dotted path, value in a, value in b);
+    a setting one side lacks (a class override, say) is None there."""
+    out: list[tuple[str, Any, Any]] = []
+
+    def walk(path: str, x: Any, y: Any) -> None:
+        if isinstance(x, dict) or isinstance(y, dict):
+            x, y = x if isinstance(x, dict) else {}, y if isinstance(y, dict) else {}
+            for key in sorted(x.keys() | y.keys()):
+                walk(f"{path}.{key}" if path else key, x.get(key), y.get(key))
+        elif x != y:
+            out.append((path, x, y))
+
+    walk("", a.model_dump(mode="json"), b.model_dump(mode="json"))
+    return out
+
+
 class StoredProfile(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -99,7 +122,8 @@ BUILT_IN = StoredProfile(
 
 
 class ProfileCache:
-    """Active profiles by name, each read at most once per ``ttl_s`` seconds per process."""
+    """Profiles by reference (a name reads its active version; ``name@version`` one version), each
+    read at most once per ``ttl_s`` seconds per process."""
 
     def __init__(self, load: Callable[[str], StoredProfile], ttl_s: float = 2.0) -> None:
         self._load = load
@@ -107,13 +131,13 @@ class ProfileCache:
         self._entries: dict[str, tuple[float, StoredProfile]] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> StoredProfile:
+    def get(self, reference: str) -> StoredProfile:
         now = time.monotonic()
         with self._lock:
-            entry = self._entries.get(name)
+            entry = self._entries.get(reference)
         if entry and now - entry[0] < self._ttl:
             return entry[1]
-        profile = self._load(name)
+        profile = self._load(reference)
         with self._lock:
-            self._entries[name] = (now, profile)
+            self._entries[reference] = (now, profile)
         return profile

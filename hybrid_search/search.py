@@ -23,7 +23,7 @@ from hybrid_search.live_models import LiveModels, alias_record
 from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
 from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
 from hybrid_search.opensearch.products import resolve_named
-from hybrid_search.opensearch.profiles import get_active
+from hybrid_search.opensearch.profiles import get_reference
 from hybrid_search.opensearch.queries import (
     SOURCE_EXCLUDES,
     WORDS,
@@ -117,7 +117,7 @@ class SearchService:
     def from_services(cls, services: Services) -> SearchService:
         """The query side of one process: the alias's models (loaded on first use), profiles, user profiles."""
         settings = services.settings
-        cache = ProfileCache(lambda name: get_active(services.opensearch, settings.profiles_index, name))
+        cache = ProfileCache(lambda ref: get_reference(services.opensearch, settings.profiles_index, ref))
         return cls(
             settings,
             services.opensearch,

@@ -8,13 +8,12 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.auth import require_admin
 from hybrid_search.api.bodies import json_object
-from hybrid_search.catalog import parse_model
+from hybrid_search.catalog import PROFILE_NAME_PATTERN, parse_model
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.opensearch import profiles as store
 from hybrid_search.profiles import BlendProfile
 
 profiles = Blueprint("profiles", __name__)
-NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 def _admin() -> tuple[object, str]:
@@ -44,7 +43,7 @@ def versions(name: str) -> Response:
 def save(name: str) -> tuple[Response, int]:
     """Store the body as the next version of ``name`` and make it active."""
     client, index = _admin()
-    if not re.fullmatch(NAME, name):
+    if not re.fullmatch(PROFILE_NAME_PATTERN, name):
         raise InvalidInputError("name", "lowercase letters, digits, '_' or '-', at most 64")
     body = json_object()
     note = str(body.pop("note", ""))[:1000]

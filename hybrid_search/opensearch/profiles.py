@@ -11,7 +11,7 @@ from opensearchpy import OpenSearch
 
 from hybrid_search.errors import ConflictError, NotFoundError
 from hybrid_search.opensearch.client import translated_errors
-from hybrid_search.profiles import BUILT_IN, DEFAULT_NAME, BlendProfile, StoredProfile
+from hybrid_search.profiles import BUILT_IN, DEFAULT_NAME, BlendProfile, StoredProfile, parse_reference
 
 MAPPING = {
     "settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}},
@@ -72,6 +72,12 @@ def get_active(client: OpenSearch, index: str, name: str) -> StoredProfile:
             return BUILT_IN
         raise NotFoundError(f"no profile named {name}")
     return get_version(client, index, name, head["_source"]["version"])
+
+
+def get_reference(client: OpenSearch, index: str, reference: str) -> StoredProfile:
+    """The profile ``name`` (its active version) or ``name@version`` names."""
+    name, version = parse_reference(reference)
+    return get_active(client, index, name) if version is None else get_version(client, index, name, version)
 
 
 def save_version(client: OpenSearch, index: str, name: str, profile: BlendProfile, note: str = "") -> StoredProfile:

@@ -245,6 +245,8 @@ def test_profiles_are_versioned_and_picked_up_by_other_processes(api, search_set
     assert [v["version"] for v in versions] == [1, 2]
     time.sleep(2.1)  # the per-process cache lives 2 s
     assert set(other_process.get("/search?q=bag&profile=shared").get_json()["legs"]) == {"text"}
+    pinned = other_process.get("/search?q=bag&profile=shared@1").get_json()  # one version, whichever is active
+    assert set(pinned["legs"]) == {"bm25"} and pinned["profile"]["version"] == 1
     assert api.post("/profiles/shared/activate", headers=ADMIN, json={"version": 1}).status_code == 200
     assert api.get("/profiles/shared", headers=ADMIN).get_json()["version"] == 1
     assert api.get("/profiles", headers={"X-API-Key": "dev-merchant-key"}).status_code == 401
@@ -258,6 +260,8 @@ def test_profiles_are_versioned_and_picked_up_by_other_processes(api, search_set
         ("/search?q=x&price_min=10&price_max=5", "price_min"),
         ("/search?q=x&profile=Bad!", "profile"),
         ("/search?q=x&profile=missing", None),
+        ("/search?q=x&profile=default@99", None),
+        ("/search?q=x&profile=default@", "profile"),
         ("/search?like=nope", "like"),
         ("/search?size=5", "q"),
         ("/search?q=x&colour=red&bogus=1", "bogus"),

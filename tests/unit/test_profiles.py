@@ -1,7 +1,10 @@
+import re
+
 import pytest
 from pydantic import ValidationError
 
-from hybrid_search.profiles import BUILT_IN, BlendProfile, ProfileCache, StoredProfile
+from hybrid_search.catalog import PROFILE_REFERENCE_PATTERN
+from hybrid_search.profiles import BUILT_IN, BlendProfile, ProfileCache, StoredProfile, differences, parse_reference
 
 
 def test_default_profile():
@@ -24,6 +27,24 @@ def test_default_profile():
 def test_invalid_profiles_are_rejected(fields):
     with pytest.raises(ValidationError):
         BlendProfile(**fields)
+
+
+def test_a_reference_names_the_active_version_or_one_version():
+    assert parse_reference("default") == ("default", None)
+    assert parse_reference("summer-sale@12") == ("summer-sale", 12)
+    for good in ("default", "a@1", "x_y-z@0"):
+        assert re.fullmatch(PROFILE_REFERENCE_PATTERN, good)
+    for bad in ("Default", "a@", "a@b", "@1", "a@1@2", "a@-1"):
+        assert not re.fullmatch(PROFILE_REFERENCE_PATTERN, bad)
+
+
+def test_differences_name_each_changed_setting_by_its_path():
+    a = BlendProfile()
+    b = BlendProfile(weights={**a.weights, "bm25": 1.0}, window=200, classes={"zh": BlendProfile(rerank_weight=0)})
+    changed = differences(a, b)
+    assert ("weights.bm25", 0.4, 1.0) in changed and ("window", 100, 200) in changed
+    assert ("classes.zh.rerank_weight", None, 0.0) in changed  # a class only b overrides
+    assert differences(a, a) == []
 
 
 def test_cache_reads_at_most_once_per_ttl(monkeypatch):
