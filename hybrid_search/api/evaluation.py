@@ -15,13 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hybrid_search.api.auth import require_admin
 from hybrid_search.api.bodies import json_object
-from hybrid_search.catalog import Whole, parse_model
+from hybrid_search.catalog import PROFILE_NAME_PATTERN, PROFILE_REFERENCE_PATTERN, Whole, parse_model
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation import jobs
+from hybrid_search.evaluation.run_log import RunLog
 from workers.celery_app import EVALUATE, TUNE
 
 evaluation = Blueprint("evaluation", __name__)
-ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+ProfileName = Annotated[str, StringConstraints(pattern=rf"^{PROFILE_NAME_PATTERN}$")]
+ProfileReference = Annotated[str, StringConstraints(pattern=PROFILE_REFERENCE_PATTERN)]
 # a relative path of printable characters, no NUL, short enough for any file system
 JudgmentPath = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,255}$")]
 
@@ -35,7 +37,7 @@ class Judgments(BaseModel):
 
 
 class EvalRequest(Judgments):
-    profiles: list[ProfileName] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
+    profiles: list[ProfileReference] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
     legs: bool = False
     name: str = Field("eval", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -68,27 +70,44 @@ def _judgment_files(root: Path, req: Judgments) -> list[str | None]:
 
 @evaluation.post("/eval")
 def start_eval() -> tuple[Response, int]:
-    settings = require_admin("evaluation runs")
-    req = parse_model(EvalRequest, json_object())
-    args = [*_judgment_files(settings.judgments_root, req), req.profiles, req.legs, req.name]
-    return _started(EVALUATE, args, "evaluation.eval_status")
+    require_admin("evaluation runs")
+    return _started("eval", json_object())
 
 
 @evaluation.post("/tune")
 def start_tune() -> tuple[Response, int]:
-    settings = require_admin("evaluation runs")
-    req = parse_model(TuneRequest, json_object())
-    args = [
-        *_judgment_files(settings.judgments_root, req),
-        req.profile,
-        req.folds,
-        req.rounds,
-        req.save,
-        req.intents,
-        req.judged_only,
-        req.prior_queries,
-    ]
-    return _started(TUNE, args, "evaluation.tune_status")
+    require_admin("evaluation runs")
+    return _started("tune", json_object())
+
+
+def start_run(kind: str, body: dict[str, Any]) -> str:
+    """Check an ``eval`` or ``tune`` request, queue its Celery task, log the run; the task id.
+    The caller has checked the admin key."""
+    settings = current_app.extensions["hybrid_search"].settings
+    req: Judgments
+    if kind == "eval":
+        req = evaluate = parse_model(EvalRequest, body)
+        args = [*_judgment_files(settings.judgments_root, req), evaluate.profiles, evaluate.legs, evaluate.name]
+    else:
+        req = tune = parse_model(TuneRequest, body)
+        args = [
+            *_judgment_files(settings.judgments_root, req),
+            tune.profile,
+            tune.folds,
+            tune.rounds,
+            tune.save,
+            tune.intents,
+            tune.judged_only,
+            tune.prior_queries,
+        ]
+    result = current_app.extensions["hybrid_search.queue"].send_task(EVALUATE if kind == "eval" else TUNE, args=args)
+    run_log().record(result.id, kind, req.model_dump(mode="json"))
+    return result.id
+
+
+def run_log() -> RunLog:
+    services = current_app.extensions["hybrid_search"]
+    return RunLog(services.redis, services.settings.products_alias)
 
 
 class ClickJudgmentsRequest(BaseModel):
@@ -109,11 +128,10 @@ def judgments_from_events() -> tuple[Response, int]:
     return jsonify(result | {"qrels": path.name}), 201
 
 
-def _started(task: str, args: list[Any], endpoint: str) -> tuple[Response, int]:
-    queue = current_app.extensions["hybrid_search.queue"]
-    result = queue.send_task(task, args=args)
-    status = url_for(endpoint, task_id=result.id)
-    return jsonify({"task_id": result.id, "status": status}), 202
+def _started(kind: str, body: dict[str, Any]) -> tuple[Response, int]:
+    task_id = start_run(kind, body)
+    status = url_for("evaluation.eval_status" if kind == "eval" else "evaluation.tune_status", task_id=task_id)
+    return jsonify({"task_id": task_id, "status": status}), 202
 
 
 @evaluation.get("/eval/<task_id>")
@@ -127,9 +145,13 @@ def tune_status(task_id: str) -> Response:
 
 
 def _status(task_id: str) -> Response:
+    require_admin("evaluation runs")
+    return jsonify(run_status(task_id))
+
+
+def run_status(task_id: str) -> dict[str, Any]:
     """PENDING (queued, or an id Celery does not know), PROGRESS with the step, SUCCESS with the
     result (summary, comparisons, report paths), or FAILURE with the error."""
-    require_admin("evaluation runs")
     result = current_app.extensions["hybrid_search.queue"].AsyncResult(task_id)
     body: dict[str, Any] = {"task_id": task_id, "state": result.state}
     if result.state == "PROGRESS":
@@ -138,4 +160,4 @@ def _status(task_id: str) -> Response:
         body["result"] = result.result
     elif result.state == "FAILURE":
         body["error"] = str(result.info)
-    return jsonify(body)
+    return body

@@ -15,6 +15,15 @@ health = Blueprint("health", __name__)
 
 @health.get("/health")
 def get_health() -> tuple[Response, int]:
+    ok, checks = health_checks()
+    response = jsonify({"status": "ok" if ok else "unavailable", **checks})
+    if not ok:
+        response.headers["Retry-After"] = "5"
+    return response, 200 if ok else 503
+
+
+def health_checks() -> tuple[bool, dict[str, object]]:
+    """Whether OpenSearch and Redis answer, and each one's check (with the models, when OpenSearch does)."""
     services: Services = current_app.extensions["hybrid_search"]
     checks: dict[str, object] = {}
     try:
@@ -31,11 +40,7 @@ def get_health() -> tuple[Response, int]:
         redis_ok = False
     if opensearch_ok:
         checks["models"] = _models()
-    ok = opensearch_ok and redis_ok
-    response = jsonify({"status": "ok" if ok else "unavailable", **checks})
-    if not ok:
-        response.headers["Retry-After"] = "5"
-    return response, 200 if ok else 503
+    return opensearch_ok and redis_ok, checks
 
 
 def _models() -> dict[str, object]:
