@@ -6,6 +6,7 @@ otherwise both are started here on free loopback ports and stopped at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -126,3 +127,31 @@ def catalog(search_settings):
     refresh(client, index)
     yield {r["id"]: r for r in rows}
     drop_test_indices(client, search_settings)
+
+
+@pytest.fixture(scope="session")
+def judgments(search_settings, catalog):
+    """Queries of three kinds over the test catalog, judged the way the shared data is: grade 2 for the
+    right type and colour, 1 for the right type only. Written under the judgments folder."""
+    folder = search_settings.judgments_root
+    folder.mkdir(parents=True, exist_ok=True)
+    asks = [
+        ("keyword", "black backpack", "Backpacks", "Black"),
+        ("keyword", "white sports shoes", "Sports Shoes", "White"),
+        ("keyword", "black watch", "Watches", "Black"),
+        ("synonym", "black rucksack", "Backpacks", "Black"),
+        ("synonym", "white running sneakers", "Sports Shoes", "White"),
+        ("chinese", "黑色双肩包", "Backpacks", "Black"),
+        ("chinese", "黑色手表", "Watches", "Black"),
+        ("chinese", "白色运动鞋", "Sports Shoes", "White"),
+    ]
+    queries, qrels = [], []
+    for i, (kind, text, article_type, colour) in enumerate(asks):
+        qid = f"t{i}"
+        queries.append({"id": qid, "kind": kind, "text": text})
+        for pid, row in catalog.items():
+            if row["article_type"] == article_type:
+                qrels.append(f"{qid}\t{pid}\t{2 if row['colour'] == colour else 1}")
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n")
+    (folder / "qrels.tsv").write_text("\n".join(qrels) + "\n")
+    return folder / "queries.jsonl", folder / "qrels.tsv"

@@ -4,6 +4,7 @@ driven by Selenium against the app served over HTTP on the real node. Screenshot
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -62,6 +63,14 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
+def screenshot(browser, name: str) -> None:
+    """The whole page (up to 3,000 px tall) as ``<name>.png`` in the artifacts folder."""
+    size = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 3000), "scale": 1}
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
+    (ARTIFACTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
 def follow(browser, element) -> None:
     """Click something that loads a new page, and wait until the new page has replaced the old one."""
     page = browser.find_element(By.TAG_NAME, "html")
@@ -103,7 +112,7 @@ def test_search_by_text_with_facets_and_explain(browser, console_url):
     widths = [leg.find_element(By.CLASS_NAME, "bar").value_of_css_property("width") for leg in legs]
     assert any(float(w.removesuffix("px")) > 0 for w in widths)
     assert "final" in first.find_element(By.CLASS_NAME, "combined").text
-    browser.save_screenshot(str(ARTIFACTS / "search.png"))
+    screenshot(browser, "search")
 
 
 def test_search_by_photo_and_more_like_this(browser, console_url):
@@ -120,7 +129,7 @@ def test_search_by_photo_and_more_like_this(browser, console_url):
     follow(browser, first.find_element(By.CLASS_NAME, "like"))
     assert f"like {product}" in browser.find_element(By.ID, "summary").text
     assert product not in [item.get_attribute("data-id") for item in results(browser)]
-    browser.save_screenshot(str(ARTIFACTS / "photo.png"))
+    screenshot(browser, "photo")
 
 
 def test_the_shopper_switch_shows_how_a_users_profile_moves_the_page(browser, console_url, catalog):
@@ -151,7 +160,7 @@ def test_the_shopper_switch_shows_how_a_users_profile_moves_the_page(browser, co
     assert "personalised for u-console" in browser.find_element(By.ID, "summary").text
     moved = [item.get_attribute("data-moved") for item in browser.find_elements(By.CSS_SELECTOR, ".moved")]
     assert len(moved) == len(results(browser)) and any(m not in ("0", "new") and int(m) > 0 for m in moved)
-    browser.save_screenshot(str(ARTIFACTS / "shopper.png"))
+    screenshot(browser, "shopper")
     browser.delete_all_cookies()
 
 
@@ -231,7 +240,7 @@ def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_read
     while set((ready := statuses()).values()) != {"ready"} and time.monotonic() < deadline:
         time.sleep(1)
     assert ready == {"ui-1": "ready", "ui-2": "ready", "ui-3": "ready"}, (ready, worker_log.read_text()[-3000:])
-    browser.save_screenshot(str(ARTIFACTS / "merchant.png"))
+    screenshot(browser, "merchant")
 
     # a CSV naming a photo that was not sent is refused whole, naming the field
     bad = tmp_path / "bad.csv"
@@ -250,3 +259,101 @@ def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_read
     ]
     follow(browser, browser.find_element(By.ID, "reindex"))
     assert browser.find_element(By.ID, "notice").text.startswith("reindex queued")
+
+
+@pytest.fixture(scope="module")
+def engineers_url(search_settings, catalog, judgments, tmp_path_factory) -> Iterator[str]:
+    """The app on the search catalog with a worker of its own queue, for evaluation runs."""
+    settings = search_settings.model_copy(update={"redis_url": search_settings.redis_url.rsplit("/", 1)[0] + "/8"})
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    worker = Worker(worker_env(settings), tmp_path_factory.mktemp("engineers-worker") / "worker.log")
+    worker.start()
+    server = make_server("127.0.0.1", free_port(), create_app(services=Services.from_settings(settings)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.port}/ui"
+    server.shutdown()
+    worker.stop()
+
+
+def save_draft(browser, name: str, change) -> None:
+    """Edit the profile page's JSON draft with ``change`` and save it under ``name``."""
+    draft = json.loads(browser.find_element(By.ID, "profile").get_attribute("value"))
+    change(draft)
+    for field, value in (("profile", json.dumps(draft)), ("name", name)):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#save-form button"))
+
+
+def test_a_search_engineer_versions_a_profile_compares_it_and_evaluates(browser, engineers_url):
+    browser.delete_all_cookies()
+    browser.get(f"{engineers_url}/engineers")
+    assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").get_attribute("data-status") == "401"
+    browser.find_element(By.ID, "key").send_keys("dev-admin-key")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.key button"))
+    assert browser.find_element(By.ID, "health").get_attribute("data-ok") == "true"
+    indices = browser.find_elements(By.CSS_SELECTOR, "#indices tbody tr")
+    assert indices and "live" in indices[0].text
+
+    # save two versions of a new profile from the default's draft, diff them, roll back to the first
+    follow(browser, browser.find_element(By.LINK_TEXT, "default"))
+    one_leg = {"bm25": 1.0, "text": 0.0, "fused": 0.0, "image": 0.0, "attributes": 0.0}
+    save_draft(browser, "console-test", lambda p: p.update(weights=one_leg, classes={}))
+    assert browser.find_element(By.ID, "notice").text == "saved console-test@1, now active"
+    save_draft(browser, "console-test", lambda p: p.update(weights={**one_leg, "bm25": 0.0, "text": 1.0}))
+    assert browser.find_element(By.ID, "notice").text == "saved console-test@2, now active"
+    changed = {row.get_attribute("data-setting") for row in browser.find_elements(By.CSS_SELECTOR, "#diff tbody tr")}
+    assert changed == {"weights.bm25", "weights.text"}  # the page diffs the active version with the one before
+    bad = browser.find_element(By.ID, "profile")
+    bad.clear()
+    bad.send_keys('{"weights": {"bm25": -1}}')
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#save-form button"))
+    alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
+    assert alert.get_attribute("data-status") == "400" and alert.text.startswith("profile")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#versions tbody tr")) == 2  # nothing was saved
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "button[aria-label='Activate version 1']"))
+    assert browser.find_element(By.ID, "notice").text == "console-test@1 is active"
+    assert browser.find_element(By.CSS_SELECTOR, "#versions tr[aria-current]").get_attribute("data-version") == "1"
+    screenshot(browser, "profile")
+
+    # the two versions side by side on one query: B's results marked with how they moved from A's
+    browser.get(f"{engineers_url}/engineers/compare")
+    browser.find_element(By.ID, "q").send_keys("black rucksack")
+    for side, version in (("a", "console-test@1"), ("b", "console-test@2")):
+        browser.find_element(By.CSS_SELECTOR, f"#{side} option[value='{version}']").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.search button"))
+    b_side = browser.find_elements(By.CSS_SELECTOR, "#column-b li")
+    a_ids = [item.get_attribute("data-id") for item in browser.find_elements(By.CSS_SELECTOR, "#column-a li")]
+    assert len(b_side) == len(a_ids) == 20
+    for rank, item in enumerate(b_side):
+        moved = item.get_attribute("data-moved")
+        if moved == "new":
+            assert item.get_attribute("data-id") not in a_ids
+        else:
+            assert a_ids.index(item.get_attribute("data-id")) - rank == int(moved)
+    assert any(item.get_attribute("data-moved") != "0" for item in b_side)
+    screenshot(browser, "compare")
+
+    # an evaluation run of two profiles on the judgment set, followed live until its report shows
+    browser.get(f"{engineers_url}/engineers")
+    form = browser.find_element(By.ID, "eval-form")
+    assert form.find_element(By.ID, "eval-queries").get_attribute("value") == "queries.jsonl"  # paired with qrels.tsv
+    form.find_element(By.CSS_SELECTOR, "input[name=profiles][value='console-test@2']").click()
+    follow(browser, form.find_element(By.CSS_SELECTOR, "button"))
+    WebDriverWait(browser, 300).until(
+        lambda b: b.find_element(By.ID, "state").get_attribute("data-state") in ("SUCCESS", "FAILURE")
+    )
+    assert browser.find_element(By.ID, "state").get_attribute("data-state") == "SUCCESS"
+    runs = [row.get_attribute("data-run") for row in browser.find_elements(By.CSS_SELECTOR, "#per-kind tbody tr")]
+    assert runs[0].startswith("default@") and runs[1] == "console-test@2" and "bm25 alone" in runs
+    header = browser.find_element(By.CSS_SELECTOR, "#per-kind thead").text
+    assert all(kind in header for kind in ("keyword", "synonym", "chinese", "all"))
+    assert browser.find_element(By.CSS_SELECTOR, f"[data-comparison='console-test@2 vs {runs[0]}'] .stack")
+    plot = browser.find_element(By.CSS_SELECTOR, ".plots img")
+    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", plot) > 0
+    screenshot(browser, "run")
+    browser.get(f"{engineers_url}/engineers")
+    assert "console-test@2" in browser.find_element(By.ID, "recent-runs").text
+    screenshot(browser, "engineers")
+    browser.delete_all_cookies()

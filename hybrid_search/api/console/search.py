@@ -1,22 +1,18 @@
-"""The web console under /ui: server-rendered pages over the same services, keys and errors as the
-API. The search page needs no key; what names a user needs a client key, as in the API."""
+"""The search page: no key needed; what names a user needs a client key, as in the API."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, url_for
 
-from hybrid_search.api.auth import KEY_COOKIE, caller_merchant
+from hybrid_search.api.console import console
 from hybrid_search.api.errors import status_for
-from hybrid_search.api.products import accept_upload, queue_reindex, remove_product
 from hybrid_search.api.search import request_fields, search_for_caller
-from hybrid_search.errors import HybridSearchError, NotFoundError, UnauthorisedError
-from hybrid_search.opensearch.products import list_products, refresh
+from hybrid_search.errors import HybridSearchError, NotFoundError
 from hybrid_search.photos import PhotoStore
 
-console = Blueprint("console", __name__, url_prefix="/ui", template_folder="templates", static_folder="static")
 FACETS = ("article_type", "colour", "gender", "usage")
 WINDOW = 50  # results the facet counts are taken over (the smallest fusion window of the default profile)
 PAGE = 24
@@ -43,6 +39,12 @@ def bars(explain: dict[str, Any]) -> list[dict[str, Any]]:
     return parts
 
 
+def moves(before: list[str], after: list[str]) -> list[int | None]:
+    """For each id of ``after``, how many places it rose since ``before`` (negative: fell; None: new)."""
+    ranks = {item: rank for rank, item in enumerate(before)}
+    return [ranks[item] - rank if item in ranks else None for rank, item in enumerate(after)]
+
+
 @console.get("")
 def home() -> Response:
     return redirect(url_for("console.search_page"))
@@ -63,9 +65,8 @@ def search_page() -> tuple[str, int]:
         hit["bars"] = bars(hit["explain"])
     if result and result["personalised"]:  # how the user's profile moved each product
         anonymous = search_for_caller({**asked, "user_id": None, "size": WINDOW}, photo)
-        before = {h["id"]: rank for rank, h in enumerate(anonymous["hits"])}
-        for rank, hit in enumerate(hits):
-            hit["moved"] = before[hit["id"]] - rank if hit["id"] in before else None
+        for hit, moved in zip(hits, moves([h["id"] for h in anonymous["hits"]], [h["id"] for h in hits]), strict=True):
+            hit["moved"] = moved
     context = {
         "fields": asked,
         "result": result,
@@ -99,84 +100,3 @@ def photo_type(data: bytes) -> str:
     if data[:4] == b"GIF8":
         return "image/gif"
     return "image/jpeg"
-
-
-@console.post("/key")
-def set_key() -> Response:
-    """Keep the key typed into the console in an HttpOnly, same-site cookie (empty: forget it)."""
-    target = request.form.get("next", "")
-    if not target.startswith("/ui") or target.startswith("//"):  # back to a console page, never elsewhere
-        target = url_for("console.search_page")
-    response = redirect(target)
-    key = request.form.get("key", "").strip()
-    if key:
-        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", secure=request.is_secure)
-    else:
-        response.delete_cookie(KEY_COOKIE)
-    return response
-
-
-def _merchant_or_none() -> str | None:
-    """The merchant of the console's key; None without a merchant key (the page then asks for one)."""
-    try:
-        return caller_merchant()
-    except UnauthorisedError:
-        return None
-
-
-@console.get("/merchant")
-def merchant_page() -> tuple[str, int]:
-    """Upload a catalog file with photos, watch each product's status, reindex, delete."""
-    merchant = _merchant_or_none()
-    if merchant is None:
-        return render_template("console/key.html", needs="a merchant key"), 401
-    services = current_app.extensions["hybrid_search"]
-    refresh(services.opensearch, services.settings.products_alias)  # an upload just made is listed (pending)
-    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
-    return render_template(
-        "console/merchant.html", merchant=merchant, products=items, notice=request.args.get("notice")
-    ), 200
-
-
-@console.get("/merchant/status")
-def merchant_status() -> Response:
-    """Each product's status and reason, for the page's live update."""
-    merchant = _merchant_key("the merchant page")
-    services = current_app.extensions["hybrid_search"]
-    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
-    return jsonify({p["product_id"]: {"status": p.get("status"), "reason": p.get("status_reason")} for p in items})
-
-
-@console.post("/merchant/upload")
-def merchant_upload() -> Response | tuple[str, int]:
-    merchant = _merchant_key("uploading")
-    try:
-        done = accept_upload(merchant)
-    except HybridSearchError as exc:
-        services = current_app.extensions["hybrid_search"]
-        items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
-        page = render_template(
-            "console/merchant.html", merchant=merchant, products=items, error=exc, status=status_for(exc)
-        )
-        return page, status_for(exc)
-    notice = f"{len(done['accepted'])} accepted, {len(done['unchanged'])} unchanged"
-    return redirect(url_for("console.merchant_page", notice=notice))
-
-
-@console.post("/merchant/delete/<product_id:product_id>")
-def merchant_delete(product_id: str) -> Response:
-    remove_product(_merchant_key("deleting"), product_id)
-    return redirect(url_for("console.merchant_page", notice=f"{product_id} deleted"))
-
-
-@console.post("/merchant/reindex")
-def merchant_reindex() -> Response:
-    task = queue_reindex(_merchant_key("reindexing"))
-    return redirect(url_for("console.merchant_page", notice=f"reindex queued (task {task})"))
-
-
-def _merchant_key(what: str) -> str:
-    merchant = caller_merchant()
-    if merchant is None:  # the admin key: the console's merchant page is one merchant's
-        raise UnauthorisedError(f"{what} from the console needs a merchant key")
-    return merchant

@@ -1,0 +1,41 @@
+"""The console's key (kept in a cookie) and its errors, shown as a page with the API's status code."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, redirect, render_template, request, url_for
+
+from hybrid_search.api.auth import KEY_COOKIE
+from hybrid_search.api.console import console
+from hybrid_search.api.errors import error_response, status_for
+from hybrid_search.errors import HybridSearchError
+
+log = logging.getLogger(__name__)
+
+
+@console.post("/key")
+def set_key() -> Response:
+    """Keep the key typed into the console in an HttpOnly, same-site cookie (empty: forget it)."""
+    target = request.form.get("next", "")
+    if not target.startswith("/ui") or target.startswith("//"):  # back to a console page, never elsewhere
+        target = url_for("console.search_page")
+    response = redirect(target)
+    key = request.form.get("key", "").strip()
+    if key:
+        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", secure=request.is_secure)
+    else:
+        response.delete_cookie(KEY_COOKIE)
+    return response
+
+
+@console.errorhandler(HybridSearchError)
+def error_page(error: HybridSearchError) -> tuple[str | Response, int]:
+    """An error on a console page as a page (with the key form on a 401); the page's own
+    scripts, which ask for JSON, get the API's JSON error."""
+    if request.accept_mimetypes.best == "application/json":
+        return error_response(error)
+    status = status_for(error)
+    if status >= 500:
+        log.warning("%s: %s", error.code, error, exc_info=error)
+    return render_template("console/error.html", error=error, status=status), status

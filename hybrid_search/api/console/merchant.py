@@ -1,0 +1,69 @@
+"""The merchants' page: upload a catalog file with photos, watch each product's status, reindex, delete."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
+
+from hybrid_search.api.auth import caller_merchant
+from hybrid_search.api.console import console
+from hybrid_search.api.errors import status_for
+from hybrid_search.api.products import accept_upload, queue_reindex, remove_product
+from hybrid_search.errors import HybridSearchError, UnauthorisedError
+from hybrid_search.opensearch.products import list_products, refresh
+
+
+@console.get("/merchant")
+def merchant_page() -> tuple[str, int]:
+    """Upload a catalog file with photos, watch each product's status, reindex, delete."""
+    merchant = _merchant_key("the merchant page")
+    services = current_app.extensions["hybrid_search"]
+    refresh(services.opensearch, services.settings.products_alias)  # an upload just made is listed (pending)
+    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
+    return render_template(
+        "console/merchant.html", merchant=merchant, products=items, notice=request.args.get("notice")
+    ), 200
+
+
+@console.get("/merchant/status")
+def merchant_status() -> Response:
+    """Each product's status and reason, for the page's live update."""
+    merchant = _merchant_key("the merchant page")
+    services = current_app.extensions["hybrid_search"]
+    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
+    return jsonify({p["product_id"]: {"status": p.get("status"), "reason": p.get("status_reason")} for p in items})
+
+
+@console.post("/merchant/upload")
+def merchant_upload() -> Response | tuple[str, int]:
+    merchant = _merchant_key("uploading")
+    try:
+        done = accept_upload(merchant)
+    except HybridSearchError as exc:
+        services = current_app.extensions["hybrid_search"]
+        items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
+        page = render_template(
+            "console/merchant.html", merchant=merchant, products=items, error=exc, status=status_for(exc)
+        )
+        return page, status_for(exc)
+    notice = f"{len(done['accepted'])} accepted, {len(done['unchanged'])} unchanged"
+    return redirect(url_for("console.merchant_page", notice=notice))
+
+
+@console.post("/merchant/delete/<product_id:product_id>")
+def merchant_delete(product_id: str) -> Response:
+    remove_product(_merchant_key("deleting"), product_id)
+    return redirect(url_for("console.merchant_page", notice=f"{product_id} deleted"))
+
+
+@console.post("/merchant/reindex")
+def merchant_reindex() -> Response:
+    task = queue_reindex(_merchant_key("reindexing"))
+    return redirect(url_for("console.merchant_page", notice=f"reindex queued (task {task})"))
+
+
+def _merchant_key(what: str) -> str:
+    """The merchant of the console's key; a 401 (the page then asks for a key) for any other key."""
+    merchant = caller_merchant()
+    if merchant is None:  # the admin key: the console's merchant page is one merchant's
+        raise UnauthorisedError(f"{what} needs a merchant key")
+    return merchant

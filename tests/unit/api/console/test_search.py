@@ -1,0 +1,31 @@
+from hybrid_search.api.console.search import bars, facet_counts, moves, photo_type
+
+
+def test_moves_count_places_risen_since_the_page_before():
+    assert moves(["a", "b", "c"], ["c", "a", "x", "b"]) == [2, -1, None, -2]
+    assert moves([], ["a"]) == [None]
+
+
+def test_facets_count_values_among_the_hits_most_common_first():
+    hits = [{"product": {"colour": c, "gender": "Men"}} for c in ("Black", "Blue", "Black", None)]
+    counts = facet_counts(hits)
+    assert counts["colour"] == [("Black", 2), ("Blue", 1)] and counts["gender"] == [("Men", 4)]
+    assert counts["usage"] == []
+
+
+def test_bars_are_each_legs_part_as_a_share_of_the_largest():
+    explain = {
+        "legs": {
+            "bm25": {"found": True, "raw": 12.0, "normalised": 0.5, "weight": 0.4},
+            "text": {"found": True, "raw": 0.8, "normalised": 1.0, "weight": 0.4},
+            "image": {"found": False, "weight": 1.0},
+        }
+    }
+    drawn = {bar["leg"]: (round(bar["value"], 3), bar["width"]) for bar in bars(explain)}
+    assert drawn == {"bm25": (0.2, 50.0), "text": (0.4, 100.0), "image": (0.0, 0.0)}
+
+
+def test_photo_types_come_from_the_bytes():
+    assert photo_type(b"\x89PNG\r\n") == "image/png"
+    assert photo_type(b"RIFF\x00\x00\x00\x00WEBPVP8") == "image/webp"
+    assert photo_type(b"\xff\xd8\xff\xe0") == "image/jpeg"
