@@ -194,3 +194,38 @@ def test_bodies_over_an_endpoints_limit_are_413_in_json(api):
     big = b"[" + b" " * (2 * 1024 * 1024) + b"]"
     response = api.post("/events", data=big, content_type="application/json", headers=CLIENT)
     assert response.status_code == 413 and response.get_json()["error"] == "request_entity_too_large"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/engineers",
+        "/ui/engineers/profiles/default",
+        "/ui/engineers/compare?q=bag",
+        "/ui/engineers/runs/6b3a0d0e-1f2a-4c3b-9d4e-5f6a7b8c9d0e",
+    ],
+)
+@pytest.mark.parametrize("headers", [{}, MERCHANT, CLIENT])
+def test_the_engineers_pages_need_the_admin_key(api, path, headers):
+    response = api.get(path, headers=headers)
+    assert response.status_code == 401 and 'data-status="401"' in response.get_data(as_text=True)
+    assert api.post("/ui/engineers/profiles", data={"name": "x", "profile": "{}"}, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/engineers/runs/not-a-uuid",
+        "/ui/engineers/runs/6b3a0d0e-1f2a-4c3b-9d4e-5f6a7b8c9d0e",  # no such run: Celery would say PENDING forever
+        "/ui/engineers/runs/6b3a0d0e-1f2a-4c3b-9d4e-5f6a7b8c9d0e/..%2f..%2fsecret.png",
+        "/ui/engineers/runs/6b3a0d0e-1f2a-4c3b-9d4e-5f6a7b8c9d0e/eval.json",
+    ],
+)
+def test_runs_and_their_plots_are_found_by_id_and_name_only(api, path):
+    response = api.get(path, headers=ADMIN)
+    assert response.status_code == 404
+
+
+def test_a_console_script_asking_for_json_gets_the_apis_error(api):
+    response = api.get("/ui/engineers/runs/x/status", headers={"Accept": "application/json"})
+    assert response.status_code == 401 and response.get_json()["error"] == "unauthorised"
