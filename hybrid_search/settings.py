@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     import_dir: Path | None = None  # uploads may name photos by path under this folder
     judgments_dir: Path | None = None  # /eval and /tune read queries + qrels under it; default <data_dir>/judgments
     stale_pending_after_s: float = Field(600.0, gt=0)
+    # A dead worker's task is delivered again once this old. Keep it above the longest task: a task still
+    # running then is delivered twice under one delivery tag (kombu's Redis transport), and the first
+    # copy's ack unprotects the second, which a worker dying next would lose.
     task_visibility_timeout_s: float = Field(3600.0, gt=0)
     # Training follows data: after a catalog load, or once this many products changed, and no upload
     # for train_quiet_s, the attribute heads and fusion are trained and the catalog re-fused into a new

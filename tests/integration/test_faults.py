@@ -69,7 +69,9 @@ def outage(tmp_path) -> Iterator[Outage]:
             events_alias=f"{prefix}-events",
             data_dir=tmp_path / "data",
             embed_batch_size=10,
-            task_visibility_timeout_s=5,
+            # longer than any batch takes here: a task still running when it expires is delivered again
+        # under the same delivery tag, and the first copy's ack would leave the second unprotected
+        task_visibility_timeout_s=30,
             device="cpu",
         )
         client = make_client(settings)

@@ -44,7 +44,9 @@ def ingest_settings(service_urls, tmp_path_factory) -> Settings:
         events_alias=f"{prefix}-events",
         data_dir=tmp_path_factory.mktemp("ingest"),
         embed_batch_size=8,
-        task_visibility_timeout_s=5,
+        # longer than any batch takes here: a task still running when it expires is delivered again
+        # under the same delivery tag, and the first copy's ack would leave the second unprotected
+        task_visibility_timeout_s=30,
         device="cpu",
     )
 
