@@ -720,11 +720,12 @@ def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
     worker_process = local_worker(settings)
     worker_process.start([sys.executable, "-m", "hybrid_search.cli", "worker"], lambda: True, 10)
     click.echo(f"worker running (log: {worker_process.log_file})")
+    url = f"http://{settings.api_host}:{settings.api_port}"
     if catalog is None:
+        click.echo(f"web console: {url}/ui (merchants: a merchant key; search engineers: the admin key)")
         ctx.invoke(serve)
         return
     api = local_api(settings)
-    url = f"http://{settings.api_host}:{settings.api_port}"
     api.start([sys.executable, "-m", "hybrid_search.cli", "serve"], lambda: _answers(f"{url}/health"), 300)
     click.echo(f"API on {url} (log: {api.log_file}); loading {catalog}")
     started = time.time()
@@ -738,6 +739,7 @@ def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
             click.echo(f"training failed ({run.get('error')}); searches use the models the index had")
     click.echo(f"searchable: {url}/search?q={quote(_sample_query(catalog))}")
     click.echo(f"try: curl -s '{url}/search?q={quote(_sample_query(catalog))}&size=3'")
+    click.echo(f"web console: {url}/ui/search?q={quote(_sample_query(catalog))}")
     click.echo("Ctrl-C stops the API (the node, Redis and the worker keep running: hybrid-search local down)")
     try:
         while api.pid() is not None:

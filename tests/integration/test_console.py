@@ -315,6 +315,9 @@ def test_a_search_engineer_versions_a_profile_compares_it_and_evaluates(browser,
     follow(browser, browser.find_element(By.CSS_SELECTOR, "button[aria-label='Activate version 1']"))
     assert browser.find_element(By.ID, "notice").text == "console-test@1 is active"
     assert browser.find_element(By.CSS_SELECTOR, "#versions tr[aria-current]").get_attribute("data-version") == "1"
+    assert browser.find_element(By.CSS_SELECTOR, "#diff caption").text.startswith(
+        "v1 → v2"
+    )  # the active one's neighbour
     screenshot(browser, "profile")
 
     # the two versions side by side on one query: B's results marked with how they moved from A's
@@ -334,6 +337,10 @@ def test_a_search_engineer_versions_a_profile_compares_it_and_evaluates(browser,
             assert a_ids.index(item.get_attribute("data-id")) - rank == int(moved)
     assert any(item.get_attribute("data-moved") != "0" for item in b_side)
     screenshot(browser, "compare")
+    browser.get(f"{engineers_url}/engineers/compare?q=bag&a=no-such-profile&b=default")
+    alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
+    assert alert.get_attribute("data-status") == "404" and "no-such-profile" in alert.text
+    assert browser.find_element(By.ID, "q").get_attribute("value") == "bag"  # the form stays as it was
 
     # an evaluation run of two profiles on the judgment set, followed live until its report shows
     browser.get(f"{engineers_url}/engineers")

@@ -22,7 +22,7 @@ from hybrid_search.api.search import search_for_caller
 from hybrid_search.catalog import PROFILE_NAME_PATTERN, parse_model
 from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError
 from hybrid_search.opensearch import profiles as store
-from hybrid_search.profiles import BlendProfile, differences
+from hybrid_search.profiles import BlendProfile, StoredProfile, differences
 from hybrid_search.services import Services
 from hybrid_search.training import TrainingState, jobs_view
 
@@ -53,11 +53,11 @@ def judgment_files(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
     return queries, lists
 
 
-def references(services: Services) -> list[str]:
-    """Every profile as a search names it: the name (its active version), then each ``name@version``."""
+def references(services: Services, profiles: list[dict[str, Any]]) -> list[str]:
+    """Every one of ``profiles`` as a search names it: the name (its active version), then each ``name@version``."""
     index = services.settings.profiles_index
     out = []
-    for entry in store.list_profiles(services.opensearch, index):
+    for entry in profiles:
         out.append(entry["name"])
         out += [
             f"{v.name}@{v.version}" for v in reversed(store.list_versions(services.opensearch, index, entry["name"]))
@@ -71,10 +71,11 @@ def engineers_page() -> str:
     settings = services.settings
     queries, qrels = judgment_files(settings.judgments_root)
     healthy, checks = health_checks()
+    profiles = store.list_profiles(services.opensearch, settings.profiles_index)
     return render_template(
         "console/engineers.html",
-        profiles=store.list_profiles(services.opensearch, settings.profiles_index),
-        references=references(services),
+        profiles=profiles,
+        references=references(services, profiles),
         queries_files=queries,
         qrels_files=qrels,
         runs=run_log().recent(),
@@ -97,9 +98,10 @@ def _profile_page(
     active = store.get_active(services.opensearch, services.settings.profiles_index, name)
     by_number = {v.version: v for v in versions}
     a, b = (_version_arg(field, by_number) for field in ("a", "b"))
-    if a is None and b is None and len(versions) > 1:  # the active version against the one before it
+    if a is None and b is None and len(versions) > 1:  # the active version and its nearest neighbour
         before = [v for v in versions if v.version < active.version]
-        a, b = (before[-1] if before else None), active
+        after = [v for v in versions if v.version > active.version]
+        a, b = (before[-1], active) if before else (active, after[0])
     status = status_for(error) if error else 200
     page = render_template(
         "console/profile.html",
@@ -117,7 +119,7 @@ def _profile_page(
     return page, status
 
 
-def _version_arg(field: str, by_number: dict[int, Any]) -> Any:
+def _version_arg(field: str, by_number: dict[int, StoredProfile]) -> StoredProfile | None:
     raw = request.args.get(field)
     if not raw:
         return None
@@ -221,22 +223,35 @@ def run_plot(task_id: str, plot: str) -> Response:
 
 
 @console.get("/engineers/compare")
-def compare_page() -> str:
+def compare_page() -> tuple[str, int]:
     """Two profiles on one query, side by side: each of B's results marked with how it moved from A's."""
     services = _admin()
     asked = {field: request.args.get(field, "").strip() for field in ("q", "a", "b")}
-    columns = None
+    columns, error = None, None
     if asked["q"]:
-        pages = {}
-        for side in ("a", "b"):
-            fields = {"q": asked["q"], "profile": asked[side] or "default", "size": COMPARE_SIZE}
-            pages[side] = search_for_caller(fields, None, f"{side}.")
-        a_ids, b_ids = ([h["id"] for h in pages[side]["hits"]] for side in ("a", "b"))
-        for hit, moved in zip(pages["b"]["hits"], moves(a_ids, b_ids), strict=True):
+        try:
+            columns = {side: _compared(asked["q"], asked[side] or "default", side) for side in ("a", "b")}
+        except HybridSearchError as exc:
+            error = exc
+    if columns:
+        a_ids, b_ids = ([h["id"] for h in columns[side]["hits"]] for side in ("a", "b"))
+        for hit, moved in zip(columns["b"]["hits"], moves(a_ids, b_ids), strict=True):
             hit["moved"] = moved
-        for hit in pages["a"]["hits"]:
+        for hit in columns["a"]["hits"]:
             hit["dropped"] = hit["id"] not in b_ids
-        columns = pages
-    return render_template(
-        "console/compare.html", asked=asked, columns=columns, references=references(services), size=COMPARE_SIZE
+    status = status_for(error) if error else 200
+    page = render_template(
+        "console/compare.html",
+        asked=asked,
+        columns=columns,
+        error=error,
+        status=status,
+        references=references(services, store.list_profiles(services.opensearch, services.settings.profiles_index)),
+        size=COMPARE_SIZE,
     )
+    return page, status
+
+
+def _compared(q: str, profile: str, side: str) -> dict[str, Any]:
+    """One side's page; an error names the side's field (``a.profile``)."""
+    return search_for_caller({"q": q, "profile": profile, "size": COMPARE_SIZE}, None, f"{side}.")
