@@ -70,8 +70,8 @@ def outage(tmp_path) -> Iterator[Outage]:
             data_dir=tmp_path / "data",
             embed_batch_size=10,
             # longer than any batch takes here: a task still running when it expires is delivered again
-        # under the same delivery tag, and the first copy's ack would leave the second unprotected
-        task_visibility_timeout_s=30,
+            # under the same delivery tag, and the first copy's ack would leave the second unprotected
+            task_visibility_timeout_s=30,
             device="cpu",
         )
         client = make_client(settings)
