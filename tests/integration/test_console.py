@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import redis
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
@@ -72,10 +72,24 @@ def screenshot(browser, name: str) -> None:
 
 
 def follow(browser, element) -> None:
-    """Click something that loads a new page, and wait until the new page has replaced the old one."""
+    """Click something that loads a new page, and wait until the new page has replaced the old one
+    and has loaded."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
+
+    def replaced(_) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:  # Chromium's other way of saying the same, mid-navigation
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(browser, 60).until(replaced)
+    WebDriverWait(browser, 60).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def results(browser) -> list:

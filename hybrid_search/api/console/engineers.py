@@ -14,8 +14,8 @@ from flask import Response, current_app, jsonify, redirect, render_template, req
 
 from hybrid_search.api.auth import require_admin
 from hybrid_search.api.console import console
+from hybrid_search.api.console.keys import page
 from hybrid_search.api.console.search import moves
-from hybrid_search.api.errors import status_for
 from hybrid_search.api.evaluation import run_log, run_status, start_run
 from hybrid_search.api.health import health_checks
 from hybrid_search.api.search import search_for_caller
@@ -102,9 +102,9 @@ def _profile_page(
         before = [v for v in versions if v.version < active.version]
         after = [v for v in versions if v.version > active.version]
         a, b = (before[-1], active) if before else (active, after[0])
-    status = status_for(error) if error else 200
-    page = render_template(
+    return page(
         "console/profile.html",
+        error,
         name=name,
         versions=versions,
         active=active,
@@ -113,10 +113,7 @@ def _profile_page(
         diff=differences(a.profile, b.profile) if a and b else None,
         draft=draft or json.dumps(active.profile.model_dump(mode="json"), indent=2),
         notice=request.args.get("notice"),
-        error=error,
-        status=status,
     )
-    return page, status
 
 
 def _version_arg(field: str, by_number: dict[int, StoredProfile]) -> StoredProfile | None:
@@ -239,17 +236,14 @@ def compare_page() -> tuple[str, int]:
             hit["moved"] = moved
         for hit in columns["a"]["hits"]:
             hit["dropped"] = hit["id"] not in b_ids
-    status = status_for(error) if error else 200
-    page = render_template(
+    return page(
         "console/compare.html",
+        error,
         asked=asked,
         columns=columns,
-        error=error,
-        status=status,
         references=references(services, store.list_profiles(services.opensearch, services.settings.profiles_index)),
         size=COMPARE_SIZE,
     )
-    return page, status
 
 
 def _compared(q: str, profile: str, side: str) -> dict[str, Any]:

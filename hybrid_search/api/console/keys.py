@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
 
@@ -29,13 +30,18 @@ def set_key() -> Response:
     return response
 
 
+def page(template: str, error: HybridSearchError | None = None, **context: Any) -> tuple[str, int]:
+    """A console page with ``error`` shown on it, under the API's status code for it (200 without one)."""
+    status = status_for(error) if error else 200
+    return render_template(template, error=error, status=status, **context), status
+
+
 @console.errorhandler(HybridSearchError)
 def error_page(error: HybridSearchError) -> tuple[str | Response, int]:
     """An error on a console page as a page (with the key form on a 401); the page's own
     scripts, which ask for JSON, get the API's JSON error."""
     if request.accept_mimetypes.best == "application/json":
         return error_response(error)
-    status = status_for(error)
-    if status >= 500:
+    if status_for(error) >= 500:
         log.warning("%s: %s", error.code, error, exc_info=error)
-    return render_template("console/error.html", error=error, status=status), status
+    return page("console/error.html", error)

@@ -6,7 +6,7 @@ from flask import Response, current_app, jsonify, redirect, render_template, req
 
 from hybrid_search.api.auth import caller_merchant
 from hybrid_search.api.console import console
-from hybrid_search.api.errors import status_for
+from hybrid_search.api.console.keys import page
 from hybrid_search.api.products import accept_upload, queue_reindex, remove_product
 from hybrid_search.errors import HybridSearchError, UnauthorisedError
 from hybrid_search.opensearch.products import list_products, refresh
@@ -41,10 +41,7 @@ def merchant_upload() -> Response | tuple[str, int]:
     except HybridSearchError as exc:
         services = current_app.extensions["hybrid_search"]
         items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
-        page = render_template(
-            "console/merchant.html", merchant=merchant, products=items, error=exc, status=status_for(exc)
-        )
-        return page, status_for(exc)
+        return page("console/merchant.html", exc, merchant=merchant, products=items)
     notice = f"{len(done['accepted'])} accepted, {len(done['unchanged'])} unchanged"
     return redirect(url_for("console.merchant_page", notice=notice))
 

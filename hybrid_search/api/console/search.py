@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from flask import Response, current_app, redirect, render_template, url_for
+from flask import Response, current_app, redirect, url_for
 
 from hybrid_search.api.console import console
-from hybrid_search.api.errors import status_for
+from hybrid_search.api.console.keys import page
 from hybrid_search.api.search import request_fields, search_for_caller
 from hybrid_search.errors import HybridSearchError, NotFoundError
 from hybrid_search.photos import PhotoStore
@@ -54,12 +54,12 @@ def home() -> Response:
 def search_page() -> tuple[str, int]:
     fields, photo = request_fields()
     asked = {k: v for k, v in fields.items() if v not in (None, "", [])}
-    result, error, status = None, None, 200
+    result, error = None, None
     if asked.get("q") or asked.get("like") or photo:
         try:
             result = search_for_caller({**asked, "size": WINDOW, "explain": "true"}, photo)
         except HybridSearchError as exc:
-            error, status = exc, status_for(exc)
+            error = exc
     hits = result["hits"] if result else []
     for hit in hits:
         hit["bars"] = bars(hit["explain"])
@@ -67,16 +67,15 @@ def search_page() -> tuple[str, int]:
         anonymous = search_for_caller({**asked, "user_id": None, "size": WINDOW}, photo)
         for hit, moved in zip(hits, moves([h["id"] for h in anonymous["hits"]], [h["id"] for h in hits]), strict=True):
             hit["moved"] = moved
-    context = {
-        "fields": asked,
-        "result": result,
-        "hits": hits[:PAGE],
-        "facets": facet_counts(hits),
-        "error": error,
-        "status": status,
-        "photo_query": photo is not None,
-    }
-    return render_template("console/search.html", **context), status
+    return page(
+        "console/search.html",
+        error,
+        fields=asked,
+        result=result,
+        hits=hits[:PAGE],
+        facets=facet_counts(hits),
+        photo_query=photo is not None,
+    )
 
 
 @console.get("/photos/<digest>")
