@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Response, current_app, jsonify, redirect, request, url_for
 
 from hybrid_search.api.auth import caller_merchant
 from hybrid_search.api.console import console
@@ -18,19 +20,19 @@ def merchant_page() -> tuple[str, int]:
     merchant = _merchant_key("the merchant page")
     services = current_app.extensions["hybrid_search"]
     refresh(services.opensearch, services.settings.products_alias)  # an upload just made is listed (pending)
-    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
-    return render_template(
-        "console/merchant.html", merchant=merchant, products=items, notice=request.args.get("notice")
-    ), 200
+    return page(
+        "console/merchant.html", merchant=merchant, products=_products(merchant), notice=request.args.get("notice")
+    )
 
 
 @console.get("/merchant/status")
 def merchant_status() -> Response:
     """Each product's status and reason, for the page's live update."""
     merchant = _merchant_key("the merchant page")
-    services = current_app.extensions["hybrid_search"]
-    items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
-    return jsonify({p["product_id"]: {"status": p.get("status"), "reason": p.get("status_reason")} for p in items})
+    statuses = {
+        p["product_id"]: {"status": p.get("status"), "reason": p.get("status_reason")} for p in _products(merchant)
+    }
+    return jsonify(statuses)
 
 
 @console.post("/merchant/upload")
@@ -39,9 +41,7 @@ def merchant_upload() -> Response | tuple[str, int]:
     try:
         done = accept_upload(merchant)
     except HybridSearchError as exc:
-        services = current_app.extensions["hybrid_search"]
-        items = list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
-        return page("console/merchant.html", exc, merchant=merchant, products=items)
+        return page("console/merchant.html", exc, merchant=merchant, products=_products(merchant))
     notice = f"{len(done['accepted'])} accepted, {len(done['unchanged'])} unchanged"
     return redirect(url_for("console.merchant_page", notice=notice))
 
@@ -56,6 +56,12 @@ def merchant_delete(product_id: str) -> Response:
 def merchant_reindex() -> Response:
     task = queue_reindex(_merchant_key("reindexing"))
     return redirect(url_for("console.merchant_page", notice=f"reindex queued (task {task})"))
+
+
+def _products(merchant: str) -> list[dict[str, Any]]:
+    """The merchant's products the page lists (the first 200)."""
+    services = current_app.extensions["hybrid_search"]
+    return list_products(services.opensearch, services.settings.products_alias, merchant, None, 200, None)
 
 
 def _merchant_key(what: str) -> str:
