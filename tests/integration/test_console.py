@@ -32,6 +32,7 @@ from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.services import Services
 from tests.data import FASHION, photo_rows
 from tests.integration.cleanup import drop_test_indices
+from tests.integration.events import purchases
 from tests.integration.processes import Worker, worker_env
 from tests.net import free_port
 
@@ -149,15 +150,7 @@ def test_search_by_photo_and_more_like_this(browser, console_url):
 def test_the_shopper_switch_shows_how_a_users_profile_moves_the_page(browser, console_url, catalog):
     base = console_url.removesuffix("/ui")
     shoes = [pid for pid, row in catalog.items() if row["article_type"] == "Casual Shoes"][:4]
-    events = [
-        {
-            "action_name": "purchase",
-            "user_id": "u-console",
-            "session_id": "s1",
-            "event_attributes": {"object": {"object_id": p}},
-        }
-        for p in shoes
-    ]
+    events = purchases("u-console", shoes)
     request = urllib.request.Request(
         f"{base}/events",
         data=json.dumps(events).encode(),

@@ -18,6 +18,7 @@ from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import write_documents
 from hybrid_search.services import Services
 from tests.data import photo_bytes
+from tests.integration.events import purchases
 from tests.integration.rankings import SCORE_TOLERANCE, assert_same_ranking
 from tests.net import free_port
 
@@ -143,15 +144,7 @@ def test_auto_runs_natively_and_pages_the_same_blend(api):
 def test_personalisation_reranks_the_native_head_as_it_does_the_in_process_one(api, catalog):
     use_profile(api, "personal", weights=TEXT_LEGS, window=60, rerank_weight=1.0, rerank_depth=30)
     bought = [pid for pid, row in catalog.items() if row["article_type"] == "Casual Shoes"][:3]
-    events = [
-        {
-            "action_name": "purchase",
-            "user_id": "u-engines",
-            "session_id": "s",
-            "event_attributes": {"object": {"object_id": i}},
-        }
-        for i in bought
-    ]
+    events = purchases("u-engines", bought)
     assert api.post("/events", json=events, headers=CLIENT).status_code == 202
     params = {"profile": "personal", "q": "shoes", "user_id": "u-engines", "size": 20}
     native, msearch = search(api, NATIVE, **params), search(api, MSEARCH, **params)

@@ -15,6 +15,7 @@ from hybrid_search.ranking.rerank import profile_from_history
 from hybrid_search.services import Services
 from hybrid_search.users import UserProfiles
 from tests.data import photo_bytes
+from tests.integration.events import purchases
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
 CLIENT = {"X-API-Key": "dev-client-key"}  # a storefront: its users' events and personalised searches
@@ -119,15 +120,7 @@ def test_personalisation_reorders_for_a_user_with_history_only(api, catalog):
     anonymous = ids(api.get(query))
     casual = [i for i in anonymous if catalog[i]["article_type"] == "Casual Shoes"]
     assert casual, "the query should find casual shoes"
-    events = [
-        {
-            "action_name": "purchase",
-            "user_id": "u-casual",
-            "session_id": "s1",
-            "event_attributes": {"object": {"object_id": i}},
-        }
-        for i in casual[:4]
-    ]
+    events = purchases("u-casual", casual[:4])
     assert api.post("/events", json=events, headers=CLIENT).status_code == 202
     personal = api.get(f"{query}&user_id=u-casual&explain=true", headers=CLIENT).get_json()
     assert personal["personalised"] is True
@@ -184,15 +177,7 @@ def test_the_profile_events_build_in_redis_is_the_one_tuning_computes(api, catal
 def test_a_forgotten_user_loses_profile_and_events_and_searches_as_anonymous(api, catalog, search_settings):
     query = "/search?q=watch&size=20&profile=legs"
     anonymous = ids(api.get(query))
-    events = [
-        {
-            "action_name": "purchase",
-            "user_id": "u-forget",
-            "session_id": "s1",
-            "event_attributes": {"object": {"object_id": i}},
-        }
-        for i in anonymous[-3:]
-    ]
+    events = purchases("u-forget", anonymous[-3:])
     assert api.post("/events", json=events, headers=CLIENT).status_code == 202
     assert ids(api.get(f"{query}&user_id=u-forget", headers=CLIENT)) != anonymous  # the first events count at once
     client = make_client(search_settings)

@@ -12,6 +12,7 @@ from hybrid_search.api import create_app
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.indices import alias_targets
 from hybrid_search.services import Services
+from tests.integration.events import purchases
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
 CLIENT = {"X-API-Key": "dev-client-key"}
@@ -30,18 +31,6 @@ def api(search_settings, catalog):
 @pytest.fixture(scope="module")
 def passthrough(search_settings) -> str:
     return f"/{search_settings.products_alias}/_search"
-
-
-def purchases(user: str, products: list[str]) -> list[dict]:
-    return [
-        {
-            "action_name": "purchase",
-            "user_id": user,
-            "session_id": "s",
-            "event_attributes": {"object": {"object_id": p}},
-        }
-        for p in products
-    ]
 
 
 @pytest.mark.parametrize(
