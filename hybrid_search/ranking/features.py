@@ -1,0 +1,121 @@
+"""Features of (query, candidate) pairs for the learned ranker, from what the legs already returned (pure).
+
+A candidate is any product among the best ``depth`` hits of a leg. Per leg it gets the leg's raw
+score, its score relative to the leg's best, its min-max place among the leg's hits and its rank
+(NaN where the leg missed it: LightGBM learns a direction for missing values), and per query each
+leg's best score and how far its first hit stands above its second (a sharp first hit is a query
+that names one product, a flat head a query that names a kind of product). Query features say what
+kind of query it is: photo or text, words, script, how sure the attribute heads are, and how much
+of it is catalog words that no attribute names (brands, model names). Nothing here reads a title:
+every feature comes from the legs' (id, score) lists and the query's understanding, so scoring adds
+no round trip to OpenSearch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hybrid_search.legs import LEG_NAMES
+from hybrid_search.opensearch.queries import WORDS
+
+Intent = Mapping[str, Mapping[str, float]]
+LegHits = Mapping[str, Sequence[tuple[str, float]]]
+
+HEADS = ("article_type", "colour", "gender", "usage")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_LATIN_EXTENDED = re.compile(r"[\u00c0-\u024f]")
+
+PER_LEG = ("score", "relative", "minmax", "rank")
+PER_LEG_QUERY = ("ran", "top", "margin")
+QUERY = (
+    "photo",
+    "words",
+    "cjk",
+    "kana",
+    "latin_extended",
+    "catalog_words",
+    *(f"head_{name}" for name in HEADS),
+    "legs_found",
+)
+FEATURE_NAMES: tuple[str, ...] = (
+    *(f"{leg}.{name}" for leg in LEG_NAMES for name in (*PER_LEG, *PER_LEG_QUERY)),
+    *(f"query.{name}" for name in QUERY),
+)
+
+
+@dataclass(frozen=True)
+class QuerySignals:
+    """What a query brings besides its legs' hits: the shopper's own text ('' for a photo), whether
+    it is a photo (or a product to look like), and the attribute values the heads read in it."""
+
+    text: str = ""
+    photo: bool = False
+    intent: Intent | None = None
+
+
+def candidates(legs: LegHits, depth: int) -> list[str]:
+    """Every product among the best ``depth`` hits of any leg, by its best rank in any leg (then by
+    leg order): the order a tie in learned scores falls back to."""
+    best: dict[str, tuple[int, int]] = {}
+    for order, leg in enumerate(LEG_NAMES):
+        for rank, (doc_id, _) in enumerate(legs.get(leg, ())[:depth]):
+            if doc_id not in best or (rank, order) < best[doc_id]:
+                best[doc_id] = (rank, order)
+    return sorted(best, key=best.__getitem__)
+
+
+def query_features(signals: QuerySignals) -> dict[str, float]:
+    """The ``query.*`` features that do not depend on the candidate."""
+    words = _WORD.findall(signals.text.lower())
+    intent = signals.intent or {}
+    catalog_words = len(intent.get(WORDS, {}))
+    heads = {
+        f"head_{name}": max(intent[name].values(), default=math.nan) if intent.get(name) else math.nan
+        for name in HEADS
+    }
+    return {
+        "photo": float(signals.photo),
+        "words": float(len(words)),
+        "cjk": float(bool(_CJK.search(signals.text))),
+        "kana": float(bool(_KANA.search(signals.text))),
+        "latin_extended": float(bool(_LATIN_EXTENDED.search(signals.text))),
+        "catalog_words": catalog_words / len(words) if words else 0.0,
+        **heads,
+    }
+
+
+def feature_matrix(legs: LegHits, signals: QuerySignals, depth: int) -> tuple[list[str], np.ndarray]:
+    """(candidate ids, their features as rows in ``FEATURE_NAMES`` order, float32 with NaN for missing)."""
+    ids = candidates(legs, depth)
+    position = {doc_id: i for i, doc_id in enumerate(ids)}
+    column = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    matrix = np.full((len(ids), len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+    found = np.zeros(len(ids), dtype=np.float32)
+    for leg in LEG_NAMES:
+        hits = list(legs.get(leg, ()))[:depth]
+        matrix[:, column[f"{leg}.ran"]] = float(leg in legs)
+        if not hits:
+            continue
+        scores = np.array([score for _, score in hits], dtype=np.float64)
+        top, low = scores[0], scores.min()
+        matrix[:, column[f"{leg}.top"]] = top
+        matrix[:, column[f"{leg}.margin"]] = (top - scores[1]) / abs(top) if len(scores) > 1 and top else 0.0
+        rows = np.array([position[doc_id] for doc_id, _ in hits])
+        rows, first = np.unique(rows, return_index=True)  # a leg lists a product once; keep its best
+        scores, ranks = scores[first], first + 1
+        matrix[rows, column[f"{leg}.score"]] = scores
+        matrix[rows, column[f"{leg}.relative"]] = scores / top if top else 0.0
+        matrix[rows, column[f"{leg}.minmax"]] = (scores - low) / (top - low) if top > low else 1.0
+        matrix[rows, column[f"{leg}.rank"]] = np.log2(1 + ranks)
+        found[rows] += 1
+    for name, value in query_features(signals).items():
+        matrix[:, column[f"query.{name}"]] = value
+    matrix[:, column["query.legs_found"]] = found
+    return ids, matrix

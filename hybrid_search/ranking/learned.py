@@ -1,0 +1,188 @@
+"""The learned ranker: LambdaMART (LightGBM) over the legs' features, which learns per query which leg
+to trust, as OpenSearch's LTR plugin, Elasticsearch and Vespa rank a first phase's candidates.
+
+The fixed-weight profiles weigh every query of a class alike; a brand typed alone, a product's name
+and a phone snapshot each need another leg. The ranker sees each leg's scores beside what kind of
+query it is (``features.py``) and is trained on graded queries: those a catalog yields by itself
+(``evaluation/synthetic.py``), judged lists, or clicks. Scores are LightGBM's; a query's candidates
+are returned with their learned score min-max scaled into [0, 1] (what the per-user rerank adds
+its boost to, as it does to a blended score), exact ties falling back to the candidates' best leg
+rank. ``explain`` gives each feature's SHAP value (LightGBM's ``pred_contrib``, Lundberg et al.'s
+TreeSHAP), summed per leg beside the query's own features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hybrid_search.legs import LEG_NAMES
+from hybrid_search.ranking.combine import Combined, LegScore
+from hybrid_search.ranking.features import FEATURE_NAMES, LegHits, QuerySignals, feature_matrix
+
+DEPTH = 100  # each leg's best hits that make the candidates (serving and training alike)
+LABEL_GAIN = (0, 1, 3, 7)  # 2^grade - 1, as nDCG@10 counts the judgments' grades
+# More of a leg's score never makes a product less relevant (rank: fewer is better): a constraint
+# that keeps what the ranker learns from some queries from turning against a leg on others.
+MONOTONE = {"score": 1, "relative": 1, "minmax": 1, "rank": -1}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One query's candidates ranked by the learned ranker, with what ``explain`` needs."""
+
+    hits: list[Combined]
+    raw: dict[str, float]  # doc id -> the booster's score
+    rows: dict[str, np.ndarray]  # doc id -> its feature row
+
+
+class LearnedRanker:
+    """A trained LightGBM booster with the features it reads and the candidate depth it was trained at."""
+
+    def __init__(self, model: str, features: Sequence[str], depth: int, version: str, meta: dict[str, Any]) -> None:
+        import lightgbm
+
+        unknown = [name for name in features if name not in FEATURE_NAMES]
+        if unknown:
+            raise ValueError(f"the ranker reads features this code does not compute: {unknown[:3]}")
+        self.booster = lightgbm.Booster(model_str=model)
+        self.features = tuple(features)
+        self.columns = [FEATURE_NAMES.index(name) for name in features]
+        self.depth = depth
+        self.version = version
+        self.meta = meta
+
+    def scores(self, matrix: np.ndarray) -> np.ndarray:
+        """The booster's score per row (rows in ``FEATURE_NAMES`` order)."""
+        if not len(matrix):
+            return np.zeros(0)
+        return self.booster.predict(matrix[:, self.columns], num_threads=1)
+
+    def rank(self, legs: LegHits, signals: QuerySignals) -> Ranking:
+        """The union of the legs' best ``depth`` hits, best first."""
+        ids, matrix = feature_matrix(legs, signals, self.depth)
+        raw = self.scores(matrix)
+        order = sorted(range(len(ids)), key=lambda i: -raw[i])  # stable: ties keep the candidates' order
+        low, high = (float(raw.min()), float(raw.max())) if len(raw) else (0.0, 0.0)
+        spread = high - low
+        leg_scores = _leg_scores(legs, self.depth)
+        hits = []
+        for place, i in enumerate(order):
+            # scaled into [0, 1]; a tie is broken by the candidates' order, a step far below any learned difference
+            scaled = (raw[i] - low) / spread if spread else 1.0
+            score = float(scaled) - place * 1e-9
+            legs_of = {leg: found[ids[i]] for leg, found in leg_scores.items() if ids[i] in found}
+            hits.append(Combined(ids[i], score, legs_of))
+        return Ranking(hits, {ids[i]: float(raw[i]) for i in order}, {ids[i]: matrix[i] for i in order})
+
+    def explain(self, ranking: Ranking, doc_id: str) -> dict[str, Any]:
+        """``doc_id``'s learned score as SHAP contributions: the base value, each feature's share
+        (non-zero ones), and their sums per leg and for the query's own features."""
+        row = ranking.rows[doc_id][self.columns][None, :]
+        contributions = self.booster.predict(row, pred_contrib=True, num_threads=1)[0]
+        rounded = ((name, round(float(c), 4)) for name, c in zip(self.features, contributions[:-1], strict=True))
+        features = {name: c for name, c in rounded if c}
+        by_part: dict[str, float] = {}
+        for name, c in features.items():
+            part = name.split(".", 1)[0]
+            by_part[part] = round(by_part.get(part, 0.0) + c, 4)
+        return {
+            "version": self.version,
+            "score": round(ranking.raw[doc_id], 4),
+            "base": round(float(contributions[-1]), 4),
+            "by_leg": {part: value for part, value in by_part.items() if part != "query"},
+            "query": by_part.get("query", 0.0),
+            "features": dict(sorted(features.items(), key=lambda kv: -abs(kv[1]))),
+        }
+
+    def to_text(self) -> str:
+        """The artifact: a JSON header line (features, depth, what it was trained on), then LightGBM's model."""
+        header = {"features": list(self.features), "depth": self.depth, **self.meta}
+        return json.dumps(header) + "\n" + self.booster.model_to_string()
+
+    def save(self, directory: Path) -> Path:
+        """Write the artifact as ``ranker-<content hash>.txt`` (its version) and return its path."""
+        text = self.to_text()
+        digest = hashlib.sha256(text.split("\n", 1)[1].encode()).hexdigest()[:10]
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"ranker-{digest}.txt"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
+def load_ranker(path: Path) -> LearnedRanker:
+    header, model = path.read_text(encoding="utf-8").split("\n", 1)
+    meta = json.loads(header)
+    features, depth = meta.pop("features"), meta.pop("depth")
+    return LearnedRanker(model, features, depth, path.stem.removeprefix("ranker-"), meta)
+
+
+def train_ranker(
+    groups: Sequence[tuple[LegHits, QuerySignals, dict[str, int]]],
+    depth: int = DEPTH,
+    rounds: int = 300,
+    monotone: bool = True,
+    seed: int = 0,
+    meta: dict[str, Any] | None = None,
+) -> LearnedRanker:
+    """LambdaMART on graded queries: each is (its legs' hits, its signals, product id -> grade).
+    Queries whose candidates hold no graded product teach nothing and are left out."""
+    import lightgbm
+
+    matrices, labels, sizes = [], [], []
+    for legs, signals, grades in groups:
+        ids, matrix = feature_matrix(legs, signals, depth)
+        label = np.array([grades.get(doc_id, 0) for doc_id in ids], dtype=np.int32)
+        if len(ids) and label.any():
+            matrices.append(matrix)
+            labels.append(np.minimum(label, len(LABEL_GAIN) - 1))
+            sizes.append(len(ids))
+    if not sizes:
+        raise ValueError("no query has a graded product among its candidates")
+    params = {
+        "objective": "lambdarank",
+        "metric": "ndcg",
+        "eval_at": [10],
+        "label_gain": list(LABEL_GAIN),
+        "lambdarank_truncation_level": 20,
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_data_in_leaf": 50,
+        "feature_fraction": 0.8,
+        "num_threads": 2,
+        "deterministic": True,
+        "force_row_wise": True,
+        "seed": seed,
+        "verbose": -1,
+    }
+    if monotone:
+        params["monotone_constraints"] = [MONOTONE.get(name.split(".", 1)[1], 0) for name in FEATURE_NAMES]
+    data = lightgbm.Dataset(
+        np.vstack(matrices), np.concatenate(labels), group=sizes, feature_name=list(FEATURE_NAMES), free_raw_data=True
+    )
+    booster = lightgbm.train(params, data, num_boost_round=rounds)
+    info = {"queries": len(sizes), "rows": int(sum(sizes)), "created_at": datetime.now(UTC).isoformat()}
+    return LearnedRanker(booster.model_to_string(), FEATURE_NAMES, depth, "unsaved", info | (meta or {}))
+
+
+def _leg_scores(legs: LegHits, depth: int) -> dict[str, dict[str, LegScore]]:
+    """Per leg, each of its best ``depth`` hits' raw score, rank and min-max score (what explain shows)."""
+    out: dict[str, dict[str, LegScore]] = {}
+    for leg in LEG_NAMES:
+        hits = list(legs.get(leg, ()))[:depth]
+        if not hits:
+            continue
+        top, low = hits[0][1], min(score for _, score in hits)
+        found: dict[str, LegScore] = {}
+        for rank, (doc_id, score) in enumerate(hits, start=1):
+            found.setdefault(doc_id, LegScore(score, rank, (score - low) / (top - low) if top > low else 1.0))
+        out[leg] = found
+    return out
+

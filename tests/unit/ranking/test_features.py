@@ -1,0 +1,69 @@
+import math
+
+import numpy as np
+import pytest
+
+from hybrid_search.ranking.features import FEATURE_NAMES, QuerySignals, candidates, feature_matrix, query_features
+
+LEGS = {
+    "bm25": [("a", 12.0), ("b", 6.0), ("c", 3.0)],
+    "text": [("b", 0.9), ("d", 0.8), ("a", 0.7)],
+}
+
+
+def column(matrix: np.ndarray, ids: list[str], doc_id: str, name: str) -> float:
+    return float(matrix[ids.index(doc_id), FEATURE_NAMES.index(name)])
+
+
+def test_candidates_are_every_legs_head_by_best_rank_then_leg_order():
+    assert candidates(LEGS, 10) == ["a", "b", "d", "c"]
+    assert candidates(LEGS, 1) == ["a", "b"]
+    assert candidates({}, 10) == []
+
+
+def test_leg_features_by_hand():
+    ids, matrix = feature_matrix(LEGS, QuerySignals(text="black shoes"), 10)
+    assert matrix.shape == (4, len(FEATURE_NAMES))
+    assert column(matrix, ids, "b", "bm25.score") == 6.0
+    assert column(matrix, ids, "b", "bm25.relative") == 0.5
+    assert column(matrix, ids, "b", "bm25.minmax") == pytest.approx((6 - 3) / (12 - 3))
+    assert column(matrix, ids, "b", "bm25.rank") == pytest.approx(math.log2(3))
+    assert column(matrix, ids, "a", "text.rank") == pytest.approx(math.log2(4))
+    # per query: the leg's best score and how far its first hit stands above its second
+    assert column(matrix, ids, "d", "bm25.top") == 12.0
+    assert column(matrix, ids, "d", "bm25.margin") == pytest.approx(0.5)
+    assert column(matrix, ids, "a", "query.legs_found") == 2
+    assert column(matrix, ids, "d", "query.legs_found") == 1
+
+
+def test_a_leg_that_missed_a_product_or_did_not_run_is_missing_not_zero():
+    ids, matrix = feature_matrix(LEGS, QuerySignals(), 10)
+    assert math.isnan(column(matrix, ids, "d", "bm25.score"))
+    assert math.isnan(column(matrix, ids, "d", "bm25.rank"))
+    assert column(matrix, ids, "d", "bm25.ran") == 1.0
+    assert column(matrix, ids, "a", "image.ran") == 0.0
+    assert math.isnan(column(matrix, ids, "a", "image.top"))
+
+
+def test_depth_cuts_each_leg_before_its_statistics():
+    ids, matrix = feature_matrix(LEGS, QuerySignals(), 2)
+    assert "c" not in ids
+    assert column(matrix, ids, "a", "bm25.minmax") == 1.0 and column(matrix, ids, "b", "bm25.minmax") == 0.0
+
+
+def test_zero_variance_single_hit_and_duplicate_hits():
+    ids, matrix = feature_matrix({"image": [("x", 0.5)], "text": [("y", 0.2), ("y", 0.1)]}, QuerySignals(), 10)
+    assert column(matrix, ids, "x", "image.minmax") == 1.0
+    assert column(matrix, ids, "x", "image.margin") == 0.0
+    assert column(matrix, ids, "y", "text.score") == pytest.approx(0.2)  # a product listed twice keeps its best hit
+
+
+def test_query_features_say_what_kind_of_query_it_is():
+    brand = query_features(QuerySignals("remanika", intent={"colour": {"Black": 0.2}, "words": {"remanika": 1.0}}))
+    assert brand["catalog_words"] == 1.0 and brand["words"] == 1.0 and brand["head_colour"] == 0.2
+    assert math.isnan(brand["head_gender"])
+    assert query_features(QuerySignals("zapatillas rojas para niña"))["latin_extended"] == 1.0
+    assert query_features(QuerySignals("黑色 双肩包"))["cjk"] == 1.0
+    assert query_features(QuerySignals("メンズ 黒 スニーカー"))["kana"] == 1.0
+    photo = query_features(QuerySignals(photo=True))
+    assert photo["photo"] == 1.0 and photo["words"] == 0.0 and photo["catalog_words"] == 0.0

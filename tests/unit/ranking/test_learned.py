@@ -1,0 +1,73 @@
+import random
+
+import pytest
+
+from hybrid_search.ranking.features import QuerySignals
+from hybrid_search.ranking.learned import load_ranker, train_ranker
+
+
+def query(rng: random.Random, brand: bool) -> tuple[dict, QuerySignals, dict[str, int]]:
+    """A toy catalog where a brand typed alone is answered by BM25 and an attribute query by the
+    attributes leg; each leg also lists 40 products that are not the answer."""
+    others = [f"p{rng.randrange(5000)}" for _ in range(80)]
+    answer = f"answer{rng.randrange(10**6)}"
+    bm25 = ([answer] if brand else []) + others[:40]
+    attributes = ([] if brand else [answer]) + others[40:]
+    rng.shuffle(attributes)  # the attributes leg is no help for a brand, BM25 none for attributes
+    legs = {
+        "bm25": [(d, 12.0 - i * 0.2) for i, d in enumerate(bm25 if brand else rng.sample(bm25, len(bm25)))],
+        "attributes": [(d, 6.0 - i * 0.1) for i, d in enumerate(attributes if not brand else attributes)],
+        "text": [(d, 0.9 - i * 0.001) for i, d in enumerate(rng.sample(others, 60))],
+    }
+    if not brand:
+        legs["attributes"] = [(answer, 6.5)] + [(d, 5.0) for d in others[40:]]
+    intent = {"words": {"asics": 1.0}} if brand else {"colour": {"Black": 0.9}, "article_type": {"Shoes": 0.9}}
+    return legs, QuerySignals("asics" if brand else "black men's shoes", intent=intent), {answer: 2}
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rng = random.Random(0)
+    train = [query(rng, n % 2 == 0) for n in range(300)]
+    test = [query(rng, n % 2 == 0) for n in range(60)]
+    return train_ranker(train, depth=50, rounds=60), test
+
+
+def test_learns_which_leg_to_trust_per_query(toy):
+    ranker, test = toy
+    first = [ranker.rank(legs, signals).hits[0].doc_id in grades for legs, signals, grades in test]
+    assert sum(first) / len(first) >= 0.95
+
+
+def test_scores_are_scaled_into_unit_interval_and_strictly_ordered(toy):
+    ranker, test = toy
+    hits = ranker.rank(*test[0][:2]).hits
+    scores = [h.score for h in hits]
+    assert scores[0] == pytest.approx(1.0) and min(scores) >= -1e-6
+    assert all(a > b for a, b in zip(scores, scores[1:], strict=False))  # no ties: a page never falls back to ids
+    assert hits[0].legs["bm25"].rank == 1  # what explain shows of each leg beside the learned score
+
+
+def test_explain_contributions_add_up_to_the_learned_score(toy):
+    ranker, test = toy
+    ranking = ranker.rank(*test[0][:2])
+    top = ranking.hits[0].doc_id
+    explained = ranker.explain(ranking, top)
+    parts = explained["base"] + sum(explained["by_leg"].values()) + explained["query"]
+    assert parts == pytest.approx(explained["score"], abs=1e-2)
+    assert explained["by_leg"]["bm25"] > 0  # a brand's answer is lifted by BM25
+
+
+def test_saved_artifact_ranks_the_same(toy, tmp_path):
+    ranker, test = toy
+    path = ranker.save(tmp_path)
+    loaded = load_ranker(path)
+    assert path.name == f"ranker-{loaded.version}.txt" and loaded.depth == 50
+    legs, signals, _ = test[1]
+    assert [h.doc_id for h in loaded.rank(legs, signals).hits] == [h.doc_id for h in ranker.rank(legs, signals).hits]
+    assert loaded.meta["queries"] == 300
+
+
+def test_no_candidates_and_untrainable_queries():
+    with pytest.raises(ValueError, match="no query has a graded product"):
+        train_ranker([({"bm25": [("a", 1.0)]}, QuerySignals("x"), {"zzz": 2})], rounds=5)
