@@ -447,6 +447,36 @@ def judgments_from_events(settings: Settings, out: Path | None, min_impressions:
     click.echo(json.dumps(result, indent=1))
 
 
+@main.command("train-ranker")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--qrels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="judged queries (TREC qrels, or a judgment list such as `judgments from-events` writes from clicks); "
+    "without them, the queries the catalog itself yields",
+)
+@click.option("--profile", default="default", show_default=True, help="whose attribute weights the legs use")
+@click.option("--seed", default=0, show_default=True)
+@click.pass_obj
+def train_ranker(settings: Settings, queries: Path | None, qrels: Path | None, profile: str, seed: int) -> None:
+    """Train the learned ranker over the legs and record it on the live index: searches rank with it
+    within seconds, without a restart."""
+    from hybrid_search.evaluation import learning
+    from hybrid_search.evaluation.judgments import load_judgments
+
+    service = _search_service(settings)
+    base = service.profiles.get(profile).profile
+    if qrels is None:
+        ranker = learning.train_from_catalog(service, base, seed=seed, progress=_tqdm)
+    else:
+        judged, grades = load_judgments(queries, qrels)
+        ranker = learning.train_from_judgments(
+            service, judged, grades, (queries or qrels).parent, base, str(qrels), progress=_tqdm
+        )
+    click.echo(json.dumps(learning.save_and_record(service, ranker), indent=1))
+
+
 @main.command("eval")
 @_judgments
 @click.option("--profile", "names", multiple=True, default=["default"], show_default=True, help="stored profiles")

@@ -16,6 +16,7 @@ from hybrid_search.models import ModelSet, artifact_name, artifact_path
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.indices import index_meta, update_meta
 from hybrid_search.pipeline import EmbeddingPipeline
+from hybrid_search.ranking.learned import LearnedRanker, load_ranker
 from hybrid_search.settings import Settings
 
 
@@ -56,6 +57,13 @@ def record_attributes(client: OpenSearchClient, settings: Settings, path: Path) 
     return index
 
 
+def record_ranker(client: OpenSearchClient, settings: Settings, path: Path) -> str:
+    """Record a learned ranker on the live index (no vector depends on it either); returns the index."""
+    index, models = live_models(client, settings)
+    update_meta(client, index, {"models": replace(models, ranker=artifact_name(path, settings)).to_meta()})
+    return index
+
+
 def index_models(client: OpenSearchClient, settings: Settings, index: str) -> ModelSet:
     """The models to embed into ``index`` with: its record, or the configured ones where it has none."""
     try:
@@ -78,6 +86,10 @@ class LoadedModels:
         if not self.models.attributes:
             return None
         return _attribute_model(artifact_path(self.models.attributes, self.settings))
+
+    @cached_property
+    def ranker(self) -> LearnedRanker | None:
+        return load_ranker(artifact_path(self.models.ranker, self.settings)) if self.models.ranker else None
 
 
 _attribute_lock = threading.Lock()
@@ -146,6 +158,7 @@ class LiveModels:
                     ("photo encoder", recorded.image_encoder, used.image_encoder),
                     ("fusion", recorded.fusion_version, used.fusion_version),
                     ("attribute heads", recorded.attributes_version, used.attributes_version),
+                    ("ranker", recorded.ranker_version, used.ranker_version),
                 )
                 if a != b
             ]

@@ -4,7 +4,8 @@ A products index records the text and photo encoders that embedded it, the fusio
 vectors, and the attribute heads that read queries against it. Workers embed into an index with the
 models it records; the query side follows the index the alias points at (``live_models``), so a
 new alias target is picked up by every process within ``models_poll_s``, without a restart.
-``HYBRID_SEARCH_FUSION_MODEL`` and ``HYBRID_SEARCH_ATTRIBUTE_MODEL`` remain as overrides.
+``HYBRID_SEARCH_FUSION_MODEL``, ``HYBRID_SEARCH_ATTRIBUTE_MODEL`` and ``HYBRID_SEARCH_RANKER_MODEL`` remain
+as overrides.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ModelSet:
     image_encoder: str
     fusion: str | None = None  # a fusion artifact; None is the concatenation baseline
     attributes: str | None = None  # attribute heads; None reads queries without them
+    ranker: str | None = None  # the learned ranker; None blends with the profile's fixed weights
 
     @property
     def fusion_version(self) -> str:
@@ -46,12 +48,17 @@ class ModelSet:
         parts = (self.text_encoder, self.image_encoder, self.fusion_version)
         return "+".join(re.sub(r"[^A-Za-z0-9._-]+", "-", part) for part in parts)
 
+    @property
+    def ranker_version(self) -> str | None:
+        return artifact_version(self.ranker) if self.ranker else None
+
     def to_meta(self) -> dict[str, Any]:
         return {
             "text_encoder": self.text_encoder,
             "image_encoder": self.image_encoder,
             "fusion": {"version": self.fusion_version, "artifact": self.fusion},
             "attributes": {"version": self.attributes_version, "artifact": self.attributes},
+            "ranker": {"version": self.ranker_version, "artifact": self.ranker},
         }
 
     @classmethod
@@ -61,6 +68,7 @@ class ModelSet:
             image_encoder=meta["image_encoder"],
             fusion=(meta.get("fusion") or {}).get("artifact"),
             attributes=(meta.get("attributes") or {}).get("artifact"),
+            ranker=(meta.get("ranker") or {}).get("artifact"),
         )
 
     @classmethod
@@ -84,6 +92,9 @@ class ModelSet:
         if settings.attribute_model != FOLLOW_INDEX:
             path = resolve_attribute_model(settings.attribute_model, settings.models_dir)
             models = replace(models, attributes=artifact_name(path, settings) if path else None)
+        if settings.ranker_model != FOLLOW_INDEX:
+            ranker = None if settings.ranker_model == "none" else artifact_name(Path(settings.ranker_model), settings)
+            models = replace(models, ranker=ranker)
         return models
 
 
@@ -99,6 +110,7 @@ def configured_models(settings: Settings, live: ModelSet | None) -> ModelSet:
         settings.image_encoder,
         fusion=live.fusion if same else None,
         attributes=live.attributes if same_text else None,
+        ranker=live.ranker if same else None,  # its features are the scores of these encoders' legs
     )
     return kept.with_overrides(settings)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,6 +50,11 @@ class BlendProfile(BaseModel):
         description="score of a full match per attribute in the attributes leg (times the value's probability); "
         "words: a title with all of the query's catalog words no attribute names (brands, materials, patterns)",
     )
+    ranker: bool = Field(
+        True,
+        description="rank with the learned ranker the live index records, where it records one "
+        "(these weights are then its fallback and the explained baseline)",
+    )
     classes: dict[QueryClass, BlendProfile] = Field(
         default_factory=dict, description="per query class overrides (photo, zh, short, long)"
     )
@@ -75,6 +80,13 @@ class BlendProfile(BaseModel):
     def for_class(self, query_class: str) -> BlendProfile:
         """The profile a query of this class is blended with: its override, else this one."""
         return self.classes.get(query_class, self)  # type: ignore[call-overload]
+
+
+def every_leg(window: int, attribute_weights: Mapping[str, float] | None = None) -> BlendProfile:
+    """Every leg on, at ``window`` hits each: what the learned ranker reads, and the superset any
+    profile blends from (evaluation retrieves each query once with it)."""
+    extra = {"attribute_weights": dict(attribute_weights)} if attribute_weights else {}
+    return BlendProfile(weights=dict.fromkeys(LEG_NAMES, 1.0), window=window, **extra)
 
 
 def parse_reference(reference: str) -> tuple[str, int | None]:

@@ -40,8 +40,10 @@ from hybrid_search.opensearch.search import (
     search_sources,
 )
 from hybrid_search.pipeline import EmbeddingPipeline
-from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile
+from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile, every_leg
 from hybrid_search.ranking.explain import explain_hit, user_reasons
+from hybrid_search.ranking.features import QuerySignals
+from hybrid_search.ranking.learned import LearnedRanker, Ranking
 from hybrid_search.ranking.pipeline import blend, choose_profile, page_of, rerank_head
 from hybrid_search.ranking.query_class import query_class
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, asked_fields, user_boost
@@ -51,6 +53,7 @@ from hybrid_search.users import UserProfiles
 
 VOTER_LEGS = ("fused", "image")
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
+LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class SearchPlan:
     why: str = ""  # why the native engine does not run where it was wanted
     native_legs: tuple[str, ...] = ()  # the hybrid query's sub-queries, in order, when it runs
     native: NativeBlend | None = None
+    ranker: LearnedRanker | None = None  # the learned ranker, when it ranks this search
+    gathered: BlendProfile | None = None  # with the ranker: every leg the query can run, at its depth
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class Retrieval:
     query_class: str
     encode_ms: float
     search_ms: float
+    signals: QuerySignals = QuerySignals()  # what the learned ranker reads of the query itself
 
 
 class SearchService:
@@ -246,6 +252,7 @@ class SearchService:
             query_class=query_class(request.q, photo is not None or bool(request.like)),
             encode_ms=understood.encode_ms,
             search_ms=_ms(started, time.perf_counter()),
+            signals=_signals(request, photo, intent),
         )
 
     def _msearch_legs(
@@ -321,6 +328,13 @@ class SearchService:
         profile = choose_profile(stored.profile, klass, self.available_legs(request, photo))
         if request.page * request.size > profile.window:
             raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
+        ranker = self.models.current().ranker if profile.ranker and request.engine != HYBRID_ENGINE else None
+        if ranker is not None:
+            gathered = every_leg(ranker.depth, profile.attribute_weights)
+            understood = self.understand(request, photo, gathered)
+            return SearchPlan(
+                request, stored, klass, profile, understood, LEARNED_ENGINE, ranker=ranker, gathered=gathered
+            )
         understood = self.understand(request, photo, profile)
         return self._engine(SearchPlan(request, stored, klass, profile, understood, MSEARCH_ENGINE))
 
@@ -357,7 +371,13 @@ class SearchService:
 
         intent = understood.inputs.intent
         products: dict[str, dict[str, Any]] = {}
-        if plan.engine == HYBRID_ENGINE:
+        ranking: Ranking | None = None
+        if plan.ranker is not None and plan.gathered is not None:
+            legs, intent = self._msearch_legs(understood, plan.gathered)
+            ranking = plan.ranker.rank(legs, _signals(request, photo, intent))
+            blended, total, offset = ranking.hits, len(ranking.hits), 0
+            legs_run = list(legs)
+        elif plan.engine == HYBRID_ENGINE:
             # the page alone unless a user's boosts rerank the head first; ids only, products below
             head = min(profile.window, max(request.page * request.size, profile.rerank_depth))
             start, size = (0, head) if personalise else ((request.page - 1) * request.size, request.size)
@@ -417,6 +437,9 @@ class SearchService:
                     profile.missing,
                     rerank_weight,
                 ) | {"engine": plan.engine}
+                if ranking is not None and plan.ranker is not None:
+                    hit["explain"]["combination"] = {"method": LEARNED_ENGINE, "ranker": plan.ranker.version}
+                    hit["explain"]["learned"] = plan.ranker.explain(ranking, item.hit.doc_id)
                 if item.hit.doc_id in reasons:
                     hit["explain"]["why"] = reasons[item.hit.doc_id]
             hits.append(hit)
@@ -470,6 +493,11 @@ class SearchService:
             for key in page
             if key in sources
         }
+
+
+def _signals(request: SearchRequest, photo: bytes | None, intent: Intent | None) -> QuerySignals:
+    looks = photo is not None or bool(request.like)
+    return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent)
 
 
 def _ms(start: float, end: float) -> float:

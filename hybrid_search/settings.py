@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     query_dictionary: str = "cedict"  # Chinese->English query translation: cedict, a CC-CEDICT file, or none
     # query understanding heads: "index" (those the index records), "latest" in models_dir, a path, or "none"
     attribute_model: str = "index"
+    # the learned ranker: "index" (the one the index records), a path, or "none" (the profiles' fixed weights)
+    ranker_model: str = "index"
     models_poll_s: float = Field(5.0, gt=0)  # how often a process reads which models the alias's index records
     device: str = "auto"
     # photo features under autocast (bf16/fp16, for GPUs); measured against fp32 on the first batch and

@@ -9,6 +9,8 @@ A training run for one alias goes through ``STEPS``:
 - ``copy``: create the index of the new models (marked as being built, so uploads reach it too),
   copy the catalog into it keeping text and photo vectors, and queue every product to be re-fused;
 - ``embed``: wait until none of its products is pending, then swap the alias;
+- ``ranker``: train the learned ranker on the queries the live catalog yields (attribute values, its
+  brands and names, retyped titles, phone snapshots of its photos) and record it on the live index;
 - ``profile``: when enough searches were judged by shoppers' clicks, tune the default blend profile
   on them (condensed lists, shrunk towards the current one) and store it as its next version only
   where it beats the current one on held-out folds and is not below its own best single leg.
@@ -37,6 +39,7 @@ from hybrid_search import jobs
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import BackendError, InvalidInputError, ServiceUnavailableError
 from hybrid_search.evaluation import jobs as evaluation_jobs
+from hybrid_search.evaluation import learning
 from hybrid_search.evaluation.judgments import load_queries, query_products
 from hybrid_search.ingest import Enqueue
 from hybrid_search.live_models import live_models, record_attributes
@@ -54,7 +57,7 @@ from hybrid_search.settings import Settings
 T = TypeVar("T")
 TRANSIENT = (ServiceUnavailableError, BackendError, redis.RedisError)  # retried, not failed
 PROFILE = "default"  # the profile /search uses unless told otherwise
-STEPS = ("attributes", "behaviour", "fusion", "copy", "embed", "profile")
+STEPS = ("attributes", "behaviour", "fusion", "copy", "embed", "ranker", "profile")
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
@@ -381,6 +384,20 @@ def _advance_from_embed(ctx: Context, run_id: str, result: dict[str, Any]) -> No
         ctx.send_step(run_id, following)
 
 
+def _ranker_step(ctx: Context, run_id: str) -> dict[str, Any]:
+    """The learned ranker, trained on the queries the (new) live catalog yields, recorded on it."""
+    service = SearchService.from_services(Services(ctx.settings, ctx.client, ctx.state.redis))
+
+    def progress(items: Iterable[T], desc: str, total: int) -> Iterable[T]:
+        for done, item in enumerate(items):
+            if done % 50 == 0:
+                ctx.state.progress(run_id, done, total, desc)
+            yield item
+
+    ranker = learning.train_from_catalog(service, service.profiles.get(PROFILE).profile, progress=progress)
+    return learning.save_and_record(service, ranker)
+
+
 def _profile_step(ctx: Context, run_id: str) -> dict[str, Any]:
     settings = ctx.settings
     threshold = settings.train_profile_after_queries
@@ -428,6 +445,7 @@ STEP_FUNCTIONS: dict[str, Callable[[Context, str], dict[str, Any]]] = {
     "behaviour": _behaviour_step,
     "fusion": _fusion_step,
     "copy": _copy_step,
+    "ranker": _ranker_step,
     "profile": _profile_step,
 }
 

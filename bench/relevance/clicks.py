@@ -34,12 +34,12 @@ from hybrid_search.api import create_app
 from hybrid_search.evaluation.jobs import judgments_from_events
 from hybrid_search.evaluation.judgments import load_qrels, load_queries, load_search_relevance_judgments
 from hybrid_search.evaluation.report import compare, markdown_table, score_queries, summarise
-from hybrid_search.evaluation.runner import collecting_profile, retrieve_all, run_profiles, single_leg_profiles
+from hybrid_search.evaluation.runner import retrieve_all, run_profiles, single_leg_profiles
 from hybrid_search.evaluation.tuning import SearchSpace, tune_per_class
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.profiles import delete_profile, save_version
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
@@ -130,7 +130,7 @@ def main() -> None:
     click_qrels = {q.id: click_qrels_srw.get(srw_ids.get(q.text, ""), {}) for q in queries}
 
     space = SearchSpace()
-    collect = collecting_profile(max(space.windows), start.attribute_weights)
+    collect = every_leg(max(space.windows), start.attribute_weights)
     retrievals = retrieve_all(
         service, queries, DATA, collect, lambda items: tqdm(items, total=len(queries), desc="legs", file=sys.stderr)
     )

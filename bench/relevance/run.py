@@ -39,11 +39,11 @@ from hybrid_search.evaluation.report import (
     summarise,
     write_report,
 )
-from hybrid_search.evaluation.runner import collecting_profile, retrieve_all, run_profiles, single_leg_profiles
+from hybrid_search.evaluation.runner import retrieve_all, run_profiles, single_leg_profiles
 from hybrid_search.legs import LEGS_BY_NAME
 from hybrid_search.opensearch.hybrid import build_hybrid_body
 from hybrid_search.opensearch.search import run_hybrid
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
@@ -112,7 +112,7 @@ def main() -> None:
     tuned_name = f"tuned hybrid, the default ({tuned.name}@{tuned.version})"
     queries, qrels = load_queries(args.queries), load_qrels(args.qrels)
     window = max(UNTUNED.window, tuned.profile.window, *(p.window for p in tuned.profile.classes.values()))
-    collect = collecting_profile(window, tuned.profile.attribute_weights)
+    collect = every_leg(window, tuned.profile.attribute_weights)
     progress = lambda items: tqdm(items, total=len(queries), desc="legs", file=sys.stderr)  # noqa: E731
     retrievals = retrieve_all(service, queries, args.queries.parent, collect, progress)
 

@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries
 from hybrid_search.evaluation.report import QueryScore, compare, score_queries
-from hybrid_search.evaluation.runner import Retrievals, collecting_profile, rank_all, retrieve_all, single_leg_profiles
+from hybrid_search.evaluation.runner import Retrievals, rank_all, retrieve_all, single_leg_profiles
 from hybrid_search.evaluation.tuning import SearchSpace, shrink_per_class, tune_per_class
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
@@ -51,7 +51,7 @@ def main() -> None:
         queries += load_queries(q)
         qrels |= load_qrels(r)
     space = SearchSpace()
-    collect = collecting_profile(max(space.windows), UNTUNED.attribute_weights)
+    collect = every_leg(max(space.windows), UNTUNED.attribute_weights)
     retrievals = retrieve_all(service, queries, DATA, collect, lambda items: tqdm(items, total=len(queries)))
 
     rows: dict[str, dict] = {}

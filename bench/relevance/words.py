@@ -21,9 +21,10 @@ from tqdm import tqdm
 from hybrid_search.catalog import SearchRequest
 from hybrid_search.evaluation.judgments import load_qrels, load_queries, query_products
 from hybrid_search.evaluation.report import compare, mean, score_queries, summarise
-from hybrid_search.evaluation.runner import collecting_profile, rank_all, retrieve_all, single_leg_profiles
+from hybrid_search.evaluation.runner import rank_all, retrieve_all, single_leg_profiles
 from hybrid_search.opensearch.queries import WORDS, build_attribute_query, leg_body
 from hybrid_search.opensearch.search import run_legs
+from hybrid_search.profiles import every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
@@ -44,7 +45,7 @@ def main() -> None:
     qrels = load_qrels(DATA / "qrels-dev.tsv") | load_qrels(DATA / "qrels-dev-intents.tsv")
     default = service.profiles.get("default").profile
     base_weights = {**default.attribute_weights, WORDS: 0.0}
-    collect = collecting_profile(WINDOW, base_weights)
+    collect = every_leg(WINDOW, base_weights)
     progress = lambda items: tqdm(items, total=len(queries), desc="legs", file=sys.stderr)  # noqa: E731
     retrievals = {0.0: retrieve_all(service, queries, DATA, collect, progress)}
     with_words = {}

@@ -15,7 +15,6 @@ from hybrid_search.evaluation.clicks import coec, judgment_list, position_ctr, s
 from hybrid_search.evaluation.judgments import load_judgments
 from hybrid_search.evaluation.report import compare, mean, score_queries, summarise, write_report
 from hybrid_search.evaluation.runner import (
-    collecting_profile,
     rank_all,
     retrieve_all,
     run_profiles,
@@ -32,7 +31,7 @@ from hybrid_search.legs import LEG_NAMES
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import iter_search_events
 from hybrid_search.opensearch.profiles import save_version
-from hybrid_search.profiles import BlendProfile, StoredProfile
+from hybrid_search.profiles import BlendProfile, StoredProfile, every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.settings import Settings
 
@@ -63,16 +62,18 @@ def evaluate(
     runs = dict(profiles)
     if with_single_legs:
         runs |= single_leg_profiles(next(iter(profiles.values())))
-    window = max(p.window for p in runs.values())
+    ranker = service.models.current().ranker  # profiles are scored as /search serves them
+    window = max(*(p.window for p in runs.values()), ranker.depth if ranker else 0)
     first = next(iter(profiles.values()))
     retrievals = retrieve_all(
         service,
         queries,
         base_dir,
-        collecting_profile(window, first.attribute_weights),
+        every_leg(window, first.attribute_weights),
         lambda items: progress(items, "retrieve", len(queries)),
     )
-    rows = {run: score_queries(rankings, queries, qrels) for run, rankings in run_profiles(retrievals, runs).items()}
+    rankings = run_profiles(retrievals, runs, ranker)
+    rows = {run: score_queries(ranked, queries, qrels) for run, ranked in rankings.items()}
     baseline = next(iter(rows))
     comparisons = {f"{run} vs {baseline}": compare(rows[baseline], r) for run, r in rows.items() if run != baseline}
     paths = write_report(out_dir, name, rows, comparisons, extra={"queries": str(queries_path or qrels_path)})
@@ -112,7 +113,7 @@ def tune(
         service,
         queries,
         base_dir,
-        collecting_profile(max(space.windows), base.profile.attribute_weights),
+        every_leg(max(space.windows), base.profile.attribute_weights),
         lambda items: progress(items, "retrieve", len(queries)),
     )
     processes = processes or os.cpu_count() or 1

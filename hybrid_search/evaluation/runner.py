@@ -18,16 +18,11 @@ from hybrid_search.evaluation.judgments import Query, query_products
 from hybrid_search.legs import LEG_NAMES
 from hybrid_search.opensearch.products import resolve_refs
 from hybrid_search.profiles import BlendProfile
+from hybrid_search.ranking.learned import LearnedRanker
 from hybrid_search.ranking.pipeline import blend, choose_profile
 from hybrid_search.search import Retrieval, SearchService
 
 Retrievals = dict[str, Retrieval]
-
-
-def collecting_profile(window: int, attribute_weights: dict[str, float] | None = None) -> BlendProfile:
-    """Every leg on, at ``window`` hits each: the superset any profile blends from."""
-    extra = {"attribute_weights": attribute_weights} if attribute_weights else {}
-    return BlendProfile(weights=dict.fromkeys(LEG_NAMES, 1.0), window=window, **extra)
 
 
 def retrieve_all(
@@ -51,22 +46,34 @@ def retrieve_all(
     return out
 
 
-def rank(retrieval: Retrieval, profile: BlendProfile) -> list[str]:
-    """Product ids best first, as /search would order them for this profile: judgments name products
-    by their merchant's own ids, so a judgment set is one merchant's catalog."""
+def rank(retrieval: Retrieval, profile: BlendProfile, ranker: LearnedRanker | None = None) -> list[str]:
+    """Product ids best first, as /search would order them for this profile (and the learned ranker,
+    where the index records one and the profile uses it): judgments name products by their merchant's
+    own ids, so a judgment set is one merchant's catalog."""
     chosen = choose_profile(profile, retrieval.query_class, retrieval.legs.keys())
-    return list(dict.fromkeys(product_id_of(c.doc_id) for c in blend(retrieval.legs, chosen)))
+    if ranker is not None and chosen.ranker:
+        ranked = ranker.rank(retrieval.legs, retrieval.signals).hits
+    else:
+        ranked = blend(retrieval.legs, chosen)
+    return list(dict.fromkeys(product_id_of(c.doc_id) for c in ranked))
 
 
-def rank_all(retrievals: Retrievals, profile: BlendProfile) -> dict[str, list[str]]:
-    return {qid: rank(r, profile) for qid, r in retrievals.items()}
+def rank_all(
+    retrievals: Retrievals, profile: BlendProfile, ranker: LearnedRanker | None = None
+) -> dict[str, list[str]]:
+    return {qid: rank(r, profile, ranker) for qid, r in retrievals.items()}
 
 
-def run_profiles(retrievals: Retrievals, profiles: Mapping[str, BlendProfile]) -> dict[str, dict[str, list[str]]]:
-    """Rankings of every query under each named profile."""
-    return {name: rank_all(retrievals, profile) for name, profile in profiles.items()}
+def run_profiles(
+    retrievals: Retrievals, profiles: Mapping[str, BlendProfile], ranker: LearnedRanker | None = None
+) -> dict[str, dict[str, list[str]]]:
+    """Rankings of every query under each named profile (with ``ranker`` where a profile uses it)."""
+    return {name: rank_all(retrievals, profile, ranker) for name, profile in profiles.items()}
 
 
 def single_leg_profiles(base: BlendProfile) -> dict[str, BlendProfile]:
     """Each leg alone (weight 1, the rest 0), with base's window: the baselines a blend must beat."""
-    return {f"{leg} alone": base.model_copy(update={"weights": {leg: 1.0}, "classes": {}}) for leg in LEG_NAMES}
+    return {
+        f"{leg} alone": base.model_copy(update={"weights": {leg: 1.0}, "classes": {}, "ranker": False})
+        for leg in LEG_NAMES
+    }

@@ -77,8 +77,7 @@ def query_features(signals: QuerySignals) -> dict[str, float]:
     intent = signals.intent or {}
     catalog_words = len(intent.get(WORDS, {}))
     heads = {
-        f"head_{name}": max(intent[name].values(), default=math.nan) if intent.get(name) else math.nan
-        for name in HEADS
+        f"head_{name}": max(intent[name].values(), default=math.nan) if intent.get(name) else math.nan for name in HEADS
     }
     return {
         "photo": float(signals.photo),

@@ -185,4 +185,3 @@ def _leg_scores(legs: LegHits, depth: int) -> dict[str, dict[str, LegScore]]:
             found.setdefault(doc_id, LegScore(score, rank, (score - low) / (top - low) if top > low else 1.0))
         out[leg] = found
     return out
-

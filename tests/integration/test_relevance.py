@@ -130,8 +130,8 @@ def test_evaluation_ranks_what_search_serves_without_attribute_heads(search_sett
     """A fresh install before train-attributes: the default leans on the attributes leg, and both
     /search and the evaluation runner fall back to the plain blend of the legs that can run."""
     from hybrid_search.catalog import SearchRequest
-    from hybrid_search.evaluation.runner import collecting_profile, rank
-    from hybrid_search.profiles import BUILT_IN
+    from hybrid_search.evaluation.runner import rank
+    from hybrid_search.profiles import BUILT_IN, every_leg
     from tests.data import photo_bytes
 
     bare = SearchService.from_services(
@@ -144,7 +144,7 @@ def test_evaluation_ranks_what_search_serves_without_attribute_heads(search_sett
     ):
         served = [h["id"] for h in bare.search(request, photo)["hits"]]
         # retrieved at the window /search used (a wider k-NN search may find other neighbours)
-        retrieval = bare.retrieve(request, photo, collecting_profile(BlendProfile().window))
+        retrieval = bare.retrieve(request, photo, every_leg(BlendProfile().window))
         assert served and rank(retrieval, BUILT_IN.profile)[:10] == served
 
 

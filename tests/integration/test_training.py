@@ -136,6 +136,8 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     recorded = recorded_models(client, trained_index)[trained_index]
     assert recorded.fusion == done["steps"]["fusion"]["artifact"] and recorded.fusion.startswith("fusion-")
     assert recorded.attributes == done["steps"]["attributes"]["artifact"]
+    assert recorded.ranker == done["steps"]["ranker"]["artifact"] and recorded.ranker.startswith("ranker-")
+    assert done["steps"]["ranker"]["trained_on"]["catalog"] == len(products)
     assert trained_index == products_index_name(train_settings.products_alias, recorded.version)
     assert done["steps"]["fusion"]["evaluation"]["trained"]["recall@10"] > 0
     assert "skipped" in done["steps"]["behaviour"]  # no events yet
@@ -153,6 +155,8 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     assert evaluation.pipeline.models == recorded and evaluation.attributes is not None
     found = api.get("/search?q=black backpack&explain=true").get_json()
     assert found["hits"] and found["hits"][0]["explain"]["legs"]
+    assert found["engine"]["name"] == "learned"  # the ranker the run trained, without a restart
+    assert found["hits"][0]["explain"]["learned"]["version"] == recorded.ranker_version
     retrieval = evaluation.retrieve(SearchRequest(q="black backpack"), None, evaluation.profiles.get("default").profile)
     assert retrieval.legs["attributes"], "the attribute heads read the query"
 
@@ -178,7 +182,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     lines = status.stdout.splitlines()
     assert lines[0].startswith(f"{trained_index} (live): {len(products)} ready;")
     assert lines[1].startswith(f"training run {done['id']} ({len(products)} products changed): done")
-    assert [line.split()[:2] for line in lines[2:8]] == [[step, "done"] for step in STEPS]
+    assert [line.split()[:2] for line in lines[2 : 2 + len(STEPS)]] == [[step, "done"] for step in STEPS]
     assert lines[-1] == "next run: 0 of 60 changes, once uploads are quiet for 2 s"
 
 

@@ -20,12 +20,12 @@ def test_eta_of_the_current_step_comes_from_its_progress_and_later_steps_from_th
         "message": "",
         "eta_s": 60.0,  # 10 epochs in 30 s, 20 to go
     }
-    assert by_step["copy"]["state"] == by_step["embed"]["state"] == by_step["profile"]["state"] == "waiting"
+    assert {by_step[name]["state"] for name in ("copy", "embed", "ranker", "profile")} == {"waiting"}
     assert view["eta_s"] is None  # the later steps have never run: no estimate for the whole run
-    last = {"copy": 40.0, "embed": 200.0, "profile": 0.0}
+    last = {"copy": 40.0, "embed": 200.0, "ranker": 100.0, "profile": 0.0}
     assert (
         eta(run(step="fusion", step_started=100.0, progress_done=10, progress_total=30, steps=done), last, now)["eta_s"]
-        == 300.0
+        == 400.0
     )
 
 

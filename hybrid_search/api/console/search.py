@@ -27,15 +27,20 @@ def facet_counts(hits: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]
 
 
 def bars(explain: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each leg's part of the combined score (normalised × weight, as the arithmetic blend adds them),
-    as a share of the largest part, for drawing."""
+    """Each leg's part of the score, as a share of the largest part, for drawing: under the learned
+    ranker its SHAP contribution (which may be negative), else normalised × weight (as the arithmetic
+    blend adds them)."""
+    learned = explain.get("learned")
     parts = []
     for leg, detail in explain["legs"].items():
-        value = detail["normalised"] * detail["weight"] if detail.get("found") else 0.0
+        if learned is not None:
+            value = learned["by_leg"].get(leg, 0.0)
+        else:
+            value = detail["normalised"] * detail["weight"] if detail.get("found") else 0.0
         parts.append({"leg": leg, "value": value, **detail})
-    top = max((p["value"] for p in parts), default=0.0) or 1.0
+    top = max((abs(p["value"]) for p in parts), default=0.0) or 1.0
     for part in parts:
-        part["width"] = round(100 * part["value"] / top, 1)
+        part["width"] = round(100 * abs(part["value"]) / top, 1)
     return parts
 
 

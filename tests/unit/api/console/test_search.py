@@ -25,6 +25,19 @@ def test_bars_are_each_legs_part_as_a_share_of_the_largest():
     assert drawn == {"bm25": (0.2, 50.0), "text": (0.4, 100.0), "image": (0.0, 0.0)}
 
 
+def test_under_the_learned_ranker_bars_are_each_legs_shap_share_negative_ones_too():
+    explain = {
+        "legs": {
+            "bm25": {"found": True, "raw": 12.0, "normalised": 0.5, "weight": 0.4},
+            "attributes": {"found": True, "raw": 3.0, "normalised": 0.2, "weight": 3.0},
+            "image": {"found": False, "weight": 0.0},
+        },
+        "learned": {"by_leg": {"bm25": 2.0, "attributes": -0.5}},
+    }
+    drawn = {bar["leg"]: (bar["value"], bar["width"]) for bar in bars(explain)}
+    assert drawn == {"bm25": (2.0, 100.0), "attributes": (-0.5, 25.0), "image": (0.0, 0.0)}
+
+
 def test_photo_types_come_from_the_bytes():
     assert photo_type(b"\x89PNG\r\n") == "image/png"
     assert photo_type(b"RIFF\x00\x00\x00\x00WEBPVP8") == "image/webp"

@@ -1,0 +1,134 @@
+"""Training the learned ranker on queries retrieved through the search service exactly as /search
+retrieves them (every leg, at the ranker's depth), graded by the catalog itself (``synthetic.py``),
+by a judged list, or by clicks (a judgment list inferred from logged searches).
+
+Features are computed again from the legs rather than read from a log: the legs of a query are
+what /search would run now, on the index the ranker will serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hybrid_search.catalog import SearchRequest, product_id_of
+from hybrid_search.encoders.attributes import ATTRIBUTES
+from hybrid_search.encoders.lexicon import build_lexicon
+from hybrid_search.errors import InvalidInputError
+from hybrid_search.evaluation.judgments import Query
+from hybrid_search.evaluation.runner import Retrievals, retrieve_all
+from hybrid_search.evaluation.synthetic import CatalogProduct, SyntheticQuery, synthetic_queries
+from hybrid_search.live_models import record_ranker
+from hybrid_search.models import artifact_name
+from hybrid_search.opensearch.indices import alias_targets
+from hybrid_search.opensearch.products import read_vectors
+from hybrid_search.photos import PhotoStore
+from hybrid_search.profiles import BlendProfile, every_leg
+from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
+from hybrid_search.search import SearchService
+
+T = TypeVar("T")
+Progress = Callable[[Iterable[T], str, int], Iterable[T]]
+# queries per kind a catalog is asked for: about four minutes of retrieval on two cores
+PER_KIND = {"attributes": 700, "words": 500, "title": 600, "photo": 500}
+MIN_PRODUCTS = 50
+MIN_PER_KIND = 20
+
+
+def no_progress(items: Iterable[T], _desc: str, _total: int) -> Iterable[T]:
+    return items
+
+
+def catalog_products(service: SearchService) -> list[CatalogProduct]:
+    """The live index's ready products as the generator reads them."""
+    index = alias_targets(service.client, service.settings.products_alias)[0]
+    rows = read_vectors(service.client, index, ["title", *ATTRIBUTES, "image_hash"], ready_only=True)
+    return [
+        CatalogProduct(
+            id=doc_id,
+            title=str(row.get("title") or ""),
+            **{name: str(row.get(name) or "") for name in ATTRIBUTES},
+            image_hash=row.get("image_hash"),
+        )
+        for doc_id, row in sorted(rows.items())
+    ]
+
+
+def retrieve_synthetic(
+    service: SearchService,
+    queries: Sequence[SyntheticQuery],
+    profile: BlendProfile,
+    progress: Progress = no_progress,
+) -> Retrievals:
+    return {
+        q.id: service.retrieve(SearchRequest(q=q.text), q.photo, profile, exclude=q.exclude)
+        for q in progress(queries, "retrieve", len(queries))
+    }
+
+
+def train_from_catalog(
+    service: SearchService,
+    base: BlendProfile,
+    per_kind: Mapping[str, int] = PER_KIND,
+    seed: int = 0,
+    progress: Progress = no_progress,
+) -> LearnedRanker:
+    """A ranker trained on the queries the live catalog yields (no judgments, no clicks)."""
+    products = catalog_products(service)
+    if len(products) < MIN_PRODUCTS:
+        raise InvalidInputError("products", f"{len(products)} ready products; the ranker needs at least {MIN_PRODUCTS}")
+    heads = service.attributes
+    lexicon = heads.lexicon if heads is not None else None
+    if lexicon is None:  # heads from before the lexicon, or none yet
+        rows = [{"title": p.title, **{name: getattr(p, name) for name in ATTRIBUTES}} for p in products]
+        lexicon = build_lexicon(rows, ATTRIBUTES)
+    photos = PhotoStore(service.settings.photo_root)
+    # a small catalog yields fewer distinct queries: about one per eight products of each kind
+    asked = {kind: min(n, max(MIN_PER_KIND, len(products) // 8)) for kind, n in per_kind.items()}
+    queries = synthetic_queries(products, lexicon, photos.get, asked, seed)
+    retrievals = retrieve_synthetic(service, queries, every_leg(DEPTH, base.attribute_weights), progress)
+    groups = [(retrievals[q.id].legs, retrievals[q.id].signals, q.grades) for q in queries]
+    kinds = {kind: sum(q.kind == kind for q in queries) for kind in asked}
+    return train_ranker(groups, seed=seed, meta={"trained_on": {"catalog": len(products), "queries": kinds}})
+
+
+def train_from_judgments(
+    service: SearchService,
+    queries: Sequence[Query],
+    qrels: Mapping[str, Mapping[str, float]],
+    base_dir: Path,
+    base: BlendProfile,
+    source: str,
+    progress: Progress = no_progress,
+) -> LearnedRanker:
+    """A ranker trained on judged queries (a judgment list, or one inferred from clicks)."""
+    retrievals = retrieve_all(
+        service,
+        queries,
+        base_dir,
+        every_leg(DEPTH, base.attribute_weights),
+        lambda items: progress(items, "retrieve", len(queries)),
+    )
+    groups = [
+        (r.legs, r.signals, graded(r.legs, qrels.get(qid, {}))) for qid, r in retrievals.items() if qrels.get(qid)
+    ]
+    return train_ranker(groups, meta={"trained_on": {"judgments": source, "queries": len(groups)}})
+
+
+def graded(legs: Mapping[str, Sequence[tuple[str, float]]], judged: Mapping[str, float]) -> dict[str, int]:
+    """Each retrieved product's grade (judgments name products by their merchant's own ids)."""
+    out = {}
+    for hits in legs.values():
+        for doc_id, _ in hits:
+            if (grade := judged.get(product_id_of(doc_id))) is not None and grade > 0:
+                out[doc_id] = round(grade)
+    return out
+
+
+def save_and_record(service: SearchService, ranker: LearnedRanker) -> dict[str, Any]:
+    """Save the ranker as an artifact and record it on the live index: every process serving the
+    alias ranks with it within ``models_poll_s``, without a restart."""
+    path = ranker.save(service.settings.models_dir)
+    index = record_ranker(service.client, service.settings, path)
+    return {"artifact": artifact_name(path, service.settings), "index": index, **ranker.meta}

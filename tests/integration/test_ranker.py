@@ -1,0 +1,137 @@
+"""The learned ranker on the real node: trained from shoppers' logged clicks (or from the queries the
+catalog itself yields), recorded with the index, and served by /search without a restart."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from hybrid_search.api import create_app
+from hybrid_search.cli import main
+from hybrid_search.evaluation import jobs as evaluation
+from hybrid_search.evaluation import learning
+from hybrid_search.evaluation.judgments import load_judgments
+from hybrid_search.live_models import live_models
+from hybrid_search.models import ModelSet
+from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.indices import ensure_indices, update_meta
+from hybrid_search.opensearch.profiles import save_version
+from hybrid_search.profiles import BlendProfile
+from hybrid_search.search import SearchService
+from hybrid_search.services import Services
+from tests.integration.cleanup import drop_test_indices
+from tests.integration.processes import worker_env
+
+ADMIN = {"X-API-Key": "dev-admin-key"}
+CLIENT = {"X-API-Key": "dev-client-key"}
+
+
+@pytest.fixture
+def ranker_settings(search_settings, catalog):
+    """The shared test catalog with events of its own (other tests judge the shared events), and its
+    model record put back afterwards: other tests read the catalog without a ranker."""
+    prefix = search_settings.products_alias.removesuffix("-products")
+    settings = search_settings.model_copy(update={"events_alias": f"{prefix}r-events"})
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    index, models = live_models(client, settings)
+    yield settings
+    update_meta(client, index, {"models": models.to_meta()})
+    drop_test_indices(client, settings.model_copy(update={"products_alias": f"{prefix}r-none"}))
+
+
+def test_a_ranker_trained_on_logged_clicks_is_served_without_a_restart(ranker_settings, judgments, tmp_path):
+    queries_path, qrels_path = judgments
+    queries, qrels = load_judgments(queries_path, qrels_path)
+    api = create_app(services=Services.from_settings(ranker_settings)).test_client()
+    before = api.get("/search", query_string={"q": "black backpack", "explain": "true"}).get_json()
+    assert before["engine"]["name"] != "learned" and "learned" not in before["hits"][0]["explain"]
+
+    # Shoppers search through the API (the default, and each leg alone as an exploration slice),
+    # click by the judged grade of what they look at, more often higher up; /events logs it all.
+    client = make_client(ranker_settings)
+    for leg in ("bm25", "text", "attributes"):
+        alone = BlendProfile(weights={leg: 1.0}, ranker=False)
+        save_version(client, ranker_settings.profiles_index, f"ranker-{leg}", alone)
+    profiles = ["default", "ranker-bm25", "ranker-text", "ranker-attributes"]
+    rng = random.Random(5)
+    for query in queries:
+        for session in range(24):
+            asked = {"q": query.text, "size": 10, "profile": profiles[session % len(profiles)]}
+            served = api.get("/search", query_string=asked, headers=CLIENT).get_json()
+            events = []
+            for position, hit in enumerate(served["hits"], start=1):
+                common = {"query_id": served["query_id"], "user_id": f"{query.id}-{session}", "session_id": "s"}
+                target = {"object": {"object_id": hit["id"]}, "position": {"ordinal": position}}
+                events.append({"action_name": "impression", "event_attributes": target, **common})
+                attractive = {0: 0.05, 1: 0.3, 2: 0.8}[qrels[query.id].get(hit["id"], 0)]
+                if rng.random() < attractive / position:
+                    events.append({"action_name": "click", "event_attributes": target, **common})
+            assert api.post("/events", json=events, headers=CLIENT).status_code == 202
+    made = api.post("/judgments/from-events", headers=ADMIN, json={"name": "ranker-clicks"})
+    assert made.status_code == 201, made.get_json()
+    clicks = ranker_settings.judgments_root / made.get_json()["qrels"]
+
+    env = {k: v for k, v in worker_env(ranker_settings).items() if k.startswith("HYBRID_SEARCH_")}
+    trained = CliRunner().invoke(main, ["train-ranker", "--qrels", str(clicks)], env=env, catch_exceptions=False)
+    assert trained.exit_code == 0, trained.output
+    recorded = json.loads(trained.stdout[trained.stdout.index("{") :])
+    assert recorded["trained_on"]["judgments"] == str(clicks) and recorded["trained_on"]["queries"] == len(queries)
+    version = recorded["artifact"].removeprefix("ranker-").removesuffix(".txt")
+
+    # The same app, not restarted, ranks with it once it reads the index's record again.
+    time.sleep(ranker_settings.models_poll_s)
+    after = api.get("/search", query_string={"q": "black backpack", "explain": "true"}).get_json()
+    assert after["engine"]["name"] == "learned"
+    explained = after["hits"][0]["explain"]
+    assert explained["combination"] == {"method": "learned", "ranker": version}
+    learned = explained["learned"]
+    assert learned["version"] == version and learned["features"]
+    assert learned["base"] + sum(learned["by_leg"].values()) + learned["query"] == pytest.approx(
+        learned["score"], abs=0.01
+    )
+    scores = [hit["score"] for hit in after["hits"]]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores)  # no ties left to ids
+
+    # What the clicks taught holds on the explicit judgments: at least as good as the best exploration slice.
+    service = SearchService.from_services(Services.from_settings(ranker_settings))
+    default = service.profiles.get("default").profile
+    runs = {"served": default} | {name: service.profiles.get(name).profile for name in profiles[1:]}
+    summary = evaluation.evaluate(service, queries_path, qrels_path, runs, tmp_path)["summary"]
+    best_slice = max(summary[name]["all"]["ndcg@10"] for name in profiles[1:])
+    assert summary["served"]["all"]["ndcg@10"] >= best_slice - 0.02, summary
+
+
+def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own_photo(ranker_settings, catalog):
+    """No judgments and no clicks: the queries the catalog yields train a ranker that puts a brand's
+    products first for the brand typed alone and a product first for a phone snapshot of its photo."""
+    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.evaluation.synthetic import phone_snapshot
+    from tests.data import FASHION
+
+    service = SearchService.from_services(Services.from_settings(ranker_settings))
+    ranker = learning.train_from_catalog(service, service.profiles.get("default").profile)
+    assert ranker.meta["trained_on"]["catalog"] == len(catalog)
+    assert set(ranker.meta["trained_on"]["queries"]) == {"attributes", "words", "title", "photo"}
+    learning.save_and_record(service, ranker)
+    time.sleep(ranker_settings.models_poll_s)
+
+    brand = max(
+        {r["title"].split()[0] for r in catalog.values()},
+        key=lambda b: sum(r["title"].startswith(b + " ") for r in catalog.values()),
+    )
+    found = service.search(SearchRequest(q=brand.lower(), size=5))
+    assert found["engine"]["name"] == "learned"
+    assert all(hit["product"]["title"].startswith(brand) for hit in found["hits"]), (brand, found["hits"])
+
+    rng = random.Random(2)
+    pictured = sorted(pid for pid, r in catalog.items() if r["image"])
+    firsts = []
+    for pid in rng.sample(pictured, 10):
+        snapshot = phone_snapshot((FASHION / catalog[pid]["image"]).read_bytes(), rng)
+        firsts.append(service.search(SearchRequest(size=1), snapshot)["hits"][0]["id"] == pid)
+    assert sum(firsts) >= 9, firsts

@@ -1,0 +1,84 @@
+import io
+import random
+
+from PIL import Image
+
+from hybrid_search.encoders.lexicon import build_lexicon
+from hybrid_search.evaluation.synthetic import CatalogProduct, phone_snapshot, synthetic_queries
+
+ROWS = [
+    ("1", "Remanika Men Black Sports Shoes", "Sports Shoes", "Black", "Men", "h1"),
+    ("2", "Remanika Women White Sports Shoes", "Sports Shoes", "White", "Women", None),
+    ("3", "Remanika Unisex Black Sports Shoes", "Sports Shoes", "Black", "Unisex", None),
+    ("4", "Mark Taylor Men Black Striped Shirt", "Shirts", "Black", "Men", "h4"),
+    ("5", "Mark Taylor Men Blue Checked Shirt", "Shirts", "Blue", "Men", None),
+    ("6", "Mark Taylor Men White Solid Shirt", "Shirts", "White", "Men", None),
+    ("7", "Nike Men Black Shirt", "Shirts", "Black", "Men", None),
+]
+PRODUCTS = [CatalogProduct(i, t, a, c, g, "Casual", h) for i, t, a, c, g, h in ROWS]
+LEXICON = build_lexicon(
+    [{"title": p.title, "article_type": p.article_type, "colour": p.colour, "gender": p.gender} for p in PRODUCTS],
+    ["article_type", "colour", "gender"],
+)
+
+
+def photo(_: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def queries(kind: str, count: int = 40):
+    return [q for q in synthetic_queries(PRODUCTS, LEXICON, photo, {kind: count}, seed=1) if q.kind == kind]
+
+
+def test_attribute_queries_are_graded_as_the_dev_judgments():
+    for q in queries("attributes"):
+        assert q.text and q.grades and max(q.grades.values()) == 2
+        if q.text == "black men's shirts":
+            # type, colour and gender: 2; one of them off: 1; another type: not judged
+            assert q.grades == {"4": 2, "7": 2, "5": 1, "6": 1}
+        if q.text == "black men's sports shoes":
+            assert q.grades == {"1": 2, "3": 2}  # Unisex fits men; white for women misses two
+
+
+def test_brand_queries_are_the_words_titles_start_with_that_several_share():
+    built = {q.text: q.grades for q in queries("words")}
+    assert set(built) <= {"remanika", "mark taylor", "remanika sports shoes", "mark taylor shirts"}
+    assert built.get("remanika", {"1": 2, "2": 2, "3": 2}) == {"1": 2, "2": 2, "3": 2}
+    if "mark taylor shirts" in built:
+        assert built["mark taylor shirts"] == {"4": 2, "5": 2, "6": 2, "7": 1}
+
+
+def test_retyped_titles_answer_with_that_product():
+    built = queries("title")
+    assert {tuple(q.grades) for q in built} <= {(p.id,) for p in PRODUCTS}
+    assert all(set(q.grades.values()) == {2} for q in built)
+    texts = {q.text for q in built}
+    assert "men black striped shirt" in texts  # without its brand
+    assert any(t.startswith("mark taylor") and t not in {p.title.lower() for p in PRODUCTS} for t in texts)
+
+
+def test_snapshots_find_their_product_first_and_sometimes_leave_it_out():
+    built = queries("photo", 9)
+    assert len(built) == 9
+    kept = [q for q in built if not q.exclude]
+    left = [q for q in built if q.exclude]
+    assert len(left) == 3 and all(q.exclude[0] not in q.grades for q in left)
+    for q in kept:
+        (answer,) = [pid for pid, g in q.grades.items() if g == 3]
+        same = next(p for p in PRODUCTS if p.id == answer)
+        assert all(
+            g == (2 if p.colour == same.colour else 1)
+            for p in PRODUCTS
+            if p.article_type == same.article_type and p.id != answer
+            for g in [q.grades[p.id]]
+        )
+        image = Image.open(io.BytesIO(q.photo))
+        assert image.format == "JPEG" and image.size == (64, 48)
+
+
+def test_snapshot_is_an_altered_copy_and_reproducible():
+    original = photo("")
+    a, b = phone_snapshot(original, random.Random(3)), phone_snapshot(original, random.Random(3))
+    assert a == b and a != original
