@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hybrid_search.encoders.dictionary import CJK_RUN
-from hybrid_search.opensearch.queries import build_attribute_query, build_bm25_query, build_knn_query
+from hybrid_search.opensearch.queries import (
+    build_attribute_query,
+    build_bm25_query,
+    build_knn_query,
+    build_title_query,
+)
 
 if TYPE_CHECKING:  # the query side imports these anyway; profiles (which read LEG_NAMES) need not load torch
     import numpy as np
@@ -50,13 +55,19 @@ def _knn(field: str) -> Builder:
     return lambda vector, filters, window, _: build_knn_query(field, vector, window, filters)
 
 
+def _typed(text: str) -> bool:
+    """Typed words may slip; a Chinese query's dictionary gloss must not also drift (measured: bench/README)."""
+    return not CJK_RUN.search(text)
+
+
 LEGS: tuple[Leg, ...] = (
-    # typed words may slip; a Chinese query's dictionary gloss must not also drift (measured: bench/README)
-    Leg("bm25", "text", lambda text, filters, _, __: build_bm25_query(text, filters, not CJK_RUN.search(text))),
+    Leg("bm25", "text", lambda text, filters, _, __: build_bm25_query(text, filters, _typed(text))),
     Leg("text", "text_vector", _knn("text_vector")),
     Leg("fused", "fused_vector", _knn("fused_vector")),
     Leg("image", "image_vector", _knn("image_vector")),
     Leg("attributes", "intent", lambda intent, filters, _, weights: build_attribute_query(intent, weights, filters)),
+    Leg("title_words", "text", lambda text, filters, _, __: build_title_query(text, filters, fuzzy=_typed(text))),
+    Leg("title_phrase", "text", lambda text, filters, _, __: build_title_query(text, filters, phrase=True)),
 )
 LEG_NAMES: tuple[str, ...] = tuple(leg.name for leg in LEGS)
 LEGS_BY_NAME: dict[str, Leg] = {leg.name: leg for leg in LEGS}

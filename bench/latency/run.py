@@ -90,6 +90,18 @@ def measure(name: str, call: Callable[[int], dict | None], count: int, concurren
     return row
 
 
+def warm_query_cache(api: Api, words: list[str]) -> None:
+    """Every query encoded once by every API worker, checked by a sequential pass that finds each cached."""
+    warm = api.search(lambda i: {"q": words[i % len(words)]})
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(warm, range(len(words) * WARM_PASSES)))
+    for _ in range(10):
+        misses = [i for i in range(len(words)) if warm(i)["encode"] > CACHE_HIT_MS]
+        if not misses:
+            return
+    raise SystemExit(f"query cache still cold for {len(misses)} queries")
+
+
 def opensearch(session: requests.Session, settings: Settings, bodies: list[dict]):
     url = f"{settings.opensearch_url}/{settings.products_alias}/_search"
 
@@ -181,16 +193,8 @@ def main() -> None:
             rows += [measure(name, call, args.requests, concurrency) for name, call in cold.items()]
 
     with Api(settings) as api:
-        for words in texts.values():  # every query encoded once by every API worker
-            warm = api.search(lambda i, words=words: {"q": words[i % len(words)]})
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(warm, range(len(words) * WARM_PASSES)))
-            for _ in range(10):  # until a sequential pass finds every query cached
-                misses = [i for i in range(len(words)) if warm(i)["encode"] > CACHE_HIT_MS]
-                if not misses:
-                    break
-            else:
-                raise SystemExit(f"query cache still cold for {len(misses)} queries")
+        for words in texts.values():
+            warm_query_cache(api, words)
         scenarios: dict[str, Callable[[int], dict | None]] = {}
         for kind, words in texts.items():
             for engine in (HYBRID_ENGINE, "msearch"):

@@ -61,6 +61,20 @@ def build_bm25_query(text: str, filters: dict[str, Any], fuzzy: bool = False) ->
     return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
 
 
+def build_title_query(text: str, filters: dict[str, Any], phrase: bool = False, fuzzy: bool = False) -> dict[str, Any]:
+    """Products whose title has every word of ``text`` (within ``fuzzy`` edits, as the BM25 leg
+    allows), or has ``text`` as a phrase (two words of slop): the strict lexical signals of a
+    shopper retyping a product's name or typing a brand."""
+    if phrase:
+        clause: dict[str, Any] = {"match_phrase": {"title": {"query": text, "slop": 2}}}
+    else:
+        words: dict[str, Any] = {"query": text, "operator": "and"}
+        if fuzzy:
+            words |= {"fuzziness": "AUTO", "prefix_length": 1}
+        clause = {"match": {"title": words}}
+    return {"bool": {"must": [clause], "filter": [filters]}}
+
+
 def build_knn_query(field: str, vector: Sequence[float], k: int, filters: dict[str, Any]) -> dict[str, Any]:
     """Lucene HNSW k-NN with the filters applied during the graph search (efficient filtering)."""
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": k}

@@ -9,7 +9,7 @@ WEIGHTS = BlendProfile().attribute_weights
 
 
 def test_every_leg_is_registered_once_and_profiles_weigh_exactly_those():
-    assert LEG_NAMES == ("bm25", "text", "fused", "image", "attributes")
+    assert LEG_NAMES == ("bm25", "text", "fused", "image", "attributes", "title_words", "title_phrase")
     assert set(BlendProfile.model_fields["weights"].annotation.__args__[0].__args__) == set(LEG_NAMES)
 
 
@@ -33,10 +33,28 @@ def test_each_leg_reads_its_own_input_with_the_filters_and_window():
         assert (knn["vector"], knn["k"], knn["filter"]) == (vector, 50, FILTERS)
     attributes = LEGS_BY_NAME["attributes"].query(inputs, FILTERS, 50, WEIGHTS)
     assert attributes["bool"]["should"][0]["constant_score"]["boost"] == WEIGHTS["article_type"]
+    words = LEGS_BY_NAME["title_words"].query(inputs, FILTERS, 50, WEIGHTS)["bool"]
+    assert words["must"][0]["match"]["title"] == {
+        "query": "black shoes",
+        "operator": "and",
+        "fuzziness": "AUTO",
+        "prefix_length": 1,
+    }
+    assert words["filter"] == [FILTERS]
+    phrase = LEGS_BY_NAME["title_phrase"].query(inputs, FILTERS, 50, WEIGHTS)["bool"]["must"][0]
+    assert phrase == {"match_phrase": {"title": {"query": "black shoes", "slop": 2}}}
+    chinese = LEGS_BY_NAME["title_words"].query(QueryInputs(text="黑色 双肩包 black backpack"), FILTERS, 50, WEIGHTS)
+    assert "fuzziness" not in chinese["bool"]["must"][0]["match"]["title"]  # a dictionary gloss must not drift
 
 
 def test_legs_reading_a_set_of_inputs():
-    assert legs_reading({"text", "text_vector", "fused_vector"}) == {"bm25", "text", "fused"}
+    assert legs_reading({"text", "text_vector", "fused_vector"}) == {
+        "bm25",
+        "text",
+        "fused",
+        "title_words",
+        "title_phrase",
+    }
     assert legs_reading({"image_vector", "fused_vector", "intent"}) == {"image", "fused", "attributes"}
     assert legs_reading(set()) == set()
 

@@ -1,0 +1,137 @@
+"""The learned ranker per intent: each leg alone, the fixed-weight default, and the ranker trained on
+the queries the catalog yields (what the training run records after ``up --catalog``), with paired
+tests, and the ranker trained without each kind of catalog query (leave one kind out: does an intent
+hold when the ranker never saw queries like it?).
+
+No judgment set below is trained on: the ranker learns from the catalog alone, so every set is held
+out for it. The sets: the shared dev set (keyword, synonym, chinese, image) and dev intents (natural,
+brand), ``derived.py``'s (typo, mixed, pattern, long) and ``intents.py``'s (brand_alone, snapshot,
+known_item, zh_brand, es, fr, de, ja, zh_hant). Build the last two first, then run:
+
+    python bench/relevance/derived.py && python bench/relevance/intents.py
+    python bench/relevance/ranker.py [--out bench/relevance]
+
+Retrievals are cached (``--cache``, a pickle outside the repository) so the ranker can be trained and
+scored again without querying OpenSearch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries
+from hybrid_search.evaluation.learning import PER_KIND, catalog_products, retrieve_synthetic
+from hybrid_search.evaluation.report import (
+    QueryScore,
+    compare,
+    comparison_line,
+    markdown_table,
+    mean,
+    score_queries,
+    summarise,
+    write_report,
+)
+from hybrid_search.evaluation.runner import Retrievals, rank_all, retrieve_all, single_leg_profiles
+from hybrid_search.evaluation.synthetic import KINDS, synthetic_queries
+from hybrid_search.photos import PhotoStore
+from hybrid_search.profiles import every_leg
+from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
+from hybrid_search.search import SearchService
+from hybrid_search.services import Services
+from hybrid_search.settings import Settings
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
+WINDOW = 200  # what every profile's legs are cut from
+
+
+def judgment_sets(settings: Settings) -> list[tuple[Path, Path]]:
+    root = settings.judgments_root
+    return [
+        (DATA / "queries-dev.jsonl", DATA / "qrels-dev.tsv"),
+        (DATA / "queries-dev-intents.jsonl", DATA / "qrels-dev-intents.tsv"),
+        (root / "derived" / "queries-derived.jsonl", root / "derived" / "qrels-derived.tsv"),
+        (root / "intents" / "queries-intents.jsonl", root / "intents" / "qrels-intents.tsv"),
+    ]
+
+
+def tqdm_by(desc: str, total: int):
+    return lambda items: tqdm(items, total=total, desc=desc, file=sys.stderr)
+
+
+def retrieve(service: SearchService, cache: Path) -> tuple[list[Query], dict, Retrievals, list, Retrievals]:
+    """Every judged query's legs, and the catalog's own training queries with theirs (cached)."""
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    default = service.profiles.get("default").profile
+    queries, qrels, retrievals = [], {}, {}
+    for queries_path, qrels_path in judgment_sets(service.settings):
+        judged = load_queries(queries_path)
+        queries += judged
+        qrels |= load_qrels(qrels_path)
+        progress = tqdm_by(queries_path.name, len(judged))
+        collect = every_leg(WINDOW, default.attribute_weights)
+        retrievals |= retrieve_all(service, judged, queries_path.parent, collect, progress)
+    products = catalog_products(service)
+    lexicon = service.attributes.lexicon
+    training = synthetic_queries(products, lexicon, PhotoStore(service.settings.photo_root).get, PER_KIND, seed=0)
+    bar = tqdm_by("catalog queries", len(training))
+    trained = retrieve_synthetic(
+        service, training, every_leg(DEPTH, default.attribute_weights), lambda items, _, __: bar(items)
+    )
+    training = [(q.id, q.kind, q.grades) for q in training]  # the photos are not needed again
+    cache.write_bytes(pickle.dumps((queries, qrels, retrievals, training, trained)))
+    return queries, qrels, retrievals, training, trained
+
+
+def fit(training: list, trained: Retrievals, kinds: set[str], seed: int = 0) -> LearnedRanker:
+    groups = [(trained[qid].legs, trained[qid].signals, grades) for qid, kind, grades in training if kind in kinds]
+    return train_ranker(groups, seed=seed)
+
+
+def main() -> None:
+    settings = Settings()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    parser.add_argument("--cache", type=Path, default=settings.judgments_root / "ranker-retrievals.pickle")
+    parser.add_argument("--name", default="results-ranker")
+    args = parser.parse_args()
+    service = SearchService.from_services(Services.from_settings(settings))
+    queries, qrels, retrievals, training, trained = retrieve(service, args.cache)
+    default = service.profiles.get("default").profile.model_copy(update={"ranker": False})
+
+    started = time.monotonic()
+    ranker = fit(training, trained, set(KINDS))
+    print(f"ranker trained on {len(training)} catalog queries in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    runs = {name: rank_all(retrievals, profile) for name, profile in single_leg_profiles(default).items()}
+    runs["fixed-weight default"] = rank_all(retrievals, default)
+    runs["learned ranker"] = rank_all(retrievals, default.model_copy(update={"ranker": True}), ranker)
+    for kind in KINDS:
+        without = fit(training, trained, set(KINDS) - {kind})
+        runs[f"learned, without {kind} queries"] = rank_all(
+            retrievals, default.model_copy(update={"ranker": True}), without
+        )
+    rows: dict[str, list[QueryScore]] = {name: score_queries(r, queries, qrels) for name, r in runs.items()}
+
+    comparisons = {}
+    for kind in dict.fromkeys(q.kind for q in queries):
+        of = lambda name, k=kind: [r for r in rows[name] if r.kind == k]  # noqa: E731
+        comparisons[f"{kind}: learned vs fixed"] = compare(of("fixed-weight default"), of("learned ranker"))
+        legs = [name for name in rows if name.endswith(" alone")]
+        best = max(legs, key=lambda name: mean(of(name)))
+        comparisons[f"{kind}: learned vs its best leg ({best})"] = compare(of(best), of("learned ranker"))
+    paths = write_report(args.out, args.name, rows, comparisons, extra={"ranker": ranker.meta})
+    print(markdown_table({name: summarise(r) for name, r in rows.items()}, ["ndcg@10"]))
+    print(markdown_table({name: summarise(r) for name, r in rows.items()}, ["mrr@10"]))
+    for label, c in comparisons.items():
+        print(comparison_line(label, c))
+    print(f"written: {', '.join(str(p) for p in paths.values())}")
+
+
+if __name__ == "__main__":
+    main()
