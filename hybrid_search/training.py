@@ -394,7 +394,10 @@ def _ranker_step(ctx: Context, run_id: str) -> dict[str, Any]:
                 ctx.state.progress(run_id, done, total, desc)
             yield item
 
-    ranker = learning.train_from_catalog(service, service.profiles.get(PROFILE).profile, progress=progress)
+    try:
+        ranker = learning.train_from_catalog(service, service.profiles.get(PROFILE).profile, progress=progress)
+    except InvalidInputError as exc:  # too small a catalog: searches keep the profile's fixed weights
+        return {"skipped": str(exc)}
     return learning.save_and_record(service, ranker)
 
 

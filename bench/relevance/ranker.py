@@ -21,9 +21,13 @@ import argparse
 import pickle
 import sys
 import time
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import native_pipelines, run_native  # noqa: E402  (bench/relevance/run.py: the anchor)
 
 from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries
 from hybrid_search.evaluation.learning import PER_KIND, catalog_products, retrieve_synthetic
@@ -41,6 +45,7 @@ from hybrid_search.evaluation.runner import Retrievals, rank_all, retrieve_all, 
 from hybrid_search.evaluation.synthetic import KINDS, synthetic_queries
 from hybrid_search.photos import PhotoStore
 from hybrid_search.profiles import every_leg
+from hybrid_search.ranking.features import FEATURE_NAMES
 from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
@@ -48,6 +53,11 @@ from hybrid_search.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 WINDOW = 200  # what every profile's legs are cut from
+# OpenSearch's hybrid query (BM25 + text k-NN; photo + fused k-NN for photos) at the weights that did
+# best on the shared dev set (bench/relevance/results.md), and RRF
+NATIVE = ("min_max 0.2", "min_max 0.4", "l2 0.2", "l2 0.4", "rrf k=60")
+SEEDS = (0, 1)  # two samples of catalog queries: the second shows whether the first's ranker was luck
+Catalog = tuple[list[tuple[str, str, dict[str, int]]], Retrievals]  # (id, kind, grades) per query, their legs
 
 
 def judgment_sets(settings: Settings) -> list[tuple[Path, Path]]:
@@ -64,12 +74,15 @@ def tqdm_by(desc: str, total: int):
     return lambda items: tqdm(items, total=total, desc=desc, file=sys.stderr)
 
 
-def retrieve(service: SearchService, cache: Path) -> tuple[list[Query], dict, Retrievals, list, Retrievals]:
-    """Every judged query's legs, and the catalog's own training queries with theirs (cached)."""
+def retrieve(service: SearchService, cache: Path) -> tuple[list[Query], dict, Retrievals, dict, dict[int, Catalog]]:
+    """Every judged query's legs and OpenSearch hybrid queries' rankings, and two samples of the
+    catalog's own training queries (seeds 0 and 1) with their legs (cached)."""
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     default = service.profiles.get("default").profile
     queries, qrels, retrievals = [], {}, {}
+    native: dict[str, dict[str, list[str]]] = {}
+    pipelines = {name: p for name, p in native_pipelines().items() if name in NATIVE}
     for queries_path, qrels_path in judgment_sets(service.settings):
         judged = load_queries(queries_path)
         queries += judged
@@ -77,21 +90,26 @@ def retrieve(service: SearchService, cache: Path) -> tuple[list[Query], dict, Re
         progress = tqdm_by(queries_path.name, len(judged))
         collect = every_leg(WINDOW, default.attribute_weights)
         retrievals |= retrieve_all(service, judged, queries_path.parent, collect, progress)
+        for name, ranked in run_native(service, judged, queries_path.parent, pipelines).items():
+            native.setdefault(name, {}).update(ranked)
     products = catalog_products(service)
     lexicon = service.attributes.lexicon
-    training = synthetic_queries(products, lexicon, PhotoStore(service.settings.photo_root).get, PER_KIND, seed=0)
-    bar = tqdm_by("catalog queries", len(training))
-    trained = retrieve_synthetic(
-        service, training, every_leg(DEPTH, default.attribute_weights), lambda items, _, __: bar(items)
-    )
-    training = [(q.id, q.kind, q.grades) for q in training]  # the photos are not needed again
-    cache.write_bytes(pickle.dumps((queries, qrels, retrievals, training, trained)))
-    return queries, qrels, retrievals, training, trained
+    samples = {}
+    for seed in SEEDS:
+        made = synthetic_queries(products, lexicon, PhotoStore(service.settings.photo_root).get, PER_KIND, seed)
+        bar = tqdm_by(f"catalog queries, seed {seed}", len(made))
+        trained = retrieve_synthetic(
+            service, made, every_leg(DEPTH, default.attribute_weights), lambda items, _, __, bar=bar: bar(items)
+        )
+        samples[seed] = ([(q.id, q.kind, q.grades) for q in made], trained)  # the photos are not needed again
+    cache.write_bytes(pickle.dumps((queries, qrels, retrievals, native, samples)))
+    return queries, qrels, retrievals, native, samples
 
 
-def fit(training: list, trained: Retrievals, kinds: set[str], seed: int = 0) -> LearnedRanker:
+def fit(sample: Catalog, kinds: Collection[str] = KINDS, features: Sequence[str] = FEATURE_NAMES) -> LearnedRanker:
+    training, trained = sample
     groups = [(trained[qid].legs, trained[qid].signals, grades) for qid, kind, grades in training if kind in kinds]
-    return train_ranker(groups, seed=seed)
+    return train_ranker(groups, features=features)
 
 
 def main() -> None:
@@ -102,21 +120,26 @@ def main() -> None:
     parser.add_argument("--name", default="results-ranker")
     args = parser.parse_args()
     service = SearchService.from_services(Services.from_settings(settings))
-    queries, qrels, retrievals, training, trained = retrieve(service, args.cache)
+    queries, qrels, retrievals, native, samples = retrieve(service, args.cache)
     default = service.profiles.get("default").profile.model_copy(update={"ranker": False})
 
     started = time.monotonic()
-    ranker = fit(training, trained, set(KINDS))
-    print(f"ranker trained on {len(training)} catalog queries in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    ranker = fit(samples[0])
+    print(f"ranker trained on {ranker.meta['queries']} catalog queries in {time.monotonic() - started:.0f} s")
     runs = {name: rank_all(retrievals, profile) for name, profile in single_leg_profiles(default).items()}
     runs["fixed-weight default"] = rank_all(retrievals, default)
     runs["learned ranker"] = rank_all(retrievals, default.model_copy(update={"ranker": True}), ranker)
-    for kind in KINDS:
-        without = fit(training, trained, set(KINDS) - {kind})
-        runs[f"learned, without {kind} queries"] = rank_all(
-            retrievals, default.model_copy(update={"ranker": True}), without
-        )
+    variants = {"learned, another catalog sample": fit(samples[1])}
+    variants |= {f"learned, without {kind} queries": fit(samples[0], set(KINDS) - {kind}) for kind in KINDS}
+    variants["learned, leg features only"] = fit(
+        samples[0], features=[f for f in FEATURE_NAMES if not f.startswith("query.")]
+    )
+    for name, variant in variants.items():
+        runs[name] = rank_all(retrievals, default.model_copy(update={"ranker": True}), variant)
     rows: dict[str, list[QueryScore]] = {name: score_queries(r, queries, qrels) for name, r in runs.items()}
+    anchors = {name: score_queries(r, queries, qrels) for name, r in native.items()}
+    best_native = max(anchors, key=lambda name: mean(anchors[name]))  # picked on these very queries
+    rows[f"OpenSearch hybrid, best: {best_native}"] = anchors[best_native]
 
     comparisons = {}
     for kind in dict.fromkeys(q.kind for q in queries):

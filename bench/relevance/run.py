@@ -72,9 +72,12 @@ def native_pipelines() -> dict[str, dict]:
     return out
 
 
-def run_native(service: SearchService, queries: Sequence[Query], base_dir: Path) -> dict[str, dict[str, list[str]]]:
-    """configuration -> query id -> product ids, each from a real hybrid query to OpenSearch."""
-    pipelines = native_pipelines()
+def run_native(
+    service: SearchService, queries: Sequence[Query], base_dir: Path, pipelines: dict[str, dict] | None = None
+) -> dict[str, dict[str, list[str]]]:
+    """configuration -> query id -> product ids, each from a real hybrid query to OpenSearch (every
+    anchor configuration, or those of ``pipelines``)."""
+    pipelines = pipelines or native_pipelines()
     runs: dict[str, dict[str, list[str]]] = {name: {} for name in pipelines}
     alias = service.settings.products_alias
 

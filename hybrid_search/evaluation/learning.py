@@ -90,7 +90,7 @@ def train_from_catalog(
     retrievals = retrieve_synthetic(service, queries, every_leg(DEPTH, base.attribute_weights), progress)
     groups = [(retrievals[q.id].legs, retrievals[q.id].signals, q.grades) for q in queries]
     kinds = {kind: sum(q.kind == kind for q in queries) for kind in asked}
-    return train_ranker(groups, seed=seed, meta={"trained_on": {"catalog": len(products), "queries": kinds}})
+    return _trained(groups, seed=seed, meta={"trained_on": {"catalog": len(products), "queries": kinds}})
 
 
 def train_from_judgments(
@@ -113,7 +113,14 @@ def train_from_judgments(
     groups = [
         (r.legs, r.signals, graded(r.legs, qrels.get(qid, {}))) for qid, r in retrievals.items() if qrels.get(qid)
     ]
-    return train_ranker(groups, meta={"trained_on": {"judgments": source, "queries": len(groups)}})
+    return _trained(groups, meta={"trained_on": {"judgments": source, "queries": len(groups)}})
+
+
+def _trained(groups: Sequence, **kwargs: Any) -> LearnedRanker:
+    try:
+        return train_ranker(groups, **kwargs)
+    except ValueError as exc:
+        raise InvalidInputError("queries", str(exc)) from None
 
 
 def graded(legs: Mapping[str, Sequence[tuple[str, float]]], judged: Mapping[str, float]) -> dict[str, int]:

@@ -130,10 +130,12 @@ def train_ranker(
     rounds: int = 300,
     monotone: bool = True,
     seed: int = 0,
+    features: Sequence[str] = FEATURE_NAMES,
     meta: dict[str, Any] | None = None,
 ) -> LearnedRanker:
-    """LambdaMART on graded queries: each is (its legs' hits, its signals, product id -> grade).
-    Queries whose candidates hold no graded product teach nothing and are left out."""
+    """LambdaMART on graded queries: each is (its legs' hits, its signals, product id -> grade), reading
+    ``features`` (all by default). Queries whose candidates hold no graded product teach nothing and
+    are left out."""
     import lightgbm
 
     matrices, labels, sizes = [], [], []
@@ -163,13 +165,18 @@ def train_ranker(
         "verbose": -1,
     }
     if monotone:
-        params["monotone_constraints"] = [MONOTONE.get(name.split(".", 1)[1], 0) for name in FEATURE_NAMES]
+        params["monotone_constraints"] = [MONOTONE.get(name.split(".", 1)[1], 0) for name in features]
+    columns = [FEATURE_NAMES.index(name) for name in features]
     data = lightgbm.Dataset(
-        np.vstack(matrices), np.concatenate(labels), group=sizes, feature_name=list(FEATURE_NAMES), free_raw_data=True
+        np.vstack(matrices)[:, columns],
+        np.concatenate(labels),
+        group=sizes,
+        feature_name=list(features),
+        free_raw_data=True,
     )
     booster = lightgbm.train(params, data, num_boost_round=rounds)
     info = {"queries": len(sizes), "rows": int(sum(sizes)), "created_at": datetime.now(UTC).isoformat()}
-    return LearnedRanker(booster.model_to_string(), FEATURE_NAMES, depth, "unsaved", info | (meta or {}))
+    return LearnedRanker(booster.model_to_string(), features, depth, "unsaved", info | (meta or {}))
 
 
 def _leg_scores(legs: LegHits, depth: int) -> dict[str, dict[str, LegScore]]:

@@ -71,3 +71,17 @@ def test_saved_artifact_ranks_the_same(toy, tmp_path):
 def test_no_candidates_and_untrainable_queries():
     with pytest.raises(ValueError, match="no query has a graded product"):
         train_ranker([({"bm25": [("a", 1.0)]}, QuerySignals("x"), {"zzz": 2})], rounds=5)
+
+
+def test_a_ranker_reads_only_the_features_it_was_trained_on(tmp_path):
+    from hybrid_search.ranking.features import FEATURE_NAMES
+
+    rng = random.Random(1)
+    legs_only = [name for name in FEATURE_NAMES if not name.startswith("query.")]
+    ranker = train_ranker([query(rng, n % 2 == 0) for n in range(60)], rounds=10, features=legs_only)
+    loaded = load_ranker(ranker.save(tmp_path))
+    assert loaded.features == tuple(legs_only)
+    legs, signals, _ = query(rng, True)
+    ranking = loaded.rank(legs, signals)
+    explained = loaded.explain(ranking, ranking.hits[0].doc_id)
+    assert explained["query"] == 0.0 and not any(name.startswith("query.") for name in explained["features"])
