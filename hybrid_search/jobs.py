@@ -14,6 +14,7 @@ import numpy as np
 from hybrid_search.catalog import product_id_of
 from hybrid_search.encoders.attributes import ATTRIBUTES, query_like_strings, train_attribute_model
 from hybrid_search.encoders.behaviour import Interaction, build_behaviour_vectors
+from hybrid_search.encoders.crosslingual import Vocabulary
 from hybrid_search.encoders.device import l2_normalise
 from hybrid_search.encoders.fusion import (
     ConcatFuser,
@@ -274,6 +275,8 @@ def train_attributes_from_index(
     progress(f"training on {len(x)} examples")
     lexicon = build_lexicon(products, [*ATTRIBUTES, "category_path"])
     model = train_attribute_model(x, labels, settings.text_encoder, lexicon=lexicon)
+    values = [value for head in model.heads.values() for value in head.classes]
+    model.vocabulary = Vocabulary.build(values, lambda texts: text_encoder.encode(texts, kind="query"))
     evaluation = {}
     for name, head in model.heads.items():
         predicted = np.array(head.classes)[head.probabilities(l2_normalise(titles[test])).argmax(axis=1)]

@@ -15,6 +15,7 @@ import numpy as np
 
 from hybrid_search.catalog import SearchRequest, split_doc_id
 from hybrid_search.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
+from hybrid_search.encoders.crosslingual import gloss
 from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
@@ -116,6 +117,7 @@ class SearchService:
         self.profiles = profiles
         self.users = users
         self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
+        self._translate = lru_cache(maxsize=settings.query_cache_size)(self._translate_uncached)
         self._plugins_lock = threading.Lock()
         self._plugins_checked: tuple[float, bool] | None = None
 
@@ -171,11 +173,22 @@ class SearchService:
         return available
 
     def translate(self, text: str) -> str:
-        """A Chinese query's English gloss (what the encoders read); other text as it is."""
-        if self.dictionary is None or not CJK_RUN.search(text):
+        """A query in the catalog's words (what the encoders read; BM25 reads it beside the original):
+        Chinese words through CC-CEDICT, then the words of any other language, which the catalog
+        never uses, through the cross-lingual vocabulary; words the catalog uses as they are."""
+        heads = self.attributes
+        return self._translate(text, heads.version if heads is not None else None)
+
+    def _translate_uncached(self, text: str, _heads_version: str | None) -> str:
+        """``_heads_version`` keys the cache: a new alias target may bring other heads."""
+        heads = self.attributes
+        lexicon = heads.lexicon if heads is not None else None
+        if self.dictionary is not None and CJK_RUN.search(text):
+            text = self.dictionary.translate(text, lexicon.names_attribute if lexicon else None) or text
+        if heads is None or heads.vocabulary is None or lexicon is None or not self.settings.query_crosslingual:
             return text
-        lexicon = self.attributes.lexicon if self.attributes is not None else None
-        return self.dictionary.translate(text, lexicon.names_attribute if lexicon else None) or text
+        encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)
+        return gloss(text, lexicon.knows, heads.vocabulary, lambda spans: encoder.encode(spans, kind="query"))
 
     def available_legs(self, request: SearchRequest, photo: bytes | None) -> set[str]:
         """The legs this query and this service can run (before encoding anything)."""

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # models are recorded by each products index and followed by every process; these two override it
     fusion_model: Path | None = None  # a trained fusion artifact
     query_dictionary: str = "cedict"  # Chinese->English query translation: cedict, a CC-CEDICT file, or none
+    # words of other languages mapped to the catalog's attribute values through the text encoder's space
+    query_crosslingual: bool = True
     # query understanding heads: "index" (those the index records), "latest" in models_dir, a path, or "none"
     attribute_model: str = "index"
     # the learned ranker: "index" (the one the index records), a path, or "none" (the profiles' fixed weights)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid_search.encoders.crosslingual import Vocabulary
 from hybrid_search.encoders.device import l2_normalise
 from hybrid_search.encoders.lexicon import Lexicon
 
@@ -48,12 +49,18 @@ class AttributeModel:
     artifact (content hash)."""
 
     def __init__(
-        self, heads: Mapping[str, AttributeHead], text_encoder: str, version: str, lexicon: Lexicon | None = None
+        self,
+        heads: Mapping[str, AttributeHead],
+        text_encoder: str,
+        version: str,
+        lexicon: Lexicon | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.heads = dict(heads)
         self.text_encoder = text_encoder
         self.version = version
         self.lexicon = lexicon
+        self.vocabulary = vocabulary  # the heads' values in the text space: other languages' words map to them
 
     def word_intent(self, text: str) -> dict[str, float]:
         """The catalog words of ``text`` that no attribute value names, each an equal share of one
@@ -86,6 +93,9 @@ class AttributeModel:
             meta["heads"][name] = list(head.classes)
         if self.lexicon is not None:
             meta["lexicon"] = self.lexicon.to_json()
+        if self.vocabulary is not None:
+            meta["vocabulary"] = list(self.vocabulary.values)
+            arrays["vocabulary.vectors"] = self.vocabulary.vectors
         digest = hashlib.sha256(json.dumps([meta["heads"], meta.get("lexicon")], sort_keys=True).encode())
         for key in sorted(arrays):
             digest.update(arrays[key].tobytes())
@@ -102,8 +112,11 @@ def load_attribute_model(path: Path) -> AttributeModel:
             name: AttributeHead(tuple(classes), data[f"{name}.coef"], data[f"{name}.intercept"])
             for name, classes in meta["heads"].items()
         }
+        vocabulary = (
+            Vocabulary(tuple(meta["vocabulary"]), data["vocabulary.vectors"]) if "vocabulary" in meta else None
+        )  # artifacts from before other languages
     lexicon = Lexicon.from_json(meta["lexicon"]) if "lexicon" in meta else None  # artifacts before the lexicon
-    return AttributeModel(heads, meta["text_encoder"], path.stem.removeprefix("attributes-"), lexicon)
+    return AttributeModel(heads, meta["text_encoder"], path.stem.removeprefix("attributes-"), lexicon, vocabulary)
 
 
 def resolve_attribute_model(spec: str, models_dir: Path) -> Path | None:

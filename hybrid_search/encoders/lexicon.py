@@ -72,6 +72,10 @@ class Lexicon:
         found = [t for t in tokens(text) if t in self.title_words and t not in self.attribute_words]
         return list(dict.fromkeys(found))
 
+    def knows(self, word: str) -> bool:
+        """Whether the catalog uses ``word`` (a token): in its titles or its attribute values."""
+        return word in self.title_words or word in self.attribute_words
+
     def names_attribute(self, word: str) -> bool:
         """Whether ``word`` (a token) is a word of an attribute value: a colour, a product type, a gender.
         (Title words are too many to tell a sense by: brands make "Miss" and "Shoe" catalog words.)"""

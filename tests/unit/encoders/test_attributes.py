@@ -108,3 +108,17 @@ def test_word_intent_shares_the_catalog_words_and_travels_with_the_artifact(tmp_
     loaded = load_attribute_model(model.save(tmp_path))
     assert loaded.lexicon == lexicon and loaded.word_intent("levis") == {"levis": 1.0}
     assert train_attribute_model(x, labels, "test-encoder").word_intent("levis") == {}  # no lexicon, no words
+
+
+def test_the_cross_lingual_vocabulary_travels_with_the_artifact_and_older_ones_have_none(tmp_path):
+    from hybrid_search.encoders.crosslingual import Vocabulary
+
+    rng = np.random.default_rng(0)
+    x, labels = _clusters(rng)
+    model = train_attribute_model(x, labels, "test-encoder")
+    assert load_attribute_model(model.save(tmp_path / "old")).vocabulary is None
+    vectors = {"black": [1.0, 0.0], "shirts": [0.0, 1.0]}
+    model.vocabulary = Vocabulary.build(["Black", "Shirts"], lambda texts: np.array([vectors[t] for t in texts]))
+    loaded = load_attribute_model(model.save(tmp_path / "new"))
+    assert loaded.vocabulary.values == ("black", "shirts")
+    assert loaded.vocabulary.nearest(np.array([[0.9, 0.1]]))[0][0] == "black"

@@ -1,0 +1,83 @@
+"""Words of other languages read in the catalog's own: a query's words that the catalog never uses,
+each mapped to the catalog's attribute value nearest to it in the multilingual text encoder's space.
+
+Chinese has a dictionary (CC-CEDICT, ``dictionary.py``); Spanish, French, German, Japanese and the
+rest have none that ships offline, but the text encoder (multilingual-e5) puts "zapatillas" beside
+"sports shoes" and "schwarze" beside "black". So a word (or a run of two or three: "gafas de sol",
+"sac à dos") that no title and no attribute value uses is replaced by the attribute value whose
+query vector is nearest to its own, where that value is near enough and clearly nearer than the
+next one; the rest of the query stays as typed. BM25 then finds the catalog's words, and the
+attribute heads read values they were trained on. The vocabulary is the catalog's attribute values,
+not its title words: a title word of one language ("femme", a brand) lies too close to many others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hybrid_search.encoders.device import l2_normalise
+
+WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+MAX_RUN = 3  # words a phrase may have ("lunettes de soleil")
+MIN_COSINE = 0.9  # measured on the dev language queries (bench/relevance/results-ranker.md)
+MIN_MARGIN = 0.02  # over the second nearest value: "para" lies as near "bra" as "party"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The catalog's attribute values (lower-cased) and their query vectors, unit length."""
+
+    values: tuple[str, ...]
+    vectors: np.ndarray
+
+    @classmethod
+    def build(cls, values: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> Vocabulary:
+        kept = sorted({v.lower() for v in values if v})
+        return cls(tuple(kept), l2_normalise(np.asarray(encode(kept), dtype=np.float32)))
+
+    def nearest(self, vectors: np.ndarray) -> list[tuple[str, float, float]]:
+        """Per vector: its nearest value, that cosine, and how far it stands above the second nearest."""
+        cosines = l2_normalise(np.asarray(vectors, dtype=np.float32)) @ self.vectors.T
+        out = []
+        for row in cosines:
+            first, second = np.argsort(-row)[:2] if len(row) > 1 else (int(np.argmax(row)), None)
+            margin = float(row[first] - row[second]) if second is not None else 1.0
+            out.append((self.values[int(first)], float(row[first]), margin))
+        return out
+
+
+def gloss(
+    text: str,
+    known: Callable[[str], bool],
+    vocabulary: Vocabulary,
+    encode: Callable[[list[str]], np.ndarray],
+    min_cosine: float = MIN_COSINE,
+    min_margin: float = MIN_MARGIN,
+) -> str:
+    """``text`` with each run of unknown words (the longest first) that maps to an attribute value
+    replaced by that value; known words (``known(word)``: the catalog uses it) stay as typed. The
+    text itself where nothing maps."""
+    words = WORD.findall(text)
+    unknown = [not known(w.lower()) for w in words]
+    spans = [
+        (start, start + size)
+        for size in range(MAX_RUN, 0, -1)
+        for start in range(len(words) - size + 1)
+        if unknown[start] and unknown[start + size - 1]  # a known word may only stand inside ("gafas de sol")
+    ]
+    if not spans:
+        return text
+    found = vocabulary.nearest(encode([" ".join(words[a:b]) for a, b in spans]))
+    taken: set[int] = set()
+    out = list(words)
+    for (start, end), (value, cosine, margin) in zip(spans, found, strict=True):
+        if cosine >= min_cosine and margin >= min_margin and not taken & set(range(start, end)):
+            taken |= set(range(start, end))
+            out[start] = value
+            for i in range(start + 1, end):
+                out[i] = ""
+    return " ".join(w for w in out if w) if taken else text
