@@ -25,6 +25,9 @@ WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 MAX_RUN = 3  # words a phrase may have ("lunettes de soleil")
 MIN_COSINE = 0.9  # measured on the dev language queries (bench/relevance/results-ranker.md)
 MIN_MARGIN = 0.02  # over the second nearest value: "para" lies as near "bra" as "party"
+# A query in another language has several words the catalog does not use; one unknown word among
+# known ones is a brand uploaded since the lexicon was built, a model name or a slip, kept as typed.
+MIN_UNKNOWN = 2
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,11 @@ def gloss(
 ) -> str:
     """``text`` with each run of unknown words (the longest first) that maps to an attribute value
     replaced by that value; known words (``known(word)``: the catalog uses it) stay as typed. The
-    text itself where nothing maps."""
+    text itself where nothing maps, or where fewer than ``MIN_UNKNOWN`` words are unknown."""
     words = WORD.findall(text)
     unknown = [not known(w.lower()) for w in words]
+    if sum(unknown) < MIN_UNKNOWN:
+        return text
     spans = [
         (start, start + size)
         for size in range(MAX_RUN, 0, -1)

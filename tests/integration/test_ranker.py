@@ -109,8 +109,10 @@ def test_a_ranker_trained_on_logged_clicks_is_served_without_a_restart(ranker_se
 def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own_photo(ranker_settings, catalog):
     """No judgments and no clicks: the queries the catalog yields train a ranker that puts a brand's
     products first for the brand typed alone and a product first for a phone snapshot of its photo."""
-    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.catalog import SearchRequest, doc_id, fashion_row_to_product, parse_products, product_document
     from hybrid_search.evaluation.synthetic import phone_snapshot
+    from hybrid_search.opensearch.products import refresh, write_documents
+    from hybrid_search.pipeline import EmbeddingPipeline, embed_products
     from tests.data import FASHION
 
     service = SearchService.from_services(Services.from_settings(ranker_settings))
@@ -127,6 +129,24 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
     found = service.search(SearchRequest(q=brand.lower(), size=5))
     assert found["engine"]["name"] == "learned"
     assert all(hit["product"]["title"].startswith(brand) for hit in found["hits"]), (brand, found["hits"])
+
+    # A brand uploaded now, after the ranker and the heads' lexicon were trained: BM25 and the title
+    # legs find it, and the ranker trusts them for a word it has never seen.
+    client = make_client(ranker_settings)
+    rows = [
+        {**row, "id": f"zx{n}", "title": f"Zorvexa {row['title']}"} for n, row in enumerate(list(catalog.values())[:5])
+    ]
+    docs = [product_document(p, "fashion", None) for p in parse_products([fashion_row_to_product(r) for r in rows])]
+    write_documents(client, ranker_settings.products_alias, docs, refresh=True)
+    ids = [doc_id("fashion", d["product_id"]) for d in docs]
+    assert not embed_products(client, ranker_settings.products_alias, ids, EmbeddingPipeline(ranker_settings)).failed
+    refresh(client, ranker_settings.products_alias)
+    try:
+        found = service.search(SearchRequest(q="zorvexa", size=5))
+        assert {hit["id"] for hit in found["hits"]} == {r["id"] for r in rows}, found["hits"]
+    finally:
+        for key in ids:
+            client.delete(index=ranker_settings.products_alias, id=key, refresh=True)
 
     rng = random.Random(2)
     pictured = sorted(pid for pid, r in catalog.items() if r["image"])

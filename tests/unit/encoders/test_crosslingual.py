@@ -42,6 +42,10 @@ def test_a_query_the_catalog_already_reads_is_left_alone():
     assert calls == []  # nothing to encode
 
 
+def test_one_unknown_word_among_known_ones_is_a_new_brand_or_a_name_and_stays():
+    assert gloss("zapatillas black", KNOWN, VOCABULARY, encode) == "zapatillas black"
+
+
 def test_nothing_near_enough_leaves_the_text_as_typed():
     assert gloss("zzz qqq", KNOWN, VOCABULARY, encode) == "zzz qqq"
     assert Vocabulary.build(["Black"], encode).nearest(encode(["negras"]))[0][2] == 1.0  # one value: no runner-up
