@@ -185,17 +185,23 @@ def catalog_intents(
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=Settings().judgments_root / "derived")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+def dev_data() -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
+    """The shared dev queries, the catalog's products and the dev judgments, as read from ``DATA``."""
     rows = [json.loads(line) for line in (DATA / "queries-dev.jsonl").read_text().splitlines() if line.strip()]
     products = [json.loads(line) for line in (DATA / "products.jsonl").read_text().splitlines() if line.strip()]
     dev_qrels: dict[str, dict[str, int]] = {}
     for line in (DATA / "qrels-dev.tsv").read_text().splitlines():
         if fields := line.split():
             dev_qrels.setdefault(fields[0], {})[fields[1]] = int(fields[2])
+    return rows, products, dev_qrels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=Settings().judgments_root / "derived")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rows, products, dev_qrels = dev_data()
     rng = random.Random(args.seed)
     built = [(query, dev_qrels.get(source, {})) for query, source in derive(rows, rng)]
     built += catalog_intents(products, type_words(rows), rng)

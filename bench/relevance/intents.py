@@ -40,12 +40,16 @@ import argparse
 import json
 import random
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageOps
 
 from hybrid_search.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from derived import dev_data  # noqa: E402  (bench/relevance/derived.py)
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 # Title words that name the audience ("Men", "Women's", "Girl's", "Kids"): a brand is the words before one.
@@ -583,12 +587,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Settings().judgments_root / "intents")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (DATA / "queries-dev.jsonl").read_text().splitlines() if line.strip()]
-    products = [json.loads(line) for line in (DATA / "products.jsonl").read_text().splitlines() if line.strip()]
-    dev_qrels: dict[str, dict[str, int]] = {}
-    for line in (DATA / "qrels-dev.tsv").read_text().splitlines():
-        if fields := line.split():
-            dev_qrels.setdefault(fields[0], {})[fields[1]] = int(fields[2])
+    rows, products, dev_qrels = dev_data()
     rng = random.Random(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     built = brand_alone(products, rng)

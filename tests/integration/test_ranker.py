@@ -24,6 +24,7 @@ from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from tests.integration.cleanup import drop_test_indices
+from tests.integration.events import shoppers_click
 from tests.integration.processes import worker_env
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
@@ -59,19 +60,7 @@ def test_a_ranker_trained_on_logged_clicks_is_served_without_a_restart(ranker_se
         save_version(client, ranker_settings.profiles_index, f"ranker-{leg}", alone)
     profiles = ["default", "ranker-bm25", "ranker-text", "ranker-attributes"]
     rng = random.Random(5)
-    for query in queries:
-        for session in range(24):
-            asked = {"q": query.text, "size": 10, "profile": profiles[session % len(profiles)]}
-            served = api.get("/search", query_string=asked, headers=CLIENT).get_json()
-            events = []
-            for position, hit in enumerate(served["hits"], start=1):
-                common = {"query_id": served["query_id"], "user_id": f"{query.id}-{session}", "session_id": "s"}
-                target = {"object": {"object_id": hit["id"]}, "position": {"ordinal": position}}
-                events.append({"action_name": "impression", "event_attributes": target, **common})
-                attractive = {0: 0.05, 1: 0.3, 2: 0.8}[qrels[query.id].get(hit["id"], 0)]
-                if rng.random() < attractive / position:
-                    events.append({"action_name": "click", "event_attributes": target, **common})
-            assert api.post("/events", json=events, headers=CLIENT).status_code == 202
+    shoppers_click(api, queries, qrels, profiles, 24, rng, CLIENT)
     made = api.post("/judgments/from-events", headers=ADMIN, json={"name": "ranker-clicks"})
     assert made.status_code == 201, made.get_json()
     clicks = ranker_settings.judgments_root / made.get_json()["qrels"]

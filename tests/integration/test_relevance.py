@@ -23,6 +23,7 @@ from hybrid_search.opensearch.profiles import get_active
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
+from tests.integration.events import shoppers_click
 from tests.integration.processes import Worker, worker_env
 from tests.integration.rankings import assert_same_ranking
 
@@ -302,19 +303,7 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
     api = create_app(services=Services.from_settings(search_settings)).test_client()
     client = {"X-API-Key": "dev-client-key"}
     rng = random.Random(11)
-    for query in queries:
-        for session in range(30):
-            asked = {"q": query.text, "size": 10, "profile": profiles[session % len(profiles)]}
-            served = api.get("/search", query_string=asked, headers=client).get_json()
-            events = []
-            for position, hit in enumerate(served["hits"], start=1):
-                common = {"query_id": served["query_id"], "user_id": f"{query.id}-{session}", "session_id": "s"}
-                target = {"object": {"object_id": hit["id"]}, "position": {"ordinal": position}}
-                events.append({"action_name": "impression", "event_attributes": target, **common})
-                attractive = {0: 0.05, 1: 0.3, 2: 0.8}[qrels[query.id].get(hit["id"], 0)]
-                if rng.random() < attractive / position:
-                    events.append({"action_name": "click", "event_attributes": target, **common})
-            assert api.post("/events", json=events, headers=client).status_code == 202
+    shoppers_click(api, queries, qrels, profiles, 30, rng, client)
 
     assert api.post("/judgments/from-events", json={}).status_code == 401
     bad = api.post("/judgments/from-events", headers=ADMIN, json={"min_impressions": 0})
