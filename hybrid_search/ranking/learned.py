@@ -121,7 +121,7 @@ def load_ranker(path: Path) -> LearnedRanker:
     header, model = path.read_text(encoding="utf-8").split("\n", 1)
     meta = json.loads(header)
     features, depth = meta.pop("features"), meta.pop("depth")
-    return LearnedRanker(model, features, depth, path.stem.removeprefix("ranker-"), meta)
+    return LearnedRanker(model, features, depth, path.stem, meta)  # the version /health shows
 
 
 def train_ranker(
