@@ -31,6 +31,7 @@ class QueryInputs:
     """What one query brings to its legs; None where it has no such input."""
 
     text: str | None = None  # what BM25 reads: the query text and, for Chinese, its English gloss
+    typed: str | None = None  # the shopper's words alone, as typed (the title legs read them)
     text_vector: np.ndarray | None = None
     fused_vector: np.ndarray | None = None
     image_vector: np.ndarray | None = None
@@ -66,8 +67,8 @@ LEGS: tuple[Leg, ...] = (
     Leg("fused", "fused_vector", _knn("fused_vector")),
     Leg("image", "image_vector", _knn("image_vector")),
     Leg("attributes", "intent", lambda intent, filters, _, weights: build_attribute_query(intent, weights, filters)),
-    Leg("title_words", "text", lambda text, filters, _, __: build_title_query(text, filters, fuzzy=_typed(text))),
-    Leg("title_phrase", "text", lambda text, filters, _, __: build_title_query(text, filters, phrase=True)),
+    Leg("title_words", "typed", lambda text, filters, _, __: build_title_query(text, filters, fuzzy=_typed(text))),
+    Leg("title_phrase", "typed", lambda text, filters, _, __: build_title_query(text, filters, phrase=True)),
 )
 LEG_NAMES: tuple[str, ...] = tuple(leg.name for leg in LEGS)
 LEGS_BY_NAME: dict[str, Leg] = {leg.name: leg for leg in LEGS}

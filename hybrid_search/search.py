@@ -196,7 +196,7 @@ class SearchService:
         if request.like or photo is not None:
             inputs |= {"fused_vector", "image_vector"}
         if request.q and not request.like:
-            inputs |= {"text", "text_vector", "fused_vector"}
+            inputs |= {"text", "typed", "text_vector", "fused_vector"}
         if self.attributes is not None and inputs:
             inputs.add("intent")
         return legs_reading(inputs)
@@ -243,6 +243,7 @@ class SearchService:
         bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
         inputs = QueryInputs(
             text=bm25_text if request.q and not request.like else None,
+            typed=request.q if request.q and not request.like else None,
             text_vector=text,
             fused_vector=fused,
             image_vector=image,

@@ -22,6 +22,7 @@ def test_a_leg_without_its_input_builds_nothing():
 def test_each_leg_reads_its_own_input_with_the_filters_and_window():
     inputs = QueryInputs(
         text="black shoes",
+        typed="black shoes",
         text_vector=np.array([1.0, 0.0], dtype=np.float32),
         fused_vector=np.array([0.0, 1.0], dtype=np.float32),
         intent={"article_type": {"Casual Shoes": 1.0}},
@@ -43,18 +44,13 @@ def test_each_leg_reads_its_own_input_with_the_filters_and_window():
     assert words["filter"] == [FILTERS]
     phrase = LEGS_BY_NAME["title_phrase"].query(inputs, FILTERS, 50, WEIGHTS)["bool"]["must"][0]
     assert phrase == {"match_phrase": {"title": {"query": "black shoes", "slop": 2}}}
-    chinese = LEGS_BY_NAME["title_words"].query(QueryInputs(text="黑色 双肩包 black backpack"), FILTERS, 50, WEIGHTS)
+    chinese = LEGS_BY_NAME["title_words"].query(QueryInputs(typed="黑色 双肩包"), FILTERS, 50, WEIGHTS)
     assert "fuzziness" not in chinese["bool"]["must"][0]["match"]["title"]  # a dictionary gloss must not drift
 
 
 def test_legs_reading_a_set_of_inputs():
-    assert legs_reading({"text", "text_vector", "fused_vector"}) == {
-        "bm25",
-        "text",
-        "fused",
-        "title_words",
-        "title_phrase",
-    }
+    assert legs_reading({"text", "text_vector", "fused_vector"}) == {"bm25", "text", "fused"}
+    assert legs_reading({"typed"}) == {"title_words", "title_phrase"}
     assert legs_reading({"image_vector", "fused_vector", "intent"}) == {"image", "fused", "attributes"}
     assert legs_reading(set()) == set()
 
