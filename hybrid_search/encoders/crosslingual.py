@@ -3,17 +3,17 @@ each mapped to the catalog's attribute value nearest to it in the multilingual t
 
 Chinese has a dictionary (CC-CEDICT, ``dictionary.py``); Spanish, French, German, Japanese and the
 rest have none that ships offline, but the text encoder (multilingual-e5) puts "zapatillas" beside
-"sports shoes" and "schwarze" beside "black". So a word (or a run of two or three: "gafas de sol",
-"sac à dos") that no title and no attribute value uses is replaced by the attribute value whose
-query vector is nearest to its own, where that value is near enough and clearly nearer than the
-next one; the rest of the query stays as typed. BM25 then finds the catalog's words, and the
-attribute heads read values they were trained on. The vocabulary is the catalog's attribute values,
-not its title words: a title word of one language ("femme", a brand) lies too close to many others.
+"sports shoes" and "schwarze" beside "black". So a word that no title and no attribute value uses
+is replaced by the attribute value whose query vector is nearest to its own, where that value is
+near enough and clearly nearer than the next one; the rest of the query stays as typed. BM25 then
+finds the catalog's words, and the attribute heads read values they were trained on. Words alone:
+runs of two or three ("gafas de sol") swallowed their neighbours ("grüne Herren" -> "green"). The
+vocabulary is the catalog's attribute values, not its title words: a title word of one language
+("femme", a brand) lies too close to many others.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,8 +21,7 @@ import numpy as np
 
 from hybrid_search.encoders.device import l2_normalise
 
-WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
-MAX_RUN = 3  # words a phrase may have ("lunettes de soleil")
+PUNCTUATION = ".,;:!?()[]\"'“”«»"
 MIN_COSINE = 0.9  # measured on the dev language queries (bench/relevance/results-ranker.md)
 MIN_MARGIN = 0.02  # over the second nearest value: "para" lies as near "bra" as "party"
 # A query in another language has several words the catalog does not use; one unknown word among
@@ -61,28 +60,17 @@ def gloss(
     min_cosine: float = MIN_COSINE,
     min_margin: float = MIN_MARGIN,
 ) -> str:
-    """``text`` with each run of unknown words (the longest first) that maps to an attribute value
-    replaced by that value; known words (``known(word)``: the catalog uses it) stay as typed. The
-    text itself where nothing maps, or where fewer than ``MIN_UNKNOWN`` words are unknown."""
-    words = WORD.findall(text)
-    unknown = [not known(w.lower()) for w in words]
-    if sum(unknown) < MIN_UNKNOWN:
+    """``text`` with each unknown word (``known(word)`` is false: the catalog does not use it) that
+    maps to an attribute value replaced by that value; the rest as typed. The text itself where
+    nothing maps, or where fewer than ``MIN_UNKNOWN`` words are unknown."""
+    words = text.split()
+    unknown = [i for i, word in enumerate(words) if not known(word.lower().strip(PUNCTUATION))]
+    if len(unknown) < MIN_UNKNOWN:
         return text
-    spans = [
-        (start, start + size)
-        for size in range(MAX_RUN, 0, -1)
-        for start in range(len(words) - size + 1)
-        if unknown[start] and unknown[start + size - 1]  # a known word may only stand inside ("gafas de sol")
-    ]
-    if not spans:
-        return text
-    found = vocabulary.nearest(encode([" ".join(words[a:b]) for a, b in spans]))
-    taken: set[int] = set()
-    out = list(words)
-    for (start, end), (value, cosine, margin) in zip(spans, found, strict=True):
-        if cosine >= min_cosine and margin >= min_margin and not taken & set(range(start, end)):
-            taken |= set(range(start, end))
-            out[start] = value
-            for i in range(start + 1, end):
-                out[i] = ""
-    return " ".join(w for w in out if w) if taken else text
+    found = vocabulary.nearest(encode([words[i] for i in unknown]))
+    mapped = {
+        i: value
+        for i, (value, cosine, margin) in zip(unknown, found, strict=True)
+        if cosine >= min_cosine and margin >= min_margin
+    }
+    return " ".join(mapped.get(i, word) for i, word in enumerate(words)) if mapped else text
