@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     # models are recorded by each products index and followed by every process; these two override it
     fusion_model: Path | None = None  # a trained fusion artifact
     query_dictionary: str = "cedict"  # Chinese->English query translation: cedict, a CC-CEDICT file, or none
-    # words of other languages mapped to the catalog's attribute values through the text encoder's space
-    query_crosslingual: bool = True
+    # words of other languages mapped to the catalog's attribute values through the text encoder's space:
+    # off by default, as it helped Japanese and cost Spanish and French (bench/relevance/results-ranker.md)
+    query_crosslingual: bool = False
     # query understanding heads: "index" (those the index records), "latest" in models_dir, a path, or "none"
     attribute_model: str = "index"
     # the learned ranker: "index" (the one the index records), a path, or "none" (the profiles' fixed weights)

@@ -2,8 +2,8 @@
 the queries the catalog yields (what the training run records after ``up --catalog``), with paired
 tests; the ranker trained on another sample of catalog queries, without each kind of catalog query
 (leave one kind out: does an intent hold when the ranker never saw queries like it?) and on the legs'
-features alone; the fixed default and the ranker without the cross-lingual gloss of other languages'
-words; and OpenSearch's own hybrid query at its best of a few weights.
+features alone; the fixed default and the ranker with the cross-lingual gloss of other languages' words
+(``HYBRID_SEARCH_QUERY_CROSSLINGUAL``); and OpenSearch's own hybrid query at its best of a few weights.
 
 No judgment set below is trained on: the ranker learns from the catalog alone, so every set is held
 out for it. The sets: the shared dev set (keyword, synonym, chinese, image) and dev intents (natural,
@@ -77,15 +77,15 @@ def tqdm_by(desc: str, total: int):
 
 
 def retrieve(
-    service: SearchService, plain: SearchService, cache: Path
+    service: SearchService, glossing: SearchService, cache: Path
 ) -> tuple[list[Query], dict, Retrievals, Retrievals, dict, dict[int, Catalog]]:
-    """Every judged query's legs (with the cross-lingual gloss, and without it: ``plain``) and
+    """Every judged query's legs (as served, and with the cross-lingual gloss: ``glossing``) and
     OpenSearch hybrid queries' rankings, and two samples of the catalog's own training queries
     (seeds 0 and 1) with their legs (cached)."""
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     default = service.profiles.get("default").profile
-    queries, qrels, retrievals, unglossed = [], {}, {}, {}
+    queries, qrels, retrievals, glossed = [], {}, {}, {}
     native: dict[str, dict[str, list[str]]] = {}
     pipelines = {name: p for name, p in native_pipelines().items() if name in NATIVE}
     for queries_path, qrels_path in judgment_sets(service.settings):
@@ -95,8 +95,8 @@ def retrieve(
         progress = tqdm_by(queries_path.name, len(judged))
         collect = every_leg(WINDOW, default.attribute_weights)
         retrievals |= retrieve_all(service, judged, queries_path.parent, collect, progress)
-        progress = tqdm_by(f"{queries_path.name}, no gloss", len(judged))
-        unglossed |= retrieve_all(plain, judged, queries_path.parent, collect, progress)
+        progress = tqdm_by(f"{queries_path.name}, glossed", len(judged))
+        glossed |= retrieve_all(glossing, judged, queries_path.parent, collect, progress)
         for name, ranked in run_native(service, judged, queries_path.parent, pipelines).items():
             native.setdefault(name, {}).update(ranked)
     products = catalog_products(service)
@@ -109,8 +109,8 @@ def retrieve(
             service, made, every_leg(DEPTH, default.attribute_weights), lambda items, _, __, bar=bar: bar(items)
         )
         samples[seed] = ([(q.id, q.kind, q.grades) for q in made], trained)  # the photos are not needed again
-    cache.write_bytes(pickle.dumps((queries, qrels, retrievals, unglossed, native, samples)))
-    return queries, qrels, retrievals, unglossed, native, samples
+    cache.write_bytes(pickle.dumps((queries, qrels, retrievals, glossed, native, samples)))
+    return queries, qrels, retrievals, glossed, native, samples
 
 
 def fit(sample: Catalog, kinds: Collection[str] = KINDS, features: Sequence[str] = FEATURE_NAMES) -> LearnedRanker:
@@ -128,10 +128,10 @@ def main() -> None:
     args = parser.parse_args()
     services = Services.from_settings(settings)
     service = SearchService.from_services(services)
-    plain = SearchService.from_services(
-        Services(settings.model_copy(update={"query_crosslingual": False}), services.opensearch, services.redis)
+    glossing = SearchService.from_services(
+        Services(settings.model_copy(update={"query_crosslingual": True}), services.opensearch, services.redis)
     )
-    queries, qrels, retrievals, unglossed, native, samples = retrieve(service, plain, args.cache)
+    queries, qrels, retrievals, glossed, native, samples = retrieve(service, glossing, args.cache)
     default = service.profiles.get("default").profile.model_copy(update={"ranker": False})
 
     started = time.monotonic()
@@ -147,10 +147,8 @@ def main() -> None:
     )
     for name, variant in variants.items():
         runs[name] = rank_all(retrievals, default.model_copy(update={"ranker": True}), variant)
-    runs["fixed-weight default, no cross-lingual gloss"] = rank_all(unglossed, default)
-    runs["learned ranker, no cross-lingual gloss"] = rank_all(
-        unglossed, default.model_copy(update={"ranker": True}), ranker
-    )
+    runs["fixed-weight default, cross-lingual gloss"] = rank_all(glossed, default)
+    runs["learned ranker, cross-lingual gloss"] = rank_all(glossed, default.model_copy(update={"ranker": True}), ranker)
     rows: dict[str, list[QueryScore]] = {name: score_queries(r, queries, qrels) for name, r in runs.items()}
     anchors = {name: score_queries(r, queries, qrels) for name, r in native.items()}
     best_native = max(anchors, key=lambda name: mean(anchors[name]))  # picked on these very queries

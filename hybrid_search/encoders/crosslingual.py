@@ -22,7 +22,7 @@ import numpy as np
 from hybrid_search.encoders.device import l2_normalise
 
 PUNCTUATION = ".,;:!?()[]\"'“”«»"
-MIN_COSINE = 0.9  # measured on the dev language queries (bench/relevance/results-ranker.md)
+MIN_COSINE = 0.9  # below it, most neighbours were wrong on the dev language queries
 MIN_MARGIN = 0.02  # over the second nearest value: "para" lies as near "bra" as "party"
 # A query in another language has several words the catalog does not use; one unknown word among
 # known ones is a brand uploaded since the lexicon was built, a model name or a slip, kept as typed.
