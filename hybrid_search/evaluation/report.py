@@ -187,7 +187,8 @@ def plot_per_kind(
     import matplotlib.pyplot as plt
 
     kinds = list(dict.fromkeys(k for s in summaries.values() for k in s))
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(kinds) * max(1, len(summaries)) / 3), 4))
+    wide = 1.6 * len(kinds) * max(1, len(summaries)) / 3
+    fig, ax = plt.subplots(figsize=(min(max(6, wide), 24), 4 if wide <= 24 else 6))  # stays readable on a page
     width = 0.8 / max(1, len(summaries))
     for i, (run, summary) in enumerate(summaries.items()):
         ax.bar(
