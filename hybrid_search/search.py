@@ -188,7 +188,7 @@ class SearchService:
         if heads is None or heads.vocabulary is None or lexicon is None or not self.settings.query_crosslingual:
             return text
         encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)
-        return gloss(text, lexicon.knows, heads.vocabulary, lambda spans: encoder.encode(spans, kind="query"))
+        return gloss(text, lexicon.knows, heads.vocabulary, lambda words: encoder.encode(words, kind="query"))
 
     def available_legs(self, request: SearchRequest, photo: bytes | None) -> set[str]:
         """The legs this query and this service can run (before encoding anything)."""
