@@ -375,7 +375,7 @@ def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
     index, and record them on it: searches use them within seconds."""
     from hybrid_search.encoders.text import load_text_encoder
     from hybrid_search.jobs import train_attributes_from_index
-    from hybrid_search.live_models import live_models, record_attributes
+    from hybrid_search.live_models import live_models, record_artifacts
     from hybrid_search.opensearch.client import make_client
 
     client = make_client(settings)
@@ -383,7 +383,7 @@ def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
     path, metadata = train_attributes_from_index(
         client, settings, encoder, query_strings, seed=seed, progress=click.echo
     )
-    index = record_attributes(client, settings, path)
+    index = record_artifacts(client, settings, attributes=path)
     click.echo(json.dumps(metadata["evaluation"], indent=2))
     click.echo(f"saved {path}, recorded on {index}: searches use it within {settings.models_poll_s:g} s")
 

@@ -49,18 +49,13 @@ def live_models(client: OpenSearchClient, settings: Settings) -> tuple[str, Mode
     return record[0], record[1] or ModelSet.from_settings(settings)
 
 
-def record_attributes(client: OpenSearchClient, settings: Settings, path: Path) -> str:
-    """Record attribute heads on the live index (no vector depends on them); every process reading
-    queries for it uses them within ``models_poll_s``. Returns the index."""
+def record_artifacts(client: OpenSearchClient, settings: Settings, **artifacts: Path) -> str:
+    """Record artifacts that read queries against the live index (``attributes``: heads, ``ranker``: the
+    learned ranker; no vector depends on them, so nothing is re-embedded); every process serving the
+    alias uses them within ``models_poll_s``. Returns the index."""
     index, models = live_models(client, settings)
-    update_meta(client, index, {"models": replace(models, attributes=artifact_name(path, settings)).to_meta()})
-    return index
-
-
-def record_ranker(client: OpenSearchClient, settings: Settings, path: Path) -> str:
-    """Record a learned ranker on the live index (no vector depends on it either); returns the index."""
-    index, models = live_models(client, settings)
-    update_meta(client, index, {"models": replace(models, ranker=artifact_name(path, settings)).to_meta()})
+    named = {part: artifact_name(path, settings) for part, path in artifacts.items()}
+    update_meta(client, index, {"models": replace(models, **named).to_meta()})
     return index
 
 

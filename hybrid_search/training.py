@@ -42,7 +42,7 @@ from hybrid_search.evaluation import jobs as evaluation_jobs
 from hybrid_search.evaluation import learning
 from hybrid_search.evaluation.judgments import load_queries, query_products
 from hybrid_search.ingest import Enqueue
-from hybrid_search.live_models import live_models, record_attributes
+from hybrid_search.live_models import live_models, record_artifacts
 from hybrid_search.models import artifact_name
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import count_events
@@ -314,7 +314,7 @@ def _attributes_step(ctx: Context, run_id: str) -> dict[str, Any]:
         ctx.state.progress(run_id, next(stage), 3, message)
 
     path, metadata = jobs.train_attributes_from_index(ctx.client, ctx.settings, encoder, progress=progress)
-    record_attributes(ctx.client, ctx.settings, path)
+    record_artifacts(ctx.client, ctx.settings, attributes=path)
     return {"artifact": artifact_name(path, ctx.settings), "evaluation": metadata["evaluation"]}
 
 

@@ -19,7 +19,7 @@ from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.runner import Retrievals, retrieve_all
 from hybrid_search.evaluation.synthetic import CatalogProduct, SyntheticQuery, synthetic_queries
-from hybrid_search.live_models import record_ranker
+from hybrid_search.live_models import record_artifacts
 from hybrid_search.models import artifact_name
 from hybrid_search.opensearch.indices import alias_targets
 from hybrid_search.opensearch.products import read_vectors
@@ -137,5 +137,5 @@ def save_and_record(service: SearchService, ranker: LearnedRanker) -> dict[str, 
     """Save the ranker as an artifact and record it on the live index: every process serving the
     alias ranks with it within ``models_poll_s``, without a restart."""
     path = ranker.save(service.settings.models_dir)
-    index = record_ranker(service.client, service.settings, path)
+    index = record_artifacts(service.client, service.settings, ranker=path)
     return {"artifact": artifact_name(path, service.settings), "index": index, **ranker.meta}

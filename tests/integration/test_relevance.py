@@ -17,7 +17,7 @@ from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation import jobs as evaluation
 from hybrid_search.evaluation.tuning import PRIOR_QUERIES
 from hybrid_search.jobs import train_attributes_from_index
-from hybrid_search.live_models import record_attributes
+from hybrid_search.live_models import record_artifacts
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.profiles import get_active
 from hybrid_search.profiles import BlendProfile
@@ -35,7 +35,7 @@ def attribute_model(search_settings, catalog):
     encoder = load_text_encoder(search_settings.text_encoder, "cpu")
     client = make_client(search_settings)
     path, metadata = train_attributes_from_index(client, search_settings, encoder, query_strings=300, holdout=0.2)
-    record_attributes(client, search_settings, path)
+    record_artifacts(client, search_settings, attributes=path)
     return path, metadata
 
 
