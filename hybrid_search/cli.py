@@ -14,7 +14,8 @@ from urllib.request import urlopen
 import click
 from tqdm import tqdm
 
-from hybrid_search.errors import HybridSearchError
+from hybrid_search.errors import HybridSearchError, LocalServiceError
+from hybrid_search.local.dictionaries import ensure_dictionaries
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, ensure_artifacts, read_versions
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis, ensure_redis_server
@@ -54,11 +55,12 @@ def local() -> None:
 @local.command("install")
 @click.pass_obj
 def local_install(settings: Settings) -> None:
-    """Fetch and cache the OpenSearch artifacts and install redis-server (idempotent)."""
+    """Fetch and cache the OpenSearch artifacts, install redis-server and the query dictionaries (idempotent)."""
     v = read_versions()
     home = ensure_artifacts(settings.cache_dir)
     click.echo(f"OpenSearch {v.opensearch} + k-NN {v.knn} + neural-search {v.neural_search}: {home}")
     click.echo(f"redis-server: {ensure_redis_server()}")
+    click.echo(f"query dictionaries: {' '.join(ensure_dictionaries(settings)) or 'none'}")
 
 
 @local.command("up")
@@ -746,6 +748,10 @@ def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
     catalog: load it, and follow its embedding and training until it is searchable at full quality."""
     settings: Settings = ctx.obj
     _start_local(settings)
+    try:
+        click.echo(f"query dictionaries: {' '.join(ensure_dictionaries(settings)) or 'none'}")
+    except LocalServiceError as exc:
+        click.echo(f"queries in other languages are not translated: {exc}", err=True)
     ctx.invoke(init_indices)
     worker_process = local_worker(settings)
     worker_process.start([sys.executable, "-m", "hybrid_search.cli", "worker"], lambda: True, 10)

@@ -15,6 +15,7 @@ import numpy as np
 
 from hybrid_search.catalog import SearchRequest, split_doc_id
 from hybrid_search.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
+from hybrid_search.encoders.bilingual import KANA, Translator, load_translator
 from hybrid_search.encoders.crosslingual import gloss
 from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
 from hybrid_search.encoders.text import load_text_encoder
@@ -154,10 +155,14 @@ class SearchService:
     def dictionary(self) -> Dictionary | None:
         return load_dictionary(self.settings.query_dictionary)
 
+    @cached_property
+    def translator(self) -> Translator | None:
+        return load_translator(self.settings.query_dictionaries, self.settings.dictionaries_dir)
+
     def warm(self) -> None:
-        """Load what queries need (encoders, dictionary, attribute heads) now rather than on the first query."""
+        """Load what queries need (encoders, dictionaries, attribute heads) now rather than on the first query."""
         self._encode_text("warm up", self.pipeline.models.text_encoder)
-        _ = self.dictionary, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
+        _ = self.dictionary, self.translator, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
         self.hybrid_query_available()
 
     def hybrid_query_available(self) -> bool:
@@ -174,8 +179,8 @@ class SearchService:
 
     def translate(self, text: str) -> str:
         """A query in the catalog's words (what the encoders read; BM25 reads it beside the original):
-        Chinese words through CC-CEDICT, then the words of any other language, which the catalog
-        never uses, through the cross-lingual vocabulary; words the catalog uses as they are."""
+        Chinese words through CC-CEDICT, Japanese and other languages' through FreeDict's bilingual
+        dictionaries, then (optionally) what is left through the cross-lingual vocabulary."""
         heads = self.attributes
         return self._translate(text, heads.version if heads is not None else None)
 
@@ -183,6 +188,9 @@ class SearchService:
         """``_heads_version`` keys the cache: a new alias target may bring other heads."""
         heads = self.attributes
         lexicon = heads.lexicon if heads is not None else None
+        translator = self.translator if lexicon is not None else None
+        if translator is not None and (KANA.search(text) or not CJK_RUN.search(text)):
+            text = translator.translate(text, lexicon.knows, lexicon.names_attribute)  # Japanese kanji too
         if self.dictionary is not None and CJK_RUN.search(text):
             text = self.dictionary.translate(text, lexicon.names_attribute if lexicon else None) or text
         if heads is None or heads.vocabulary is None or lexicon is None or not self.settings.query_crosslingual:

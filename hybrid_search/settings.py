@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # models are recorded by each products index and followed by every process; these two override it
     fusion_model: Path | None = None  # a trained fusion artifact
     query_dictionary: str = "cedict"  # Chinese->English query translation: cedict, a CC-CEDICT file, or none
+    # other languages -> English, word by word: "freedict" (FreeDict's dictionaries in /usr/share/dictd,
+    # from Debian's dict-freedict-<lang>-eng packages), comma-separated dictd .index paths, or "none"
+    query_dictionaries: str = "freedict"
     # words of other languages mapped to the catalog's attribute values through the text encoder's space:
     # off by default, as it helped Japanese and cost Spanish and French (bench/relevance/results-ranker.md)
     query_crosslingual: bool = False
@@ -162,6 +165,11 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def dictionaries_dir(self) -> Path:
+        """The query dictionaries, compiled (rebuilt from their sources when missing)."""
+        return self.cache_dir / "dictionaries"
 
     @property
     def opensearch_port(self) -> int:

@@ -54,8 +54,11 @@ def tokens(text: str) -> list[str]:
 
 
 def word_forms(word: str) -> set[str]:
-    """A word and its naive singular / plural forms (shirts, shirt; watches, watch; dress, dresses)."""
+    """A word and its naive singular / plural forms (shirts, shirt; watches, watch; dress, dresses;
+    woman, women)."""
     forms = {word, f"{word}s", f"{word}es"}
+    if word.endswith(("man", "men")) and len(word) > 2:
+        forms.add(f"{word[:-2]}{'e' if word.endswith('man') else 'a'}n")
     for suffix in ("es", "s"):
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
             forms.add(word[: -len(suffix)])

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import redis
 
 from hybrid_search.errors import LocalServiceError
+from hybrid_search.local.apt import apt_install
 from hybrid_search.local.process import ManagedProcess
 
 
@@ -18,15 +17,7 @@ def ensure_redis_server() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise LocalServiceError("redis-server is not installed; run: sudo apt-get install -y redis-server")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", "redis-server"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=False)
-        result = subprocess.run(install, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise LocalServiceError(f"apt-get could not install redis-server:\n{result.stderr[-2000:]}")
+    apt_install(["redis-server"])
     found = shutil.which("redis-server")
     if not found:
         raise LocalServiceError("redis-server is still missing after apt-get install")

@@ -70,6 +70,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "fusion_model",
         "attribute_model",
         "query_dictionary",
+        "query_dictionaries",
         "judgments_dir",
         "models_poll_s",
         "train_after_changes",

@@ -91,6 +91,20 @@ def test_chinese_query_reaches_english_titles_through_bm25(service, catalog, api
     assert all(catalog[h["id"]]["article_type"] == "Backpacks" for h in hits[:5])
 
 
+def test_queries_in_other_languages_reach_english_titles_through_freedict(service, catalog, api_profile):
+    """FreeDict's dictionaries, installed by ``local install``: Spanish and German words become the
+    catalog's, Japanese is segmented; an English query is left as typed."""
+    assert service.translator is not None, "no FreeDict dictionaries: run hybrid-search local install"
+    assert {"spa", "deu", "jpn"} <= set(service.translator.languages)
+    assert service.translate("mochilas negras") == "backpack black"  # plural and feminine: by their stems
+    assert service.translate("メンズ 黒 腕時計").split()[:2] == ["men's", "black"]
+    assert service.translate("black backpack for looking good") == "black backpack for looking good"
+    api_profile("bm25-only", weights={"bm25": 1.0})
+    for query, article_type in (("mochilas negras", "Backpacks"), ("schwarze Uhr für Herren", "Watches")):
+        hits = _search(service, q=query, profile="bm25-only", size=10)["hits"]
+        assert [catalog[h["id"]]["article_type"] for h in hits[:5]] == [article_type] * 5, query
+
+
 def test_photo_query_votes_attributes_from_its_nearest_photos(service, catalog, api_profile):
     api_profile("photo-attributes", weights={"attributes": 1.0, "image": 0.0})
     row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])

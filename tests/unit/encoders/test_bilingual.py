@@ -1,0 +1,166 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from hybrid_search.encoders.bilingual import (
+    Bilingual,
+    Translator,
+    choose_senses,
+    compile_dictionary,
+    entry_senses,
+    find_dictionaries,
+    load_translator,
+    read_dictd,
+)
+from hybrid_search.encoders.lexicon import Lexicon, word_forms
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64(number: int) -> str:
+    out = ""
+    while True:
+        out = _B64[number % 64] + out
+        number //= 64
+        if not number:
+            return out
+
+
+def write_dictd(folder: Path, name: str, entries: dict[str, str]) -> Path:
+    """A dictd dictionary as FreeDict ships it: <name>.index (headword, base-64 offset and length)
+    beside <name>.dict (here uncompressed; the packages' .dict.dz is gzip)."""
+    data, index = b"", ["00databaseinfo\tA\tB"]
+    for headword, body in entries.items():
+        entry = f"{headword} /pron/\n{body}\n".encode()
+        index.append(f"{headword}\t{_b64(len(data))}\t{_b64(len(entry))}")
+        data += entry
+    (folder / f"{name}.dict").write_bytes(data)
+    path = folder / f"{name}.index"
+    path.write_text("\n".join(index) + "\n", encoding="utf-8")
+    return path
+
+
+SPANISH = {
+    "negro": "1. Negro\n2. black",
+    "camisa": "shirt",
+    "hombre": "1. man, human being\n2. fellow",
+    "para": "for, to, in order to",
+    "zapatilla": "slipper",
+    "gafas de sol": "sunglasses",
+    "morado": "violet",
+    "vestido": "dress, gown",
+    "puma": "cougar",
+}
+FRENCH = {"portefeuille": "wallet", "femme": "woman, wife", "rouge": "1. red\n2. rouge", "pull": "sweater"}
+GERMAN = {"portefeuille": "wallet", "schwarz": 'black <adj>\n   "schwarz wie die Nacht" - black as coal'}
+JAPANESE = {
+    "赤": "1. (noun (common) (futsuumeishi))\nred, crimson\n2. red-containing colour",
+    "腕時計": "wristwatch",
+    "メンズ": "men's",
+}
+ENGLISH = {"open": "offen", "toe": "Zeh", "looking": "schauend", "rouge": "Rouge", "everyday": "alltäglich"}
+LEXICON = Lexicon(
+    title_words=frozenset({"shirt", "shirts", "femme", "puma", "casual", "sandals", "for"}),
+    attribute_words=frozenset(
+        w
+        for v in ("black", "men", "women", "shirts", "red", "wallets", "sunglasses", "watches", "sandals", "dresses")
+        for w in word_forms(v)
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def translator(tmp_path_factory) -> Translator:
+    folder = tmp_path_factory.mktemp("dictd")
+    cache = tmp_path_factory.mktemp("compiled")
+    indexes = [
+        write_dictd(folder, f"freedict-{lang}-eng", entries)
+        for lang, entries in (("spa", SPANISH), ("fra", FRENCH), ("deu", GERMAN), ("jpn", JAPANESE))
+    ]
+    indexes.append(write_dictd(folder, "freedict-eng-deu", ENGLISH))
+    loaded = load_translator(",".join(str(p) for p in indexes), cache)
+    assert loaded is not None
+    return loaded
+
+
+def translate(translator: Translator, text: str) -> str:
+    return translator.translate(text, LEXICON.knows, LEXICON.names_attribute)
+
+
+def test_entry_senses_skip_pronunciation_examples_notes_and_tags():
+    entry = (
+        'Kleid /klaɪt/ <n>\n [textil.] dress <n>\n   "ein Kleid tragen" - wear a dress\n   see: {Kleider}\nframe, gown'
+    )
+    assert entry_senses(entry) == ["dress", "frame", "gown"]
+    assert entry_senses("赤 /aka/\n1. (noun (common) (futsuumeishi))\n{白・1}red, crimson\n2. Note: rare") == [
+        "red",
+        "crimson",
+    ]
+    assert entry_senses("hablar /a/\nto speak") == ["speak"]
+
+
+def test_read_dictd_and_compile_give_every_headword(tmp_path):
+    index = write_dictd(tmp_path, "freedict-spa-eng", SPANISH)
+    assert dict(read_dictd(index))["hombre"] == ["man", "human being", "fellow"]
+    compiled = Bilingual(compile_dictionary(index, tmp_path / "spa.sqlite"))
+    assert compiled.language == "spa"
+    assert compiled.longest == 3  # gafas de sol
+    assert compiled.senses("camisa") == ["shirt"]
+    assert compiled.senses("camisas") == []  # exact headwords only ...
+    assert compiled.stem_senses("camisas") == ["shirt"]  # ... the stem finds the plural
+    assert compiled.stem_senses("negras") == ["Negro", "black"]
+    assert compiled.has("negras") and not compiled.has("blue")
+
+
+def test_choose_senses_prefers_attributes_then_catalog_words_and_drops_function_words():
+    assert choose_senses(["Negro", "black"], LEXICON.names_attribute, LEXICON.knows) == (["black"], True)
+    assert choose_senses(["man", "human being"], LEXICON.names_attribute, LEXICON.knows) == (["man"], True)
+    assert choose_senses(["slipper"], LEXICON.names_attribute, LEXICON.knows) == (["slipper"], False)
+    assert choose_senses(["for", "to", "in order to"], LEXICON.names_attribute, LEXICON.knows) == ([], False)
+    long = ["1st note in the tonic sol-fa scale", "red"]
+    assert choose_senses(long, LEXICON.names_attribute, LEXICON.knows) == (["red"], True)
+
+
+def test_a_spanish_query_reaches_the_catalogs_words(translator):
+    # negras: the stem finds negro, whose attribute sense wins over its first; para is a function word
+    assert translate(translator, "camisas negras para hombre") == "shirt black man"
+    assert translate(translator, "Gafas de sol negras") == "sunglasses black"  # a phrase headword
+    # a word whose senses name no attribute stays beside them: a wrong guess loses nothing typed
+    assert translate(translator, "vestido morado para mujer") == "dress morado violet mujer"
+
+
+def test_a_word_the_language_lacks_is_looked_up_in_the_others_for_an_attribute(translator):
+    # French, by femme and rouge; portefeuille only the German dictionary has
+    assert translate(translator, "portefeuille rouge femme") == "wallet red femme woman"
+
+
+def test_english_queries_stay_as_typed(translator):
+    assert translate(translator, "black shirts for men") == "black shirts for men"  # catalog words
+    # words the catalog lacks that English has, typos and model numbers are no evidence of a language
+    assert translate(translator, "black open toe sandals for men") == "black open toe sandals for men"
+    assert translate(translator, "looking for everyday casual shirts") == "looking for everyday casual shirts"
+    assert translate(translator, "blak shrit x2298") == "blak shrit x2298"
+    assert translate(translator, "puma") == "puma"  # a brand, even if a language had the word
+
+
+def test_japanese_is_segmented_and_what_no_headword_explains_stays(translator):
+    # an attribute's sense replaces the word (メンズ: men's); one that names none stays beside it
+    assert translate(translator, "メンズ赤腕時計") == "men's red 腕時計 wristwatch"
+    assert translate(translator, "メンズ クルタ") == "men's クルタ"  # クルタ: no headword, no lone kana word
+
+
+def test_find_dictionaries_reads_the_spec(tmp_path):
+    assert find_dictionaries("none") == []
+    assert find_dictionaries(f"{tmp_path}/a.index, {tmp_path}/b.index") == [tmp_path / "a.index", tmp_path / "b.index"]
+
+
+def test_a_dictionary_is_compiled_again_when_its_source_changes(tmp_path):
+    index = write_dictd(tmp_path, "freedict-fra-eng", FRENCH)
+    cache = tmp_path / "cache"
+    assert load_translator(str(index), cache).dictionaries[0].senses("pull") == ["sweater"]
+    write_dictd(tmp_path, "freedict-fra-eng", {**FRENCH, "pull": "jumper"})
+    later = index.stat().st_mtime + 10
+    os.utime(index, (later, later))
+    assert load_translator(str(index), cache).dictionaries[0].senses("pull") == ["jumper"]
+    assert load_translator("none", cache) is None
