@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,8 +17,11 @@ from hybrid_search.models import ModelSet, artifact_name, artifact_path
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.indices import index_meta, update_meta
 from hybrid_search.pipeline import EmbeddingPipeline
+from hybrid_search.ranking.features import FEATURE_VERSION
 from hybrid_search.ranking.learned import LearnedRanker, load_ranker
 from hybrid_search.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def recorded_models(client: OpenSearchClient, name: str) -> dict[str, ModelSet | None]:
@@ -84,7 +88,20 @@ class LoadedModels:
 
     @cached_property
     def ranker(self) -> LearnedRanker | None:
-        return load_ranker(artifact_path(self.models.ranker, self.settings)) if self.models.ranker else None
+        """The learned ranker, unless it was trained on features this code computes otherwise: then
+        the profiles' fixed weights serve until the next training run records a new one."""
+        if not self.models.ranker:
+            return None
+        ranker = load_ranker(artifact_path(self.models.ranker, self.settings))
+        if ranker.feature_version != FEATURE_VERSION:
+            log.warning(
+                "ranker %s reads features of version %s, not %s: searches use the fixed weights until it is retrained",
+                ranker.version,
+                ranker.feature_version,
+                FEATURE_VERSION,
+            )
+            return None
+        return ranker
 
 
 _attribute_lock = threading.Lock()

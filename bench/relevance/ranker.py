@@ -2,7 +2,8 @@
 the queries the catalog yields (what the training run records after ``up --catalog``), with paired
 tests; the ranker trained on another sample of catalog queries, without each kind of catalog query
 (leave one kind out: does an intent hold when the ranker never saw queries like it?) and on the legs'
-features alone; the fixed default and the ranker with the cross-lingual gloss of other languages' words
+features alone; the fixed default and the ranker without the bilingual dictionaries
+(``HYBRID_SEARCH_QUERY_DICTIONARIES=none``) and with the cross-lingual gloss of other languages' words
 (``HYBRID_SEARCH_QUERY_CROSSLINGUAL``); and OpenSearch's own hybrid query at its best of a few weights.
 
 No judgment set below is trained on: the ranker learns from the catalog alone, so every set is held
@@ -58,7 +59,12 @@ WINDOW = 200  # what every profile's legs are cut from
 # OpenSearch's hybrid query (BM25 + text k-NN; photo + fused k-NN for photos) at the weights that did
 # best on the shared dev set (bench/relevance/results.md), and RRF
 NATIVE = ("min_max 0.2", "min_max 0.4", "l2 0.2", "l2 0.4", "rrf k=60")
-SEEDS = (0, 1)  # two samples of catalog queries: the second shows whether the first's ranker was luck
+SEEDS = (0, 1)
+# how queries in other languages are translated, beside the default (FreeDict's dictionaries)
+TRANSLATIONS = {
+    "without the dictionaries": {"query_dictionaries": "none"},
+    "dictionaries and cross-lingual gloss": {"query_crosslingual": True},
+}  # two samples of catalog queries: the second shows whether the first's ranker was luck
 Catalog = tuple[list[tuple[str, str, dict[str, int]]], Retrievals]  # (id, kind, grades) per query, their legs
 
 
@@ -77,15 +83,16 @@ def tqdm_by(desc: str, total: int):
 
 
 def retrieve(
-    service: SearchService, glossing: SearchService, cache: Path
-) -> tuple[list[Query], dict, Retrievals, Retrievals, dict, dict[int, Catalog]]:
-    """Every judged query's legs (as served, and with the cross-lingual gloss: ``glossing``) and
-    OpenSearch hybrid queries' rankings, and two samples of the catalog's own training queries
-    (seeds 0 and 1) with their legs (cached)."""
+    service: SearchService, translations: dict[str, SearchService], cache: Path
+) -> tuple[list[Query], dict, Retrievals, dict[str, Retrievals], dict, dict[int, Catalog]]:
+    """Every judged query's legs (as served, and as each of ``translations`` translates queries: only
+    the queries it translates otherwise are retrieved again), OpenSearch hybrid queries' rankings,
+    and two samples of the catalog's own training queries (seeds 0 and 1) with their legs (cached)."""
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     default = service.profiles.get("default").profile
-    queries, qrels, retrievals, glossed = [], {}, {}, {}
+    queries, qrels, retrievals = [], {}, {}
+    translated: dict[str, Retrievals] = {name: {} for name in translations}
     native: dict[str, dict[str, list[str]]] = {}
     pipelines = {name: p for name, p in native_pipelines().items() if name in NATIVE}
     for queries_path, qrels_path in judgment_sets(service.settings):
@@ -95,10 +102,13 @@ def retrieve(
         progress = tqdm_by(queries_path.name, len(judged))
         collect = every_leg(WINDOW, default.attribute_weights)
         retrievals |= retrieve_all(service, judged, queries_path.parent, collect, progress)
-        progress = tqdm_by(f"{queries_path.name}, glossed", len(judged))
-        glossed |= retrieve_all(glossing, judged, queries_path.parent, collect, progress)
+        for name, other in translations.items():
+            changed = [q for q in judged if q.text and other.translate(q.text) != service.translate(q.text)]
+            progress = tqdm_by(f"{queries_path.name}, {name}", len(changed))
+            translated[name] |= retrieve_all(other, changed, queries_path.parent, collect, progress)
         for name, ranked in run_native(service, judged, queries_path.parent, pipelines).items():
             native.setdefault(name, {}).update(ranked)
+    translated = {name: retrievals | changed for name, changed in translated.items()}
     products = catalog_products(service)
     lexicon = service.attributes.lexicon
     samples = {}
@@ -109,8 +119,8 @@ def retrieve(
             service, made, every_leg(DEPTH, default.attribute_weights), lambda items, _, __, bar=bar: bar(items)
         )
         samples[seed] = ([(q.id, q.kind, q.grades) for q in made], trained)  # the photos are not needed again
-    cache.write_bytes(pickle.dumps((queries, qrels, retrievals, glossed, native, samples)))
-    return queries, qrels, retrievals, glossed, native, samples
+    cache.write_bytes(pickle.dumps((queries, qrels, retrievals, translated, native, samples)))
+    return queries, qrels, retrievals, translated, native, samples
 
 
 def fit(sample: Catalog, kinds: Collection[str] = KINDS, features: Sequence[str] = FEATURE_NAMES) -> LearnedRanker:
@@ -128,10 +138,13 @@ def main() -> None:
     args = parser.parse_args()
     services = Services.from_settings(settings)
     service = SearchService.from_services(services)
-    glossing = SearchService.from_services(
-        Services(settings.model_copy(update={"query_crosslingual": True}), services.opensearch, services.redis)
-    )
-    queries, qrels, retrievals, glossed, native, samples = retrieve(service, glossing, args.cache)
+    translations = {
+        name: SearchService.from_services(
+            Services(settings.model_copy(update=update), services.opensearch, services.redis)
+        )
+        for name, update in TRANSLATIONS.items()
+    }
+    queries, qrels, retrievals, translated, native, samples = retrieve(service, translations, args.cache)
     default = service.profiles.get("default").profile.model_copy(update={"ranker": False})
 
     started = time.monotonic()
@@ -147,8 +160,9 @@ def main() -> None:
     )
     for name, variant in variants.items():
         runs[name] = rank_all(retrievals, default.model_copy(update={"ranker": True}), variant)
-    runs["fixed-weight default, cross-lingual gloss"] = rank_all(glossed, default)
-    runs["learned ranker, cross-lingual gloss"] = rank_all(glossed, default.model_copy(update={"ranker": True}), ranker)
+    for name, other in translated.items():
+        runs[f"fixed-weight default, {name}"] = rank_all(other, default)
+        runs[f"learned ranker, {name}"] = rank_all(other, default.model_copy(update={"ranker": True}), ranker)
     rows: dict[str, list[QueryScore]] = {name: score_queries(r, queries, qrels) for name, r in runs.items()}
     anchors = {name: score_queries(r, queries, qrels) for name, r in native.items()}
     best_native = max(anchors, key=lambda name: mean(anchors[name]))  # picked on these very queries

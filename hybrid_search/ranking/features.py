@@ -1,8 +1,11 @@
 """Features of (query, candidate) pairs for the learned ranker, from what the legs already returned (pure).
 
-A candidate is any product among the best ``depth`` hits of a leg. Per leg it gets the leg's raw
-score, its score relative to the leg's best, its min-max place among the leg's hits and its rank
-(NaN where the leg missed it: LightGBM learns a direction for missing values), and per query each
+A candidate is any product among the best ``depth`` hits of a leg. Per leg it gets whether the leg
+found it, the leg's raw score, its score relative to the leg's best, its min-max place among the
+leg's hits and its rank. A product a leg missed scores there as its last hit does and ranks below
+it: the leg ranked it lower than all it returned, and with the ranker's monotone constraints no
+product gains by being missed (NaN, a learned direction, let a product no photo matched outrank the
+photo's own product). NaN only where the leg returned nothing. Per query each
 leg's best score and how far its first hit stands above its second (a sharp first hit is a query
 that names one product, a flat head a query that names a kind of product). Query features say what
 kind of query it is: photo or text, words, script, how sure the attribute heads are, and how much
@@ -32,7 +35,10 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _LATIN_EXTENDED = re.compile(r"[\u00c0-\u024f]")
 
-PER_LEG = ("score", "relative", "minmax", "rank")
+# what the features mean, recorded with each ranker: 2 is a missed product scored as the leg's last
+# hit (1: NaN); a ranker trained on other features is not served (the fixed weights are)
+FEATURE_VERSION = 2
+PER_LEG = ("found", "score", "relative", "minmax", "rank")
 PER_LEG_QUERY = ("ran", "top", "margin")
 QUERY = (
     "photo",
@@ -91,7 +97,8 @@ def query_features(signals: QuerySignals) -> dict[str, float]:
 
 
 def feature_matrix(legs: LegHits, signals: QuerySignals, depth: int) -> tuple[list[str], np.ndarray]:
-    """(candidate ids, their features as rows in ``FEATURE_NAMES`` order, float32 with NaN for missing)."""
+    """(candidate ids, their features as rows in ``FEATURE_NAMES`` order, float32; NaN where a leg
+    returned nothing or a head read nothing)."""
     ids = candidates(legs, depth)
     position = {doc_id: i for i, doc_id in enumerate(ids)}
     column = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -109,6 +116,13 @@ def feature_matrix(legs: LegHits, signals: QuerySignals, depth: int) -> tuple[li
         rows = np.array([position[doc_id] for doc_id, _ in hits])
         rows, first = np.unique(rows, return_index=True)  # a leg lists a product once; keep its best
         scores, ranks = scores[first], first + 1
+        # missed: as low as the leg's last hit, ranked below it
+        matrix[:, column[f"{leg}.found"]] = 0.0
+        matrix[:, column[f"{leg}.score"]] = low
+        matrix[:, column[f"{leg}.relative"]] = low / top if top else 0.0
+        matrix[:, column[f"{leg}.minmax"]] = 0.0
+        matrix[:, column[f"{leg}.rank"]] = np.log2(2 + depth)
+        matrix[rows, column[f"{leg}.found"]] = 1.0
         matrix[rows, column[f"{leg}.score"]] = scores
         matrix[rows, column[f"{leg}.relative"]] = scores / top if top else 0.0
         matrix[rows, column[f"{leg}.minmax"]] = (scores - low) / (top - low) if top > low else 1.0

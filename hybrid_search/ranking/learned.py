@@ -25,13 +25,13 @@ import numpy as np
 
 from hybrid_search.legs import LEG_NAMES
 from hybrid_search.ranking.combine import Combined, LegScore
-from hybrid_search.ranking.features import FEATURE_NAMES, LegHits, QuerySignals, feature_matrix
+from hybrid_search.ranking.features import FEATURE_NAMES, FEATURE_VERSION, LegHits, QuerySignals, feature_matrix
 
-DEPTH = 100  # each leg's best hits that make the candidates (serving and training alike)
+DEPTH = 50  # each leg's best hits that make the candidates (serving and training alike)
 LABEL_GAIN = (0, 1, 3, 7)  # 2^grade - 1, as nDCG@10 counts the judgments' grades
 # More of a leg's score never makes a product less relevant (rank: fewer is better): a constraint
 # that keeps what the ranker learns from some queries from turning against a leg on others.
-MONOTONE = {"score": 1, "relative": 1, "minmax": 1, "rank": -1}
+MONOTONE = {"found": 1, "score": 1, "relative": 1, "minmax": 1, "rank": -1}
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,15 @@ class Ranking:
 class LearnedRanker:
     """A trained LightGBM booster with the features it reads and the candidate depth it was trained at."""
 
-    def __init__(self, model: str, features: Sequence[str], depth: int, version: str, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        model: str,
+        features: Sequence[str],
+        depth: int,
+        version: str,
+        meta: dict[str, Any],
+        feature_version: int = FEATURE_VERSION,
+    ) -> None:
         import lightgbm
 
         unknown = [name for name in features if name not in FEATURE_NAMES]
@@ -56,6 +64,7 @@ class LearnedRanker:
         self.features = tuple(features)
         self.columns = [FEATURE_NAMES.index(name) for name in features]
         self.depth = depth
+        self.feature_version = feature_version
         self.version = version
         self.meta = meta
 
@@ -104,7 +113,12 @@ class LearnedRanker:
 
     def to_text(self) -> str:
         """The artifact: a JSON header line (features, depth, what it was trained on), then LightGBM's model."""
-        header = {"features": list(self.features), "depth": self.depth, **self.meta}
+        header = {
+            "features": list(self.features),
+            "feature_version": self.feature_version,
+            "depth": self.depth,
+            **self.meta,
+        }
         return json.dumps(header) + "\n" + self.booster.model_to_string()
 
     def save(self, directory: Path) -> Path:
@@ -120,14 +134,14 @@ class LearnedRanker:
 def load_ranker(path: Path) -> LearnedRanker:
     header, model = path.read_text(encoding="utf-8").split("\n", 1)
     meta = json.loads(header)
-    features, depth = meta.pop("features"), meta.pop("depth")
-    return LearnedRanker(model, features, depth, path.stem, meta)  # the version /health shows
+    features, depth, feature_version = meta.pop("features"), meta.pop("depth"), meta.pop("feature_version", 1)
+    return LearnedRanker(model, features, depth, path.stem, meta, feature_version)  # the version /health shows
 
 
 def train_ranker(
     groups: Sequence[tuple[LegHits, QuerySignals, dict[str, int]]],
     depth: int = DEPTH,
-    rounds: int = 300,
+    rounds: int = 150,
     monotone: bool = True,
     seed: int = 0,
     features: Sequence[str] = FEATURE_NAMES,

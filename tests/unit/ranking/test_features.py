@@ -36,13 +36,21 @@ def test_leg_features_by_hand():
     assert column(matrix, ids, "d", "query.legs_found") == 1
 
 
-def test_a_leg_that_missed_a_product_or_did_not_run_is_missing_not_zero():
+def test_a_product_a_leg_missed_scores_as_its_last_hit_and_ranks_below_it():
     ids, matrix = feature_matrix(LEGS, QuerySignals(), 10)
-    assert math.isnan(column(matrix, ids, "d", "bm25.score"))
-    assert math.isnan(column(matrix, ids, "d", "bm25.rank"))
+    assert column(matrix, ids, "d", "bm25.found") == 0.0 and column(matrix, ids, "c", "bm25.found") == 1.0
+    assert column(matrix, ids, "d", "bm25.score") == column(matrix, ids, "c", "bm25.score") == 3.0
+    assert column(matrix, ids, "d", "bm25.minmax") == 0.0
+    assert column(matrix, ids, "d", "bm25.rank") == pytest.approx(math.log2(12))  # below any of the 10 a leg returns
+    assert column(matrix, ids, "d", "bm25.rank") > column(matrix, ids, "c", "bm25.rank")
+
+
+def test_a_leg_that_did_not_run_is_missing_not_zero():
+    ids, matrix = feature_matrix(LEGS, QuerySignals(), 10)
     assert column(matrix, ids, "d", "bm25.ran") == 1.0
     assert column(matrix, ids, "a", "image.ran") == 0.0
     assert math.isnan(column(matrix, ids, "a", "image.top"))
+    assert math.isnan(column(matrix, ids, "a", "image.score")) and math.isnan(column(matrix, ids, "a", "image.found"))
 
 
 def test_depth_cuts_each_leg_before_its_statistics():
