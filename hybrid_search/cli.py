@@ -460,8 +460,16 @@ def judgments_from_events(settings: Settings, out: Path | None, min_impressions:
 )
 @click.option("--profile", default="default", show_default=True, help="whose attribute weights the legs use")
 @click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--logged/--no-logged",
+    default=True,
+    show_default=True,
+    help="train judged queries on the features logged when they were served (where kept), not on the legs run now",
+)
 @click.pass_obj
-def train_ranker(settings: Settings, queries: Path | None, qrels: Path | None, profile: str, seed: int) -> None:
+def train_ranker(
+    settings: Settings, queries: Path | None, qrels: Path | None, profile: str, seed: int, logged: bool
+) -> None:
     """Train the learned ranker over the legs and record it on the live index: searches rank with it
     within seconds, without a restart."""
     from hybrid_search.evaluation import learning
@@ -474,7 +482,14 @@ def train_ranker(settings: Settings, queries: Path | None, qrels: Path | None, p
     else:
         judged, grades = load_judgments(queries, qrels)
         ranker = learning.train_from_judgments(
-            service, judged, grades, (queries or qrels).parent, base, str(qrels), progress=_tqdm
+            service,
+            judged,
+            grades,
+            (queries or qrels).parent,
+            base,
+            str(qrels),
+            progress=_tqdm,
+            logged=service.feature_log if logged else None,
         )
     click.echo(json.dumps(learning.save_and_record(service, ranker), indent=1))
 

@@ -1,12 +1,17 @@
-"""What each served search was for, by its query_id, kept in Redis for a while: /events stamps it
-on a search's impressions and clicks (UBI's ``user_query``), which the click model judges by."""
+"""What each served search was for, kept in Redis for a while: the query text by its query_id, which
+/events stamps on a search's impressions and clicks (UBI's ``user_query``) for the click model to
+judge by; and the learned ranker's inputs by query text, which click judgments train on."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import zlib
 from collections.abc import Collection
 
 import redis
 
+from hybrid_search.ranking.features import LegHits, QuerySignals
 from hybrid_search.users import redis_errors
 
 
@@ -34,3 +39,50 @@ class QueryLog:
         with redis_errors("reading logged queries"):
             found = self.redis.mget([self._key(q) for q in ids])
         return {q: text.decode() for q, text in zip(ids, found, strict=True) if text is not None}
+
+
+def _text_key(text: str) -> str:
+    """A query text as judgments group it (case and spacing aside), hashed into a key."""
+    return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:32]
+
+
+class FeatureLog:
+    """The learned ranker's inputs as served (feature logging, as OpenSearch's LTR plugin logs
+    features): for each query text served with the ranker, its latest search's legs (best-first
+    (id, score) at the ranker's depth) and signals, under ``<prefix>:features:<text hash>`` for
+    ``ttl_s`` seconds. ``train-ranker --qrels`` trains click judgments on them, so a ranker learns
+    from what shoppers saw, not from what the legs return after the catalog has changed."""
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+
+    def _key(self, text: str) -> str:
+        return f"{self.prefix}:features:{_text_key(text)}"
+
+    def record(self, text: str, ranker: str, legs: LegHits, signals: QuerySignals) -> None:
+        payload = {
+            "text": text,
+            "ranker": ranker,
+            "legs": {leg: [[doc_id, score] for doc_id, score in hits] for leg, hits in legs.items()},
+            "signals": {"text": signals.text, "photo": signals.photo, "intent": signals.intent},
+        }
+        with redis_errors("logging the ranker's features"):
+            self.redis.set(self._key(text), zlib.compress(json.dumps(payload).encode()), ex=self.ttl_s)
+
+    def logged(self, texts: Collection[str]) -> dict[str, tuple[dict[str, list[tuple[str, float]]], QuerySignals]]:
+        """The logged legs and signals of those ``texts`` still kept, by text as asked."""
+        asked = sorted(set(texts))
+        if not asked:
+            return {}
+        with redis_errors("reading the ranker's logged features"):
+            found = self.redis.mget([self._key(t) for t in asked])
+        out = {}
+        for text, raw in zip(asked, found, strict=True):
+            if raw is None:
+                continue
+            payload = json.loads(zlib.decompress(raw))
+            legs = {leg: [(doc_id, float(score)) for doc_id, score in hits] for leg, hits in payload["legs"].items()}
+            out[text] = (legs, QuerySignals(**payload["signals"]))
+        return out

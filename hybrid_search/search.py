@@ -43,6 +43,7 @@ from hybrid_search.opensearch.search import (
 )
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile, every_leg
+from hybrid_search.query_log import FeatureLog
 from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.features import QuerySignals
 from hybrid_search.ranking.learned import LearnedRanker, Ranking
@@ -111,12 +112,14 @@ class SearchService:
         models: LiveModels,
         profiles: ProfileCache,
         users: UserProfiles,
+        feature_log: FeatureLog | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.models = models
         self.profiles = profiles
         self.users = users
+        self.feature_log = feature_log  # the learned ranker's inputs per query text, for training on clicks
         self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
         self._translate = lru_cache(maxsize=settings.query_cache_size)(self._translate_uncached)
         self._plugins_lock = threading.Lock()
@@ -133,6 +136,9 @@ class SearchService:
             LiveModels(settings, lambda: alias_record(services.opensearch, settings.products_alias)),
             cache,
             UserProfiles(services.redis, settings.products_alias),
+            FeatureLog(services.redis, settings.products_alias, settings.feature_log_ttl_s)
+            if settings.feature_log_ttl_s
+            else None,
         )
 
     def _encode_text_uncached(self, text: str, encoder: str) -> np.ndarray:
@@ -396,9 +402,15 @@ class SearchService:
         ranking: Ranking | None = None
         if plan.ranker is not None and plan.gathered is not None:
             legs, intent = self._msearch_legs(understood, plan.gathered)
-            ranking = plan.ranker.rank(legs, _signals(request, photo, intent))
+            signals = _signals(request, photo, intent)
+            ranking = plan.ranker.rank(legs, signals)
             blended, total, offset = ranking.hits, len(ranking.hits), 0
             legs_run = list(legs)
+            if self.feature_log is not None and signals.text:
+                try:
+                    self.feature_log.record(signals.text, plan.ranker.version, legs, signals)
+                except ServiceUnavailableError as exc:  # the search still serves; its clicks train on legs run later
+                    degraded["feature_log"] = str(exc)
         elif plan.engine == HYBRID_ENGINE:
             # the page alone unless a user's boosts rerank the head first; ids only, products below
             head = min(profile.window, max(request.page * request.size, profile.rerank_depth))

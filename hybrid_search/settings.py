@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     user_events_per_minute: int = Field(120, ge=0)
     # how long a search's query text is kept (Redis) for the events that follow it to name (0: not kept)
     query_log_ttl_s: int = Field(24 * 3600, ge=0)
+    # how long the learned ranker's inputs for a query text (its latest search) are kept (Redis) for
+    # click judgments to train on as served (0: not logged)
+    feature_log_ttl_s: int = Field(7 * 24 * 3600, ge=0)
     proxy_hops: int = Field(0, ge=0, le=5)  # proxies in front that append to X-Forwarded-For: the caller's address
 
     api_host: str = "127.0.0.1"

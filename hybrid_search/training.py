@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import redis
@@ -40,7 +41,7 @@ from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import BackendError, InvalidInputError, ServiceUnavailableError
 from hybrid_search.evaluation import jobs as evaluation_jobs
 from hybrid_search.evaluation import learning
-from hybrid_search.evaluation.judgments import load_queries, query_products
+from hybrid_search.evaluation.judgments import load_judgments, load_queries, query_products
 from hybrid_search.ingest import Enqueue
 from hybrid_search.live_models import live_models, record_artifacts
 from hybrid_search.models import artifact_name
@@ -385,8 +386,10 @@ def _advance_from_embed(ctx: Context, run_id: str, result: dict[str, Any]) -> No
 
 
 def _ranker_step(ctx: Context, run_id: str) -> dict[str, Any]:
-    """The learned ranker, trained on the queries the (new) live catalog yields, recorded on it."""
+    """The learned ranker, trained on the queries the (new) live catalog yields and, once shoppers'
+    clicks judge ``train_profile_after_queries`` queries, on those too where they help (held out)."""
     service = SearchService.from_services(Services(ctx.settings, ctx.client, ctx.state.redis))
+    base = service.profiles.get(PROFILE).profile
 
     def progress(items: Iterable[T], desc: str, total: int) -> Iterable[T]:
         for done, item in enumerate(items):
@@ -394,25 +397,41 @@ def _ranker_step(ctx: Context, run_id: str) -> dict[str, Any]:
                 ctx.state.progress(run_id, done, total, desc)
             yield item
 
+    clicks: list[learning.Group] = []
+    found = _click_judgments(ctx, run_id, "ranker")
+    if not isinstance(found, str):
+        queries, qrels = load_judgments(None, found[1])
+        clicks, _ = learning.click_groups(service, queries, qrels, found[1].parent, base, progress, service.feature_log)
     try:
-        ranker = learning.train_from_catalog(service, service.profiles.get(PROFILE).profile, progress=progress)
+        ranker = learning.train_from_catalog(service, base, progress=progress, clicks=clicks)
     except InvalidInputError as exc:  # too small a catalog: searches keep the profile's fixed weights
         return {"skipped": str(exc)}
-    return learning.save_and_record(service, ranker)
+    return learning.save_and_record(service, ranker) | ({"clicks": found} if isinstance(found, str) else {})
+
+
+def _click_judgments(ctx: Context, run_id: str, step: str) -> tuple[dict[str, Any], Path] | str:
+    """The click model's judgments of the logged searches (what ``judgments from-events`` writes) and
+    where they are, once they judge ``train_profile_after_queries`` queries; else why not."""
+    settings = ctx.settings
+    threshold = settings.train_profile_after_queries
+    if not threshold:
+        return "off"
+    path = settings.judgments_root / "clicks" / f"training-{run_id}-{step}.json"
+    try:
+        judged = evaluation_jobs.judgments_from_events(ctx.client, settings, path)
+    except InvalidInputError:
+        return "no logged searches with impressions"
+    if judged["queries"] < threshold:
+        return f"{judged['queries']} queries judged by clicks (tuned from {threshold})"
+    return judged, path
 
 
 def _profile_step(ctx: Context, run_id: str) -> dict[str, Any]:
     settings = ctx.settings
-    threshold = settings.train_profile_after_queries
-    if not threshold:
-        return {"skipped": "off"}
-    path = settings.judgments_root / "clicks" / f"training-{run_id}.json"
-    try:
-        judged = evaluation_jobs.judgments_from_events(ctx.client, settings, path)
-    except InvalidInputError:
-        return {"skipped": "no logged searches with impressions"}
-    if judged["queries"] < threshold:
-        return {"skipped": f"{judged['queries']} queries judged by clicks (tuned from {threshold})"}
+    found = _click_judgments(ctx, run_id, "profile")
+    if isinstance(found, str):
+        return {"skipped": found}
+    judged, path = found
     service = SearchService.from_services(Services(settings, ctx.client, ctx.state.redis))
     base = service.profiles.get(PROFILE)
     stage = itertools.count()

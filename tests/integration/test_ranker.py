@@ -89,8 +89,23 @@ def test_a_ranker_trained_on_logged_clicks_is_served_without_a_restart(ranker_se
     scores = [hit["score"] for hit in after["hits"]]
     assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores)  # no ties left to ids
 
-    # What the clicks taught holds on the explicit judgments: at least as good as the best exploration slice.
+    # Feature logging: what the ranker read for each query text it served is kept, and the next
+    # ranker trains the clicks on those searches on it, as shoppers saw them (no leg runs again).
     service = SearchService.from_services(Services.from_settings(ranker_settings))
+    shoppers_click(api, queries, qrels, ["default"], 4, rng, CLIENT)
+    logged = service.feature_log.logged([q.text for q in queries])
+    assert set(logged) == {q.text for q in queries}
+    legs, signals = logged[queries[0].text]
+    assert signals.text == queries[0].text and {"bm25", "text", "title_words"} <= set(legs)
+    again = api.post("/judgments/from-events", headers=ADMIN, json={"name": "ranker-clicks-2"}).get_json()
+    clicks = ranker_settings.judgments_root / again["qrels"]
+    retrained = CliRunner().invoke(main, ["train-ranker", "--qrels", str(clicks)], env=env, catch_exceptions=False)
+    clicks.unlink()
+    assert retrained.exit_code == 0, retrained.output
+    trained_on = json.loads(retrained.stdout[retrained.stdout.index("{") :])["trained_on"]
+    assert trained_on["logged"] == trained_on["queries"] == again["queries"] > 0
+
+    # What the clicks taught holds on the explicit judgments: at least as good as the best exploration slice.
     default = service.profiles.get("default").profile
     runs = {"served": default} | {name: service.profiles.get(name).profile for name in profiles[1:]}
     summary = evaluation.evaluate(service, queries_path, qrels_path, runs, tmp_path)["summary"]

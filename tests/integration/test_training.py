@@ -273,3 +273,29 @@ def test_the_profile_step_tunes_on_clicks_and_keeps_only_what_beats_the_current_
         assert step["saved"] == f"default@{active.version}" and "click-judged" in active.note
     else:
         assert step["saved"] is None and step["base"] == f"default@{active.version}"
+
+
+def test_the_ranker_step_trains_on_clicks_once_they_judge_enough_queries(profile_run):
+    """The catalog's own queries, and the click-judged ones where a held-out quarter of them says
+    they help; the run records what the clicks did. The shared catalog's model record is put back."""
+    from hybrid_search.live_models import live_models
+    from hybrid_search.opensearch.indices import update_meta
+
+    ctx, run_id, judged = profile_run
+    index, models = live_models(ctx.client, ctx.settings)
+    try:
+        few = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": judged + 1}))
+        step = training.STEP_FUNCTIONS["ranker"](few, run_id)
+        assert step["clicks"] == f"{judged} queries judged by clicks (tuned from {judged + 1})"
+        assert "clicks" not in step["trained_on"]
+
+        enough = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": judged}))
+        step = training.STEP_FUNCTIONS["ranker"](enough, run_id)
+        clicks = step["trained_on"]["clicks"]
+        assert clicks["queries"] == judged and clicks["held_out"] == len(range(0, judged, 4))
+        held = clicks["held_out_ndcg@10"]
+        assert clicks["used"] == (held["catalog and clicks"] >= held["catalog"])
+        assert 0 < held["catalog"] <= 1 and 0 < held["catalog and clicks"] <= 1
+        assert recorded_models(ctx.client, ctx.settings.products_alias)[index].ranker == step["artifact"]
+    finally:
+        update_meta(ctx.client, index, {"models": models.to_meta()})
