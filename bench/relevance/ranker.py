@@ -175,6 +175,9 @@ def main() -> None:
         legs = [name for name in rows if name.endswith(" alone")]
         best = max(legs, key=lambda name: mean(of(name)))
         comparisons[f"{kind}: learned vs its best leg ({best})"] = compare(of(best), of("learned ranker"))
+        if mean(of("learned ranker, without the dictionaries")) != mean(of("learned ranker")):
+            undictionaried = of("learned ranker, without the dictionaries")
+            comparisons[f"{kind}: learned vs without the dictionaries"] = compare(undictionaried, of("learned ranker"))
     paths = write_report(args.out, args.name, rows, comparisons, extra={"ranker": ranker.meta})
     print(markdown_table({name: summarise(r) for name, r in rows.items()}, ["ndcg@10"]))
     print(markdown_table({name: summarise(r) for name, r in rows.items()}, ["mrr@10"]))
