@@ -9,6 +9,10 @@ are returned with their learned score min-max scaled into [0, 1] (what the per-u
 its boost to, as it does to a blended score), exact ties falling back to the candidates' best leg
 rank. ``explain`` gives each feature's SHAP value (LightGBM's ``pred_contrib``, Lundberg et al.'s
 TreeSHAP), summed per leg beside the query's own features.
+
+Photo queries (and "more like this") get a model of their own: a photo's legs mean other things
+than a text's (its attributes leg is its nearest products' votes), and one model for both traded
+snapshots for text intents (measured: bench/README.md, relevance/ranker).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from hybrid_search.legs import LEG_NAMES
 from hybrid_search.ranking.combine import Combined, LegScore
 from hybrid_search.ranking.features import FEATURE_NAMES, FEATURE_VERSION, LegHits, QuerySignals, feature_matrix
 
+TEXT, PHOTO = "text", "photo"  # the ranker's models, by kind of query
 DEPTH = 50  # each leg's best hits that make the candidates (serving and training alike)
 LABEL_GAIN = (0, 1, 3, 7)  # 2^grade - 1, as nDCG@10 counts the judgments' grades
 # More of a leg's score never makes a product less relevant (rank: fewer is better): a constraint
@@ -41,14 +46,22 @@ class Ranking:
     hits: list[Combined]
     raw: dict[str, float]  # doc id -> the booster's score
     rows: dict[str, np.ndarray]  # doc id -> its feature row
+    model: str = TEXT  # which of the ranker's models ranked it
+
+
+def query_model(signals: QuerySignals) -> str:
+    """Which model ranks a query: photos and "more like this" apart from text."""
+    return PHOTO if signals.photo else TEXT
 
 
 class LearnedRanker:
-    """A trained LightGBM booster with the features it reads and the candidate depth it was trained at."""
+    """Trained LightGBM boosters, one per kind of query (``query_model``), with the features they read
+    and the candidate depth they were trained at. A kind without a model of its own (a catalog with
+    no photos) is ranked by the other."""
 
     def __init__(
         self,
-        model: str,
+        models: dict[str, str],
         features: Sequence[str],
         depth: int,
         version: str,
@@ -60,7 +73,9 @@ class LearnedRanker:
         unknown = [name for name in features if name not in FEATURE_NAMES]
         if unknown:
             raise ValueError(f"the ranker reads features this code does not compute: {unknown[:3]}")
-        self.booster = lightgbm.Booster(model_str=model)
+        if not models:
+            raise ValueError("a ranker needs a model")
+        self.boosters = {kind: lightgbm.Booster(model_str=model) for kind, model in models.items()}
         self.features = tuple(features)
         self.columns = [FEATURE_NAMES.index(name) for name in features]
         self.depth = depth
@@ -68,16 +83,20 @@ class LearnedRanker:
         self.version = version
         self.meta = meta
 
-    def scores(self, matrix: np.ndarray) -> np.ndarray:
-        """The booster's score per row (rows in ``FEATURE_NAMES`` order)."""
+    def _model(self, kind: str) -> str:
+        return kind if kind in self.boosters else next(iter(self.boosters))
+
+    def scores(self, matrix: np.ndarray, kind: str = TEXT) -> np.ndarray:
+        """The ``kind`` model's score per row (rows in ``FEATURE_NAMES`` order)."""
         if not len(matrix):
             return np.zeros(0)
-        return self.booster.predict(matrix[:, self.columns], num_threads=1)
+        return self.boosters[self._model(kind)].predict(matrix[:, self.columns], num_threads=1)
 
     def rank(self, legs: LegHits, signals: QuerySignals) -> Ranking:
         """The union of the legs' best ``depth`` hits, best first."""
         ids, matrix = feature_matrix(legs, signals, self.depth)
-        raw = self.scores(matrix)
+        model = self._model(query_model(signals))
+        raw = self.scores(matrix, model)
         order = sorted(range(len(ids)), key=lambda i: -raw[i])  # stable: ties keep the candidates' order
         low, high = (float(raw.min()), float(raw.max())) if len(raw) else (0.0, 0.0)
         spread = high - low
@@ -89,13 +108,13 @@ class LearnedRanker:
             score = float(scaled) - place * 1e-9
             legs_of = {leg: found[ids[i]] for leg, found in leg_scores.items() if ids[i] in found}
             hits.append(Combined(ids[i], score, legs_of))
-        return Ranking(hits, {ids[i]: float(raw[i]) for i in order}, {ids[i]: matrix[i] for i in order})
+        return Ranking(hits, {ids[i]: float(raw[i]) for i in order}, {ids[i]: matrix[i] for i in order}, model)
 
     def explain(self, ranking: Ranking, doc_id: str) -> dict[str, Any]:
         """``doc_id``'s learned score as SHAP contributions: the base value, each feature's share
         (non-zero ones), and their sums per leg and for the query's own features."""
         row = ranking.rows[doc_id][self.columns][None, :]
-        contributions = self.booster.predict(row, pred_contrib=True, num_threads=1)[0]
+        contributions = self.boosters[ranking.model].predict(row, pred_contrib=True, num_threads=1)[0]
         rounded = ((name, round(float(c), 4)) for name, c in zip(self.features, contributions[:-1], strict=True))
         features = {name: c for name, c in rounded if c}
         by_part: dict[str, float] = {}
@@ -104,6 +123,7 @@ class LearnedRanker:
             by_part[part] = round(by_part.get(part, 0.0) + c, 4)
         return {
             "version": self.version,
+            "model": ranking.model,
             "score": round(ranking.raw[doc_id], 4),
             "base": round(float(contributions[-1]), 4),
             "by_leg": {part: value for part, value in by_part.items() if part != "query"},
@@ -112,14 +132,17 @@ class LearnedRanker:
         }
 
     def to_text(self) -> str:
-        """The artifact: a JSON header line (features, depth, what it was trained on), then LightGBM's model."""
+        """The artifact: a JSON header line (features, depth, its models' kinds and sizes in lines,
+        what it was trained on), then each model's LightGBM text in that order."""
+        texts = {kind: booster.model_to_string() for kind, booster in self.boosters.items()}
         header = {
             "features": list(self.features),
             "feature_version": self.feature_version,
             "depth": self.depth,
+            "models": {kind: text.count("\n") for kind, text in texts.items()},
             **self.meta,
         }
-        return json.dumps(header) + "\n" + self.booster.model_to_string()
+        return json.dumps(header) + "\n" + "".join(texts.values())
 
     def save(self, directory: Path) -> Path:
         """Write the artifact as ``ranker-<content hash>.txt`` (its version) and return its path."""
@@ -132,10 +155,15 @@ class LearnedRanker:
 
 
 def load_ranker(path: Path) -> LearnedRanker:
-    header, model = path.read_text(encoding="utf-8").split("\n", 1)
+    header, body = path.read_text(encoding="utf-8").split("\n", 1)
     meta = json.loads(header)
     features, depth, feature_version = meta.pop("features"), meta.pop("depth"), meta.pop("feature_version", 1)
-    return LearnedRanker(model, features, depth, path.stem, meta, feature_version)  # the version /health shows
+    sizes = meta.pop("models", {TEXT: body.count("\n")})  # one model for every query before there were two
+    lines, models, start = body.splitlines(keepends=True), {}, 0
+    for kind, size in sizes.items():
+        models[kind] = "".join(lines[start : start + size])
+        start += size
+    return LearnedRanker(models, features, depth, path.stem, meta, feature_version)  # the version /health shows
 
 
 def train_ranker(
@@ -147,20 +175,21 @@ def train_ranker(
     features: Sequence[str] = FEATURE_NAMES,
     meta: dict[str, Any] | None = None,
 ) -> LearnedRanker:
-    """LambdaMART on graded queries: each is (its legs' hits, its signals, product id -> grade), reading
-    ``features`` (all by default). Queries whose candidates hold no graded product teach nothing and
-    are left out."""
+    """LambdaMART on graded queries, a model per kind of query: each is (its legs' hits, its signals,
+    product id -> grade), reading ``features`` (all by default). Queries whose candidates hold no
+    graded product teach nothing and are left out."""
     import lightgbm
 
-    matrices, labels, sizes = [], [], []
+    by_model: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {}
     for legs, signals, grades in groups:
         ids, matrix = feature_matrix(legs, signals, depth)
         label = np.array([grades.get(doc_id, 0) for doc_id in ids], dtype=np.int32)
         if len(ids) and label.any():
+            matrices, labels, sizes = by_model.setdefault(query_model(signals), ([], [], []))
             matrices.append(matrix)
             labels.append(np.minimum(label, len(LABEL_GAIN) - 1))
             sizes.append(len(ids))
-    if not sizes:
+    if not by_model:
         raise ValueError("no query has a graded product among its candidates")
     params = {
         "objective": "lambdarank",
@@ -181,16 +210,25 @@ def train_ranker(
     if monotone:
         params["monotone_constraints"] = [MONOTONE.get(name.split(".", 1)[1], 0) for name in features]
     columns = [FEATURE_NAMES.index(name) for name in features]
-    data = lightgbm.Dataset(
-        np.vstack(matrices)[:, columns],
-        np.concatenate(labels),
-        group=sizes,
-        feature_name=list(features),
-        free_raw_data=True,
-    )
-    booster = lightgbm.train(params, data, num_boost_round=rounds)
-    info = {"queries": len(sizes), "rows": int(sum(sizes)), "created_at": datetime.now(UTC).isoformat()}
-    return LearnedRanker(booster.model_to_string(), features, depth, "unsaved", info | (meta or {}))
+    models = {}
+    for kind in sorted(by_model, key=[TEXT, PHOTO].index):
+        matrices, labels, sizes = by_model[kind]
+        data = lightgbm.Dataset(
+            np.vstack(matrices)[:, columns],
+            np.concatenate(labels),
+            group=sizes,
+            feature_name=list(features),
+            free_raw_data=True,
+        )
+        text = lightgbm.train(params, data, num_boost_round=rounds).model_to_string()
+        models[kind] = text if text.endswith("\n") else text + "\n"
+    info = {
+        "queries": sum(len(sizes) for _, _, sizes in by_model.values()),
+        "rows": int(sum(sum(sizes) for _, _, sizes in by_model.values())),
+        "queries_by_model": {kind: len(by_model[kind][2]) for kind in models},
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+    return LearnedRanker(models, features, depth, "unsaved", info | (meta or {}))
 
 
 def _leg_scores(legs: LegHits, depth: int) -> dict[str, dict[str, LegScore]]:

@@ -85,3 +85,48 @@ def test_a_ranker_reads_only_the_features_it_was_trained_on(tmp_path):
     ranking = loaded.rank(legs, signals)
     explained = loaded.explain(ranking, ranking.hits[0].doc_id)
     assert explained["query"] == 0.0 and not any(name.startswith("query.") for name in explained["features"])
+
+
+def photo_query(rng: random.Random) -> tuple[dict, QuerySignals, dict[str, int]]:
+    """A toy photo query: the image leg's first hit is the answer, the attributes leg lists look-alikes."""
+    others = [f"p{rng.randrange(5000)}" for _ in range(60)]
+    answer = f"photo{rng.randrange(10**6)}"
+    legs = {
+        "image": [(answer, 0.95)] + [(d, 0.9 - i * 0.001) for i, d in enumerate(others[:30])],
+        "attributes": [(d, 5.0 - i * 0.01) for i, d in enumerate(others[30:])],
+    }
+    return legs, QuerySignals("", photo=True), {answer: 3}
+
+
+def test_photo_queries_get_a_model_of_their_own_and_the_artifact_keeps_both(tmp_path):
+    rng = random.Random(3)
+    groups = [query(rng, n % 2 == 0) for n in range(80)] + [photo_query(rng) for _ in range(80)]
+    ranker = train_ranker(groups, rounds=20)
+    assert set(ranker.boosters) == {"text", "photo"}
+    assert ranker.meta["queries_by_model"] == {"text": 80, "photo": 80}
+    legs, signals, grades = photo_query(rng)
+    ranking = ranker.rank(legs, signals)
+    assert ranking.model == "photo" and ranking.hits[0].doc_id in grades
+    assert ranker.explain(ranking, ranking.hits[0].doc_id)["model"] == "photo"
+    text_legs, text_signals, _ = query(rng, True)
+    assert ranker.rank(text_legs, text_signals).model == "text"
+    loaded = load_ranker(ranker.save(tmp_path))
+    assert set(loaded.boosters) == {"text", "photo"}
+    for asked_legs, asked in ((legs, signals), (text_legs, text_signals)):
+        again, first = loaded.rank(asked_legs, asked), ranker.rank(asked_legs, asked)
+        assert [h.score for h in again.hits] == [h.score for h in first.hits]
+
+
+def test_a_kind_of_query_without_a_model_is_ranked_by_the_other_and_one_model_artifacts_still_load(tmp_path):
+    rng = random.Random(4)
+    ranker = train_ranker([query(rng, n % 2 == 0) for n in range(60)], rounds=10)
+    assert set(ranker.boosters) == {"text"}
+    legs, signals, _ = photo_query(rng)
+    assert ranker.rank(legs, signals).model == "text"  # a catalog without photos trains no photo model
+    # an artifact from before the models were split: a header without "models", then one model
+    header, body = ranker.to_text().split("\n", 1)
+    old = tmp_path / "ranker-old.txt"
+    old.write_text(header.replace(', "models": {"text": ' + str(body.count("\n")) + "}", "") + "\n" + body)
+    assert '"models"' not in old.read_text().split("\n", 1)[0]
+    loaded = load_ranker(old)
+    assert [h.doc_id for h in loaded.rank(legs, signals).hits] == [h.doc_id for h in ranker.rank(legs, signals).hits]
