@@ -28,7 +28,7 @@ from hybrid_search.opensearch.products import read_vectors
 from hybrid_search.photos import PhotoStore
 from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.query_log import FeatureLog
-from hybrid_search.ranking.features import QuerySignals
+from hybrid_search.ranking.features import LegHits, QuerySignals
 from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
 from hybrid_search.search import SearchService
 
@@ -39,7 +39,7 @@ PER_KIND = {"attributes": 700, "words": 500, "title": 600, "photo": 500}
 MIN_PRODUCTS = 50
 MIN_PER_KIND = 20
 HOLD_OUT_EVERY = 4  # every fourth click-judged query tests whether clicks help the catalog's queries
-Group = tuple[Mapping[str, Sequence[tuple[str, float]]], QuerySignals, dict[str, int]]  # legs, signals, grades
+Group = tuple[LegHits, QuerySignals, dict[str, int]]  # a judged query: its legs' hits, signals, grades
 
 
 def no_progress(items: Iterable[T], _desc: str, _total: int) -> Iterable[T]:
@@ -129,7 +129,8 @@ def click_groups(
     judged = [q for q in queries if qrels.get(q.id)]
     served = logged.logged([q.text for q in judged if q.text and not q.image]) if logged is not None else {}
     from_log = [q for q in judged if q.text in served and not q.image]
-    fresh = [q for q in judged if q not in from_log]
+    logged_ids = {q.id for q in from_log}
+    fresh = [q for q in judged if q.id not in logged_ids]
     retrievals = retrieve_all(
         service,
         fresh,
