@@ -2,10 +2,12 @@
 
 A candidate is any product among the best ``depth`` hits of a leg. Per leg it gets whether the leg
 found it, the leg's raw score, its score relative to the leg's best, its min-max place among the
-leg's hits and its rank. A product a leg missed scores there as its last hit does and ranks below
-it: the leg ranked it lower than all it returned, and with the ranker's monotone constraints no
-product gains by being missed (NaN, a learned direction, let a product no photo matched outrank the
-photo's own product). NaN only where the leg returned nothing. Per query each
+leg's hits and its rank (tied hits share the first place of their tie: the order a search engine
+lists a tie in is its document order, no signal). A product a leg missed scores there as its last
+hit does and ranks below it: the leg ranked it lower than all it returned, and with the ranker's
+monotone constraints no product gains by being missed (NaN, a learned direction, let a product no
+photo matched outrank the photo's own product). Where the leg's list ended inside a tie, a product
+it missed may be of the tie, and ranks with it. NaN only where the leg returned nothing. Per query each
 leg's best score and how far its first hit stands above its second (a sharp first hit is a query
 that names one product, a flat head a query that names a kind of product). Query features say what
 kind of query it is: photo or text, words, script, how sure the attribute heads are, and how much
@@ -35,9 +37,10 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _LATIN_EXTENDED = re.compile(r"[\u00c0-\u024f]")
 
-# what the features mean, recorded with each ranker: 2 is a missed product scored as the leg's last
-# hit (1: NaN); a ranker trained on other features is not served (the fixed weights are)
-FEATURE_VERSION = 2
+# what the features mean, recorded with each ranker: 3 ranks a tie at its first place (2: in listed
+# order), 2 is a missed product scored as the leg's last hit (1: NaN); a ranker trained on other
+# features is not served (the fixed weights are)
+FEATURE_VERSION = 3
 PER_LEG = ("found", "score", "relative", "minmax", "rank")
 PER_LEG_QUERY = ("ran", "top", "margin")
 QUERY = (
@@ -113,15 +116,19 @@ def feature_matrix(legs: LegHits, signals: QuerySignals, depth: int) -> tuple[li
         top, low = scores[0], scores.min()
         matrix[:, column[f"{leg}.top"]] = top
         matrix[:, column[f"{leg}.margin"]] = (top - scores[1]) / abs(top) if len(scores) > 1 and top else 0.0
+        tied = np.searchsorted(-scores, -scores, side="left") + 1  # a tie shares its first place
         rows = np.array([position[doc_id] for doc_id, _ in hits])
         rows, first = np.unique(rows, return_index=True)  # a leg lists a product once; keep its best
-        scores, ranks = scores[first], first + 1
-        # missed: as low as the leg's last hit, ranked below it
+        scores, ranks = scores[first], tied[first]
+        # missed: as low as the leg's last hit, ranked below it; but where the leg was cut inside a
+        # tie (constant-score attribute terms tie hundreds), a missed product may be one of the tie:
+        # it ranks with it, and only ``found`` says which of the tie the leg happened to list
+        cut_in_tie = len(hits) == depth and len(hits) > 1 and hits[-1][1] == hits[-2][1]
         matrix[:, column[f"{leg}.found"]] = 0.0
         matrix[:, column[f"{leg}.score"]] = low
         matrix[:, column[f"{leg}.relative"]] = low / top if top else 0.0
-        matrix[:, column[f"{leg}.minmax"]] = 0.0
-        matrix[:, column[f"{leg}.rank"]] = np.log2(2 + depth)
+        matrix[:, column[f"{leg}.minmax"]] = 1.0 if cut_in_tie and top == low else 0.0
+        matrix[:, column[f"{leg}.rank"]] = np.log2(1 + tied[-1]) if cut_in_tie else np.log2(2 + depth)
         matrix[rows, column[f"{leg}.found"]] = 1.0
         matrix[rows, column[f"{leg}.score"]] = scores
         matrix[rows, column[f"{leg}.relative"]] = scores / top if top else 0.0

