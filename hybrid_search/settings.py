@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hybrid_search.catalog import MERCHANT_ID_PATTERN
@@ -123,6 +123,20 @@ class Settings(BaseSettings):
         if not _NAME.match(value):
             raise ValueError("must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
         return value
+
+    @model_validator(mode="after")
+    def _aliases_apart(self) -> Settings:
+        """Each alias's indices are ``<alias>-*`` under a template of its own: where one family falls
+        inside the other, OpenSearch refuses the second template (two would match a new index), and
+        the indices could not be told apart. Refused here, before anything is written."""
+        products, events = self.products_alias, self.events_alias
+        if products == events or events.startswith(f"{products}-") or products.startswith(f"{events}-"):
+            raise ValueError(
+                f"events_alias {events!r} and products_alias {products!r} name overlapping index families "
+                f"({events}-* and {products}-*): give the events alias a name of its own, "
+                f"e.g. {products + '_events'!r}"
+            )
+        return self
 
     @field_validator("client_keys", "merchant_keys")
     @classmethod

@@ -478,7 +478,9 @@ def _events(ctx: Context) -> int:
 
 def eta(run: dict[str, Any], durations: dict[str, float], now: float) -> dict[str, Any]:
     """Progress of a run as /jobs shows it: per step its state, seconds and estimate, and the run's
-    estimated seconds left (the current step from its own progress, later steps from the last run)."""
+    estimated seconds left (the current step from its own progress, later steps from the last run).
+    A run that stopped before its end shows the step it stopped at in the run's state (failed) and
+    the steps after it as not run."""
     steps = []
     left: float | None = 0.0
     current = STEPS.index(run["step"]) if run["state"] == RUNNING else len(STEPS)
@@ -486,6 +488,8 @@ def eta(run: dict[str, Any], durations: dict[str, float], now: float) -> dict[st
         entry: dict[str, Any] = {"step": name}
         if name in run["steps"]:
             entry |= {"state": "done", **run["steps"][name]}
+        elif run["state"] != RUNNING:
+            entry["state"] = run["state"] if name == run.get("step") else "not run"
         elif i == current:
             elapsed = now - run["step_started"]
             done, total = run.get("progress_done", 0), run.get("progress_total", 0)

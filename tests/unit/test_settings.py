@@ -55,6 +55,22 @@ def test_invalid_values_are_rejected_naming_the_field(field, value):
     assert info.value.errors()[0]["loc"] == (field,)
 
 
+@pytest.mark.parametrize(
+    ("products", "events"),
+    [("shop", "shop-events"), ("shop-events-eu", "shop-events"), ("shop", "shop")],
+)
+def test_aliases_whose_index_families_overlap_are_refused_naming_both(products, events):
+    """``<alias>-*`` is each alias's family under its own template: OpenSearch refuses two templates
+    that would both match a new index (it did, after the products index was already created)."""
+    with pytest.raises(ValidationError, match="events_alias .* products_alias"):
+        Settings(products_alias=products, events_alias=events)
+
+
+def test_an_events_alias_beside_the_products_alias_is_fine():
+    assert Settings(products_alias="shop", events_alias="shop_events").events_alias == "shop_events"
+    assert Settings(products_alias="shop", events_alias="shopevents").events_alias == "shopevents"
+
+
 def test_unknown_setting_is_an_error():
     with pytest.raises(ValidationError):
         Settings(no_such_setting=1)

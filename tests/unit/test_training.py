@@ -1,4 +1,4 @@
-from hybrid_search.training import DONE, RUNNING, STEPS, eta
+from hybrid_search.training import DONE, FAILED, RUNNING, STEPS, eta
 
 
 def run(**fields):
@@ -40,3 +40,13 @@ def test_a_finished_run_has_no_estimate():
     view = eta(run(state=DONE, step="profile", step_started=0.0, finished=9.0, steps=steps), {}, 10.0)
     assert view["eta_s"] is None and {s["state"] for s in view["steps"]} == {"done"}
     assert view["finished"] == 9.0
+
+
+def test_a_failed_run_shows_the_step_it_stopped_at_and_the_steps_it_never_ran():
+    done = {"attributes": {"seconds": 1.0}, "behaviour": {"skipped": "no events"}}
+    failed = run(state=FAILED, step="fusion", step_started=0.0, finished=3.0, error="fusion: out of memory", steps=done)
+    view = eta(failed, {}, 10.0)
+    by_step = {s["step"]: s["state"] for s in view["steps"]}
+    assert by_step["attributes"] == "done" and by_step["fusion"] == FAILED
+    assert {by_step[name] for name in STEPS[STEPS.index("fusion") + 1 :]} == {"not run"}
+    assert view["eta_s"] is None and view["error"] == "fusion: out of memory"

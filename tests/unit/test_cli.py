@@ -1,0 +1,26 @@
+from hybrid_search.cli import _describe_jobs
+from hybrid_search.settings import Settings
+from hybrid_search.training import FAILED, eta
+
+
+def test_status_describes_a_failed_run():
+    """`hybrid-search status` after a run failed at a step: that step failed, the later ones not run."""
+    run = {
+        "id": "r1",
+        "state": FAILED,
+        "reason": "a catalog load",
+        "started": 0.0,
+        "finished": 3.0,
+        "step": "profile",
+        "step_started": 2.0,
+        "error": "profile: reading search events: not found",
+        "steps": {"attributes": {"seconds": 1.0}},
+    }
+    view = {
+        "products": [],
+        "training": eta(run, {}, 10.0),
+        "next_training": {"automatic": False},
+    }
+    text = _describe_jobs(view, Settings())
+    assert "training run r1 (a catalog load): failed: profile: reading search events: not found" in text
+    assert "  profile    failed" in text and "  attributes done 1 s" in text
