@@ -163,7 +163,8 @@ class SearchService:
 
     @cached_property
     def translator(self) -> Translator | None:
-        return load_translator(self.settings.query_dictionaries, self.settings.dictionaries_dir)
+        settings = self.settings
+        return load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
 
     def warm(self) -> None:
         """Load what queries need (encoders, dictionaries, attribute heads) now rather than on the first query."""

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # other languages -> English, word by word: "freedict" (FreeDict's dictionaries in /usr/share/dictd,
     # from Debian's dict-freedict-<lang>-eng packages), comma-separated dictd .index paths, or "none"
     query_dictionaries: str = "freedict"
+    # whole queries of the languages Apertium has a pair for (Spanish; French and Portuguese through
+    # Spanish), read by Debian's apertium-* packages in place of the word-by-word dictionaries: "apertium" or "none"
+    query_translation: Literal["apertium", "none"] = "apertium"
     # words of other languages mapped to the catalog's attribute values through the text encoder's space:
     # off by default, as it helped Japanese and cost Spanish and French (bench/relevance/results-ranker.md)
     query_crosslingual: bool = False

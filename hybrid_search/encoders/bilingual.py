@@ -27,6 +27,7 @@ from pathlib import Path
 
 import snowballstemmer
 
+from hybrid_search.encoders.apertium import MachineTranslator
 from hybrid_search.encoders.lexicon import STOPWORDS, tokens, word_forms
 
 # ISO 639-3 codes of FreeDict's *-eng dictionaries that Snowball has a stemmer for
@@ -238,9 +239,15 @@ class Span:
 class Translator:
     """Queries in any language with a dictionary -> the catalog's English, word by word."""
 
-    def __init__(self, dictionaries: Sequence[Bilingual], english: Bilingual | None = None) -> None:
+    def __init__(
+        self,
+        dictionaries: Sequence[Bilingual],
+        english: Bilingual | None = None,
+        machine: MachineTranslator | None = None,
+    ) -> None:
         self.dictionaries = list(dictionaries)
         self.english = english
+        self.machine = machine
 
     @property
     def languages(self) -> list[str]:
@@ -275,13 +282,14 @@ class Translator:
         ]
         best: list[tuple[Span, list[str], bool]] = []
         best_score = max(sum(u and e for u, e in zip(unknown, english, strict=True)), MIN_EVIDENCE - 0.5)
+        language = ""
         for dictionary in self.dictionaries:
             if dictionary.segmented:
                 continue
             spans = self._spans(lowered, dictionary, names_attribute, knows, unknown)
             score = sum((1 + naming) * max(weight[span.start : span.end]) for span, _, naming in spans)
             if score > best_score:
-                best, best_score = spans, score
+                best, best_score, language = spans, score, dictionary.language
         if not best:
             return text
         covered = {i for span, _, _ in best for i in range(span.start, span.end)}
@@ -301,7 +309,9 @@ class Translator:
             out.extend(s for s in senses if s.lower() != " ".join(words[span.start : span.end]).lower())
             i = span.end
         out.extend(words[i:])
-        return " ".join(out) or text
+        glossed = " ".join(out) or text
+        translated = self.machine.translate(language, text) if self.machine is not None else None
+        return f"{translated} {glossed}" if translated else glossed
 
     @staticmethod
     def _spans(
@@ -384,9 +394,10 @@ def find_dictionaries(spec: str, languages: Sequence[str] = DEFAULT_LANGUAGES) -
     return [Path(p.strip()) for p in spec.split(",") if p.strip()]
 
 
-def load_translator(spec: str, cache_dir: Path) -> Translator | None:
+def load_translator(spec: str, cache_dir: Path, machine: str = "none") -> Translator | None:
     """The translator over ``spec``'s dictionaries, compiling each one the first time (cached under
-    ``cache_dir``, rebuilt when its source is newer); None when there are none."""
+    ``cache_dir``, rebuilt when its source is newer), with Apertium's pairs where ``machine`` is
+    "apertium" and they are installed; None when there are no dictionaries (they tell the language)."""
     dictionaries, english = [], None
     for index in find_dictionaries(spec):
         compiled = cache_dir / f"{index.stem}.v{SCHEMA_VERSION}.sqlite"
@@ -397,4 +408,7 @@ def load_translator(spec: str, cache_dir: Path) -> Translator | None:
             english = loaded
         else:
             dictionaries.append(loaded)
-    return Translator(dictionaries, english) if dictionaries else None
+    if not dictionaries:
+        return None
+    pairs = MachineTranslator() if machine == "apertium" else None
+    return Translator(dictionaries, english, pairs if pairs is not None and pairs.languages else None)

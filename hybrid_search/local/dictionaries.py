@@ -1,9 +1,11 @@
-"""The bilingual dictionaries queries are translated with: FreeDict's, from Debian's dict-freedict
-packages, installed and compiled once by ``local install`` and ``up`` (a process that finds them
-missing still compiles what is there on its first query)."""
+"""What queries in other languages are translated with: FreeDict's bilingual dictionaries and
+Apertium's language pairs, from Debian's dict-freedict-* and apertium-* packages, installed (and the
+dictionaries compiled) once by ``local install`` and ``up``; a process that finds them missing still
+compiles what is there on its first query."""
 
 from __future__ import annotations
 
+from hybrid_search.encoders.apertium import missing_packages
 from hybrid_search.encoders.bilingual import DEFAULT_LANGUAGES, DICTD_DIR, ENGLISH, load_translator
 from hybrid_search.local.apt import apt_install
 from hybrid_search.settings import Settings
@@ -15,11 +17,18 @@ def freedict_packages(languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[st
 
 
 def ensure_dictionaries(settings: Settings) -> list[str]:
-    """Install FreeDict's dictionaries that are missing (with ``query_dictionaries=freedict``), compile
-    them all, and return the languages queries can be translated from."""
+    """Install FreeDict's dictionaries (with ``query_dictionaries=freedict``) and Apertium's pairs (with
+    ``query_translation=apertium``) that are missing, compile the dictionaries, and return the
+    languages queries can be translated from ("spa+apertium": a language Apertium translates too)."""
+    missing = []
     if settings.query_dictionaries == "freedict":
-        missing = [p for p in freedict_packages() if not (DICTD_DIR / f"{p.removeprefix('dict-')}.index").exists()]
-        if missing:
-            apt_install(missing)
-    translator = load_translator(settings.query_dictionaries, settings.dictionaries_dir)
-    return translator.languages if translator is not None else []
+        missing += [p for p in freedict_packages() if not (DICTD_DIR / f"{p.removeprefix('dict-')}.index").exists()]
+    if settings.query_translation == "apertium":
+        missing += missing_packages()
+    if missing:
+        apt_install(missing)
+    translator = load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
+    if translator is None:
+        return []
+    machine = translator.machine.languages if translator.machine is not None else []
+    return [f"{lang}+apertium" if lang in machine else lang for lang in translator.languages]

@@ -164,3 +164,19 @@ def test_a_dictionary_is_compiled_again_when_its_source_changes(tmp_path):
     os.utime(index, (later, later))
     assert load_translator(str(index), cache).dictionaries[0].senses("pull") == ["jumper"]
     assert load_translator("none", cache) is None
+
+
+def test_with_apertium_a_query_reads_its_whole_translation_beside_the_dictionaries_gloss(translator):
+    """Apertium reads inflections and multi-word units the dictionaries lack (sudadera, esmalte de
+    uñas); their gloss follows, for what Apertium leaves as typed. English and Japanese queries are
+    as without it."""
+    from hybrid_search.encoders.apertium import MachineTranslator
+
+    machine = MachineTranslator()
+    both = Translator(translator.dictionaries, translator.english, machine)
+    try:
+        assert translate(both, "camisas negras para hombre") == "Black shirts for man shirt black man"
+        assert translate(both, "black open toe sandals for men") == "black open toe sandals for men"
+        assert translate(both, "メンズ赤腕時計") == translate(translator, "メンズ赤腕時計")
+    finally:
+        machine.close()
