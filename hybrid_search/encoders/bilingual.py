@@ -12,6 +12,11 @@ gender) are preferred over the rest: negro is "black", not first "Negro".
 
 A dictd dictionary is compiled once into SQLite beside the models (headword, stem, senses), so every
 process reads it from the page cache instead of holding a German dictionary of 100 MB in memory.
+
+Where Apertium has a pair for the language the dictionaries found (Spanish; French and Portuguese
+through Spanish: ``apertium.py``), its translation of the whole query comes first and the gloss
+follows it: Apertium knows what the small dictionaries lack ("sudadera", "esmalte de uñas"), the
+gloss what Apertium leaves as typed, and the attribute heads and encoders read both.
 """
 
 from __future__ import annotations
@@ -264,7 +269,8 @@ class Translator:
         the senses that name an attribute (negra: black; femme: woman); a word whose senses name none
         stays, followed by them (Zehentrenner; morada), so nothing typed is lost to a wrong guess; a
         function word (para, de) goes. A foreign word that language lacks is looked up in the others,
-        for an attribute (portefeuille: wallet, from the German dictionary for a French query)."""
+        for an attribute (portefeuille: wallet, from the German dictionary for a French query). With
+        Apertium's pair for that language, its translation of the whole query goes before the gloss."""
         if KANA.search(text):
             japanese = [d for d in self.dictionaries if d.segmented]
             return self._segmented(text, japanese[0], knows, names_attribute) if japanese else text
