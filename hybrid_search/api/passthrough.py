@@ -1,9 +1,15 @@
-"""The read-only search DSL the ``/<alias>/_search`` passthrough accepts: an allow-list, checked
-before anything reaches OpenSearch; every rejection names the part of the body (``body.aggs.x``)."""
+"""The read-only search DSL the ``/<alias>/_search`` passthrough accepts: a parsed allow-list,
+checked before anything reaches OpenSearch. Every query, aggregation and sort is walked: a query type,
+an aggregation type, a parameter or a field that is not named here is refused, and the rejection
+names the part of the body (``body.query.terms_set.colour.minimum_should_match_script``). So a query
+type OpenSearch adds, or one forgotten here, is closed until it is named, not open until it is
+found. Scripts, other indices (terms lookups, more_like_this, percolate) and DSL the walk cannot read
+(``wrapper``, ``query_string``'s field syntax) are never named.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hybrid_search.catalog import whole
@@ -56,26 +62,6 @@ FORBIDDEN_KEYS = frozenset(
         "top_hits",
     }
 )
-AGGREGATIONS = frozenset(
-    {
-        "terms",
-        "range",
-        "histogram",
-        "date_histogram",
-        "min",
-        "max",
-        "avg",
-        "sum",
-        "stats",
-        "extended_stats",
-        "value_count",
-        "cardinality",
-        "percentiles",
-        "missing",
-        "filter",
-        "filters",
-    }
-)
 # Facets a storefront shows; merchant_id and internal fields are aggregated by the admin only.
 AGGREGATION_FIELDS = frozenset(
     {
@@ -98,6 +84,369 @@ HIGHLIGHT_FIELDS = frozenset(
 HIDDEN_FIELDS = (*SOURCE_EXCLUDES, "content_hash", "model_version", "image_path", "status_reason")
 
 
+# Fields a storefront searches, filters and sorts on (the admin: any field); text fields' sub-fields too.
+TEXT_FIELDS = frozenset(
+    f"{name}{sub}" for name in ("title", "description", "brand", "category_path") for sub in ("", ".zh")
+) | {"title.raw", "brand.keyword"}
+VALUE_FIELDS = frozenset(
+    {
+        "product_id",
+        "category",
+        "article_type",
+        "colour",
+        "gender",
+        "usage",
+        "season",
+        "year",
+        "price",
+        "currency",
+        "has_image",
+        "popularity",
+        "created_at",
+        "updated_at",
+    }
+)
+QUERY_FIELDS = TEXT_FIELDS | VALUE_FIELDS
+SORT_FIELDS = VALUE_FIELDS | {"title.raw", "brand.keyword"}
+VECTOR_FIELDS = frozenset({"text_vector", "image_vector", "fused_vector"})  # k-NN only; behaviour: the admin's
+FLAT_PREFIX = "attributes."  # a merchant's own attributes (a flat_object field): attributes.<name>
+COMMON = frozenset({"boost", "_name"})
+# leaf queries: {"<type>": {"<field>": value | {options}}}, the options each type takes
+LEAF_OPTIONS: dict[str, frozenset[str]] = {
+    "match": frozenset(
+        {
+            "query",
+            "operator",
+            "minimum_should_match",
+            "fuzziness",
+            "prefix_length",
+            "max_expansions",
+            "fuzzy_transpositions",
+            "lenient",
+            "zero_terms_query",
+            "auto_generate_synonyms_phrase_query",
+            "analyzer",
+        }
+    ),
+    "match_phrase": frozenset({"query", "slop", "analyzer", "zero_terms_query"}),
+    "match_phrase_prefix": frozenset({"query", "slop", "max_expansions", "analyzer"}),
+    "match_bool_prefix": frozenset(
+        {"query", "operator", "minimum_should_match", "fuzziness", "prefix_length", "max_expansions", "analyzer"}
+    ),
+    "term": frozenset({"value", "case_insensitive"}),
+    "prefix": frozenset({"value", "case_insensitive"}),
+    "wildcard": frozenset({"value", "wildcard", "case_insensitive"}),
+    "fuzzy": frozenset({"value", "fuzziness", "max_expansions", "prefix_length", "transpositions"}),
+    "range": frozenset(
+        {"gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper", "format", "relation", "time_zone"}
+    ),
+    "terms_set": frozenset({"terms", "minimum_should_match_field"}),
+}
+MULTI_MATCH = frozenset(LEAF_OPTIONS["match"] | {"fields", "type", "tie_breaker", "slop"})
+SIMPLE_QUERY_STRING = frozenset(
+    {
+        "query",
+        "fields",
+        "default_operator",
+        "flags",
+        "lenient",
+        "minimum_should_match",
+        "analyzer",
+        "quote_field_suffix",
+        "auto_generate_synonyms_phrase_query",
+        "fuzzy_max_expansions",
+        "fuzzy_prefix_length",
+        "fuzzy_transpositions",
+    }
+)
+KNN_OPTIONS = frozenset({"vector", "k", "filter", "min_score", "max_distance", "method_parameters"})
+DECAY_OPTIONS = frozenset({"origin", "scale", "offset", "decay"})
+FUNCTIONS = frozenset({"weight", "field_value_factor", "random_score", "gauss", "linear", "exp"})
+# what each aggregation type takes besides its field ("filter" is a query, "filters" named queries)
+AGGREGATION_OPTIONS: dict[str, frozenset[str]] = {
+    "terms": frozenset({"field", "size", "min_doc_count", "order", "missing", "include", "exclude", "shard_size"}),
+    "range": frozenset({"field", "ranges", "keyed", "missing"}),
+    "histogram": frozenset(
+        {"field", "interval", "min_doc_count", "extended_bounds", "hard_bounds", "offset", "order", "keyed", "missing"}
+    ),
+    "date_histogram": frozenset(
+        {
+            "field",
+            "calendar_interval",
+            "fixed_interval",
+            "format",
+            "time_zone",
+            "min_doc_count",
+            "extended_bounds",
+            "hard_bounds",
+            "offset",
+            "order",
+            "keyed",
+            "missing",
+        }
+    ),
+    **{
+        kind: frozenset({"field", "missing", "format"}) for kind in ("min", "max", "avg", "sum", "stats", "value_count")
+    },
+    "extended_stats": frozenset({"field", "missing", "sigma"}),
+    "cardinality": frozenset({"field", "missing", "precision_threshold"}),
+    "percentiles": frozenset({"field", "missing", "percents", "keyed"}),
+    "missing": frozenset({"field"}),
+    "filters": frozenset({"filters", "other_bucket", "other_bucket_key"}),
+}
+
+
+def check_query(node: Any, path: str, admin: bool) -> None:
+    """Refuse (InvalidInputError naming the part) anything in a query that is not named here."""
+    if not isinstance(node, dict) or len(node) != 1:
+        raise InvalidInputError(path, "must be an object of one query type")
+    ((kind, spec),) = node.items()
+    where = f"{path}.{kind}"
+    check = COMPOUND.get(kind)
+    if check is not None:
+        check(_object(spec, where), where, admin)
+    elif kind in LEAF_OPTIONS:
+        _leaf(kind, _object(spec, where), where, admin)
+    else:
+        allowed = ", ".join(sorted({*COMPOUND, *LEAF_OPTIONS}))
+        raise InvalidInputError(where, f"not a query type accepted here (allowed: {allowed})")
+
+
+def _object(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidInputError(path, "must be an object")
+    return value
+
+
+def _keys(spec: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
+    for key in spec:
+        if key not in allowed:
+            raise InvalidInputError(f"{path}.{key}", f"not accepted here (allowed: {', '.join(sorted(allowed))})")
+
+
+def _value(value: Any, path: str) -> None:
+    """A parameter's value: a scalar or a list of scalars, never an object (where code would hide)."""
+    items = value if isinstance(value, list) else [value]
+    for i, item in enumerate(items):
+        if isinstance(item, dict | list):
+            raise InvalidInputError(f"{path}[{i}]" if isinstance(value, list) else path, "must be a plain value")
+
+
+def _field(name: Any, path: str, admin: bool, allowed: frozenset[str] = QUERY_FIELDS) -> None:
+    if not isinstance(name, str):
+        raise InvalidInputError(path, "must be a field name")
+    if admin or name in allowed or (allowed is QUERY_FIELDS and name.startswith(FLAT_PREFIX)):
+        return
+    raise InvalidInputError(path, f"not a field a storefront reads (allowed: {', '.join(sorted(allowed))})")
+
+
+def _leaf(kind: str, spec: dict[str, Any], path: str, admin: bool) -> None:
+    fields = [key for key in spec if key not in COMMON]
+    if kind != "terms_set" and len(fields) != 1:
+        raise InvalidInputError(path, "must name one field")
+    _keys({k: v for k, v in spec.items() if k in COMMON}, COMMON, path)
+    for key in COMMON & spec.keys():
+        _value(spec[key], f"{path}.{key}")
+    for name in fields:
+        where = f"{path}.{name}"
+        _field(name, where, admin)
+        options = spec[name]
+        if not isinstance(options, dict):
+            if kind in ("range", "terms_set"):
+                raise InvalidInputError(where, "must be an object of options")
+            _value(options, where)
+            continue
+        _keys(options, LEAF_OPTIONS[kind] | COMMON, where)
+        for key, value in options.items():
+            _value(value, f"{where}.{key}")
+        if kind == "terms_set" and "minimum_should_match_field" in options:
+            _field(options["minimum_should_match_field"], f"{where}.minimum_should_match_field", admin, VALUE_FIELDS)
+
+
+def _clauses(value: Any, path: str, admin: bool) -> None:
+    """A query, or a list of them (bool's clauses)."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            check_query(item, f"{path}[{i}]", admin)
+    else:
+        check_query(value, path, admin)
+
+
+def _with(
+    allowed: frozenset[str], queries: frozenset[str] = frozenset(), lists: frozenset[str] = frozenset()
+) -> Callable[[dict[str, Any], str, bool], None]:
+    """A compound query's check: its parameters, which of them are a query (or clauses), which a
+    list of queries; the rest plain values."""
+
+    def check(spec: dict[str, Any], path: str, admin: bool) -> None:
+        _keys(spec, allowed | queries | lists | COMMON, path)
+        for key, value in spec.items():
+            where = f"{path}.{key}"
+            if key in queries:
+                _clauses(value, where, admin)
+            elif key in lists:
+                if not isinstance(value, list):
+                    raise InvalidInputError(where, "must be a list of queries")
+                _clauses(value, where, admin)
+            else:
+                _value(value, where)
+
+    return check
+
+
+def _terms(spec: dict[str, Any], path: str, admin: bool) -> None:
+    fields = [key for key in spec if key not in COMMON]
+    if len(fields) != 1:
+        raise InvalidInputError(path, "must name one field")
+    for key in COMMON & spec.keys():
+        _value(spec[key], f"{path}.{key}")
+    where = f"{path}.{fields[0]}"
+    _field(fields[0], where, admin)
+    if not isinstance(spec[fields[0]], list):  # an object is a lookup in another document
+        raise InvalidInputError(where, "must be a list of values (no lookups)")
+    _value(spec[fields[0]], where)
+
+
+def _exists(spec: dict[str, Any], path: str, admin: bool) -> None:
+    _keys(spec, COMMON | {"field"}, path)
+    _field(spec.get("field"), f"{path}.field", admin)
+
+
+def _field_list(spec: dict[str, Any], path: str, admin: bool, required: bool) -> None:
+    fields = spec.get("fields")
+    if fields is None and required and not admin:
+        raise InvalidInputError(f"{path}.fields", "must name the fields to search")
+    for i, name in enumerate(fields or []):
+        _field(name.split("^", 1)[0] if isinstance(name, str) else name, f"{path}.fields[{i}]", admin)
+
+
+def _multi_match(spec: dict[str, Any], path: str, admin: bool) -> None:
+    _with(MULTI_MATCH - {"fields"})({k: v for k, v in spec.items() if k != "fields"}, path, admin)
+    _field_list(spec, path, admin, required=True)
+
+
+def _simple_query_string(spec: dict[str, Any], path: str, admin: bool) -> None:
+    _with(SIMPLE_QUERY_STRING - {"fields"})({k: v for k, v in spec.items() if k != "fields"}, path, admin)
+    _field_list(spec, path, admin, required=True)
+
+
+def _knn(spec: dict[str, Any], path: str, admin: bool) -> None:
+    if len(spec) != 1:
+        raise InvalidInputError(path, "must name one vector field")
+    ((name, options),) = spec.items()
+    where = f"{path}.{name}"
+    if not admin and name not in VECTOR_FIELDS:
+        raise InvalidInputError(where, f"not a vector field a storefront searches ({', '.join(sorted(VECTOR_FIELDS))})")
+    options = _object(options, where)
+    _keys(options, KNN_OPTIONS | COMMON, where)
+    for key, value in options.items():
+        if key == "filter":
+            check_query(value, f"{where}.filter", admin)
+        elif key == "method_parameters":
+            for param, v in _object(value, f"{where}.{key}").items():
+                _value(v, f"{where}.{key}.{param}")
+        else:
+            _value(value, f"{where}.{key}")
+    if "k" in options and not 0 < whole(options["k"], f"{where}.k") <= MAX_WINDOW:
+        raise InvalidInputError(f"{where}.k", f"must be between 1 and {MAX_WINDOW}")
+
+
+def _function(spec: dict[str, Any], path: str, admin: bool) -> None:
+    """One of function_score's functions (or its single-function shorthand): a weight, a field's
+    value, a random score or a decay over a field; never a script."""
+    for key, value in spec.items():
+        where = f"{path}.{key}"
+        if key == "filter":
+            check_query(value, where, admin)
+        elif key in ("weight", "boost", "_name"):
+            _value(value, where)
+        elif key == "field_value_factor":
+            options = _object(value, where)
+            _keys(options, frozenset({"field", "factor", "modifier", "missing"}), where)
+            _field(options.get("field"), f"{where}.field", admin, VALUE_FIELDS)
+            for option, v in options.items():
+                _value(v, f"{where}.{option}")
+        elif key == "random_score":
+            options = _object(value, where)
+            _keys(options, frozenset({"seed", "field"}), where)
+            for option, v in options.items():
+                _value(v, f"{where}.{option}")
+        elif key in ("gauss", "linear", "exp"):
+            for name, options in _object(value, where).items():
+                if name == "multi_value_mode":
+                    _value(options, f"{where}.{name}")
+                    continue
+                _field(name, f"{where}.{name}", admin, VALUE_FIELDS)
+                options = _object(options, f"{where}.{name}")
+                _keys(options, DECAY_OPTIONS, f"{where}.{name}")
+                for option, v in options.items():
+                    _value(v, f"{where}.{name}.{option}")
+        else:
+            allowed = ", ".join(sorted(FUNCTIONS | {"filter"}))
+            raise InvalidInputError(where, f"not a function accepted here (allowed: {allowed})")
+
+
+def _function_score(spec: dict[str, Any], path: str, admin: bool) -> None:
+    settings = frozenset({"boost_mode", "score_mode", "max_boost", "min_score", "boost", "_name"})
+    for key, value in spec.items():
+        where = f"{path}.{key}"
+        if key == "query":
+            check_query(value, where, admin)
+        elif key == "functions":
+            if not isinstance(value, list):
+                raise InvalidInputError(where, "must be a list of functions")
+            for i, function in enumerate(value):
+                _function(_object(function, f"{where}[{i}]"), f"{where}[{i}]", admin)
+        elif key in settings:
+            _value(value, where)
+        else:
+            _function({key: value}, path, admin)
+
+
+COMPOUND: dict[str, Callable[[dict[str, Any], str, bool], None]] = {
+    "bool": _with(
+        frozenset({"minimum_should_match", "adjust_pure_negative"}),
+        queries=frozenset({"must", "should", "filter", "must_not"}),
+    ),
+    "constant_score": _with(frozenset(), queries=frozenset({"filter"})),
+    "dis_max": _with(frozenset({"tie_breaker"}), lists=frozenset({"queries"})),
+    "boosting": _with(frozenset({"negative_boost"}), queries=frozenset({"positive", "negative"})),
+    "hybrid": _with(frozenset({"pagination_depth"}), queries=frozenset({"filter"}), lists=frozenset({"queries"})),
+    "function_score": _function_score,
+    "match_all": _with(frozenset()),
+    "match_none": _with(frozenset()),
+    "terms": _terms,
+    "exists": _exists,
+    "ids": _with(frozenset({"values"})),
+    "multi_match": _multi_match,
+    "simple_query_string": _simple_query_string,
+    "knn": _knn,
+}
+
+
+def check_sort(sort: Any, admin: bool) -> None:
+    """Sort by score, index order or a storefront value field; no scripts, no geo distances."""
+    for i, entry in enumerate(sort if isinstance(sort, list) else [sort]):
+        where = f"body.sort[{i}]" if isinstance(sort, list) else "body.sort"
+        if isinstance(entry, str):
+            names, options = [entry], None
+        elif isinstance(entry, dict) and len(entry) == 1:
+            ((name, options),) = entry.items()
+            names = [name]
+        else:
+            raise InvalidInputError(where, "must be a field name or an object of one field")
+        name = names[0]
+        if name not in ("_score", "_doc"):
+            _field(name, f"{where}.{name}" if options is not None else where, admin, SORT_FIELDS)
+        if isinstance(options, dict):
+            allowed = frozenset({"order", "missing", "mode", "unmapped_type", "numeric_type", "format"})
+            _keys(options, allowed, f"{where}.{name}")
+            for key, value in options.items():
+                _value(value, f"{where}.{name}.{key}")
+        elif options is not None:
+            _value(options, f"{where}.{name}")
+
+
 def guarded_body(body: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     """``body`` if it only reads the index within the limits, with the hidden fields excluded from
     ``_source`` unless ``admin``; an InvalidInputError naming the part otherwise."""
@@ -105,14 +454,22 @@ def guarded_body(body: Mapping[str, Any], admin: bool) -> dict[str, Any]:
         if key not in BODY_KEYS:
             allowed = ", ".join(sorted(BODY_KEYS))
             raise InvalidInputError(f"body.{key}", f"not accepted here (allowed: {allowed})")
-    _check_tree(body, "body")
+    _check_tree(body, "body")  # a second line: no script's key anywhere, whatever the walk below lets by
     size, start = whole(body.get("size", 10), "body.size"), whole(body.get("from", 0), "body.from")
     check_page(start, size, "body")
+    for name in ("query", "post_filter"):
+        if name in body:
+            check_query(body[name], f"body.{name}", admin)
+    if "sort" in body:
+        check_sort(body["sort"], admin)
     for name in ("aggs", "aggregations"):
         if name in body:
             _check_aggregations(body[name], f"body.{name}", admin)
-    if not admin and "highlight" in body:
-        _check_highlight(body["highlight"])
+    if "highlight" in body:
+        _check_highlight(body["highlight"], admin)
+    for name in ("search_after", "track_total_hits", "min_score", "timeout", "terminate_after"):
+        if name in body:
+            _value(body[name], f"body.{name}")
     out = dict(body)
     if not admin:
         out["_source"] = _without_hidden(body.get("_source", True))
@@ -152,27 +509,72 @@ def _check_tree(node: Any, path: str) -> None:
 def _check_aggregations(aggs: Any, path: str, admin: bool) -> None:
     if not isinstance(aggs, dict):
         raise InvalidInputError(path, "must be an object of named aggregations")
+    kinds_allowed = ", ".join(sorted({*AGGREGATION_OPTIONS, "filter"}))
     for name, agg in aggs.items():
         where = f"{path}.{name}"
         if not isinstance(agg, dict):
             raise InvalidInputError(where, "must be an object")
         kinds = [k for k in agg if k not in ("aggs", "aggregations", "meta")]
-        if len(kinds) != 1 or kinds[0] not in AGGREGATIONS:
-            raise InvalidInputError(where, f"one aggregation of: {', '.join(sorted(AGGREGATIONS))}")
-        spec = agg[kinds[0]]
-        if isinstance(spec, dict):
-            field = spec.get("field")
-            if field is not None and not admin and field not in AGGREGATION_FIELDS:
-                allowed = ", ".join(sorted(AGGREGATION_FIELDS))
-                raise InvalidInputError(f"{where}.{kinds[0]}.field", f"not an aggregatable field (allowed: {allowed})")
-            if "size" in spec and not 0 < whole(spec["size"], f"{where}.{kinds[0]}.size") <= MAX_BUCKETS:
-                raise InvalidInputError(f"{where}.{kinds[0]}.size", f"must be between 1 and {MAX_BUCKETS}")
+        if len(kinds) != 1 or (kinds[0] not in AGGREGATION_OPTIONS and kinds[0] != "filter"):
+            bad = next((k for k in kinds if k not in AGGREGATION_OPTIONS and k != "filter"), None)
+            raise InvalidInputError(f"{where}.{bad}" if bad else where, f"one aggregation of: {kinds_allowed}")
+        kind = kinds[0]
+        spec, at = agg[kind], f"{where}.{kind}"
+        if kind == "filter":
+            check_query(spec, at, admin)
+        else:
+            _check_aggregation(kind, _object(spec, at), at, admin)
+        if "meta" in agg:
+            _data(agg["meta"], f"{where}.meta")
         for sub in ("aggs", "aggregations"):
             if sub in agg:
                 _check_aggregations(agg[sub], f"{where}.{sub}", admin)
 
 
-def _check_highlight(highlight: Any) -> None:
+def _check_aggregation(kind: str, spec: dict[str, Any], path: str, admin: bool) -> None:
+    _keys(spec, AGGREGATION_OPTIONS[kind], path)
+    if kind == "filters":
+        named = spec.get("filters")
+        items = named.items() if isinstance(named, dict) else enumerate(named) if isinstance(named, list) else None
+        if items is None:
+            raise InvalidInputError(f"{path}.filters", "must be named queries or a list of queries")
+        for key, query in items:
+            check_query(query, f"{path}.filters.{key}" if isinstance(named, dict) else f"{path}.filters[{key}]", admin)
+        for key in ("other_bucket", "other_bucket_key"):
+            if key in spec:
+                _value(spec[key], f"{path}.{key}")
+        return
+    field = spec.get("field")
+    if field is not None and not admin and field not in AGGREGATION_FIELDS:
+        allowed = ", ".join(sorted(AGGREGATION_FIELDS))
+        raise InvalidInputError(f"{path}.field", f"not an aggregatable field (allowed: {allowed})")
+    for key, value in spec.items():
+        _data(value, f"{path}.{key}")
+    if "size" in spec and not 0 < whole(spec["size"], f"{path}.size") <= MAX_BUCKETS:
+        raise InvalidInputError(f"{path}.size", f"must be between 1 and {MAX_BUCKETS}")
+    bounds, interval = spec.get("extended_bounds"), spec.get("interval")
+    if kind == "histogram" and isinstance(bounds, dict) and isinstance(interval, int | float) and interval > 0:
+        low, high = bounds.get("min", 0), bounds.get("max", 0)
+        if isinstance(low, int | float) and isinstance(high, int | float) and (high - low) / interval > MAX_BUCKETS:
+            raise InvalidInputError(f"{path}.extended_bounds", f"more than {MAX_BUCKETS} buckets")
+
+
+def _data(value: Any, path: str, depth: int = 3) -> None:
+    """An aggregation's option: plain values, or shallow lists and objects of them (ranges, order,
+    bounds), never deeper than a few levels."""
+    if isinstance(value, dict | list):
+        if depth == 0:
+            raise InvalidInputError(path, "nested too deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            _data(item, f"{path}.{key}" if isinstance(value, dict) else f"{path}[{key}]", depth - 1)
+
+
+def _check_highlight(highlight: Any, admin: bool) -> None:
+    if isinstance(highlight, dict) and "highlight_query" in highlight:
+        check_query(highlight["highlight_query"], "body.highlight.highlight_query", admin)
+    if admin:
+        return
     fields = highlight.get("fields") if isinstance(highlight, dict) else None
     if isinstance(fields, dict):
         names = list(fields)

@@ -62,11 +62,63 @@ def test_the_passthrough_needs_a_key_and_hides_vectors_from_all_but_the_admin(ap
         ({"query": {"script": {"script": "for (int i = 0; i < 100000000; i++) {} return true;"}}}, "body.query.script"),
         ({"size": 10_000}, "body.size"),
         ({"aggs": {"m": {"terms": {"field": "merchant_id"}}}}, "body.aggs.m.terms.field"),
+        # the probe of 2026-12-05: Painless in a terms_set ran (200) through the old deny-list
+        (
+            {
+                "size": 0,
+                "track_total_hits": True,
+                "query": {
+                    "terms_set": {
+                        "colour": {
+                            "terms": ["black"],
+                            "minimum_should_match_script": {
+                                "source": "doc['content_hash'].value.startsWith('a') ? 1 : 5"
+                            },
+                        }
+                    }
+                },
+            },
+            "body.query.terms_set.colour.minimum_should_match_script",
+        ),
+        # hidden fields through sort and a filters aggregation (their values, counts by merchant)
+        ({"sort": [{"content_hash": "asc"}]}, "body.sort[0].content_hash"),
+        (
+            {"size": 0, "aggs": {"m": {"filters": {"filters": {"a": {"term": {"merchant_id": "acme"}}}}}}},
+            "body.aggs.m.filters.filters.a.term.merchant_id",
+        ),
+        ({"sort": [{"text_vector": "asc"}]}, "body.sort[0].text_vector"),  # was a 502
     ],
 )
 def test_the_passthrough_refuses_code_bulk_reads_and_internal_facets(api, passthrough, catalog, body, field):
     response = api.post(passthrough, json=body, headers=CLIENT)
     assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_a_storefront_query_of_many_kinds_runs_on_the_node(api, passthrough, catalog):
+    """What the allow-list names is what OpenSearch 2.19 runs: every kind at once, a 200."""
+    body = {
+        "query": {
+            "function_score": {
+                "query": {
+                    "bool": {
+                        "must": [{"multi_match": {"query": "black backpack", "fields": ["title^2", "description"]}}],
+                        "filter": [
+                            {"terms": {"article_type": ["Backpacks", "Watches"]}},
+                            {"exists": {"field": "title"}},
+                        ],
+                        "should": [{"simple_query_string": {"query": "school", "fields": ["title"]}}],
+                    }
+                },
+                "functions": [{"filter": {"match_phrase": {"title": "black"}}, "weight": 2}],
+            }
+        },
+        "sort": ["_score", {"year": {"order": "desc", "missing": "_last"}}],
+        "aggs": {"b": {"filter": {"range": {"year": {"gte": 2000}}}}},
+        "track_total_hits": True,
+    }
+    response = api.post(passthrough, json=body, headers=CLIENT)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["hits"]["total"]["value"] > 0
 
 
 def test_facets_a_storefront_shows_still_work(api, passthrough, catalog):

@@ -1,4 +1,7 @@
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from hybrid_search.api.passthrough import HIDDEN_FIELDS, MAX_SIZE, guarded_body, guarded_params
 from hybrid_search.errors import InvalidInputError
@@ -109,3 +112,217 @@ def test_query_string_parameters_are_an_allow_list_with_the_same_caps():
         with pytest.raises(InvalidInputError) as info:
             guarded_params(params)
         assert info.value.field == field
+
+
+def test_a_script_in_a_terms_set_is_refused_naming_its_place():
+    """The probe's body: Painless in ``minimum_should_match_script`` ran through the deny-list."""
+    body = {
+        "size": 0,
+        "track_total_hits": True,
+        "query": {
+            "terms_set": {
+                "colour": {
+                    "terms": ["black"],
+                    "minimum_should_match_script": {"source": "doc['content_hash'].value.startsWith('a') ? 1 : 5"},
+                }
+            }
+        },
+    }
+    assert rejected(body) == "body.query.terms_set.colour.minimum_should_match_script"
+    assert rejected(body, admin=True) == "body.query.terms_set.colour.minimum_should_match_script"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"query": {"query_string": {"query": "content_hash:a*"}}}, "body.query.query_string"),
+        ({"query": {"intervals": {"title": {"match": {"query": "bag"}}}}}, "body.query.intervals"),
+        ({"query": {"regexp": {"title": ".*"}}}, "body.query.regexp"),
+        (
+            {"query": {"bool": {"should": [MATCH, {"term": {"content_hash": "a"}}]}}},
+            "body.query.bool.should[1].term.content_hash",
+        ),
+        ({"query": {"range": {"merchant_id": {"gte": "a"}}}}, "body.query.range.merchant_id"),
+        (
+            {"query": {"match": {"title": {"query": "bag", "analyzer": {"tokenizer": "x"}}}}},
+            "body.query.match.title.analyzer",
+        ),
+        ({"query": {"match": {"title": "bag", "colour": "Black"}}}, "body.query.match"),
+        ({"query": {"knn": {"behaviour_vector": {"vector": [0.1], "k": 5}}}}, "body.query.knn.behaviour_vector"),
+        ({"query": {"knn": {"text_vector": {"vector": [0.1], "k": 50_000}}}}, "body.query.knn.text_vector.k"),
+        (
+            {"query": {"multi_match": {"query": "bag", "fields": ["title", "status_reason^2"]}}},
+            "body.query.multi_match.fields[1]",
+        ),
+        ({"query": {"multi_match": {"query": "bag"}}}, "body.query.multi_match.fields"),
+        (
+            {
+                "query": {
+                    "function_score": {"query": MATCH, "functions": [{"field_value_factor": {"field": "click_rate"}}]}
+                }
+            },
+            "body.query.function_score.functions[0].field_value_factor.field",
+        ),
+        ({"post_filter": {"term": {"status": "failed"}}}, "body.post_filter.term.status"),
+        ({"sort": [{"content_hash": "asc"}]}, "body.sort[0].content_hash"),
+        ({"sort": "model_version"}, "body.sort"),
+        ({"sort": [{"text_vector": "asc"}]}, "body.sort[0].text_vector"),
+        ({"sort": [{"_script": {"script": "1", "type": "number"}}]}, "body.sort[0]._script.script"),
+        ({"sort": [{"_geo_distance": {"loc": [0, 0]}}]}, "body.sort[0]._geo_distance"),
+        (
+            {"aggs": {"by": {"filters": {"filters": {"a": {"term": {"merchant_id": "acme"}}}}}}},
+            "body.aggs.by.filters.filters.a.term.merchant_id",
+        ),
+        ({"aggs": {"s": {"filter": {"term": {"status": "ready"}}}}}, "body.aggs.s.filter.term.status"),
+        ({"aggs": {"t": {"terms": {"field": "colour", "script": "1"}}}}, "body.aggs.t.terms.script"),
+        ({"aggs": {"t": {"terms": {"field": "colour", "collect_mode": "x"}}}}, "body.aggs.t.terms.collect_mode"),
+        (
+            {
+                "aggs": {
+                    "y": {"histogram": {"field": "year", "interval": 1, "extended_bounds": {"min": 0, "max": 200_000}}}
+                }
+            },
+            "body.aggs.y.histogram.extended_bounds",
+        ),
+        ({"search_after": [{"a": 1}]}, "body.search_after[0]"),
+    ],
+)
+def test_the_passthrough_is_an_allow_list_of_query_types_parameters_and_fields(body, field):
+    assert rejected(body) == field
+
+
+def test_what_a_storefront_sends_passes():
+    body = {
+        "query": {
+            "function_score": {
+                "query": {
+                    "bool": {
+                        "must": [
+                            {"multi_match": {"query": "black bag", "fields": ["title^2", "brand", "description.zh"]}}
+                        ],
+                        "filter": [
+                            {"terms": {"colour": ["Black", "Navy Blue"]}},
+                            {"range": {"price": {"gte": 10, "lte": 100}}},
+                            {"exists": {"field": "attributes.material"}},
+                            {
+                                "terms_set": {
+                                    "article_type": {"terms": ["Backpacks"], "minimum_should_match_field": "year"}
+                                }
+                            },
+                        ],
+                        "should": [{"simple_query_string": {"query": "school", "fields": ["title"]}}],
+                        "must_not": {"term": {"has_image": False}},
+                    }
+                },
+                "functions": [
+                    {"field_value_factor": {"field": "popularity", "modifier": "log1p", "missing": 0}},
+                    {"filter": {"match_phrase": {"title": "laptop sleeve"}}, "weight": 2},
+                    {"gauss": {"created_at": {"origin": "now", "scale": "30d"}}},
+                ],
+                "boost_mode": "multiply",
+            }
+        },
+        "post_filter": {"dis_max": {"queries": [{"match_all": {}}, {"ids": {"values": ["fashion/1"]}}]}},
+        "sort": ["_score", {"price": {"order": "asc", "missing": "_last"}}, "title.raw"],
+        "aggs": {
+            "price": {"histogram": {"field": "price", "interval": 50, "extended_bounds": {"min": 0, "max": 1000}}},
+            "sale": {"filter": {"range": {"price": {"lt": 20}}}, "aggs": {"c": {"terms": {"field": "colour"}}}},
+            "kinds": {"filters": {"filters": {"bags": {"term": {"article_type": "Backpacks"}}}}},
+        },
+        "highlight": {"fields": {"title": {}}, "highlight_query": MATCH},
+        "search_after": [1.5, "fashion/9"],
+    }
+    assert guarded_body(body, admin=False)["query"] == body["query"]
+    knn = {"knn": {"text_vector": {"vector": [0.1, 0.2], "k": 10, "filter": {"term": {"gender": "Women"}}}}}
+    hybrid = {"hybrid": {"queries": [MATCH, knn]}}
+    assert guarded_body({"query": hybrid}, admin=False)["query"] == hybrid
+
+
+def test_the_admin_filters_and_sorts_on_any_field_but_runs_no_code():
+    body = {"query": {"term": {"status": "failed"}}, "sort": [{"content_hash": "asc"}]}
+    assert guarded_body(body, admin=True) == body
+    assert rejected({"query": {"query_string": {"query": "x"}}}, admin=True) == "body.query.query_string"
+
+
+# A grammar of query DSL: what a storefront sends, and poisons (code, other indices, hidden fields,
+# DSL the walk cannot read, types OpenSearch may add) placed anywhere a query goes.
+FIELDS = st.sampled_from(["title", "title.zh", "colour", "price", "article_type", "brand.keyword", "attributes.size"])
+VALUES = st.one_of(st.text(max_size=8), st.integers(0, 100), st.booleans())
+LEAVES = st.one_of(
+    st.builds(lambda f, v: ({"match": {f: str(v)}}, False), FIELDS, VALUES),
+    st.builds(lambda f, v: ({"term": {f: {"value": v, "boost": 2}}}, False), FIELDS, VALUES),
+    st.builds(lambda f, a, b: ({"range": {f: {"gte": a, "lte": b}}}, False), FIELDS, st.integers(), st.integers()),
+    st.builds(lambda f, vs: ({"terms": {f: vs}}, False), FIELDS, st.lists(VALUES, max_size=3)),
+    st.builds(lambda f: ({"exists": {"field": f}}, False), FIELDS),
+    st.just(({"match_all": {}}, False)),
+    st.builds(lambda k: ({"knn": {"text_vector": {"vector": [0.1, 0.2], "k": k}}}, False), st.integers(1, 100)),
+)
+POISONS = [
+    {"script": {"script": {"source": "1"}}},
+    {"terms_set": {"colour": {"terms": ["a"], "minimum_should_match_script": {"source": "1"}}}},
+    {"query_string": {"query": "content_hash:a*"}},
+    {"term": {"content_hash": "a"}},
+    {"terms": {"colour": {"index": "product-events-v1", "id": "1", "path": "user_id"}}},
+    {"more_like_this": {"like": "x"}},
+    {"percolate": {"field": "q", "document": {}}},
+    {"wrapper": {"query": "e30="}},
+    {"regexp": {"title": ".*"}},
+    {"knn": {"behaviour_vector": {"vector": [0.1], "k": 5}}},
+    {"match": {"title": {"query": "x", "analyzer": {"type": "custom"}}}},
+    {"function_score": {"query": {"match_all": {}}, "script_score": {"script": "1"}}},
+    {"nested": {"path": "x", "query": {"match_all": {}}}},
+    {"a_query_type_opensearch_adds": {"title": "x"}},
+]
+POISON = st.sampled_from(POISONS).map(lambda query: (query, True))
+
+
+def compound(children):
+    some = st.lists(children, min_size=1, max_size=3)
+    poisoned = lambda trees: any(p for _, p in trees)  # noqa: E731
+    return st.one_of(
+        st.builds(
+            lambda occur, cs: ({"bool": {occur: [c for c, _ in cs]}}, poisoned(cs)),
+            st.sampled_from(["must", "should", "filter", "must_not"]),
+            some,
+        ),
+        st.builds(lambda c: ({"constant_score": {"filter": c[0]}}, c[1]), children),
+        st.builds(lambda cs: ({"dis_max": {"queries": [c for c, _ in cs]}}, poisoned(cs)), some),
+        st.builds(
+            lambda a, b: ({"boosting": {"positive": a[0], "negative": b[0], "negative_boost": 0.5}}, a[1] or b[1]),
+            children,
+            children,
+        ),
+        st.builds(
+            lambda a, b: (
+                {"function_score": {"query": a[0], "functions": [{"filter": b[0], "weight": 2}]}},
+                a[1] or b[1],
+            ),
+            children,
+            children,
+        ),
+        st.builds(lambda c: ({"knn": {"fused_vector": {"vector": [0.1], "k": 5, "filter": c[0]}}}, c[1]), children),
+        st.builds(lambda cs: ({"hybrid": {"queries": [c for c, _ in cs]}}, poisoned(cs)), some),
+    )
+
+
+QUERIES = st.recursive(st.one_of(LEAVES, LEAVES, LEAVES, POISON), compound, max_leaves=8)
+PLACES = [
+    lambda q: {"query": q},
+    lambda q: {"post_filter": q},
+    lambda q: {"aggs": {"f": {"filter": q}}},
+    lambda q: {"aggs": {"f": {"filters": {"filters": {"x": q}}}}},
+    lambda q: {"highlight": {"fields": {"title": {}}, "highlight_query": q}},
+]
+
+
+@given(QUERIES, st.sampled_from(PLACES))
+@examples(max_examples=400, deadline=None)
+def test_no_query_outside_the_allow_list_passes_and_every_query_inside_it_does(tree, place):
+    query, poisoned = tree
+    body = place(query)
+    if poisoned:
+        with pytest.raises(InvalidInputError):
+            guarded_body(body, admin=False)
+    else:
+        out = guarded_body(body, admin=False)
+        assert {k: v for k, v in out.items() if k != "_source"} == body
