@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from hybrid_search.errors import InvalidInputError, NotFoundError
 
@@ -17,13 +17,34 @@ MAX_SIDE = 12_000
 # Encoders resize the short side to their input size: a 6000x1 strip would become 1.3 million
 # pixels wide (seconds and gigabytes for one request) though it passes the pixel limit.
 MAX_ASPECT_RATIO = 20
+# The formats a shop's photos come in, by their signatures (WebP: "RIFF", then "WEBP" at byte 8)
+FORMATS = {
+    "JPEG": (b"\xff\xd8\xff",),
+    "PNG": (b"\x89PNG\r\n\x1a\n",),
+    "WEBP": (b"RIFF",),
+    "GIF": (b"GIF87a", b"GIF89a"),
+}
+DRAFT_SIDE = 512  # a JPEG larger than this is decoded at the smallest DCT scale still this large
+
+
+def photo_format(data: bytes) -> str | None:
+    """The format a photo's first bytes name, among those a shop sends (``FORMATS``), else None."""
+    for name, signatures in FORMATS.items():
+        if any(data.startswith(signature) for signature in signatures):
+            return name if name != "WEBP" or data[8:12] == b"WEBP" else None
+    return None
 
 
 def open_image(data: bytes, max_pixels: int, field: str = "image") -> Image.Image:
-    """Decode ``data`` as an RGB image, rejecting non-images, decompression bombs and strips
-    (too long a side, too extreme an aspect ratio) from the header, before decoding."""
+    """Decode ``data`` as an RGB image: only the formats a shop sends, checked by their signature
+    before any decoder runs (Pillow reads dozens more, each a parser an attacker can reach);
+    decompression bombs and strips (too long a side, too extreme an aspect ratio) refused from the
+    header; a JPEG decoded at a reduced scale where it is larger than the encoders look at."""
+    kind = photo_format(data)
+    if kind is None:
+        raise InvalidInputError(field, f"not a photo in a format accepted here ({', '.join(FORMATS)})")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=[kind])
         width, height = image.size  # read from the header; no pixels decoded yet
         if width * height > max_pixels:
             raise InvalidInputError(field, f"{width}x{height} pixels is over the limit of {max_pixels}")
@@ -31,10 +52,14 @@ def open_image(data: bytes, max_pixels: int, field: str = "image") -> Image.Imag
             raise InvalidInputError(field, f"{width}x{height}: a side is over {MAX_SIDE} pixels")
         if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
             raise InvalidInputError(field, f"{width}x{height}: the aspect ratio is over {MAX_ASPECT_RATIO}:1")
+        if kind == "JPEG":
+            image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))  # DCT scaling: 1/2 to 1/8, never below the side
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        return image.convert("RGB")
+    except InvalidInputError:
+        raise
+    except Exception as exc:  # a decoder meeting malformed bytes raises anything (ValueError, struct.error, ...)
         raise InvalidInputError(field, f"not a readable image ({exc.__class__.__name__})") from None
-    return image.convert("RGB")
 
 
 class PhotoStore:

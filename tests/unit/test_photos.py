@@ -1,6 +1,10 @@
+import contextlib
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from PIL import Image
 
 from hybrid_search.errors import InvalidInputError, NotFoundError
@@ -55,3 +59,69 @@ def test_strips_and_long_sides_are_rejected_before_any_resize(width, height):
 def test_ordinary_product_photo_shapes_pass():
     for width, height in ((1800, 2400), (60, 80), (400, 40)):
         assert open_image(_png(width, height, "L"), 40_000_000).size == (width, height)
+
+
+def _encoded(fmt: str, size: tuple[int, int] = (32, 24)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 40)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _png_with_short_ihdr() -> bytes:
+    """The probe's 80-byte PNG: an IHDR chunk whose length says 1 (Pillow raised ValueError: a 500)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes, length: int | None = None) -> bytes:
+        size = len(data) if length is None else length
+        return struct.pack(">I", size) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 10, 10, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header, length=1) + chunk(b"IEND", b"")
+
+
+def test_a_png_with_a_broken_header_is_a_400_not_a_crash():
+    with pytest.raises(InvalidInputError) as info:
+        open_image(_png_with_short_ihdr(), 10_000, "image")
+    assert info.value.field == "image"
+
+
+@pytest.mark.parametrize("fmt", ["PPM", "QOI", "DDS", "SGI", "IM", "TIFF", "BMP", "ICO"])
+def test_only_the_formats_a_shop_sends_are_decoded(fmt):
+    try:
+        data = _encoded(fmt)
+    except (KeyError, OSError, ValueError):
+        pytest.skip(f"this Pillow writes no {fmt}")
+    with pytest.raises(InvalidInputError, match="JPEG, PNG, WEBP, GIF"):
+        open_image(data, 10_000)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_the_formats_a_shop_sends_decode(fmt):
+    assert open_image(_encoded(fmt), 10_000).size == (32, 24)
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale():
+    """DCT scaling: a 4000x3000 JPEG decodes at 1/4 (1000x750), still above what encoders read."""
+    assert open_image(_encoded("JPEG", (4000, 3000)), 40_000_000).size == (1000, 750)
+
+
+@given(st.sampled_from(["JPEG", "PNG", "WEBP", "GIF"]), st.data())
+@examples(max_examples=300, deadline=None)
+def test_malformed_photos_of_every_admitted_format_are_a_400_or_a_photo(fmt, data):
+    """Fuzz: a photo of each admitted format with bytes flipped, cut or inserted after its signature
+    decodes or is an InvalidInputError, never another exception (a 500 and a traceback)."""
+    photo = bytearray(_encoded(fmt, (40, 30)))
+    for _ in range(data.draw(st.integers(1, 8))):
+        at = data.draw(st.integers(12, len(photo) - 1))
+        edit = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if edit == "flip":
+            photo[at] = data.draw(st.integers(0, 255))
+        elif edit == "cut":
+            del photo[at : at + data.draw(st.integers(1, 16))]
+        else:
+            photo[at:at] = data.draw(st.binary(min_size=1, max_size=16))
+        if len(photo) < 14:
+            break
+    with contextlib.suppress(InvalidInputError):
+        assert open_image(bytes(photo), 40_000_000).mode == "RGB"
