@@ -9,6 +9,7 @@ found. Scripts, other indices (terms lookups, more_like_this, percolate) and DSL
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,6 +40,7 @@ BODY_KEYS = frozenset(
     }
 )
 PARAMS = frozenset({"from", "size", "track_total_hits", "timeout", "typed_keys", "rest_total_hits_as_int"})
+TIME_VALUE = re.compile(r"\d{1,9}(nanos|micros|ms|s|m|h|d)")
 # Anywhere in a body: code (scripts), other indices (terms lookup, more_like_this and geo_shape
 # documents, percolate), DSL the checks cannot see (wrapper holds base64 JSON), and field fetching
 # that reads around _source.
@@ -470,6 +472,8 @@ def guarded_body(body: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     for name in ("search_after", "track_total_hits", "min_score", "timeout", "terminate_after"):
         if name in body:
             _value(body[name], f"body.{name}")
+    if "timeout" in body and not (isinstance(body["timeout"], str) and TIME_VALUE.fullmatch(body["timeout"])):
+        raise InvalidInputError("body.timeout", "must be a time value such as 500ms or 5s")
     out = dict(body)
     if not admin:
         out["_source"] = _without_hidden(body.get("_source", True))
@@ -482,7 +486,18 @@ def guarded_params(params: Mapping[str, str]) -> dict[str, str]:
         if name not in PARAMS:
             raise InvalidInputError(name, f"not accepted here (allowed: {', '.join(sorted(PARAMS))})")
     check_page(whole(params.get("from", 0), "from"), whole(params.get("size", 10), "size"), "")
+    if "timeout" in params and not TIME_VALUE.fullmatch(params["timeout"]):
+        raise InvalidInputError("timeout", "must be a time value such as 500ms or 5s")
     return dict(params)
+
+
+def with_search_timeout(body: dict[str, Any], params: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``?timeout=`` moved into the body, where OpenSearch reads it as the search's time budget (the
+    client library would take the parameter as its own socket timeout and fail on "5s")."""
+    if "timeout" not in params:
+        return body, params
+    rest = {k: v for k, v in params.items() if k != "timeout"}
+    return {**body, "timeout": body.get("timeout", params["timeout"])}, rest
 
 
 def check_page(start: int, size: int, prefix: str) -> None:

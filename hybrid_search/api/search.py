@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.api.bodies import json_object
-from hybrid_search.api.passthrough import check_page, guarded_body, guarded_params
+from hybrid_search.api.passthrough import check_page, guarded_body, guarded_params, with_search_timeout
 from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, doc_id, parse_model, whole
 from hybrid_search.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
 from hybrid_search.opensearch.search import passthrough_search
@@ -102,8 +102,8 @@ def opensearch_search(index: str) -> Response:
     if ext is not None and (not isinstance(ext, dict) or set(ext) != {"hybrid"}):
         raise InvalidInputError("body.ext", "only ext.hybrid (the /search parameters) is accepted")
     if hybrid is None:
-        params = guarded_params(request.args.to_dict())
-        return jsonify(passthrough_search(services.opensearch, alias, guarded_body(body, admin), params))
+        guarded, params = with_search_timeout(guarded_body(body, admin), guarded_params(request.args.to_dict()))
+        return jsonify(passthrough_search(services.opensearch, alias, guarded, params))
     if not isinstance(hybrid, dict):
         raise InvalidInputError("ext.hybrid", "must be an object of /search parameters")
     if set(body) - {"size", "from"}:

@@ -121,6 +121,16 @@ def test_a_storefront_query_of_many_kinds_runs_on_the_node(api, passthrough, cat
     assert response.get_json()["hits"]["total"]["value"] > 0
 
 
+def test_a_search_timeout_reaches_opensearch_and_a_histogram_is_capped(api, passthrough, catalog):
+    """``?timeout=5s`` was a 503 and a year histogram over 0-200,000 a 503 ("OpenSearch busy")."""
+    response = api.post(f"{passthrough}?timeout=5s", json={"query": {"match": {"title": "black"}}}, headers=CLIENT)
+    assert response.status_code == 200 and response.get_json()["timed_out"] is False
+    bounds = {"min": 0, "max": 200_000}
+    body = {"size": 0, "aggs": {"y": {"histogram": {"field": "year", "interval": 1, "extended_bounds": bounds}}}}
+    response = api.post(passthrough, json=body, headers=CLIENT)
+    assert response.status_code == 400 and response.get_json()["field"] == "body.aggs.y.histogram.extended_bounds"
+
+
 def test_facets_a_storefront_shows_still_work(api, passthrough, catalog):
     body = {"size": 0, "aggs": {"types": {"terms": {"field": "article_type", "size": 10}}}}
     buckets = api.post(passthrough, json=body, headers=CLIENT).get_json()["aggregations"]["types"]["buckets"]

@@ -326,3 +326,16 @@ def test_no_query_outside_the_allow_list_passes_and_every_query_inside_it_does(t
     else:
         out = guarded_body(body, admin=False)
         assert {k: v for k, v in out.items() if k != "_source"} == body
+
+
+def test_a_timeout_is_the_searchs_time_budget_in_the_body():
+    """``?timeout=5s`` was a 503: the client library took it as its own socket timeout."""
+    from hybrid_search.api.passthrough import with_search_timeout
+
+    params = guarded_params({"timeout": "5s", "size": "3"})
+    assert with_search_timeout({"query": MATCH}, params) == ({"query": MATCH, "timeout": "5s"}, {"size": "3"})
+    for value in ("5", "soon", "5s; drop"):
+        with pytest.raises(InvalidInputError) as info:
+            guarded_params({"timeout": value})
+        assert info.value.field == "timeout"
+    assert rejected({"timeout": 5}) == "body.timeout"
