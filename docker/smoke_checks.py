@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import requests
 
-MERCHANT = {"X-API-Key": "dev-merchant-key"}
+# the merchant key docker/smoke made for this run (compose refuses the built-in ones)
+MERCHANT = {"X-API-Key": os.environ["HYBRID_SMOKE_MERCHANT_KEY"]}
 
 
 def wait_until(condition, what: str, timeout: float = 900.0, every: float = 1.0) -> None:

@@ -132,8 +132,13 @@ def init_indices(settings: Settings, wait: float) -> None:
 )
 @click.pass_obj
 def serve(settings: Settings, threads: int | None) -> None:
-    """Run the API under gunicorn (foreground)."""
+    """Run the API under gunicorn (foreground); never with the built-in keys beyond loopback."""
     from gunicorn.app.base import BaseApplication
+
+    from hybrid_search.api.server import built_in_keys_beyond_loopback
+
+    if refusal := built_in_keys_beyond_loopback(settings):
+        raise click.ClickException(refusal)
 
     compute_threads(threads or max(1, (os.cpu_count() or 1) // settings.api_workers))
 

@@ -165,6 +165,16 @@ class Settings(BaseSettings):
             raise ValueError("must look like 512m or 2g")
         return value
 
+    def built_in_keys(self) -> list[str]:
+        """The key settings that still hold a built-in ``dev-*`` key (fine on loopback, for a laptop;
+        anyone can read them in this file)."""
+        defaults = type(self).model_fields
+        return [
+            f"HYBRID_SEARCH_{name.upper()}"
+            for name in ("admin_key", "merchant_keys", "client_keys")
+            if _has_built_in(getattr(self, name), defaults[name].default)
+        ]
+
     @property
     def profiles_index(self) -> str:
         """Blend profiles live beside the products alias (not matched by its template's pattern)."""
@@ -207,3 +217,10 @@ class Settings(BaseSettings):
             "behaviour_vector": self.behaviour_dim,
             "fused_vector": self.fused_dim,
         }
+
+
+def _has_built_in(value: str | dict[str, str], default: str | dict[str, str]) -> bool:
+    """Whether ``value`` (a key, or keys -> owners) holds one of the built-in ``default`` keys."""
+    built_in = {default} if isinstance(default, str) else set(default)
+    held = {value} if isinstance(value, str) else set(value)
+    return bool(built_in & held)

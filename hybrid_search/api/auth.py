@@ -3,6 +3,9 @@ storefront backend, the tenant its users and events belong to); every endpoint a
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Mapping
+
 from flask import current_app, request
 
 from hybrid_search.errors import UnauthorisedError
@@ -23,9 +26,19 @@ def _key() -> str:
     return key
 
 
+def _owner(key: str, keys: Mapping[str, str]) -> str | None:
+    """The owner of ``key`` among ``keys``, compared in constant time: every key is compared in full,
+    so how long a guess takes says nothing of how much of a key it got right."""
+    found = None
+    for candidate, owner in keys.items():
+        if hmac.compare_digest(key.encode(), candidate.encode()):
+            found = owner
+    return found
+
+
 def is_admin() -> bool:
     key = _key()
-    return bool(key) and key == _settings().admin_key
+    return bool(key) and _owner(key, {_settings().admin_key: "admin"}) is not None
 
 
 def require_admin(what: str) -> Settings:
@@ -39,7 +52,7 @@ def caller_merchant() -> str | None:
     """The merchant of a merchant key; None for the admin key (every merchant); 401 otherwise."""
     if is_admin():
         return None
-    merchant = _settings().merchant_keys.get(_key())
+    merchant = _owner(_key(), _settings().merchant_keys)
     if merchant is None:
         raise UnauthorisedError("missing or unknown X-API-Key")
     return merchant
@@ -50,9 +63,9 @@ def caller_client() -> str | None:
     An unknown key is a 401: a mistyped key must not quietly turn a call anonymous."""
     key = _key()
     settings = _settings()
-    if not key or is_admin() or key in settings.merchant_keys:
+    if not key or is_admin() or _owner(key, settings.merchant_keys) is not None:
         return None
-    client = settings.client_keys.get(key)
+    client = _owner(key, settings.client_keys)
     if client is None:
         raise UnauthorisedError("unknown X-API-Key")
     return client

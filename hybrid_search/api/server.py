@@ -1,8 +1,10 @@
-"""The gunicorn worker ``hybrid-search serve`` runs: JSON for the errors gunicorn answers itself."""
+"""What ``hybrid-search serve`` runs: the gunicorn worker (JSON for the errors gunicorn answers
+itself), and the check that keeps the built-in keys on this machine."""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import socket
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 from gunicorn import util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.sync import SyncWorker
+
+from hybrid_search.settings import Settings
 
 # (status, reason, our error code) for what gunicorn refuses before the app sees the request
 LIMIT_ERRORS: tuple[tuple[type[Exception], int, str, str], ...] = (
@@ -39,3 +43,26 @@ class JsonErrorWorker(SyncWorker):
                 write_json_error(client, status, reason, code, str(exc))
                 return
         super().handle_error(req, client, addr, exc)
+
+
+def built_in_keys_beyond_loopback(settings: Settings) -> str | None:
+    """Why the API must not serve with these settings (None: it may): the built-in ``dev-*`` keys,
+    which anyone can read in the code, on a bind beyond this machine."""
+    built_in = settings.built_in_keys()
+    if not built_in or _loopback(settings.api_host):
+        return None
+    return (
+        f"{', '.join(built_in)} {'holds' if len(built_in) == 1 else 'hold'} built-in dev-* keys, and "
+        f"HYBRID_SEARCH_API_HOST={settings.api_host} "
+        "serves beyond this machine: set keys of your own "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe())' makes one)"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other host name may resolve beyond this machine
