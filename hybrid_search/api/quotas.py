@@ -8,7 +8,8 @@ from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.errors import RateLimitedError
 from hybrid_search.rate_limits import RateLimits
 
-PUBLIC = frozenset({"search.run_search", "search.opensearch_search", "events.post_events"})
+# the console's search page runs the same search: it counts against the same share
+PUBLIC = frozenset({"search.run_search", "search.opensearch_search", "events.post_events", "console.search_page"})
 
 
 def limit_call_rates(app: Flask) -> None:

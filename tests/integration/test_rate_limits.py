@@ -71,3 +71,14 @@ def test_anonymous_callers_are_counted_by_their_own_address_behind_a_proxy(searc
     calls = [api.get("/search?q=bag", headers={"X-Forwarded-For": first}).status_code for _ in range(3)]
     assert calls == [200, 200, 429]
     assert api.get("/search?q=bag", headers={"X-Forwarded-For": second}).status_code == 200
+
+
+def test_the_consoles_search_counts_against_the_same_share(search_settings, catalog):
+    """/ui/search answered 200 while /search answered 429 (the probe of 2026-12-05)."""
+    limited = search_settings.model_copy(update={"anonymous_calls_per_minute": 2, "proxy_hops": 1})
+    api = create_app(services=Services.from_settings(limited)).test_client()
+    address = {"X-Forwarded-For": f"10.{uuid.uuid4().int % 250}.7.1"}
+    fresh_window()
+    assert [api.get("/search?q=bag", headers=address).status_code for _ in range(2)] == [200, 200]
+    response = api.get("/ui/search?q=bag", headers=address)
+    assert response.status_code == 429 and response.headers["Retry-After"]

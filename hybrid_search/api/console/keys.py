@@ -10,7 +10,7 @@ from flask import Response, redirect, render_template, request, url_for
 from hybrid_search.api.auth import KEY_COOKIE
 from hybrid_search.api.console import console
 from hybrid_search.api.errors import error_response, status_for
-from hybrid_search.errors import HybridSearchError
+from hybrid_search.errors import HybridSearchError, RateLimitedError, ServiceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,14 @@ def page(template: str, error: HybridSearchError | None = None, **context: Any) 
 
 
 @console.errorhandler(HybridSearchError)
-def error_page(error: HybridSearchError) -> tuple[str | Response, int]:
+def error_page(error: HybridSearchError) -> tuple[str | Response, int] | tuple[str, int, dict[str, str]]:
     """An error on a console page as a page (with the key form on a 401); the page's own
     scripts, which ask for JSON, get the API's JSON error."""
     if request.accept_mimetypes.best == "application/json":
         return error_response(error)
     if status_for(error) >= 500:
         log.warning("%s: %s", error.code, error, exc_info=error)
-    return page("console/error.html", error)
+    body, status = page("console/error.html", error)
+    if isinstance(error, ServiceUnavailableError | RateLimitedError):  # when to come back, as the API says
+        return body, status, {"Retry-After": str(error.retry_after_s)}
+    return body, status
