@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
@@ -12,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.routing import BaseConverter
 
 from hybrid_search.api.auth import caller_merchant
-from hybrid_search.api.bodies import parse_json
+from hybrid_search.api.bodies import json_object, parse_json
 from hybrid_search.catalog import (
     PRODUCT_ID_PATTERN,
     PRODUCT_REF_PATTERN,
@@ -24,10 +23,12 @@ from hybrid_search.catalog import (
 )
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.ingest import submit_products, write_targets
-from hybrid_search.opensearch.products import delete_product, get_product, list_products
+from hybrid_search.opensearch.products import delete_products, get_product, list_products
 from hybrid_search.services import Services
 from hybrid_search.training import TrainingState
 from workers.celery_app import REINDEX, enqueue_embedding
+
+MAX_DELETES = 1000  # product ids one bulk delete takes
 
 products = Blueprint("products", __name__)
 
@@ -199,18 +200,37 @@ def delete_one(product_id: str) -> tuple[str, int]:
     return "", 204
 
 
+@products.post("/products/delete")
+def delete_many() -> tuple[Response, int]:
+    """Delete up to MAX_DELETES of the caller's products at once: ``{"product_ids": [...]}``; the
+    answer lists those deleted and those not found (neither is an error for the others)."""
+    merchant = _merchant("deletes products of")
+    ids = json_object().get("product_ids")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_DELETES:
+        raise InvalidInputError("product_ids", f"must be a list of 1 to {MAX_DELETES} product ids")
+    for i, product_id in enumerate(ids):
+        if not isinstance(product_id, str) or not re.fullmatch(PRODUCT_ID_PATTERN, product_id):
+            raise InvalidInputError(f"product_ids[{i}]", "must be a product id")
+    deleted = remove_products(merchant, list(dict.fromkeys(ids)))
+    return jsonify({"deleted": deleted, "not_found": [p for p in dict.fromkeys(ids) if p not in set(deleted)]}), 200
+
+
 def remove_product(merchant: str, product_id: str) -> None:
-    """Delete a merchant's product from the live index and the one being built (also the console's delete)."""
-    key = doc_id(merchant, product_id)
+    """Delete a merchant's product (also the console's delete); a NotFoundError if it has none."""
+    if not remove_products(merchant, [product_id]):
+        raise _not_found(product_id)
+
+
+def remove_products(merchant: str, product_ids: list[str]) -> list[str]:
+    """Delete a merchant's products from the live index and the one being built; the ids that the
+    live index held."""
     services = _services()
     targets = write_targets(services.opensearch, services.settings)
-    try:
-        delete_product(services.opensearch, targets[0], key)
-    except NotFoundError:
-        raise _not_found(product_id) from None
-    for index in targets[1:]:
-        with contextlib.suppress(NotFoundError):  # not copied into the index being built yet
-            delete_product(services.opensearch, index, key)
+    keys = [doc_id(merchant, product_id) for product_id in product_ids]
+    deleted = set(delete_products(services.opensearch, targets[0], keys))
+    for index in targets[1:]:  # what was not copied into the index being built yet is not there
+        delete_products(services.opensearch, index, keys)
+    return [product_id for product_id, key in zip(product_ids, keys, strict=True) if key in deleted]
 
 
 @products.post("/products/reindex")

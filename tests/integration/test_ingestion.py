@@ -219,6 +219,7 @@ def test_merchants_keep_their_own_ids(ingest_settings, worker):
 
     assert api.delete("/products/up-1", headers=rival).status_code == 204
     assert api.get("/products/up-1", headers=MERCHANT_KEY).status_code == 200
+    refresh(make_client(settings), settings.products_alias)  # a delete does not wait for the next refresh
     assert api.get("/search?like=up-1").status_code == 200  # one merchant's again
 
 
@@ -333,3 +334,26 @@ def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_setting
     doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
     assert doc["model_version"] == ModelSet.from_settings(new_settings).version
     assert client.indices.exists(index=old_index)  # kept until dropped
+
+
+def test_bulk_delete_takes_the_callers_products_and_says_which_were_not_there(ingest_settings, worker):
+    keys = {"dev-merchant-key": "demo", "rival-merchant-key": "rival"}
+    settings = ingest_settings.model_copy(update={"merchant_keys": keys})
+    api = create_app(services=Services.from_settings(settings)).test_client()
+    rows = [{"product_id": f"bulk-{i}", "title": f"Bulk item {i}"} for i in range(3)]
+    assert api.post("/products", headers=MERCHANT_KEY, json=rows).status_code == 202
+    rival = {"X-API-Key": "rival-merchant-key"}
+    assert api.post("/products", headers=rival, json=[{"product_id": "bulk-2", "title": "Theirs"}]).status_code == 202
+    body = {"product_ids": ["bulk-0", "bulk-1", "bulk-0", "bulk-missing"]}
+    response = api.post("/products/delete", headers=MERCHANT_KEY, json=body)
+    assert response.status_code == 200
+    assert response.get_json() == {"deleted": ["bulk-0", "bulk-1"], "not_found": ["bulk-missing"]}
+    assert api.get("/products/bulk-0", headers=MERCHANT_KEY).status_code == 404  # gets are real-time
+    assert api.get("/products/bulk-2", headers=MERCHANT_KEY).status_code == 200
+    # another merchant's product of the same id is not the caller's to delete
+    assert api.post("/products/delete", headers=rival, json={"product_ids": ["bulk-1"]}).get_json()["deleted"] == []
+    assert api.get("/products/bulk-2", headers=rival).status_code == 200
+    for bad, field in (({"product_ids": []}, "product_ids"), ({"product_ids": ["ok", 7]}, "product_ids[1]")):
+        response = api.post("/products/delete", headers=MERCHANT_KEY, json=bad)
+        assert response.status_code == 400 and response.get_json()["field"] == field
+    assert api.post("/products/delete", json={"product_ids": ["bulk-2"]}).status_code == 401
