@@ -25,6 +25,12 @@ class UnauthorisedError(HybridSearchError):
     code = "unauthorised"
 
 
+class ForbiddenError(HybridSearchError):
+    """The caller may not do this from where it asks (a console form posted from another site)."""
+
+    code = "forbidden"
+
+
 class NotFoundError(HybridSearchError):
     """Nothing by that name; ``field`` names the request field that named it, when one did."""
 

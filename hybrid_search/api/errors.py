@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from hybrid_search.errors import (
     BackendError,
     ConflictError,
+    ForbiddenError,
     HybridSearchError,
     InvalidInputError,
     NotFoundError,
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: tuple[tuple[type[HybridSearchError], int], ...] = (
     (InvalidInputError, 400),
     (UnauthorisedError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (RateLimitedError, 429),

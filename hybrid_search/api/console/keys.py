@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
@@ -13,20 +14,22 @@ from hybrid_search.api.errors import error_response, status_for
 from hybrid_search.errors import HybridSearchError, RateLimitedError, ServiceUnavailableError
 
 log = logging.getLogger(__name__)
+# a console page to return to: /ui, a path under it and a query string; no scheme, host or control characters
+CONSOLE_PATH = re.compile(r"/ui(/[\w./%~-]*)?(\?[\w./%~&=+,:-]*)?")
 
 
 @console.post("/key")
 def set_key() -> Response:
     """Keep the key typed into the console in an HttpOnly, same-site cookie (empty: forget it)."""
     target = request.form.get("next", "")
-    if not target.startswith("/ui") or target.startswith("//"):  # back to a console page, never elsewhere
+    if not CONSOLE_PATH.fullmatch(target):  # back to a console page, never elsewhere (nor a header split)
         target = url_for("console.search_page")
     response = redirect(target)
     key = request.form.get("key", "").strip()
     if key:
-        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", secure=request.is_secure)
+        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", secure=request.is_secure, path="/ui")
     else:
-        response.delete_cookie(KEY_COOKIE)
+        response.delete_cookie(KEY_COOKIE, path="/ui")
     return response
 
 

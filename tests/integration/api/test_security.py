@@ -18,6 +18,7 @@ ADMIN = {"X-API-Key": "dev-admin-key"}
 CLIENT = {"X-API-Key": "dev-client-key"}
 RIVAL = {"X-API-Key": "rival-client-key"}
 MERCHANT = {"X-API-Key": "dev-merchant-key"}
+SAME_ORIGIN = {"Origin": "http://localhost"}  # the test client's own host: a console form posted from a console page
 DEEP = "[" * 50_000 + "]" * 50_000
 
 
@@ -260,7 +261,8 @@ def test_bodies_over_an_endpoints_limit_are_413_in_json(api):
 def test_the_engineers_pages_need_the_admin_key(api, path, headers):
     response = api.get(path, headers=headers)
     assert response.status_code == 401 and 'data-status="401"' in response.get_data(as_text=True)
-    assert api.post("/ui/engineers/profiles", data={"name": "x", "profile": "{}"}, headers=headers).status_code == 401
+    form = {"name": "x", "profile": "{}"}
+    assert api.post("/ui/engineers/profiles", data=form, headers={**headers, **SAME_ORIGIN}).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -280,3 +282,40 @@ def test_runs_and_their_plots_are_found_by_id_and_name_only(api, path):
 def test_a_console_script_asking_for_json_gets_the_apis_error(api):
     response = api.get("/ui/engineers/runs/x/status", headers={"Accept": "application/json"})
     assert response.status_code == 401 and response.get_json()["error"] == "unauthorised"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "http://localhost.evil.example"},
+        {},  # a form with neither: not from a console page
+    ],
+)
+def test_console_forms_from_another_site_are_refused_login_included(api, catalog, headers):
+    """The probe of 2026-12-05: a cross-site POST with the cookie saved a profile and deleted a
+    product, and POST /ui/key set any key (login CSRF); SameSite alone was the guard."""
+    api.set_cookie("hybrid_search_key", "dev-admin-key", path="/ui")
+    saved = api.post("/ui/engineers/profiles", data={"name": "csrf", "profile": "{}"}, headers=headers)
+    assert saved.status_code == 403
+    login = api.post("/ui/key", data={"key": "attacker-key", "next": "/ui/merchant"}, headers=headers)
+    assert login.status_code == 403 and "Set-Cookie" not in login.headers
+    api.delete_cookie("hybrid_search_key", path="/ui")
+
+
+def test_the_console_login_stays_on_the_console_and_its_cookie_on_its_pages(api, catalog):
+    response = api.post("/ui/key", data={"key": "dev-merchant-key", "next": "/ui/merchant?x=1"}, headers=SAME_ORIGIN)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/ui/merchant?x=1")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/ui" in cookie
+    for target in ("https://evil.example/", "//evil.example", "/ui\r\nSet-Cookie: x=1", "/uix", "javascript:1"):
+        response = api.post("/ui/key", data={"key": "dev-merchant-key", "next": target}, headers=SAME_ORIGIN)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/ui/search"), target
+
+
+def test_console_pages_forbid_framing_sniffing_and_foreign_scripts(api, catalog):
+    headers = api.get("/ui/search").headers
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
