@@ -7,23 +7,28 @@ import contextlib
 import ipaddress
 import json
 import socket
-from typing import Any
 
 from gunicorn import util
-from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.sync import SyncWorker
 
 from hybrid_search.settings import Settings
 
-# (status, reason, our error code) for what gunicorn refuses before the app sees the request
-LIMIT_ERRORS: tuple[tuple[type[Exception], int, str, str], ...] = (
-    (LimitRequestLine, 414, "URI Too Long", "uri_too_long"),
-    (LimitRequestHeaders, 431, "Request Header Fields Too Large", "request_header_fields_too_large"),
-)
+# gunicorn's error statuses -> our error codes (the app's own errors never reach gunicorn's writer)
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "request_header_fields_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+}
 
 
-def write_json_error(client: socket.socket, status: int, reason: str, code: str, message: str) -> None:
-    body = json.dumps({"error": code, "message": message}).encode()
+def write_json_error(client: socket.socket, status: int, reason: str, message: str) -> None:
+    """What gunicorn writes for a request it refuses or fails itself (a malformed request line or
+    header, one over its limits, a worker error), as our JSON error body rather than its HTML page."""
+    body = json.dumps({"error": CODES.get(status, "error"), "message": message or reason}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -33,16 +38,12 @@ def write_json_error(client: socket.socket, status: int, reason: str, code: str,
 
 
 class JsonErrorWorker(SyncWorker):
-    """gunicorn's sync worker; a request line or headers over gunicorn's limits get our JSON error
-    body, as every other 4xx does, instead of gunicorn's HTML page."""
+    """gunicorn's sync worker, whose own error answers (its ``util.write_error``: every 400, 414,
+    431, 500 it writes) are our JSON error body, as every other error is."""
 
-    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
-        for kind, status, reason, code in LIMIT_ERRORS:
-            if isinstance(exc, kind):
-                self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
-                write_json_error(client, status, reason, code, str(exc))
-                return
-        super().handle_error(req, client, addr, exc)
+    def init_process(self) -> None:
+        util.write_error = write_json_error  # this worker process's gunicorn only
+        super().init_process()
 
 
 def built_in_keys_beyond_loopback(settings: Settings) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +52,27 @@ def test_what_gunicorn_refuses_itself_is_our_json_error(served):
     headers = {f"X-Filler-{i}": "x" for i in range(200)}  # over gunicorn's 100 header fields
     too_many = requests.get(f"{served}/health", headers=headers, timeout=30)
     assert too_many.status_code == 431 and too_many.json()["error"] == "request_header_fields_too_large"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"NOT A REQUEST LINE AT ALL\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header Name: 1\r\n\r\n",
+        b"GET /health HTTP/9.9\r\nHost: x\r\n\r\n",
+    ],
+)
+def test_a_request_gunicorn_cannot_parse_is_our_json_400(served, raw):
+    """gunicorn's own 400 pages were HTML (the probe of 2026-12-05)."""
+    host, port = served.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(raw)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 400") and b"Content-Type: application/json" in head
+    assert json.loads(body)["error"] == "bad_request"
 
 
 def test_the_app_behind_it_answers_as_in_process(served, catalog):
