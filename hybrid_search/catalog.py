@@ -218,7 +218,8 @@ class SearchRequest(BaseModel):
 class EventObject(BaseModel):
     model_config = ConfigDict(extra="forbid")
     object_id: str = Field(pattern=PRODUCT_REF_PATTERN)
-    object_id_field: str = "product_id"
+    # the only id the catalog knows its products by: any other would skip the check that the product exists
+    object_id_field: Literal["product_id"] = "product_id"
     description: str | None = Field(None, max_length=1024)
 
 

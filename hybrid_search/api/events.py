@@ -58,7 +58,7 @@ def post_events() -> tuple[Response, int]:
                 raise RateLimitedError(
                     f"user {user!r}: more than {settings.user_events_per_minute} events a minute", retry_after
                 )
-    on_products = [(i, e) for i, e in enumerate(parsed) if e.event_attributes.object.object_id_field == "product_id"]
+    on_products = list(enumerate(parsed))  # every event names a product (object_id_field: product_id)
     # a catalog that cannot be read now is a 503 before anything is written
     keys = resolve_named(
         services.opensearch,

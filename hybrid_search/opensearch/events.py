@@ -57,8 +57,11 @@ def iter_search_events(client: OpenSearch, alias: str) -> Iterator[dict[str, Any
 
 
 def delete_user_events(client: OpenSearch, alias: str, application: str, user_id: str) -> int:
-    """Delete every event of ``user_id`` sent by ``application`` (forgetting a user); how many went."""
-    query = {"bool": {"filter": [{"term": {"application": application}}, {"term": {"user_id": user_id}}]}}
+    """Delete every event ``application`` sent that names ``user_id`` as its user or as its client
+    (UBI's ``client_id``: the device or browser a shopper who never signed in is known by); how
+    many went."""
+    names = {"bool": {"should": [{"term": {"user_id": user_id}}, {"term": {"client_id": user_id}}]}}
+    query = {"bool": {"filter": [{"term": {"application": application}}, names]}}
     with translated_errors(f"deleting the events of user {user_id!r}"):
         if not client.indices.exists(index=alias):
             return 0

@@ -205,6 +205,29 @@ def test_a_forgotten_user_loses_profile_and_events_and_searches_as_anonymous(api
     assert again["profile_deleted"] is False and again["events_deleted"] == 0
 
 
+def test_forgetting_a_user_takes_the_events_that_name_them_as_their_client_too(api, catalog, search_settings):
+    """UBI's client_id is how a shopper who never signed in is known: their events name no user_id
+    (forgetting missed them, the probe of 2026-12-05)."""
+    product = ids(api.get("/search?q=watch&size=1"))[0]
+    device = {"action_name": "click", "client_id": "device-7", "event_attributes": {"object": {"object_id": product}}}
+    signed_in = {**device, "user_id": "u-device", "client_id": "other-device"}
+    assert api.post("/events", json=[device, device, signed_in], headers=CLIENT).status_code == 202
+    assert api.delete("/users/device-7", headers=CLIENT).get_json()["events_deleted"] == 2
+    assert api.delete("/users/u-device", headers=CLIENT).get_json()["events_deleted"] == 1
+
+
+def test_an_event_names_its_product_by_product_id_only(api, catalog):
+    """Another object_id_field skipped the check that the product exists."""
+    event = {
+        "action_name": "click",
+        "user_id": "u-field",
+        "event_attributes": {"object": {"object_id": "not-a-product", "object_id_field": "sku"}},
+    }
+    refused = api.post("/events", json=event, headers=CLIENT)
+    assert refused.status_code == 400
+    assert refused.get_json()["field"] == "events[0].event_attributes.object.object_id_field"
+
+
 def test_passthrough_equals_direct(api, catalog, search_settings):
     body = {"query": {"match": {"title": "backpack"}}, "size": 5, "sort": ["_score", {"product_id": "asc"}]}
     through = api.post(f"/{search_settings.products_alias}/_search", json=body, headers=CLIENT).get_json()
