@@ -64,50 +64,18 @@ FORBIDDEN_KEYS = frozenset(
         "top_hits",
     }
 )
-# Facets a storefront shows; merchant_id and internal fields are aggregated by the admin only.
-AGGREGATION_FIELDS = frozenset(
-    {
-        "article_type",
-        "category",
-        "colour",
-        "gender",
-        "usage",
-        "season",
-        "year",
-        "price",
-        "currency",
-        "brand.keyword",
-        "has_image",
-    }
+# The attributes a storefront filters and facets on; merchant_id and internal fields are the admin's.
+FACETS = frozenset(
+    {"article_type", "category", "colour", "gender", "usage", "season", "year", "price", "currency", "has_image"}
 )
+AGGREGATION_FIELDS = FACETS | {"brand.keyword"}
 HIGHLIGHT_FIELDS = frozenset(
     f"{name}{sub}" for name in ("title", "description", "brand", "category_path") for sub in ("", ".zh")
 )
 HIDDEN_FIELDS = (*SOURCE_EXCLUDES, "content_hash", "model_version", "image_path", "status_reason")
-
-
-# Fields a storefront searches, filters and sorts on (the admin: any field); text fields' sub-fields too.
-TEXT_FIELDS = frozenset(
-    f"{name}{sub}" for name in ("title", "description", "brand", "category_path") for sub in ("", ".zh")
-) | {"title.raw", "brand.keyword"}
-VALUE_FIELDS = frozenset(
-    {
-        "product_id",
-        "category",
-        "article_type",
-        "colour",
-        "gender",
-        "usage",
-        "season",
-        "year",
-        "price",
-        "currency",
-        "has_image",
-        "popularity",
-        "created_at",
-        "updated_at",
-    }
-)
+# Fields a storefront searches, filters and sorts on (the admin: any field)
+TEXT_FIELDS = HIGHLIGHT_FIELDS | {"title.raw", "brand.keyword"}
+VALUE_FIELDS = FACETS | {"product_id", "popularity", "created_at", "updated_at"}
 QUERY_FIELDS = TEXT_FIELDS | VALUE_FIELDS
 SORT_FIELDS = VALUE_FIELDS | {"title.raw", "brand.keyword"}
 VECTOR_FIELDS = frozenset({"text_vector", "image_vector", "fused_vector"})  # k-NN only; behaviour: the admin's
