@@ -211,8 +211,10 @@ def delete_many() -> tuple[Response, int]:
     for i, product_id in enumerate(ids):
         if not isinstance(product_id, str) or not re.fullmatch(PRODUCT_ID_PATTERN, product_id):
             raise InvalidInputError(f"product_ids[{i}]", "must be a product id")
-    deleted = remove_products(merchant, list(dict.fromkeys(ids)))
-    return jsonify({"deleted": deleted, "not_found": [p for p in dict.fromkeys(ids) if p not in set(deleted)]}), 200
+    asked = list(dict.fromkeys(ids))
+    deleted = remove_products(merchant, asked)
+    gone = set(deleted)
+    return jsonify({"deleted": deleted, "not_found": [p for p in asked if p not in gone]}), 200
 
 
 def remove_product(merchant: str, product_id: str) -> None:
