@@ -35,6 +35,22 @@ def photo_format(data: bytes) -> str | None:
     return None
 
 
+def check_full_decode(data: bytes, max_pixels: int, field: str = "photo") -> None:
+    """Refuse, from its header, a photo that would be decoded at full size over ``max_pixels``: every
+    format but JPEG (decoded at a reduced DCT scale), where a 100 KB PNG of 6300x6300 costs a second
+    or more of CPU. For anonymous callers' searches; merchants' uploads keep ``open_image``'s limit."""
+    kind = photo_format(data)
+    if kind is None or kind == "JPEG":
+        return  # not a photo (open_image says so) or cheap at any size open_image admits
+    try:
+        width, height = Image.open(io.BytesIO(data), formats=[kind]).size
+    except Exception:  # malformed: open_image's 400 names it
+        return
+    if width * height > max_pixels:
+        message = f"a {kind} of {width}x{height} is over {max_pixels} pixels for a search"
+        raise InvalidInputError(field, f"{message}: send a JPEG or a smaller photo")
+
+
 def open_image(data: bytes, max_pixels: int, field: str = "image") -> Image.Image:
     """Decode ``data`` as an RGB image: only the formats a shop sends, checked by their signature
     before any decoder runs (Pillow reads dozens more, each a parser an attacker can reach);

@@ -41,6 +41,7 @@ from hybrid_search.opensearch.search import (
     run_legs,
     search_sources,
 )
+from hybrid_search.photos import check_full_decode
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile, every_leg
 from hybrid_search.query_log import FeatureLog
@@ -347,6 +348,8 @@ class SearchService:
         """What /search runs for ``request``: the profile it chooses, the query's inputs, the engine."""
         if not (request.q or photo is not None or request.like):
             raise InvalidInputError("q", "give a query text, a photo or like=<product id>")
+        if photo is not None:
+            check_full_decode(photo, self.settings.max_search_photo_pixels, "photo")
         if request.price_min is not None and request.price_max is not None and request.price_min > request.price_max:
             raise InvalidInputError("price_min", "must not be above price_max")
         try:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     image_precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     embed_batch_size: int = Field(64, ge=1, le=4096)
     max_image_pixels: int = Field(40_000_000, ge=1)
+    # a search's photo in a format decoded at full size (PNG, WebP, GIF; a JPEG is decoded at a reduced
+    # scale): at most this many pixels, about 0.1 s of decoding here (6300x6300 took 0.8 s)
+    max_search_photo_pixels: int = Field(6_000_000, ge=1)
     photos_dir: Path | None = None  # default: <data_dir>/photos
     import_dir: Path | None = None  # uploads may name photos by path under this folder
     judgments_dir: Path | None = None  # /eval and /tune read queries + qrels under it; default <data_dir>/judgments

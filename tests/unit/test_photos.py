@@ -125,3 +125,15 @@ def test_malformed_photos_of_every_admitted_format_are_a_400_or_a_photo(fmt, dat
             break
     with contextlib.suppress(InvalidInputError):
         assert open_image(bytes(photo), 40_000_000).mode == "RGB"
+
+
+def test_a_search_photo_decoded_at_full_size_is_capped_and_a_jpeg_is_not():
+    """A 115 KB PNG of 6300x6300 cost an anonymous search 1.8 s of CPU (the probe of 2026-12-05)."""
+    from hybrid_search.photos import check_full_decode
+
+    with pytest.raises(InvalidInputError, match="PNG of 3000x2500") as info:
+        check_full_decode(_encoded("PNG", (3000, 2500)), 6_000_000, "photo")
+    assert info.value.field == "photo"
+    check_full_decode(_encoded("PNG", (2000, 2000)), 6_000_000)
+    check_full_decode(_encoded("JPEG", (4000, 3000)), 6_000_000)  # decoded at a quarter of each side
+    check_full_decode(b"not a photo", 6_000_000)  # open_image's 400 names what it is not
