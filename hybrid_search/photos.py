@@ -38,7 +38,7 @@ def photo_format(data: bytes) -> str | None:
 def check_full_decode(data: bytes, max_pixels: int, field: str = "photo") -> None:
     """Refuse, from its header, a photo that would be decoded at full size over ``max_pixels``: every
     format but JPEG (decoded at a reduced DCT scale), where a 100 KB PNG of 6300x6300 costs a second
-    or more of CPU. For anonymous callers' searches; merchants' uploads keep ``open_image``'s limit."""
+    or more of CPU. For searches (any caller may send one); merchants' uploads keep ``open_image``'s limit."""
     kind = photo_format(data)
     if kind is None or kind == "JPEG":
         return  # not a photo (open_image says so) or cheap at any size open_image admits
