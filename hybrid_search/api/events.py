@@ -1,4 +1,5 @@
-"""POST /events: user behaviour in User Behavior Insights style, stored and folded into user profiles.
+"""POST /events: user behaviour in User Behavior Insights style, stored and folded into user profiles;
+POST /events/delete: the admin deletes a client's events by their ids.
 
 Events are sent by a client (a storefront backend) with its key: they belong to that client
 (``application``), and so do the users they name; a batch is checked whole (timestamps, products
@@ -11,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from hybrid_search.api.auth import require_client
-from hybrid_search.api.bodies import json_body
+from hybrid_search.api.auth import require_admin, require_client
+from hybrid_search.api.bodies import json_body, json_object
 from hybrid_search.catalog import EventIn, parse_model
 from hybrid_search.errors import InvalidInputError, RateLimitedError
-from hybrid_search.opensearch.events import write_events
+from hybrid_search.opensearch.events import delete_events, write_events
 from hybrid_search.opensearch.products import resolve_named
 from hybrid_search.opensearch.search import get_sources
 from hybrid_search.query_log import QueryLog
@@ -92,3 +93,30 @@ def post_events() -> tuple[Response, int]:
         key = event.event_attributes.object.object_id
         users.record(client, event.user_id, event.action_name, key, products[key])
     return jsonify({"accepted": len(parsed)}), 202
+
+
+# what an admin deletes events by (with the client that sent them): UBI's ids of who and when
+DELETABLE_BY = ("user_id", "client_id", "session_id", "query_id")
+
+
+@events.post("/events/delete")
+def delete_events_by_ids() -> tuple[Response, int]:
+    """The admin deletes a client's events by any of their ids (``{"client": ..., "session_id":
+    ...}``): what no user-facing call reaches, such as a test event that names a session only."""
+    require_admin("deleting events")
+    body = json_object()
+    client = body.get("client")
+    if not isinstance(client, str) or not client:
+        raise InvalidInputError("client", "name the client that sent the events")
+    match = {name: body[name] for name in DELETABLE_BY if name in body}
+    unknown = sorted(set(body) - {"client", *DELETABLE_BY})
+    if unknown:
+        raise InvalidInputError(unknown[0], f"not an id events are deleted by ({', '.join(DELETABLE_BY)})")
+    if not match:
+        raise InvalidInputError("body", f"name at least one of {', '.join(DELETABLE_BY)}")
+    for name, value in match.items():
+        if not isinstance(value, str) or not value:
+            raise InvalidInputError(name, "must be a non-empty string")
+    services = current_app.extensions["hybrid_search"]
+    deleted = delete_events(services.opensearch, services.settings.events_alias, client, match)
+    return jsonify({"client": client, "events_deleted": deleted}), 200

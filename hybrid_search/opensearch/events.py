@@ -56,13 +56,24 @@ def iter_search_events(client: OpenSearch, alias: str) -> Iterator[dict[str, Any
     return _scan(client, alias, query, fields, "reading search events")
 
 
+def delete_events(client: OpenSearch, alias: str, application: str, match: dict[str, str]) -> int:
+    """Delete every event ``application`` sent whose fields hold all of ``match`` (field -> value);
+    how many went."""
+    filters = [{"term": {"application": application}}, *({"term": {k: v}} for k, v in match.items())]
+    return _delete_by_query(client, alias, {"bool": {"filter": filters}}, f"the events of {application!r}")
+
+
 def delete_user_events(client: OpenSearch, alias: str, application: str, user_id: str) -> int:
     """Delete every event ``application`` sent that names ``user_id`` as its user or as its client
     (UBI's ``client_id``: the device or browser a shopper who never signed in is known by); how
     many went."""
     names = {"bool": {"should": [{"term": {"user_id": user_id}}, {"term": {"client_id": user_id}}]}}
     query = {"bool": {"filter": [{"term": {"application": application}}, names]}}
-    with translated_errors(f"deleting the events of user {user_id!r}"):
+    return _delete_by_query(client, alias, query, f"the events of user {user_id!r}")
+
+
+def _delete_by_query(client: OpenSearch, alias: str, query: dict[str, Any], what: str) -> int:
+    with translated_errors(f"deleting {what}"):
         if not client.indices.exists(index=alias):
             return 0
         client.indices.refresh(index=alias)  # events sent a moment ago are found too
@@ -70,5 +81,5 @@ def delete_user_events(client: OpenSearch, alias: str, application: str, user_id
             index=alias, body={"query": query}, params={"refresh": "true", "conflicts": "proceed"}
         )
     if response.get("failures"):
-        raise BackendError(f"{len(response['failures'])} events of user {user_id!r} were not deleted")
+        raise BackendError(f"{len(response['failures'])} of {what} were not deleted")
     return int(response["deleted"])

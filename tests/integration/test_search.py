@@ -216,6 +216,26 @@ def test_forgetting_a_user_takes_the_events_that_name_them_as_their_client_too(a
     assert api.delete("/users/u-device", headers=CLIENT).get_json()["events_deleted"] == 1
 
 
+def test_the_admin_deletes_a_clients_events_by_any_of_their_ids(api, catalog):
+    """A test event that names a session only: no user-facing call could delete it."""
+    product = ids(api.get("/search?q=watch&size=1"))[0]
+    event = {"action_name": "click", "client_id": "probe-device", "session_id": "probe-session"}
+    event["event_attributes"] = {"object": {"object_id": product}}
+    assert api.post("/events", json=[event, event], headers=CLIENT).status_code == 202
+    body = {"client": "storefront", "session_id": "probe-session"}
+    assert api.post("/events/delete", json=body, headers=CLIENT).status_code == 401
+    deleted = api.post("/events/delete", json=body, headers=ADMIN)
+    assert deleted.status_code == 200 and deleted.get_json() == {"client": "storefront", "events_deleted": 2}
+    for bad, field in (
+        ({"client": "storefront"}, "body"),
+        ({"session_id": "x"}, "client"),
+        ({"client": "storefront", "merchant_id": "x"}, "merchant_id"),
+        ({"client": "storefront", "user_id": ""}, "user_id"),
+    ):
+        refused = api.post("/events/delete", json=bad, headers=ADMIN)
+        assert refused.status_code == 400 and refused.get_json()["field"] == field
+
+
 def test_an_event_names_its_product_by_product_id_only(api, catalog):
     """Another object_id_field skipped the check that the product exists."""
     event = {
