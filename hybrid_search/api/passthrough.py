@@ -214,7 +214,6 @@ def _leaf(kind: str, spec: dict[str, Any], path: str, admin: bool) -> None:
     fields = [key for key in spec if key not in COMMON]
     if kind != "terms_set" and len(fields) != 1:
         raise InvalidInputError(path, "must name one field")
-    _keys({k: v for k, v in spec.items() if k in COMMON}, COMMON, path)
     for key in COMMON & spec.keys():
         _value(spec[key], f"{path}.{key}")
     for name in fields:
@@ -282,22 +281,24 @@ def _exists(spec: dict[str, Any], path: str, admin: bool) -> None:
     _field(spec.get("field"), f"{path}.field", admin)
 
 
-def _field_list(spec: dict[str, Any], path: str, admin: bool, required: bool) -> None:
+def _field_list(spec: dict[str, Any], path: str, admin: bool) -> None:
     fields = spec.get("fields")
-    if fields is None and required and not admin:
+    if fields is None and not admin:
         raise InvalidInputError(f"{path}.fields", "must name the fields to search")
     for i, name in enumerate(fields or []):
         _field(name.split("^", 1)[0] if isinstance(name, str) else name, f"{path}.fields[{i}]", admin)
 
 
-def _multi_match(spec: dict[str, Any], path: str, admin: bool) -> None:
-    _with(MULTI_MATCH - {"fields"})({k: v for k, v in spec.items() if k != "fields"}, path, admin)
-    _field_list(spec, path, admin, required=True)
+def _with_fields(allowed: frozenset[str]) -> Callable[[dict[str, Any], str, bool], None]:
+    """A query over named fields (multi_match, simple_query_string): its options, and its ``fields``,
+    which a storefront must name (without them it searches every field, hidden ones too)."""
+    plain = _with(allowed - {"fields"})
 
+    def check(spec: dict[str, Any], path: str, admin: bool) -> None:
+        plain({k: v for k, v in spec.items() if k != "fields"}, path, admin)
+        _field_list(spec, path, admin)
 
-def _simple_query_string(spec: dict[str, Any], path: str, admin: bool) -> None:
-    _with(SIMPLE_QUERY_STRING - {"fields"})({k: v for k, v in spec.items() if k != "fields"}, path, admin)
-    _field_list(spec, path, admin, required=True)
+    return check
 
 
 def _knn(spec: dict[str, Any], path: str, admin: bool) -> None:
@@ -388,8 +389,8 @@ COMPOUND: dict[str, Callable[[dict[str, Any], str, bool], None]] = {
     "terms": _terms,
     "exists": _exists,
     "ids": _with(frozenset({"values"})),
-    "multi_match": _multi_match,
-    "simple_query_string": _simple_query_string,
+    "multi_match": _with_fields(MULTI_MATCH),
+    "simple_query_string": _with_fields(SIMPLE_QUERY_STRING),
     "knn": _knn,
 }
 
@@ -399,13 +400,11 @@ def check_sort(sort: Any, admin: bool) -> None:
     for i, entry in enumerate(sort if isinstance(sort, list) else [sort]):
         where = f"body.sort[{i}]" if isinstance(sort, list) else "body.sort"
         if isinstance(entry, str):
-            names, options = [entry], None
+            name, options = entry, None
         elif isinstance(entry, dict) and len(entry) == 1:
             ((name, options),) = entry.items()
-            names = [name]
         else:
             raise InvalidInputError(where, "must be a field name or an object of one field")
-        name = names[0]
         if name not in ("_score", "_doc"):
             _field(name, f"{where}.{name}" if options is not None else where, admin, SORT_FIELDS)
         if isinstance(options, dict):
