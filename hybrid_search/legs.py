@@ -6,7 +6,7 @@ field to ``QueryInputs`` if it reads something new); the engines, profiles and e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,3 +77,18 @@ LEGS_BY_NAME: dict[str, Leg] = {leg.name: leg for leg in LEGS}
 def legs_reading(inputs: Collection[str]) -> set[str]:
     """The legs whose input is among ``inputs`` (QueryInputs field names)."""
     return {leg.name for leg in LEGS if leg.reads in inputs}
+
+
+def ties_led_by(
+    hits: Sequence[tuple[str, float]], leaders: Sequence[tuple[str, float]], size: int
+) -> list[tuple[str, float]]:
+    """A leg's best ``size`` hits where, among hits of equal score, ``leaders`` come first.
+
+    ``leaders`` are hits of the same query over chosen documents (their scores are the leg's own).
+    A leg of constant-score terms ties hundreds of products, and which of them its ``size`` best
+    list is the index's document order; leading each tie with the products another leg found (a
+    photo's look-alikes) lists those the other signals know, with no score changed."""
+    led = {doc_id for doc_id, _ in leaders}
+    merged = {doc_id: score for doc_id, score in (*leaders, *hits)}
+    order = sorted(merged.items(), key=lambda hit: (-hit[1], hit[0] not in led))
+    return order[:size]

@@ -20,7 +20,7 @@ from hybrid_search.encoders.crosslingual import gloss
 from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
-from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading
+from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
 from hybrid_search.live_models import LiveModels, alias_record
 from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
 from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
@@ -29,6 +29,7 @@ from hybrid_search.opensearch.profiles import get_reference
 from hybrid_search.opensearch.queries import (
     SOURCE_EXCLUDES,
     WORDS,
+    among_ids,
     build_attribute_query,
     build_filters,
     leg_body,
@@ -56,6 +57,7 @@ from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
 
 VOTER_LEGS = ("fused", "image")
+LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 
@@ -301,6 +303,7 @@ class SearchService:
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
         results = run_legs(self.client, self.settings.products_alias, bodies)
+        legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
         intent = inputs.intent
         if understood.voting and any(results.get(leg) for leg in VOTER_LEGS):
             intent = self.attributes.canonical(
@@ -316,9 +319,16 @@ class SearchService:
                 )
             )
             query = build_attribute_query(intent, profile.attribute_weights, filters)
-            attributes = {"attributes": leg_body(profile.window, query)}
-            results |= run_legs(self.client, self.settings.products_alias, attributes)
-        return {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}, intent
+            # the products the photo looks like lead the attribute leg's ties (in the same round trip)
+            look_alikes = list(dict.fromkeys(doc_id for leg in VOTER_LEGS for doc_id, _ in legs.get(leg, ())))
+            bodies = {"attributes": leg_body(profile.window, query)}
+            bodies[LOOK_ALIKES] = leg_body(len(look_alikes), among_ids(query, look_alikes))
+            voted = {
+                leg: [(h.doc_id, h.score) for h in hits]
+                for leg, hits in run_legs(self.client, self.settings.products_alias, bodies).items()
+            }
+            legs["attributes"] = ties_led_by(voted["attributes"], voted[LOOK_ALIKES], profile.window)
+        return legs, intent
 
     def _engine(self, plan: SearchPlan) -> SearchPlan:
         """``plan`` with its engine: the request's, else the service's. OpenSearch's ``hybrid`` query

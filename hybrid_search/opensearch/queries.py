@@ -75,6 +75,11 @@ def build_title_query(text: str, filters: dict[str, Any], phrase: bool = False, 
     return {"bool": {"must": [clause], "filter": [filters]}}
 
 
+def among_ids(query: dict[str, Any], doc_ids: Sequence[str]) -> dict[str, Any]:
+    """``query`` scored as it is, over the documents ``doc_ids`` alone."""
+    return {"bool": {"must": [query], "filter": [{"ids": {"values": list(doc_ids)}}]}}
+
+
 def build_knn_query(field: str, vector: Sequence[float], k: int, filters: dict[str, Any]) -> dict[str, Any]:
     """Lucene HNSW k-NN with the filters applied during the graph search (efficient filtering)."""
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": k}

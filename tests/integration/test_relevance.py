@@ -346,3 +346,21 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
     scored = evaluation.evaluate(service, queries_path, qrels_path, {"start": start, "clicks": tuned}, tmp_path)
     summary = scored["summary"]
     assert summary["clicks"]["all"]["ndcg@10"] > summary["start"]["all"]["ndcg@10"]
+
+
+def test_a_photos_attribute_leg_lists_its_look_alikes_first_within_a_tie(service, catalog):
+    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.profiles import every_leg
+    from hybrid_search.search import VOTER_LEGS
+    from tests.data import photo_bytes
+
+    # its constant-score terms tie every product of the voted type, colour, gender and usage; in
+    # document order a product of the tie that the photo does not look like was listed first
+    for shoe in [r for r in catalog.values() if r["image"] and r["article_type"] == "Sports Shoes"]:
+        retrieval = service.retrieve(SearchRequest(), photo_bytes(shoe), every_leg(10))
+        look_alikes = {doc for leg in VOTER_LEGS for doc, _ in retrieval.legs[leg]}
+        listed = retrieval.legs["attributes"]
+        assert len(listed) == 10
+        for score in {s for _, s in listed}:
+            tie = [doc in look_alikes for doc, s in listed if s == score]
+            assert tie == sorted(tie, reverse=True), (shoe["id"], listed)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from hybrid_search.legs import LEG_NAMES, LEGS_BY_NAME, QueryInputs, legs_reading
+from hybrid_search.legs import LEG_NAMES, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
 from hybrid_search.opensearch.queries import build_filters
 from hybrid_search.profiles import BlendProfile
 
@@ -67,3 +67,12 @@ def test_bm25_forgives_slips_in_typed_words_but_not_in_a_chinese_querys_gloss():
     }
     glossed = LEGS_BY_NAME["bm25"].query(QueryInputs(text="黑色双肩包 black backpack"), FILTERS, 50, WEIGHTS)
     assert "fuzziness" not in glossed["bool"]["must"][0]["multi_match"]
+
+
+def test_leaders_come_first_within_a_tie_and_no_score_changes():
+    hits = [("a", 3.0), ("b", 2.0), ("c", 2.0), ("d", 2.0), ("e", 1.0)]
+    leaders = [("d", 2.0), ("x", 2.0), ("y", 1.0)]  # the same query over other legs' hits
+    assert ties_led_by(hits, leaders, 4) == [("a", 3.0), ("d", 2.0), ("x", 2.0), ("b", 2.0)]
+    everything = [("a", 3.0), ("d", 2.0), ("x", 2.0), ("b", 2.0), ("c", 2.0), ("y", 1.0), ("e", 1.0)]
+    assert ties_led_by(hits, leaders, 10) == everything
+    assert ties_led_by(hits, [], 3) == hits[:3]
