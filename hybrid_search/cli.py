@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from hybrid_search.errors import HybridSearchError, LocalServiceError
 from hybrid_search.local.dictionaries import ensure_dictionaries
+from hybrid_search.local.keys import ensure_keys, keys_path
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, ensure_artifacts, read_versions
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis, ensure_redis_server
@@ -767,6 +768,10 @@ def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
     """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API. With a
     catalog: load it, and follow its embedding and training until it is searchable at full quality."""
     settings: Settings = ctx.obj
+    if keys := ensure_keys(settings, merchant):
+        os.environ.update(keys)  # the worker and the API started below, and this process, serve with them
+        ctx.obj = settings = Settings()
+        click.echo(f"API keys: {keys_path(settings)} (in a shell: set -a; . {keys_path(settings)}; set +a)")
     _start_local(settings)
     try:
         click.echo(f"query dictionaries: {' '.join(ensure_dictionaries(settings)) or 'none'}")

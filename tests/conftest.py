@@ -1,12 +1,16 @@
-"""Marks every test by the folder it lives in, so ``-m unit`` and ``-m integration`` select them."""
+"""Marks every test by the folder it lives in, so ``-m unit`` and ``-m integration`` select them, and
+serves the tests with the built-in keys they use, even from a shell that sourced a stack's keys.env."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).parent
+for _key in ("HYBRID_SEARCH_ADMIN_KEY", "HYBRID_SEARCH_MERCHANT_KEYS", "HYBRID_SEARCH_CLIENT_KEYS"):
+    os.environ.pop(_key, None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

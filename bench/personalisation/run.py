@@ -43,8 +43,9 @@ from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
-CLIENT = {"X-API-Key": "dev-client-key"}
-ADMIN = {"X-API-Key": "dev-admin-key"}
+# the in-process API's storefront key, whatever keys the environment holds
+CLIENT_KEYS = {"bench-client-key": "storefront"}
+CLIENT = {"X-API-Key": "bench-client-key"}
 DEPTH = 50  # candidates kept per test query for tuning
 GRID = {
     "rerank_weight": [0.0, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4],
@@ -260,7 +261,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
     args = parser.parse_args()
 
-    settings = Settings(user_events_per_minute=0)  # a month of events in minutes: the per-user limit is off
+    # a month of events in minutes: the per-user limit is off
+    settings = Settings(user_events_per_minute=0, client_keys=CLIENT_KEYS)
     services = Services.from_settings(settings)
     profile = get_active(services.opensearch, settings.profiles_index, "default").profile  # every class reranks alike
     args.served = {

@@ -47,13 +47,14 @@ from hybrid_search.settings import Settings
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 ATTRACTION = {0: 0.05, 1: 0.25, 2: 0.7}  # chance of clicking a product looked at, by its dev grade
 START = "bench-clicks-start"
+CLIENT_KEYS = {"bench-client-key": "storefront"}  # the in-process API's storefront key, whatever the environment holds
 EXPLORE = ("bm25", "text", "attributes")  # legs a share of the sessions is served alone with --explore
 
 
 def simulate(api, queries, qrels, sessions: int, size: int, rng: random.Random, profiles: list[str]) -> dict[str, int]:
     """Shoppers' searches, impressions and clicks through the API, session ``s`` served by
     ``profiles[s % len(profiles)]``; returns counts."""
-    key = {"X-API-Key": "dev-client-key"}
+    key = {"X-API-Key": next(iter(CLIENT_KEYS))}
     counts = {"searches": 0, "impressions": 0, "clicks": 0}
     for query in tqdm(queries, desc="shoppers", file=sys.stderr):
         for session in range(sessions):
@@ -91,6 +92,7 @@ def main() -> None:
             "events_alias": f"bench-clicks-{uuid.uuid4().hex[:8]}-events",
             "user_events_per_minute": 0,
             "anonymous_calls_per_minute": 0,
+            "client_keys": CLIENT_KEYS,
         }
     )
     services = Services.from_settings(settings)
