@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from flask import current_app, request
 
+from hybrid_search.api.sessions import session_key
 from hybrid_search.errors import UnauthorisedError
 from hybrid_search.settings import Settings
 
@@ -16,14 +17,24 @@ def _settings() -> Settings:
     return current_app.extensions["hybrid_search"].settings
 
 
-KEY_COOKIE = "hybrid_search_key"  # the console's pages carry the key in this cookie (HttpOnly, SameSite=Strict)
+KEY_COOKIE = "hybrid_search_key"  # the console's session id (api/sessions.py; HttpOnly, SameSite=Strict)
 
 
 def _key() -> str:
     key = request.headers.get("X-API-Key", "")
     if not key and request.blueprint == "console":
-        key = request.cookies.get(KEY_COOKIE, "")
+        services = current_app.extensions["hybrid_search"]
+        key = session_key(services.redis, services.settings.products_alias, request.cookies.get(KEY_COOKIE, ""))
     return key
+
+
+def known_key(key: str) -> bool:
+    """Whether ``key`` is the admin's, a merchant's or a client's."""
+    settings = _settings()
+    return any(
+        _owner(key, keys) is not None
+        for keys in ({settings.admin_key: "admin"}, settings.merchant_keys, settings.client_keys)
+    )
 
 
 def _owner(key: str, keys: Mapping[str, str]) -> str | None:

@@ -1,4 +1,4 @@
-"""The console's key (kept in a cookie) and its errors, shown as a page with the API's status code."""
+"""The console's sign-in (a session id in a cookie) and its errors, shown as a page with the API's status code."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import logging
 import re
 from typing import Any
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 
-from hybrid_search.api.auth import KEY_COOKIE
+from hybrid_search.api.auth import KEY_COOKIE, known_key
 from hybrid_search.api.console import console
 from hybrid_search.api.errors import error_response, status_for
-from hybrid_search.errors import HybridSearchError, RateLimitedError, ServiceUnavailableError
+from hybrid_search.api.sessions import close_session, open_session
+from hybrid_search.errors import HybridSearchError, RateLimitedError, ServiceUnavailableError, UnauthorisedError
 
 log = logging.getLogger(__name__)
 # a console page to return to: /ui, a path under it and a query string; no scheme, host or control characters
@@ -20,14 +21,23 @@ CONSOLE_PATH = re.compile(r"/ui(/[\w./%~-]*)?(\?[\w./%~&=+,:-]*)?")
 
 @console.post("/key")
 def set_key() -> Response:
-    """Keep the key typed into the console in an HttpOnly, same-site cookie (empty: forget it)."""
+    """Sign in with the key typed into the console: a session whose id (never the key) an HttpOnly,
+    same-site cookie carries; an empty key signs out. An unknown key is a 401 and opens nothing."""
     target = request.form.get("next", "")
     if not CONSOLE_PATH.fullmatch(target):  # back to a console page, never elsewhere (nor a header split)
         target = url_for("console.search_page")
-    response = redirect(target)
+    services = current_app.extensions["hybrid_search"]
+    prefix = services.settings.products_alias
     key = request.form.get("key", "").strip()
+    if key and not known_key(key):
+        raise UnauthorisedError("unknown key")
+    response = redirect(target)
+    close_session(services.redis, prefix, request.cookies.get(KEY_COOKIE, ""))
     if key:
-        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", secure=request.is_secure, path="/ui")
+        session_id = open_session(services.redis, prefix, key)
+        response.set_cookie(
+            KEY_COOKIE, session_id, httponly=True, samesite="Strict", secure=request.is_secure, path="/ui"
+        )
     else:
         response.delete_cookie(KEY_COOKIE, path="/ui")
     return response

@@ -327,6 +327,24 @@ def test_the_console_login_stays_on_the_console_and_its_cookie_on_its_pages(api,
         assert response.status_code == 302 and response.headers["Location"].endswith("/ui/search"), target
 
 
+def test_the_console_cookie_carries_a_session_id_never_the_key_and_signing_out_ends_it(api, catalog):
+    """The probe of 2026-12-05: the cookie held the raw key, so a stolen cookie was the key itself,
+    for as long as the key lived; and any unchecked key was set."""
+    unknown = api.post("/ui/key", data={"key": "attacker-key", "next": "/ui/merchant"}, headers=SAME_ORIGIN)
+    assert unknown.status_code == 401 and "Set-Cookie" not in unknown.headers
+    login = api.post("/ui/key", data={"key": "dev-merchant-key", "next": "/ui/merchant"}, headers=SAME_ORIGIN)
+    assert login.status_code == 302
+    session_id = api.get_cookie("hybrid_search_key", path="/ui").value
+    assert "dev-merchant-key" not in login.headers["Set-Cookie"] and len(session_id) >= 40
+    assert api.get("/ui/merchant").status_code == 200  # the session is the merchant's
+    assert api.post("/ui/key", data={"key": "", "next": "/ui/search"}, headers=SAME_ORIGIN).status_code == 302
+    api.set_cookie("hybrid_search_key", session_id, path="/ui")  # a copy of the cookie, kept after signing out
+    assert api.get("/ui/merchant").status_code == 401
+    api.set_cookie("hybrid_search_key", "dev-merchant-key", path="/ui")  # the key itself is no session
+    assert api.get("/ui/merchant").status_code == 401
+    api.delete_cookie("hybrid_search_key", path="/ui")
+
+
 def test_console_pages_forbid_framing_sniffing_and_foreign_scripts(api, catalog):
     headers = api.get("/ui/search").headers
     assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
