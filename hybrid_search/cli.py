@@ -136,7 +136,7 @@ def serve(settings: Settings, threads: int | None) -> None:
     """Run the API under gunicorn (foreground); never with the built-in keys beyond loopback."""
     from gunicorn.app.base import BaseApplication
 
-    from hybrid_search.api.server import built_in_keys_beyond_loopback
+    from hybrid_search.api.server import BufferedWorker, built_in_keys_beyond_loopback
 
     if refusal := built_in_keys_beyond_loopback(settings):
         raise click.ClickException(refusal)
@@ -150,7 +150,12 @@ def serve(settings: Settings, threads: int | None) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.api_host}:{settings.api_port}")
             self.cfg.set("workers", settings.api_workers)
-            self.cfg.set("worker_class", "hybrid_search.api.server.JsonErrorWorker")
+            if settings.api_worker == "buffered":
+                self.cfg.set("worker_class", "hybrid_search.api.server.BufferedWorker")
+                self.cfg.set("threads", 1)  # one request at a time per process, as the encoders want
+                self.cfg.set("keepalive", 0)  # a busy process must not queue a connection's next request
+            else:
+                self.cfg.set("worker_class", "hybrid_search.api.server.JsonErrorWorker")
             self.cfg.set("accesslog", "-")
 
         def load(self):  # noqa: ANN202 - gunicorn's hook, run in each worker
@@ -159,6 +164,8 @@ def serve(settings: Settings, threads: int | None) -> None:
                 search_service().warm()
             return app
 
+    BufferedWorker.read_grace_s = settings.request_read_s  # the worker processes are forked with them
+    BufferedWorker.read_min_rate = settings.request_min_bytes_per_s
     click.echo(f"API on http://{settings.api_host}:{settings.api_port}")
     _Server().run()
 

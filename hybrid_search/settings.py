@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     api_port: int = Field(8080, ge=1, le=65535)
     # gunicorn's rule of thumb: a worker waiting on OpenSearch leaves its core to one that encodes
     api_workers: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1, ge=1)
+    # buffered: a request is read whole in each process's event loop before a thread takes it, and a
+    # client must send it within request_read_s plus a second per request_min_bytes_per_s bytes (408
+    # after); sync: gunicorn's sync workers, which a slow client holds (bench/reliability/slow.py)
+    api_worker: Literal["buffered", "sync"] = "buffered"
+    request_read_s: float = Field(10.0, gt=0)
+    request_min_bytes_per_s: int = Field(16384, gt=0)
     query_cache_size: int = Field(4096, ge=0)  # encoded query texts per API process: repeats skip the encoder
     # who blends a search's legs: "msearch" (one _msearch, blended in the API: measured faster here,
     # bench/latency) or "opensearch-hybrid" (neural-search's hybrid query wherever it computes the profile)

@@ -19,7 +19,12 @@ from tests.net import free_port
 @pytest.fixture(scope="module")
 def served(search_settings) -> Iterator[str]:
     port = free_port()
-    env = worker_env(search_settings) | {"HYBRID_SEARCH_API_PORT": str(port), "HYBRID_SEARCH_API_WORKERS": "1"}
+    # one process, one thread: a client that held it would hold the whole API
+    env = worker_env(search_settings) | {
+        "HYBRID_SEARCH_API_PORT": str(port),
+        "HYBRID_SEARCH_API_WORKERS": "1",
+        "HYBRID_SEARCH_REQUEST_READ_S": "2",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "hybrid_search.cli", "serve", "--threads", "1"],
         env=env,
@@ -79,3 +84,62 @@ def test_the_app_behind_it_answers_as_in_process(served, catalog):
     assert requests.get(f"{served}/search", params={"q": "backpack", "size": 3}, timeout=60).json()["hits"]
     missing = requests.get(f"{served}/no-such-page", timeout=30)
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def _answer(conn: socket.socket) -> bytes:
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_slow_clients_hold_no_worker_and_get_a_json_408(served, catalog):
+    """The probe of 2026-12-05: a body sent a byte every 5 s held a sync worker until gunicorn killed
+    it (~35 s, an HTML 500); five such clients took the API down."""
+    host, port = served.removeprefix("http://").split(":")
+    slow = []
+    for _ in range(3):
+        conn = socket.create_connection((host, int(port)), timeout=30)
+        conn.sendall(
+            b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
+        )
+        slow.append(conn)
+    started = time.monotonic()
+    for _ in range(3):  # while they trickle, the one process answers searches at once
+        assert requests.get(f"{served}/search", params={"q": "backpack", "size": 3}, timeout=5).json()["hits"]
+        for conn in slow:
+            conn.sendall(b" ")
+        time.sleep(0.3)
+    assert time.monotonic() - started < 2
+    for conn in slow:
+        with conn:
+            head, body = _answer(conn).split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 408") and b"Content-Type: application/json" in head
+        assert json.loads(body)["error"] == "request_timeout"
+    assert time.monotonic() - started < 10  # 2 s of grace (HYBRID_SEARCH_REQUEST_READ_S), a second's sweep
+
+
+def test_bodies_that_arrive_in_parts_chunks_or_after_100_continue_are_served(served, catalog):
+    host, port = served.removeprefix("http://").split(":")
+    body = b'{"q": "backpack", "size": 2}'
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(
+            b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        assert conn.recv(64) == b"HTTP/1.1 100 Continue\r\n\r\n"  # a client waits for this before its body
+        conn.sendall(body[:5])
+        time.sleep(0.2)
+        conn.sendall(body[5:])
+        answer = _answer(conn)
+    head, payload = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and b"100 Continue" not in answer
+    assert len(json.loads(payload)["hits"]) == 2
+    chunked = requests.post(
+        f"{served}/search",
+        data=iter([b'{"q": "back', b'pack", "size": 2}']),  # a generator is sent chunked
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert chunked.request.headers["Transfer-Encoding"] == "chunked"
+    assert chunked.status_code == 200 and len(chunked.json()["hits"]) == 2
