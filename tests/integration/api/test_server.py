@@ -143,3 +143,17 @@ def test_bodies_that_arrive_in_parts_chunks_or_after_100_continue_are_served(ser
     )
     assert chunked.request.headers["Transfer-Encoding"] == "chunked"
     assert chunked.status_code == 200 and len(chunked.json()["hits"]) == 2
+
+
+def test_a_client_that_keeps_a_finished_connection_open_holds_nothing(served):
+    """gunicorn closes a connection gracefully: it reads until the client closes, up to 2 s, and did
+    so in the worker, so a client (a pool) keeping its finished connection open held the process
+    that long: the next request took 1.7 s."""
+    host, port = served.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as held:
+        held.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert held.recv(12) == b"HTTP/1.1 200"
+        time.sleep(0.2)  # the response is out; the connection stays open on our side
+        started = time.monotonic()
+        assert requests.get(f"{served}/health", timeout=10).ok
+        assert time.monotonic() - started < 0.5
