@@ -33,6 +33,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from serving import Api, percentiles  # noqa: E402  (bench/serving.py, shared by the benches)
+from slow import SECTION as SLOW_SECTION  # noqa: E402  (bench/reliability/slow.py: its section of --out)
 
 from hybrid_search.evaluation.judgments import load_queries  # noqa: E402
 from hybrid_search.opensearch.client import make_client  # noqa: E402
@@ -246,7 +247,9 @@ def main() -> None:
             "    python bench/reliability/load.py",
         ]
     )
-    args.out.write_text(f"# Load at the knee\n\n{table}\n")
+    # the slow-client run (slow.py) keeps its own section of the same file
+    kept = args.out.read_text().partition(SLOW_SECTION)[1:] if args.out.exists() else ("", "")
+    args.out.write_text(f"# Load at the knee\n\n{table}\n" + (f"\n{''.join(kept)}" if kept[0] else ""))
     print(table)
 
 

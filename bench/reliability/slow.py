@@ -11,7 +11,9 @@ or takes over 10 s counts as an error; a phase stops after 60 s.
 
 Needs the catalog indexed (``hybrid-search up``); starts its own APIs on port 8099, one at a time.
 
-    python bench/reliability/slow.py [--rounds 5] [--searches 800] [--out bench/reliability/results-slow.md]
+    python bench/reliability/slow.py [--rounds 5] [--searches 2000] [--out bench/reliability/results-load.md]
+
+Its table replaces its own section of ``--out`` (the load test's results, whose section stays).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ SLOW_CLIENTS = 20
 BYTE_EVERY_S = 2.0
 SEARCH_TIMEOUT_S = 10.0
 PHASE_CAP_S = 60.0
+SECTION = "## Slow clients beside a search load"
 HEAD = b"POST /search HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
 
 
@@ -113,9 +116,9 @@ def phase(api: Api, queries: list[str], searches: int, concurrency: int, slow: b
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the buffered worker (sync: one)")
-    parser.add_argument("--searches", type=int, default=800)
+    parser.add_argument("--searches", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results-slow.md")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results-load.md")
     args = parser.parse_args()
     settings = Settings()
     queries = [q.text for q in load_queries(DATA / "queries-dev.jsonl") if q.text and q.lang == "en"]
@@ -143,7 +146,7 @@ def summary(run: dict) -> str:
 
 def write(args: argparse.Namespace, settings: Settings, rows: list) -> None:
     lines = [
-        f"# Slow clients beside a search load ({time.strftime('%Y-%m-%d')})",
+        f"{SECTION} ({time.strftime('%Y-%m-%d')})",
         "",
         f"`python bench/reliability/slow.py --rounds {args.rounds} --searches {args.searches}`: {SLOW_CLIENTS} "
         f"clients each trickling a /search body (one byte every {BYTE_EVERY_S:.0f} s, reconnecting when cut "
@@ -175,7 +178,8 @@ def write(args: argparse.Namespace, settings: Settings, rows: list) -> None:
             f"{statistics.median(ratios) if ratios else float('nan'):.2f} | "
             f"{', '.join(f'{k}: {v}' for k, v in endings.most_common())} |"
         )
-    args.out.write_text("\n".join(lines) + "\n")
+    before = args.out.read_text().split(SECTION)[0].rstrip("\n") if args.out.exists() else ""
+    args.out.write_text((before + "\n\n" if before else "") + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
