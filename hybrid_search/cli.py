@@ -263,6 +263,8 @@ def compute_threads(threads: int) -> None:
     spinning on cores that others need, do not."""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
+    if torch := sys.modules.get("torch"):  # loaded already (the API package imports it): too late for the
+        torch.set_num_threads(threads)  # environment, and a request thread's pool would take every core
 
 
 def local_worker(settings: Settings) -> ManagedProcess:
