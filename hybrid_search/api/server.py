@@ -160,8 +160,9 @@ class BufferedWorker(ThreadWorker):
     given to it: a client that trickles its head or body costs a buffer, never a thread, and is
     answered a JSON 408 when it falls behind (``IncomingRequest``). A process takes new connections
     only while one of its threads is free, so requests wait in the kernel's queue for any idle
-    process, as with sync workers, rather than behind a busy one. Errors gunicorn answers itself are
-    our JSON, as in ``JsonErrorWorker``."""
+    process, as with sync workers, rather than behind a busy one; for the same reason ``serve`` keeps
+    no connection alive (a busy process would hold a connection's next request). Errors gunicorn
+    answers itself are our JSON, as in ``JsonErrorWorker``."""
 
     read_grace_s = 10.0  # set from the settings by ``serve``
     read_min_rate = 16384
@@ -185,12 +186,6 @@ class BufferedWorker(ThreadWorker):
             raise
         self.nr_conns += 1
         self._read(LingeringConn(self, self.cfg, client, address, listener.getsockname()))
-
-    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
-        """A kept-alive connection's next request is read whole too."""
-        self.poller.unregister(client)
-        self.keepalived_conns.remove(conn)
-        self._read(conn)
 
     def _read(self, conn: TConn) -> None:
         conn.sock.setblocking(False)
@@ -220,10 +215,13 @@ class BufferedWorker(ThreadWorker):
         conn.init()
         conn.parser.unreader.unread(incoming.payload())
         conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def enqueue_req(self, conn: TConn) -> None:
         self.in_flight += 1
         if self.in_flight >= self.cfg.threads:
             super().set_accept_enabled(False)
-        self.enqueue_req(conn)
+        super().enqueue_req(conn)
 
     def finish_request(self, conn: TConn, fs: Future) -> None:
         self.in_flight -= 1

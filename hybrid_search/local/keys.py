@@ -44,7 +44,7 @@ def ensure_keys(settings: Settings, merchant: str) -> dict[str, str]:
         merchants[secrets.token_urlsafe(24)] = merchant
         keys["HYBRID_SEARCH_MERCHANT_KEYS"] = json.dumps(merchants)
     if keys != stored:
-        _write(path, keys, merchant=next(key for key, owner in merchants.items() if owner == merchant))
+        _write(path, keys, merchant_key=next(key for key, owner in merchants.items() if owner == merchant))
     return {name: keys[name] for name in built_in}
 
 
@@ -58,12 +58,12 @@ def read_keys(path: Path) -> dict[str, str]:
     return out
 
 
-def _write(path: Path, keys: dict[str, str], merchant: str) -> None:
-    """``keys`` and their shortcuts (``merchant``: the merchant key to name) into ``path``, readable by
-    its owner alone from the moment it exists."""
+def _write(path: Path, keys: dict[str, str], merchant_key: str) -> None:
+    """``keys`` and their shortcuts (``merchant_key``: the one ``$MERCHANT_KEY`` names) into ``path``,
+    readable by its owner alone from the moment it exists."""
     shortcuts = {
         "ADMIN_KEY": keys["HYBRID_SEARCH_ADMIN_KEY"],
-        "MERCHANT_KEY": merchant,
+        "MERCHANT_KEY": merchant_key,
         "CLIENT_KEY": next(iter(json.loads(keys["HYBRID_SEARCH_CLIENT_KEYS"]))),
     }
     lines = [f"{name}={shlex.quote(value)}" for name, value in (keys | shortcuts).items()]
