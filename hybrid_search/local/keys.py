@@ -26,8 +26,8 @@ def keys_path(settings: Settings) -> Path:
 
 def ensure_keys(settings: Settings, merchant: str) -> dict[str, str]:
     """The key settings (``HYBRID_SEARCH_*`` name -> value) that replace ``settings``' built-in keys:
-    read from the keys file, or made at random and written there first (0600; ``merchant`` owns the
-    merchant key). Empty where the settings hold no built-in key."""
+    read from the keys file, or made at random and written there first (0600; ``merchant`` owns a
+    merchant key). Keys of one's own stay out of the file. Empty where no key is built in."""
     built_in = settings.built_in_keys()
     if not built_in:
         return {}
@@ -38,14 +38,15 @@ def ensure_keys(settings: Settings, merchant: str) -> dict[str, str]:
         "HYBRID_SEARCH_MERCHANT_KEYS": "{}",
         "HYBRID_SEARCH_CLIENT_KEYS": json.dumps({secrets.token_urlsafe(24): CLIENT}),
     }
-    keys = made | stored
-    merchants = json.loads(keys["HYBRID_SEARCH_MERCHANT_KEYS"])
-    if merchant not in merchants.values():  # a key for each merchant ``up`` loads a catalog for
-        merchants[secrets.token_urlsafe(24)] = merchant
-        keys["HYBRID_SEARCH_MERCHANT_KEYS"] = json.dumps(merchants)
-    if keys != stored:
-        _write(path, keys, merchant_key=next(key for key, owner in merchants.items() if owner == merchant))
-    return {name: keys[name] for name in built_in}
+    keys = {name: stored.get(name, made[name]) for name in built_in}
+    if "HYBRID_SEARCH_MERCHANT_KEYS" in keys:
+        merchants = json.loads(keys["HYBRID_SEARCH_MERCHANT_KEYS"])
+        if merchant not in merchants.values():  # a key for each merchant ``up`` loads a catalog for
+            merchants[secrets.token_urlsafe(24)] = merchant
+            keys["HYBRID_SEARCH_MERCHANT_KEYS"] = json.dumps(merchants)
+    if stored | keys != stored:
+        _write(path, stored | keys, merchant)
+    return keys
 
 
 def read_keys(path: Path) -> dict[str, str]:
@@ -58,14 +59,17 @@ def read_keys(path: Path) -> dict[str, str]:
     return out
 
 
-def _write(path: Path, keys: dict[str, str], merchant_key: str) -> None:
-    """``keys`` and their shortcuts (``merchant_key``: the one ``$MERCHANT_KEY`` names) into ``path``,
+def _write(path: Path, keys: dict[str, str], merchant: str) -> None:
+    """``keys`` and their shortcuts for curl (``$MERCHANT_KEY``: ``merchant``'s) into ``path``,
     readable by its owner alone from the moment it exists."""
-    shortcuts = {
-        "ADMIN_KEY": keys["HYBRID_SEARCH_ADMIN_KEY"],
-        "MERCHANT_KEY": merchant_key,
-        "CLIENT_KEY": next(iter(json.loads(keys["HYBRID_SEARCH_CLIENT_KEYS"]))),
-    }
+    shortcuts = {}
+    if admin := keys.get("HYBRID_SEARCH_ADMIN_KEY"):
+        shortcuts["ADMIN_KEY"] = admin
+    merchants = json.loads(keys.get("HYBRID_SEARCH_MERCHANT_KEYS", "{}"))
+    if owned := [key for key, owner in merchants.items() if owner == merchant]:
+        shortcuts["MERCHANT_KEY"] = owned[0]
+    if clients := json.loads(keys.get("HYBRID_SEARCH_CLIENT_KEYS", "{}")):
+        shortcuts["CLIENT_KEY"] = next(iter(clients))
     lines = [f"{name}={shlex.quote(value)}" for name, value in (keys | shortcuts).items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(f".{path.name}.{secrets.token_hex(4)}")

@@ -44,6 +44,7 @@ def test_keys_of_ones_own_are_kept_and_each_merchant_gets_a_key(tmp_path):
     own = Settings(data_dir=tmp_path, admin_key="mine")
     keys = ensure_keys(own, "fashion")
     assert "HYBRID_SEARCH_ADMIN_KEY" not in keys
+    assert "ADMIN_KEY" not in keys_path(own).read_text()  # no key that would not work, nor one's own
     more = ensure_keys(own, "shoes")
     merchants = json.loads(more["HYBRID_SEARCH_MERCHANT_KEYS"])
     assert sorted(merchants.values()) == ["fashion", "shoes"]
