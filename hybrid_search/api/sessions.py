@@ -9,7 +9,7 @@ import secrets
 
 import redis
 
-from hybrid_search.errors import ServiceUnavailableError
+from hybrid_search.users import redis_errors
 
 SESSION_TTL_S = 12 * 3600
 
@@ -21,10 +21,8 @@ def _name(prefix: str, session_id: str) -> str:
 def open_session(client: redis.Redis, prefix: str, key: str) -> str:
     """A new session id for ``key``."""
     session_id = secrets.token_urlsafe(32)
-    try:
+    with redis_errors("keeping a console session"):
         client.set(_name(prefix, session_id), key, ex=SESSION_TTL_S)
-    except redis.RedisError as exc:
-        raise ServiceUnavailableError(f"the console's sessions cannot be kept: Redis: {exc}") from None
     return session_id
 
 
@@ -32,17 +30,13 @@ def session_key(client: redis.Redis, prefix: str, session_id: str) -> str:
     """The key of a live session ("" for an unknown or expired one)."""
     if not session_id:
         return ""
-    try:
+    with redis_errors("reading a console session"):
         key = client.get(_name(prefix, session_id))
-    except redis.RedisError as exc:
-        raise ServiceUnavailableError(f"the console's sessions cannot be read: Redis: {exc}") from None
     return key.decode() if key else ""
 
 
 def close_session(client: redis.Redis, prefix: str, session_id: str) -> None:
     """Forget a session (signing out); an unknown one is already gone."""
     if session_id:
-        try:
+        with redis_errors("closing a console session"):
             client.delete(_name(prefix, session_id))
-        except redis.RedisError as exc:
-            raise ServiceUnavailableError(f"the console's session cannot be closed: Redis: {exc}") from None
