@@ -1,8 +1,10 @@
-"""Our errors to HTTP, in one ordered table; every error body is {"error": code, "message": ...}."""
+"""Our errors to HTTP, in one ordered table; every error body is {"error": code, "message": ...}, or
+OpenSearch's shape on the routes that stand in for its REST API (``opensearch_rest.py``)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -40,10 +42,28 @@ def status_for(error: HybridSearchError) -> int:
 
 
 def error_response(error: HybridSearchError) -> tuple[Response, int]:
-    status = status_for(error)
     body = {"error": error.code, "message": str(error)}
     if isinstance(error, InvalidInputError | NotFoundError) and error.field:
         body["field"] = error.field
+    return _respond(error, body)
+
+
+def opensearch_error_response(error: HybridSearchError) -> tuple[Response, int]:
+    """The same error in OpenSearch's shape, for the routes that stand in for its REST API: clients
+    raise their own exception with our code as its type and our message (the field first) as its reason."""
+    body = opensearch_error(error.code, str(error), status_for(error))
+    if isinstance(error, InvalidInputError | NotFoundError) and error.field:
+        body["error"]["field"] = error.field  # beside type and reason, as OpenSearch names an index
+    return _respond(error, body)
+
+
+def opensearch_error(kind: str, reason: str, status: int) -> dict[str, Any]:
+    cause = {"type": kind, "reason": reason}
+    return {"error": {"root_cause": [cause], **cause}, "status": status}
+
+
+def _respond(error: HybridSearchError, body: dict[str, Any]) -> tuple[Response, int]:
+    status = status_for(error)
     response = jsonify(body)
     if isinstance(error, ServiceUnavailableError | RateLimitedError):
         response.headers["Retry-After"] = str(error.retry_after_s)

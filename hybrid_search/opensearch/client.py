@@ -94,9 +94,33 @@ def translated_errors(what: str) -> Iterator[None]:
         raise BackendError(f"OpenSearch failed {what}: {_reason(exc)}") from exc
 
 
+@contextmanager
+def client_query_errors(what: str) -> Iterator[None]:
+    """``translated_errors`` for a query a client wrote: a search that failed on every shard failed
+    for its query (a sort on a text field, a function on a field a product lacks), whatever status
+    OpenSearch gave it (500 for some), so it is the client's 400, with OpenSearch's own reason."""
+    try:
+        with translated_errors(what):
+            yield
+    except BackendError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, opensearchpy.TransportError) and _type(cause) == "search_phase_execution_exception":
+            raise InvalidInputError("body", f"OpenSearch rejected {what}: {_reason(cause)}") from cause
+        raise
+
+
+def _type(exc: opensearchpy.TransportError) -> str | None:
+    error = exc.info.get("error") if isinstance(exc.info, dict) else None
+    return error.get("type") if isinstance(error, dict) else None
+
+
 def _reason(exc: opensearchpy.TransportError) -> str:
+    """OpenSearch's reason: its first root cause's where it gives one ("all shards failed" says nothing)."""
     info = exc.info if isinstance(exc.info, dict) else {}
     error = info.get("error")
     if isinstance(error, dict):
+        causes = error.get("root_cause")
+        if isinstance(causes, list) and causes and isinstance(causes[0], dict) and causes[0].get("reason"):
+            error = causes[0]
         return str(error.get("reason") or error.get("type") or exc.error)
     return str(exc.error)

@@ -8,8 +8,8 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from hybrid_search.errors import BackendError, InvalidInputError
-from hybrid_search.opensearch.client import mget_found, translated_errors
+from hybrid_search.errors import BackendError, InvalidInputError, NotFoundError
+from hybrid_search.opensearch.client import client_query_errors, mget_found, translated_errors
 from hybrid_search.opensearch.queries import doc_id_of
 
 
@@ -57,9 +57,59 @@ def _leg_hit(hit: dict[str, Any]) -> LegHit:
 
 
 def passthrough_search(client: OpenSearch, index: str, body: dict[str, Any], params: Mapping[str, str]) -> Any:
-    """Forward a search unchanged (the backend's own query DSL) and return OpenSearch's answer."""
-    with translated_errors(f"searching {index}"):
-        return client.search(index=index, body=body, params=dict(params))
+    """Forward a search unchanged (the backend's own query DSL) and return OpenSearch's answer, its
+    hits naming ``index`` (the alias asked for), not the versioned index behind it."""
+    with client_query_errors(f"searching {index}"):
+        return _naming(client.search(index=index, body=body, params=dict(params)), index)
+
+
+def passthrough_msearch(client: OpenSearch, index: str, bodies: Sequence[dict[str, Any]]) -> Any:
+    """Several searches of ``index`` in one round trip; a search that fails is an error among the
+    responses, as OpenSearch answers it."""
+    lines = [line for body in bodies for line in ({"index": index}, body)]
+    with client_query_errors(f"searching {index}"):
+        answer = client.msearch(body=lines)
+    answer["responses"] = [_naming(response, index) for response in answer["responses"]]
+    return answer
+
+
+def count_documents(client: OpenSearch, index: str, body: dict[str, Any]) -> Any:
+    with client_query_errors(f"counting {index}"):
+        return client.count(index=index, body=body)
+
+
+def node_info(client: OpenSearch) -> dict[str, Any]:
+    """The cluster's name, uuid and version (what a client checks before it talks to it)."""
+    with translated_errors("reading the cluster's version"):
+        info = client.info()
+    return {key: info[key] for key in ("cluster_name", "cluster_uuid", "version")}
+
+
+def storefront_mapping(client: OpenSearch, alias: str, hidden: Sequence[str]) -> dict[str, Any]:
+    """The mapping of the index behind ``alias`` without the ``hidden`` fields and, where any are
+    hidden, without ``_meta`` (the models and their artifacts)."""
+    with translated_errors(f"reading the mapping of {alias}"):
+        mappings = next(iter(client.indices.get_mapping(index=alias).values()))["mappings"]
+    if not hidden:
+        return mappings
+    properties = {name: spec for name, spec in mappings.get("properties", {}).items() if name not in hidden}
+    return {key: value for key, value in mappings.items() if key != "_meta"} | {"properties": properties}
+
+
+def document_source(client: OpenSearch, index: str, doc_id: str, excludes: Sequence[str]) -> dict[str, Any] | None:
+    """A document's source without ``excludes`` (None: there is no such document)."""
+    params = {"_source_excludes": ",".join(excludes)} if excludes else {}
+    try:
+        with translated_errors(f"reading {doc_id}"):
+            return client.get(index=index, id=doc_id, params=params)["_source"]
+    except NotFoundError:
+        return None
+
+
+def _naming(response: dict[str, Any], index: str) -> dict[str, Any]:
+    for hit in response.get("hits", {}).get("hits", []):
+        hit["_index"] = index
+    return response
 
 
 def get_source(client: OpenSearch, index: str, doc_id: str, fields: list[str]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Property-based fuzzing of every endpoint that takes input, on the real node and Redis: whatever
-arrives, the answer is never a 5xx, and every 4xx is our JSON error shape."""
+arrives, the answer is never a 5xx, and every 4xx is our JSON error shape (OpenSearch's on the routes that
+stand in for its REST API)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,15 @@ def assert_handled(response) -> None:
         assert set(body) >= {"error", "message"} and "Traceback" not in body["message"]
 
 
+def assert_handled_as_opensearch(response) -> None:
+    """A 4xx in OpenSearch's error shape (the routes that stand in for its REST API)."""
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
+    if response.status_code >= 400:
+        error = response.get_json()["error"]
+        assert error["type"] and error["root_cause"][0]["reason"] == error["reason"]
+        assert "Traceback" not in error["reason"]
+
+
 @FUZZ
 @given(body=objects(SEARCH_FIELDS))
 def test_search_bodies(api, body):
@@ -89,7 +99,15 @@ def test_events(api, body):
 def test_passthrough(api, search_settings, body, hybrid):
     if hybrid is not None:
         body = {**body, "ext": {"hybrid": hybrid}}
-    assert_handled(api.post(f"/{search_settings.products_alias}/_search", json=body, headers=CLIENT))
+    assert_handled_as_opensearch(api.post(f"/{search_settings.products_alias}/_search", json=body, headers=CLIENT))
+
+
+@FUZZ
+@given(searches=st.lists(st.tuples(objects(["index"]), objects(DSL_KEYS)), max_size=3), raw=st.text(max_size=40))
+def test_msearch(api, search_settings, searches, raw):
+    lines = [json.dumps(part) for pair in searches for part in pair]
+    for body in ("\n".join(lines) + "\n", raw):
+        assert_handled_as_opensearch(api.post("/_msearch", data=body, headers=CLIENT))
 
 
 @FUZZ

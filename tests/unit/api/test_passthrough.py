@@ -234,8 +234,35 @@ def test_what_a_storefront_sends_passes():
     }
     assert guarded_body(body, admin=False)["query"] == body["query"]
     knn = {"knn": {"text_vector": {"vector": [0.1, 0.2], "k": 10, "filter": {"term": {"gender": "Women"}}}}}
-    hybrid = {"hybrid": {"queries": [MATCH, knn]}}
-    assert guarded_body({"query": hybrid}, admin=False)["query"] == hybrid
+    assert guarded_body({"query": knn}, admin=False)["query"] == knn
+
+
+def test_neural_search_queries_are_refused_with_the_way_to_the_blend():
+    """A hybrid query without a search pipeline returned each hit once per leg with raw scores; a
+    neural query failed in the node ("modelId is marked non-null but is null") as a 502."""
+    knn = {"knn": {"text_vector": {"vector": [0.1, 0.2], "k": 10}}}
+    for query in ({"hybrid": {"queries": [MATCH, knn]}}, {"neural": {"text_vector": {"query_text": "bag", "k": 5}}}):
+        with pytest.raises(InvalidInputError) as info:
+            guarded_body({"query": query}, admin=True)
+        assert info.value.field == f"body.query.{next(iter(query))}" and "ext.hybrid" in str(info.value)
+
+
+def test_source_parameters_become_the_bodys_source_and_hidden_fields_stay_out():
+    from hybrid_search.api.passthrough import source_params
+
+    body, rest = source_params({"query": MATCH}, {"_source_includes": "title,colour", "size": "3"})
+    assert rest == {"size": "3"} and body["_source"] == {"includes": ["title", "colour"]}
+    assert guarded_body(body, admin=False)["_source"] == {
+        "includes": ["title", "colour"],
+        "excludes": list(HIDDEN_FIELDS),
+    }
+    assert source_params({}, {"_source": "false"})[0] == {"_source": False}
+    assert source_params({}, {"_source": "title"})[0] == {"_source": {"includes": ["title"]}}
+    assert source_params({}, {"_source_excludes": "price"})[0] == {"_source": {"excludes": ["price"]}}
+    assert source_params({}, {"size": "3"}) == ({}, {"size": "3"})
+    with pytest.raises(InvalidInputError) as info:
+        source_params({"_source": ["title"]}, {"_source": "brand"})
+    assert info.value.field == "_source"
 
 
 def test_the_admin_filters_and_sorts_on_any_field_but_runs_no_code():
@@ -301,7 +328,8 @@ def compound(children):
             children,
         ),
         st.builds(lambda c: ({"knn": {"fused_vector": {"vector": [0.1], "k": 5, "filter": c[0]}}}, c[1]), children),
-        st.builds(lambda cs: ({"hybrid": {"queries": [c for c, _ in cs]}}, poisoned(cs)), some),
+        st.builds(lambda cs: ({"dis_max": {"queries": [c for c, _ in cs]}}, poisoned(cs)), some),
+        st.builds(lambda cs: ({"hybrid": {"queries": [c for c, _ in cs]}}, True), some),  # refused: ext.hybrid
     )
 
 

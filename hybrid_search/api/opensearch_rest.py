@@ -1,0 +1,213 @@
+"""The read path as OpenSearch's REST API, for backends that already speak it with any OpenSearch client:
+``GET|HEAD /`` (what the clients' ``ping()`` and ``info()`` call), ``HEAD /<alias>``, ``_mapping``,
+``_doc/<id>``, ``_count``, ``_search`` and ``_msearch`` on the live products alias, read-only.
+
+Every query goes through the passthrough's allow-list (``passthrough.py``); internal fields and vectors
+are left out of every answer unless the admin key asks; ``_index`` names the alias, never the versioned
+index behind it. Errors come in OpenSearch's shape (``{"error": {"type", "reason", "root_cause"},
+"status"}``) with our status table (``errors.status_for``), so a client raises its own exception with
+the reason. Needs a client key unless ``anonymous_passthrough``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from hybrid_search.api.auth import caller_client, is_admin
+from hybrid_search.api.bodies import json_object
+from hybrid_search.api.errors import opensearch_error, opensearch_error_response
+from hybrid_search.api.passthrough import (
+    HIDDEN_FIELDS,
+    check_page,
+    check_query,
+    guarded_body,
+    guarded_params,
+    source_params,
+    with_search_timeout,
+)
+from hybrid_search.api.search import search_for_caller
+from hybrid_search.catalog import doc_id, whole
+from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError, UnauthorisedError
+from hybrid_search.opensearch.search import (
+    count_documents,
+    document_source,
+    node_info,
+    passthrough_msearch,
+    passthrough_search,
+    storefront_mapping,
+)
+from hybrid_search.services import Services
+
+opensearch_rest = Blueprint("opensearch_rest", __name__)
+MAX_SEARCHES = 20  # bodies in one _msearch
+BLEND_FIELDS = ("query_id", "profile", "engine", "legs", "timings_ms", "personalised")  # what ext.hybrid answers
+
+
+opensearch_rest.register_error_handler(HybridSearchError, opensearch_error_response)
+
+
+@opensearch_rest.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    status, kind = error.code or 500, (error.name or "error").lower().replace(" ", "_")
+    return jsonify(opensearch_error(kind, error.description or "", status)), status
+
+
+def _services() -> Services:
+    services: Services = current_app.extensions["hybrid_search"]
+    if not is_admin() and caller_client() is None and not services.settings.anonymous_passthrough:
+        raise UnauthorisedError("the OpenSearch API needs a client X-API-Key")
+    return services
+
+
+def _alias(index: str) -> str:
+    """The live alias, if ``index`` names it (the only index this API reads)."""
+    alias = _services().settings.products_alias
+    if index != alias:
+        raise NotFoundError(f"no such index [{index}]: only the live {alias} alias is served here", "index")
+    return alias
+
+
+@opensearch_rest.route("/", methods=["GET", "HEAD"])
+def info() -> Response:
+    """What ``ping()`` and ``info()`` read: the OpenSearch version behind this API, under our name."""
+    return jsonify(node_info(_services().opensearch) | {"name": "hybrid-search", "tagline": "hybrid_search"})
+
+
+def index_exists(index: str) -> tuple[str, int]:
+    """``HEAD /<alias>`` (``indices.exists``; any other name finds no route, a 404): see ``register``."""
+    _alias(index)
+    return "", 200
+
+
+@opensearch_rest.get("/<index>/_mapping")
+def mapping(index: str) -> Response:
+    alias = _alias(index)
+    return jsonify({alias: {"mappings": storefront_mapping(_services().opensearch, alias, hidden=_hidden())}})
+
+
+@opensearch_rest.get("/<index>/_doc/<path:product>")
+def get_document(index: str, product: str) -> Response | tuple[Response, int]:
+    alias = _alias(index)
+    source = document_source(_services().opensearch, alias, product, excludes=_hidden())
+    if source is None:
+        return jsonify({"_index": alias, "_id": product, "found": False}), 404
+    return jsonify({"_index": alias, "_id": product, "found": True, "_source": source})
+
+
+@opensearch_rest.route("/<index>/_count", methods=["GET", "POST"])
+def count(index: str) -> Response:
+    alias = _alias(index)
+    body = json_object(default={})
+    if set(body) - {"query"}:
+        raise InvalidInputError(f"body.{sorted(set(body) - {'query'})[0]}", "_count takes a query only")
+    if "query" in body:
+        check_query(body["query"], "body.query", is_admin())
+    return jsonify(count_documents(_services().opensearch, alias, body))
+
+
+@opensearch_rest.route("/<index>/_search", methods=["GET", "POST"])
+def search(index: str) -> Response:
+    """Plain query DSL within the allow-list, or ``ext.hybrid`` (our /search parameters) for the blend
+    in OpenSearch's response shape. The admin key also sees internal fields and vectors."""
+    alias = _alias(index)
+    admin = is_admin()
+    body = json_object(default={})
+    ext = body.pop("ext", None)
+    hybrid = ext.get("hybrid") if isinstance(ext, dict) else None
+    if ext is not None and (not isinstance(ext, dict) or set(ext) != {"hybrid"}):
+        raise InvalidInputError("body.ext", "only ext.hybrid (the /search parameters) is accepted")
+    params = request.args.to_dict()
+    if hybrid is None:
+        body, params = source_params(body, params)
+        guarded, params = with_search_timeout(guarded_body(body, admin), guarded_params(params))
+        return jsonify(passthrough_search(_services().opensearch, alias, guarded, params))
+    return jsonify(_blended(alias, body, hybrid))
+
+
+def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
+    if not isinstance(hybrid, dict):
+        raise InvalidInputError("ext.hybrid", "must be an object of /search parameters")
+    if set(body) - {"size", "from"}:
+        raise InvalidInputError(f"body.{sorted(set(body) - {'size', 'from'})[0]}", "with ext.hybrid: size and from")
+    size = whole(body.get("size", request.args.get("size", 10)), "size")
+    start = whole(body.get("from", request.args.get("from", 0)), "from")
+    check_page(start, size, "")
+    if size < 1 or start % size:
+        raise InvalidInputError("from", "must be a multiple of size (pages of the fusion window)")
+    result = search_for_caller({**hybrid, "size": size, "page": start // size + 1}, None, "ext.hybrid.")
+    hits = [
+        {
+            "_index": alias,
+            "_id": doc_id(h["merchant"], h["id"]) if h["merchant"] else h["id"],
+            "_score": h["score"],
+            "_source": h["product"],
+            **({"_explanation": h["explain"]} if "explain" in h else {}),
+        }
+        for h in result["hits"]
+    ]
+    return {
+        "took": int(result["timings_ms"]["total"]),
+        "timed_out": False,
+        "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+        "hits": {
+            "total": {"value": result["total"], "relation": "eq"},
+            "max_score": hits[0]["_score"] if hits else None,
+            "hits": hits,
+        },
+        "ext": {"hybrid": {k: result[k] for k in BLEND_FIELDS}},
+    }
+
+
+@opensearch_rest.route("/_msearch", methods=["GET", "POST"])
+@opensearch_rest.route("/<index>/_msearch", methods=["GET", "POST"])
+def msearch(index: str | None = None) -> Response:
+    """Several searches in one request (NDJSON: a header line, then a body line, per search), each
+    checked as ``_search`` checks one; one refused body refuses the request, naming it."""
+    alias = _alias(index) if index is not None else _services().settings.products_alias
+    admin = is_admin()
+    lines = [line for line in request.get_data(as_text=True).splitlines() if line.strip()]
+    if not lines or len(lines) % 2:
+        raise InvalidInputError("body", "_msearch takes pairs of lines: a header, then a search body")
+    if len(lines) > 2 * MAX_SEARCHES:
+        raise InvalidInputError("body", f"at most {MAX_SEARCHES} searches in one _msearch")
+    searches = []
+    for n in range(0, len(lines), 2):
+        header, body = _json_line(lines[n], f"body[{n}]"), _json_line(lines[n + 1], f"body[{n + 1}]")
+        where = f"body[{n + 1}]"
+        if set(header) - {"index"} or header.get("index", alias) != alias:
+            raise InvalidInputError(f"body[{n}]", f"a header names the index ({alias}) and nothing else")
+        if "ext" in body:
+            raise InvalidInputError(f"{where}.ext", "the blend (ext.hybrid) runs one search at a time: use _search")
+        try:
+            searches.append(guarded_body(body, admin))
+        except InvalidInputError as exc:
+            message = str(exc).removeprefix(f"{exc.field}: ")
+            raise InvalidInputError(exc.field.replace("body", where, 1), message) from None
+    return jsonify(passthrough_msearch(_services().opensearch, alias, searches))
+
+
+def _json_line(line: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(where, f"not JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(where, "must be a JSON object")
+    return value
+
+
+def _hidden() -> list[str]:
+    return [] if is_admin() else list(HIDDEN_FIELDS)
+
+
+def register(app: Flask, alias: str) -> None:
+    """The blueprint, and ``HEAD /<alias>`` as a path of its own, ahead of the merchant routes: the
+    merchant's ``GET /products`` answers a HEAD of its path too, and would take the clients'
+    ``indices.exists`` of an alias named products."""
+    endpoint = "opensearch_rest.index_exists"  # its blueprint's: errors in OpenSearch's shape
+    app.add_url_rule(f"/{alias}", endpoint, index_exists, methods=["HEAD"], defaults={"index": alias})
+    app.register_blueprint(opensearch_rest)

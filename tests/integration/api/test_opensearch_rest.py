@@ -1,0 +1,82 @@
+"""The read path through opensearch-py, as a backend written against OpenSearch calls it, pointed at the
+served API (gunicorn, the real node and Redis): the same answers as the node, internal fields left out,
+and errors raised as the client's own exceptions with the reason."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from opensearchpy import AuthenticationException, NotFoundError, OpenSearch, RequestError, Search
+
+from hybrid_search.api.passthrough import HIDDEN_FIELDS
+from hybrid_search.opensearch.client import make_client
+
+CLIENT_KEY = "dev-client-key"
+SHIRTS = {"query": {"match": {"title": "shirt"}}}
+
+
+@pytest.fixture(scope="module")
+def shop(served) -> OpenSearch:
+    return OpenSearch(served, headers={"X-API-Key": CLIENT_KEY}, timeout=60)
+
+
+def test_a_client_starts_as_it_would_against_opensearch(shop, served, search_settings, catalog):
+    alias = search_settings.products_alias
+    assert shop.ping() and not OpenSearch(served).ping()  # without a key: no
+    info = shop.info()
+    assert info["name"] == "hybrid-search" and info["version"]["number"] == "2.19.1"
+    assert info["version"]["distribution"] == "opensearch"
+    assert shop.indices.exists(index=alias) and not shop.indices.exists(index=f"{alias}-other")
+    mapping = shop.indices.get_mapping(index=alias)[alias]["mappings"]
+    assert {"title", "colour", "price"} <= set(mapping["properties"]) and "_meta" not in mapping
+    assert not set(HIDDEN_FIELDS) & set(mapping["properties"])
+
+
+def test_count_get_and_msearch_answer_as_the_node_without_internal_fields(shop, search_settings, catalog):
+    alias, node = search_settings.products_alias, make_client(search_settings)
+    assert shop.count(index=alias, body=SHIRTS)["count"] == node.count(index=alias, body=SHIRTS)["count"] > 0
+    assert shop.count(index=alias)["count"] == node.count(index=alias)["count"] >= len(catalog)
+    first = node.search(index=alias, body={**SHIRTS, "size": 3, "sort": ["_score", {"product_id": "asc"}]})
+    doc = shop.get(index=alias, id=first["hits"]["hits"][0]["_id"])
+    assert doc["found"] and doc["_index"] == alias
+    assert doc["_source"]["title"] == first["hits"]["hits"][0]["_source"]["title"]
+    assert not set(HIDDEN_FIELDS) & set(doc["_source"])
+    with pytest.raises(NotFoundError):
+        shop.get(index=alias, id="fashion/no-such-product")
+    answers = shop.msearch(
+        body=[{}, {**SHIRTS, "size": 3, "sort": ["_score", {"product_id": "asc"}]}, {"index": alias}, {"size": 0}]
+    )["responses"]
+    assert [h["_id"] for h in answers[0]["hits"]["hits"]] == [h["_id"] for h in first["hits"]["hits"]]
+    assert all(h["_index"] == alias for h in answers[0]["hits"]["hits"])  # the alias, not its versioned index
+    assert answers[1]["hits"]["total"]["value"] == node.count(index=alias)["count"]
+    only = shop.search(index=alias, body=SHIRTS, _source_includes=["title", "colour", "content_hash"], size=3)
+    assert only["hits"]["hits"] and all(set(h["_source"]) <= {"title", "colour"} for h in only["hits"]["hits"])
+
+
+def test_the_dsl_and_the_blend_both_go_through_the_clients_search(shop, served, search_settings, catalog):
+    alias = search_settings.products_alias
+    found = Search(using=shop, index=alias).query("match", title="backpack").filter("term", colour="Black")
+    assert found.count() == shop.count(index=alias, body=found.to_dict())["count"] > 0
+    assert {hit.colour for hit in found.execute()} == {"Black"}
+    blended = shop.search(index=alias, body={"size": 5, "ext": {"hybrid": {"q": "black backpack"}}})
+    ours = requests.get(f"{served}/search", params={"q": "black backpack", "size": 5}, timeout=60).json()["hits"]
+    assert [h["_id"] for h in blended["hits"]["hits"]] == [f"{h['merchant']}/{h['id']}" for h in ours]
+
+
+def test_errors_are_the_clients_exceptions_with_the_reason(shop, served, search_settings, catalog):
+    alias = search_settings.products_alias
+    with pytest.raises(RequestError) as refused:
+        shop.search(index=alias, body={"query": {"hybrid": {"queries": [SHIRTS["query"]]}}})
+    assert refused.value.error == "invalid_input" and "ext.hybrid" in refused.value.info["error"]["reason"]
+    # OpenSearch's own reason for a query that fails on every shard (it answers 500 for this one)
+    missing_price = {"function_score": {"query": SHIRTS["query"], "field_value_factor": {"field": "price"}}}
+    with pytest.raises(RequestError) as failed:
+        shop.search(index=alias, body={"query": missing_price})
+    assert "Missing value for field [price]" in failed.value.info["error"]["reason"]
+    with pytest.raises(NotFoundError):
+        shop.search(index=f"{alias}-other", body=SHIRTS)
+    with pytest.raises(AuthenticationException):
+        OpenSearch(served).search(index=alias, body=SHIRTS)
+    with pytest.raises(RequestError) as bad:
+        shop.msearch(body=[{}, SHIRTS, {}, {"query": {"script": {"script": "1"}}}])
+    assert bad.value.info["error"]["field"] == "body[3].query.script"
