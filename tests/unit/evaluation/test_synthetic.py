@@ -59,12 +59,13 @@ def test_retyped_titles_answer_with_that_product():
     assert any(t.startswith("mark taylor") and t not in {p.title.lower() for p in PRODUCTS} for t in texts)
 
 
-def test_snapshots_find_their_product_first_and_sometimes_leave_it_out():
+def test_snapshots_find_their_product_first_and_a_product_the_shop_lacks_is_its_clean_photo():
     built = queries("photo", 9)
     assert len(built) == 9
     kept = [q for q in built if not q.exclude]
     left = [q for q in built if q.exclude]
     assert len(left) == 3 and all(q.exclude[0] not in q.grades for q in left)
+    assert all(q.photo == photo(q.exclude[0]) for q in left)  # another shop's listing: the photo untouched
     for q in kept:
         (answer,) = [pid for pid, g in q.grades.items() if g == 3]
         same = next(p for p in PRODUCTS if p.id == answer)
