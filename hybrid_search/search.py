@@ -27,7 +27,7 @@ from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybr
 from hybrid_search.opensearch.products import resolve_named
 from hybrid_search.opensearch.profiles import get_reference
 from hybrid_search.opensearch.queries import (
-    SOURCE_EXCLUDES,
+    HIDDEN_FIELDS,
     WORDS,
     among_ids,
     build_attribute_query,
@@ -391,7 +391,7 @@ class SearchService:
             leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
             for leg in plan.native_legs
         }
-        excludes = SOURCE_EXCLUDES if with_sources else None
+        excludes = list(HIDDEN_FIELDS) if with_sources else None
         return build_hybrid_body(
             queries, plan.native.pipeline, profile.window, start, size, excludes, plan.request.explain
         )
@@ -449,7 +449,7 @@ class SearchService:
             head = blended[: profile.rerank_depth]
             cosine_to = ("fused_vector", user.vector) if user.vector is not None else None
             scored = cosines_and_sources(
-                self.client, self.settings.products_alias, [c.doc_id for c in head], SOURCE_EXCLUDES, cosine_to
+                self.client, self.settings.products_alias, [c.doc_id for c in head], list(HIDDEN_FIELDS), cosine_to
             )
             asked = asked_fields(intent) if profile.rerank_asked else frozenset()
             boosts = {
@@ -460,7 +460,7 @@ class SearchService:
         ranked = rerank_head(blended, boosts, profile, personalise)
         page = page_of(ranked, request.page - offset // request.size, request.size)
         missing = [r.hit.doc_id for r in page if r.hit.doc_id not in products]
-        products |= search_sources(self.client, self.settings.products_alias, missing, excludes=SOURCE_EXCLUDES)
+        products |= search_sources(self.client, self.settings.products_alias, missing, excludes=list(HIDDEN_FIELDS))
         weights = {leg: profile.weight(leg) for leg in legs_run}
         rerank_weight = profile.rerank_weight if personalise else 0.0
         reasons = {}

@@ -21,17 +21,18 @@ from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.api.bodies import json_object
 from hybrid_search.api.errors import opensearch_error, opensearch_error_response
 from hybrid_search.api.passthrough import (
-    HIDDEN_FIELDS,
     check_page,
     check_query,
     guarded_body,
     guarded_params,
+    query_param,
     source_params,
     with_search_timeout,
 )
 from hybrid_search.api.search import search_for_caller
 from hybrid_search.catalog import doc_id, whole
 from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError, UnauthorisedError
+from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 from hybrid_search.opensearch.search import (
     count_documents,
     document_source,
@@ -122,7 +123,7 @@ def search(index: str) -> Response:
         raise InvalidInputError("body.ext", "only ext.hybrid (the /search parameters) is accepted")
     params = request.args.to_dict()
     if hybrid is None:
-        body, params = source_params(body, params)
+        body, params = query_param(*source_params(body, params))
         guarded, params = with_search_timeout(guarded_body(body, admin), guarded_params(params))
         return jsonify(passthrough_search(_services().opensearch, alias, guarded, params))
     return jsonify(_blended(alias, body, hybrid))
@@ -136,9 +137,10 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
     size = whole(body.get("size", request.args.get("size", 10)), "size")
     start = whole(body.get("from", request.args.get("from", 0)), "from")
     check_page(start, size, "")
-    if size < 1 or start % size:
+    if size and start % size:
         raise InvalidInputError("from", "must be a multiple of size (pages of the fusion window)")
-    result = search_for_caller({**hybrid, "size": size, "page": start // size + 1}, None, "ext.hybrid.")
+    page = {"size": size, "page": start // size + 1} if size else {"size": 1, "page": 1}  # size 0: the total
+    result = search_for_caller({**hybrid, **page}, None, "ext.hybrid.")
     hits = [
         {
             "_index": alias,
@@ -147,7 +149,7 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
             "_source": h["product"],
             **({"_explanation": h["explain"]} if "explain" in h else {}),
         }
-        for h in result["hits"]
+        for h in result["hits"][:size]
     ]
     return {
         "took": int(result["timings_ms"]["total"]),

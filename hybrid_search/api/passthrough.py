@@ -15,7 +15,7 @@ from typing import Any
 
 from hybrid_search.catalog import whole
 from hybrid_search.errors import InvalidInputError
-from hybrid_search.opensearch.queries import SOURCE_EXCLUDES
+from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 
 MAX_SIZE = 100
 MAX_WINDOW = 1000  # from + size: deep pages cost every shard a window of hits
@@ -72,7 +72,6 @@ AGGREGATION_FIELDS = FACETS | {"brand.keyword"}
 HIGHLIGHT_FIELDS = frozenset(
     f"{name}{sub}" for name in ("title", "description", "brand", "category_path") for sub in ("", ".zh")
 )
-HIDDEN_FIELDS = (*SOURCE_EXCLUDES, "content_hash", "model_version", "image_path", "status_reason")
 # Fields a storefront searches, filters and sorts on (the admin: any field)
 TEXT_FIELDS = HIGHLIGHT_FIELDS | {"title.raw", "brand.keyword"}
 VALUE_FIELDS = FACETS | {"product_id", "popularity", "created_at", "updated_at"}
@@ -484,6 +483,18 @@ def source_params(body: dict[str, Any], params: Mapping[str, str]) -> tuple[dict
     lists = {"includes": includes, "excludes": params.get("_source_excludes", "")}
     source = {key: [part for part in value.split(",") if part] for key, value in lists.items() if value}
     return {**body, "_source": source or True}, rest
+
+
+def query_param(body: dict[str, Any], params: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``?q=`` (what ``search(q=...)`` sends) as the body's query: a ``simple_query_string`` over the
+    storefront's text fields. OpenSearch reads it as ``query_string``, whose syntax names any field
+    (``status:failed``); this one searches words, phrases, ``+``/``-``/``|`` and prefixes only."""
+    if "q" not in params:
+        return body, dict(params)
+    if "query" in body:
+        raise InvalidInputError("q", "give q or a body query, not both")
+    query = {"simple_query_string": {"query": params["q"], "fields": sorted(HIGHLIGHT_FIELDS)}}
+    return {**body, "query": query}, {name: value for name, value in params.items() if name != "q"}
 
 
 def with_search_timeout(body: dict[str, Any], params: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

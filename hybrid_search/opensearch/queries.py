@@ -18,6 +18,8 @@ BM25_FIELDS = (
     "description.zh",
 )
 SOURCE_EXCLUDES = ["text_vector", "image_vector", "fused_vector", "behaviour_vector"]
+# what no storefront is shown: the vectors, and the indexing pipeline's bookkeeping (the admin sees them)
+HIDDEN_FIELDS = (*SOURCE_EXCLUDES, "content_hash", "model_version", "image_path", "status_reason")
 # the document _id is "<merchant_id>/<product_id>", both keyword fields with doc values
 ID_FIELDS = ("merchant_id", "product_id")
 

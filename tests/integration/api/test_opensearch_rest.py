@@ -8,8 +8,8 @@ import pytest
 import requests
 from opensearchpy import AuthenticationException, NotFoundError, OpenSearch, RequestError, Search
 
-from hybrid_search.api.passthrough import HIDDEN_FIELDS
 from hybrid_search.opensearch.client import make_client
+from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 
 CLIENT_KEY = "dev-client-key"
 SHIRTS = {"query": {"match": {"title": "shirt"}}}
@@ -50,6 +50,9 @@ def test_count_get_and_msearch_answer_as_the_node_without_internal_fields(shop, 
     assert all(h["_index"] == alias for h in answers[0]["hits"]["hits"])  # the alias, not its versioned index
     assert answers[1]["hits"]["total"]["value"] == node.count(index=alias)["count"]
     only = shop.search(index=alias, body=SHIRTS, _source_includes=["title", "colour", "content_hash"], size=3)
+    assert (
+        shop.search(index=alias, q="shirt")["hits"]["total"] == shop.search(index=alias, body=SHIRTS)["hits"]["total"]
+    )
     assert only["hits"]["hits"] and all(set(h["_source"]) <= {"title", "colour"} for h in only["hits"]["hits"])
 
 
@@ -61,6 +64,9 @@ def test_the_dsl_and_the_blend_both_go_through_the_clients_search(shop, served, 
     blended = shop.search(index=alias, body={"size": 5, "ext": {"hybrid": {"q": "black backpack"}}})
     ours = requests.get(f"{served}/search", params={"q": "black backpack", "size": 5}, timeout=60).json()["hits"]
     assert [h["_id"] for h in blended["hits"]["hits"]] == [f"{h['merchant']}/{h['id']}" for h in ours]
+    assert not any(set(HIDDEN_FIELDS) & set(h["_source"]) for h in blended["hits"]["hits"])  # was content_hash...
+    counted = shop.search(index=alias, body={"size": 0, "ext": {"hybrid": {"q": "black backpack"}}})["hits"]
+    assert counted["hits"] == [] and counted["total"] == blended["hits"]["total"]  # size 0 was a 400
 
 
 def test_errors_are_the_clients_exceptions_with_the_reason(shop, served, search_settings, catalog):

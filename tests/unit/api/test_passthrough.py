@@ -3,8 +3,9 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from hybrid_search.api.passthrough import HIDDEN_FIELDS, MAX_SIZE, guarded_body, guarded_params
+from hybrid_search.api.passthrough import MAX_SIZE, guarded_body, guarded_params
 from hybrid_search.errors import InvalidInputError
+from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 
 MATCH = {"match": {"title": "backpack"}}
 
@@ -367,3 +368,16 @@ def test_a_timeout_is_the_searchs_time_budget_in_the_body():
             guarded_params({"timeout": value})
         assert info.value.field == "timeout"
     assert rejected({"timeout": 5}) == "body.timeout"
+
+
+def test_a_q_parameter_searches_the_storefronts_text_and_names_no_field():
+    from hybrid_search.api.passthrough import query_param
+
+    body, rest = query_param({"size": 3}, {"q": "black backpack", "timeout": "5s"})
+    assert rest == {"timeout": "5s"} and body["size"] == 3
+    assert body["query"]["simple_query_string"]["query"] == "black backpack"
+    assert "title" in body["query"]["simple_query_string"]["fields"]
+    assert guarded_body(body, admin=False)["query"] == body["query"]  # within the allow-list
+    with pytest.raises(InvalidInputError) as info:
+        query_param({"query": MATCH}, {"q": "bag"})
+    assert info.value.field == "q"
