@@ -305,7 +305,7 @@ def _load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, l
     from hybrid_search.catalog import fashion_row_to_product, parse_products
     from hybrid_search.ingest import submit_products
     from hybrid_search.opensearch.client import make_client
-    from workers.celery_app import enqueue_embedding, make_celery
+    from hybrid_search.queue import enqueue_embedding, make_celery
 
     settings = settings.model_copy(update={"import_dir": folder})
     client = make_client(settings)
@@ -621,7 +621,7 @@ def reindex(settings: Settings, merchant: str | None) -> None:
     """Re-embed with the configured models; a new model version builds a new index, then swaps the alias."""
     from hybrid_search import jobs
     from hybrid_search.opensearch.client import make_client
-    from workers.celery_app import ACTIVATE_WHEN_READY, enqueue_embedding, make_celery
+    from hybrid_search.queue import ACTIVATE_WHEN_READY, enqueue_embedding, make_celery
 
     queue = make_celery(settings)
     plan = jobs.reindex(make_client(settings), settings, enqueue_embedding(queue), merchant)
@@ -639,7 +639,7 @@ def rebuild_behaviour(settings: Settings) -> None:
     """Recompute behaviour vectors from the events index and re-fuse the products they change."""
     from hybrid_search import jobs
     from hybrid_search.opensearch.client import make_client
-    from workers.celery_app import enqueue_embedding, make_celery
+    from hybrid_search.queue import enqueue_embedding, make_celery
 
     counts = jobs.rebuild_behaviour_vectors(make_client(settings), settings, enqueue_embedding(make_celery(settings)))
     click.echo(json.dumps(counts))

@@ -21,10 +21,7 @@ from hybrid_search.live_models import index_models
 from hybrid_search.models import ModelSet
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.pipeline import embed_products as embed
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
-from workers.celery_app import (
+from hybrid_search.queue import (
     ACTIVATE_WHEN_READY,
     EMBED_PRODUCTS,
     EVALUATE,
@@ -38,6 +35,9 @@ from workers.celery_app import (
     enqueue_embedding,
     make_celery,
 )
+from hybrid_search.search import SearchService
+from hybrid_search.services import Services
+from hybrid_search.settings import Settings
 
 app = make_celery()
 

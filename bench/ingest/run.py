@@ -37,8 +37,8 @@ from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import refresh, status_counts
 from hybrid_search.photos import PhotoStore
 from hybrid_search.pipeline import EmbeddingPipeline
+from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.settings import Settings
-from workers.celery_app import enqueue_embedding, make_celery
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 WARMUP = 32

@@ -32,8 +32,8 @@ from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.settings import Settings
-from workers.celery_app import enqueue_embedding, make_celery
 
 CHUNK = 64  # products per upload, as hybrid-search load-catalog sends them
 GIVE_UP_S = 15 * 60

@@ -19,7 +19,7 @@ from hybrid_search.catalog import PROFILE_NAME_PATTERN, PROFILE_REFERENCE_PATTER
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation import jobs
 from hybrid_search.evaluation.run_log import RunLog
-from workers.celery_app import EVALUATE, TUNE
+from hybrid_search.queue import EVALUATE, TUNE
 
 evaluation = Blueprint("evaluation", __name__)
 ProfileName = Annotated[str, StringConstraints(pattern=rf"^{PROFILE_NAME_PATTERN}$")]

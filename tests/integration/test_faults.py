@@ -23,11 +23,11 @@ from hybrid_search.opensearch.client import OpenSearchClient, make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.pipeline import EmbeddingPipeline, embed_products
+from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.integration.processes import Worker, worker_env
 from tests.net import free_port
-from workers.celery_app import enqueue_embedding, make_celery
 
 PRODUCTS = 300
 OUTAGE_S = 30.0  # how long OpenSearch stays down

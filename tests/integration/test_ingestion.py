@@ -23,12 +23,12 @@ from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.events import write_events
 from hybrid_search.opensearch.indices import alias_targets, ensure_indices, products_index_name
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from tests.data import photo_bytes, photo_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.processes import Worker, worker_env
-from workers.celery_app import enqueue_embedding, make_celery
 
 MERCHANT_KEY = {"X-API-Key": "dev-merchant-key"}  # the default key, merchant "demo"
 

@@ -1,4 +1,6 @@
-"""The Celery application: Redis broker, late acks, re-delivery of work a dead worker held.
+"""The Celery application and its task names: Redis broker, late acks, re-delivery of work a dead worker
+held. Here, not in ``workers``, so that what sends a task (the API, the CLI, training) and the workers
+that run it share the names without hybrid_search importing the workers.
 
 Settings are read when Celery first needs its configuration, not at import time.
 """
