@@ -35,11 +35,14 @@ from hybrid_search.opensearch.queries import (
     leg_body,
 )
 from hybrid_search.opensearch.search import (
+    MatchSet,
     cosines_and_sources,
+    count_match_set,
     get_source,
     get_sources,
+    match_set_body,
     run_hybrid,
-    run_legs,
+    run_legs_counted,
     search_sources,
 )
 from hybrid_search.photos import check_full_decode
@@ -60,6 +63,16 @@ VOTER_LEGS = ("fused", "image")
 LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
+
+
+@dataclass(frozen=True)
+class Storefront:
+    """What a storefront's own search body adds to a blended search (the read path checks it first):
+    ``where``, its query, which every leg applies as a filter; ``aggs``, its aggregations, computed
+    over the search's match set (``opensearch.search.MatchSet``), whose count is then the ``total``."""
+
+    where: dict[str, Any] | None = None
+    aggs: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +233,12 @@ class SearchService:
         return legs_reading(inputs)
 
     def understand(
-        self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
+        self,
+        request: SearchRequest,
+        photo: bytes | None,
+        profile: BlendProfile,
+        exclude: tuple[str, ...] = (),
+        where: dict[str, Any] | None = None,
     ) -> Understood:
         """The inputs of the legs ``profile`` weighs: the query's text and gloss, its vectors (from its
         text, its photo, or the product it is like) and, for text, the attribute values it asks for."""
@@ -267,7 +285,7 @@ class SearchService:
             image_vector=image,
             intent=intent,
         )
-        filters = build_filters(request.filters(), request.price_min, request.price_max, exclude)
+        filters = build_filters(request.filters(), request.price_min, request.price_max, exclude, where)
         return Understood(inputs, filters, wants_intent and intent is None, _ms(started, time.perf_counter()))
 
     def retrieve(
@@ -277,7 +295,7 @@ class SearchService:
         attribute leg, which needs the nearest products' votes first). Leg hits are ids and scores only."""
         understood = self.understand(request, photo, profile, exclude)
         started = time.perf_counter()
-        legs, intent = self._msearch_legs(understood, profile)
+        legs, intent, _ = self._msearch_legs(understood, profile)
         return Retrieval(
             legs=legs,
             intent=intent,
@@ -288,8 +306,10 @@ class SearchService:
         )
 
     def _msearch_legs(
-        self, understood: Understood, profile: BlendProfile
-    ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None]:
+        self, understood: Understood, profile: BlendProfile, counted: Storefront | None = None
+    ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None, MatchSet | None]:
+        """The legs' hits (and the query's intent, voted for a photo); with ``counted``, the match set
+        of the legs the blend ranks, in the same round trip (the second, for a photo's vote)."""
         inputs, filters = understood.inputs, understood.filters
         bodies: dict[str, dict[str, Any]] = {}
         for leg in LEGS:
@@ -302,7 +322,9 @@ class SearchService:
                     bodies[leg.name] = leg_body(profile.window, query, ATTRIBUTES if votes else ())
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
-        results = run_legs(self.client, self.settings.products_alias, bodies)
+        ranked = [body["query"] for leg, body in bodies.items() if profile.weight(leg) > 0]
+        match_set = match_set_body(ranked, counted.aggs) if counted is not None and not understood.voting else None
+        results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
         legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
         intent = inputs.intent
         if understood.voting and any(results.get(leg) for leg in VOTER_LEGS):
@@ -323,12 +345,13 @@ class SearchService:
             look_alikes = list(dict.fromkeys(doc_id for leg in VOTER_LEGS for doc_id, _ in legs.get(leg, ())))
             bodies = {"attributes": leg_body(profile.window, query)}
             bodies[LOOK_ALIKES] = leg_body(len(look_alikes), among_ids(query, look_alikes))
-            voted = {
-                leg: [(h.doc_id, h.score) for h in hits]
-                for leg, hits in run_legs(self.client, self.settings.products_alias, bodies).items()
-            }
+            match_set = match_set_body([*ranked, query], counted.aggs) if counted is not None else None
+            found, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
+            voted = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in found.items()}
             legs["attributes"] = ties_led_by(voted["attributes"], voted[LOOK_ALIKES], profile.window)
-        return legs, intent
+        elif counted is not None and matched is None:  # no vote after all: the legs that ran are the set
+            matched = count_match_set(self.client, self.settings.products_alias, match_set_body(ranked, counted.aggs))
+        return legs, intent, matched
 
     def _engine(self, plan: SearchPlan) -> SearchPlan:
         """``plan`` with its engine: the request's, else the service's. OpenSearch's ``hybrid`` query
@@ -354,8 +377,11 @@ class SearchService:
             raise InvalidInputError("engine", f"OpenSearch's hybrid query cannot run this search: {reason}")
         return replace(plan, why=reason)
 
-    def plan(self, request: SearchRequest, photo: bytes | None = None) -> SearchPlan:
-        """What /search runs for ``request``: the profile it chooses, the query's inputs, the engine."""
+    def plan(
+        self, request: SearchRequest, photo: bytes | None = None, where: dict[str, Any] | None = None
+    ) -> SearchPlan:
+        """What /search runs for ``request`` (within a storefront's ``where``): the profile it chooses,
+        the query's inputs, the engine."""
         if not (request.q or photo is not None or request.like):
             raise InvalidInputError("q", "give a query text, a photo or like=<product id>")
         if photo is not None:
@@ -373,11 +399,11 @@ class SearchService:
         ranker = self.models.current().ranker if profile.ranker and request.engine != HYBRID_ENGINE else None
         if ranker is not None:
             gathered = every_leg(ranker.depth, profile.attribute_weights)
-            understood = self.understand(request, photo, gathered)
+            understood = self.understand(request, photo, gathered, where=where)
             return SearchPlan(
                 request, stored, klass, profile, understood, LEARNED_ENGINE, ranker=ranker, gathered=gathered
             )
-        understood = self.understand(request, photo, profile)
+        understood = self.understand(request, photo, profile, where=where)
         return self._engine(SearchPlan(request, stored, klass, profile, understood, MSEARCH_ENGINE))
 
     def hybrid_body(self, plan: SearchPlan, start: int, size: int, with_sources: bool = False) -> dict[str, Any]:
@@ -386,21 +412,38 @@ class SearchService:
         2.19 fetches every hit its sub-queries collected before it normalises and pages them, so
         sources cost one parse per collected hit: p50 185-213 ms against 27-30 ms for ids, bench/latency)."""
         assert plan.native is not None and plan.native.pipeline is not None, "the plan runs in process"
+        excludes = list(HIDDEN_FIELDS) if with_sources else None
+        return build_hybrid_body(
+            self._native_queries(plan),
+            plan.native.pipeline,
+            plan.profile.window,
+            start,
+            size,
+            excludes,
+            plan.request.explain,
+        )
+
+    @staticmethod
+    def _native_queries(plan: SearchPlan) -> dict[str, dict[str, Any]]:
+        """The hybrid query's sub-queries: each leg's query, with the plan's filters."""
         profile, inputs, filters = plan.profile, plan.understood.inputs, plan.understood.filters
-        queries = {
+        return {
             leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
             for leg in plan.native_legs
         }
-        excludes = list(HIDDEN_FIELDS) if with_sources else None
-        return build_hybrid_body(
-            queries, plan.native.pipeline, profile.window, start, size, excludes, plan.request.explain
-        )
 
-    def search(self, request: SearchRequest, photo: bytes | None = None, client: str | None = None) -> dict[str, Any]:
+    def search(
+        self,
+        request: SearchRequest,
+        photo: bytes | None = None,
+        client: str | None = None,
+        storefront: Storefront | None = None,
+    ) -> dict[str, Any]:
         """One search; ``request.user_id`` is a user of ``client`` (the tenant whose key sent it).
-        Without Redis the results are not personalised, and ``degraded`` says so."""
+        Without Redis the results are not personalised, and ``degraded`` says so. Within a
+        ``storefront`` query, its match set counted (``total``) and aggregated (``aggregations``)."""
         started = time.perf_counter()
-        plan = self.plan(request, photo)
+        plan = self.plan(request, photo, storefront.where if storefront is not None else None)
         profile, understood = plan.profile, plan.understood
         user, degraded = None, {}
         if request.user_id and client is not None:
@@ -414,8 +457,9 @@ class SearchService:
         intent = understood.inputs.intent
         products: dict[str, dict[str, Any]] = {}
         ranking: Ranking | None = None
+        matched: MatchSet | None = None
         if plan.ranker is not None and plan.gathered is not None:
-            legs, intent = self._msearch_legs(understood, plan.gathered)
+            legs, intent, matched = self._msearch_legs(understood, plan.gathered, storefront)
             signals = _signals(request, photo, intent)
             ranking = plan.ranker.rank(legs, signals)
             blended, total, offset = ranking.hits, len(ranking.hits), 0
@@ -435,8 +479,11 @@ class SearchService:
             legs_run = list(plan.native_legs)
             blended = [hybrid_hit(hit, legs_run, plan.native.score_scale) for hit in found]
             total, offset = min(total, profile.window), start
+            if storefront is not None:
+                body = match_set_body(list(self._native_queries(plan).values()), storefront.aggs)
+                matched = count_match_set(self.client, self.settings.products_alias, body)
         else:
-            legs, intent = self._msearch_legs(understood, profile)
+            legs, intent, matched = self._msearch_legs(understood, profile, storefront)
             blended = blend(legs, profile)
             total, offset = len(blended), 0
             legs_run = [leg for leg in legs if profile.weight(leg) > 0]
@@ -498,7 +545,7 @@ class SearchService:
             "engine": {"name": plan.engine, **({"why": plan.why} if plan.why else {})},
             "page": request.page,
             "size": request.size,
-            "total": total,
+            "total": matched.total if matched is not None else total,
             "personalised": personalise,
             "legs": legs_run,
             "timings_ms": {
@@ -509,6 +556,8 @@ class SearchService:
             },
             "hits": hits,
         }
+        if storefront is not None and storefront.aggs and matched is not None:
+            out["aggregations"] = matched.aggregations
         if request.explain and intent is not None:
             out["intent"] = intent
         if degraded:

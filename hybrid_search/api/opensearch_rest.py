@@ -26,6 +26,7 @@ from hybrid_search.api.passthrough import (
     guarded_body,
     guarded_params,
     query_param,
+    select_source,
     source_params,
     with_search_timeout,
 )
@@ -41,11 +42,14 @@ from hybrid_search.opensearch.search import (
     passthrough_search,
     storefront_mapping,
 )
+from hybrid_search.search import Storefront
 from hybrid_search.services import Services
 
 opensearch_rest = Blueprint("opensearch_rest", __name__)
 MAX_SEARCHES = 20  # bodies in one _msearch
 BLEND_FIELDS = ("query_id", "profile", "engine", "legs", "timings_ms", "personalised")  # what ext.hybrid answers
+# what a body with ext.hybrid may hold beside it: the blend ranks (no sort), pages by its window
+BLEND_BODY = frozenset({"size", "from", "query", "aggs", "aggregations", "_source", "track_total_hits"})
 
 
 opensearch_rest.register_error_handler(HybridSearchError, opensearch_error_response)
@@ -130,27 +134,32 @@ def search(index: str) -> Response:
 
 
 def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
+    """The blend in OpenSearch's response shape, within the body's own ``query`` (a filter on every
+    leg), with its ``aggs`` over the match set (which also gives ``hits.total``) and its ``_source``."""
     if not isinstance(hybrid, dict):
         raise InvalidInputError("ext.hybrid", "must be an object of /search parameters")
-    if set(body) - {"size", "from"}:
-        raise InvalidInputError(f"body.{sorted(set(body) - {'size', 'from'})[0]}", "with ext.hybrid: size and from")
+    if unknown := sorted(set(body) - BLEND_BODY):
+        raise InvalidInputError(f"body.{unknown[0]}", f"with ext.hybrid: {', '.join(sorted(BLEND_BODY))}")
     size = whole(body.get("size", request.args.get("size", 10)), "size")
     start = whole(body.get("from", request.args.get("from", 0)), "from")
     check_page(start, size, "")
     if size and start % size:
         raise InvalidInputError("from", "must be a multiple of size (pages of the fusion window)")
+    guarded = guarded_body({k: v for k, v in body.items() if k not in ("size", "from")}, is_admin())
+    aggs = guarded.get("aggs", guarded.get("aggregations"))
+    storefront = Storefront(where=guarded.get("query"), aggs=aggs)
     page = {"size": size, "page": start // size + 1} if size else {"size": 1, "page": 1}  # size 0: the total
-    result = search_for_caller({**hybrid, **page}, None, "ext.hybrid.")
-    hits = [
-        {
+    result = search_for_caller({**hybrid, **page}, None, "ext.hybrid.", storefront)
+    hits = []
+    for h in result["hits"][:size]:
+        hit = {
             "_index": alias,
             "_id": doc_id(h["merchant"], h["id"]) if h["merchant"] else h["id"],
             "_score": h["score"],
-            "_source": h["product"],
-            **({"_explanation": h["explain"]} if "explain" in h else {}),
         }
-        for h in result["hits"][:size]
-    ]
+        if (source := select_source(h["product"], guarded.get("_source", True))) is not None:
+            hit["_source"] = source
+        hits.append(hit | ({"_explanation": h["explain"]} if "explain" in h else {}))
     return {
         "took": int(result["timings_ms"]["total"]),
         "timed_out": False,
@@ -160,6 +169,7 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
             "max_score": hits[0]["_score"] if hits else None,
             "hits": hits,
         },
+        **({"aggregations": result.get("aggregations", {})} if aggs else {}),
         "ext": {"hybrid": {k: result[k] for k in BLEND_FIELDS}},
     }
 

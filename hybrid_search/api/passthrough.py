@@ -9,6 +9,7 @@ found. Scripts, other indices (terms lookups, more_like_this, percolate) and DSL
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -607,6 +608,22 @@ def _check_highlight(highlight: Any, admin: bool) -> None:
         if name not in HIGHLIGHT_FIELDS:
             allowed = ", ".join(sorted(HIGHLIGHT_FIELDS))
             raise InvalidInputError(f"body.highlight.fields.{name}", f"not a highlightable field (allowed: {allowed})")
+
+
+def select_source(source: dict[str, Any], spec: Any) -> dict[str, Any] | None:
+    """A hit's ``_source`` as a (``_without_hidden``) ``_source`` option selects it: None for false,
+    the top-level fields its ``includes`` patterns name (all without any) less its ``excludes``."""
+    if spec is False:
+        return None
+    if spec is True:
+        return source
+    includes, excludes = spec.get("includes", ["*"]) or ["*"], spec.get("excludes", [])
+    return {
+        name: value
+        for name, value in source.items()
+        if any(fnmatch.fnmatchcase(name, p) for p in includes)
+        and not any(fnmatch.fnmatchcase(name, p) for p in excludes)
+    }
 
 
 def _without_hidden(source: Any) -> Any:

@@ -12,7 +12,7 @@ from hybrid_search.api.bodies import json_object
 from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, parse_model
 from hybrid_search.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
 from hybrid_search.query_log import QueryLog
-from hybrid_search.search import SearchService
+from hybrid_search.search import SearchService, Storefront
 
 search = Blueprint("search", __name__)
 _lock = threading.Lock()
@@ -57,14 +57,16 @@ def request_fields() -> tuple[dict[str, Any], bytes | None]:
     return fields, photo
 
 
-def search_for_caller(fields: dict[str, Any], photo: bytes | None, prefix: str = "") -> dict[str, Any]:
-    """Run a search for the caller: a user's personalisation belongs to the client (tenant) whose
-    key sent it, so ``user_id`` needs a client key."""
+def search_for_caller(
+    fields: dict[str, Any], photo: bytes | None, prefix: str = "", storefront: Storefront | None = None
+) -> dict[str, Any]:
+    """Run a search for the caller (within a ``storefront``'s query, its match set counted): a user's
+    personalisation belongs to the client (tenant) whose key sent it, so ``user_id`` needs a client key."""
     parsed = parse_model(SearchRequest, fields, prefix)
     client = caller_client()
     if parsed.user_id and client is None:
         raise UnauthorisedError(f"{prefix}user_id: personalised search needs a client X-API-Key")
-    result = search_service().search(parsed, photo, client)
+    result = search_service().search(parsed, photo, client, storefront)
     settings = current_app.extensions["hybrid_search"].settings
     if parsed.q and settings.query_log_ttl_s:
         log = QueryLog(current_app.extensions["hybrid_search"].redis, settings.products_alias, settings.query_log_ttl_s)

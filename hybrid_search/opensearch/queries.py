@@ -34,12 +34,16 @@ def build_filters(
     price_min: float | None = None,
     price_max: float | None = None,
     exclude_ids: Sequence[str] = (),
+    where: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A bool query of term filters (any of the values per field), a price range and excluded ids."""
+    """A bool query of term filters (any of the values per field), a price range, excluded ids, and
+    ``where``: a storefront's own query (checked by the read path's allow-list), as a filter."""
     clauses: list[dict[str, Any]] = [{"terms": {name: list(values)}} for name, values in filters.items() if values]
     price = {k: v for k, v in (("gte", price_min), ("lte", price_max)) if v is not None}
     if price:
         clauses.append({"range": {"price": price}})
+    if where is not None:
+        clauses.append(where)
     query: dict[str, Any] = {"filter": clauses}
     if exclude_ids:
         query["must_not"] = [{"ids": {"values": list(exclude_ids)}}]

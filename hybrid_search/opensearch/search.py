@@ -22,22 +22,63 @@ class LegHit:
 
 def run_legs(client: OpenSearch, index: str, legs: Mapping[str, dict[str, Any]]) -> dict[str, list[LegHit]]:
     """Each leg's hits, best first, from a single _msearch round trip (bodies from ``leg_body``)."""
-    if not legs:
-        return {}
-    body: list[dict[str, Any]] = []
-    for query in legs.values():
-        body += [{"index": index}, query]
+    return run_legs_counted(client, index, legs, None)[0]
+
+
+@dataclass(frozen=True)
+class MatchSet:
+    """What a blended search matched: every product a leg matches, the vector legs to their window
+    (their nearest ``k``); the storefront's ``total`` and the aggregations (facets) over them."""
+
+    total: int
+    aggregations: dict[str, Any] = field(default_factory=dict)
+
+
+def match_set_body(queries: Sequence[dict[str, Any]], aggs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Counts (and aggregates, with ``aggs``) the products any of the legs' ``queries`` matches; each
+    query carries the filters its leg ran with, and a k-NN query matches its nearest ``k`` only."""
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": True,
+        "query": {"bool": {"should": list(queries), "minimum_should_match": 1}},
+    }
+    return body | ({"aggs": dict(aggs)} if aggs else {})
+
+
+def run_legs_counted(
+    client: OpenSearch, index: str, legs: Mapping[str, dict[str, Any]], match_set: dict[str, Any] | None
+) -> tuple[dict[str, list[LegHit]], MatchSet | None]:
+    """``run_legs``, and with ``match_set`` (a ``match_set_body``) what it counts, in the same round trip."""
+    bodies = [*legs.values(), *([match_set] if match_set is not None else [])]
+    if not bodies:
+        return {}, None
+    lines: list[dict[str, Any]] = []
+    for body in bodies:
+        lines += [{"index": index}, body]
     with translated_errors("searching"):
-        responses = client.msearch(body=body)["responses"]
-    out = {}
-    for name, response in zip(legs, responses, strict=True):
+        responses = client.msearch(body=lines)["responses"]
+    labels = [*(f"the {leg} leg" for leg in legs), "the match set"]
+    for label, response in zip(labels, responses, strict=False):
         if "error" in response:
             reason = response["error"].get("reason") if isinstance(response["error"], dict) else response["error"]
-            if response.get("status") == 400:
-                raise InvalidInputError("q", f"the {name} leg was rejected: {reason}")
-            raise BackendError(f"the {name} leg failed: {reason}")
-        out[name] = [_leg_hit(hit) for hit in response["hits"]["hits"]]
-    return out
+            if response.get("status") == 400:  # the query's words, or the storefront's aggregations
+                raise InvalidInputError("aggs" if label == labels[-1] else "q", f"{label} was rejected: {reason}")
+            raise BackendError(f"{label} failed: {reason}")
+    out = {
+        name: [_leg_hit(hit) for hit in response["hits"]["hits"]]
+        for name, response in zip(legs, responses[: len(legs)], strict=True)
+    }
+    if match_set is None:
+        return out, None
+    counted = responses[-1]
+    return out, MatchSet(counted["hits"]["total"]["value"], counted.get("aggregations", {}))
+
+
+def count_match_set(client: OpenSearch, index: str, match_set: dict[str, Any]) -> MatchSet:
+    """``match_set_body``'s count on its own (where the legs ran inside OpenSearch's hybrid query)."""
+    with client_query_errors(f"counting {index}"):
+        counted = client.search(index=index, body=match_set)
+    return MatchSet(counted["hits"]["total"]["value"], counted.get("aggregations", {}))
 
 
 def run_hybrid(

@@ -11,11 +11,13 @@ import uuid
 import pytest
 
 from hybrid_search.api import create_app
+from hybrid_search.catalog import SearchRequest
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import write_documents
+from hybrid_search.search import SearchService, Storefront
 from hybrid_search.services import Services
 from tests.data import photo_bytes
 from tests.integration.events import purchases
@@ -225,3 +227,23 @@ def test_without_neural_search_every_search_blends_in_process(node_without_neura
     assert len(body["hits"]) == 5
     forced = app.get("/search", query_string={"q": "black backpack", "engine": NATIVE})
     assert forced.status_code == 400 and forced.get_json()["field"] == "engine"
+
+
+def test_the_engines_count_one_match_set_within_a_storefronts_query(api, search_settings):
+    """A storefront's query filters every leg; its total and facets are the same on both engines."""
+    name = f"store-{uuid.uuid4().hex[:6]}"
+    use_profile(api, name, weights=TEXT_LEGS, window=50, normalisation="l2")
+    service = SearchService.from_services(Services.from_settings(search_settings))
+    storefront = Storefront(
+        where={"bool": {"filter": [{"terms": {"article_type": ["Backpacks", "Watches"]}}]}},
+        aggs={"types": {"terms": {"field": "article_type"}}},
+    )
+    answers = {
+        engine: service.search(SearchRequest(q="black", profile=name, engine=engine), storefront=storefront)
+        for engine in (NATIVE, MSEARCH)
+    }
+    assert answers[NATIVE]["engine"]["name"] == NATIVE and answers[MSEARCH]["engine"]["name"] == MSEARCH
+    native, msearch = answers[NATIVE], answers[MSEARCH]
+    assert native["total"] == msearch["total"] > 0 and native["aggregations"] == msearch["aggregations"]
+    assert {b["key"].lower() for b in msearch["aggregations"]["types"]["buckets"]} <= {"backpacks", "watches"}
+    assert_same_ranking(native["hits"], msearch["hits"])

@@ -86,3 +86,35 @@ def test_errors_are_the_clients_exceptions_with_the_reason(shop, served, search_
     with pytest.raises(RequestError) as bad:
         shop.msearch(body=[{}, SHIRTS, {}, {"query": {"script": {"script": "1"}}}])
     assert bad.value.info["error"]["field"] == "body[3].query.script"
+
+
+def test_a_storefront_keeps_its_query_facets_and_source_when_it_asks_for_the_blend(
+    shop, served, search_settings, catalog
+):
+    alias, node = search_settings.products_alias, make_client(search_settings)
+    black = {"bool": {"filter": [{"term": {"colour": "Black"}}]}}
+    body = {
+        "size": 5,
+        "query": black,
+        "aggs": {"types": {"terms": {"field": "article_type", "size": 100}}, "colours": {"terms": {"field": "colour"}}},
+        "_source": ["title", "colour", "content_hash"],
+        "ext": {"hybrid": {"q": "backpack"}},
+    }
+    answer = shop.search(index=alias, body=body)
+    hits, total = answer["hits"]["hits"], answer["hits"]["total"]["value"]
+    assert hits and all(set(h["_source"]) == {"title", "colour"} and h["_source"]["colour"] == "Black" for h in hits)
+    # the blend among black products: what /search ranks with its own colour filter
+    ours = requests.get(f"{served}/search", params={"q": "backpack", "colour": "Black", "size": 5}, timeout=60).json()
+    assert [h["_id"] for h in hits] == [f"{h['merchant']}/{h['id']}" for h in ours["hits"]]
+    # total and facets count one match set: every black product a leg matches, each of one type
+    assert [b["key"].lower() for b in answer["aggregations"]["colours"]["buckets"]] == ["black"]
+    assert sum(b["doc_count"] for b in answer["aggregations"]["types"]["buckets"]) == total
+    lexical = {"bool": {"filter": [black], "must": [{"match": {"title": "backpack"}}]}}
+    assert (
+        node.count(index=alias, body={"query": lexical})["count"]
+        <= total
+        <= node.count(index=alias, body={"query": black})["count"]
+    )
+    with pytest.raises(RequestError) as refused:
+        shop.search(index=alias, body={"sort": [{"price": "asc"}], "ext": {"hybrid": {"q": "backpack"}}})
+    assert refused.value.info["error"]["field"] == "body.sort"
