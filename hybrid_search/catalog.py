@@ -210,6 +210,8 @@ class SearchRequest(BaseModel):
     explain: bool = False
     why: bool = False  # with explain and a user: the user's top matching attributes and nearest history products
     engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: HYBRID_SEARCH_BLEND_ENGINE
+    # value counts of these fields over the search's match set, which then gives ``total`` too
+    facets: tuple[Literal[FILTER_FIELDS], ...] = ()
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}

@@ -62,6 +62,7 @@ from hybrid_search.users import UserProfiles
 VOTER_LEGS = ("fused", "image")
 LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
+FACET, FACET_VALUES = "facet:", 50  # /search's facet aggregations: their name prefix, values each
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 
 
@@ -444,6 +445,10 @@ class SearchService:
         ``storefront`` query, its match set counted (``total``) and aggregated (``aggregations``)."""
         started = time.perf_counter()
         plan = self.plan(request, photo, storefront.where if storefront is not None else None)
+        if request.facets:  # counted over the match set beside the storefront's own aggregations
+            where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
+            facets = {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in request.facets}
+            storefront = Storefront(where, aggs | facets)
         profile, understood = plan.profile, plan.understood
         user, degraded = None, {}
         if request.user_id and client is not None:
@@ -556,13 +561,30 @@ class SearchService:
             },
             "hits": hits,
         }
-        if storefront is not None and storefront.aggs and matched is not None:
-            out["aggregations"] = matched.aggregations
+        if matched is not None and request.facets:
+            out["facets"] = self._facets(request.facets, matched.aggregations, list(products.values()))
+        if storefront is not None and matched is not None and (asked := _storefront_aggregations(matched)):
+            out["aggregations"] = asked
         if request.explain and intent is not None:
             out["intent"] = intent
         if degraded:
             out["degraded"] = degraded
         return out
+
+    def _facets(
+        self, names: tuple[str, ...], aggregations: dict[str, Any], seen: list[dict[str, Any]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Each facet's values, most products first, spelled as the catalog spells them: the keyword
+        normaliser lower-cases what it aggregates, and the spelling comes back from the products
+        ``seen`` (the page's sources), else from the attribute heads, else stays lower-case."""
+        counts = {name: {b["key"]: b["doc_count"] for b in aggregations[f"{FACET}{name}"]["buckets"]} for name in names}
+        if self.attributes is not None:
+            counts = self.attributes.canonical(counts)
+        spelling = {(name, str(p[name]).lower()): str(p[name]) for p in seen for name in names if p.get(name)}
+        return {
+            name: [{"value": spelling.get((name, v.lower()), v), "count": n} for v, n in counts[name].items()]
+            for name in names
+        }
 
     def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
         """Per page product: the user's favoured attribute values it has and their nearest history products."""
@@ -595,6 +617,11 @@ class SearchService:
 def _signals(request: SearchRequest, photo: bytes | None, intent: Intent | None) -> QuerySignals:
     looks = photo is not None or bool(request.like)
     return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent)
+
+
+def _storefront_aggregations(matched: MatchSet) -> dict[str, Any]:
+    """The match set's aggregations a storefront asked for (not the /search facets beside them)."""
+    return {name: value for name, value in matched.aggregations.items() if not name.startswith(FACET)}
 
 
 def _ms(start: float, end: float) -> float:

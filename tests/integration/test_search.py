@@ -367,3 +367,19 @@ def test_without_attribute_heads_the_default_still_serves_every_kind_of_query(se
     ):
         result = service.search(request, photo)
         assert result["hits"] and "attributes" not in result["legs"]
+
+
+def test_facets_count_the_match_set_which_gives_the_total(api, catalog, search_settings):
+    """/search's total was the fusion window (100), and it had no facets."""
+    plain = api.get("/search?q=black&size=5").get_json()
+    faceted = api.get("/search?q=black&size=5&facets=colour,article_type").get_json()
+    assert [h["id"] for h in faceted["hits"]] == [h["id"] for h in plain["hits"]]  # the same ranking
+    total, facets = faceted["total"], faceted["facets"]
+    assert sum(f["count"] for f in facets["article_type"]) == sum(f["count"] for f in facets["colour"]) == total
+    assert "Black" in {f["value"] for f in facets["colour"]}  # as the catalog spells it, not "black"
+    lexical = {"query": {"multi_match": {"query": "black", "fields": ["title", "colour"]}}}
+    assert make_client(search_settings).count(index=search_settings.products_alias, body=lexical)["count"] <= total
+    within = api.get("/search?q=black&colour=Black&facets=colour").get_json()
+    assert [f["value"] for f in within["facets"]["colour"]] == ["Black"] and within["total"] < total
+    refused = api.get("/search?q=black&facets=price")
+    assert refused.status_code == 400 and refused.get_json()["field"].startswith("facets")

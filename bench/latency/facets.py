@@ -1,0 +1,122 @@
+"""What a storefront's query and facets cost the blend through the OpenSearch-shaped read path.
+
+One API under gunicorn (``hybrid-search serve``) against the indexed fashion catalog; the same English
+dev queries sent to ``POST /<alias>/_search`` with ``ext.hybrid``, two ways taking turns: the blend
+alone, and the blend within a storefront's query (a gender filter) with three facets (colour, article
+type, usage) over its match set, whose count becomes ``hits.total`` (counted in the same _msearch as
+the legs). The query cache is warm (encoding excluded). Target: p99 with the facets <= 1.3 x without.
+
+As in ``ranker.py``, a p99 of a few hundred requests is decided by a stall or two on a shared 2-core
+machine, so the comparison runs ``--rounds`` times (which goes first alternates by round) and the
+ratios reported are the medians of the rounds' ratios, beside all rounds' samples pooled.
+
+    python bench/latency/facets.py [--requests 200] [--rounds 5] [--out bench/latency/results-facets.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import Row, measure, table_row, warm_query_cache  # noqa: E402  (bench/latency/run.py)
+from serving import Api, percentiles  # noqa: E402
+
+from hybrid_search.evaluation.judgments import load_queries
+from hybrid_search.settings import Settings
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
+STOREFRONT = {
+    "query": {"bool": {"filter": [{"terms": {"gender": ["Men", "Women", "Unisex"]}}]}},
+    "aggs": {
+        "colour": {"terms": {"field": "colour", "size": 20}},
+        "type": {"terms": {"field": "article_type", "size": 20}},
+        "usage": {"terms": {"field": "usage", "size": 10}},
+    },
+}
+
+
+def blend(api: Api, words: list[str], storefront: dict):
+    """A call of the read path: page 1 of 10 for query ``i`` (its total and facets with ``storefront``)."""
+    url = f"{api.url}/{api.settings.products_alias}/_search"
+
+    def call(i: int) -> None:
+        body = {"size": 10, **storefront, "ext": {"hybrid": {"q": words[i % len(words)]}}}
+        response = api.session.post(url, json=body, timeout=60)
+        response.raise_for_status()
+
+    return call
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results-facets.md")
+    args = parser.parse_args()
+    settings = Settings()
+    queries = load_queries(DATA / "queries-dev.jsonl")
+    words = [q.text for q in queries if q.kind in ("keyword", "synonym")][: args.requests]
+    variants = {"the blend alone": {}, "with a storefront query and three facets": STOREFRONT}
+    rounds: list[dict[tuple[str, int], Row]] = []
+    with Api(settings) as api:
+        warm_query_cache(api, words)
+        checked = api.session.post(
+            f"{api.url}/{settings.products_alias}/_search",
+            json={"size": 10, **STOREFRONT, "ext": {"hybrid": {"q": words[0]}}},
+            timeout=60,
+        ).json()
+        assert checked["aggregations"]["colour"]["buckets"] and checked["hits"]["total"]["value"] > 10, checked
+        for n in range(args.rounds):
+            order = list(variants.items()) if n % 2 == 0 else list(reversed(variants.items()))
+            measured = {}
+            for concurrency in (1, 8):
+                for name, storefront in order:
+                    row = measure(name, blend(api, words, storefront), args.requests, concurrency)
+                    measured[name, concurrency] = row
+            rounds.append(measured)
+    pooled = {
+        key: Row(key[0], key[1], [x for r in rounds for x in r[key].samples], sum(r[key].wall_s for r in rounds))
+        for key in rounds[0]
+    }
+    plain, faceted = variants
+    ratios = []
+    for concurrency in (1, 8):
+
+        def ratio(a: Row, b: Row, at: int) -> float:
+            return percentiles(a.samples)[at] / percentiles(b.samples)[at]
+
+        with_key, without_key = (faceted, concurrency), (plain, concurrency)
+        per_round = [(ratio(r[with_key], r[without_key], 0), ratio(r[with_key], r[without_key], 2)) for r in rounds]
+        p50 = statistics.median(p for p, _ in per_round)
+        p99 = statistics.median(p for _, p in per_round)
+        pooled_p99 = ratio(pooled[with_key], pooled[without_key], 2)
+        qps = pooled[with_key].qps / pooled[without_key].qps
+        each = " ".join(f"{p:.2f}" for _, p in per_round)
+        ratios.append(f"| {concurrency} | {p50:.2f} | {p99:.2f} ({each}) | {pooled_p99:.2f} | {qps:.2f} |")
+    table = "\n".join(
+        [
+            f"{args.rounds} rounds of {args.requests} requests per row, pooled; one API (`hybrid-search serve`, "
+            f"{settings.api_workers} workers); {os.cpu_count()} cores shared by the client, the API and "
+            "OpenSearch; English dev queries, warm query cache, `POST /<alias>/_search` with `ext.hybrid`.",
+            "",
+            "| scenario | concurrency | p50 ms | p95 ms | p99 ms | requests/s | median encode ms | p99 encode ms |",
+            "|---|---|---|---|---|---|---|---|",
+            *(table_row(r) for r in pooled.values()),
+            "",
+            "| concurrency | p50 facets ÷ alone, median of rounds | p99 facets ÷ alone, median of rounds (each round) "
+            "| p99 facets ÷ alone, pooled | requests/s facets ÷ alone |",
+            "|---|---|---|---|---|",
+            *ratios,
+        ]
+    )
+    print(table)
+    args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
