@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from flask import Response, current_app, redirect, url_for
@@ -14,16 +13,15 @@ from hybrid_search.errors import HybridSearchError, NotFoundError
 from hybrid_search.photos import PhotoStore
 
 FACETS = ("article_type", "colour", "gender", "usage")
-WINDOW = 50  # results the facet counts are taken over (the smallest fusion window of the default profile)
+WINDOW = 50  # results explained and compared with the shopper's anonymous ranking
 PAGE = 24
+FACET_VALUES = 12
 
 
-def facet_counts(hits: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
-    """Per facet field, each value's count among ``hits``, most common first."""
-    return {
-        field: Counter(h["product"].get(field) for h in hits if h["product"].get(field)).most_common(12)
-        for field in FACETS
-    }
+def facet_counts(result: dict[str, Any] | None) -> dict[str, list[tuple[str, int]]]:
+    """Per facet field, its most common values over the search's match set (what /search counts)."""
+    facets = result.get("facets", {}) if result else {}
+    return {field: [(f["value"], f["count"]) for f in facets.get(field, [])[:FACET_VALUES]] for field in FACETS}
 
 
 def bars(explain: dict[str, Any]) -> list[dict[str, Any]]:
@@ -62,7 +60,7 @@ def search_page() -> tuple[str, int]:
     result, error = None, None
     if asked.get("q") or asked.get("like") or photo:
         try:
-            result = search_for_caller({**asked, "size": WINDOW, "explain": "true"}, photo)
+            result = search_for_caller({**asked, "size": WINDOW, "explain": "true", "facets": FACETS}, photo)
         except HybridSearchError as exc:
             error = exc
     hits = result["hits"] if result else []
@@ -78,7 +76,7 @@ def search_page() -> tuple[str, int]:
         fields=asked,
         result=result,
         hits=hits[:PAGE],
-        facets=facet_counts(hits),
+        facets=facet_counts(result),
         photo_query=photo is not None,
     )
 

@@ -6,11 +6,11 @@ def test_moves_count_places_risen_since_the_page_before():
     assert moves([], ["a"]) == [None]
 
 
-def test_facets_count_values_among_the_hits_most_common_first():
-    hits = [{"product": {"colour": c, "gender": "Men"}} for c in ("Black", "Blue", "Black", None)]
-    counts = facet_counts(hits)
-    assert counts["colour"] == [("Black", 2), ("Blue", 1)] and counts["gender"] == [("Men", 4)]
-    assert counts["usage"] == []
+def test_facets_are_the_searchs_match_set_counts_at_most_twelve_values_each():
+    colours = [{"value": f"c{i}", "count": 20 - i} for i in range(15)]
+    counts = facet_counts({"facets": {"colour": colours, "gender": [{"value": "Men", "count": 4}]}})
+    assert counts["colour"] == [(f"c{i}", 20 - i) for i in range(12)] and counts["gender"] == [("Men", 4)]
+    assert counts["usage"] == [] and facet_counts(None)["colour"] == []
 
 
 def test_bars_are_each_legs_part_as_a_share_of_the_largest():
