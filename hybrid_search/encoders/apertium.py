@@ -108,7 +108,9 @@ class Pipeline:
         if self._pid != os.getpid() or not self._running():
             self._start()
         answer = self._exchange(line)
-        if not self._running():
+        # a killed stage may not be reaped yet (poll still None) when the stages after it flush an
+        # empty line and end: words in, nothing out is a dead pipeline too (an unknown word comes back)
+        if not self._running() or (not answer and line.replace(_END, "").strip()):
             raise TranslationError("a stage ended")
         return answer
 
