@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
@@ -30,6 +31,7 @@ from hybrid_search.opensearch.queries import (
     HIDDEN_FIELDS,
     WORDS,
     among_ids,
+    build_all_words_query,
     build_attribute_query,
     build_filters,
     leg_body,
@@ -42,6 +44,7 @@ from hybrid_search.opensearch.search import (
     get_sources,
     match_set_body,
     run_hybrid,
+    run_legs,
     run_legs_counted,
     search_sources,
 )
@@ -62,6 +65,7 @@ from hybrid_search.users import UserProfiles
 VOTER_LEGS = ("fused", "image")
 LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
+VECTOR_LEGS = ("text", "fused", "image")  # the legs whose matches are their nearest k
 FACET, FACET_VALUES = "facet:", 50  # /search's facet aggregations: their name prefix, values each
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 
@@ -323,8 +327,8 @@ class SearchService:
                     bodies[leg.name] = leg_body(profile.window, query, ATTRIBUTES if votes else ())
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
-        ranked = [body["query"] for leg, body in bodies.items() if profile.weight(leg) > 0]
-        match_set = match_set_body(ranked, counted.aggs) if counted is not None and not understood.voting else None
+        matching = _match_set_queries(inputs, filters, profile, {leg: body["query"] for leg, body in bodies.items()})
+        match_set = match_set_body(matching, counted.aggs) if counted is not None else None
         results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
         legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
         intent = inputs.intent
@@ -346,12 +350,11 @@ class SearchService:
             look_alikes = list(dict.fromkeys(doc_id for leg in VOTER_LEGS for doc_id, _ in legs.get(leg, ())))
             bodies = {"attributes": leg_body(profile.window, query)}
             bodies[LOOK_ALIKES] = leg_body(len(look_alikes), among_ids(query, look_alikes))
-            match_set = match_set_body([*ranked, query], counted.aggs) if counted is not None else None
-            found, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
-            voted = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in found.items()}
+            voted = {
+                leg: [(h.doc_id, h.score) for h in hits]
+                for leg, hits in run_legs(self.client, self.settings.products_alias, bodies).items()
+            }
             legs["attributes"] = ties_led_by(voted["attributes"], voted[LOOK_ALIKES], profile.window)
-        elif counted is not None and matched is None:  # no vote after all: the legs that ran are the set
-            matched = count_match_set(self.client, self.settings.products_alias, match_set_body(ranked, counted.aggs))
         return legs, intent, matched
 
     def _engine(self, plan: SearchPlan) -> SearchPlan:
@@ -485,7 +488,9 @@ class SearchService:
             blended = [hybrid_hit(hit, legs_run, plan.native.score_scale) for hit in found]
             total, offset = min(total, profile.window), start
             if storefront is not None:
-                body = match_set_body(list(self._native_queries(plan).values()), storefront.aggs)
+                queries = self._native_queries(plan)
+                matching = _match_set_queries(understood.inputs, understood.filters, profile, queries)
+                body = match_set_body(matching, storefront.aggs)
                 matched = count_match_set(self.client, self.settings.products_alias, body)
         else:
             legs, intent, matched = self._msearch_legs(understood, profile, storefront)
@@ -617,6 +622,17 @@ class SearchService:
 def _signals(request: SearchRequest, photo: bytes | None, intent: Intent | None) -> QuerySignals:
     looks = photo is not None or bool(request.like)
     return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent)
+
+
+def _match_set_queries(
+    inputs: QueryInputs, filters: dict[str, Any], profile: BlendProfile, ran: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What a search matched, for its ``total`` and facets: the products that hold every word the
+    shopper typed (``build_all_words_query``; the BM25 leg ranks a product with any of them, and the
+    attribute leg every product of an asked colour), and the nearest ``window`` of each vector leg
+    the blend ranks (``ran``: the queries of the legs that ran, by name)."""
+    words = [build_all_words_query(inputs.typed, filters)] if inputs.typed else []
+    return words + [ran[leg] for leg in VECTOR_LEGS if leg in ran and profile.weight(leg) > 0]
 
 
 def _storefront_aggregations(matched: MatchSet) -> dict[str, Any]:

@@ -67,6 +67,13 @@ def build_bm25_query(text: str, filters: dict[str, Any], fuzzy: bool = False) ->
     return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
 
 
+def build_all_words_query(text: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """Products whose text fields hold every word of ``text`` between them (a storefront's notion of
+    "matches the words"; the BM25 leg ranks any word), with the filters."""
+    multi_match = {"query": text, "fields": list(BM25_FIELDS), "type": "cross_fields", "operator": "and"}
+    return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
+
+
 def build_title_query(text: str, filters: dict[str, Any], phrase: bool = False, fuzzy: bool = False) -> dict[str, Any]:
     """Products whose title has every word of ``text`` (within ``fuzzy`` edits, as the BM25 leg
     allows), or has ``text`` as a phrase (two words of slop): the strict lexical signals of a

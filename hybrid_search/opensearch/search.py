@@ -27,16 +27,16 @@ def run_legs(client: OpenSearch, index: str, legs: Mapping[str, dict[str, Any]])
 
 @dataclass(frozen=True)
 class MatchSet:
-    """What a blended search matched: every product a leg matches, the vector legs to their window
-    (their nearest ``k``); the storefront's ``total`` and the aggregations (facets) over them."""
+    """What a blended search matched (``match_set_body``): its ``total`` and the aggregations (facets)
+    over those products."""
 
     total: int
     aggregations: dict[str, Any] = field(default_factory=dict)
 
 
 def match_set_body(queries: Sequence[dict[str, Any]], aggs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Counts (and aggregates, with ``aggs``) the products any of the legs' ``queries`` matches; each
-    query carries the filters its leg ran with, and a k-NN query matches its nearest ``k`` only."""
+    """Counts (and aggregates, with ``aggs``) the products any of ``queries`` matches; each carries
+    its filters, and a k-NN query matches its nearest ``k`` only."""
     body: dict[str, Any] = {
         "size": 0,
         "track_total_hits": True,
