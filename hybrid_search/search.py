@@ -43,6 +43,7 @@ from hybrid_search.opensearch.search import (
     get_source,
     get_sources,
     match_set_body,
+    passthrough_search,
     run_hybrid,
     run_legs,
     run_legs_counted,
@@ -575,6 +576,26 @@ class SearchService:
         if degraded:
             out["degraded"] = degraded
         return out
+
+    def in_storefront_order(
+        self, request: SearchRequest, storefront: Storefront, page: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The search's match set (what ``search`` counts) in a storefront's own order: ``page`` is the
+        body's ``sort``, ``from``/``size`` or ``search_after`` and ``_source`` (checked by the read
+        path); the match set query's relevance breaks ties, then the id. OpenSearch's answer, as the
+        sort is OpenSearch's, deep paging included; no blend or rerank (the shopper chose the order)."""
+        plan = self.plan(request, None, storefront.where)
+        profile, inputs, filters = plan.gathered or plan.profile, plan.understood.inputs, plan.understood.filters
+        ran = {
+            leg.name: query
+            for leg in LEGS
+            if profile.weight(leg.name) > 0
+            and (query := leg.query(inputs, filters, profile.window, profile.attribute_weights)) is not None
+        }
+        body = match_set_body(_match_set_queries(inputs, filters, profile, ran), storefront.aggs)
+        sort = [*page.get("sort", []), {"_score": "desc"}, {"product_id": "asc"}, {"merchant_id": "asc"}]
+        body |= {**page, "sort": sort, "track_scores": True}
+        return passthrough_search(self.client, self.settings.products_alias, body, {})
 
     def _facets(
         self, names: tuple[str, ...], aggregations: dict[str, Any], seen: list[dict[str, Any]]

@@ -30,8 +30,8 @@ from hybrid_search.api.passthrough import (
     source_params,
     with_search_timeout,
 )
-from hybrid_search.api.search import search_for_caller
-from hybrid_search.catalog import doc_id, whole
+from hybrid_search.api.search import search_for_caller, search_service
+from hybrid_search.catalog import SearchRequest, doc_id, parse_model, whole
 from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError, UnauthorisedError
 from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 from hybrid_search.opensearch.search import (
@@ -48,8 +48,10 @@ from hybrid_search.services import Services
 opensearch_rest = Blueprint("opensearch_rest", __name__)
 MAX_SEARCHES = 20  # bodies in one _msearch
 BLEND_FIELDS = ("query_id", "profile", "engine", "legs", "timings_ms", "personalised")  # what ext.hybrid answers
-# what a body with ext.hybrid may hold beside it: the blend ranks (no sort), pages by its window
+# what a body with ext.hybrid may hold beside it: the blend ranks and pages by its window; a sort
+# orders the match set instead, paged as OpenSearch pages it
 BLEND_BODY = frozenset({"size", "from", "query", "aggs", "aggregations", "_source", "track_total_hits"})
+SORTED_BODY = frozenset({"sort", "search_after"})
 
 
 opensearch_rest.register_error_handler(HybridSearchError, opensearch_error_response)
@@ -138,8 +140,13 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
     leg), with its ``aggs`` over the match set (which also gives ``hits.total``) and its ``_source``."""
     if not isinstance(hybrid, dict):
         raise InvalidInputError("ext.hybrid", "must be an object of /search parameters")
-    if unknown := sorted(set(body) - BLEND_BODY):
-        raise InvalidInputError(f"body.{unknown[0]}", f"with ext.hybrid: {', '.join(sorted(BLEND_BODY))}")
+    if unknown := sorted(set(body) - BLEND_BODY - SORTED_BODY):
+        allowed = ", ".join(sorted(BLEND_BODY | SORTED_BODY))
+        raise InvalidInputError(f"body.{unknown[0]}", f"with ext.hybrid: {allowed}")
+    if "sort" in body:
+        return _sorted(alias, body, hybrid)
+    if "search_after" in body:
+        raise InvalidInputError("body.search_after", "pages a sort: the blend pages with from and size")
     size = whole(body.get("size", request.args.get("size", 10)), "size")
     start = whole(body.get("from", request.args.get("from", 0)), "from")
     check_page(start, size, "")
@@ -172,6 +179,22 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
         **({"aggregations": result.get("aggregations", {})} if aggs else {}),
         "ext": {"hybrid": {k: result[k] for k in BLEND_FIELDS}},
     }
+
+
+def _sorted(alias: str, body: dict[str, Any], hybrid: dict[str, Any]) -> dict[str, Any]:
+    """The match set in the body's ``sort`` (relevance breaking ties), paged by from/size or
+    ``search_after`` as OpenSearch pages it; ``ext.hybrid`` says what the shopper searched for."""
+    guarded = guarded_body(body, is_admin())
+    if not isinstance(guarded["sort"], list):
+        guarded["sort"] = [guarded["sort"]]
+    if any(s == "_score" or (isinstance(s, dict) and "_score" in s) for s in guarded["sort"]):
+        raise InvalidInputError("body.sort", "relevance is the blend's: leave sort out for it")
+    aggs = guarded.pop("aggs", guarded.pop("aggregations", None))
+    storefront = Storefront(where=guarded.pop("query", None), aggs=aggs)
+    guarded.pop("track_total_hits", None)
+    fields = parse_model(SearchRequest, {**hybrid, "size": 1}, "ext.hybrid.")  # checked as /search checks it
+    answer = search_service().in_storefront_order(fields, storefront, guarded)
+    return answer | {"ext": {"hybrid": {"sorted": True, "personalised": False}}}  # the shopper's order
 
 
 @opensearch_rest.route("/_msearch", methods=["GET", "POST"])

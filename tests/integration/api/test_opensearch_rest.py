@@ -116,5 +116,26 @@ def test_a_storefront_keeps_its_query_facets_and_source_when_it_asks_for_the_ble
         <= node.count(index=alias, body={"query": black})["count"]
     )
     with pytest.raises(RequestError) as refused:
-        shop.search(index=alias, body={"sort": [{"price": "asc"}], "ext": {"hybrid": {"q": "backpack"}}})
+        shop.search(index=alias, body={"highlight": {"fields": {"title": {}}}, "ext": {"hybrid": {"q": "backpack"}}})
+    assert refused.value.info["error"]["field"] == "body.highlight"
+
+
+def test_a_sort_orders_the_match_set_and_pages_it_deep(shop, search_settings, catalog):
+    alias = search_settings.products_alias
+    asked = {"query": {"bool": {"filter": [{"exists": {"field": "year"}}]}}, "ext": {"hybrid": {"q": "black"}}}
+    blended = shop.search(index=alias, body={**asked, "size": 5})
+    by_year = shop.search(index=alias, body={**asked, "size": 5, "sort": [{"year": "desc"}]})
+    hits = by_year["hits"]["hits"]
+    assert by_year["hits"]["total"] == blended["hits"]["total"]  # the same match set, in another order
+    years = [h["sort"][0] for h in hits]
+    assert years == sorted(years, reverse=True) and all(h["_index"] == alias for h in hits)
+    for a, b in zip(hits, hits[1:], strict=False):  # relevance breaks ties
+        assert a["sort"][0] > b["sort"][0] or a["_score"] >= b["_score"]
+    after = shop.search(
+        index=alias, body={**asked, "size": 5, "sort": [{"year": "desc"}], "search_after": hits[-1]["sort"]}
+    )
+    skipped = shop.search(index=alias, body={**asked, "size": 5, "from": 5, "sort": [{"year": "desc"}]})
+    assert [h["_id"] for h in after["hits"]["hits"]] == [h["_id"] for h in skipped["hits"]["hits"]]
+    with pytest.raises(RequestError) as refused:
+        shop.search(index=alias, body={**asked, "sort": ["_score"]})
     assert refused.value.info["error"]["field"] == "body.sort"
