@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import Row, measure, table_row, warm_query_cache  # noqa: E402  (bench/latency/run.py)
-from serving import Api, percentiles  # noqa: E402
+from run import Rounds, measure, pooled_rows, round_ratios, table_row, warm_query_cache  # noqa: E402
+from serving import Api  # noqa: E402
 
 from hybrid_search.evaluation.judgments import load_queries
 from hybrid_search.settings import Settings
@@ -67,7 +66,7 @@ def main() -> None:
         "with a storefront query and three facets": STOREFRONT,
         "the same, sorted by year": {**STOREFRONT, "sort": [{"year": "desc"}]},
     }
-    rounds: list[dict[tuple[str, int], Row]] = []
+    rounds: Rounds = []
     with Api(settings) as api:
         warm_query_cache(api, words)
         checked = api.session.post(
@@ -84,28 +83,13 @@ def main() -> None:
                     row = measure(name, blend(api, words, storefront), args.requests, concurrency)
                     measured[name, concurrency] = row
             rounds.append(measured)
-    pooled = {
-        key: Row(key[0], key[1], [x for r in rounds for x in r[key].samples], sum(r[key].wall_s for r in rounds))
-        for key in rounds[0]
-    }
+    pooled = pooled_rows(rounds)
     plain, *others = variants
-    ratios = []
-    for other in others:
-        for concurrency in (1, 8):
-
-            def ratio(a: Row, b: Row, at: int) -> float:
-                return percentiles(a.samples)[at] / percentiles(b.samples)[at]
-
-            with_key, without_key = (other, concurrency), (plain, concurrency)
-            per_round = [(ratio(r[with_key], r[without_key], 0), ratio(r[with_key], r[without_key], 2)) for r in rounds]
-            p50 = statistics.median(p for p, _ in per_round)
-            p99 = statistics.median(p for _, p in per_round)
-            pooled_p99 = ratio(pooled[with_key], pooled[without_key], 2)
-            qps = pooled[with_key].qps / pooled[without_key].qps
-            each = " ".join(f"{p:.2f}" for _, p in per_round)
-            ratios.append(
-                f"| {other} | {concurrency} | {p50:.2f} | {p99:.2f} ({each}) | {pooled_p99:.2f} | {qps:.2f} |"
-            )
+    ratios = [
+        f"| {other} | {concurrency} | {round_ratios(rounds, pooled, (other, concurrency), (plain, concurrency))} |"
+        for other in others
+        for concurrency in (1, 8)
+    ]
     table = "\n".join(
         [
             f"{args.rounds} rounds of {args.requests} requests per row, pooled; one API (`hybrid-search serve`, "

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import Row, measure, table_row, warm_query_cache  # noqa: E402  (bench/latency/run.py)
-from serving import API_PORT, Api, percentiles  # noqa: E402
+from run import Rounds, measure, pooled_rows, round_ratios, table_row, warm_query_cache  # noqa: E402
+from serving import API_PORT, Api  # noqa: E402
 
 from hybrid_search.evaluation.judgments import load_queries
 from hybrid_search.settings import Settings
@@ -60,7 +59,7 @@ def main() -> None:
             for name, api in apis.items()
         }
         assert engines["with the ranker"]["name"] == "learned", engines
-        rounds: list[dict[tuple[str, int], Row]] = []
+        rounds: Rounds = []
         for n in range(args.rounds):
             order = list(apis.items()) if n % 2 == 0 else list(reversed(apis.items()))
             measured = {}
@@ -75,36 +74,13 @@ def main() -> None:
                     row = measure(f"/search photo, {name}", call, args.requests, concurrency)
                     measured[row.name, concurrency] = row
             rounds.append(measured)
-    pooled = {
-        key: Row(
-            key[0],
-            key[1],
-            [x for r in rounds for x in r[key].samples],
-            sum(r[key].wall_s for r in rounds),
-            {(n, i): t for n, r in enumerate(rounds) for i, t in r[key].timings.items()},
-        )
-        for key in rounds[0]
-    }
+    pooled = pooled_rows(rounds)
     ratios = []
     for kind in (*texts, "photo"):
         for concurrency in (1, 8):
-            with_key, without_key = (
-                (f"/search {kind}, with the ranker", concurrency),
-                (f"/search {kind}, without the ranker", concurrency),
-            )
-
-            def ratio(a: Row, b: Row, at: int) -> float:
-                return percentiles(a.samples)[at] / percentiles(b.samples)[at]
-
-            per_round = [(ratio(r[with_key], r[without_key], 0), ratio(r[with_key], r[without_key], 2)) for r in rounds]
-            p50 = statistics.median(p for p, _ in per_round)
-            p99 = statistics.median(p for _, p in per_round)
-            pooled_p99 = ratio(pooled[with_key], pooled[without_key], 2)
-            qps = pooled[with_key].qps / pooled[without_key].qps
-            rounds_p99 = " ".join(f"{p:.2f}" for _, p in per_round)
-            ratios.append(
-                f"| {kind} | {concurrency} | {p50:.2f} | {p99:.2f} ({rounds_p99}) | {pooled_p99:.2f} | {qps:.2f} |"
-            )
+            with_key = (f"/search {kind}, with the ranker", concurrency)
+            without_key = (f"/search {kind}, without the ranker", concurrency)
+            ratios.append(f"| {kind} | {concurrency} | {round_ratios(rounds, pooled, with_key, without_key)} |")
     rows = list(pooled.values())
     table = "\n".join(
         [

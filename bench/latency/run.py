@@ -90,6 +90,40 @@ def measure(name: str, call: Callable[[int], dict | None], count: int, concurren
     return row
 
 
+Rounds = list[dict[tuple[str, int], Row]]  # per round: (scenario, concurrency) -> its row
+
+
+def pooled_rows(rounds: Rounds) -> dict[tuple[str, int], Row]:
+    """Each scenario's samples over every round, as one row."""
+    return {
+        key: Row(
+            key[0],
+            key[1],
+            [x for r in rounds for x in r[key].samples],
+            sum(r[key].wall_s for r in rounds),
+            {(n, i): t for n, r in enumerate(rounds) for i, t in r[key].timings.items()},
+        )
+        for key in rounds[0]
+    }
+
+
+def round_ratios(rounds: Rounds, pooled: dict[tuple[str, int], Row], with_key: tuple, without_key: tuple) -> str:
+    """Table cells comparing two scenarios measured in turns: the p50 and p99 ratios as medians of
+    the rounds' ratios (a p99 of a few hundred requests is one stall's), each round's p99 ratio, the
+    pooled p99 ratio and the requests/s ratio."""
+
+    def ratio(a: Row, b: Row, at: int) -> float:
+        return percentiles(a.samples)[at] / percentiles(b.samples)[at]
+
+    per_round = [(ratio(r[with_key], r[without_key], 0), ratio(r[with_key], r[without_key], 2)) for r in rounds]
+    p50 = statistics.median(p for p, _ in per_round)
+    p99 = statistics.median(p for _, p in per_round)
+    pooled_p99 = ratio(pooled[with_key], pooled[without_key], 2)
+    qps = pooled[with_key].qps / pooled[without_key].qps
+    each = " ".join(f"{p:.2f}" for _, p in per_round)
+    return f"{p50:.2f} | {p99:.2f} ({each}) | {pooled_p99:.2f} | {qps:.2f}"
+
+
 def warm_query_cache(api: Api, words: list[str]) -> None:
     """Every query encoded once by every API worker, checked by a sequential pass that finds each cached."""
     warm = api.search(lambda i: {"q": words[i % len(words)]})
