@@ -37,6 +37,7 @@ from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 from hybrid_search.opensearch.search import (
     count_documents,
     document_source,
+    highlights,
     node_info,
     passthrough_msearch,
     passthrough_search,
@@ -50,7 +51,7 @@ MAX_SEARCHES = 20  # bodies in one _msearch
 BLEND_FIELDS = ("query_id", "profile", "engine", "legs", "timings_ms", "personalised")  # what ext.hybrid answers
 # what a body with ext.hybrid may hold beside it: the blend ranks and pages by its window; a sort
 # orders the match set instead, paged as OpenSearch pages it
-BLEND_BODY = frozenset({"size", "from", "query", "aggs", "aggregations", "_source", "track_total_hits"})
+BLEND_BODY = frozenset({"size", "from", "query", "aggs", "aggregations", "_source", "track_total_hits", "highlight"})
 SORTED_BODY = frozenset({"sort", "search_after"})
 
 
@@ -153,19 +154,24 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
     if size and start % size:
         raise InvalidInputError("from", "must be a multiple of size (pages of the fusion window)")
     guarded = guarded_body({k: v for k, v in body.items() if k not in ("size", "from")}, is_admin())
+    if "highlight" in guarded and not isinstance(hybrid.get("q"), str):
+        raise InvalidInputError("body.highlight", "highlights the words of ext.hybrid.q: give q")
     aggs = guarded.get("aggs", guarded.get("aggregations"))
     storefront = Storefront(where=guarded.get("query"), aggs=aggs)
     page = {"size": size, "page": start // size + 1} if size else {"size": 1, "page": 1}  # size 0: the total
     result = search_for_caller({**hybrid, **page}, None, "ext.hybrid.", storefront)
     hits = []
-    for h in result["hits"][:size]:
-        hit = {
-            "_index": alias,
-            "_id": doc_id(h["merchant"], h["id"]) if h["merchant"] else h["id"],
-            "_score": h["score"],
-        }
+    found = result["hits"][:size]
+    keys = [doc_id(h["merchant"], h["id"]) if h["merchant"] else h["id"] for h in found]
+    marked = {}
+    if "highlight" in guarded and keys:
+        marked = highlights(_services().opensearch, alias, keys, guarded["highlight"], hybrid["q"])
+    for h, key in zip(found, keys, strict=True):
+        hit: dict[str, Any] = {"_index": alias, "_id": key, "_score": h["score"]}
         if (source := select_source(h["product"], guarded.get("_source", True))) is not None:
             hit["_source"] = source
+        if hit["_id"] in marked:
+            hit["highlight"] = marked[hit["_id"]]
         hits.append(hit | ({"_explanation": h["explain"]} if "explain" in h else {}))
     return {
         "took": int(result["timings_ms"]["total"]),

@@ -10,7 +10,7 @@ from opensearchpy import OpenSearch
 
 from hybrid_search.errors import BackendError, InvalidInputError, NotFoundError
 from hybrid_search.opensearch.client import client_query_errors, mget_found, translated_errors
-from hybrid_search.opensearch.queries import doc_id_of
+from hybrid_search.opensearch.queries import build_bm25_query, build_filters, doc_id_of
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,18 @@ def passthrough_msearch(client: OpenSearch, index: str, bodies: Sequence[dict[st
         answer = client.msearch(body=lines)
     answer["responses"] = [_naming(response, index) for response in answer["responses"]]
     return answer
+
+
+def highlights(
+    client: OpenSearch, index: str, ids: Sequence[str], highlight: dict[str, Any], text: str
+) -> dict[str, dict[str, Any]]:
+    """The ``highlight`` fragments of the products ``ids`` for what the shopper typed (``text``, as
+    the BM25 leg reads it, unless the highlight names its own ``highlight_query``): one ids search."""
+    spec = {"highlight_query": build_bm25_query(text, build_filters({}))} | highlight
+    body = {"size": len(ids), "query": {"ids": {"values": list(ids)}}, "_source": False, "highlight": spec}
+    with client_query_errors(f"highlighting {index}"):
+        hits = client.search(index=index, body=body)["hits"]["hits"]
+    return {hit["_id"]: hit["highlight"] for hit in hits if hit.get("highlight")}
 
 
 def count_documents(client: OpenSearch, index: str, body: dict[str, Any]) -> Any:

@@ -115,9 +115,12 @@ def test_a_storefront_keeps_its_query_facets_and_source_when_it_asks_for_the_ble
         <= total
         <= node.count(index=alias, body={"query": black})["count"]
     )
+    marked = shop.search(index=alias, body={**body, "highlight": {"fields": {"title": {}}}})["hits"]["hits"]
+    assert [h["_id"] for h in marked] == [h["_id"] for h in hits]  # the same page, highlighted on what was typed
+    assert any("<em>Backpack</em>" in h["highlight"]["title"][0] for h in marked if "highlight" in h)
     with pytest.raises(RequestError) as refused:
-        shop.search(index=alias, body={"highlight": {"fields": {"title": {}}}, "ext": {"hybrid": {"q": "backpack"}}})
-    assert refused.value.info["error"]["field"] == "body.highlight"
+        shop.search(index=alias, body={"post_filter": black, "ext": {"hybrid": {"q": "backpack"}}})
+    assert refused.value.info["error"]["field"] == "body.post_filter"
 
 
 def test_a_sort_orders_the_match_set_and_pages_it_deep(shop, search_settings, catalog):
