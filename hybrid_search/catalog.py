@@ -186,6 +186,7 @@ def fashion_row_to_product(row: dict[str, Any]) -> dict[str, Any]:
 
 ACTIONS = ("impression", "click", "add_to_cart", "purchase")
 FILTER_FIELDS = ("article_type", "category", "colour", "gender", "usage", "merchant_id")
+SORTABLE = ("price", "year", "popularity", "created_at", "updated_at")  # what /search's sort may name
 
 
 class SearchRequest(BaseModel):
@@ -212,6 +213,21 @@ class SearchRequest(BaseModel):
     engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: HYBRID_SEARCH_BLEND_ENGINE
     # value counts of these fields over the search's match set, which then gives ``total`` too
     facets: tuple[Literal[FILTER_FIELDS], ...] = ()
+    # the match set in this order ("price", "price:desc", ...; relevance breaks ties) instead of the blend
+    sort: tuple[str, ...] = ()
+
+    @field_validator("sort")
+    @classmethod
+    def _sort_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            name, _, order = key.partition(":")
+            if name not in SORTABLE or order not in ("", "asc", "desc"):
+                raise ValueError(f"{key!r}: sort by {', '.join(SORTABLE)}, each optionally :asc or :desc")
+        return value
+
+    def sort_clauses(self) -> list[dict[str, str]]:
+        """``sort`` as OpenSearch reads it (ascending unless a key says :desc)."""
+        return [{name: order or "asc"} for name, _, order in (key.partition(":") for key in self.sort)]
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}

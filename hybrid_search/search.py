@@ -69,6 +69,7 @@ HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 VECTOR_LEGS = ("text", "fused", "image")  # the legs whose matches are their nearest k
 FACET, FACET_VALUES = "facet:", 50  # /search's facet aggregations: their name prefix, values each
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
+SORTED_ENGINE = "sorted"  # no blend: the match set in the order a search asked for
 
 
 @dataclass(frozen=True)
@@ -448,6 +449,8 @@ class SearchService:
         Without Redis the results are not personalised, and ``degraded`` says so. Within a
         ``storefront`` query, its match set counted (``total``) and aggregated (``aggregations``)."""
         started = time.perf_counter()
+        if request.sort:
+            return self._in_request_order(request, photo, storefront, started)
         plan = self.plan(request, photo, storefront.where if storefront is not None else None)
         if request.facets:  # counted over the match set beside the storefront's own aggregations
             where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
@@ -568,7 +571,7 @@ class SearchService:
             "hits": hits,
         }
         if matched is not None and request.facets:
-            out["facets"] = self._facets(request.facets, matched.aggregations, list(products.values()))
+            out["facets"] = self._facets(request.facets, matched.aggregations)
         if storefront is not None and matched is not None and (asked := _storefront_aggregations(matched)):
             out["aggregations"] = asked
         if request.explain and intent is not None:
@@ -578,13 +581,13 @@ class SearchService:
         return out
 
     def in_storefront_order(
-        self, request: SearchRequest, storefront: Storefront, page: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, request: SearchRequest, storefront: Storefront, page: dict[str, Any], photo: bytes | None = None
+    ) -> tuple[dict[str, Any], SearchPlan]:
         """The search's match set (what ``search`` counts) in a storefront's own order: ``page`` is the
         body's ``sort``, ``from``/``size`` or ``search_after`` and ``_source`` (checked by the read
         path); the match set query's relevance breaks ties, then the id. OpenSearch's answer, as the
         sort is OpenSearch's, deep paging included; no blend or rerank (the shopper chose the order)."""
-        plan = self.plan(request, None, storefront.where)
+        plan = self.plan(request, photo, storefront.where)
         profile, inputs, filters = plan.gathered or plan.profile, plan.understood.inputs, plan.understood.filters
         ran = {
             leg.name: query
@@ -595,22 +598,65 @@ class SearchService:
         body = match_set_body(_match_set_queries(inputs, filters, profile, ran), storefront.aggs)
         sort = [*page.get("sort", []), {"_score": "desc"}, {"product_id": "asc"}, {"merchant_id": "asc"}]
         body |= {**page, "sort": sort, "track_scores": True}
-        return passthrough_search(self.client, self.settings.products_alias, body, {})
+        return passthrough_search(self.client, self.settings.products_alias, body, {}), plan
 
-    def _facets(
-        self, names: tuple[str, ...], aggregations: dict[str, Any], seen: list[dict[str, Any]]
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Each facet's values, most products first, spelled as the catalog spells them: the keyword
-        normaliser lower-cases what it aggregates, and the spelling comes back from the products
-        ``seen`` (the page's sources), else from the attribute heads, else stays lower-case."""
-        counts = {name: {b["key"]: b["doc_count"] for b in aggregations[f"{FACET}{name}"]["buckets"]} for name in names}
-        if self.attributes is not None:
-            counts = self.attributes.canonical(counts)
-        spelling = {(name, str(p[name]).lower()): str(p[name]) for p in seen for name in names if p.get(name)}
-        return {
-            name: [{"value": spelling.get((name, v.lower()), v), "count": n} for v, n in counts[name].items()]
-            for name in names
+    def _in_request_order(
+        self, request: SearchRequest, photo: bytes | None, storefront: Storefront | None, started: float
+    ) -> dict[str, Any]:
+        """/search with ``sort``: the match set in that order, a page of it, as ``search`` answers."""
+        where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
+        aggs |= {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in request.facets}
+        start = (request.page - 1) * request.size
+        page = {
+            "sort": request.sort_clauses(),
+            "from": start,
+            "size": request.size,
+            "_source": {"excludes": list(HIDDEN_FIELDS)},
         }
+        planned = time.perf_counter()
+        answer, plan = self.in_storefront_order(request, Storefront(where, aggs or None), page, photo)
+        found = answer["hits"]["hits"]
+        hits = [
+            {
+                "id": split_doc_id(h["_id"])[1],
+                "merchant": split_doc_id(h["_id"])[0],
+                "score": h["_score"],
+                "sort": h["sort"],
+                "product": h["_source"],
+            }
+            for h in found
+        ]
+        matched = MatchSet(answer["hits"]["total"]["value"], answer.get("aggregations", {}))
+        done = time.perf_counter()
+        out: dict[str, Any] = {
+            "query_id": str(uuid.uuid4()),
+            "profile": {"name": plan.stored.name, "version": plan.stored.version, "query_class": plan.query_class},
+            "engine": {"name": SORTED_ENGINE},
+            "sort": list(request.sort),
+            "page": request.page,
+            "size": request.size,
+            "total": matched.total,
+            "personalised": False,  # the shopper chose the order
+            "legs": [],
+            "timings_ms": {
+                "encode": plan.understood.encode_ms,
+                "search": _ms(planned, done),
+                "page": 0.0,
+                "total": _ms(started, done),
+            },
+            "hits": hits,
+        }
+        if request.facets:
+            out["facets"] = self._facets(request.facets, matched.aggregations)
+        return out
+
+    def _facets(self, names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """Each facet's values, most products first: the keyword normaliser lower-cases what it
+        aggregates, so a value the attribute heads know is spelled as the catalog spells it (after a
+        training run), any other stays as the index keeps it."""
+        counts = {name: {b["key"]: b["doc_count"] for b in aggregations[f"{FACET}{name}"]["buckets"]} for name in names}
+        spelled = self.attributes.canonical(counts) if self.attributes is not None else counts
+        return {name: [{"value": v, "count": n} for v, n in spelled[name].items()] for name in names}
 
     def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
         """Per page product: the user's favoured attribute values it has and their nearest history products."""

@@ -144,6 +144,8 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
     if unknown := sorted(set(body) - BLEND_BODY - SORTED_BODY):
         allowed = ", ".join(sorted(BLEND_BODY | SORTED_BODY))
         raise InvalidInputError(f"body.{unknown[0]}", f"with ext.hybrid: {allowed}")
+    if "sort" in hybrid:
+        raise InvalidInputError("ext.hybrid.sort", "sort in the body, as OpenSearch reads it")
     if "sort" in body:
         return _sorted(alias, body, hybrid)
     if "search_after" in body:
@@ -199,7 +201,7 @@ def _sorted(alias: str, body: dict[str, Any], hybrid: dict[str, Any]) -> dict[st
     storefront = Storefront(where=guarded.pop("query", None), aggs=aggs)
     guarded.pop("track_total_hits", None)
     fields = parse_model(SearchRequest, {**hybrid, "size": 1}, "ext.hybrid.")  # checked as /search checks it
-    answer = search_service().in_storefront_order(fields, storefront, guarded)
+    answer, _ = search_service().in_storefront_order(fields, storefront, guarded)
     return answer | {"ext": {"hybrid": {"sorted": True, "personalised": False}}}  # the shopper's order
 
 

@@ -46,7 +46,7 @@ def request_fields() -> tuple[dict[str, Any], bytes | None]:
         data["merchant_id"] = data.pop("merchant")
     fields: dict[str, Any] = {}
     for key, value in data.items():
-        if key in (*FILTER_FIELDS, "facets"):  # repeated, or comma separated: any of the values
+        if key in (*FILTER_FIELDS, "facets", "sort"):  # repeated, or comma separated: any of the values
             values = value if isinstance(value, list) else [value]
             if not all(isinstance(v, str) for v in values):
                 raise InvalidInputError(key, "must be a string or a list of strings")

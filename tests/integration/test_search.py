@@ -376,10 +376,25 @@ def test_facets_count_the_match_set_which_gives_the_total(api, catalog, search_s
     assert [h["id"] for h in faceted["hits"]] == [h["id"] for h in plain["hits"]]  # the same ranking
     total, facets = faceted["total"], faceted["facets"]
     assert sum(f["count"] for f in facets["article_type"]) == sum(f["count"] for f in facets["colour"]) == total
-    assert "Black" in {f["value"] for f in facets["colour"]}  # as the catalog spells it, not "black"
+    assert "black" in {f["value"] for f in facets["colour"]}  # as the index keeps it, without attribute heads
     lexical = {"query": {"match": {"title": "black"}}}  # a subset: titles with the word
     assert make_client(search_settings).count(index=search_settings.products_alias, body=lexical)["count"] <= total
     within = api.get("/search?q=black&colour=Black&facets=colour").get_json()
-    assert [f["value"] for f in within["facets"]["colour"]] == ["Black"] and within["total"] < total
+    assert [f["value"] for f in within["facets"]["colour"]] == ["black"] and within["total"] < total
     refused = api.get("/search?q=black&facets=price")
     assert refused.status_code == 400 and refused.get_json()["field"].startswith("facets")
+
+
+def test_a_sort_pages_the_match_set_in_that_order_with_its_facets(api, catalog):
+    blended = api.get("/search?q=black&facets=colour").get_json()
+    by_year = api.get("/search?q=black&sort=year:desc&facets=colour&size=5").get_json()
+    assert by_year["engine"] == {"name": "sorted"} and by_year["total"] == blended["total"]
+    assert by_year["facets"] == blended["facets"]  # one match set, whatever its order
+    years = [h["product"]["year"] for h in by_year["hits"]]
+    assert years == sorted(years, reverse=True) and [h["sort"][0] for h in by_year["hits"]] == years
+    second = api.get("/search?q=black&sort=year:desc&size=5&page=2").get_json()
+    both = api.get("/search?q=black&sort=year:desc&size=10").get_json()
+    assert [h["id"] for h in by_year["hits"] + second["hits"]] == [h["id"] for h in both["hits"]]
+    for bad in ("colour", "year:up"):
+        refused = api.get(f"/search?q=black&sort={bad}")
+        assert refused.status_code == 400 and refused.get_json()["field"].startswith("sort")
