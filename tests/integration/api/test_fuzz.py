@@ -30,6 +30,8 @@ SEARCH_FIELDS = [
     "profile",
     "explain",
     "engine",
+    "facets",
+    "sort",
 ]
 EVENT_FIELDS = ["action_name", "user_id", "client_id", "session_id", "timestamp", "application", "event_attributes"]
 DSL_KEYS = ["query", "match", "term", "bool", "filter", "aggs", "terms", "field", "size", "from", "sort", "_source"]
