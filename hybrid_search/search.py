@@ -315,8 +315,8 @@ class SearchService:
     def _msearch_legs(
         self, understood: Understood, profile: BlendProfile, counted: Storefront | None = None
     ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None, MatchSet | None]:
-        """The legs' hits (and the query's intent, voted for a photo); with ``counted``, the match set
-        of the legs the blend ranks, in the same round trip (the second, for a photo's vote)."""
+        """The legs' hits (and the query's intent, voted for a photo); with ``counted``, the search's
+        match set (``_match_set_queries``) counted and aggregated in the same round trip."""
         inputs, filters = understood.inputs, understood.filters
         bodies: dict[str, dict[str, Any]] = {}
         for leg in LEGS:
@@ -329,8 +329,10 @@ class SearchService:
                     bodies[leg.name] = leg_body(profile.window, query, ATTRIBUTES if votes else ())
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
-        matching = _match_set_queries(inputs, filters, profile, {leg: body["query"] for leg, body in bodies.items()})
-        match_set = match_set_body(matching, counted.aggs) if counted is not None else None
+        match_set = None
+        if counted is not None:
+            ran = {leg: body["query"] for leg, body in bodies.items()}
+            match_set = match_set_body(_match_set_queries(inputs, filters, profile, ran), counted.aggs)
         results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
         legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
         intent = inputs.intent
@@ -452,10 +454,7 @@ class SearchService:
         if request.sort:
             return self._in_request_order(request, photo, storefront, started)
         plan = self.plan(request, photo, storefront.where if storefront is not None else None)
-        if request.facets:  # counted over the match set beside the storefront's own aggregations
-            where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
-            facets = {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in request.facets}
-            storefront = Storefront(where, aggs | facets)
+        storefront = _with_facets(storefront, request.facets)
         profile, understood = plan.profile, plan.understood
         user, degraded = None, {}
         if request.user_id and client is not None:
@@ -590,10 +589,9 @@ class SearchService:
         plan = self.plan(request, photo, storefront.where)
         profile, inputs, filters = plan.gathered or plan.profile, plan.understood.inputs, plan.understood.filters
         ran = {
-            leg.name: query
-            for leg in LEGS
-            if profile.weight(leg.name) > 0
-            and (query := leg.query(inputs, filters, profile.window, profile.attribute_weights)) is not None
+            leg: query
+            for leg in VECTOR_LEGS
+            if (query := LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights))
         }
         body = match_set_body(_match_set_queries(inputs, filters, profile, ran), storefront.aggs)
         sort = [*page.get("sort", []), {"_score": "desc"}, {"product_id": "asc"}, {"merchant_id": "asc"}]
@@ -604,8 +602,6 @@ class SearchService:
         self, request: SearchRequest, photo: bytes | None, storefront: Storefront | None, started: float
     ) -> dict[str, Any]:
         """/search with ``sort``: the match set in that order, a page of it, as ``search`` answers."""
-        where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
-        aggs |= {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in request.facets}
         start = (request.page - 1) * request.size
         page = {
             "sort": request.sort_clauses(),
@@ -614,7 +610,8 @@ class SearchService:
             "_source": {"excludes": list(HIDDEN_FIELDS)},
         }
         planned = time.perf_counter()
-        answer, plan = self.in_storefront_order(request, Storefront(where, aggs or None), page, photo)
+        counted = _with_facets(storefront, request.facets) or Storefront()
+        answer, plan = self.in_storefront_order(request, counted, page, photo)
         found = answer["hits"]["hits"]
         hits = [
             {
@@ -700,6 +697,16 @@ def _match_set_queries(
     the blend ranks (``ran``: the queries of the legs that ran, by name)."""
     words = [build_all_words_query(inputs.typed, filters)] if inputs.typed else []
     return words + [ran[leg] for leg in VECTOR_LEGS if leg in ran and profile.weight(leg) > 0]
+
+
+def _with_facets(storefront: Storefront | None, facets: tuple[str, ...]) -> Storefront | None:
+    """``storefront`` with /search's ``facets`` counted beside its own aggregations (None: nothing to count)."""
+    if not facets:
+        return storefront
+    where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
+    return Storefront(
+        where, aggs | {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in facets}
+    )
 
 
 def _storefront_aggregations(matched: MatchSet) -> dict[str, Any]:
