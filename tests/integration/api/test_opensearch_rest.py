@@ -4,6 +4,11 @@ and errors raised as the client's own exceptions with the reason."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 import requests
 from opensearchpy import AuthenticationException, NotFoundError, OpenSearch, RequestError, Search
@@ -142,3 +147,40 @@ def test_a_sort_orders_the_match_set_and_pages_it_deep(shop, search_settings, ca
     with pytest.raises(RequestError) as refused:
         shop.search(index=alias, body={**asked, "sort": ["_score"]})
     assert refused.value.info["error"]["field"] == "body.sort"
+
+
+JS = Path(__file__).parent / "js"
+JS_CLIENT = "3.9.0"  # tests/integration/api/js/package.json
+
+
+def test_the_javascript_client_reads_it_as_the_python_one_does(shop, served, search_settings, catalog):
+    """The official JavaScript client (npm's @opensearch-project/opensearch), installed once into the
+    cache folder, runs ``js/check.mjs`` against the same served API."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("no Node.js here: the JavaScript client's check needs node and npm")
+    folder = search_settings.cache_dir / "js-client"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "check.mjs"):
+        shutil.copy(JS / name, folder / name)
+    installed = folder / "node_modules" / "@opensearch-project" / "opensearch" / "package.json"
+    if not installed.exists() or json.loads(installed.read_text())["version"] != JS_CLIENT:
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund"], cwd=folder, check=True, capture_output=True, timeout=600
+        )
+    alias, node = search_settings.products_alias, make_client(search_settings)
+    run = [shutil.which("node"), "check.mjs", served, CLIENT_KEY, alias]
+    got = json.loads(subprocess.run(run, cwd=folder, capture_output=True, text=True, timeout=120, check=True).stdout)
+    assert got["ping"] == 200 and got["version"] == "2.19.1" and got["exists"] is True and got["get"] is True
+    assert got["count"] == node.count(index=alias, body=SHIRTS)["count"]
+    assert got["msearch"][0] == got["count"] and "title" in got["mapping"] and "content_hash" not in got["mapping"]
+    body = {
+        "size": 3,
+        "query": {"bool": {"filter": [{"term": {"colour": "Black"}}]}},
+        "aggs": {"types": {"terms": {"field": "article_type"}}},
+        "ext": {"hybrid": {"q": "backpack"}},
+    }
+    ours = shop.search(index=alias, body=body)
+    assert got["blended"]["ids"] == [h["_id"] for h in ours["hits"]["hits"]]
+    assert got["blended"]["total"] == ours["hits"]["total"]["value"] == got["blended"]["buckets"]
+    assert got["refused"]["status"] == 400 and got["refused"]["type"] == "invalid_input"
+    assert "ext.hybrid" in got["refused"]["reason"]
