@@ -617,13 +617,19 @@ def select_source(source: dict[str, Any], spec: Any) -> dict[str, Any] | None:
         return None
     if spec is True:
         return source
-    includes, excludes = spec.get("includes", ["*"]) or ["*"], spec.get("excludes", [])
+    includes = _patterns(spec.get("includes", spec.get("include"))) or ["*"]
+    excludes = _patterns(spec.get("excludes", spec.get("exclude")))
     return {
         name: value
         for name, value in source.items()
         if any(fnmatch.fnmatchcase(name, p) for p in includes)
         and not any(fnmatch.fnmatchcase(name, p) for p in excludes)
     }
+
+
+def _patterns(value: Any) -> list[str]:
+    """A ``_source`` option's field patterns: one, a list, or none."""
+    return [value] if isinstance(value, str) else list(value or [])
 
 
 def _without_hidden(source: Any) -> Any:

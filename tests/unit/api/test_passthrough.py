@@ -381,3 +381,14 @@ def test_a_q_parameter_searches_the_storefronts_text_and_names_no_field():
     with pytest.raises(InvalidInputError) as info:
         query_param({"query": MATCH}, {"q": "bag"})
     assert info.value.field == "q"
+
+
+def test_a_blended_hits_source_is_selected_as_opensearch_selects_it():
+    from hybrid_search.api.passthrough import select_source
+
+    source = {"title": "Bag", "colour": "Black", "price": 10.0}
+    assert select_source(source, False) is None and select_source(source, True) == source
+    assert select_source(source, {"includes": ["t*", "colour"]}) == {"title": "Bag", "colour": "Black"}
+    assert select_source(source, {"includes": "title"}) == {"title": "Bag"}  # one pattern, not its letters
+    assert select_source(source, {"include": ["price"]}) == {"price": 10.0}
+    assert select_source(source, {"excludes": ["price", "content_hash"]}) == {"title": "Bag", "colour": "Black"}
