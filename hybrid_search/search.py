@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
@@ -76,10 +75,18 @@ SORTED_ENGINE = "sorted"  # no blend: the match set in the order a search asked 
 class Storefront:
     """What a storefront's own search body adds to a blended search (the read path checks it first):
     ``where``, its query, which every leg applies as a filter; ``aggs``, its aggregations, computed
-    over the search's match set (``opensearch.search.MatchSet``), whose count is then the ``total``."""
+    over the search's match set (``opensearch.search.MatchSet``), whose count is then the ``total``;
+    ``post_filter``, as OpenSearch applies one: to the hits and the total, not the aggregations."""
 
     where: dict[str, Any] | None = None
     aggs: dict[str, Any] | None = None
+    post_filter: dict[str, Any] | None = None
+
+    @property
+    def leg_filter(self) -> dict[str, Any] | None:
+        """What every leg filters on: the storefront's query and its post_filter."""
+        clauses = [c for c in (self.where, self.post_filter) if c is not None]
+        return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}} if clauses else None
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class Understood:
     filters: dict[str, Any]
     voting: bool  # a photo's attribute intent is still to be voted by its nearest products
     encode_ms: float
+    counted_filters: dict[str, Any] | None = None  # the match set's, where a post_filter narrows the legs'
 
 
 @dataclass(frozen=True)
@@ -245,7 +253,7 @@ class SearchService:
         photo: bytes | None,
         profile: BlendProfile,
         exclude: tuple[str, ...] = (),
-        where: dict[str, Any] | None = None,
+        storefront: Storefront | None = None,
     ) -> Understood:
         """The inputs of the legs ``profile`` weighs: the query's text and gloss, its vectors (from its
         text, its photo, or the product it is like) and, for text, the attribute values it asks for."""
@@ -292,8 +300,13 @@ class SearchService:
             image_vector=image,
             intent=intent,
         )
-        filters = build_filters(request.filters(), request.price_min, request.price_max, exclude, where)
-        return Understood(inputs, filters, wants_intent and intent is None, _ms(started, time.perf_counter()))
+        storefront = storefront or Storefront()
+        filters = build_filters(request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter)
+        counted = None
+        if storefront.post_filter is not None:
+            counted = build_filters(request.filters(), request.price_min, request.price_max, exclude, storefront.where)
+        encode_ms = _ms(started, time.perf_counter())
+        return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted)
 
     def retrieve(
         self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
@@ -329,10 +342,7 @@ class SearchService:
                     bodies[leg.name] = leg_body(profile.window, query, ATTRIBUTES if votes else ())
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
-        match_set = None
-        if counted is not None:
-            ran = {leg: body["query"] for leg, body in bodies.items()}
-            match_set = match_set_body(_match_set_queries(inputs, filters, profile, ran), counted.aggs)
+        match_set = _match_set(understood, profile, counted) if counted is not None else None
         results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
         legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
         intent = inputs.intent
@@ -386,10 +396,10 @@ class SearchService:
         return replace(plan, why=reason)
 
     def plan(
-        self, request: SearchRequest, photo: bytes | None = None, where: dict[str, Any] | None = None
+        self, request: SearchRequest, photo: bytes | None = None, storefront: Storefront | None = None
     ) -> SearchPlan:
-        """What /search runs for ``request`` (within a storefront's ``where``): the profile it chooses,
-        the query's inputs, the engine."""
+        """What /search runs for ``request`` (within a ``storefront``'s filters): the profile it
+        chooses, the query's inputs, the engine."""
         if not (request.q or photo is not None or request.like):
             raise InvalidInputError("q", "give a query text, a photo or like=<product id>")
         if photo is not None:
@@ -407,11 +417,11 @@ class SearchService:
         ranker = self.models.current().ranker if profile.ranker and request.engine != HYBRID_ENGINE else None
         if ranker is not None:
             gathered = every_leg(ranker.depth, profile.attribute_weights)
-            understood = self.understand(request, photo, gathered, where=where)
+            understood = self.understand(request, photo, gathered, storefront=storefront)
             return SearchPlan(
                 request, stored, klass, profile, understood, LEARNED_ENGINE, ranker=ranker, gathered=gathered
             )
-        understood = self.understand(request, photo, profile, where=where)
+        understood = self.understand(request, photo, profile, storefront=storefront)
         return self._engine(SearchPlan(request, stored, klass, profile, understood, MSEARCH_ENGINE))
 
     def hybrid_body(self, plan: SearchPlan, start: int, size: int, with_sources: bool = False) -> dict[str, Any]:
@@ -453,7 +463,7 @@ class SearchService:
         started = time.perf_counter()
         if request.sort:
             return self._in_request_order(request, photo, storefront, started)
-        plan = self.plan(request, photo, storefront.where if storefront is not None else None)
+        plan = self.plan(request, photo, storefront)
         storefront = _with_facets(storefront, request.facets)
         profile, understood = plan.profile, plan.understood
         user, degraded = None, {}
@@ -491,9 +501,7 @@ class SearchService:
             blended = [hybrid_hit(hit, legs_run, plan.native.score_scale) for hit in found]
             total, offset = min(total, profile.window), start
             if storefront is not None:
-                queries = self._native_queries(plan)
-                matching = _match_set_queries(understood.inputs, understood.filters, profile, queries)
-                body = match_set_body(matching, storefront.aggs)
+                body = _match_set(understood, profile, storefront)
                 matched = count_match_set(self.client, self.settings.products_alias, body)
         else:
             legs, intent, matched = self._msearch_legs(understood, profile, storefront)
@@ -586,16 +594,12 @@ class SearchService:
         body's ``sort``, ``from``/``size`` or ``search_after`` and ``_source`` (checked by the read
         path); the match set query's relevance breaks ties, then the id. OpenSearch's answer, as the
         sort is OpenSearch's, deep paging included; no blend or rerank (the shopper chose the order)."""
-        plan = self.plan(request, photo, storefront.where)
-        profile, inputs, filters = plan.gathered or plan.profile, plan.understood.inputs, plan.understood.filters
-        ran = {
-            leg: query
-            for leg in VECTOR_LEGS
-            if (query := LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights))
-        }
-        body = match_set_body(_match_set_queries(inputs, filters, profile, ran), storefront.aggs)
+        plan = self.plan(request, photo, storefront)
+        body = _match_set(plan.understood, plan.gathered or plan.profile, Storefront(aggs=storefront.aggs))
         sort = [*page.get("sort", []), {"_score": "desc"}, {"product_id": "asc"}, {"merchant_id": "asc"}]
         body |= {**page, "sort": sort, "track_scores": True}
+        if storefront.post_filter is not None:  # OpenSearch's own: the hits and their total, not the aggregations
+            body["post_filter"] = storefront.post_filter
         return passthrough_search(self.client, self.settings.products_alias, body, {}), plan
 
     def _in_request_order(
@@ -688,15 +692,26 @@ def _signals(request: SearchRequest, photo: bytes | None, intent: Intent | None)
     return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent)
 
 
-def _match_set_queries(
-    inputs: QueryInputs, filters: dict[str, Any], profile: BlendProfile, ran: Mapping[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _match_set(understood: Understood, profile: BlendProfile, storefront: Storefront) -> dict[str, Any]:
+    """The body that counts and aggregates what a search matched (``_match_set_queries``), within the
+    storefront's query; its post_filter narrows the count, not the aggregations (as OpenSearch's does)."""
+    filters = understood.counted_filters or understood.filters
+    queries = _match_set_queries(understood.inputs, filters, profile)
+    return match_set_body(queries, storefront.aggs, storefront.post_filter)
+
+
+def _match_set_queries(inputs: QueryInputs, filters: dict[str, Any], profile: BlendProfile) -> list[dict[str, Any]]:
     """What a search matched, for its ``total`` and facets: the products that hold every word the
     shopper typed (``build_all_words_query``; the BM25 leg ranks a product with any of them, and the
     attribute leg every product of an asked colour), and the nearest ``window`` of each vector leg
-    the blend ranks (``ran``: the queries of the legs that ran, by name)."""
+    the blend ranks."""
     words = [build_all_words_query(inputs.typed, filters)] if inputs.typed else []
-    return words + [ran[leg] for leg in VECTOR_LEGS if leg in ran and profile.weight(leg) > 0]
+    vectors = [
+        LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
+        for leg in VECTOR_LEGS
+        if profile.weight(leg) > 0
+    ]
+    return words + [query for query in vectors if query is not None]
 
 
 def _with_facets(storefront: Storefront | None, facets: tuple[str, ...]) -> Storefront | None:

@@ -51,7 +51,9 @@ MAX_SEARCHES = 20  # bodies in one _msearch
 BLEND_FIELDS = ("query_id", "profile", "engine", "legs", "timings_ms", "personalised")  # what ext.hybrid answers
 # what a body with ext.hybrid may hold beside it: the blend ranks and pages by its window; a sort
 # orders the match set instead, paged as OpenSearch pages it
-BLEND_BODY = frozenset({"size", "from", "query", "aggs", "aggregations", "_source", "track_total_hits", "highlight"})
+BLEND_BODY = frozenset(
+    {"size", "from", "query", "post_filter", "aggs", "aggregations", "_source", "track_total_hits", "highlight"}
+)
 SORTED_BODY = frozenset({"sort", "search_after"})
 
 
@@ -159,7 +161,7 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
     if "highlight" in guarded and not isinstance(hybrid.get("q"), str):
         raise InvalidInputError("body.highlight", "highlights the words of ext.hybrid.q: give q")
     aggs = guarded.get("aggs", guarded.get("aggregations"))
-    storefront = Storefront(where=guarded.get("query"), aggs=aggs)
+    storefront = Storefront(where=guarded.get("query"), aggs=aggs, post_filter=guarded.get("post_filter"))
     page = {"size": size, "page": start // size + 1} if size else {"size": 1, "page": 1}  # size 0: the total
     result = search_for_caller({**hybrid, **page}, None, "ext.hybrid.", storefront)
     hits = []
@@ -198,7 +200,7 @@ def _sorted(alias: str, body: dict[str, Any], hybrid: dict[str, Any]) -> dict[st
     if any(s == "_score" or (isinstance(s, dict) and "_score" in s) for s in guarded["sort"]):
         raise InvalidInputError("body.sort", "relevance is the blend's: leave sort out for it")
     aggs = guarded.pop("aggs", guarded.pop("aggregations", None))
-    storefront = Storefront(where=guarded.pop("query", None), aggs=aggs)
+    storefront = Storefront(guarded.pop("query", None), aggs, guarded.pop("post_filter", None))
     guarded.pop("track_total_hits", None)
     fields = parse_model(SearchRequest, {**hybrid, "size": 1}, "ext.hybrid.")  # checked as /search checks it
     answer, _ = search_service().in_storefront_order(fields, storefront, guarded)

@@ -34,15 +34,29 @@ class MatchSet:
     aggregations: dict[str, Any] = field(default_factory=dict)
 
 
-def match_set_body(queries: Sequence[dict[str, Any]], aggs: Mapping[str, Any] | None) -> dict[str, Any]:
+SELECTED = "match set: selected"  # the aggregation that counts a post_filter's share of the match set
+
+
+def match_set_body(
+    queries: Sequence[dict[str, Any]], aggs: Mapping[str, Any] | None, selected: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Counts (and aggregates, with ``aggs``) the products any of ``queries`` matches; each carries
-    its filters, and a k-NN query matches its nearest ``k`` only."""
+    its filters, and a k-NN query matches its nearest ``k`` only. With ``selected`` (a post_filter)
+    the count is of those it keeps, the aggregations of all."""
     body: dict[str, Any] = {
         "size": 0,
         "track_total_hits": True,
         "query": {"bool": {"should": list(queries), "minimum_should_match": 1}},
     }
-    return body | ({"aggs": dict(aggs)} if aggs else {})
+    aggs = dict(aggs or {}) | ({SELECTED: {"filter": selected}} if selected is not None else {})
+    return body | ({"aggs": aggs} if aggs else {})
+
+
+def _matched(response: dict[str, Any]) -> MatchSet:
+    aggregations = dict(response.get("aggregations", {}))
+    selected = aggregations.pop(SELECTED, None)
+    total = selected["doc_count"] if selected is not None else response["hits"]["total"]["value"]
+    return MatchSet(total, aggregations)
 
 
 def run_legs_counted(
@@ -70,15 +84,13 @@ def run_legs_counted(
     }
     if match_set is None:
         return out, None
-    counted = responses[-1]
-    return out, MatchSet(counted["hits"]["total"]["value"], counted.get("aggregations", {}))
+    return out, _matched(responses[-1])
 
 
 def count_match_set(client: OpenSearch, index: str, match_set: dict[str, Any]) -> MatchSet:
     """``match_set_body``'s count on its own (where the legs ran inside OpenSearch's hybrid query)."""
     with client_query_errors(f"counting {index}"):
-        counted = client.search(index=index, body=match_set)
-    return MatchSet(counted["hits"]["total"]["value"], counted.get("aggregations", {}))
+        return _matched(client.search(index=index, body=match_set))
 
 
 def run_hybrid(

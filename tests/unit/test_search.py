@@ -1,7 +1,7 @@
 """The pure parts of the query side (``hybrid_search/search.py``) that need no cluster."""
 
 from hybrid_search.legs import QueryInputs
-from hybrid_search.opensearch.queries import build_all_words_query, build_filters
+from hybrid_search.opensearch.queries import build_all_words_query, build_filters, build_knn_query
 from hybrid_search.opensearch.search import match_set_body
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import _match_set_queries
@@ -17,13 +17,32 @@ def test_a_match_set_counts_every_word_typed_and_the_vector_candidates():
         "operator": "and",
     }
     assert words["bool"]["filter"] == [filters]
-    ran = {"bm25": {"bm25": 1}, "text": {"text": 1}, "fused": {"fused": 1}, "attributes": {"attributes": 1}}
-    profile = BlendProfile(weights={"bm25": 0.3, "text": 0.5, "fused": 0.0, "attributes": 1.0})
-    matching = _match_set_queries(QueryInputs(typed="black backpack"), filters, profile, ran)
-    assert matching == [words, {"text": 1}]  # not BM25's any-word matches, the attributes leg's, nor a weightless leg
-    assert _match_set_queries(QueryInputs(), filters, profile, ran) == [{"text": 1}]  # a photo: its candidates
+    profile = BlendProfile(weights={"bm25": 0.3, "text": 0.5, "fused": 0.0, "image": 0.5, "attributes": 1.0})
+    vector = [0.1, 0.2]
+    typed = QueryInputs(typed="black backpack", text="black backpack", text_vector=vector, fused_vector=vector)
+    matching = _match_set_queries(typed, filters, profile)
+    knn = build_knn_query("text_vector", vector, profile.window, filters)
+    assert matching == [words, knn]  # not BM25's any-word matches, the attributes leg's, nor a weightless leg
+    photo = QueryInputs(image_vector=vector, fused_vector=vector)
+    assert _match_set_queries(photo, filters, profile) == [
+        build_knn_query("image_vector", vector, profile.window, filters)
+    ]
     body = match_set_body(matching, {"c": {"terms": {"field": "colour"}}})
     assert (
         body["size"] == 0 and body["track_total_hits"] is True and body["aggs"] == {"c": {"terms": {"field": "colour"}}}
     )
     assert body["query"] == {"bool": {"should": matching, "minimum_should_match": 1}}
+
+
+def test_a_post_filter_narrows_the_count_and_the_legs_not_the_aggregations():
+    from hybrid_search.opensearch.search import SELECTED, _matched
+    from hybrid_search.search import Storefront
+
+    where, post = {"term": {"gender": "women"}}, {"term": {"colour": "black"}}
+    assert Storefront(where, None, post).leg_filter == {"bool": {"filter": [where, post]}}
+    assert Storefront(where).leg_filter == where and Storefront().leg_filter is None
+    body = match_set_body([{"match_all": {}}], {"c": {"terms": {"field": "colour"}}}, post)
+    assert body["aggs"] == {"c": {"terms": {"field": "colour"}}, SELECTED: {"filter": post}}
+    answer = {"hits": {"total": {"value": 40}}, "aggregations": {"c": {"buckets": []}, SELECTED: {"doc_count": 7}}}
+    matched = _matched(answer)
+    assert matched.total == 7 and matched.aggregations == {"c": {"buckets": []}}

@@ -123,9 +123,16 @@ def test_a_storefront_keeps_its_query_facets_and_source_when_it_asks_for_the_ble
     marked = shop.search(index=alias, body={**body, "highlight": {"fields": {"title": {}}}})["hits"]["hits"]
     assert [h["_id"] for h in marked] == [h["_id"] for h in hits]  # the same page, highlighted on what was typed
     assert any("<em>Backpack</em>" in h["highlight"]["title"][0] for h in marked if "highlight" in h)
-    with pytest.raises(RequestError) as refused:
-        shop.search(index=alias, body={"post_filter": black, "ext": {"hybrid": {"q": "backpack"}}})
-    assert refused.value.info["error"]["field"] == "body.post_filter"
+    # a post_filter narrows the hits and the total, not the facets: a multi-select colour facet
+    picked = {"post_filter": black, "aggs": {"colours": {"terms": {"field": "colour", "size": 50}}}}
+    for order in ({}, {"sort": [{"year": "desc"}]}):  # the blend, and the match set in a storefront order
+        narrowed = shop.search(index=alias, body={**picked, **order, "size": 5, "ext": {"hybrid": {"q": "backpack"}}})
+        colours = {b["key"].lower(): b["doc_count"] for b in narrowed["aggregations"]["colours"]["buckets"]}
+        assert len(colours) > 1 and narrowed["hits"]["total"]["value"] == colours["black"]
+        assert narrowed["hits"]["hits"] and all(
+            make_client(search_settings).get(index=alias, id=h["_id"])["_source"]["colour"] == "Black"
+            for h in narrowed["hits"]["hits"]
+        )
 
 
 def test_a_sort_orders_the_match_set_and_pages_it_deep(shop, search_settings, catalog):
