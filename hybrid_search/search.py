@@ -696,20 +696,23 @@ def _match_set(understood: Understood, profile: BlendProfile, storefront: Storef
     """The body that counts and aggregates what a search matched (``_match_set_queries``), within the
     storefront's query; its post_filter narrows the count, not the aggregations (as OpenSearch's does)."""
     filters = understood.counted_filters or understood.filters
-    queries = _match_set_queries(understood.inputs, filters, profile)
+    queries = _match_set_queries(understood.inputs, filters, profile, understood.voting)
     return match_set_body(queries, storefront.aggs, storefront.post_filter)
 
 
-def _match_set_queries(inputs: QueryInputs, filters: dict[str, Any], profile: BlendProfile) -> list[dict[str, Any]]:
+def _match_set_queries(
+    inputs: QueryInputs, filters: dict[str, Any], profile: BlendProfile, voting: bool = False
+) -> list[dict[str, Any]]:
     """What a search matched, for its ``total`` and facets: the products that hold every word the
     shopper typed (``build_all_words_query``; the BM25 leg ranks a product with any of them, and the
     attribute leg every product of an asked colour), and the nearest ``window`` of each vector leg
-    the blend ranks."""
+    the blend ranks, or that votes a photo's attributes (its nearest products, where a profile ranks
+    a photo by its attributes leg alone)."""
     words = [build_all_words_query(inputs.typed, filters)] if inputs.typed else []
     vectors = [
         LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
         for leg in VECTOR_LEGS
-        if profile.weight(leg) > 0
+        if profile.weight(leg) > 0 or (voting and leg in VOTER_LEGS)
     ]
     return words + [query for query in vectors if query is not None]
 

@@ -402,3 +402,19 @@ def test_a_sort_pages_the_match_set_in_that_order_with_its_facets(api, catalog):
     for bad in ("colour", "year:up"):
         refused = api.get(f"/search?q=black&sort={bad}")
         assert refused.status_code == 400 and refused.get_json()["field"].startswith("sort")
+
+
+def test_a_photo_counts_its_nearest_products_whatever_legs_rank_it(api, catalog):
+    """A photo ranked by its attributes leg alone (the vote of its nearest products) still has a match set."""
+    shoe = next(r for r in catalog.values() if r["image"] and r["article_type"] == "Sports Shoes")
+    use_profile(api, "votes", weights={"attributes": 1.0}, window=50)
+    for profile in ("legs", "votes"):
+        data = {
+            "photo": (io.BytesIO(photo_bytes(shoe)), "q.jpg"),
+            "size": "5",
+            "profile": profile,
+            "facets": "article_type",
+        }
+        found = api.post("/search", content_type="multipart/form-data", data=data).get_json()
+        assert found["hits"] and found["total"] >= len(found["hits"])
+        assert sum(f["count"] for f in found["facets"]["article_type"]) == found["total"]

@@ -27,6 +27,11 @@ def test_a_match_set_counts_every_word_typed_and_the_vector_candidates():
     assert _match_set_queries(photo, filters, profile) == [
         build_knn_query("image_vector", vector, profile.window, filters)
     ]
+    by_attributes = BlendProfile(weights={"attributes": 1.0})  # a photo ranked by the vote of its neighbours
+    assert _match_set_queries(photo, filters, by_attributes) == []
+    assert _match_set_queries(photo, filters, by_attributes, voting=True) == [
+        build_knn_query(field, vector, by_attributes.window, filters) for field in ("fused_vector", "image_vector")
+    ]
     body = match_set_body(matching, {"c": {"terms": {"field": "colour"}}})
     assert (
         body["size"] == 0 and body["track_total_hits"] is True and body["aggs"] == {"c": {"terms": {"field": "colour"}}}
