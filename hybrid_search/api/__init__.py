@@ -13,6 +13,7 @@ from hybrid_search.api.events import events
 from hybrid_search.api.health import health
 from hybrid_search.api.jobs import jobs
 from hybrid_search.api.opensearch_rest import register as register_opensearch_rest
+from hybrid_search.api.photos import photos
 from hybrid_search.api.products import ProductIdConverter, products
 from hybrid_search.api.profiles import profiles
 from hybrid_search.api.quotas import limit_call_rates
@@ -40,6 +41,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services.settings.proxy_hops:  # the caller's address, as the nearest proxies saw it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=services.settings.proxy_hops)  # type: ignore[method-assign]
     register_opensearch_rest(app, services.settings.products_alias)  # ahead of the merchant routes
-    for blueprint in (health, products, search, events, users, profiles, evaluation, jobs, console):
+    for blueprint in (health, products, search, events, users, profiles, evaluation, jobs, photos, console):
         app.register_blueprint(blueprint)
     return app

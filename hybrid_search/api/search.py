@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from hybrid_search.api.auth import caller_client
 from hybrid_search.api.bodies import json_object
@@ -80,4 +80,8 @@ def search_for_caller(
 @search.route("/search", methods=["GET", "POST"])
 def run_search() -> Response:
     fields, photo = request_fields()
-    return jsonify(search_for_caller(fields, photo))
+    result = search_for_caller(fields, photo)
+    for hit in result["hits"]:  # where a storefront's page gets the product's photo
+        if digest := hit["product"].get("image_hash"):
+            hit["photo_url"] = url_for("photos.photo", digest=digest)
+    return jsonify(result)

@@ -110,7 +110,7 @@ def test_search_by_text_with_facets_and_explain(browser, console_url):
     found = results(browser)
     assert len(found) == 24 and all(item.find_element(By.TAG_NAME, "h3").text for item in found)
     assert attributes(found[0]).startswith("Backpacks")
-    assert browser.find_elements(By.CSS_SELECTOR, "ol.grid img")  # photos served by /ui/photos
+    assert browser.find_elements(By.CSS_SELECTOR, "ol.grid img")  # photos served by /photos
 
     # a facet with its count filters the page to that value
     colour = browser.find_element(By.XPATH, "//section[h2='colour']//a[starts-with(normalize-space(.), 'Black ')]")

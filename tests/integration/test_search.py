@@ -77,6 +77,9 @@ def test_photo_query_finds_the_same_kind(api, catalog):
     hits = response.get_json()["hits"]
     assert set(response.get_json()["legs"]) == {"image", "fused"}
     assert hits[0]["id"] == shoe["id"]  # its own photo first
+    served = api.get(hits[0]["photo_url"])  # where a storefront's page gets it: the photo itself
+    assert served.status_code == 200 and served.mimetype == "image/jpeg" and served.data[:2] == b"\xff\xd8"
+    assert all(("photo_url" in h) == bool(h["product"].get("image_hash")) for h in hits)
     assert sum(h["product"]["article_type"] in ("Sports Shoes", "Casual Shoes") for h in hits) >= 4
 
 

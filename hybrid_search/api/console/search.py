@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, redirect, url_for
+from flask import Response, redirect, url_for
 
 from hybrid_search.api.console import console
 from hybrid_search.api.console.keys import page
 from hybrid_search.api.search import request_fields, search_for_caller
-from hybrid_search.errors import HybridSearchError, NotFoundError
-from hybrid_search.photos import PhotoStore
+from hybrid_search.errors import HybridSearchError
 
 FACETS = ("article_type", "colour", "gender", "usage")
 WINDOW = 50  # results explained and compared with the shopper's anonymous ranking
@@ -91,26 +90,3 @@ def search_page() -> tuple[str, int]:
         facets=facet_counts(result),
         photo_query=photo is not None,
     )
-
-
-@console.get("/photos/<digest>")
-def photo(digest: str) -> Response:
-    """A product photo from the photo store (content-addressed, so cached for good)."""
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise NotFoundError(f"photo {digest} is not in the store")
-    data = PhotoStore(current_app.extensions["hybrid_search"].settings.photo_root).get(digest)
-    response = Response(data, mimetype=photo_type(data))
-    response.cache_control.max_age = 31536000
-    response.cache_control.immutable = True
-    return response
-
-
-def photo_type(data: bytes) -> str:
-    """The media type of stored photo bytes, from their magic number."""
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:4] == b"GIF8":
-        return "image/gif"
-    return "image/jpeg"

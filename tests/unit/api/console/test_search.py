@@ -1,4 +1,4 @@
-from hybrid_search.api.console.search import bars, facet_counts, moves, photo_type
+from hybrid_search.api.console.search import bars, facet_counts, moves
 
 
 def test_moves_count_places_risen_since_the_page_before():
@@ -38,9 +38,3 @@ def test_under_the_learned_ranker_bars_are_each_legs_shap_share_negative_ones_to
     }
     drawn = {bar["leg"]: (bar["value"], bar["width"]) for bar in bars(explain)}
     assert drawn == {"bm25": (2.0, 100.0), "attributes": (-0.5, 25.0), "image": (0.0, 0.0)}
-
-
-def test_photo_types_come_from_the_bytes():
-    assert photo_type(b"\x89PNG\r\n") == "image/png"
-    assert photo_type(b"RIFF\x00\x00\x00\x00WEBPVP8") == "image/webp"
-    assert photo_type(b"\xff\xd8\xff\xe0") == "image/jpeg"
