@@ -615,7 +615,8 @@ class SearchService:
         }
         planned = time.perf_counter()
         counted = _with_facets(storefront, request.facets) or Storefront()
-        answer, plan = self.in_storefront_order(request, counted, page, photo)
+        # the page is OpenSearch's to find (deep pages included): the plan need not fit it in a window
+        answer, plan = self.in_storefront_order(request.model_copy(update={"page": 1}), counted, page, photo)
         found = answer["hits"]["hits"]
         hits = [
             {

@@ -402,6 +402,8 @@ def test_a_sort_pages_the_match_set_in_that_order_with_its_facets(api, catalog):
     second = api.get("/search?q=black&sort=year:desc&size=5&page=2").get_json()
     both = api.get("/search?q=black&sort=year:desc&size=10").get_json()
     assert [h["id"] for h in by_year["hits"] + second["hits"]] == [h["id"] for h in both["hits"]]
+    deep = api.get("/search?q=black&sort=year:desc&size=100&page=3")  # past any fusion window: OpenSearch pages it
+    assert deep.status_code == 200 and deep.get_json()["page"] == 3
     for bad in ("colour", "year:up"):
         refused = api.get(f"/search?q=black&sort={bad}")
         assert refused.status_code == 400 and refused.get_json()["field"].startswith("sort")
