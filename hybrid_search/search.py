@@ -578,7 +578,7 @@ class SearchService:
             "hits": hits,
         }
         if matched is not None and request.facets:
-            out["facets"] = self._facets(request.facets, matched.aggregations)
+            out["facets"] = _facets(request.facets, matched.aggregations)
         if storefront is not None and matched is not None and (asked := _storefront_aggregations(matched)):
             out["aggregations"] = asked
         if request.explain and intent is not None:
@@ -649,16 +649,8 @@ class SearchService:
             "hits": hits,
         }
         if request.facets:
-            out["facets"] = self._facets(request.facets, matched.aggregations)
+            out["facets"] = _facets(request.facets, matched.aggregations)
         return out
-
-    def _facets(self, names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        """Each facet's values, most products first: the keyword normaliser lower-cases what it
-        aggregates, so a value the attribute heads know is spelled as the catalog spells it (after a
-        training run), any other stays as the index keeps it."""
-        counts = {name: {b["key"]: b["doc_count"] for b in aggregations[f"{FACET}{name}"]["buckets"]} for name in names}
-        spelled = self.attributes.canonical(counts) if self.attributes is not None else counts
-        return {name: [{"value": v, "count": n} for v, n in spelled[name].items()] for name in names}
 
     def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
         """Per page product: the user's favoured attribute values it has and their nearest history products."""
@@ -726,6 +718,14 @@ def _with_facets(storefront: Storefront | None, facets: tuple[str, ...]) -> Stor
     return Storefront(
         where, aggs | {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in facets}
     )
+
+
+def _facets(names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values, most products first, spelled as the merchants spell them."""
+    return {
+        name: [{"value": b["key"], "count": b["doc_count"]} for b in aggregations[f"{FACET}{name}"]["buckets"]]
+        for name in names
+    }
 
 
 def _storefront_aggregations(matched: MatchSet) -> dict[str, Any]:

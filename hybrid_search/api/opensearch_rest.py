@@ -1,6 +1,7 @@
 """The read path as OpenSearch's REST API, for backends that already speak it with any OpenSearch client:
 ``GET|HEAD /`` (what the clients' ``ping()`` and ``info()`` call), ``HEAD /<alias>``, ``_mapping``,
-``_doc/<id>``, ``_count``, ``_search`` and ``_msearch`` on the live products alias, read-only.
+``_doc/<id>``, ``_count``, ``_search`` (and its scroll, which the clients' ``scan`` reads) and
+``_msearch`` on the live products alias, read-only.
 
 Every query goes through the passthrough's allow-list (``passthrough.py``); internal fields and vectors
 are left out of every answer unless the admin key asks; ``_index`` names the alias, never the versioned
@@ -25,6 +26,7 @@ from hybrid_search.api.passthrough import (
     check_query,
     guarded_body,
     guarded_params,
+    keep_alive_seconds,
     query_param,
     select_source,
     source_params,
@@ -35,14 +37,17 @@ from hybrid_search.catalog import SearchRequest, doc_id, parse_model, whole
 from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError, UnauthorisedError
 from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 from hybrid_search.opensearch.search import (
+    clear_scrolls,
     count_documents,
     document_source,
     highlights,
     node_info,
     passthrough_msearch,
     passthrough_search,
+    scroll_page,
     storefront_mapping,
 )
+from hybrid_search.scrolls import Scrolls
 from hybrid_search.search import Storefront
 from hybrid_search.services import Services
 
@@ -133,9 +138,57 @@ def search(index: str) -> Response:
     params = request.args.to_dict()
     if hybrid is None:
         body, params = query_param(*source_params(body, params))
-        guarded, params = with_search_timeout(guarded_body(body, admin), guarded_params(params))
-        return jsonify(passthrough_search(_services().opensearch, alias, guarded, params))
+        scrolling = "scroll" in params
+        guarded, params = with_search_timeout(guarded_body(body, admin, scrolling), guarded_params(params))
+        answer = passthrough_search(_services().opensearch, alias, guarded, params)
+        if scrolling and "_scroll_id" in answer:
+            _scrolls().issued(answer["_scroll_id"], _caller(), keep_alive_seconds(params["scroll"], "scroll"))
+        return jsonify(answer)
+    if "scroll" in params:
+        raise InvalidInputError("scroll", "the blend pages with from and size (or a sort with search_after)")
     return jsonify(_blended(alias, body, hybrid))
+
+
+@opensearch_rest.route("/_search/scroll", methods=["GET", "POST"])
+def scroll() -> Response:
+    """The next page of a scroll this API opened for the caller (``scroll_id`` and the keep-alive
+    ``scroll`` in the body or as parameters; the keep-alive is 1m unless given)."""
+    services = _services()
+    asked = {**request.args.to_dict(), **json_object(default={})}
+    if unknown := sorted(set(asked) - {"scroll_id", "scroll", "rest_total_hits_as_int"}):
+        raise InvalidInputError(unknown[0], "a scroll's page takes scroll_id and scroll")
+    scroll_id, keep_alive = asked.get("scroll_id"), asked.get("scroll", "1m")
+    if not isinstance(scroll_id, str) or not scroll_id:
+        raise InvalidInputError("scroll_id", "must be the _scroll_id of the search that opened the scroll")
+    seconds = keep_alive_seconds(keep_alive, "scroll")
+    scrolls = _scrolls()
+    if not scrolls.holds(scroll_id, _caller()):
+        raise NotFoundError(
+            "no scroll open for this caller with that scroll_id (expired, or not opened here)", "scroll_id"
+        )
+    answer = scroll_page(services.opensearch, services.settings.products_alias, scroll_id, keep_alive)
+    if answer.get("_scroll_id", scroll_id) != scroll_id:
+        scrolls.forget(scroll_id)
+    scrolls.issued(answer.get("_scroll_id", scroll_id), _caller(), seconds)
+    return jsonify(answer)
+
+
+@opensearch_rest.delete("/_search/scroll")
+def clear_scroll() -> tuple[Response, int]:
+    """Close the caller's scrolls among ``scroll_id`` (one id or a list; others' are not touched):
+    200 with how many were freed, 404 when none was open, as OpenSearch answers."""
+    services = _services()
+    asked = {**request.args.to_dict(), **json_object(default={})}
+    ids = asked.get("scroll_id")
+    ids = ids.split(",") if isinstance(ids, str) else ids
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+        raise InvalidInputError("scroll_id", "must be a scroll id or a list of them")
+    scrolls = _scrolls()
+    held = [scroll_id for scroll_id in ids if scrolls.holds(scroll_id, _caller())]
+    freed = clear_scrolls(services.opensearch, held) if held else 0
+    for scroll_id in held:
+        scrolls.forget(scroll_id)
+    return jsonify({"succeeded": True, "num_freed": freed}), 200 if freed else 404
 
 
 def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
@@ -243,6 +296,16 @@ def _json_line(line: str, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInputError(where, "must be a JSON object")
     return value
+
+
+def _scrolls() -> Scrolls:
+    services = _services()
+    return Scrolls(services.redis, services.settings.products_alias)
+
+
+def _caller() -> str:
+    """Whom a scroll belongs to: the admin, a client, or the anonymous storefront."""
+    return "admin" if is_admin() else (caller_client() or "anonymous")
 
 
 def _hidden() -> list[str]:

@@ -20,6 +20,8 @@ from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 
 MAX_SIZE = 100
 MAX_WINDOW = 1000  # from + size: deep pages cost every shard a window of hits
+MAX_SCROLL_SIZE = 1000  # a scroll's page (a catalog export's: the clients' scan asks for 1000)
+MAX_KEEP_ALIVE_S = 600  # how long a scroll may keep its search context open between pages
 MAX_BUCKETS = 1000
 
 BODY_KEYS = frozenset(
@@ -40,8 +42,9 @@ BODY_KEYS = frozenset(
         "terminate_after",
     }
 )
-PARAMS = frozenset({"from", "size", "track_total_hits", "timeout", "typed_keys", "rest_total_hits_as_int"})
-TIME_VALUE = re.compile(r"\d{1,9}(nanos|micros|ms|s|m|h|d)")
+PARAMS = frozenset({"from", "size", "track_total_hits", "timeout", "typed_keys", "rest_total_hits_as_int", "scroll"})
+TIME_VALUE = re.compile(r"(\d{1,9})(nanos|micros|ms|s|m|h|d)")
+SECONDS = {"nanos": 1e-9, "micros": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Anywhere in a body: code (scripts), other indices (terms lookup, more_like_this and geo_shape
 # documents, percolate), DSL the checks cannot see (wrapper holds base64 JSON), and field fetching
 # that reads around _source.
@@ -426,16 +429,17 @@ def check_sort(sort: Any, admin: bool) -> None:
             _value(options, f"{where}.{name}")
 
 
-def guarded_body(body: Mapping[str, Any], admin: bool) -> dict[str, Any]:
-    """``body`` if it only reads the index within the limits, with the hidden fields excluded from
-    ``_source`` unless ``admin``; an InvalidInputError naming the part otherwise."""
+def guarded_body(body: Mapping[str, Any], admin: bool, scroll: bool = False) -> dict[str, Any]:
+    """``body`` if it only reads the index within the limits (a ``scroll``'s page may be larger), with
+    the hidden fields excluded from ``_source`` unless ``admin``; an InvalidInputError naming the part
+    otherwise."""
     for key in body:
         if key not in BODY_KEYS:
             allowed = ", ".join(sorted(BODY_KEYS))
             raise InvalidInputError(f"body.{key}", f"not accepted here (allowed: {allowed})")
     _check_tree(body, "body")  # a second line: no script's key anywhere, whatever the walk below lets by
     size, start = whole(body.get("size", 10), "body.size"), whole(body.get("from", 0), "body.from")
-    check_page(start, size, "body")
+    check_page(start, size, "body", scroll)
     for name in ("query", "post_filter"):
         if name in body:
             check_query(body[name], f"body.{name}", admin)
@@ -462,10 +466,25 @@ def guarded_params(params: Mapping[str, str]) -> dict[str, str]:
     for name in params:
         if name not in PARAMS:
             raise InvalidInputError(name, f"not accepted here (allowed: {', '.join(sorted(PARAMS))})")
-    check_page(whole(params.get("from", 0), "from"), whole(params.get("size", 10), "size"), "")
+    scroll = "scroll" in params
+    check_page(whole(params.get("from", 0), "from"), whole(params.get("size", 10), "size"), "", scroll)
     if "timeout" in params and not TIME_VALUE.fullmatch(params["timeout"]):
         raise InvalidInputError("timeout", "must be a time value such as 500ms or 5s")
+    if scroll:
+        keep_alive_seconds(params["scroll"], "scroll")
     return dict(params)
+
+
+def keep_alive_seconds(value: Any, field: str) -> float:
+    """A scroll's keep-alive in seconds: a time value of at most ``MAX_KEEP_ALIVE_S`` (an open search
+    context holds the index's segments and memory on every shard)."""
+    matched = TIME_VALUE.fullmatch(value) if isinstance(value, str) else None
+    if matched is None:
+        raise InvalidInputError(field, "must be a time value such as 1m")
+    seconds = int(matched[1]) * SECONDS[matched[2]]
+    if not 0 < seconds <= MAX_KEEP_ALIVE_S:
+        raise InvalidInputError(field, f"must keep a scroll open between 1ms and {MAX_KEEP_ALIVE_S}s")
+    return seconds
 
 
 def source_params(body: dict[str, Any], params: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -507,10 +526,13 @@ def with_search_timeout(body: dict[str, Any], params: dict[str, str]) -> tuple[d
     return {**body, "timeout": body.get("timeout", params["timeout"])}, rest
 
 
-def check_page(start: int, size: int, prefix: str) -> None:
+def check_page(start: int, size: int, prefix: str, scroll: bool = False) -> None:
+    """A page of a search: at most ``MAX_SIZE`` hits (a scroll's: ``MAX_SCROLL_SIZE``), within the
+    first ``MAX_WINDOW``."""
     dot = f"{prefix}." if prefix else ""
-    if not 0 <= size <= MAX_SIZE:
-        raise InvalidInputError(f"{dot}size", f"must be between 0 and {MAX_SIZE}")
+    largest = MAX_SCROLL_SIZE if scroll else MAX_SIZE
+    if not 0 <= size <= largest:
+        raise InvalidInputError(f"{dot}size", f"must be between 0 and {largest}")
     if start < 0 or start + size > MAX_WINDOW:
         raise InvalidInputError(f"{dot}from", f"from + size must be between 0 and {MAX_WINDOW}")
 

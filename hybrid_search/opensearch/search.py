@@ -10,6 +10,7 @@ from opensearchpy import OpenSearch
 
 from hybrid_search.errors import BackendError, InvalidInputError, NotFoundError
 from hybrid_search.opensearch.client import client_query_errors, mget_found, translated_errors
+from hybrid_search.opensearch.facets import respelled, with_spelling
 from hybrid_search.opensearch.queries import build_bm25_query, build_filters, doc_id_of
 
 
@@ -48,12 +49,12 @@ def match_set_body(
         "track_total_hits": True,
         "query": {"bool": {"should": list(queries), "minimum_should_match": 1}},
     }
-    aggs = dict(aggs or {}) | ({SELECTED: {"filter": selected}} if selected is not None else {})
+    aggs = with_spelling(aggs or {}) | ({SELECTED: {"filter": selected}} if selected is not None else {})
     return body | ({"aggs": aggs} if aggs else {})
 
 
 def _matched(response: dict[str, Any]) -> MatchSet:
-    aggregations = dict(response.get("aggregations", {}))
+    aggregations = respelled(dict(response.get("aggregations", {})))
     selected = aggregations.pop(SELECTED, None)
     total = selected["doc_count"] if selected is not None else response["hits"]["total"]["value"]
     return MatchSet(total, aggregations)
@@ -110,20 +111,36 @@ def _leg_hit(hit: dict[str, Any]) -> LegHit:
 
 
 def passthrough_search(client: OpenSearch, index: str, body: dict[str, Any], params: Mapping[str, str]) -> Any:
-    """Forward a search unchanged (the backend's own query DSL) and return OpenSearch's answer, its
-    hits naming ``index`` (the alias asked for), not the versioned index behind it."""
+    """Forward a search (the backend's own query DSL) and return OpenSearch's answer, its hits naming
+    ``index`` (the alias asked for), not the versioned index behind it, its facet values spelled as
+    the merchant spells them (``facets``)."""
     with client_query_errors(f"searching {index}"):
-        return _naming(client.search(index=index, body=body, params=dict(params)), index)
+        return _naming(client.search(index=index, body=_spelling(body), params=dict(params)), index)
 
 
 def passthrough_msearch(client: OpenSearch, index: str, bodies: Sequence[dict[str, Any]]) -> Any:
     """Several searches of ``index`` in one round trip; a search that fails is an error among the
     responses, as OpenSearch answers it."""
-    lines = [line for body in bodies for line in ({"index": index}, body)]
+    lines = [line for body in bodies for line in ({"index": index}, _spelling(body))]
     with client_query_errors(f"searching {index}"):
         answer = client.msearch(body=lines)
     answer["responses"] = [_naming(response, index) for response in answer["responses"]]
     return answer
+
+
+def scroll_page(client: OpenSearch, index: str, scroll_id: str, keep_alive: str) -> Any:
+    """The next page of a scroll a ``passthrough_search`` opened on ``index``, as OpenSearch answers it."""
+    with client_query_errors("continuing the scroll"):
+        return _naming(client.scroll(body={"scroll_id": scroll_id, "scroll": keep_alive}), index)
+
+
+def clear_scrolls(client: OpenSearch, scroll_ids: Sequence[str]) -> int:
+    """Close the scrolls' search contexts; how many were still open."""
+    try:
+        with translated_errors("clearing scrolls"):
+            return int(client.clear_scroll(body={"scroll_id": list(scroll_ids)})["num_freed"])
+    except NotFoundError:  # OpenSearch's answer when none was open
+        return 0
 
 
 def highlights(
@@ -171,9 +188,17 @@ def document_source(client: OpenSearch, index: str, doc_id: str, excludes: Seque
         return None
 
 
+def _spelling(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its aggregations asking for the merchant's spelling of each facet value."""
+    return {key: with_spelling(value) if key in ("aggs", "aggregations") else value for key, value in body.items()}
+
+
 def _naming(response: dict[str, Any], index: str) -> dict[str, Any]:
+    """A search's answer as the client should see it: hits naming ``index``, facet values spelled."""
     for hit in response.get("hits", {}).get("hits", []):
         hit["_index"] = index
+    if "aggregations" in response:
+        respelled(response["aggregations"])
     return response
 
 

@@ -18,21 +18,9 @@ FACET_VALUES = 12
 
 
 def facet_counts(result: dict[str, Any] | None) -> dict[str, list[tuple[str, int]]]:
-    """Per facet field, its most common values over the search's match set (what /search counts),
-    spelled as the products shown spell them where /search gives a value lower-cased (it does where
-    no attribute heads are trained yet)."""
+    """Per facet field, its most common values over the search's match set (what /search counts)."""
     facets = result.get("facets", {}) if result else {}
-    hits = result.get("hits", []) if result else []
-    spelling = {
-        (f, str(h["product"][f]).lower()): str(h["product"][f]) for h in hits for f in FACETS if h["product"].get(f)
-    }
-    return {
-        field: [
-            (spelling.get((field, f["value"].lower()), f["value"]), f["count"])
-            for f in facets.get(field, [])[:FACET_VALUES]
-        ]
-        for field in FACETS
-    }
+    return {field: [(f["value"], f["count"]) for f in facets.get(field, [])[:FACET_VALUES]] for field in FACETS}
 
 
 def bars(explain: dict[str, Any]) -> list[dict[str, Any]]:

@@ -66,12 +66,44 @@ def test_the_dsl_and_the_blend_both_go_through_the_clients_search(shop, served, 
     found = Search(using=shop, index=alias).query("match", title="backpack").filter("term", colour="Black")
     assert found.count() == shop.count(index=alias, body=found.to_dict())["count"] > 0
     assert {hit.colour for hit in found.execute()} == {"Black"}
+    # facet values as the catalog spells them, counted as the node counts them (it folds case)
+    faceted = Search(using=shop, index=alias).query("match", title="shirt")[:0]
+    faceted.aggs.bucket("types", "terms", field="article_type", size=50)
+    ours = {b.key: b.doc_count for b in faceted.execute().aggregations.types.buckets}
+    node_answer = make_client(search_settings).search(index=alias, body=faceted.to_dict())
+    theirs = {b["key"]: b["doc_count"] for b in node_answer["aggregations"]["types"]["buckets"]}
+    assert ours and set(ours) <= {row["article_type"] for row in catalog.values()}
+    assert {key.lower(): n for key, n in ours.items()} == theirs and set(ours) != set(theirs)
     blended = shop.search(index=alias, body={"size": 5, "ext": {"hybrid": {"q": "black backpack"}}})
     ours = requests.get(f"{served}/search", params={"q": "black backpack", "size": 5}, timeout=60).json()["hits"]
     assert [h["_id"] for h in blended["hits"]["hits"]] == [f"{h['merchant']}/{h['id']}" for h in ours]
     assert not any(set(HIDDEN_FIELDS) & set(h["_source"]) for h in blended["hits"]["hits"])  # was content_hash...
     counted = shop.search(index=alias, body={"size": 0, "ext": {"hybrid": {"q": "black backpack"}}})["hits"]
     assert counted["hits"] == [] and counted["total"] == blended["hits"]["total"]  # size 0 was a 400
+
+
+def test_scan_reads_every_match_through_a_scroll_only_its_caller_continues(shop, served, search_settings, catalog):
+    """The clients' ``scan`` (a scroll of 1000-hit pages, cleared at the end) was a 400."""
+    alias, node = search_settings.products_alias, make_client(search_settings)
+    everything = [hit.meta.id for hit in Search(using=shop, index=alias).query("match_all").scan()]
+    assert len(everything) == len(set(everything)) == node.count(index=alias)["count"] >= len(catalog)
+    opened = shop.search(
+        index=alias, body={"sort": ["_doc"], "_source": ["title", "content_hash"]}, scroll="1m", size=50
+    )
+    page = shop.scroll(body={"scroll_id": opened["_scroll_id"], "scroll": "1m"})
+    assert len(page["hits"]["hits"]) == 50 and all(h["_index"] == alias for h in page["hits"]["hits"])
+    assert all(set(h["_source"]) == {"title"} for h in page["hits"]["hits"])  # the search's _source, hidden out
+    assert not {h["_id"] for h in page["hits"]["hits"]} & {h["_id"] for h in opened["hits"]["hits"]}
+    admin = OpenSearch(served, headers={"X-API-Key": "dev-admin-key"}, timeout=60)
+    with pytest.raises(NotFoundError):  # another caller's scroll id reads nothing (its context numbers count up)
+        admin.scroll(body={"scroll_id": page["_scroll_id"], "scroll": "1m"})
+    assert admin.clear_scroll(body={"scroll_id": [page["_scroll_id"]]}, ignore=404)["num_freed"] == 0
+    assert shop.clear_scroll(body={"scroll_id": [page["_scroll_id"]]})["num_freed"] == 1
+    with pytest.raises(NotFoundError):
+        shop.scroll(body={"scroll_id": page["_scroll_id"], "scroll": "1m"})
+    with pytest.raises(RequestError) as refused:
+        shop.search(index=alias, body={"ext": {"hybrid": {"q": "shirt"}}}, scroll="1m")
+    assert refused.value.info["error"]["field"] == "scroll"
 
 
 def test_errors_are_the_clients_exceptions_with_the_reason(shop, served, search_settings, catalog):
@@ -112,7 +144,7 @@ def test_a_storefront_keeps_its_query_facets_and_source_when_it_asks_for_the_ble
     ours = requests.get(f"{served}/search", params={"q": "backpack", "colour": "Black", "size": 5}, timeout=60).json()
     assert [h["_id"] for h in hits] == [f"{h['merchant']}/{h['id']}" for h in ours["hits"]]
     # total and facets count one match set: every black product a leg matches, each of one type
-    assert [b["key"].lower() for b in answer["aggregations"]["colours"]["buckets"]] == ["black"]
+    assert [b["key"] for b in answer["aggregations"]["colours"]["buckets"]] == ["Black"]  # spelled as sent
     assert sum(b["doc_count"] for b in answer["aggregations"]["types"]["buckets"]) == total
     lexical = {"bool": {"filter": [black], "must": [{"match": {"title": "backpack"}}]}}
     assert (
@@ -127,8 +159,8 @@ def test_a_storefront_keeps_its_query_facets_and_source_when_it_asks_for_the_ble
     picked = {"post_filter": black, "aggs": {"colours": {"terms": {"field": "colour", "size": 50}}}}
     for order in ({}, {"sort": [{"year": "desc"}]}):  # the blend, and the match set in a storefront order
         narrowed = shop.search(index=alias, body={**picked, **order, "size": 5, "ext": {"hybrid": {"q": "backpack"}}})
-        colours = {b["key"].lower(): b["doc_count"] for b in narrowed["aggregations"]["colours"]["buckets"]}
-        assert len(colours) > 1 and narrowed["hits"]["total"]["value"] == colours["black"]
+        colours = {b["key"]: b["doc_count"] for b in narrowed["aggregations"]["colours"]["buckets"]}
+        assert len(colours) > 1 and narrowed["hits"]["total"]["value"] == colours["Black"]
         assert narrowed["hits"]["hits"] and all(
             make_client(search_settings).get(index=alias, id=h["_id"])["_source"]["colour"] == "Black"
             for h in narrowed["hits"]["hits"]

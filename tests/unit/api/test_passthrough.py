@@ -3,7 +3,14 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from hybrid_search.api.passthrough import MAX_SIZE, guarded_body, guarded_params
+from hybrid_search.api.passthrough import (
+    MAX_KEEP_ALIVE_S,
+    MAX_SCROLL_SIZE,
+    MAX_SIZE,
+    guarded_body,
+    guarded_params,
+    keep_alive_seconds,
+)
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 
@@ -113,6 +120,26 @@ def test_query_string_parameters_are_an_allow_list_with_the_same_caps():
         with pytest.raises(InvalidInputError) as info:
             guarded_params(params)
         assert info.value.field == field
+
+
+def test_a_scroll_pages_up_to_a_thousand_hits_kept_alive_ten_minutes_at_most():
+    """What the clients' ``scan`` sends (size 1000, scroll 5m) passes; a plain search stays at 100."""
+    assert guarded_params({"size": "1000", "scroll": "5m"}) == {"size": "1000", "scroll": "5m"}
+    assert guarded_body({"size": MAX_SCROLL_SIZE, "sort": "_doc"}, admin=False, scroll=True)["size"] == 1000
+    assert keep_alive_seconds("500ms", "scroll") == 0.5 and keep_alive_seconds("10m", "scroll") == MAX_KEEP_ALIVE_S
+    for params, field in (
+        ({"size": str(MAX_SCROLL_SIZE + 1), "scroll": "1m"}, "size"),
+        ({"size": "1000"}, "size"),
+        ({"scroll": "11m"}, "scroll"),
+        ({"scroll": "0s"}, "scroll"),
+        ({"scroll": "forever"}, "scroll"),
+    ):
+        with pytest.raises(InvalidInputError) as info:
+            guarded_params(params)
+        assert info.value.field == field
+    with pytest.raises(InvalidInputError) as info:
+        guarded_body({"size": MAX_SIZE + 1}, admin=False)
+    assert info.value.field == "body.size"
 
 
 def test_a_script_in_a_terms_set_is_refused_naming_its_place():

@@ -11,8 +11,6 @@ def test_facets_are_the_searchs_match_set_counts_at_most_twelve_values_each():
     counts = facet_counts({"facets": {"colour": colours, "gender": [{"value": "Men", "count": 4}]}})
     assert counts["colour"] == [(f"c{i}", 20 - i) for i in range(12)] and counts["gender"] == [("Men", 4)]
     assert counts["usage"] == [] and facet_counts(None)["colour"] == []
-    shown = {"facets": {"colour": [{"value": "navy blue", "count": 3}]}, "hits": [{"product": {"colour": "Navy Blue"}}]}
-    assert facet_counts(shown)["colour"] == [("Navy Blue", 3)]  # lower-cased by the index, spelled as shown
 
 
 def test_bars_are_each_legs_part_as_a_share_of_the_largest():
