@@ -412,8 +412,9 @@ class SearchService:
             raise NotFoundError(str(exc), field="profile") from None
         klass = query_class(request.q, photo is not None or bool(request.like))
         profile = choose_profile(stored.profile, klass, self.available_legs(request, photo))
-        if request.page * request.size > profile.window:
-            raise InvalidInputError("page", f"page * size must stay within the fusion window of {profile.window}")
+        if (request.page - 1) * request.size >= profile.window:  # a last page may be short
+            window = profile.window
+            raise InvalidInputError("page", f"must start within the {window} products the blend ranks (or give a sort)")
         ranker = self.models.current().ranker if profile.ranker and request.engine != HYBRID_ENGINE else None
         if ranker is not None:
             gathered = every_leg(ranker.depth, profile.attribute_weights)
@@ -493,7 +494,8 @@ class SearchService:
         elif plan.engine == HYBRID_ENGINE:
             # the page alone unless a user's boosts rerank the head first; ids only, products below
             head = min(profile.window, max(request.page * request.size, profile.rerank_depth))
-            start, size = (0, head) if personalise else ((request.page - 1) * request.size, request.size)
+            start = (request.page - 1) * request.size
+            start, size = (0, head) if personalise else (start, min(request.size, profile.window - start))
             found, total = run_hybrid(
                 self.client, self.settings.products_alias, self.hybrid_body(plan, start, size), request.explain
             )
@@ -567,6 +569,7 @@ class SearchService:
             "page": request.page,
             "size": request.size,
             "total": matched.total if matched is not None else total,
+            "ranked": total,  # how many of them the blend ranks: the pages it serves
             "personalised": personalise,
             "legs": legs_run,
             "timings_ms": {
@@ -638,6 +641,7 @@ class SearchService:
             "page": request.page,
             "size": request.size,
             "total": matched.total,
+            "ranked": matched.total,  # OpenSearch pages the whole match set in a sort
             "personalised": False,  # the shopper chose the order
             "legs": [],
             "timings_ms": {

@@ -53,7 +53,7 @@ from hybrid_search.services import Services
 
 opensearch_rest = Blueprint("opensearch_rest", __name__)
 MAX_SEARCHES = 20  # bodies in one _msearch
-BLEND_FIELDS = ("query_id", "profile", "engine", "legs", "timings_ms", "personalised")  # what ext.hybrid answers
+BLEND_FIELDS = ("query_id", "profile", "engine", "legs", "timings_ms", "personalised", "ranked")  # ext.hybrid's
 # what a body with ext.hybrid may hold beside it: the blend ranks and pages by its window; a sort
 # orders the match set instead, paged as OpenSearch pages it
 BLEND_BODY = frozenset(

@@ -130,6 +130,22 @@ def test_search_by_text_with_facets_and_explain(browser, console_url):
     screenshot(browser, "search")
 
 
+def test_results_page_past_the_first_to_the_last_the_blend_ranks(browser, console_url):
+    """The console showed 24 results under a total of 100, with no next page."""
+    browser.get(f"{console_url}/search?q=shoes")
+    summary = browser.find_element(By.ID, "summary").text
+    assert "page 1 of 5" in summary and "100 ranked" in summary  # the fusion window, in pages of 24
+    first = [item.get_attribute("data-id") for item in results(browser)]
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav.pages a[rel=next]"))
+    second = [item.get_attribute("data-id") for item in results(browser)]
+    assert "page 2 of 5" in browser.find_element(By.ID, "summary").text
+    assert len(second) == 24 and not set(first) & set(second)
+    browser.get(f"{console_url}/search?q=shoes&page=5")
+    assert len(results(browser)) == 4 and not browser.find_elements(By.CSS_SELECTOR, "nav.pages a[rel=next]")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav.pages a[rel=prev]"))
+    assert "page 4 of 5" in browser.find_element(By.ID, "summary").text
+
+
 def test_search_by_photo_and_more_like_this(browser, console_url):
     browser.get(f"{console_url}/search")
     row = photo_rows("Watches", 20)[-1]
@@ -138,6 +154,13 @@ def test_search_by_photo_and_more_like_this(browser, console_url):
     assert "for the photo" in browser.find_element(By.ID, "summary").text
     top = [attributes(item).split(" · ")[0] for item in results(browser)[:10]]
     assert top.count("Watches") >= 6, top
+    shown = [item.get_attribute("data-id") for item in results(browser)]
+    # a link cannot carry a file: the photo is kept (Redis, half an hour) for the page links
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav.pages a[rel=next]"))
+    summary = browser.find_element(By.ID, "summary").text
+    assert "for the photo" in summary and "page 2 of" in summary
+    assert not {item.get_attribute("data-id") for item in results(browser)} & set(shown)
+    browser.back()
 
     first = results(browser)[0]
     product = first.get_attribute("data-id")

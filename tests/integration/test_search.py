@@ -391,10 +391,20 @@ def test_facets_count_the_match_set_which_gives_the_total(api, catalog, search_s
     assert refused.status_code == 400 and refused.get_json()["field"].startswith("facets")
 
 
+@pytest.mark.parametrize("engine", ["msearch", "opensearch-hybrid"])
+def test_the_last_page_of_the_blend_may_be_short_and_none_starts_past_its_window(api, catalog, engine):
+    whole = api.get(f"/search?q=shoes&size=100&engine={engine}").get_json()
+    assert whole["ranked"] == len(whole["hits"]) == 100 <= whole["total"]  # the fusion window of 100
+    last = api.get(f"/search?q=shoes&size=30&page=4&engine={engine}").get_json()
+    assert [h["id"] for h in last["hits"]] == [h["id"] for h in whole["hits"][90:]]  # 10, not a 400
+    past = api.get(f"/search?q=shoes&size=30&page=5&engine={engine}")
+    assert past.status_code == 400 and past.get_json()["field"] == "page"
+
+
 def test_a_sort_pages_the_match_set_in_that_order_with_its_facets(api, catalog):
     blended = api.get("/search?q=black&facets=colour").get_json()
     by_year = api.get("/search?q=black&sort=year:desc&facets=colour&size=5").get_json()
-    assert by_year["engine"] == {"name": "sorted"} and by_year["total"] == blended["total"]
+    assert by_year["engine"] == {"name": "sorted"} and by_year["total"] == by_year["ranked"] == blended["total"]
     assert by_year["facets"] == blended["facets"]  # one match set, whatever its order
     years = [h["product"]["year"] for h in by_year["hits"]]
     assert years == sorted(years, reverse=True) and [h["sort"][0] for h in by_year["hits"]] == years

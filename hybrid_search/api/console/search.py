@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, redirect, url_for
+from flask import Response, current_app, redirect, url_for
 
 from hybrid_search.api.console import console
 from hybrid_search.api.console.keys import page
+from hybrid_search.api.console.query_photos import QueryPhotos
 from hybrid_search.api.search import request_fields, search_for_caller
+from hybrid_search.catalog import whole
 from hybrid_search.errors import HybridSearchError
+from hybrid_search.services import Services
 
 FACETS = ("article_type", "colour", "gender", "usage")
-WINDOW = 50  # results explained and compared with the shopper's anonymous ranking
 PAGE = 24
+COMPARED = 100  # the shopper's anonymous ranking a personalised page is compared with (/search's largest page)
 FACET_VALUES = 12
 
 
@@ -41,10 +44,16 @@ def bars(explain: dict[str, Any]) -> list[dict[str, Any]]:
     return parts
 
 
-def moves(before: list[str], after: list[str]) -> list[int | None]:
-    """For each id of ``after``, how many places it rose since ``before`` (negative: fell; None: new)."""
+def moves(before: list[str], after: list[str], offset: int = 0) -> list[int | None]:
+    """For each id of ``after`` (a page starting at rank ``offset``), how many places it rose since
+    the ranking ``before`` (negative: fell; None: not in it)."""
     ranks = {item: rank for rank, item in enumerate(before)}
-    return [ranks[item] - rank if item in ranks else None for rank, item in enumerate(after)]
+    return [ranks[item] - rank if item in ranks else None for rank, item in enumerate(after, offset)]
+
+
+def pages(result: dict[str, Any] | None, size: int) -> int:
+    """How many pages of ``size`` the search serves: the products it ranks (the blend's window)."""
+    return -(-result["ranked"] // size) if result else 0
 
 
 @console.get("")
@@ -54,27 +63,45 @@ def home() -> Response:
 
 @console.route("/search", methods=["GET", "POST"])
 def search_page() -> tuple[str, int]:
+    """A page of PAGE results, its facets and pages; a photo searched is kept for the page links."""
     fields, photo = request_fields()
     asked = {k: v for k, v in fields.items() if v not in (None, "", [])}
     result, error = None, None
-    if asked.get("q") or asked.get("like") or photo:
-        try:
-            result = search_for_caller({**asked, "size": WINDOW, "explain": "true", "facets": FACETS}, photo)
-        except HybridSearchError as exc:
-            error = exc
+    try:
+        photo, photo_ref = _photo(photo, asked.pop("photo_ref", None))
+        number = whole(asked.pop("page", 1), "page")
+        if asked.get("q") or asked.get("like") or photo:
+            shown = {**asked, "page": number, "size": PAGE, "explain": "true", "facets": FACETS}
+            result = search_for_caller(shown, photo)
+    except HybridSearchError as exc:
+        error, photo_ref, number = exc, None, 1
     hits = result["hits"] if result else []
     for hit in hits:
         hit["bars"] = bars(hit["explain"])
     if result and result["personalised"]:  # how the user's profile moved each product
-        anonymous = search_for_caller({**asked, "user_id": None, "size": WINDOW}, photo)
-        for hit, moved in zip(hits, moves([h["id"] for h in anonymous["hits"]], [h["id"] for h in hits]), strict=True):
+        anonymous = search_for_caller({**asked, "user_id": None, "size": COMPARED}, photo)
+        before = [h["id"] for h in anonymous["hits"]]
+        for hit, moved in zip(hits, moves(before, [h["id"] for h in hits], (number - 1) * PAGE), strict=True):
             hit["moved"] = moved
     return page(
         "console/search.html",
         error,
-        fields=asked,
+        fields=asked | ({"photo_ref": photo_ref} if photo_ref else {}),
         result=result,
-        hits=hits[:PAGE],
+        hits=hits,
+        number=number,
+        pages=pages(result, PAGE),
         facets=facet_counts(result),
         photo_query=photo is not None,
     )
+
+
+def _photo(uploaded: bytes | None, ref: str | None) -> tuple[bytes | None, str | None]:
+    """The photo searched, uploaded now or named by a page link (``photo_ref``), and its reference."""
+    if uploaded is None and ref is None:
+        return None, None
+    services: Services = current_app.extensions["hybrid_search"]
+    kept = QueryPhotos(services.redis, services.settings.products_alias)
+    if uploaded is not None:
+        return uploaded, kept.keep(uploaded)
+    return kept.get(ref), ref

@@ -1,9 +1,15 @@
-from hybrid_search.api.console.search import bars, facet_counts, moves
+from hybrid_search.api.console.search import bars, facet_counts, moves, pages
 
 
 def test_moves_count_places_risen_since_the_page_before():
     assert moves(["a", "b", "c"], ["c", "a", "x", "b"]) == [2, -1, None, -2]
     assert moves([], ["a"]) == [None]
+    assert moves(["a", "b", "c", "d"], ["d", "b"], offset=2) == [1, -2]  # a second page, ranks 2 and 3
+
+
+def test_pages_cover_what_the_search_ranks():
+    assert pages({"ranked": 100}, 24) == 5 and pages({"ranked": 96}, 24) == 4 and pages({"ranked": 0}, 24) == 0
+    assert pages(None, 24) == 0
 
 
 def test_facets_are_the_searchs_match_set_counts_at_most_twelve_values_each():
