@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,29 @@ def test_a_storefront_keeps_its_query_facets_and_source_when_it_asks_for_the_ble
             make_client(search_settings).get(index=alias, id=h["_id"])["_source"]["colour"] == "Black"
             for h in narrowed["hits"]["hits"]
         )
+
+
+def test_the_readmes_storefront_gets_the_blend_keeping_its_query(served, search_settings, catalog):
+    """The README's block, run as written (its URL and index the test's): the storefront's filters,
+    ticked facet, facets, fields, highlight and page, with the words moved into ext.hybrid."""
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    block = readme.split("runs this block):\n  ```python\n", 1)[1].split("  ```", 1)[0]
+    code = textwrap.dedent(block).replace("http://localhost:8080", served)
+    names = {"CLIENT_KEY": CLIENT_KEY}
+    exec(code.replace('index="products"', f"index={search_settings.products_alias!r}"), names)  # noqa: S102
+    page, body = names["page"], names["body"]
+    ours = requests.get(
+        f"{served}/search",
+        params={"q": "white sneakers", "gender": "Men", "colour": "White", "page": 2, "size": 5},
+        timeout=60,
+    ).json()
+    hits = page["hits"]["hits"]
+    assert len(hits) == 5 and [h["_id"] for h in hits] == [f"{h['merchant']}/{h['id']}" for h in ours["hits"]]
+    assert all(set(h["_source"]) <= set(body["_source"]) and h["_source"]["colour"] == "White" for h in hits)
+    colours = {b["key"]: b["doc_count"] for b in page["aggregations"]["colours"]["buckets"]}
+    assert len(colours) > 1 and page["hits"]["total"]["value"] == colours["White"] == ours["total"]
+    assert {b["key"] for b in page["aggregations"]["types"]["buckets"]} <= {r["article_type"] for r in catalog.values()}
+    assert any("highlight" in h for h in hits)
 
 
 def test_a_sort_orders_the_match_set_and_pages_it_deep(shop, search_settings, catalog):
