@@ -569,7 +569,7 @@ class SearchService:
             "page": request.page,
             "size": request.size,
             "total": matched.total if matched is not None else total,
-            "ranked": total,  # how many of them the blend ranks: the pages it serves
+            "ranked": min(total, profile.window),  # how many the blend ranks: the pages it serves
             "personalised": personalise,
             "legs": legs_run,
             "timings_ms": {
