@@ -29,8 +29,11 @@ def count_events(client: OpenSearch, alias: str) -> int:
 
 
 def _scan(client: OpenSearch, alias: str, query: dict[str, Any], fields: list[str], what: str) -> Iterator[dict]:
-    """The ``fields`` of every event matching ``query``, streamed."""
+    """The ``fields`` of every event matching ``query``, streamed (none before the first event: a shop
+    whose events index is yet to be made has none, and its training run must not fail on that)."""
     with translated_errors(what):
+        if not client.indices.exists(index=alias):
+            return
         for hit in helpers.scan(client, index=alias, query={"query": query, "_source": fields}, size=2000):
             yield hit["_source"]
 
