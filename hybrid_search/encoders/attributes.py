@@ -202,18 +202,25 @@ def train_attribute_model(
     lexicon: Lexicon | None = None,
 ) -> AttributeModel:
     """Fit one multinomial logistic head per attribute on L2-normalised text vectors (empty labels dropped)."""
-    from sklearn.linear_model import LogisticRegression
-
-    x = l2_normalise(np.asarray(vectors, dtype=np.float32))
     heads = {}
     for name, values in labels.items():
         y = np.asarray(values)
         keep = y != ""
         if len(set(y[keep])) < 2:
             continue
-        model = LogisticRegression(C=regularisation, max_iter=max_iter).fit(x[keep], y[keep])
-        coef, intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
-        if len(model.classes_) == 2:  # sklearn keeps one row for two classes; expand to a softmax pair
-            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
-        heads[name] = AttributeHead(tuple(str(c) for c in model.classes_), coef, intercept.astype(np.float32))
+        heads[name] = fit_head(np.asarray(vectors)[keep], y[keep], regularisation, max_iter)
     return AttributeModel(heads, text_encoder, version="unsaved", lexicon=lexicon)
+
+
+def fit_head(
+    vectors: np.ndarray, labels: Sequence[str], regularisation: float = 10.0, max_iter: int = 300
+) -> AttributeHead:
+    """A multinomial logistic head over L2-normalised ``vectors`` (two or more distinct labels)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = l2_normalise(np.asarray(vectors, dtype=np.float32))
+    model = LogisticRegression(C=regularisation, max_iter=max_iter).fit(x, np.asarray(labels))
+    coef, intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
+    if len(model.classes_) == 2:  # sklearn keeps one row for two classes; expand to a softmax pair
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+    return AttributeHead(tuple(str(c) for c in model.classes_), coef, intercept.astype(np.float32))

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from hybrid_search.encoders.tagger import (
+    expected_calibration_error,
+    fit_tagger,
+    reliability,
+    tag_products,
+    threshold_for,
+)
+
+
+def test_the_threshold_is_the_lowest_confidence_that_keeps_the_precision_target():
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([True, True, True, True, False, False])
+    assert threshold_for(confidence, correct, 0.9) == (0.8, 1.0, 4 / 6)
+    assert threshold_for(confidence, correct, 0.75)[0] == 0.7  # 4 of 5 right
+    assert threshold_for(confidence, np.zeros(6, bool), 0.9) == (1.01, 0.0, 0.0)  # never sure: always abstains
+
+
+def test_calibration_error_is_the_gap_between_confidence_and_accuracy():
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.5, 1.0, 20000)
+    assert expected_calibration_error(confidence, rng.uniform(size=20000) < confidence) < 0.02
+    assert expected_calibration_error(np.full(100, 0.9), np.zeros(100, bool)) == pytest.approx(0.9)
+    bins = reliability(np.array([0.15, 0.95, 0.97]), np.array([False, True, True]))
+    assert [(round(c, 2), a, n) for c, a, n in bins] == [(0.15, 0.0, 1), (0.96, 1.0, 2)]
+
+
+def blobs(seed: int, n: int = 600):
+    """Three colours: the photo says which (well apart), the title only half of the time."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(3, 16)) * 3
+    labels = rng.integers(0, 3, n)
+    photos = centres[labels] + rng.normal(size=(n, 16))
+    said = rng.uniform(size=n) < 0.5
+    titles = np.where(said[:, None], centres[labels] + rng.normal(size=(n, 16)), rng.normal(size=(n, 16)) * 3)
+    return np.array(["Black", "Red", "Blue"])[labels], titles.astype(np.float32), photos.astype(np.float32), centres
+
+
+def test_a_tagger_learns_from_photo_and_title_and_abstains_where_unsure():
+    labels, titles, photos, centres = blobs(0)
+    has_photo = np.arange(len(labels)) % 3 != 0  # a third without a photo
+    tagger, held = fit_tagger("colour", list(labels), titles, photos, has_photo, target_precision=0.9)
+    assert set(tagger.classes) == {"Black", "Red", "Blue"} and set(held) == {"title", "photo", "both"}
+    assert tagger.photo_weight > 0.5  # the photo is the surer input
+    assert tagger.calibration["photo"].precision >= 0.9 and tagger.calibration["photo"].coverage > 0.9
+    # fresh products of the same shop: precision holds at the chosen thresholds
+    fresh, fresh_titles, fresh_photos = (a[600:] for a in blobs(0, 900)[:3])
+    tags = tag_products({"colour": tagger}, fresh_titles, fresh_photos, np.ones(300, bool))
+    given = [(t["colour"][0], truth) for t, truth in zip(tags, fresh, strict=True) if "colour" in t]
+    assert len(given) > 250 and np.mean([a == b for a, b in given]) >= 0.9
+    # a photo halfway between two colours, and no title: not sure, no tag
+    between = ((centres[0] + centres[1]) / 2).astype(np.float32)
+    assert tagger.tag(None, between) is None and tagger.tag(None, centres[1].astype(np.float32))[0] == "Red"
+
+
+def test_values_with_too_few_products_are_not_learned_and_empty_labels_are_unlabelled():
+    labels, titles, photos, _ = blobs(1, 200)
+    labels = labels.astype(object)
+    labels[:3] = "Mauve"  # three products: too few to learn
+    labels[3:40] = ""  # not labelled: neither trained on nor judged
+    tagger, held = fit_tagger("colour", list(labels), titles, photos, np.ones(200, bool))
+    assert "Mauve" not in tagger.classes and not set(range(3, 40)) & set(held["photo"].rows)
+    with pytest.raises(ValueError):
+        fit_tagger("season", ["Summer"] * 50 + [""] * 150, titles, photos, np.ones(200, bool))
