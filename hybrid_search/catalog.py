@@ -186,6 +186,8 @@ def fashion_row_to_product(row: dict[str, Any]) -> dict[str, Any]:
 
 ACTIONS = ("impression", "click", "add_to_cart", "purchase")
 FILTER_FIELDS = ("article_type", "category", "colour", "gender", "usage", "merchant_id")
+# the attributes a tagger may predict for a product that lacks them, kept beside as tags.<name>.value
+TAGGED = ("article_type", "colour", "gender", "usage", "season")
 SORTABLE = ("price", "year", "popularity", "created_at", "updated_at")  # what /search's sort may name
 
 
@@ -215,6 +217,9 @@ class SearchRequest(BaseModel):
     facets: tuple[Literal[FILTER_FIELDS], ...] = ()
     # the match set in this order ("price", "price:desc", ...; relevance breaks ties) instead of the blend
     sort: tuple[str, ...] = ()
+    # whose attribute values the filters read: the merchants' alone, or the taggers' too where a
+    # product lacks one (the default: a shopper who filters on black wants every black product)
+    tags: Literal["merchant", "predicted"] = "predicted"
 
     @field_validator("sort")
     @classmethod

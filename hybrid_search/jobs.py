@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid_search.catalog import product_id_of
+from hybrid_search.catalog import TAGGED, embedding_text, product_id_of
 from hybrid_search.encoders.attributes import ATTRIBUTES, query_like_strings, train_attribute_model
 from hybrid_search.encoders.behaviour import Interaction, build_behaviour_vectors
 from hybrid_search.encoders.crosslingual import Vocabulary
@@ -25,6 +25,7 @@ from hybrid_search.encoders.fusion import (
     train_fusion,
 )
 from hybrid_search.encoders.lexicon import build_lexicon
+from hybrid_search.encoders.tagger import AttributeTagger, fit_tagger, save_taggers, tags_for
 from hybrid_search.encoders.text import TextEncoder
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.ingest import Enqueue, enqueue_in_batches
@@ -290,3 +291,87 @@ def train_attributes_from_index(
         "evaluation": evaluation,
     }
     return model.save(settings.models_dir), metadata
+
+
+def train_tagger_from_index(
+    client: OpenSearchClient,
+    settings: Settings,
+    text_encoder: TextEncoder,
+    sample: int = 8000,
+    seed: int = 0,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[Path, dict[str, Any]]:
+    """Train the taggers on (a sample of) the live index's products that have attribute values, and
+    save them as an artifact. A product's title is encoded alone, as the workers encode a product
+    whose merchant sent only a title: its stored text vector is made with its attribute values and
+    would name them. An attribute with fewer than two values labelled enough has no tagger."""
+    index = alias_targets(client, settings.products_alias)[0]
+    rows = read_vectors(client, index, ["title", "image_vector", *TAGGED], ready_only=True)
+    labelled = sorted(pid for pid, row in rows.items() if any(row.get(name) for name in TAGGED))
+    if len(labelled) < 20:
+        raise InvalidInputError("products", f"{len(labelled)} products with attribute values; the taggers need 20")
+    rng = np.random.default_rng(seed)
+    ids = sorted(rng.choice(labelled, size=min(sample, len(labelled)), replace=False))
+    progress(f"encoding {len(ids)} titles")
+    texts = [embedding_text({"title": rows[pid].get("title", "")}) for pid in ids]
+    titles = text_encoder.encode(texts, kind="passage")
+    photos = np.zeros((len(ids), settings.image_dim), dtype=np.float32)
+    has_photo = np.array([bool(rows[pid].get("image_vector")) for pid in ids])
+    for n, pid in enumerate(ids):
+        if has_photo[n]:
+            photos[n] = rows[pid]["image_vector"]
+    taggers: dict[str, AttributeTagger] = {}
+    evaluation: dict[str, Any] = {}
+    for name in TAGGED:
+        progress(f"training the {name} tagger")
+        try:
+            tagger, _ = fit_tagger(
+                name, [rows[pid].get(name) or "" for pid in ids], titles, photos, has_photo, seed=seed
+            )
+        except ValueError as exc:
+            evaluation[name] = {"skipped": str(exc)}
+            continue
+        taggers[name] = tagger
+        evaluation[name] = {
+            kind: {
+                "threshold": round(c.threshold, 4),
+                "precision": round(c.precision, 4),
+                "coverage": round(c.coverage, 4),
+            }
+            for kind, c in tagger.calibration.items()
+        }
+    if not taggers:
+        raise InvalidInputError("products", "no attribute has two values labelled on enough products to tag")
+    metadata = {"trained_on": {"index": index, "products": len(ids)}, "evaluation": evaluation}
+    return save_taggers(taggers, settings.models_dir), metadata
+
+
+def apply_tags(
+    client: OpenSearchClient, index: str, taggers: Mapping[str, AttributeTagger], version: str
+) -> dict[str, int]:
+    """Tag the products of ``index`` that lack an attribute a tagger knows, from their stored title
+    (text) and photo vectors: ``tags.<attribute>`` beside the missing value, never over a merchant's.
+    Stale tags (the merchant has since given the value, or the tagger is no longer sure) are cleared.
+    Returns how many products got a tag per attribute."""
+    lacking = {"bool": {"should": [{"bool": {"must_not": {"exists": {"field": name}}}} for name in taggers]}}
+    rows = read_vectors(
+        client, index, ["text_vector", "image_vector", "tags", *taggers], query=lacking, ready_only=True
+    )
+    counts = dict.fromkeys(taggers, 0)
+    partials: dict[str, dict[str, Any]] = {}
+    for pid, row in rows.items():
+        if not row.get("text_vector"):
+            continue
+        title = np.asarray(row["text_vector"], dtype=np.float32)
+        photo = np.asarray(row["image_vector"], dtype=np.float32) if row.get("image_vector") else None
+        tags: dict[str, Any] = dict(tags_for(taggers, row, title, photo, version))
+        for name in taggers:
+            if name in tags:
+                counts[name] += 1
+            elif (row.get("tags") or {}).get(name):
+                tags[name] = None  # stale: the merchant gave the value since, or the tagger is unsure now
+        if tags:
+            partials[pid] = {"tags": tags}
+    if partials:
+        update_fields(client, index, partials)
+    return counts

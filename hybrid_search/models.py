@@ -1,7 +1,8 @@
 """Models as data: the set of models behind a products index, recorded in the index's ``_meta``.
 
 A products index records the text and photo encoders that embedded it, the fusion that fused its
-vectors, and the attribute heads that read queries against it. Workers embed into an index with the
+vectors, the attribute heads that read queries against it, the learned ranker, and the taggers
+that gave its products the attribute values they lack. Workers embed into an index with the
 models it records; the query side follows the index the alias points at (``live_models``), so a
 new alias target is picked up by every process within ``models_poll_s``, without a restart.
 ``HYBRID_SEARCH_FUSION_MODEL``, ``HYBRID_SEARCH_ATTRIBUTE_MODEL`` and ``HYBRID_SEARCH_RANKER_MODEL`` remain
@@ -33,6 +34,7 @@ class ModelSet:
     fusion: str | None = None  # a fusion artifact; None is the concatenation baseline
     attributes: str | None = None  # attribute heads; None reads queries without them
     ranker: str | None = None  # the learned ranker; None blends with the profile's fixed weights
+    tagger: str | None = None  # the taggers that gave products the attribute values they lack (tags)
 
     @property
     def fusion_version(self) -> str:
@@ -59,6 +61,7 @@ class ModelSet:
             "fusion": {"version": self.fusion_version, "artifact": self.fusion},
             "attributes": {"version": self.attributes_version, "artifact": self.attributes},
             "ranker": {"version": self.ranker_version, "artifact": self.ranker},
+            "tagger": {"version": artifact_version(self.tagger) if self.tagger else None, "artifact": self.tagger},
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class ModelSet:
             fusion=(meta.get("fusion") or {}).get("artifact"),
             attributes=(meta.get("attributes") or {}).get("artifact"),
             ranker=(meta.get("ranker") or {}).get("artifact"),
+            tagger=(meta.get("tagger") or {}).get("artifact"),
         )
 
     @classmethod
@@ -111,6 +115,7 @@ def configured_models(settings: Settings, live: ModelSet | None) -> ModelSet:
         fusion=live.fusion if same else None,
         attributes=live.attributes if same_text else None,
         ranker=live.ranker if same else None,  # its features are the scores of these encoders' legs
+        tagger=live.tagger if same else None,  # it reads these encoders' vectors
     )
     return kept.with_overrides(settings)
 

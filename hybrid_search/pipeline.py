@@ -20,9 +20,10 @@ from hybrid_search.catalog import embedding_text
 from hybrid_search.encoders.behaviour import neutral_vector
 from hybrid_search.encoders.fusion import ConcatFuser, Fuser, LearnedFuser, load_fusion
 from hybrid_search.encoders.image import ImageEncoder, load_image_encoder
+from hybrid_search.encoders.tagger import AttributeTagger, load_taggers, tags_for
 from hybrid_search.encoders.text import TextEncoder, load_text_encoder
 from hybrid_search.errors import HybridSearchError, InvalidInputError
-from hybrid_search.models import ModelSet, artifact_path
+from hybrid_search.models import ModelSet, artifact_path, artifact_version
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.products import StoredProduct, get_products, update_guarded
 from hybrid_search.photos import PhotoStore
@@ -76,6 +77,15 @@ class EmbeddingPipeline:
     @cached_property
     def image_encoder(self) -> ImageEncoder:
         return load_image_encoder(self.models.image_encoder, self.settings.device, self.settings.image_precision)
+
+    @cached_property
+    def taggers(self) -> dict[str, AttributeTagger]:
+        """The taggers the index records (none before its first training run)."""
+        return load_taggers(artifact_path(self.models.tagger, self.settings)) if self.models.tagger else {}
+
+    @property
+    def tagger_version(self) -> str:
+        return artifact_version(self.models.tagger) if self.models.tagger else ""
 
     @cached_property
     def fuser(self) -> Fuser:
@@ -150,6 +160,9 @@ class EmbeddingPipeline:
             }
             if has_image[row]:
                 fields["image_vector"] = image[row].tolist()
+            photo = image[row] if has_image[row] else None
+            if tags := tags_for(self.taggers, docs[i], text[row], photo, self.tagger_version):
+                fields["tags"] = tags
             out[i] = fields
         return out, failures
 

@@ -301,10 +301,15 @@ class SearchService:
             intent=intent,
         )
         storefront = storefront or Storefront()
-        filters = build_filters(request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter)
+        predicted = request.tags == "predicted"
+        filters = build_filters(
+            request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter, predicted
+        )
         counted = None
         if storefront.post_filter is not None:
-            counted = build_filters(request.filters(), request.price_min, request.price_max, exclude, storefront.where)
+            counted = build_filters(
+                request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted
+            )
         encode_ms = _ms(started, time.perf_counter())
         return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted)
 

@@ -2,6 +2,8 @@
 
 A training run for one alias goes through ``STEPS``:
 
+- ``tags``: train the taggers (``encoders/tagger.py``) on the products that have attribute values,
+  record them on the live index, and tag the products that lack a value (``tags.<attribute>``);
 - ``attributes``: train the query-understanding heads on the live index, record them on it (queries
   use them within seconds, no re-embedding needed);
 - ``behaviour``: rebuild behaviour vectors, when enough new events exist since the last run;
@@ -37,6 +39,8 @@ from typing import Any, TypeVar
 import redis
 
 from hybrid_search import jobs
+from hybrid_search.catalog import TAGGED
+from hybrid_search.encoders.tagger import load_taggers
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import BackendError, InvalidInputError, ServiceUnavailableError
 from hybrid_search.evaluation import jobs as evaluation_jobs
@@ -44,7 +48,7 @@ from hybrid_search.evaluation import learning
 from hybrid_search.evaluation.judgments import load_judgments, load_queries, query_products
 from hybrid_search.ingest import Enqueue
 from hybrid_search.live_models import live_models, record_artifacts
-from hybrid_search.models import artifact_name
+from hybrid_search.models import artifact_name, artifact_version
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import count_events
 from hybrid_search.opensearch.indices import activate_built, alias_targets, building_indices
@@ -58,7 +62,7 @@ from hybrid_search.settings import Settings
 T = TypeVar("T")
 TRANSIENT = (ServiceUnavailableError, BackendError, redis.RedisError)  # retried, not failed
 PROFILE = "default"  # the profile /search uses unless told otherwise
-STEPS = ("attributes", "behaviour", "fusion", "copy", "embed", "ranker", "profile")
+STEPS = ("tags", "attributes", "behaviour", "fusion", "copy", "embed", "ranker", "profile")
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
@@ -306,6 +310,26 @@ def _heartbeat(state: TrainingState, run_id: str, token: str, lease_s: float) ->
         thread.join()
 
 
+def _tags_step(ctx: Context, run_id: str) -> dict[str, Any]:
+    """Train the taggers on the products that have attribute values, record them with the live
+    index, and tag the products that lack a value (``jobs.apply_tags``)."""
+    index, models = live_models(ctx.client, ctx.settings)
+    encoder = load_text_encoder(models.text_encoder, ctx.settings.device)
+    stage = itertools.count()
+
+    def progress(message: str) -> None:  # the titles, a tagger per attribute, then the tagging
+        ctx.state.progress(run_id, next(stage), 2 + len(TAGGED), message)
+
+    try:
+        path, metadata = jobs.train_tagger_from_index(ctx.client, ctx.settings, encoder, progress=progress)
+    except InvalidInputError as exc:  # a catalog without attribute values: nothing to learn from
+        return {"skipped": str(exc)}
+    record_artifacts(ctx.client, ctx.settings, tagger=path)
+    progress("tagging the products that lack a value")
+    tagged = jobs.apply_tags(ctx.client, index, load_taggers(path), artifact_version(path.name))
+    return {"artifact": artifact_name(path, ctx.settings), "tagged": tagged, "evaluation": metadata["evaluation"]}
+
+
 def _attributes_step(ctx: Context, run_id: str) -> dict[str, Any]:
     _, models = live_models(ctx.client, ctx.settings)
     encoder = load_text_encoder(models.text_encoder, ctx.settings.device)
@@ -463,6 +487,7 @@ def _profile_step(ctx: Context, run_id: str) -> dict[str, Any]:
 
 
 STEP_FUNCTIONS: dict[str, Callable[[Context, str], dict[str, Any]]] = {
+    "tags": _tags_step,
     "attributes": _attributes_step,
     "behaviour": _behaviour_step,
     "fusion": _fusion_step,

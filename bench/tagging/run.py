@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid_search.catalog import embedding_text
+from hybrid_search.catalog import TAGGED, embedding_text
 from hybrid_search.encoders.tagger import (
     INPUTS,
-    TAGGED,
     expected_calibration_error,
     fit_tagger,
     reliability,
@@ -70,8 +69,7 @@ def measure(tagger, labels: np.ndarray, titles, photos, has_photo, test: np.ndar
         rows = [
             r
             for r in test
-            if labels[r]
-            and (kind == "title" or has_photo[r])  # photo and both: products with a photo
+            if labels[r] and (kind == "title" or has_photo[r])  # photo and both: products with a photo
         ]
         guesses, confidence = [], []
         for r in rows:
@@ -146,14 +144,16 @@ def main() -> None:
         f"Held-out products: {len(test)} of {len(order)} (seed {args.seed}); precision target {args.target}; "
         f"{int(has_photo.sum())} products have a photo. Trained on the other {len(train)}.",
         "",
-        "| attribute | input | products | threshold | precision | recall | F1 | coverage | accuracy (best guess) | ECE | training s |",
+        "| attribute | input | products | threshold | precision | recall | F1 | coverage | accuracy (best guess) "
+        "| ECE | training s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, by_input in results.items():
         for kind, f in by_input.items():
             rows.append(
-                f"| {name} | {kind} | {f['products']} | {f['threshold']:.3f} | {f['precision']:.3f} | {f['recall']:.3f} "
-                f"| {f['f1']:.3f} | {f['coverage']:.3f} | {f['accuracy']:.3f} | {f['ece']:.3f} | {seconds[name]:.0f} |"
+                f"| {name} | {kind} | {f['products']} | {f['threshold']:.3f} | {f['precision']:.3f} "
+                f"| {f['recall']:.3f} | {f['f1']:.3f} | {f['coverage']:.3f} | {f['accuracy']:.3f} "
+                f"| {f['ece']:.3f} | {seconds[name]:.0f} |"
             )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"results-seed{args.seed}.md").write_text("\n".join(rows) + "\n")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hybrid_search.catalog import whole
+from hybrid_search.catalog import TAGGED, whole
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.opensearch.queries import HIDDEN_FIELDS
 
@@ -71,6 +71,7 @@ FORBIDDEN_KEYS = frozenset(
 # The attributes a storefront filters and facets on; merchant_id and internal fields are the admin's.
 FACETS = frozenset(
     {"article_type", "category", "colour", "gender", "usage", "season", "year", "price", "currency", "has_image"}
+    | {f"tags.{name}.value" for name in TAGGED}  # the taggers' values, where a product lacks the merchant's
 )
 AGGREGATION_FIELDS = FACETS | {"brand.keyword"}
 HIGHLIGHT_FIELDS = frozenset(

@@ -12,15 +12,17 @@ given only above it. Pure: arrays in, arrays out.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from hybrid_search.encoders.attributes import AttributeHead, fit_head
 from hybrid_search.encoders.device import l2_normalise
 
-TAGGED = ("article_type", "colour", "gender", "usage", "season")
 INPUTS = ("photo", "title", "both")  # what a product brings: a photo, a title, or both
 TEMPERATURES = np.geomspace(0.1, 10.0, 41)
 WEIGHTS = np.linspace(0.0, 1.0, 11)  # the photo's share of a product with both
@@ -245,6 +247,23 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> 
     ]
 
 
+def tags_for(
+    taggers: Mapping[str, AttributeTagger],
+    values: Mapping[str, object],
+    title: np.ndarray | None,
+    photo: np.ndarray | None,
+    version: str,
+) -> dict[str, dict[str, object]]:
+    """A product's ``tags`` field: for each attribute it lacks (no value in ``values``) that a tagger
+    is sure of, the value, its confidence, the input it came from and the taggers' version."""
+    tags: dict[str, dict[str, object]] = {}
+    for name, tagger in taggers.items():
+        if not values.get(name) and (tagged := tagger.tag(title, photo)) is not None:
+            value, confidence, kind = tagged
+            tags[name] = {"value": value, "confidence": round(confidence, 4), "input": kind, "tagger": version}
+    return tags
+
+
 def tag_products(
     taggers: Mapping[str, AttributeTagger], titles: np.ndarray, photos: np.ndarray, has_photo: np.ndarray
 ) -> list[dict[str, tuple[str, float, str]]]:
@@ -257,3 +276,49 @@ def tag_products(
         }
         for i in range(len(titles))
     ]
+
+
+def save_taggers(taggers: Mapping[str, AttributeTagger], directory: Path) -> Path:
+    """The taggers as one artifact, ``tagger-<content hash>.npz``."""
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict[str, dict] = {}
+    for name, tagger in taggers.items():
+        meta[name] = {
+            "classes": list(tagger.classes),
+            "photo_weight": tagger.photo_weight,
+            "calibration": {kind: asdict(c) for kind, c in tagger.calibration.items()},
+            "inputs": [kind for kind in ("photo", "title") if getattr(tagger, kind) is not None],
+        }
+        for kind in meta[name]["inputs"]:
+            head: AttributeHead = getattr(tagger, kind)
+            arrays[f"{name}.{kind}.coef"], arrays[f"{name}.{kind}.intercept"] = head.coef, head.intercept
+    text = json.dumps(meta, sort_keys=True)
+    digest = hashlib.sha256(text.encode())
+    for key in sorted(arrays):
+        digest.update(arrays[key].tobytes())
+    path = directory / f"tagger-{digest.hexdigest()[:10]}.npz"
+    directory.mkdir(parents=True, exist_ok=True)
+    np.savez(path, meta=np.array(text), **arrays)
+    return path
+
+
+def load_taggers(path: Path) -> dict[str, AttributeTagger]:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        heads = {
+            (name, kind): AttributeHead(
+                tuple(spec["classes"]), data[f"{name}.{kind}.coef"], data[f"{name}.{kind}.intercept"]
+            )
+            for name, spec in meta.items()
+            for kind in spec["inputs"]
+        }
+    return {
+        name: AttributeTagger(
+            name,
+            heads.get((name, "photo")),
+            heads.get((name, "title")),
+            spec["photo_weight"],
+            {kind: Calibrated(**c) for kind, c in spec["calibration"].items()},
+        )
+        for name, spec in meta.items()
+    }

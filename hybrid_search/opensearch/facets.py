@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hybrid_search.catalog import TAGGED
+
 # each folded keyword field, and its sub-field with the value as it was sent
 SPELLED = {
     "article_type": "article_type.raw",
@@ -17,6 +19,7 @@ SPELLED = {
     "usage": "usage.raw",
     "season": "season.raw",
     "brand.keyword": "brand.raw",
+    **{f"tags.{name}.value": f"tags.{name}.value.raw" for name in TAGGED},
 }
 SPELLING = "spelling@hybrid_search"  # the sub-aggregation's name ('@' is in no name a storefront would pick)
 SUB = ("aggs", "aggregations")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hybrid_search.catalog import doc_id
+from hybrid_search.catalog import TAGGED, doc_id
 
 BM25_FIELDS = (
     "title^3",
@@ -35,10 +35,14 @@ def build_filters(
     price_max: float | None = None,
     exclude_ids: Sequence[str] = (),
     where: dict[str, Any] | None = None,
+    predicted: bool = False,
 ) -> dict[str, Any]:
-    """A bool query of term filters (any of the values per field), a price range, excluded ids, and
-    ``where``: a storefront's own query (checked by the read path's allow-list), as a filter."""
-    clauses: list[dict[str, Any]] = [{"terms": {name: list(values)}} for name, values in filters.items() if values]
+    """A bool query of term filters (any of the values per field; with ``predicted``, a product that
+    lacks an attribute matches by its tag), a price range, excluded ids, and ``where``: a storefront's
+    own query (checked by the read path's allow-list), as a filter."""
+    clauses: list[dict[str, Any]] = [
+        attribute_terms(name, list(values), predicted) for name, values in filters.items() if values
+    ]
     price = {k: v for k, v in (("gte", price_min), ("lte", price_max)) if v is not None}
     if price:
         clauses.append({"range": {"price": price}})
@@ -48,6 +52,15 @@ def build_filters(
     if exclude_ids:
         query["must_not"] = [{"ids": {"values": list(exclude_ids)}}]
     return {"bool": query}
+
+
+def attribute_terms(name: str, values: list[str], predicted: bool) -> dict[str, Any]:
+    """Products whose ``name`` is one of ``values``; with ``predicted``, also those that lack it and
+    whose tagger named one of them (``tags.<name>.value``: a tag is only ever beside a missing value)."""
+    terms = {"terms": {name: values}}
+    if not predicted or name not in TAGGED:
+        return terms
+    return {"bool": {"should": [terms, {"terms": {f"tags.{name}.value": values}}], "minimum_should_match": 1}}
 
 
 def build_bm25_query(text: str, filters: dict[str, Any], fuzzy: bool = False) -> dict[str, Any]:
@@ -146,13 +159,13 @@ def build_attribute_query(
                 for article_type, p in types.items():
                     boost = round(weight * probability * p, 4)
                     if boost > 0:
-                        word = [{"match": {"title": value}}, {"term": {"article_type": article_type}}]
+                        word = [{"match": {"title": value}}, attribute_terms("article_type", [article_type], True)]
                         should.append({"constant_score": {"filter": {"bool": {"filter": word}}, "boost": boost}})
                 continue
             boost = round(weight * probability, 4)
             if boost > 0:
                 matches = [value, *ALSO_MATCHES.get(name, {}).get(value.lower(), ())]
-                should.append({"constant_score": {"filter": {"terms": {name: matches}}, "boost": boost}})
+                should.append({"constant_score": {"filter": attribute_terms(name, matches, True), "boost": boost}})
     if not should:
         should = [{"match_none": {}}]
     return {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}}

@@ -83,12 +83,14 @@ def wait_for(condition, what: str, timeout: float = 600.0, every: float = 0.5):
 
 
 def catalog() -> list[dict]:
-    """80 real products of four types, three quarters with photos, named by path under the import folder."""
-    rows = []
+    """80 real products of four types, three quarters with photos, named by path under the import
+    folder; and two more of each type sent with a title and a photo only (their attributes: tags)."""
+    rows, bare = [], []
     for article_type in TYPES:
         typed = [r for r in fashion_rows() if r["article_type"] == article_type]
         rows += [r for r in typed if r["image"]][:15] + [r for r in typed if not r["image"]][:5]
-    return [
+        bare += [r for r in typed if r["image"]][15:17]
+    return [{"product_id": r["id"], "title": r["title"], "image": r["image"]} for r in bare] + [
         {
             "product_id": r["id"],
             "title": r["title"],
@@ -148,6 +150,17 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     sample = client.get(index=trained_index, id=f"demo/{products[0]['product_id']}")["_source"]
     assert sample["model_version"] == recorded.version
 
+    # Products sent with a title and a photo only carry the taggers' values beside theirs (none)
+    bare = [p for p in products if "article_type" not in p]
+    truth = {r["id"]: r for r in fashion_rows()}
+    tagged = [client.get(index=trained_index, id=f"demo/{p['product_id']}")["_source"] for p in bare]
+    assert recorded.tagger == done["steps"]["tags"]["artifact"] and recorded.tagger.startswith("tagger-")
+    assert all("article_type" not in source and "colour" not in source for source in tagged)  # never over
+    named = [
+        s.get("tags", {}).get("article_type", {}).get("value") == truth[s["product_id"]]["article_type"] for s in tagged
+    ]
+    assert sum(named) >= len(bare) - 1, tagged
+
     # The API and the evaluation runner, built before the run, follow it within models_poll_s.
     time.sleep(train_settings.models_poll_s)
     health = api.get("/health").get_json()["models"]
@@ -157,6 +170,17 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     assert found["hits"] and found["hits"][0]["explain"]["legs"]
     assert found["engine"]["name"] == "learned"  # the ranker the run trained, without a restart
     assert found["hits"][0]["explain"]["learned"]["version"] == recorded.ranker_version
+    # a filter reads the taggers' value where a product lacks the merchant's, unless told not to
+    backpacks = [
+        s["product_id"]
+        for s, ok in zip(tagged, named, strict=True)
+        if ok and s["tags"]["article_type"]["value"] == "Backpacks"
+    ]
+    assert backpacks
+    filtered = api.get("/search?q=backpack&article_type=Backpacks&size=100").get_json()["hits"]
+    assert set(backpacks) <= {h["id"] for h in filtered}
+    merchant_only = api.get("/search?q=backpack&article_type=Backpacks&size=100&tags=merchant").get_json()["hits"]
+    assert not set(backpacks) & {h["id"] for h in merchant_only}
     retrieval = evaluation.retrieve(SearchRequest(q="black backpack"), None, evaluation.profiles.get("default").profile)
     assert retrieval.legs["attributes"], "the attribute heads read the query"
 

@@ -30,9 +30,9 @@ def test_eta_of_the_current_step_comes_from_its_progress_and_later_steps_from_th
 
 
 def test_a_step_without_progress_is_estimated_from_the_last_run_or_not_at_all():
-    fresh = run(step="attributes", step_started=0.0)
+    fresh = run(step=STEPS[0], step_started=0.0)
     assert eta(fresh, {}, 5.0)["steps"][0]["eta_s"] is None
-    assert eta(fresh, {"attributes": 80.0}, 5.0)["steps"][0]["eta_s"] == 80.0
+    assert eta(fresh, {STEPS[0]: 80.0}, 5.0)["steps"][0]["eta_s"] == 80.0
 
 
 def test_a_finished_run_has_no_estimate():

@@ -4,7 +4,9 @@ import pytest
 from hybrid_search.encoders.tagger import (
     expected_calibration_error,
     fit_tagger,
+    load_taggers,
     reliability,
+    save_taggers,
     tag_products,
     threshold_for,
 )
@@ -64,3 +66,15 @@ def test_values_with_too_few_products_are_not_learned_and_empty_labels_are_unlab
     assert "Mauve" not in tagger.classes and not set(range(3, 40)) & set(held["photo"].rows)
     with pytest.raises(ValueError):
         fit_tagger("season", ["Summer"] * 50 + [""] * 150, titles, photos, np.ones(200, bool))
+
+
+def test_taggers_saved_and_loaded_tag_alike(tmp_path):
+    labels, titles, photos, _ = blobs(2, 300)
+    tagger, _ = fit_tagger("colour", list(labels), titles, photos, np.ones(300, bool))
+    path = save_taggers({"colour": tagger}, tmp_path)
+    assert path.name.startswith("tagger-") and save_taggers({"colour": tagger}, tmp_path) == path  # content-named
+    loaded = load_taggers(path)["colour"]
+    assert loaded.calibration == tagger.calibration and loaded.photo_weight == tagger.photo_weight
+    for i in range(20):
+        assert loaded.tag(titles[i], photos[i]) == tagger.tag(titles[i], photos[i])
+        assert loaded.tag(titles[i], None) == tagger.tag(titles[i], None)

@@ -1,4 +1,5 @@
 from hybrid_search.opensearch.queries import (
+    attribute_terms,
     build_attribute_query,
     build_bm25_query,
     build_filters,
@@ -50,12 +51,27 @@ def test_attribute_query_scores_each_value_by_weight_times_probability():
     query = build_attribute_query(intent, {"article_type": 3.0, "gender": 1.0, "usage": 0.0}, filters)
     should = query["bool"]["should"]
     clauses = {
-        (tuple(c["constant_score"]["filter"]["terms"].popitem()[1]), c["constant_score"]["boost"]) for c in should
+        (tuple(c["constant_score"]["filter"]["bool"]["should"][0]["terms"].popitem()[1]), c["constant_score"]["boost"])
+        for c in should
     }
     assert clauses == {(("Belts",), 2.4), (("Wallets",), 0.3), (("Men", "unisex"), 1.0)}  # usage weight 0: no clause
+    # a product that lacks the attribute counts by its tag (a tag is only ever beside a missing value)
+    belts = next(c["constant_score"]["filter"] for c in should if c["constant_score"]["boost"] == 2.4)
+    assert belts["bool"]["should"][1] == {"terms": {"tags.article_type.value": ["Belts"]}}
     assert query["bool"]["filter"] == [filters]
     empty = build_attribute_query({}, {"article_type": 3.0}, filters)
     assert empty["bool"]["should"] == [{"match_none": {}}]
+
+
+def test_filters_read_the_taggers_values_only_when_asked_and_only_for_tagged_attributes():
+    merchant = build_filters({"colour": ["Black"], "merchant_id": ["m"]})
+    assert merchant["bool"]["filter"] == [{"terms": {"colour": ["Black"]}}, {"terms": {"merchant_id": ["m"]}}]
+    predicted = build_filters({"colour": ["Black"], "merchant_id": ["m"]}, predicted=True)
+    colour = {"terms": {"colour": ["Black"]}}, {"terms": {"tags.colour.value": ["Black"]}}
+    assert predicted["bool"]["filter"] == [
+        {"bool": {"should": list(colour), "minimum_should_match": 1}},
+        {"terms": {"merchant_id": ["m"]}},  # no tagger names a merchant
+    ]
 
 
 def test_named_sets_the_name_where_each_query_kind_takes_it():
@@ -72,12 +88,15 @@ def test_catalog_words_score_titles_within_the_article_types_the_query_asks_for(
     query = build_attribute_query(intent, {"article_type": 3.0, "words": 2.0}, filters)
     clauses = [c["constant_score"] for c in query["bool"]["should"]]
 
+    def of_type(article_type: str) -> dict:  # the merchant's type, or the tagger's where a product lacks one
+        return attribute_terms("article_type", [article_type], predicted=True)
+
     def word_in_type(word: str, article_type: str) -> dict:
-        return {"bool": {"filter": [{"match": {"title": word}}, {"term": {"article_type": article_type}}]}}
+        return {"bool": {"filter": [{"match": {"title": word}}, of_type(article_type)]}}
 
     assert {"filter": word_in_type("mark", "Shirts"), "boost": 0.8} in clauses  # 2.0 x 0.5 x 0.8
     assert {"filter": word_in_type("taylor", "Tshirts"), "boost": 0.2} in clauses
-    assert {"filter": {"terms": {"article_type": ["Shirts"]}}, "boost": 2.4} in clauses
+    assert {"filter": of_type("Shirts"), "boost": 2.4} in clauses
     assert len(clauses) == 6
     unweighted = build_attribute_query(intent, {"article_type": 3.0}, filters)
     assert len(unweighted["bool"]["should"]) == 2  # words at weight 0 add nothing
