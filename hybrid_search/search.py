@@ -7,13 +7,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 
-from hybrid_search.catalog import SearchRequest, split_doc_id
+from hybrid_search.catalog import TAGGED, SearchRequest, split_doc_id
 from hybrid_search.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
 from hybrid_search.encoders.bilingual import KANA, Translator, load_translator
 from hybrid_search.encoders.crosslingual import gloss
@@ -67,6 +68,7 @@ LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 VECTOR_LEGS = ("text", "fused", "image")  # the legs whose matches are their nearest k
 FACET, FACET_VALUES = "facet:", 50  # /search's facet aggregations: their name prefix, values each
+TAGS = ":tags"  # the suffix of a facet's aggregation over the taggers' values
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 SORTED_ENGINE = "sorted"  # no blend: the match set in the order a search asked for
 
@@ -470,7 +472,7 @@ class SearchService:
         if request.sort:
             return self._in_request_order(request, photo, storefront, started)
         plan = self.plan(request, photo, storefront)
-        storefront = _with_facets(storefront, request.facets)
+        storefront = _with_facets(storefront, request.facets, request.tags == "predicted")
         profile, understood = plan.profile, plan.understood
         user, degraded = None, {}
         if request.user_id and client is not None:
@@ -622,7 +624,7 @@ class SearchService:
             "_source": {"excludes": list(HIDDEN_FIELDS)},
         }
         planned = time.perf_counter()
-        counted = _with_facets(storefront, request.facets) or Storefront()
+        counted = _with_facets(storefront, request.facets, request.tags == "predicted") or Storefront()
         # the page is OpenSearch's to find (deep pages included): the plan need not fit it in a window
         answer, plan = self.in_storefront_order(request.model_copy(update={"page": 1}), counted, page, photo)
         found = answer["hits"]["hits"]
@@ -719,22 +721,32 @@ def _match_set_queries(
     return words + [query for query in vectors if query is not None]
 
 
-def _with_facets(storefront: Storefront | None, facets: tuple[str, ...]) -> Storefront | None:
-    """``storefront`` with /search's ``facets`` counted beside its own aggregations (None: nothing to count)."""
+def _with_facets(storefront: Storefront | None, facets: tuple[str, ...], predicted: bool) -> Storefront | None:
+    """``storefront`` with /search's ``facets`` counted beside its own aggregations (None: nothing to
+    count); with ``predicted``, a tagged attribute's tags are counted too (``_facets`` adds them up)."""
     if not facets:
         return storefront
     where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
-    return Storefront(
-        where, aggs | {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in facets}
-    )
+    counted = {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in facets}
+    if predicted:
+        tagged = [name for name in facets if name in TAGGED]
+        counted |= {
+            f"{FACET}{name}{TAGS}": {"terms": {"field": f"tags.{name}.value", "size": FACET_VALUES}} for name in tagged
+        }
+    return Storefront(where, aggs | counted)
 
 
 def _facets(names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Each facet's values, most products first, spelled as the merchants spell them."""
-    return {
-        name: [{"value": b["key"], "count": b["doc_count"]} for b in aggregations[f"{FACET}{name}"]["buckets"]]
-        for name in names
-    }
+    """Each facet's values, most products first, spelled as the merchants spell them; a product
+    that lacks the value counts under its tag where tags were counted (it has one or the other)."""
+    out = {}
+    for name in names:
+        counts: Counter[str] = Counter()
+        for key in (f"{FACET}{name}", f"{FACET}{name}{TAGS}"):
+            for bucket in aggregations.get(key, {}).get("buckets", []):
+                counts[bucket["key"]] += bucket["doc_count"]
+        out[name] = [{"value": value, "count": n} for value, n in counts.most_common(FACET_VALUES)]
+    return out
 
 
 def _storefront_aggregations(matched: MatchSet) -> dict[str, Any]:

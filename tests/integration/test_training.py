@@ -181,6 +181,13 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     assert set(backpacks) <= {h["id"] for h in filtered}
     merchant_only = api.get("/search?q=backpack&article_type=Backpacks&size=100&tags=merchant").get_json()["hits"]
     assert not set(backpacks) & {h["id"] for h in merchant_only}
+    worded = [pid for pid in backpacks if "backpack" in truth[pid]["title"].lower()]  # in the match set
+    facets = {
+        tags: api.get(f"/search?q=backpack&facets=article_type&tags={tags}").get_json()["facets"]["article_type"]
+        for tags in ("predicted", "merchant")
+    }
+    backpacks_counted = {tags: next(f["count"] for f in by if f["value"] == "Backpacks") for tags, by in facets.items()}
+    assert worded and backpacks_counted["predicted"] - backpacks_counted["merchant"] >= len(worded)
     retrieval = evaluation.retrieve(SearchRequest(q="black backpack"), None, evaluation.profiles.get("default").profile)
     assert retrieval.legs["attributes"], "the attribute heads read the query"
 

@@ -51,3 +51,21 @@ def test_a_post_filter_narrows_the_count_and_the_legs_not_the_aggregations():
     answer = {"hits": {"total": {"value": 40}}, "aggregations": {"c": {"buckets": []}, SELECTED: {"doc_count": 7}}}
     matched = _matched(answer)
     assert matched.total == 7 and matched.aggregations == {"c": {"buckets": []}}
+
+
+def test_facets_add_the_taggers_values_to_the_merchants_where_tags_are_counted():
+    from hybrid_search.search import FACET, TAGS, _facets, _with_facets
+
+    counted = _with_facets(None, ("colour", "merchant_id"), predicted=True).aggs
+    assert counted[f"{FACET}colour{TAGS}"] == {"terms": {"field": "tags.colour.value", "size": 50}}
+    assert f"{FACET}merchant_id{TAGS}" not in counted  # no tagger names a merchant
+    assert f"{FACET}colour{TAGS}" not in _with_facets(None, ("colour",), predicted=False).aggs
+    answer = {
+        f"{FACET}colour": {"buckets": [{"key": "Black", "doc_count": 5}, {"key": "Red", "doc_count": 1}]},
+        f"{FACET}colour{TAGS}": {"buckets": [{"key": "Red", "doc_count": 6}, {"key": "Blue", "doc_count": 2}]},
+    }
+    assert _facets(("colour",), answer)["colour"] == [
+        {"value": "Red", "count": 7},
+        {"value": "Black", "count": 5},
+        {"value": "Blue", "count": 2},
+    ]
