@@ -297,7 +297,7 @@ def train_tagger_from_index(
     client: OpenSearchClient,
     settings: Settings,
     text_encoder: TextEncoder,
-    sample: int = 8000,
+    sample: int = 4000,
     seed: int = 0,
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[Path, dict[str, Any]]:
