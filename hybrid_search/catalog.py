@@ -188,6 +188,19 @@ ACTIONS = ("impression", "click", "add_to_cart", "purchase")
 FILTER_FIELDS = ("article_type", "category", "colour", "gender", "usage", "merchant_id")
 # the attributes a tagger may predict for a product that lacks them, kept beside as tags.<name>.value
 TAGGED = ("article_type", "colour", "gender", "usage", "season")
+
+
+class TagReview(BaseModel):
+    """A merchant's answer to a tag: the value is right (the tag's own) or this one is; either way it
+    becomes the product's own value, and a label for the next training run."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    product_id: str = Field(pattern=PRODUCT_ID_PATTERN)
+    attribute: Literal[TAGGED]
+    value: str = Field(min_length=1, max_length=128)
+
+
 SORTABLE = ("price", "year", "popularity", "created_at", "updated_at")  # what /search's sort may name
 
 

@@ -1,4 +1,5 @@
-"""Merchant uploads: validate everything, store photos, write pending documents, then enqueue.
+"""Merchant uploads (and answers to the taggers): validate everything, store photos, write pending
+documents, then enqueue.
 
 Nothing is written unless every product and photo of the upload is valid; the pending document is
 written before its task is queued, so a product is never lost between upload and index.
@@ -8,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from hybrid_search.catalog import ProductIn, doc_id, product_document
-from hybrid_search.errors import ConflictError, InvalidInputError
+from hybrid_search.catalog import ProductIn, TagReview, doc_id, product_document
+from hybrid_search.errors import ConflictError, InvalidInputError, NotFoundError
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.indices import alias_targets, building_indices
-from hybrid_search.opensearch.products import StoredProduct, get_products, write_documents
+from hybrid_search.opensearch.products import StoredProduct, get_products, update_guarded, write_documents
 from hybrid_search.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
 from hybrid_search.settings import Settings
 
@@ -108,3 +111,45 @@ def submit_products(
     submission.accepted = [pid for pid in ids if pid in accepted]
     submission.unchanged = [pid for pid in ids if pid not in accepted]
     return submission
+
+
+def apply_reviews(
+    client: OpenSearchClient, settings: Settings, merchant_id: str, reviews: Sequence[TagReview], enqueue: Enqueue
+) -> list[str]:
+    """A merchant's answers to the taggers: each value becomes the product's own (its tag goes), and
+    the product is embedded again (its text vector is made with its values). Every product is
+    checked before any is written; returns the products changed. A later upload of the product from
+    the merchant's feed is the product as the feed has it (without the value unless the feed adds it)."""
+    keys = [doc_id(merchant_id, review.product_id) for review in reviews]
+    targets = write_targets(client, settings)
+    live = get_products(client, targets[0], keys)
+    for i, (review, key) in enumerate(zip(reviews, keys, strict=True)):
+        if key not in live:
+            raise NotFoundError(f"product {review.product_id!r} not found", field=f"body[{i}].product_id")
+    now = datetime.now(UTC).isoformat()
+    changes: dict[str, dict[str, Any]] = {}
+    for review, key in zip(reviews, keys, strict=True):
+        change = changes.setdefault(key, {"tags": {}})
+        change[review.attribute] = review.value
+        change["tags"][review.attribute] = None
+    for index in targets:
+        stored = get_products(client, index, list(changes))
+        updates = [
+            (
+                stored[key],
+                {
+                    **change,
+                    "status": "pending",
+                    "status_reason": None,
+                    "content_hash": None,  # the feed's next upload of it is a change
+                    "text_vector": None,  # made again with the value
+                    "fused_vector": None,
+                    "updated_at": now,
+                },
+            )
+            for key, change in changes.items()
+            if key in stored
+        ]
+        update_guarded(client, index, updates)
+        enqueue_in_batches([key for key in changes if key in stored], index, settings.embed_batch_size, enqueue)
+    return sorted({review.product_id for review in reviews})

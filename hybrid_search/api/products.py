@@ -1,4 +1,5 @@
-"""Merchant API: upload products and photos (which triggers embedding), read, list, delete, reindex."""
+"""Merchant API: upload products and photos (which triggers embedding), read, list, delete, reindex;
+review the taggers' values (``/tags``)."""
 
 from __future__ import annotations
 
@@ -16,19 +17,23 @@ from hybrid_search.catalog import (
     PRODUCT_ID_PATTERN,
     PRODUCT_REF_PATTERN,
     STATUSES,
+    TAGGED,
+    TagReview,
     doc_id,
     merchant_id,
+    parse_model,
     parse_products,
     split_doc_id,
 )
 from hybrid_search.errors import InvalidInputError, NotFoundError
-from hybrid_search.ingest import submit_products, write_targets
-from hybrid_search.opensearch.products import delete_products, get_product, list_products
+from hybrid_search.ingest import apply_reviews, submit_products, write_targets
+from hybrid_search.opensearch.products import delete_products, get_product, list_products, list_tags
 from hybrid_search.queue import REINDEX, enqueue_embedding
 from hybrid_search.services import Services
 from hybrid_search.training import TrainingState
 
 MAX_DELETES = 1000  # product ids one bulk delete takes
+MAX_REVIEWS = 1000  # answers to the taggers one request takes
 
 products = Blueprint("products", __name__)
 
@@ -258,3 +263,38 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise InvalidInputError(name, f"must be between {low} and {high}")
     return value
+
+
+@products.get("/tags")
+def review_queue() -> Response:
+    """The merchant's products' tags (the taggers' values where a product lacks its own), least sure
+    first: what to review. ``attribute`` narrows to one, ``size`` (50, at most 1000)."""
+    merchant = _merchant("reviews the tags of")
+    asked = request.args.get("attribute")
+    if asked is not None and asked not in TAGGED:
+        raise InvalidInputError("attribute", f"must be one of {', '.join(TAGGED)}")
+    services = _services()
+    attributes = [asked] if asked else list(TAGGED)
+    size = _int_arg("size", 50, 1, 1000)
+    return jsonify(
+        {"tags": list_tags(services.opensearch, services.settings.products_alias, merchant, attributes, size)}
+    )
+
+
+@products.post("/tags")
+def review_tags() -> tuple[Response, int]:
+    """A merchant's answers: ``[{"product_id", "attribute", "value"}]``, the tag's value accepted or
+    corrected. Each becomes the product's own value (a label for the next training run) and the
+    product is embedded again; all are checked before any is written."""
+    merchant = _merchant("reviews the tags of")
+    body = parse_json(request.get_data(as_text=True), "body")
+    if not isinstance(body, list) or not body:
+        raise InvalidInputError("body", "must be a list of {product_id, attribute, value}")
+    if len(body) > MAX_REVIEWS:
+        raise InvalidInputError("body", f"at most {MAX_REVIEWS} answers in one request")
+    reviews = [parse_model(TagReview, item, f"body[{i}].") for i, item in enumerate(body)]
+    services = _services()
+    queue = current_app.extensions["hybrid_search.queue"]
+    changed = apply_reviews(services.opensearch, services.settings, merchant, reviews, enqueue_embedding(queue))
+    TrainingState(services.redis, services.settings.products_alias).note_changes(len(changed))
+    return jsonify({"merchant": merchant, "accepted": changed}), 202

@@ -121,6 +121,41 @@ def list_products(
         return [hit["_source"] for hit in client.search(index=index, body=body)["hits"]["hits"]]
 
 
+def list_tags(client: OpenSearch, index: str, merchant_id: str, attributes: Sequence[str], size: int) -> list[dict]:
+    """The ``size`` least sure tags of ``merchant_id``'s products, over ``attributes``: per tag the
+    product's id and title, the attribute and the tag (value, confidence, input, tagger). One
+    search per attribute in one round trip, each its least sure first."""
+    lines: list[dict[str, Any]] = []
+    for name in attributes:
+        query = {
+            "bool": {"filter": [{"term": {"merchant_id": merchant_id}}, {"exists": {"field": f"tags.{name}.value"}}]}
+        }
+        sort = [{f"tags.{name}.confidence": "asc"}, {"product_id": "asc"}]
+        lines += [
+            {"index": index},
+            {"size": size, "query": query, "sort": sort, "_source": ["product_id", "title", f"tags.{name}"]},
+        ]
+    if not lines:
+        return []
+    with translated_errors("listing tags"):
+        responses = client.msearch(body=lines)["responses"]
+    rows = []
+    for name, response in zip(attributes, responses, strict=True):
+        if "error" in response:
+            raise BackendError(f"listing {name} tags failed: {response['error']}")
+        for hit in response["hits"]["hits"]:
+            source = hit["_source"]
+            rows.append(
+                {
+                    "product_id": source["product_id"],
+                    "title": source.get("title", ""),
+                    "attribute": name,
+                    **source["tags"][name],
+                }
+            )
+    return sorted(rows, key=lambda row: (row["confidence"], row["product_id"], row["attribute"]))[:size]
+
+
 def resolve_refs(client: OpenSearch, index: str, refs: Collection[str]) -> dict[str, str | None]:
     """The document id each product reference names ("<merchant>/<id>" names itself; an id alone names
     the one product that carries it), or None when an id alone is carried by several merchants'

@@ -188,6 +188,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     }
     backpacks_counted = {tags: next(f["count"] for f in by if f["value"] == "Backpacks") for tags, by in facets.items()}
     assert worded and backpacks_counted["predicted"] - backpacks_counted["merchant"] >= len(worded)
+
     retrieval = evaluation.retrieve(SearchRequest(q="black backpack"), None, evaluation.profiles.get("default").profile)
     assert retrieval.legs["attributes"], "the attribute heads read the query"
 
@@ -215,6 +216,34 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     assert lines[1].startswith(f"training run {done['id']} ({len(products)} products changed): done")
     assert [line.split()[:2] for line in lines[2 : 2 + len(STEPS)]] == [[step, "done"] for step in STEPS]
     assert lines[-1] == "next run: 0 of 60 changes, once uploads are quiet for 2 s"
+
+    # The merchant reviews the tags, least sure first, and answers one: it becomes the product's own
+    # (a label for the next run: one change)
+    queue = api.get("/tags", headers=MERCHANT).get_json()["tags"]
+    assert queue and [t["confidence"] for t in queue] == sorted(t["confidence"] for t in queue)
+    assert {t["product_id"] for t in queue} <= {p["product_id"] for p in bare}
+    first, other = queue[0], next(t for t in queue if t["product_id"] != queue[0]["product_id"])
+    value = truth[first["product_id"]][first["attribute"]] or first["value"]
+    answer = {"product_id": first["product_id"], "attribute": first["attribute"], "value": value}
+    valid = {"product_id": other["product_id"], "attribute": other["attribute"], "value": other["value"]}
+    for wrong, field in (
+        ({"product_id": "no-such", "attribute": "colour", "value": "Red"}, "body[1].product_id"),
+        ({**answer, "attribute": "brand"}, "body[1].attribute"),
+    ):
+        refused = api.post("/tags", headers=MERCHANT, json=[valid, wrong])
+        assert refused.status_code in (400, 404) and refused.get_json()["field"] == field
+    assert (
+        other["attribute"] not in client.get(index=trained_index, id=f"demo/{other['product_id']}")["_source"]
+    )  # nothing written
+    assert api.post("/tags", headers=MERCHANT, json=[answer]).status_code == 202
+
+    def embedded_again():
+        source = client.get(index=trained_index, id=f"demo/{first['product_id']}")["_source"]
+        return source if source["status"] == "ready" and source.get("text_vector") else None
+
+    source = wait_for(embedded_again, "the answered product embedded again", timeout=120)
+    assert source[first["attribute"]] == value and not (source.get("tags") or {}).get(first["attribute"])
+    assert api.get("/jobs", headers=ADMIN).get_json()["next_training"]["changes"] == 1
 
 
 ASKS = [
