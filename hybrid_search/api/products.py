@@ -273,12 +273,8 @@ def review_queue() -> Response:
     asked = request.args.get("attribute")
     if asked is not None and asked not in TAGGED:
         raise InvalidInputError("attribute", f"must be one of {', '.join(TAGGED)}")
-    services = _services()
     attributes = [asked] if asked else list(TAGGED)
-    size = _int_arg("size", 50, 1, 1000)
-    return jsonify(
-        {"tags": list_tags(services.opensearch, services.settings.products_alias, merchant, attributes, size)}
-    )
+    return jsonify({"tags": tags_to_review(merchant, attributes, _int_arg("size", 50, 1, 1000))})
 
 
 @products.post("/tags")
@@ -287,7 +283,12 @@ def review_tags() -> tuple[Response, int]:
     corrected. Each becomes the product's own value (a label for the next training run) and the
     product is embedded again; all are checked before any is written."""
     merchant = _merchant("reviews the tags of")
-    body = parse_json(request.get_data(as_text=True), "body")
+    changed = accept_reviews(merchant, parse_json(request.get_data(as_text=True), "body"))
+    return jsonify({"merchant": merchant, "accepted": changed}), 202
+
+
+def accept_reviews(merchant: str, body: Any) -> list[str]:
+    """Check ``merchant``'s answers to the taggers whole, then apply them (also the console's)."""
     if not isinstance(body, list) or not body:
         raise InvalidInputError("body", "must be a list of {product_id, attribute, value}")
     if len(body) > MAX_REVIEWS:
@@ -297,4 +298,10 @@ def review_tags() -> tuple[Response, int]:
     queue = current_app.extensions["hybrid_search.queue"]
     changed = apply_reviews(services.opensearch, services.settings, merchant, reviews, enqueue_embedding(queue))
     TrainingState(services.redis, services.settings.products_alias).note_changes(len(changed))
-    return jsonify({"merchant": merchant, "accepted": changed}), 202
+    return changed
+
+
+def tags_to_review(merchant: str, attributes: list[str], size: int) -> list[dict[str, Any]]:
+    """The merchant's ``size`` least sure tags over ``attributes`` (also the console's)."""
+    services = _services()
+    return list_tags(services.opensearch, services.settings.products_alias, merchant, attributes, size)

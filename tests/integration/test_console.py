@@ -28,7 +28,8 @@ from werkzeug.serving import make_server
 from hybrid_search.api import create_app
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.indices import ensure_indices
+from hybrid_search.opensearch.indices import alias_targets, ensure_indices
+from hybrid_search.opensearch.products import update_fields
 from hybrid_search.services import Services
 from tests.data import FASHION, photo_rows
 from tests.integration.cleanup import drop_test_indices
@@ -220,14 +221,14 @@ def merchant_url(search_settings, tmp_path_factory) -> Iterator[tuple[str, Path]
     worker.start()
     server = make_server("127.0.0.1", free_port(), create_app(services=Services.from_settings(settings)), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.port}/ui", worker.log
+    yield f"http://127.0.0.1:{server.port}/ui", worker.log, settings
     server.shutdown()
     worker.stop()
     drop_test_indices(client, settings)
 
 
 def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_ready(browser, merchant_url, tmp_path):
-    merchant_url, worker_log = merchant_url
+    merchant_url, worker_log, settings = merchant_url
     browser.get(f"{merchant_url}/merchant")
     assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").get_attribute("data-status") == "401"
     browser.find_element(By.ID, "key").send_keys("dev-merchant-key")
@@ -289,6 +290,27 @@ def test_a_merchant_uploads_a_csv_catalog_with_photos_and_watches_it_become_read
     ]
     follow(browser, browser.find_element(By.ID, "reindex"))
     assert browser.find_element(By.ID, "notice").text.startswith("reindex queued")
+
+    # a tag to review (as the training run's tags step writes one): corrected, it is the product's own
+    client = make_client(settings)
+    index = alias_targets(client, settings.products_alias)[0]
+    tag = {"value": "Black", "confidence": 0.62, "input": "both", "tagger": "tagger-test"}
+    update_fields(client, index, {"demo/ui-1": {"tags": {"colour": tag}}})
+    browser.get(f"{merchant_url}/merchant")
+    row = browser.find_element(By.CSS_SELECTOR, "table.tags tr[data-id='ui-1'][data-attribute='colour']")
+    assert row.find_element(By.CLASS_NAME, "confidence").text == "0.62"
+    value = row.find_element(By.NAME, "value")
+    assert value.get_attribute("value") == "Black"
+    value.clear()
+    value.send_keys("Navy Blue")
+    follow(browser, row.find_element(By.TAG_NAME, "button"))
+    assert browser.find_element(By.ID, "notice").text == "ui-1: colour is Navy Blue"
+    assert not browser.find_elements(By.CSS_SELECTOR, "table.tags tr[data-id='ui-1']")
+    deadline = time.monotonic() + 120
+    while (source := client.get(index=index, id="demo/ui-1")["_source"])["status"] != "ready":
+        assert time.monotonic() < deadline, worker_log.read_text()[-3000:]
+        time.sleep(0.5)
+    assert source["colour"] == "Navy Blue" and not source["tags"]["colour"] and source["text_vector"]
 
 
 @pytest.fixture(scope="module")

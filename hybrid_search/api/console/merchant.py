@@ -1,4 +1,5 @@
-"""The merchants' page: upload a catalog file with photos, watch each product's status, reindex, delete."""
+"""The merchants' page: upload a catalog file with photos, watch each product's status, reindex, delete,
+and review the taggers' values (least sure first)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from flask import Response, current_app, jsonify, redirect, request, url_for
 from hybrid_search.api.auth import caller_merchant
 from hybrid_search.api.console import console
 from hybrid_search.api.console.keys import page
-from hybrid_search.api.products import accept_upload, queue_reindex, remove_product
+from hybrid_search.api.products import accept_reviews, accept_upload, queue_reindex, remove_product, tags_to_review
+from hybrid_search.catalog import TAGGED
 from hybrid_search.errors import HybridSearchError, UnauthorisedError
 from hybrid_search.opensearch.products import list_products, refresh
+
+REVIEWED = 50  # tags the page lists, least sure first
 
 
 @console.get("/merchant")
@@ -21,7 +25,11 @@ def merchant_page() -> tuple[str, int]:
     services = current_app.extensions["hybrid_search"]
     refresh(services.opensearch, services.settings.products_alias)  # an upload just made is listed (pending)
     return page(
-        "console/merchant.html", merchant=merchant, products=_products(merchant), notice=request.args.get("notice")
+        "console/merchant.html",
+        merchant=merchant,
+        products=_products(merchant),
+        tags=tags_to_review(merchant, list(TAGGED), REVIEWED),
+        notice=request.args.get("notice"),
     )
 
 
@@ -43,6 +51,20 @@ def merchant_upload() -> Response | tuple[str, int]:
     except HybridSearchError as exc:
         return page("console/merchant.html", exc, merchant=merchant, products=_products(merchant))
     notice = f"{len(done['accepted'])} accepted, {len(done['unchanged'])} unchanged"
+    return redirect(url_for("console.merchant_page", notice=notice))
+
+
+@console.post("/merchant/tags")
+def merchant_review() -> Response | tuple[str, int]:
+    """One answer to a tag: its value as it is (accepted) or as the merchant corrected it."""
+    merchant = _merchant_key("reviewing tags")
+    answer = {name: request.form.get(name, "") for name in ("product_id", "attribute", "value")}
+    try:
+        accept_reviews(merchant, [answer])
+    except HybridSearchError as exc:
+        tags = tags_to_review(merchant, list(TAGGED), REVIEWED)
+        return page("console/merchant.html", exc, merchant=merchant, products=_products(merchant), tags=tags)
+    notice = f"{answer['product_id']}: {answer['attribute']} is {answer['value']}"
     return redirect(url_for("console.merchant_page", notice=notice))
 
 
