@@ -26,6 +26,16 @@ def facet_counts(result: dict[str, Any] | None) -> dict[str, list[tuple[str, int
     return {field: [(f["value"], f["count"]) for f in facets.get(field, [])[:FACET_VALUES]] for field in FACETS}
 
 
+def shown_attributes(product: dict[str, Any]) -> list[tuple[str, bool]]:
+    """A hit's article type, colour and gender as the card shows them: the merchant's value, or the
+    tagger's (marked as predicted) where the product lacks one; '' where it has neither."""
+    tags = product.get("tags") or {}
+    return [
+        (product[name], False) if product.get(name) else ((tags.get(name) or {}).get("value", ""), bool(tags.get(name)))
+        for name in ("article_type", "colour", "gender")
+    ]
+
+
 def bars(explain: dict[str, Any]) -> list[dict[str, Any]]:
     """Each leg's part of the score, as a share of the largest part, for drawing: under the learned
     ranker its SHAP contribution (which may be negative), else normalised × weight (as the arithmetic
@@ -78,6 +88,7 @@ def search_page() -> tuple[str, int]:
     hits = result["hits"] if result else []
     for hit in hits:
         hit["bars"] = bars(hit["explain"])
+        hit["attributes"] = shown_attributes(hit["product"])
     if result and result["personalised"]:  # how the user's profile moved each product
         anonymous = search_for_caller({**asked, "user_id": None, "size": COMPARED}, photo)
         before = [h["id"] for h in anonymous["hits"]]

@@ -1,4 +1,4 @@
-from hybrid_search.api.console.search import bars, facet_counts, moves, pages
+from hybrid_search.api.console.search import bars, facet_counts, moves, pages, shown_attributes
 
 
 def test_moves_count_places_risen_since_the_page_before():
@@ -42,3 +42,8 @@ def test_under_the_learned_ranker_bars_are_each_legs_shap_share_negative_ones_to
     }
     drawn = {bar["leg"]: (bar["value"], bar["width"]) for bar in bars(explain)}
     assert drawn == {"bm25": (2.0, 100.0), "attributes": (-0.5, 25.0), "image": (0.0, 0.0)}
+
+
+def test_a_card_shows_the_taggers_value_marked_where_the_merchant_gave_none():
+    product = {"article_type": "Backpacks", "tags": {"colour": {"value": "Black", "confidence": 0.9}}}
+    assert shown_attributes(product) == [("Backpacks", False), ("Black", True), ("", False)]
