@@ -264,20 +264,6 @@ def tags_for(
     return tags
 
 
-def tag_products(
-    taggers: Mapping[str, AttributeTagger], titles: np.ndarray, photos: np.ndarray, has_photo: np.ndarray
-) -> list[dict[str, tuple[str, float, str]]]:
-    """Each product's tags (attribute -> (value, confidence, input)), where a tagger is sure enough."""
-    return [
-        {
-            name: tagged
-            for name, tagger in taggers.items()
-            if (tagged := tagger.tag(titles[i], photos[i] if has_photo[i] else None)) is not None
-        }
-        for i in range(len(titles))
-    ]
-
-
 def save_taggers(taggers: Mapping[str, AttributeTagger], directory: Path) -> Path:
     """The taggers as one artifact, ``tagger-<content hash>.npz``."""
     arrays: dict[str, np.ndarray] = {}

@@ -7,7 +7,7 @@ from hybrid_search.encoders.tagger import (
     load_taggers,
     reliability,
     save_taggers,
-    tag_products,
+    tags_for,
     threshold_for,
 )
 
@@ -49,8 +49,9 @@ def test_a_tagger_learns_from_photo_and_title_and_abstains_where_unsure():
     assert tagger.calibration["photo"].precision >= 0.9 and tagger.calibration["photo"].coverage > 0.9
     # fresh products of the same shop: precision holds at the chosen thresholds
     fresh, fresh_titles, fresh_photos = (a[600:] for a in blobs(0, 900)[:3])
-    tags = tag_products({"colour": tagger}, fresh_titles, fresh_photos, np.ones(300, bool))
-    given = [(t["colour"][0], truth) for t, truth in zip(tags, fresh, strict=True) if "colour" in t]
+    tags = [tags_for({"colour": tagger}, {}, fresh_titles[i], fresh_photos[i], "v1") for i in range(300)]
+    given = [(t["colour"]["value"], truth) for t, truth in zip(tags, fresh, strict=True) if "colour" in t]
+    assert tags_for({"colour": tagger}, {"colour": "Red"}, fresh_titles[0], fresh_photos[0], "v1") == {}  # never over
     assert len(given) > 250 and np.mean([a == b for a, b in given]) >= 0.9
     # a photo halfway between two colours, and no title: not sure, no tag
     between = ((centres[0] + centres[1]) / 2).astype(np.float32)
