@@ -567,6 +567,8 @@ class SearchService:
                     hit["explain"]["learned"] = plan.ranker.explain(ranking, item.hit.doc_id)
                 if item.hit.doc_id in reasons:
                     hit["explain"]["why"] = reasons[item.hit.doc_id]
+                if predicted := predicted_values(hit["product"]):
+                    hit["explain"]["predicted"] = predicted  # what the attributes leg and filters read as its values
             hits.append(hit)
         done = time.perf_counter()
         out: dict[str, Any] = {
@@ -734,6 +736,17 @@ def _with_facets(storefront: Storefront | None, facets: tuple[str, ...], predict
             f"{FACET}{name}{TAGS}": {"terms": {"field": f"tags.{name}.value", "size": FACET_VALUES}} for name in tagged
         }
     return Storefront(where, aggs | counted)
+
+
+def predicted_values(product: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The taggers' values a product carries for attributes it lacks, with their confidence (the
+    search reads them as its values: explain says which were predicted)."""
+    tags = product.get("tags") or {}
+    return {
+        name: {"value": tag["value"], "confidence": tag["confidence"]}
+        for name in TAGGED
+        if not product.get(name) and (tag := tags.get(name))
+    }
 
 
 def _facets(names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -177,8 +177,12 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
         if ok and s["tags"]["article_type"]["value"] == "Backpacks"
     ]
     assert backpacks
-    filtered = api.get("/search?q=backpack&article_type=Backpacks&size=100").get_json()["hits"]
+    filtered = api.get("/search?q=backpack&article_type=Backpacks&size=100&explain=true").get_json()["hits"]
     assert set(backpacks) <= {h["id"] for h in filtered}
+    explained = [h["explain"] for h in filtered if h["id"] in backpacks]  # marked as predicted
+    assert all(e["predicted"]["article_type"]["value"] == "Backpacks" for e in explained)
+    labelled = [h["explain"] for h in filtered if h["id"] not in {p["product_id"] for p in bare}]
+    assert labelled and not any("article_type" in e.get("predicted", {}) for e in labelled)  # the merchant's own
     merchant_only = api.get("/search?q=backpack&article_type=Backpacks&size=100&tags=merchant").get_json()["hits"]
     assert not set(backpacks) & {h["id"] for h in merchant_only}
     worded = [pid for pid in backpacks if "backpack" in truth[pid]["title"].lower()]  # in the match set
