@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from hybrid_search.encoders.fusion import (
 from hybrid_search.encoders.lexicon import build_lexicon
 from hybrid_search.encoders.tagger import AttributeTagger, fit_tagger, save_taggers, tags_for
 from hybrid_search.encoders.text import TextEncoder
+from hybrid_search.encoders.zero_shot import fit_zero_shot
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.live_models import alias_record
@@ -304,14 +306,17 @@ def train_tagger_from_index(
     """Train the taggers on (a sample of) the live index's products that have attribute values, and
     save them as an artifact. A product's title is encoded alone, as the workers encode a product
     whose merchant sent only a title: its stored text vector is made with its attribute values and
-    would name them. An attribute with fewer than two values labelled enough has no tagger."""
+    would name them. An attribute with fewer than two values labelled enough has no tagger, unless
+    no product has it and the tag vocabulary names its values: then it is learned zero-shot."""
     index = alias_targets(client, settings.products_alias)[0]
     rows = read_vectors(client, index, ["title", "image_vector", *TAGGED], ready_only=True)
-    labelled = sorted(pid for pid, row in rows.items() if any(row.get(name) for name in TAGGED))
-    if len(labelled) < 20:
-        raise InvalidInputError("products", f"{len(labelled)} products with attribute values; the taggers need 20")
+    vocabulary = tag_vocabulary(settings.tag_vocabulary) if settings.tag_vocabulary else {}
+    unlabelled = [name for name in vocabulary if not any(row.get(name) for row in rows.values())]
+    pool = sorted(pid for pid, row in rows.items() if unlabelled or any(row.get(name) for name in TAGGED))
+    if len(pool) < 20:
+        raise InvalidInputError("products", f"{len(pool)} products with attribute values; the taggers need 20")
     rng = np.random.default_rng(seed)
-    ids = sorted(rng.choice(labelled, size=min(sample, len(labelled)), replace=False))
+    ids = sorted(rng.choice(pool, size=min(sample, len(pool)), replace=False))
     progress(f"encoding {len(ids)} titles")
     texts = [embedding_text({"title": rows[pid].get("title", "")}) for pid in ids]
     titles = text_encoder.encode(texts, kind="passage")
@@ -324,10 +329,16 @@ def train_tagger_from_index(
     evaluation: dict[str, Any] = {}
     for name in TAGGED:
         progress(f"training the {name} tagger")
+        named = None  # the share of titles a zero-shot tagger's value names labelled
         try:
-            tagger, _ = fit_tagger(
-                name, [rows[pid].get(name) or "" for pid in ids], titles, photos, has_photo, seed=seed
-            )
+            if name in unlabelled:
+                values = vocabulary[name]
+                value_vectors = text_encoder.encode(values, kind="query")
+                names = [rows[pid].get("title", "") for pid in ids]
+                tagger, named = fit_zero_shot(name, values, names, titles, value_vectors, photos, has_photo, seed)
+            else:
+                labels = [rows[pid].get(name) or "" for pid in ids]
+                tagger, _ = fit_tagger(name, labels, titles, photos, has_photo, seed=seed)
         except ValueError as exc:
             evaluation[name] = {"skipped": str(exc)}
             continue
@@ -340,10 +351,28 @@ def train_tagger_from_index(
             }
             for kind, c in tagger.calibration.items()
         }
+        if named is not None:  # its precision is agreement with the names' pseudo-labels
+            evaluation[name] |= {"source": tagger.source, "named": round(named, 4)}
     if not taggers:
         raise InvalidInputError("products", "no attribute has two values labelled on enough products to tag")
     metadata = {"trained_on": {"index": index, "products": len(ids)}, "evaluation": evaluation}
     return save_taggers(taggers, settings.models_dir), metadata
+
+
+def tag_vocabulary(path: Path) -> dict[str, list[str]]:
+    """The tag vocabulary file: ``{attribute: [value names]}`` for attributes the taggers know."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError("tag_vocabulary", f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError("tag_vocabulary", "must be an object of attribute names to value lists")
+    for name, values in data.items():
+        if name not in TAGGED:
+            raise InvalidInputError(f"tag_vocabulary.{name}", f"the taggers know {', '.join(TAGGED)}")
+        if not isinstance(values, list) or len(values) < 2 or not all(isinstance(v, str) and v.strip() for v in values):
+            raise InvalidInputError(f"tag_vocabulary.{name}", "must list at least two non-empty value names")
+    return {name: [v.strip() for v in values] for name, values in data.items()}
 
 
 def apply_tags(

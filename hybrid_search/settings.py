@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     train_fusion_epochs: int = Field(30, ge=1)
     # a judged queries file: the products its photo queries show are never trained on (honest evaluation)
     train_leave_out_queries: Path | None = None
+    # a JSON file {attribute: [value names]}: the tags step tags an attribute no product has from the
+    # names of its values (hybrid_search/encoders/zero_shot.py); without it such an attribute is not tagged
+    tag_vocabulary: Path | None = None
     # behaviour vectors are rebuilt in a training run once this many new events exist (0: never)
     train_behaviour_after_events: int = Field(1000, ge=0)
     # the default profile is tuned in a run on click judgments once this many searches are judged (0: never)

@@ -53,6 +53,7 @@ class AttributeTagger:
     title: AttributeHead | None
     photo_weight: float
     calibration: dict[str, Calibrated] = field(default_factory=dict)
+    source: str = "labels"  # what it learned from: merchants' labels, or "zero-shot" (value names)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -274,6 +275,7 @@ def save_taggers(taggers: Mapping[str, AttributeTagger], directory: Path) -> Pat
             "photo_weight": tagger.photo_weight,
             "calibration": {kind: asdict(c) for kind, c in tagger.calibration.items()},
             "inputs": [kind for kind in ("photo", "title") if getattr(tagger, kind) is not None],
+            "source": tagger.source,
         }
         for kind in meta[name]["inputs"]:
             head: AttributeHead = getattr(tagger, kind)
@@ -305,6 +307,7 @@ def load_taggers(path: Path) -> dict[str, AttributeTagger]:
             heads.get((name, "title")),
             spec["photo_weight"],
             {kind: Calibrated(**c) for kind, c in spec["calibration"].items()},
+            spec.get("source", "labels"),
         )
         for name, spec in meta.items()
     }

@@ -1,15 +1,26 @@
-"""Jobs against the real node: a catalog moving into a new template schema."""
+"""Jobs against the real node: a catalog moving into a new template schema; tags from value names."""
+
+import json
+import uuid
 
 from hybrid_search import jobs
+from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.encoders.tagger import load_taggers
 from hybrid_search.models import ModelSet
+from hybrid_search.opensearch.client import make_client
 from hybrid_search.opensearch.indices import (
     alias_targets,
     create_versioned_index,
+    ensure_indices,
     install_template,
     products_index_name,
     render_products_template,
 )
+from hybrid_search.opensearch.products import refresh, write_documents
 from hybrid_search.pipeline import EmbeddingPipeline, embed_products
+from hybrid_search.settings import Settings
+from tests.data import fashion_rows
+from tests.integration.cleanup import drop_test_indices
 
 
 def test_a_new_template_schema_moves_the_catalog_and_keeps_its_encoded_vectors(client, settings, cleanup):
@@ -45,3 +56,70 @@ def test_a_new_template_schema_moves_the_catalog_and_keeps_its_encoded_vectors(c
     assert alias_targets(client, alias) == [new] and old != new
     moved = client.get(index=alias, id="m1/p1")["_source"]
     assert moved["text_vector"] == product["text_vector"] and len(moved["fused_vector"]) == settings.fused_dim
+
+
+def test_an_attribute_no_product_has_is_tagged_from_the_names_of_its_values(service_urls, tmp_path):
+    """A shop whose products carry no colour at all, and a vocabulary naming colours: the tags step
+    learns colour zero-shot from the names, and tags the products with it."""
+    vocabulary = tmp_path / "vocabulary.json"
+    vocabulary.write_text(
+        json.dumps(
+            {
+                "colour": [
+                    "Black",
+                    "White",
+                    "Blue",
+                    "Red",
+                    "Grey",
+                    "Green",
+                    "Yellow",
+                    "Purple",
+                    "Pink",
+                    "Brown",
+                    "Navy Blue",
+                    "Maroon",
+                ]
+            }
+        )
+    )
+    prefix = f"z{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        **service_urls,
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        data_dir=tmp_path / "data",
+        device="cpu",
+        tag_vocabulary=vocabulary,
+    )
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    try:
+        rows = [r for r in fashion_rows() if r["article_type"] in ("Tshirts", "Casual Shoes", "Handbags")][:300]
+        products = parse_products([{**fashion_row_to_product(r), "colour": "", "image": None} for r in rows])
+        docs = [product_document(p, "shop", None) for p in products]
+        write_documents(client, settings.products_alias, docs, refresh=True)
+        ids = [doc_id("shop", d["product_id"]) for d in docs]
+        pipeline = EmbeddingPipeline(settings)
+        for start in range(0, len(ids), 100):
+            assert not embed_products(client, settings.products_alias, ids[start : start + 100], pipeline).failed
+        refresh(client, settings.products_alias)
+
+        path, metadata = jobs.train_tagger_from_index(client, settings, pipeline.text_encoder)
+        colour = metadata["evaluation"]["colour"]
+        assert colour["source"] == "zero-shot" and colour["named"] > 0.3, colour
+        assert "source" not in metadata["evaluation"]["article_type"]  # labelled: learned from the labels
+        index = alias_targets(client, settings.products_alias)[0]
+        counts = jobs.apply_tags(client, index, load_taggers(path), "v1")
+        refresh(client, index)
+        truth = {r["id"]: r["colour"] for r in rows}
+        tagged = [
+            (hit["_source"]["tags"]["colour"]["value"], truth[hit["_source"]["product_id"]])
+            for hit in client.search(
+                index=index, body={"size": 300, "query": {"exists": {"field": "tags.colour.value"}}}
+            )["hits"]["hits"]
+        ]
+        assert counts["colour"] == len(tagged) > 100
+        assert sum(got == want for got, want in tagged) / len(tagged) > 0.85
+        assert not any("colour" in hit for hit in [client.get(index=index, id=ids[0])["_source"]])  # never over
+    finally:
+        drop_test_indices(client, settings)
