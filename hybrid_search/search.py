@@ -64,6 +64,8 @@ from hybrid_search.settings import Settings
 from hybrid_search.users import UserProfiles
 
 VOTER_LEGS = ("fused", "image")
+# what a voter brings: its merchant's values, and its taggers' where the merchant gave none
+VOTE_FIELDS = (*ATTRIBUTES, *(f"tags.{name}.value" for name in ATTRIBUTES))
 LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 VECTOR_LEGS = ("text", "fused", "image")  # the legs whose matches are their nearest k
@@ -346,7 +348,7 @@ class SearchService:
             if profile.weight(leg.name) > 0 or votes:
                 query = leg.query(inputs, filters, profile.window, profile.attribute_weights)
                 if query is not None:
-                    bodies[leg.name] = leg_body(profile.window, query, ATTRIBUTES if votes else ())
+                    bodies[leg.name] = leg_body(profile.window, query, VOTE_FIELDS if votes else ())
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
         match_set = _match_set(understood, profile, counted) if counted is not None else None
@@ -358,7 +360,7 @@ class SearchService:
                 merge_intents(
                     [
                         photo_intent(
-                            [(h.fields, h.score) for h in results[leg][: self.PHOTO_VOTERS]],
+                            [(voter_values(h.fields), h.score) for h in results[leg][: self.PHOTO_VOTERS]],
                             self.PHOTO_VOTE_TEMPERATURE,
                         )
                         for leg in VOTER_LEGS
@@ -736,6 +738,12 @@ def _with_facets(storefront: Storefront | None, facets: tuple[str, ...], predict
             f"{FACET}{name}{TAGS}": {"terms": {"field": f"tags.{name}.value", "size": FACET_VALUES}} for name in tagged
         }
     return Storefront(where, aggs | counted)
+
+
+def voter_values(fields: dict[str, str]) -> dict[str, str]:
+    """A voter's attribute values: its merchant's, else the value its tagger gave it (a photo's look-
+    alikes in a shop whose merchants send titles and photos only vote by their tags)."""
+    return {name: value for name in ATTRIBUTES if (value := fields.get(name) or fields.get(f"tags.{name}.value"))}
 
 
 def predicted_values(product: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -63,6 +63,23 @@ def attribute_terms(name: str, values: list[str], predicted: bool) -> dict[str, 
     return {"bool": {"should": [terms, {"terms": {f"tags.{name}.value": values}}], "minimum_should_match": 1}}
 
 
+def expected_match(name: str, values: list[str], boost: float) -> dict[str, Any]:
+    """``boost`` for a product whose ``name`` is one of ``values``, and ``boost`` times the confidence
+    of a tag that names one (a calibrated probability: the chance the product has it), so that among
+    products the query's attributes tie, a merchant's value leads, then the surer tags."""
+    merchant = {"constant_score": {"filter": {"terms": {name: values}}, "boost": boost}}
+    if name not in TAGGED:
+        return merchant
+    tagged = {
+        "function_score": {
+            "query": {"terms": {f"tags.{name}.value": values}},
+            "functions": [{"field_value_factor": {"field": f"tags.{name}.confidence", "missing": 0}, "weight": boost}],
+            "boost_mode": "replace",
+        }
+    }
+    return {"bool": {"should": [merchant, tagged], "minimum_should_match": 1}}
+
+
 def build_bm25_query(text: str, filters: dict[str, Any], fuzzy: bool = False) -> dict[str, Any]:
     """multi_match over the English-analysed fields and their CJK sub-fields, with the filters.
 
@@ -165,7 +182,7 @@ def build_attribute_query(
             boost = round(weight * probability, 4)
             if boost > 0:
                 matches = [value, *ALSO_MATCHES.get(name, {}).get(value.lower(), ())]
-                should.append({"constant_score": {"filter": attribute_terms(name, matches, True), "boost": boost}})
+                should.append(expected_match(name, matches, boost))
     if not should:
         should = [{"match_none": {}}]
     return {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}}

@@ -33,7 +33,7 @@ def test_each_leg_reads_its_own_input_with_the_filters_and_window():
         knn = LEGS_BY_NAME[leg].query(inputs, FILTERS, 50, WEIGHTS)["knn"][field]
         assert (knn["vector"], knn["k"], knn["filter"]) == (vector, 50, FILTERS)
     attributes = LEGS_BY_NAME["attributes"].query(inputs, FILTERS, 50, WEIGHTS)
-    assert attributes["bool"]["should"][0]["constant_score"]["boost"] == WEIGHTS["article_type"]
+    assert attributes["bool"]["should"][0]["bool"]["should"][0]["constant_score"]["boost"] == WEIGHTS["article_type"]
     words = LEGS_BY_NAME["title_words"].query(inputs, FILTERS, 50, WEIGHTS)["bool"]
     assert words["must"][0]["match"]["title"] == {
         "query": "black shoes",

@@ -4,6 +4,7 @@ from hybrid_search.opensearch.queries import (
     build_bm25_query,
     build_filters,
     build_knn_query,
+    expected_match,
     leg_body,
     named,
 )
@@ -50,17 +51,28 @@ def test_attribute_query_scores_each_value_by_weight_times_probability():
     intent = {"article_type": {"Belts": 0.8, "Wallets": 0.1}, "gender": {"Men": 1.0}, "usage": {"Casual": 0.5}}
     query = build_attribute_query(intent, {"article_type": 3.0, "gender": 1.0, "usage": 0.0}, filters)
     should = query["bool"]["should"]
-    clauses = {
-        (tuple(c["constant_score"]["filter"]["bool"]["should"][0]["terms"].popitem()[1]), c["constant_score"]["boost"])
-        for c in should
-    }
+    merchant = [c["bool"]["should"][0]["constant_score"] for c in should]
+    clauses = {(tuple(m["filter"]["terms"].popitem()[1]), m["boost"]) for m in merchant}
     assert clauses == {(("Belts",), 2.4), (("Wallets",), 0.3), (("Men", "unisex"), 1.0)}  # usage weight 0: no clause
-    # a product that lacks the attribute counts by its tag (a tag is only ever beside a missing value)
-    belts = next(c["constant_score"]["filter"] for c in should if c["constant_score"]["boost"] == 2.4)
-    assert belts["bool"]["should"][1] == {"terms": {"tags.article_type.value": ["Belts"]}}
     assert query["bool"]["filter"] == [filters]
     empty = build_attribute_query({}, {"article_type": 3.0}, filters)
     assert empty["bool"]["should"] == [{"match_none": {}}]
+
+
+def test_a_tag_counts_by_its_confidence_beside_a_merchants_value():
+    """A product that lacks the attribute matches by its tag (a tag is only ever beside a missing
+    value), scored as the chance it is right: a merchant's Belts scores 2.4, a tag at 0.9 scores 2.16."""
+    clause = expected_match("article_type", ["Belts"], 2.4)
+    merchant, tagged = clause["bool"]["should"]
+    assert merchant == {"constant_score": {"filter": {"terms": {"article_type": ["Belts"]}}, "boost": 2.4}}
+    score = tagged["function_score"]
+    assert score["query"] == {"terms": {"tags.article_type.value": ["Belts"]}} and score["boost_mode"] == "replace"
+    assert score["functions"] == [
+        {"field_value_factor": {"field": "tags.article_type.confidence", "missing": 0}, "weight": 2.4}
+    ]
+    assert expected_match("brand", ["Nike"], 1.0) == {
+        "constant_score": {"filter": {"terms": {"brand": ["Nike"]}}, "boost": 1.0}
+    }
 
 
 def test_filters_read_the_taggers_values_only_when_asked_and_only_for_tagged_attributes():
@@ -86,7 +98,7 @@ def test_catalog_words_score_titles_within_the_article_types_the_query_asks_for(
     filters = build_filters({})
     intent = {"article_type": {"Shirts": 0.8, "Tshirts": 0.2}, "words": {"mark": 0.5, "taylor": 0.5}}
     query = build_attribute_query(intent, {"article_type": 3.0, "words": 2.0}, filters)
-    clauses = [c["constant_score"] for c in query["bool"]["should"]]
+    clauses = [c["constant_score"] for c in query["bool"]["should"] if "constant_score" in c]
 
     def of_type(article_type: str) -> dict:  # the merchant's type, or the tagger's where a product lacks one
         return attribute_terms("article_type", [article_type], predicted=True)
@@ -96,8 +108,8 @@ def test_catalog_words_score_titles_within_the_article_types_the_query_asks_for(
 
     assert {"filter": word_in_type("mark", "Shirts"), "boost": 0.8} in clauses  # 2.0 x 0.5 x 0.8
     assert {"filter": word_in_type("taylor", "Tshirts"), "boost": 0.2} in clauses
-    assert {"filter": of_type("Shirts"), "boost": 2.4} in clauses
-    assert len(clauses) == 6
+    assert expected_match("article_type", ["Shirts"], 2.4) in query["bool"]["should"]
+    assert len(clauses) == 4 and len(query["bool"]["should"]) == 6
     unweighted = build_attribute_query(intent, {"article_type": 3.0}, filters)
     assert len(unweighted["bool"]["should"]) == 2  # words at weight 0 add nothing
     no_type = build_attribute_query({"words": {"levis": 1.0}}, {"words": 2.0}, filters)
