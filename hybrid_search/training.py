@@ -66,6 +66,16 @@ STEPS = ("tags", "attributes", "behaviour", "fusion", "copy", "embed", "ranker",
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
+# HSET the fields (ARGV[2:]) on the run record only while its id is ARGV[1]
+UPDATE_IF_OURS = """
+if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+  return 1
+end
+return 0
+"""
+
+
 class TrainingState:
     """The Redis record of one alias's training: what changed since the last run, and the run itself."""
 
@@ -145,8 +155,11 @@ class TrainingState:
         return value.decode() if value else None
 
     def update(self, run_id: str, **fields: Any) -> None:
+        """Set ``fields`` on the run record if it is still ``run_id``'s, in one atomic step: a worker
+        that checked first and wrote after could leave a record of its fields alone (no id, no state)."""
         if self.active() == run_id:
-            self.redis.hset(self._key("run"), mapping={k: _redis_value(v) for k, v in fields.items()})
+            pairs = [item for k, v in fields.items() for item in (k, _redis_value(v))]
+            self.redis.eval(UPDATE_IF_OURS, 1, self._key("run"), run_id, *pairs)
 
     def progress(self, run_id: str, done: int, total: int, message: str = "") -> None:
         self.update(run_id, progress_done=done, progress_total=total, message=message, heartbeat=time.time())

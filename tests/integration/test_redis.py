@@ -3,6 +3,7 @@
 import redis
 
 from hybrid_search.local.redis import LocalRedis
+from hybrid_search.training import TrainingState
 from tests.net import free_port
 
 
@@ -25,3 +26,20 @@ def test_aof_keeps_queued_work_across_a_restart(tmp_path):
         assert redis.Redis(port=local.port).lrange("queue", 0, -1) == [b"task-1", b"task-2"]
     finally:
         local.stop()
+
+
+def test_a_training_runs_record_is_written_only_while_it_is_that_runs(services):
+    """A worker's progress lands on its own run's record and never makes a record of its own (one
+    with a heartbeat and no state made `hybrid-search status` fail with KeyError: 'state')."""
+    state = TrainingState(services.redis, services.settings.products_alias)
+    run_id = state.try_start("a test", 0)
+    try:
+        state.progress(run_id, 1, 3, "encoding")
+        assert (state.run()["message"], state.run()["state"]) == ("encoding", "running")
+        state.progress("another-run", 2, 3, "not mine")
+        assert state.run()["message"] == "encoding"
+        services.redis.delete(state._key("run"))  # the record goes while the run is still active
+        state.progress(run_id, 2, 3, "late")
+        assert state.run() is None
+    finally:
+        services.redis.delete(*(state._key(name) for name in ("run", "active", "lease", "changes")))
