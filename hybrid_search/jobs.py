@@ -55,7 +55,7 @@ from hybrid_search.opensearch.products import (
     touch_pending,
     update_fields,
 )
-from hybrid_search.pipeline import reusable, with_predicted
+from hybrid_search.pipeline import reusable
 from hybrid_search.settings import Settings
 
 
@@ -295,10 +295,6 @@ def train_attributes_from_index(
     return model.save(settings.models_dir), metadata
 
 
-# the fields a product's text is embedded from (catalog.embedding_text)
-EMBEDDED = ("title", "brand", "category_path", "description", *TAGGED)
-
-
 def train_tagger_from_index(
     client: OpenSearchClient,
     settings: Settings,
@@ -380,45 +376,31 @@ def tag_vocabulary(path: Path) -> dict[str, list[str]]:
 
 
 def apply_tags(
-    client: OpenSearchClient,
-    index: str,
-    taggers: Mapping[str, AttributeTagger],
-    version: str,
-    text_encoder: TextEncoder,
+    client: OpenSearchClient, index: str, taggers: Mapping[str, AttributeTagger], version: str
 ) -> dict[str, int]:
-    """Tag the products of ``index`` that lack an attribute a tagger knows, from their text encoded
-    again without predicted values (a tagged product's stored text vector was made with them, and
-    would feed the taggers their own answers) and their photo vectors: ``tags.<attribute>`` beside
-    the missing value, never over a merchant's. Stale tags (the merchant has since given the value,
-    or the tagger is no longer sure) are cleared. A product whose predicted values change gets its
-    text vector made again with them (``pipeline.with_predicted``; the run's re-fuse carries it into
-    the fused vector). Returns how many products got a tag per attribute."""
+    """Tag the products of ``index`` that lack an attribute a tagger knows, from their stored title
+    (text) and photo vectors: ``tags.<attribute>`` beside the missing value, never over a merchant's.
+    Stale tags (the merchant has since given the value, or the tagger is no longer sure) are cleared.
+    Returns how many products got a tag per attribute."""
     lacking = {"bool": {"should": [{"bool": {"must_not": {"exists": {"field": name}}}} for name in taggers]}}
-    rows = read_vectors(client, index, ["image_vector", "tags", *EMBEDDED], query=lacking, ready_only=True)
-    ids = sorted(rows)
-    titles = text_encoder.encode([embedding_text(rows[pid]) for pid in ids]) if ids else np.empty((0, 0))
+    rows = read_vectors(
+        client, index, ["text_vector", "image_vector", "tags", *taggers], query=lacking, ready_only=True
+    )
     counts = dict.fromkeys(taggers, 0)
     partials: dict[str, dict[str, Any]] = {}
-    retext: dict[str, dict[str, Any]] = {}
-    for n, pid in enumerate(ids):
-        row = rows[pid]
+    for pid, row in rows.items():
+        if not row.get("text_vector"):
+            continue
+        title = np.asarray(row["text_vector"], dtype=np.float32)
         photo = np.asarray(row["image_vector"], dtype=np.float32) if row.get("image_vector") else None
-        tags: dict[str, Any] = dict(tags_for(taggers, row, titles[n], photo, version))
-        before = {name: tag for name, tag in (row.get("tags") or {}).items() if tag}
+        tags: dict[str, Any] = dict(tags_for(taggers, row, title, photo, version))
         for name in taggers:
             if name in tags:
                 counts[name] += 1
-            elif name in before:
+            elif (row.get("tags") or {}).get(name):
                 tags[name] = None  # stale: the merchant gave the value since, or the tagger is unsure now
         if tags:
             partials[pid] = {"tags": tags}
-        after = {name: tag for name, tag in {**before, **tags}.items() if tag}
-        if {k: t["value"] for k, t in after.items()} != {k: t["value"] for k, t in before.items()}:
-            retext[pid] = with_predicted(row, after)
-    if retext:
-        vectors = text_encoder.encode([embedding_text(doc) for doc in retext.values()])
-        for pid, vector in zip(retext, vectors, strict=True):
-            partials.setdefault(pid, {})["text_vector"] = vector.tolist()
     if partials:
         update_fields(client, index, partials)
     return counts

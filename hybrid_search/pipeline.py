@@ -149,7 +149,6 @@ class EmbeddingPipeline:
             ]
         )
         has_behaviour = np.array([bool(docs[i].get("has_behaviour")) for i in keep])
-        tags = self._tags(docs, keep, text, image, has_image, stored_text)
         fused = self.fuser.fuse(text, image, behaviour, has_image, has_behaviour)
         out = {}
         for row, i in enumerate(keep):
@@ -161,42 +160,11 @@ class EmbeddingPipeline:
             }
             if has_image[row]:
                 fields["image_vector"] = image[row].tolist()
-            if row in tags:
-                fields["tags"] = tags[row]
+            photo = image[row] if has_image[row] else None
+            if tags := tags_for(self.taggers, docs[i], text[row], photo, self.tagger_version):
+                fields["tags"] = tags
             out[i] = fields
         return out, failures
-
-    def _tags(
-        self,
-        docs: Sequence[dict],
-        keep: list[int],
-        text: np.ndarray,
-        image: np.ndarray,
-        has_image: np.ndarray,
-        stored_text: np.ndarray,
-    ) -> dict[int, dict]:
-        """Tags per row for the products whose text was encoded now, and their text vectors encoded
-        again with the predicted values, as a merchant's values are (``embedding_text``), so the
-        text and fused legs know them too. The taggers read the text without predicted values: a
-        stored vector of a product that has tags was made with them, and keeps its tags as they are
-        (the training run's tags step tags it afresh from its title)."""
-        tags: dict[int, dict] = {}
-        for row, i in enumerate(keep):
-            if stored_text[row] and docs[i].get("tags"):
-                continue
-            photo = image[row] if has_image[row] else None
-            if found := tags_for(self.taggers, docs[i], text[row], photo, self.tagger_version):
-                tags[row] = found
-        fresh = [row for row in tags if not stored_text[row]]
-        if fresh:
-            texts = [embedding_text(with_predicted(docs[keep[row]], tags[row])) for row in fresh]
-            text[fresh] = self.text_encoder.encode(texts)
-        return tags
-
-
-def with_predicted(doc: dict, tags: dict[str, dict]) -> dict:
-    """``doc`` with the tags' values where it has none (what its text is embedded with)."""
-    return {**doc, **{name: tag["value"] for name, tag in tags.items() if not doc.get(name)}}
 
 
 def embed_products(

@@ -339,7 +339,7 @@ def _tags_step(ctx: Context, run_id: str) -> dict[str, Any]:
         return {"skipped": str(exc)}
     record_artifacts(ctx.client, ctx.settings, tagger=path)
     progress("tagging the products that lack a value")
-    tagged = jobs.apply_tags(ctx.client, index, load_taggers(path), artifact_version(path.name), encoder)
+    tagged = jobs.apply_tags(ctx.client, index, load_taggers(path), artifact_version(path.name))
     return {"artifact": artifact_name(path, ctx.settings), "tagged": tagged, "evaluation": metadata["evaluation"]}
 
 

@@ -1,14 +1,13 @@
-"""The search effect of the taggers: relevance for a merchant who sends only titles and photos, tagged
-by the workers, beside the same products sent with their attributes.
+"""The search effect of the taggers: relevance for a merchant who sends only titles and photos, with
+the tags and without them, beside the same products sent with their attributes.
 
 The shared fashion catalog is loaded a second time into the live index, as merchant ``bare``, with
 each product's id, title and photo alone (``prepare`` writes that folder, outside the repository);
 the workers tag it at ingestion with the taggers the index records. Each dev query then runs once per
 merchant, filtered to that merchant, through the legs and the ranking /search uses (the recorded
 learned ranker, the default profile), and is scored on the same judgments (they name products by
-the merchant's own ids, which both merchants share). Each leg alone is scored too. (The same
-merchant without tags was measured by this script at commit a1e0ade, when a product's text vector
-was its title alone whether tagged or not: a pass that stripped the tags was then that state.)
+the merchant's own ids, which both merchants share). "Without tags" strips the bare merchant's tags
+for one pass and puts them back after (``jobs.apply_tags``, as the training run does).
 
     python bench/tagging/search_effect.py prepare          # writes ~/.cache/hybrid-search/bench-tagging/bare
     HYBRID_SEARCH_TRAIN_AUTOMATICALLY=false hybrid-search up   # or any running stack
@@ -32,7 +31,9 @@ from hybrid_search.catalog import SearchRequest
 from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries, query_products
 from hybrid_search.evaluation.report import QueryScore, compare, comparison_line, mean, score_queries, summarise
 from hybrid_search.evaluation.runner import rank, single_leg_profiles
+from hybrid_search.jobs import apply_tags
 from hybrid_search.models import artifact_path
+from hybrid_search.opensearch.indices import alias_targets
 from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.ranking.learned import LearnedRanker, load_ranker
 from hybrid_search.search import Retrieval, SearchService
@@ -88,6 +89,19 @@ def scores(profile: BlendProfile, ranker: LearnedRanker | None, queries, retriev
     return score_queries(ranked, queries, qrels)
 
 
+def strip_tags(service: SearchService, index: str) -> None:
+    service.client.update_by_query(
+        index=index,
+        body={
+            "query": {"bool": {"filter": [{"term": {"merchant_id": BARE}}, {"exists": {"field": "tags"}}]}},
+            "script": {"source": "ctx._source.remove('tags')", "lang": "painless"},
+        },
+        refresh=True,
+        conflicts="proceed",
+        request_timeout=600,
+    )
+
+
 def run(out: Path, ranker_artifact: str | None) -> None:
     settings = Settings()
     service = SearchService.from_services(Services.from_settings(settings))
@@ -95,6 +109,7 @@ def run(out: Path, ranker_artifact: str | None) -> None:
     ranker = (
         load_ranker(artifact_path(ranker_artifact, settings)) if ranker_artifact else service.models.current().ranker
     )
+    index = alias_targets(service.client, settings.products_alias)[0]
     queries, qrels, bases = [], {}, {}
     for queries_path, qrels_path in judgment_sets(settings):
         judged = load_queries(queries_path)
@@ -110,6 +125,15 @@ def run(out: Path, ranker_artifact: str | None) -> None:
         return found
 
     states = {"with their attributes": retrieved(ATTRIBUTED), "titles and photos, tagged": retrieved(BARE)}
+    pipeline = service.models.current().pipeline
+    taggers, version = pipeline.taggers, pipeline.tagger_version
+    strip_tags(service, index)
+    try:
+        states["titles and photos, no tags"] = retrieved(BARE)
+    finally:
+        counts = apply_tags(service.client, index, taggers, version)
+        service.client.indices.refresh(index=index)
+        print(f"tags put back: {counts}")
     runs = {name: scores(profile, ranker, queries, found, qrels) for name, found in states.items()}
     legs = {
         (state, leg): summarise(scores(alone, None, queries, found, qrels))
@@ -142,7 +166,7 @@ def write(out: Path, runs: dict[str, list[QueryScore]], legs: dict[tuple[str, st
     (out / "results-search-effect.json").write_text(json.dumps({"runs": tables, "legs": by_leg}, indent=1))
     lines += ["", "Paired (two-sided randomisation test), tagged against:", ""]
     tagged = runs["titles and photos, tagged"]
-    for other in [name for name in runs if name != "titles and photos, tagged"]:
+    for other in ("with their attributes", "titles and photos, no tags"):
         by_kind = sorted({row.kind for row in tagged})
         for kind in [*by_kind, "all"]:
             pick = lambda rows, k=kind: [r for r in rows if k == "all" or r.kind == k]  # noqa: E731
