@@ -314,7 +314,7 @@ def train_tagger_from_index(
     unlabelled = [name for name in vocabulary if not any(row.get(name) for row in rows.values())]
     pool = sorted(pid for pid, row in rows.items() if unlabelled or any(row.get(name) for name in TAGGED))
     if len(pool) < 20:
-        raise InvalidInputError("products", f"{len(pool)} products with attribute values; the taggers need 20")
+        raise InvalidInputError("products", f"{len(pool)} products to learn from; the taggers need 20")
     rng = np.random.default_rng(seed)
     ids = sorted(rng.choice(pool, size=min(sample, len(pool)), replace=False))
     progress(f"encoding {len(ids)} titles")

@@ -166,11 +166,13 @@ def write(out: Path, runs: dict[str, list[QueryScore]], legs: dict[tuple[str, st
     (out / "results-search-effect.json").write_text(json.dumps({"runs": tables, "legs": by_leg}, indent=1))
     lines += ["", "Paired (two-sided randomisation test), tagged against:", ""]
     tagged = runs["titles and photos, tagged"]
+
+    def of(rows: list[QueryScore], kind: str) -> list[QueryScore]:
+        return [row for row in rows if kind == "all" or row.kind == kind]
+
     for other in ("with their attributes", "titles and photos, no tags"):
-        by_kind = sorted({row.kind for row in tagged})
-        for kind in [*by_kind, "all"]:
-            pick = lambda rows, k=kind: [r for r in rows if k == "all" or r.kind == k]  # noqa: E731
-            lines.append("- " + comparison_line(f"{kind}: {other}", compare(pick(runs[other]), pick(tagged))))
+        for kind in [*sorted({row.kind for row in tagged}), "all"]:
+            lines.append("- " + comparison_line(f"{kind}: {other}", compare(of(runs[other], kind), of(tagged, kind))))
     (out / "results-search-effect.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"all: {', '.join(f'{n} {mean(rows):.3f}' for n, rows in runs.items())}")
