@@ -40,6 +40,8 @@ from hybrid_search.opensearch.indices import alias_targets
 from hybrid_search.opensearch.products import read_vectors
 from hybrid_search.settings import Settings
 
+AS_TAGGED = "as tagged"  # each product with the inputs it has, as the workers tag it
+
 
 def load(settings: Settings, cache: Path) -> tuple[dict[str, list[str]], list[str], np.ndarray, np.ndarray, np.ndarray]:
     """The live index's labelled products: labels, titles, title-alone passage vectors, photo vectors
@@ -66,36 +68,35 @@ def load(settings: Settings, cache: Path) -> tuple[dict[str, list[str]], list[st
     return labels, [rows[i].get("title", "") for i in ids], titles, photos, has_photo
 
 
-def measure(tagger, labels: np.ndarray, titles, photos, has_photo, test: np.ndarray) -> dict[str, dict]:
+def measure(tagger, labels: np.ndarray, texts, titles, photos, has_photo, test: np.ndarray) -> dict[str, dict]:
     """Per input, on the ``test`` products labelled with a value the tagger knows: precision, recall,
-    F1 and coverage at its threshold, accuracy and calibration error of its best guess."""
+    F1 and coverage at its threshold, accuracy and calibration error of its best guess. Then "as
+    tagged": every such product with the inputs it has (its title, and its photo where it has one),
+    each at its input's threshold, as the workers tag it: the attribute's precision as applied."""
     known = {value: i for i, value in enumerate(tagger.classes)}
     out = {}
-    for kind in INPUTS:
-        if kind not in tagger.calibration:
+    for kind in [*INPUTS, AS_TAGGED]:
+        if kind != AS_TAGGED and kind not in tagger.calibration:
             continue
-        rows = [
-            r
-            for r in test
-            if labels[r] and (kind == "title" or has_photo[r])  # photo and both: products with a photo
-        ]
-        guesses, confidence = [], []
+        with_photo = kind in ("photo", "both")
+        rows = [r for r in test if labels[r] and (has_photo[r] or not with_photo)]
+        guesses, confidence, tagged = [], [], []
         for r in rows:
-            title = titles[r] if kind in ("title", "both") else None
-            photo = photos[r] if kind in ("photo", "both") else None
-            p, _ = tagger.probabilities(title, photo)
+            title = titles[r] if kind != "photo" else None
+            photo = photos[r] if with_photo or (kind == AS_TAGGED and has_photo[r]) else None
+            p, used = tagger.probabilities(title, photo, texts[r])
             guesses.append(int(p.argmax()))
             confidence.append(float(p.max()))
+            tagged.append(bool(used) and p.max() >= tagger.calibration[used].threshold)
         truth = np.array([known.get(labels[r], -1) for r in rows])
-        guesses, confidence = np.array(guesses), np.array(confidence)
+        guesses, confidence, tagged = np.array(guesses), np.array(confidence), np.array(tagged)
         correct = guesses == truth
-        tagged = confidence >= tagger.calibration[kind].threshold
         precision = float(correct[tagged].mean()) if tagged.any() else float("nan")
         recall = float((correct & tagged).mean())
         f1 = 2 * precision * recall / (precision + recall) if tagged.any() and precision + recall else 0.0
         out[kind] = {
             "products": len(rows),
-            "threshold": tagger.calibration[kind].threshold,
+            "threshold": tagger.calibration[kind].threshold if kind in tagger.calibration else None,
             "precision": precision,
             "recall": recall,
             "f1": f1,
@@ -105,6 +106,10 @@ def measure(tagger, labels: np.ndarray, titles, photos, has_photo, test: np.ndar
             "reliability": reliability(confidence, correct),
         }
     return out
+
+
+def threshold(figures: dict) -> str:
+    return "per input" if figures["threshold"] is None else f"{figures['threshold']:.3f}"
 
 
 def plot(results: dict[str, dict], path: Path) -> None:
@@ -163,10 +168,17 @@ def main() -> None:
                 continue
         else:
             tagger, _ = fit_tagger(
-                name, list(y[train]), titles[train], photos[train], has_photo[train], args.target, seed=args.seed
+                name,
+                list(y[train]),
+                titles[train],
+                photos[train],
+                has_photo[train],
+                args.target,
+                seed=args.seed,
+                texts=[texts[i] for i in train],
             )
         seconds[name] = time.perf_counter() - started
-        results[name] = measure(tagger, y, titles, photos, has_photo, test)
+        results[name] = measure(tagger, y, texts, titles, photos, has_photo, test)
         print(name, {k: round(v["f1"], 3) for k, v in results[name].items()}, f"{seconds[name]:.0f} s", flush=True)
     shares = ", ".join(f"{n} {c:.0%}" for n, c in named.items())
     how = (
@@ -186,7 +198,7 @@ def main() -> None:
     for name, by_input in results.items():
         for kind, f in by_input.items():
             rows.append(
-                f"| {name} | {kind} | {f['products']} | {f['threshold']:.3f} | {f['precision']:.3f} "
+                f"| {name} | {kind} | {f['products']} | {threshold(f)} | {f['precision']:.3f} "
                 f"| {f['recall']:.3f} | {f['f1']:.3f} | {f['coverage']:.3f} | {f['accuracy']:.3f} "
                 f"| {f['ece']:.3f} | {seconds[name]:.0f} |"
             )

@@ -65,6 +65,18 @@ def word_forms(word: str) -> set[str]:
     return forms
 
 
+def named_values(title: str, values: Sequence[str]) -> list[str]:
+    """The values every word of whose name the title uses (any singular or plural form, and two
+    words written together: "T-Shirt" names Tshirts); a name inside another the title names counts
+    as that one (Navy Blue, not Blue; Tshirts, not Shirts)."""
+    words = set(tokens(title))
+    raw = TOKEN.findall(title.lower())
+    words |= {first + second for first, second in zip(raw, raw[1:], strict=False)}
+    named = [value for value in values if (parts := tokens(value)) and all(word_forms(part) & words for part in parts)]
+    joined = {value: "".join(tokens(value)) for value in named}
+    return [v for v in named if not any(v != w and joined[v] in joined[w] for w in named)]
+
+
 @dataclass(frozen=True)
 class Lexicon:
     title_words: frozenset[str]  # words at least ``min_titles`` titles use

@@ -4,7 +4,9 @@ One tagger per categorical attribute (article type, colour, gender, usage, seaso
 products that have it, from the vectors the workers already compute: the photo's (the image
 encoder's) and the title's (the text encoder's passage vector). Per attribute one multinomial
 logistic head per input; a product with both gets their log-probabilities added, each weighted
-(a product of experts, the weight chosen on held-out products). Each head's probabilities are
+(a product of experts, the weight chosen on held-out products). The title head reads the title's
+words too: which of the attribute's values the title names ("Sweater" and "Sweatshirt" embed close
+together; a head learns how far to trust a name, since a catalog may call "Flats" heels). Each head's probabilities are
 calibrated by a temperature fitted on out-of-fold predictions, and each input abstains below a
 confidence threshold chosen there for a precision target: "not sure" is an answer, and a tag is
 given only above it. Pure: arrays in, arrays out.
@@ -22,6 +24,7 @@ import numpy as np
 
 from hybrid_search.encoders.attributes import AttributeHead, fit_head
 from hybrid_search.encoders.device import l2_normalise
+from hybrid_search.encoders.lexicon import named_values
 
 INPUTS = ("photo", "title", "both")  # what a product brings: a photo, a title, or both
 TEMPERATURES = np.geomspace(0.1, 10.0, 41)
@@ -29,6 +32,7 @@ WEIGHTS = np.linspace(0.0, 1.0, 11)  # the photo's share of a product with both
 REGULARISATION = {"title": 10.0, "photo": 3.0}  # logistic regression's C per input
 UNSEEN = 20.0  # how far below the lowest bias a value a head never saw is put
 MIN_EXAMPLES = 5  # a value with fewer labelled products is not learned (nor predicted)
+PRECISION_Z = 1.645  # a threshold keeps its precision target at this one-sided confidence (95%)
 
 
 @dataclass(frozen=True)
@@ -54,25 +58,30 @@ class AttributeTagger:
     photo_weight: float
     calibration: dict[str, Calibrated] = field(default_factory=dict)
     source: str = "labels"  # what it learned from: merchants' labels, or "zero-shot" (value names)
+    names: tuple[str, ...] = ()  # the values whose naming in a title the title head reads
 
     @property
     def classes(self) -> tuple[str, ...]:
         head = self.title or self.photo
         return head.classes if head is not None else ()
 
-    def probabilities(self, title: np.ndarray | None, photo: np.ndarray | None) -> tuple[np.ndarray, str]:
+    def probabilities(
+        self, title: np.ndarray | None, photo: np.ndarray | None, text: str = ""
+    ) -> tuple[np.ndarray, str]:
         """Calibrated probabilities over ``classes`` for one product's title and photo vectors (either
-        may be None), and which input they came from."""
+        may be None) and its title's ``text``, and which input they came from."""
         kind = _kind(title is not None and self.title is not None, photo is not None and self.photo is not None)
         if kind is None:
             return np.zeros(len(self.classes), dtype=np.float32), ""
+        if title is not None and self.names:
+            title = title_features(title[None, :], [text], self.names)[0]
         logp = self._log_probabilities(kind, title, photo)
         p = np.exp(logp - logp.max())
         return p / p.sum(), kind
 
-    def tag(self, title: np.ndarray | None, photo: np.ndarray | None) -> tuple[str, float, str] | None:
+    def tag(self, title: np.ndarray | None, photo: np.ndarray | None, text: str = "") -> tuple[str, float, str] | None:
         """(value, confidence, input) where the tagger is sure enough; None where it abstains."""
-        p, kind = self.probabilities(title, photo)
+        p, kind = self.probabilities(title, photo, text)
         if not kind:
             return None
         best = int(p.argmax())
@@ -94,6 +103,16 @@ class AttributeTagger:
         if kind == "both" and "both" in self.calibration:
             total = log_softmax(total / self.calibration["both"].temperature)
         return total
+
+
+def title_features(vectors: np.ndarray, texts: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    """The title head's input: the title's (unit) vector, then 1 for each of ``names`` it names."""
+    named = np.zeros((len(texts), len(names)), dtype=np.float32)
+    at = {name: i for i, name in enumerate(names)}
+    for row, text in enumerate(texts):
+        for name in named_values(text, names):
+            named[row, at[name]] = 1.0
+    return np.hstack([l2_normalise(np.asarray(vectors, dtype=np.float32)), named])
 
 
 def _kind(title: bool, photo: bool) -> str | None:
@@ -129,10 +148,12 @@ def fit_tagger(
     folds: int = 3,
     seed: int = 0,
     regularisation: Mapping[str, float] | None = None,
+    texts: Sequence[str] | None = None,
 ) -> tuple[AttributeTagger, dict[str, HeldOut]]:
     """Train ``attribute``'s tagger on the products whose label is not '' (values with fewer than
     ``MIN_EXAMPLES`` products left out), calibrate and set its thresholds on ``folds``-fold
-    out-of-fold predictions; returns it with those held-out predictions (for reports). The photo
+    out-of-fold predictions; returns it with those held-out predictions (for reports). With the
+    titles' ``texts``, the title head also reads which values each title names. The photo
     head is regularised harder by default (``REGULARISATION``): 1,280 dimensions, fewer products."""
     strength = {**REGULARISATION, **(regularisation or {})}
     y = np.asarray(labels, dtype=object)
@@ -144,6 +165,9 @@ def fit_tagger(
     labelled = np.array([value in index for value in y])
     truth = np.array([index.get(value, -1) for value in y])
     fold = np.random.default_rng(seed).integers(0, folds, len(y))
+    names = classes if texts is not None else ()
+    if names:
+        titles = title_features(titles, texts, names)
     inputs = {"title": (titles, labelled), "photo": (photos, labelled & has_photo)}
     heads: dict[str, AttributeHead] = {}
     held: dict[str, HeldOut] = {}
@@ -177,7 +201,9 @@ def fit_tagger(
             temperature = best_temperature(mixed, t)
             held["both"] = HeldOut(both, t, log_softmax(mixed / temperature))
             calibration["both"] = _calibrated(temperature, held["both"], target_precision)
-    tagger = AttributeTagger(attribute, heads.get("photo"), heads.get("title"), float(weight), calibration)
+    tagger = AttributeTagger(
+        attribute, heads.get("photo"), heads.get("title"), float(weight), calibration, names=tuple(names)
+    )
     return tagger, held
 
 
@@ -211,18 +237,28 @@ def _calibrated(temperature: float, held: HeldOut, target: float) -> Calibrated:
 
 def threshold_for(confidence: np.ndarray, correct: np.ndarray, target: float) -> tuple[float, float, float]:
     """The lowest confidence whose tags (all at or above it) are right at least ``target`` of the
-    time, which tags the most products at that precision: (threshold, precision, coverage). Where
-    no threshold reaches the target, one above every confidence (the tagger always abstains)."""
+    time with 95% confidence (the Wilson lower bound of their precision), which tags the most
+    products at that precision: (threshold, precision, coverage). The bound, not the observed
+    precision: the largest set that happens to reach the target on these products falls short of it
+    on fresh ones about half the time. Where no threshold reaches the target, one above every
+    confidence (the tagger always abstains)."""
     order = np.argsort(-confidence, kind="stable")
     hits = np.cumsum(correct[order])
-    precision = hits / np.arange(1, len(order) + 1)
-    reached = np.flatnonzero(precision >= target)
+    kept = np.arange(1, len(order) + 1)
+    reached = np.flatnonzero(wilson_lower_bound(hits, kept) >= target)
     if not len(reached):
         return 1.01, 0.0, 0.0
-    k = int(reached[-1])
-    threshold = float(confidence[order][k])
-    kept = confidence >= threshold
-    return threshold, float(correct[kept].mean()), float(kept.mean())
+    threshold = float(confidence[order][int(reached[-1])])
+    above = confidence >= threshold
+    return threshold, float(correct[above].mean()), float(above.mean())
+
+
+def wilson_lower_bound(hits: np.ndarray, n: np.ndarray, z: float = PRECISION_Z) -> np.ndarray:
+    """The lower end of the Wilson score interval of a proportion ``hits / n`` (one-sided, ``z``)."""
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
@@ -250,16 +286,18 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> 
 
 def tags_for(
     taggers: Mapping[str, AttributeTagger],
-    values: Mapping[str, object],
+    product: Mapping[str, object],
     title: np.ndarray | None,
     photo: np.ndarray | None,
     version: str,
 ) -> dict[str, dict[str, object]]:
-    """A product's ``tags`` field: for each attribute it lacks (no value in ``values``) that a tagger
-    is sure of, the value, its confidence, the input it came from and the taggers' version."""
+    """A product's ``tags`` field: for each attribute it lacks (no value in ``product``) that a tagger
+    is sure of, the value, its confidence, the input it came from and the taggers' version. ``title``
+    and ``photo`` are its vectors; the title head also reads ``product``'s title."""
     tags: dict[str, dict[str, object]] = {}
+    text = str(product.get("title") or "")
     for name, tagger in taggers.items():
-        if not values.get(name) and (tagged := tagger.tag(title, photo)) is not None:
+        if not product.get(name) and (tagged := tagger.tag(title, photo, text)) is not None:
             value, confidence, kind = tagged
             tags[name] = {"value": value, "confidence": round(confidence, 4), "input": kind, "tagger": version}
     return tags
@@ -276,6 +314,7 @@ def save_taggers(taggers: Mapping[str, AttributeTagger], directory: Path) -> Pat
             "calibration": {kind: asdict(c) for kind, c in tagger.calibration.items()},
             "inputs": [kind for kind in ("photo", "title") if getattr(tagger, kind) is not None],
             "source": tagger.source,
+            "names": list(tagger.names),
         }
         for kind in meta[name]["inputs"]:
             head: AttributeHead = getattr(tagger, kind)
@@ -308,6 +347,7 @@ def load_taggers(path: Path) -> dict[str, AttributeTagger]:
             spec["photo_weight"],
             {kind: Calibrated(**c) for kind, c in spec["calibration"].items()},
             spec.get("source", "labels"),
+            tuple(spec.get("names", ())),
         )
         for name, spec in meta.items()
     }

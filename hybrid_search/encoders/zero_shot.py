@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from hybrid_search.encoders.lexicon import TOKEN, tokens, word_forms
+from hybrid_search.encoders.lexicon import named_values
 from hybrid_search.encoders.tagger import AttributeTagger, fit_tagger
 
 MARGIN = 1.5  # standardised cosine between the nearest value name and the next, for a title naming none
@@ -29,15 +29,8 @@ TARGET = 0.97
 
 
 def named_value(title: str, values: Sequence[str]) -> str:
-    """The one value every word of whose name the title uses (any singular or plural form, and two
-    words written together: "T-Shirt" names Tshirts); a name inside another the title names counts
-    as that one (Tshirts, not Shirts). '' where it names none or several."""
-    words = set(tokens(title))
-    raw = TOKEN.findall(title.lower())
-    words |= {first + second for first, second in zip(raw, raw[1:], strict=False)}
-    named = [value for value in values if (parts := tokens(value)) and all(word_forms(part) & words for part in parts)]
-    joined = {value: "".join(tokens(value)) for value in named}
-    named = [v for v in named if not any(v != w and joined[v] in joined[w] for w in named)]
+    """The one value the title names (``lexicon.named_values``); '' where it names none or several."""
+    named = named_values(title, values)
     return named[0] if len(named) == 1 else ""
 
 

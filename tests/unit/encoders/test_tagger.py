@@ -9,15 +9,22 @@ from hybrid_search.encoders.tagger import (
     save_taggers,
     tags_for,
     threshold_for,
+    wilson_lower_bound,
 )
 
 
-def test_the_threshold_is_the_lowest_confidence_that_keeps_the_precision_target():
-    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
-    correct = np.array([True, True, True, True, False, False])
-    assert threshold_for(confidence, correct, 0.9) == (0.8, 1.0, 4 / 6)
-    assert threshold_for(confidence, correct, 0.75)[0] == 0.7  # 4 of 5 right
-    assert threshold_for(confidence, np.zeros(6, bool), 0.9) == (1.01, 0.0, 0.0)  # never sure: always abstains
+def test_the_threshold_is_the_lowest_confidence_whose_precision_bound_keeps_the_target():
+    confidence = np.linspace(1.0, 0.0, 400, endpoint=False)
+    correct = np.arange(400) < 300  # the surest 300 right, the rest wrong
+    threshold, precision, coverage = threshold_for(confidence, correct, 0.9)
+    kept = int(coverage * 400)
+    assert confidence[kept - 1] == threshold and precision == 300 / kept
+    # the bound keeps the target with a margin: the observed precision alone would tag 333 (300 / 333)
+    assert wilson_lower_bound(300, kept) >= 0.9 > wilson_lower_bound(300, kept + 1) and 300 < kept < 333
+    assert threshold_for(confidence, np.ones(400, bool), 0.9) == (confidence[-1], 1.0, 1.0)
+    few = np.array([0.99, 0.95, 0.9, 0.8])  # four right answers are too few to promise 0.9
+    assert threshold_for(few, np.ones(4, bool), 0.9) == (1.01, 0.0, 0.0)
+    assert threshold_for(confidence, np.zeros(400, bool), 0.9) == (1.01, 0.0, 0.0)  # never sure: always abstains
 
 
 def test_calibration_error_is_the_gap_between_confidence_and_accuracy():
@@ -69,13 +76,40 @@ def test_values_with_too_few_products_are_not_learned_and_empty_labels_are_unlab
         fit_tagger("season", ["Summer"] * 50 + [""] * 150, titles, photos, np.ones(200, bool))
 
 
+def named_titles(labels: np.ndarray, seed: int) -> list[str]:
+    """Titles that name their colour two times in three (the rest name none)."""
+    rng = np.random.default_rng(seed)
+    return [f"Nike Men {label} Jersey" if rng.uniform() < 2 / 3 else "Nike Men Jersey" for label in labels]
+
+
+def test_the_title_head_reads_which_value_a_title_names():
+    labels, _, photos, _ = blobs(3, 900)
+    noise = np.random.default_rng(3).normal(size=(900, 16)).astype(np.float32)  # title vectors that say nothing
+    texts = named_titles(labels, 3)
+    tagger, _ = fit_tagger(
+        "colour", list(labels[:600]), noise[:600], photos[:600], np.zeros(600, bool), texts=texts[:600]
+    )
+    assert tagger.names == ("Black", "Blue", "Red")
+    given = [(tagger.tag(noise[i], None, texts[i]), labels[i], texts[i]) for i in range(600, 900)]
+    named = [(tag, truth) for tag, truth, text in given if text != "Nike Men Jersey"]
+    assert all(tag is not None and tag[0] == truth for tag, truth in named)  # a named colour is learned
+    unnamed = [tag for tag, _, text in given if text == "Nike Men Jersey"]
+    assert sum(tag is not None for tag in unnamed) < len(unnamed) / 4  # mostly not sure: nothing else to go on
+    tags = [(tag[0], truth) for tag, truth, _ in given if tag is not None]
+    assert np.mean([a == b for a, b in tags]) >= 0.9  # precision over all it tags holds
+    blind, _ = fit_tagger("colour", list(labels[:600]), noise[:600], photos[:600], np.zeros(600, bool))
+    assert blind.names == () and blind.calibration["title"].coverage < 0.1  # without the words: unsure
+
+
 def test_taggers_saved_and_loaded_tag_alike(tmp_path):
     labels, titles, photos, _ = blobs(2, 300)
-    tagger, _ = fit_tagger("colour", list(labels), titles, photos, np.ones(300, bool))
+    texts = named_titles(labels, 2)
+    tagger, _ = fit_tagger("colour", list(labels), titles, photos, np.ones(300, bool), texts=texts)
     path = save_taggers({"colour": tagger}, tmp_path)
     assert path.name.startswith("tagger-") and save_taggers({"colour": tagger}, tmp_path) == path  # content-named
     loaded = load_taggers(path)["colour"]
     assert loaded.calibration == tagger.calibration and loaded.photo_weight == tagger.photo_weight
+    assert loaded.names == tagger.names == ("Black", "Blue", "Red")
     for i in range(20):
-        assert loaded.tag(titles[i], photos[i]) == tagger.tag(titles[i], photos[i])
-        assert loaded.tag(titles[i], None) == tagger.tag(titles[i], None)
+        assert loaded.tag(titles[i], photos[i], texts[i]) == tagger.tag(titles[i], photos[i], texts[i])
+        assert loaded.tag(titles[i], None, texts[i]) == tagger.tag(titles[i], None, texts[i])
