@@ -258,7 +258,7 @@ def train_attributes_from_index(
     share of products (titles as queries) measures each head's accuracy.
     """
     index = alias_targets(client, settings.products_alias)[0]
-    rows = read_vectors(client, index, ["text_vector", "title", "category_path", *ATTRIBUTES], ready_only=True)
+    rows = read_vectors(client, index, ["text_vector", "title", "category_path", "tags", *ATTRIBUTES], ready_only=True)
     ids = sorted(rows)
     if len(ids) < 20:
         raise InvalidInputError("products", f"{len(ids)} ready products; the attribute heads need at least 20")
@@ -276,7 +276,7 @@ def train_attributes_from_index(
     sources = [products[i] for i in train] * 2 + [products[train[j]] for _, j in strings]
     labels = {name: [p.get(name) or "" for p in sources] for name in ATTRIBUTES}
     progress(f"training on {len(x)} examples")
-    lexicon = build_lexicon(products, [*ATTRIBUTES, "category_path"])
+    lexicon = build_lexicon([with_tags(p) for p in products], [*ATTRIBUTES, "category_path"])
     model = train_attribute_model(x, labels, settings.text_encoder, lexicon=lexicon)
     values = [value for head in model.heads.values() for value in head.classes]
     model.vocabulary = Vocabulary.build(values, lambda texts: text_encoder.encode(texts, kind="query"))
@@ -318,8 +318,8 @@ def train_tagger_from_index(
     rng = np.random.default_rng(seed)
     ids = sorted(rng.choice(pool, size=min(sample, len(pool)), replace=False))
     progress(f"encoding {len(ids)} titles")
-    texts = [embedding_text({"title": rows[pid].get("title", "")}) for pid in ids]
-    titles = text_encoder.encode(texts, kind="passage")
+    names = [rows[pid].get("title", "") for pid in ids]
+    titles = text_encoder.encode([embedding_text({"title": name}) for name in names], kind="passage")
     photos = np.zeros((len(ids), settings.image_dim), dtype=np.float32)
     has_photo = np.array([bool(rows[pid].get("image_vector")) for pid in ids])
     for n, pid in enumerate(ids):
@@ -334,11 +334,10 @@ def train_tagger_from_index(
             if name in unlabelled:
                 values = vocabulary[name]
                 value_vectors = text_encoder.encode(values, kind="query")
-                names = [rows[pid].get("title", "") for pid in ids]
                 tagger, named = fit_zero_shot(name, values, names, titles, value_vectors, photos, has_photo, seed)
             else:
                 labels = [rows[pid].get(name) or "" for pid in ids]
-                tagger, _ = fit_tagger(name, labels, titles, photos, has_photo, seed=seed)
+                tagger, _ = fit_tagger(name, labels, titles, photos, has_photo, seed=seed, texts=names)
         except ValueError as exc:
             evaluation[name] = {"skipped": str(exc)}
             continue
@@ -357,6 +356,13 @@ def train_tagger_from_index(
         raise InvalidInputError("products", "no attribute has two values labelled on enough products to tag")
     metadata = {"trained_on": {"index": index, "products": len(ids)}, "evaluation": evaluation}
     return save_taggers(taggers, settings.models_dir), metadata
+
+
+def with_tags(product: Mapping[str, Any]) -> dict[str, Any]:
+    """``product`` with the taggers' value where it lacks the merchant's: the lexicon's attribute
+    words are a shop's value names, whoever gave them (a titles-only shop's come from its tags)."""
+    tags = product.get("tags") or {}
+    return {**product, **{name: tag["value"] for name, tag in tags.items() if tag and not product.get(name)}}
 
 
 def tag_vocabulary(path: Path) -> dict[str, list[str]]:
@@ -384,7 +390,7 @@ def apply_tags(
     Returns how many products got a tag per attribute."""
     lacking = {"bool": {"should": [{"bool": {"must_not": {"exists": {"field": name}}}} for name in taggers]}}
     rows = read_vectors(
-        client, index, ["text_vector", "image_vector", "tags", *taggers], query=lacking, ready_only=True
+        client, index, ["title", "text_vector", "image_vector", "tags", *taggers], query=lacking, ready_only=True
     )
     counts = dict.fromkeys(taggers, 0)
     partials: dict[str, dict[str, Any]] = {}
