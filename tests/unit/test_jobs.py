@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from hybrid_search.errors import InvalidInputError
 from hybrid_search.encoders.lexicon import build_lexicon
+from hybrid_search.errors import InvalidInputError
 from hybrid_search.jobs import tag_vocabulary, with_tags
 
 
