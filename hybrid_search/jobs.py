@@ -337,7 +337,8 @@ def train_tagger_from_index(
                 tagger, named = fit_zero_shot(name, values, names, titles, value_vectors, photos, has_photo, seed)
             else:
                 labels = [rows[pid].get(name) or "" for pid in ids]
-                tagger, _ = fit_tagger(name, labels, titles, photos, has_photo, seed=seed, texts=names)
+                precision = settings.tag_precision
+                tagger, _ = fit_tagger(name, labels, titles, photos, has_photo, precision, seed=seed, texts=names)
         except ValueError as exc:
             evaluation[name] = {"skipped": str(exc)}
             continue

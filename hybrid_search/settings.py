@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # a JSON file {attribute: [value names]}: the tags step tags an attribute no product has from the
     # names of its values (hybrid_search/encoders/zero_shot.py); without it such an attribute is not tagged
     tag_vocabulary: Path | None = None
+    # the share of a tagger's tags that must be right on its own out-of-fold predictions; set above the
+    # 0.9 promised on fresh products, which those predictions overstate a little (bench/tagging)
+    tag_precision: float = Field(0.92, gt=0.0, lt=1.0)
     # behaviour vectors are rebuilt in a training run once this many new events exist (0: never)
     train_behaviour_after_events: int = Field(1000, ge=0)
     # the default profile is tuned in a run on click judgments once this many searches are judged (0: never)

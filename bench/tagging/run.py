@@ -8,7 +8,7 @@ so the title input is each product's title encoded alone as a passage (what the 
 merchant who sends titles and photos only), never the stored text vector, which is made with the
 attribute values and would name them. Titles are encoded once and cached outside the repository.
 
-    python bench/tagging/run.py [--target 0.9] [--seed 0] [--out bench/tagging]
+    python bench/tagging/run.py [--target 0.92] [--seed 0] [--out bench/tagging]
 
 With ``--zero-shot``, no tagger sees a label: each learns from the names of its attribute's values
 alone (``encoders/zero_shot.py``; the vocabulary is every value with enough training products, what
@@ -134,13 +134,14 @@ def plot(results: dict[str, dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", type=float, default=0.9, help="the precision each threshold is chosen for")
+    parser.add_argument("--target", type=float, help="the precision each threshold is chosen for (the setting's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "hybrid-search" / "bench-tagging")
     parser.add_argument("--zero-shot", action="store_true", help="learn from the value names alone, no label")
     args = parser.parse_args()
     settings = Settings()
+    target = settings.tag_precision if args.target is None else args.target
     labels, texts, titles, photos, has_photo = load(settings, args.cache)
     encoder = load_text_encoder(settings.text_encoder, "cpu") if args.zero_shot else None
     order = np.random.default_rng(args.seed).permutation(len(titles))
@@ -173,7 +174,7 @@ def main() -> None:
                 titles[train],
                 photos[train],
                 has_photo[train],
-                args.target,
+                target,
                 seed=args.seed,
                 texts=[texts[i] for i in train],
             )
@@ -185,7 +186,7 @@ def main() -> None:
         f"no label: learned from the value names alone (they named {shares} "
         f"of the training titles; precision target on those pseudo-labels {ZERO_SHOT_TARGET})"
         if args.zero_shot
-        else f"precision target {args.target}"
+        else f"precision target {target}"
     )
     rows = [
         f"Held-out products: {len(test)} of {len(order)} (seed {args.seed}); {how}; "
