@@ -149,11 +149,13 @@ def fit_tagger(
     seed: int = 0,
     regularisation: Mapping[str, float] | None = None,
     texts: Sequence[str] | None = None,
+    precision_z: float | None = PRECISION_Z,
 ) -> tuple[AttributeTagger, dict[str, HeldOut]]:
     """Train ``attribute``'s tagger on the products whose label is not '' (values with fewer than
     ``MIN_EXAMPLES`` products left out), calibrate and set its thresholds on ``folds``-fold
     out-of-fold predictions; returns it with those held-out predictions (for reports). With the
-    titles' ``texts``, the title head also reads which values each title names. The photo
+    titles' ``texts``, the title head also reads which values each title names. ``precision_z``: the
+    confidence of the precision bound (``threshold_for``; None: the observed precision). The photo
     head is regularised harder by default (``REGULARISATION``): 1,280 dimensions, fewer products."""
     strength = {**REGULARISATION, **(regularisation or {})}
     y = np.asarray(labels, dtype=object)
@@ -186,7 +188,7 @@ def fit_tagger(
     for name, out in held.items():
         temperature = best_temperature(out.logp, out.truth)
         held[name] = HeldOut(out.rows, out.truth, log_softmax(out.logp / temperature))
-        calibration[name] = _calibrated(temperature, held[name], target_precision)
+        calibration[name] = _calibrated(temperature, held[name], target_precision, precision_z)
     weight = 0.0 if "photo" not in held else 1.0 if "title" not in held else 0.5
     if "photo" in held and "title" in held:
         both = np.intersect1d(held["photo"].rows, held["title"].rows)
@@ -200,7 +202,7 @@ def fit_tagger(
             mixed = log_softmax(weight * lp + (1 - weight) * lt)
             temperature = best_temperature(mixed, t)
             held["both"] = HeldOut(both, t, log_softmax(mixed / temperature))
-            calibration["both"] = _calibrated(temperature, held["both"], target_precision)
+            calibration["both"] = _calibrated(temperature, held["both"], target_precision, precision_z)
     tagger = AttributeTagger(
         attribute, heads.get("photo"), heads.get("title"), float(weight), calibration, names=tuple(names)
     )
@@ -228,24 +230,27 @@ def best_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
     return float(min(TEMPERATURES, key=lambda t: _nll(logits / t, truth)))
 
 
-def _calibrated(temperature: float, held: HeldOut, target: float) -> Calibrated:
+def _calibrated(temperature: float, held: HeldOut, target: float, z: float | None) -> Calibrated:
     confidence = np.exp(held.logp.max(axis=1))
     correct = held.logp.argmax(axis=1) == held.truth
-    threshold, precision, coverage = threshold_for(confidence, correct, target)
+    threshold, precision, coverage = threshold_for(confidence, correct, target, z)
     return Calibrated(temperature, threshold, precision, coverage, expected_calibration_error(confidence, correct))
 
 
-def threshold_for(confidence: np.ndarray, correct: np.ndarray, target: float) -> tuple[float, float, float]:
+def threshold_for(
+    confidence: np.ndarray, correct: np.ndarray, target: float, z: float | None = PRECISION_Z
+) -> tuple[float, float, float]:
     """The lowest confidence whose tags (all at or above it) are right at least ``target`` of the
-    time with 95% confidence (the Wilson lower bound of their precision), which tags the most
-    products at that precision: (threshold, precision, coverage). The bound, not the observed
-    precision: the largest set that happens to reach the target on these products falls short of it
-    on fresh ones about half the time. Where no threshold reaches the target, one above every
-    confidence (the tagger always abstains)."""
+    time with one-sided confidence ``z`` (the Wilson lower bound of their precision; 95% by default),
+    which tags the most products at that precision: (threshold, precision, coverage). The bound, not
+    the observed precision (``z=None``): the largest set that happens to reach the target on these
+    products falls short of it on fresh ones about half the time. Where no threshold reaches the
+    target, one above every confidence (the tagger always abstains)."""
     order = np.argsort(-confidence, kind="stable")
     hits = np.cumsum(correct[order])
     kept = np.arange(1, len(order) + 1)
-    reached = np.flatnonzero(wilson_lower_bound(hits, kept) >= target)
+    precision = hits / kept if z is None else wilson_lower_bound(hits, kept, z)
+    reached = np.flatnonzero(precision >= target)
     if not len(reached):
         return 1.01, 0.0, 0.0
     threshold = float(confidence[order][int(reached[-1])])

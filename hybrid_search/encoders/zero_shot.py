@@ -24,7 +24,9 @@ from hybrid_search.encoders.tagger import AttributeTagger, fit_tagger
 MARGIN = 1.5  # standardised cosine between the nearest value name and the next, for a title naming none
 MIN_COVERAGE = 0.3  # the share of products a vocabulary must pseudo-label for a tagger to learn from it
 # the precision the thresholds aim for on the pseudo-labels: they agree with themselves more than
-# with the truth, so the target is set above the labelled taggers' 0.9
+# with the truth, so the target is set above the labelled taggers' 0.9. That margin stands in for the
+# labelled taggers' confidence bound (agreement with a proxy is no estimate of precision to bound):
+# the observed agreement is what must reach it
 TARGET = 0.97
 
 
@@ -67,5 +69,5 @@ def fit_zero_shot(
     coverage = float(np.mean([bool(label) for label in labels])) if labels else 0.0
     if coverage < MIN_COVERAGE:
         raise ValueError(f"{attribute}: its value names label {coverage:.0%} of the titles, too few to learn from")
-    tagger, _ = fit_tagger(attribute, labels, title_vectors, photos, has_photo, TARGET, seed=seed)
+    tagger, _ = fit_tagger(attribute, labels, title_vectors, photos, has_photo, TARGET, seed=seed, precision_z=None)
     return replace(tagger, source="zero-shot"), coverage

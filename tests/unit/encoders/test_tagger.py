@@ -21,6 +21,7 @@ def test_the_threshold_is_the_lowest_confidence_whose_precision_bound_keeps_the_
     assert confidence[kept - 1] == threshold and precision == 300 / kept
     # the bound keeps the target with a margin: the observed precision alone would tag 333 (300 / 333)
     assert wilson_lower_bound(300, kept) >= 0.9 > wilson_lower_bound(300, kept + 1) and 300 < kept < 333
+    assert threshold_for(confidence, correct, 0.9, z=None)[2] == 333 / 400  # the observed precision, unbounded
     assert threshold_for(confidence, np.ones(400, bool), 0.9) == (confidence[-1], 1.0, 1.0)
     few = np.array([0.99, 0.95, 0.9, 0.8])  # four right answers are too few to promise 0.9
     assert threshold_for(few, np.ones(4, bool), 0.9) == (1.01, 0.0, 0.0)
