@@ -6,10 +6,10 @@ encoder's) and the title's (the text encoder's passage vector). Per attribute on
 logistic head per input; a product with both gets their log-probabilities added, each weighted
 (a product of experts, the weight chosen on held-out products). The title head reads the title's
 words too: which of the attribute's values the title names ("Sweater" and "Sweatshirt" embed close
-together; a head learns how far to trust a name, since a catalog may call "Flats" heels). Each head's probabilities are
-calibrated by a temperature fitted on out-of-fold predictions, and each input abstains below a
-confidence threshold chosen there for a precision target: "not sure" is an answer, and a tag is
-given only above it. Pure: arrays in, arrays out.
+together; the head learns how far to trust a name, since a catalog may file "Flats" as heels).
+Each head's probabilities are calibrated by a temperature fitted on out-of-fold predictions, and
+each input abstains below a confidence threshold chosen there for a precision target: "not sure"
+is an answer, and a tag is given only above it. Pure: arrays in, arrays out.
 """
 
 from __future__ import annotations
