@@ -262,14 +262,10 @@ class Translator:
         """``text`` in the catalog's words, or unchanged.
 
         The language is the dictionary with the most evidence: the words it explains that the catalog
-        does not use, double where they name a catalog attribute, half where English has them too
-        (rouge, open); and half for the catalog's words that no attribute names where it reads an
-        attribute in them (homme, blanc, femme: words brands borrowed, so one alone is not enough).
-        It needs MIN_EVIDENCE and more than English's evidence: the words English explains that the
-        catalog lacks or that name an attribute, but for those the language reads as an attribute
-        (rouges: red). So an English query with words the catalog lacks (looking, open toe), a typo,
-        a model number or a brand's borrowed word among attribute words (fila men blanc black
-        sweater) stays as typed. In that language a word becomes
+        does not use or English does not know (blanc, a brand's word here), double where they name a
+        catalog attribute, half where English has them too (rouge, open). It needs MIN_EVIDENCE and
+        more than the words English explains, so an English query with words the catalog lacks
+        (looking, open toe), a typo or a model number stays as typed. In that language a word becomes
         the senses that name an attribute (negra: black; femme: woman); a word whose senses name none
         stays, followed by them (Zehentrenner; morada), so nothing typed is lost to a wrong guess; a
         function word (para, de) goes. A foreign word that language lacks is looked up in the others,
@@ -283,31 +279,22 @@ class Translator:
         words = WORD.findall(text)
         lowered = [_content(w) for w in words]
         unknown = [w is not None and (not w.isascii() or not all(knows(t) for t in tokens(w))) for w in lowered]
-        english = [w is not None and self.english is not None and self.english.has(w) for w in lowered]
-        # a catalog word no attribute names may be a word brands borrowed (homme, blanc, femme, liga): half
-        # the evidence, and only for a language that reads an attribute in it (never casio read as home)
-        borrowed = [0.0 if w is None or u or names_attribute(w) else 0.5 for w, u in zip(lowered, unknown, strict=True)]
-        if not any(unknown) and not any(borrowed):
+        if not any(unknown):
             return text
-        weight = [(0.5 if e else 1.0) if u else 0.0 for u, e in zip(unknown, english, strict=True)]
+        english = [w is not None and self.english is not None and self.english.has(w) for w in lowered]
+        weight = [
+            (0.5 if e else 1.0) if u else (0.0 if e or w is None else 1.0)
+            for w, u, e in zip(lowered, unknown, english, strict=True)
+        ]
         best: list[tuple[Span, list[str], bool]] = []
-        best_score, language = 0.0, ""
+        best_score = max(sum(u and e for u, e in zip(unknown, english, strict=True)), MIN_EVIDENCE - 0.5)
+        language = ""
         for dictionary in self.dictionaries:
             if dictionary.segmented:
                 continue
             spans = self._spans(lowered, dictionary, names_attribute, knows, unknown)
-            score = sum(
-                (1 + naming) * max(weight[span.start : span.end] + (borrowed[span.start : span.end] if naming else []))
-                for span, _, naming in spans
-            )
-            # English's evidence: the words it explains that the catalog lacks, but for those this
-            # language reads as an attribute (rouges: red, not a rouge)
-            attribute = {i for span, _, naming in spans if naming for i in range(span.start, span.end)}
-            ours = sum(
-                e and i not in attribute and (u or names_attribute(w or ""))
-                for i, (w, u, e) in enumerate(zip(lowered, unknown, english, strict=True))
-            )
-            if score > max(best_score, ours, MIN_EVIDENCE - 0.5):
+            score = sum((1 + naming) * max(weight[span.start : span.end]) for span, _, naming in spans)
+            if score > best_score:
                 best, best_score, language = spans, score, dictionary.language
         if not best:
             return text
