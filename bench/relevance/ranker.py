@@ -135,8 +135,8 @@ def main() -> None:
     settings = Settings()
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
-    # v5: a catalog query for a product the shop lacks sends that product's photo untouched
-    parser.add_argument("--cache", type=Path, default=settings.judgments_root / "ranker-retrievals-v5.pickle")
+    # v6: catalog queries of the ``described`` kind (a colour, a describing title word, a type)
+    parser.add_argument("--cache", type=Path, default=settings.judgments_root / "ranker-retrievals-v6.pickle")
     parser.add_argument("--name", default="results-ranker")
     args = parser.parse_args()
     services = Services.from_settings(settings)

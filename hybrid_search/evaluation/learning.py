@@ -35,7 +35,7 @@ from hybrid_search.search import SearchService
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]
 # queries per kind a catalog is asked for: about four minutes of retrieval on two cores
-PER_KIND = {"attributes": 700, "words": 500, "title": 600, "photo": 500}
+PER_KIND = {"attributes": 700, "described": 300, "words": 500, "title": 600, "photo": 500}
 MIN_PRODUCTS = 50
 MIN_PER_KIND = 20
 HOLD_OUT_EVERY = 4  # every fourth click-judged query tests whether clicks help the catalog's queries

@@ -6,6 +6,12 @@ Each kind stands for a shopper intent, with the products it came from as its ans
 - ``attributes``: attribute values as shoppers type them ("black men's sports shoes"); graded as the
   dev judgments are: 2 for the type and every asked value (Unisex fits either gender), 1 for the type
   with one value off;
+- ``described``: a colour, a word the titles use to describe products and a type ("white striped
+  tshirts", "brown leather belts"): a title word no attribute value names and no title starts with
+  (not a brand's), in at least MIN_DESCRIBING titles; 2 for the type, the colour and the word (any
+  of its forms) in the title, 1 for the type with one of the two. A title that says the words in the
+  query's very order (a "peach & white striped t-shirt") is not a white one: the ranker learns that
+  a phrase in a title does not outweigh the product's own attributes;
 - ``words``: the catalog words a title starts with that no attribute value names (a brand, a model
   name: "remanika", "mark taylor"), alone or with a product type; 2 for titles with those words (and
   the type, when asked), 1 for the type alone;
@@ -32,11 +38,12 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance
 
-from hybrid_search.encoders.lexicon import Lexicon, tokens
+from hybrid_search.encoders.lexicon import Lexicon, tokens, word_forms
 
-KINDS = ("attributes", "words", "title", "photo")
+KINDS = ("attributes", "described", "words", "title", "photo")
 GENDER_WORDS = {"Men": "men's", "Women": "women's", "Boys": "boys'", "Girls": "girls'", "Unisex": "unisex"}
 MIN_SHARED = 3  # titles that must share a ``words`` query
+MIN_DESCRIBING = 20  # titles that must use a ``described`` query's word
 FITS = {"Men": ("Men", "Unisex"), "Women": ("Women", "Unisex")}  # the catalog's convention for "for everyone"
 
 
@@ -73,7 +80,13 @@ def synthetic_queries(
     """``per_kind[kind]`` queries of each kind (fewer where the catalog has too few), each with a graded
     product; ``photo`` reads a photo's bytes by its hash."""
     rng = random.Random(seed)
-    builders = {"attributes": _attributes, "words": _words, "title": _titles, "photo": _photos}
+    builders = {
+        "attributes": _attributes,
+        "described": _described,
+        "words": _words,
+        "title": _titles,
+        "photo": _photos,
+    }
     catalog = _Catalog(products, lexicon)
     out: list[SyntheticQuery] = []
     for kind in KINDS:
@@ -147,6 +160,37 @@ def _attributes(catalog: _Catalog, rng: random.Random, count: int, _: Callable) 
         parts = [asked.get("colour", ""), GENDER_WORDS.get(asked.get("gender", ""), ""), asked.get("usage", "")]
         text = " ".join(x for x in [*parts, p.article_type] if x).lower()
         out.append((text, _graded_by_attributes(catalog, p.article_type, asked), None, ()))
+    return out
+
+
+def _described(catalog: _Catalog, rng: random.Random, count: int, _: Callable) -> list[Built]:
+    lexicon = catalog.lexicon
+    leading = {p.id: set(catalog.leading_words(p)) for p in catalog.products}
+    describing = {
+        word
+        for word, pids in catalog.with_token.items()
+        if len(pids) >= MIN_DESCRIBING
+        and word.isalpha()
+        and word in lexicon.title_words
+        and word not in lexicon.attribute_words
+        and not any(word in leading[pid] for pid in pids)
+    }
+    with_word: dict[str, list[CatalogProduct]] = defaultdict(list)  # a word first: "dial" is not most of it
+    for p in catalog.products:
+        for word in sorted(set(catalog.tokens[p.id]) & describing) if p.article_type and p.colour else ():
+            with_word[word].append(p)
+    words = sorted(with_word)
+    out: list[Built] = []
+    for _ in range(count if words else 0):
+        word = rng.choice(words)
+        p = rng.choice(with_word[word])
+        forms = word_forms(word)
+        grades = {}
+        for q in catalog.by_type[p.article_type]:
+            matches = (q.colour == p.colour) + bool(forms & set(catalog.tokens[q.id]))
+            if matches:
+                grades[q.id] = matches
+        out.append((f"{p.colour} {word} {p.article_type}".lower(), grades, None, ()))
     return out
 
 

@@ -4,6 +4,7 @@ import random
 from PIL import Image
 
 from hybrid_search.encoders.lexicon import build_lexicon
+from hybrid_search.evaluation import synthetic
 from hybrid_search.evaluation.synthetic import CatalogProduct, phone_snapshot, synthetic_queries
 
 ROWS = [
@@ -40,6 +41,30 @@ def test_attribute_queries_are_graded_as_the_dev_judgments():
             assert q.grades == {"4": 2, "7": 2, "5": 1, "6": 1}
         if q.text == "black men's sports shoes":
             assert q.grades == {"1": 2, "3": 2}  # Unisex fits men; white for women misses two
+
+
+def test_described_queries_need_the_colour_and_the_word_and_a_phrase_in_a_title_is_not_enough(monkeypatch):
+    monkeypatch.setattr(synthetic, "MIN_DESCRIBING", 3)
+    rows = [
+        ("a", "Mark Taylor Men Black Striped Shirt", "Shirts", "Black"),
+        ("b", "Nike Men Blue Striped Shirt", "Shirts", "Blue"),
+        ("c", "Nike Men Black Shirt", "Shirts", "Black"),
+        ("d", "Puma Men Black Striped Tshirt", "Tshirts", "Black"),
+        ("e", "Arrow Men White Black Striped Shirt", "Shirts", "White"),  # the phrase, another colour
+    ]
+    products = [CatalogProduct(i, t, a, c, "Men") for i, t, a, c in rows]
+    fields = [{"title": t, "article_type": a, "colour": c} for _, t, a, c in rows]
+    lexicon = build_lexicon(fields, ["article_type", "colour"])
+    built = {q.text: q.grades for q in synthetic_queries(products, lexicon, photo, {"described": 30}, seed=1)}
+    # "striped" is the only word titles use that no attribute names and no title starts with (mark, nike: brands)
+    assert set(built) == {
+        "black striped shirts",
+        "blue striped shirts",
+        "white striped shirts",
+        "black striped tshirts",
+    }
+    assert built["black striped shirts"] == {"a": 2, "b": 1, "c": 1, "e": 1}
+    assert built["black striped tshirts"] == {"d": 2}
 
 
 def test_brand_queries_are_the_words_titles_start_with_that_several_share():
