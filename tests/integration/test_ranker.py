@@ -125,7 +125,7 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
     service = SearchService.from_services(Services.from_settings(ranker_settings))
     ranker = learning.train_from_catalog(service, service.profiles.get("default").profile)
     assert ranker.meta["trained_on"]["catalog"] == len(catalog)
-    assert set(ranker.meta["trained_on"]["queries"]) == {"attributes", "words", "title", "photo"}
+    assert set(ranker.meta["trained_on"]["queries"]) == {"attributes", "described", "words", "title", "photo"}
     learning.save_and_record(service, ranker)
     time.sleep(ranker_settings.models_poll_s)
 
