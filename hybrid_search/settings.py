@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hybrid_search.catalog import MERCHANT_ID_PATTERN
 
@@ -19,11 +19,27 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 class Settings(BaseSettings):
     """Everything configurable; build with ``Settings()`` at start-up, never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="HYBRID_SEARCH_", frozen=True, extra="forbid")
+    # no input in validation errors: they would print a password
+    model_config = SettingsConfigDict(
+        env_prefix="HYBRID_SEARCH_", frozen=True, extra="forbid", hide_input_in_errors=True
+    )
 
     opensearch_url: str = "http://127.0.0.1:9200"
     opensearch_timeout_s: float = Field(30.0, gt=0)
     opensearch_compress: bool = False  # gzip bodies: pays over a slow link, costs CPU on loopback or a LAN
+    # the nodes of one cluster, comma-separated ("https://n1:9200,https://n2:9200"): requests go round
+    # them and one that fails on a node is retried on the next; empty: opensearch_url alone
+    opensearch_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    opensearch_sniff: bool = False  # also learn the cluster's other nodes from these (at start, on a failure)
+    opensearch_ca_file: Path | None = None  # the CA that signed the nodes' certificates (https)
+    opensearch_verify_certs: bool = True
+    opensearch_user: str | None = None  # basic auth (the security plugin's internal users)
+    opensearch_password: SecretStr | None = None
+    opensearch_password_file: Path | None = None  # or the password in a secrets file (Docker, Kubernetes)
+    # Amazon OpenSearch Service: requests signed with AWS SigV4 for this region, credentials from the
+    # AWS SDK's usual chain (environment, profile, instance role); "aoss" for OpenSearch Serverless
+    opensearch_aws_region: str | None = None
+    opensearch_aws_service: Literal["es", "aoss"] = "es"
     redis_url: str = "redis://127.0.0.1:6390/0"
 
     products_alias: str = "products"
@@ -173,6 +189,30 @@ class Settings(BaseSettings):
             raise ValueError("must be a URL with a scheme and a host")
         return value
 
+    @field_validator("opensearch_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """A comma-separated list in the environment, each an http(s) URL with a host."""
+        hosts = [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value
+        for host in hosts if isinstance(hosts, list | tuple) else ():
+            parts = urlsplit(str(host))
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{host!r}: each host must be an http(s) URL with a host")
+            if parts.username or parts.password:
+                raise ValueError("credentials go in opensearch_user and opensearch_password(_file), not in a host")
+        return hosts
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> Settings:
+        passwords = (self.opensearch_password is not None) + (self.opensearch_password_file is not None)
+        if passwords > 1:
+            raise ValueError("opensearch_password and opensearch_password_file: give one of them")
+        if (self.opensearch_user is None) != (passwords == 0):
+            raise ValueError("opensearch_user and a password (opensearch_password or _file) go together")
+        if self.opensearch_user is not None and self.opensearch_aws_region is not None:
+            raise ValueError("opensearch_user and opensearch_aws_region: a cluster takes basic auth or SigV4")
+        return self
+
     @field_validator("local_opensearch_heap")
     @classmethod
     def _heap_size(cls, value: str) -> str:
@@ -215,6 +255,11 @@ class Settings(BaseSettings):
     def dictionaries_dir(self) -> Path:
         """The query dictionaries, compiled (rebuilt from their sources when missing)."""
         return self.cache_dir / "dictionaries"
+
+    @property
+    def opensearch_endpoints(self) -> tuple[str, ...]:
+        """The nodes the client talks to: ``opensearch_hosts``, else ``opensearch_url``."""
+        return self.opensearch_hosts or (self.opensearch_url,)
 
     @property
     def opensearch_port(self) -> int:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import opensearchpy
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth
 
 from hybrid_search.errors import BackendError, ConflictError, InvalidInputError, NotFoundError, ServiceUnavailableError
 from hybrid_search.settings import Settings
@@ -17,14 +17,56 @@ OpenSearchClient = OpenSearch
 
 
 def make_client(settings: Settings) -> OpenSearch:
-    """A thread-safe client for ``settings.opensearch_url``; no request is sent here."""
-    return OpenSearch(
-        hosts=[settings.opensearch_url],
-        timeout=settings.opensearch_timeout_s,
-        max_retries=2,
-        retry_on_timeout=True,
-        http_compress=settings.opensearch_compress,
-    )
+    """The thread-safe client every process uses; no request is sent here.
+
+    Several hosts: requests go round them, and one that fails to connect or times out on a node (or
+    gets a 502/503/504) is retried on the next, the failed node left out for a while (opensearch-py's
+    connection pool); with ``opensearch_sniff`` the client also learns the cluster's other nodes.
+    https verifies the nodes' certificates (against ``opensearch_ca_file`` where given). Credentials:
+    basic auth (a password from the settings or a secrets file) or AWS SigV4 for Amazon OpenSearch
+    Service; they are never logged, and ``/health`` shows none of them.
+    """
+    hosts = list(settings.opensearch_endpoints)
+    options: dict[str, Any] = {
+        "hosts": hosts,
+        "timeout": settings.opensearch_timeout_s,
+        "max_retries": max(2, len(hosts)),  # every other node once, at least twice on one node
+        "retry_on_timeout": True,
+        "http_compress": settings.opensearch_compress,
+        "verify_certs": settings.opensearch_verify_certs,
+    }
+    if settings.opensearch_ca_file is not None:
+        options["ca_certs"] = str(settings.opensearch_ca_file)
+    if settings.opensearch_sniff:
+        options |= {"sniff_on_start": True, "sniff_on_connection_fail": True, "sniffer_timeout": 60}
+    if settings.opensearch_user is not None:
+        options["http_auth"] = (settings.opensearch_user, opensearch_password(settings))
+    elif settings.opensearch_aws_region is not None:
+        options["http_auth"] = aws_signer(settings.opensearch_aws_region, settings.opensearch_aws_service)
+    return OpenSearch(**options)
+
+
+def opensearch_password(settings: Settings) -> str:
+    """The basic-auth password: the setting's, or the first line of its secrets file."""
+    if settings.opensearch_password is not None:
+        return settings.opensearch_password.get_secret_value()
+    assert settings.opensearch_password_file is not None, "Settings pairs a user with a password"
+    try:
+        return settings.opensearch_password_file.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError) as exc:
+        raise InvalidInputError("opensearch_password_file", f"cannot read a password from it ({exc})") from None
+
+
+def aws_signer(region: str, service: str, credentials: Any = None) -> Urllib3AWSV4SignerAuth:
+    """SigV4 signing for Amazon OpenSearch Service (``es``) or Serverless (``aoss``), with ``credentials``
+    or those the AWS SDK finds (environment, profile, instance or task role), refreshed as they expire."""
+    if credentials is None:
+        import boto3
+
+        credentials = boto3.Session().get_credentials()
+        if credentials is None:
+            raise InvalidInputError("opensearch_aws_region", "no AWS credentials found to sign requests with")
+    return Urllib3AWSV4SignerAuth(credentials, region, service)
 
 
 def cluster_health(client: OpenSearch) -> dict[str, object]:
@@ -88,6 +130,9 @@ def translated_errors(what: str) -> Iterator[None]:
         raise ConflictError(f"{what}: {_reason(exc)}") from exc
     except opensearchpy.RequestError as exc:
         raise InvalidInputError("request", f"OpenSearch rejected {what}: {_reason(exc)}") from exc
+    except (opensearchpy.AuthenticationException, opensearchpy.AuthorizationException) as exc:
+        refused = "refused our credentials" if exc.status_code == 401 else "denied our user"
+        raise ServiceUnavailableError(f"OpenSearch {refused} during {what}: {_reason(exc)}") from exc
     except opensearchpy.TransportError as exc:
         if exc.status_code in (429, 503):
             raise ServiceUnavailableError(f"OpenSearch busy during {what}: {_reason(exc)}") from exc

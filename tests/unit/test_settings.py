@@ -47,6 +47,8 @@ def test_settings_are_frozen():
         ("client_keys", {"": "shop"}),
         ("merchant_keys", {"k": "acme/eu"}),  # "/" splits a document id into merchant and product
         ("merchant_keys", {"": "acme"}),
+        ("opensearch_hosts", "https://n1:9200,n2:9200"),
+        ("opensearch_hosts", "https://app:pw@n1:9200"),  # credentials have settings of their own
     ],
 )
 def test_invalid_values_are_rejected_naming_the_field(field, value):
@@ -69,6 +71,32 @@ def test_aliases_whose_index_families_overlap_are_refused_naming_both(products, 
 def test_an_events_alias_beside_the_products_alias_is_fine():
     assert Settings(products_alias="shop", events_alias="shop_events").events_alias == "shop_events"
     assert Settings(products_alias="shop", events_alias="shopevents").events_alias == "shopevents"
+
+
+def test_the_cluster_is_several_hosts_from_a_comma_separated_list(monkeypatch):
+    assert Settings().opensearch_endpoints == ("http://127.0.0.1:9200",)  # opensearch_url alone
+    monkeypatch.setenv("HYBRID_SEARCH_OPENSEARCH_HOSTS", "https://n1:9200, https://n2:9200,")
+    assert Settings().opensearch_endpoints == ("https://n1:9200", "https://n2:9200")
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"opensearch_user": "app"},
+        {"opensearch_password": "pw"},
+        {"opensearch_user": "app", "opensearch_password": "pw", "opensearch_password_file": "/run/secrets/pw"},
+        {"opensearch_user": "app", "opensearch_password": "pw", "opensearch_aws_region": "eu-west-1"},
+    ],
+)
+def test_one_way_to_authenticate_and_no_password_in_the_error(credentials):
+    with pytest.raises(ValidationError) as info:
+        Settings(**credentials)
+    assert "pw" not in str(info.value).replace("password", "")
+
+
+def test_a_password_never_prints():
+    settings = Settings(opensearch_user="app", opensearch_password="hunter2")
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
 
 
 def test_unknown_setting_is_an_error():
