@@ -20,16 +20,19 @@ from hybrid_search.local.keys import ensure_keys, keys_path
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, ensure_artifacts, read_versions
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis, ensure_redis_server
+from hybrid_search.local.security import APP_USER
 from hybrid_search.settings import Settings
 
 
-def local_opensearch(settings: Settings) -> LocalOpenSearch:
+def local_opensearch(settings: Settings, secure: bool = False) -> LocalOpenSearch:
     port = settings.opensearch_port
     config = LocalNodeConfig(
         node_dir=settings.data_dir / f"opensearch-{port}",
         http_port=port,
         transport_port=port + 100,
         heap=settings.local_opensearch_heap,
+        secure=secure,
+        app_index_patterns=(f"{settings.products_alias}*", f"{settings.events_alias}*"),
     )
     return LocalOpenSearch(settings.cache_dir, config)
 
@@ -65,19 +68,33 @@ def local_install(settings: Settings) -> None:
 
 
 @local.command("up")
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="with the security plugin: TLS from a CA of our own, an admin for set-up and the application's user",
+)
 @click.pass_obj
-def local_up(settings: Settings) -> None:
+def local_up(settings: Settings, secure: bool) -> None:
     """Start the local node and Redis (or keep the running ones) and wait until both answer."""
-    _start_local(settings)
+    node = _start_local(settings, secure)
+    if secure:
+        files = node.config.secure_files
+        click.echo("every process reaches the node as the application's user with (shell syntax):")
+        click.echo(f"HYBRID_SEARCH_OPENSEARCH_HOSTS={node.config.url}")
+        click.echo(f"HYBRID_SEARCH_OPENSEARCH_CA_FILE={files.ca}")
+        click.echo(f"HYBRID_SEARCH_OPENSEARCH_USER={APP_USER}")
+        click.echo(f"HYBRID_SEARCH_OPENSEARCH_PASSWORD_FILE={files.app_password}")
+        click.echo(f"(the admin's password, for set-up only: {files.admin_password})")
 
 
-def _start_local(settings: Settings) -> None:
-    node, rds = local_opensearch(settings), local_redis(settings)
+def _start_local(settings: Settings, secure: bool = False) -> LocalOpenSearch:
+    node, rds = local_opensearch(settings, secure), local_redis(settings)
     click.echo(f"starting Redis on port {rds.port} ...")
     rds.start()
     click.echo(f"starting OpenSearch at {node.config.url} (first start fetches artifacts) ...")
     node.start(timeout_s=settings.local_start_timeout_s)
     click.echo(json.dumps({"opensearch": node.status(), "redis": rds.status()}, indent=2))
+    return node
 
 
 @local.command("down")

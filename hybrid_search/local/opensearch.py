@@ -8,10 +8,13 @@ that other bundles extend are bundles too; the rest are classpath plugins.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import re
 import shutil
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -20,9 +23,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hybrid_search.errors import LocalServiceError
+from hybrid_search.local import security
 from hybrid_search.local.process import ManagedProcess
+from hybrid_search.local.security import SecureFiles
 
 NODE_PROJECT = Path(__file__).parent / "node"
+SECURITY_PLUGIN = "opensearch-security"  # loaded by secure nodes only (``LocalNodeConfig.secure``)
 LAUNCHER_CLASS = "org.hybridsearch.local.LocalNode"
 CLASSPATH_PLUGINS = (
     "org.opensearch.transport.Netty4Plugin",
@@ -122,10 +128,25 @@ def ensure_artifacts(cache_dir: Path) -> Path:
         (staging / "modules" / bundle.name / "plugin-descriptor.properties").write_text(
             module_descriptor(bundle, version)
         )
+    drop_parent_jars(staging / "plugins" / SECURITY_PLUGIN, staging / "lib")
     (staging / ".complete").write_text(json.dumps(asdict(read_versions())) + "\n")
     shutil.rmtree(home, ignore_errors=True)
     staging.rename(home)
     return home
+
+
+def drop_parent_jars(bundle: Path, lib: Path) -> list[str]:
+    """Remove from a plugin bundle the libraries the node's classpath already has (in any version).
+
+    A distribution loads transport-netty4 and its friends as modules, each in a classloader of its
+    own; this node has them on its classpath, so a bundle that ships them too (the security plugin:
+    netty, the HTTP clients, commons-codec 1.17 beside core's 1.16) fails OpenSearch's jar-hell check."""
+    artifact = re.compile(r"-\d[\w.]*\.jar$")
+    parent = {artifact.sub("", jar.name) for jar in lib.glob("*.jar")}
+    dropped = sorted(jar.name for jar in bundle.glob("*.jar") if artifact.sub("", jar.name) in parent)
+    for name in dropped:
+        (bundle / name).unlink()
+    return dropped
 
 
 @dataclass(frozen=True)
@@ -139,10 +160,16 @@ class LocalNodeConfig:
     host: str = "127.0.0.1"
     cluster_name: str = "hybrid-search-local"
     without_plugins: frozenset[str] = frozenset()  # plugin bundles not to load (a cluster without neural-search)
+    secure: bool = False  # the security plugin: TLS, users and roles (``security.py``)
+    app_index_patterns: tuple[str, ...] = ()  # what the application's user may read and write (secure only)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.http_port}"
+        return f"{'https' if self.secure else 'http'}://{self.host}:{self.http_port}"
+
+    @property
+    def secure_files(self) -> SecureFiles:
+        return SecureFiles(self.node_dir / "config", self.node_dir / "secrets")
 
 
 def opensearch_yml(config: LocalNodeConfig) -> str:
@@ -158,6 +185,8 @@ def opensearch_yml(config: LocalNodeConfig) -> str:
         # A developer machine's disk is often fuller than a server's; do not go read-only at 95%.
         "cluster.routing.allocation.disk.threshold_enabled": False,
     }
+    if config.secure:
+        settings |= security.node_settings()
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
 
 
@@ -174,9 +203,13 @@ logger.deprecation.level = error
 """
 
 
-def java_command(home: Path, config: LocalNodeConfig) -> list[str]:
+def java_binary() -> str:
     java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin" / "java") if java_home else (shutil.which("java") or "java")
+    return str(Path(java_home) / "bin" / "java") if java_home else (shutil.which("java") or "java")
+
+
+def java_command(home: Path, config: LocalNodeConfig) -> list[str]:
+    java = java_binary()
     classpath = os.pathsep.join([str(home / "lib" / "*"), str(home / "build" / "classes")])
     return [
         java,
@@ -222,14 +255,24 @@ class LocalOpenSearch:
             "OpenSearch", config.node_dir / "opensearch.pid", config.node_dir / "logs" / "console.log"
         )
 
+    def _get(self, path: str, timeout: float = 3) -> object:
+        """GET ``path`` on the node as its admin (https with our CA on a secure node)."""
+        request = urllib.request.Request(f"{self.config.url}{path}")
+        context = None
+        if self.config.secure:
+            files = self.config.secure_files
+            context = ssl.create_default_context(cafile=str(files.ca))
+            credentials = f"{security.ADMIN_USER}:{files.admin_password.read_text().strip()}"
+            request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310 - our node
+            return json.load(response)
+
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(
-                f"{self.config.url}/_cluster/health?wait_for_status=yellow&timeout=1s", timeout=3
-            ) as response:
-                return json.load(response).get("status") in {"green", "yellow"}
+            health = self._get("/_cluster/health?wait_for_status=yellow&timeout=1s")
         except (urllib.error.URLError, OSError, ValueError):
             return False
+        return isinstance(health, dict) and health.get("status") in {"green", "yellow"}
 
     def start(self, timeout_s: float = 180.0) -> int:
         """Start the node (assembling artifacts on first use) and wait for a yellow cluster."""
@@ -239,8 +282,18 @@ class LocalOpenSearch:
         node_dir = self.config.node_dir
         for sub in ("config", "data", "logs", "tmp"):
             (node_dir / sub).mkdir(parents=True, exist_ok=True)
-        if self.config.without_plugins:
-            home = home_without(home, node_dir / "home", self.config.without_plugins)
+        without = self.config.without_plugins
+        if not self.config.secure and (home / "plugins" / SECURITY_PLUGIN).exists():
+            without |= {SECURITY_PLUGIN}
+        elif self.config.secure:
+            files = self.config.secure_files
+            security.ensure_certificates(files)
+            security.ensure_passwords(files)
+            bundle = home / "plugins" / SECURITY_PLUGIN
+            patterns = self.config.app_index_patterns
+            security.write_security_config(files, bundle, home / "lib", patterns, java_binary())
+        if without:
+            home = home_without(home, node_dir / "home", without)
         (node_dir / "config" / "opensearch.yml").write_text(opensearch_yml(self.config))
         (node_dir / "config" / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
         return self.process.start(java_command(home, self.config), self.healthy, timeout_s)
@@ -251,10 +304,10 @@ class LocalOpenSearch:
     def plugins(self) -> dict[str, str]:
         """The plugin bundles the running node loaded (name -> version); empty when it does not answer."""
         try:
-            with urllib.request.urlopen(f"{self.config.url}/_cat/plugins?format=json", timeout=3) as response:
-                rows = json.load(response)
+            rows = self._get("/_cat/plugins?format=json")
         except (urllib.error.URLError, OSError, ValueError):
             return {}
+        assert isinstance(rows, list)
         return {row["component"]: row["version"] for row in rows if row["component"].startswith("opensearch-")}
 
     def status(self) -> dict[str, object]:

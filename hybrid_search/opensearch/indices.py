@@ -79,11 +79,12 @@ def products_index_name(alias: str, model_version: str) -> str:
 
 
 def alias_targets(client: OpenSearch, alias: str) -> list[str]:
-    """The physical indices ``alias`` points at now (empty when the alias does not exist)."""
+    """The physical indices ``alias`` points at now (empty when the alias does not exist). Asked of
+    the alias's own family (``<alias>-*``): a user whose role covers only its indices may ask that."""
     with translated_errors(f"reading alias {alias}"):
-        if not client.indices.exists_alias(name=alias):
+        if not client.indices.exists_alias(index=f"{alias}-*", name=alias):
             return []
-        return sorted(client.indices.get_alias(name=alias))
+        return sorted(client.indices.get_alias(index=f"{alias}-*", name=alias))
 
 
 def create_versioned_index(

@@ -9,6 +9,7 @@ from hybrid_search.local.opensearch import (
     MODULE_BUNDLES,
     LocalNodeConfig,
     artifacts_home,
+    drop_parent_jars,
     home_without,
     java_command,
     module_descriptor,
@@ -52,6 +53,28 @@ def test_node_config_is_single_node_on_loopback(tmp_path):
     assert yml["http.port"] == "9250"
     assert yml["path.data"] == f'"{tmp_path / "data"}"'
     assert config.url == "http://127.0.0.1:9250"
+
+
+def test_a_secure_node_speaks_tls_with_our_certificates(tmp_path):
+    config = LocalNodeConfig(node_dir=tmp_path, http_port=9250, transport_port=9350, secure=True)
+    yml = dict(line.split(": ", 1) for line in opensearch_yml(config).splitlines())
+    assert yml["plugins.security.ssl.http.enabled"] == "true"
+    assert yml["plugins.security.ssl.http.pemtrustedcas_filepath"] == '"root-ca.pem"'
+    assert config.url == "https://127.0.0.1:9250"
+    assert config.secure_files.ca == tmp_path / "config" / "root-ca.pem"
+    assert "plugins.security" not in opensearch_yml(LocalNodeConfig(tmp_path, 9250, 9350))
+
+
+def test_a_bundle_loses_the_jars_the_classpath_has_in_any_version(tmp_path):
+    lib, bundle = tmp_path / "lib", tmp_path / "bundle"
+    lib.mkdir()
+    for name in ("netty-codec-4.1.118.Final.jar", "commons-codec-1.16.1.jar", "opensearch-2.19.1.jar"):
+        (lib / name).touch()
+    for name in ("netty-codec-4.1.118.Final.jar", "commons-codec-1.17.2.jar", "bcprov-jdk18on-1.78.jar", "x.yml"):
+        bundle.mkdir(exist_ok=True)
+        (bundle / name).touch()
+    assert drop_parent_jars(bundle, lib) == ["commons-codec-1.17.2.jar", "netty-codec-4.1.118.Final.jar"]
+    assert sorted(p.name for p in bundle.iterdir()) == ["bcprov-jdk18on-1.78.jar", "x.yml"]
 
 
 def test_java_command_runs_the_launcher_with_heap_and_classpath_plugins(tmp_path):

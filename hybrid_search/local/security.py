@@ -1,0 +1,203 @@
+"""The OpenSearch security plugin on a local node: TLS from a CA of our own, and two users.
+
+At a secure node's first start (``local up --secure``): a CA, the node's certificate (for 127.0.0.1 and
+localhost; transport and HTTP) and an admin client certificate are generated under the node's config
+folder, never the plugin's public demo certificates; two passwords are generated into the node's
+``secrets`` folder (owner-only): the ``admin`` user's, for set-up only, and the application's
+(``hybrid_search``), whose role may read and write its own aliases' indices and the search pipelines,
+and nothing else (no other index, not the security index). The plugin initialises its index from the
+YAML written here (``allow_default_init_securityindex``); later starts keep what it holds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybrid_search.errors import LocalServiceError
+
+ADMIN_USER = "admin"
+APP_USER = "hybrid_search"
+APP_ROLE = "hybrid_search_app"
+ORGANISATION = "hybrid-search local"
+# What the application does outside its indices: cluster health and stats, plugin and node info,
+# _msearch and scrolls, bulk writes, mget, the search pipelines (hybrid query normalisation) and the
+# index templates its indices are created from.
+APP_CLUSTER_PERMISSIONS = (
+    "cluster_monitor",
+    "cluster:admin/knn_stats_action",
+    "cluster_composite_ops",
+    "indices:data/read/scroll*",
+    "cluster:admin/search/pipeline/*",
+    "indices:admin/index_template/*",
+    "indices:admin/template/*",
+)
+
+
+@dataclass(frozen=True)
+class SecureFiles:
+    """Where a secure node's certificates and passwords are."""
+
+    config_dir: Path
+    secrets_dir: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.config_dir / "root-ca.pem"
+
+    @property
+    def admin_password(self) -> Path:
+        return self.secrets_dir / "admin-password"
+
+    @property
+    def app_password(self) -> Path:
+        return self.secrets_dir / "app-password"
+
+
+def ensure_certificates(files: SecureFiles) -> None:
+    """A CA, the node's certificate and the admin's, unless the config folder has them already."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    folder = files.config_dir
+    if all((folder / name).exists() for name in ("root-ca.pem", "node.pem", "node-key.pem", "admin.pem")):
+        return
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(common: str) -> x509.Name:
+        organisation = x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION)
+        return x509.Name([organisation, x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    def signed(subject: str, key: rsa.RSAPrivateKey, issuer_key: rsa.RSAPrivateKey, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name("root CA"))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=825))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if subject == "node":
+            addresses = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            builder = builder.add_extension(x509.SubjectAlternativeName(addresses), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    def write(path: Path, data: bytes, private: bool = False) -> None:
+        path.write_bytes(data)
+        if private:
+            path.chmod(0o600)
+
+    new_key = lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)  # noqa: E731
+    pem = serialization.Encoding.PEM
+    ca_key, node_key, admin_key = new_key(), new_key(), new_key()
+    keys = {"node-key.pem": node_key, "admin-key.pem": admin_key}
+    for file, certificate in (
+        ("root-ca.pem", signed("root CA", ca_key, ca_key, ca=True)),
+        ("node.pem", signed("node", node_key, ca_key, ca=False)),
+        ("admin.pem", signed("admin", admin_key, ca_key, ca=False)),
+    ):
+        write(folder / file, certificate.public_bytes(pem))
+    for file, key in keys.items():
+        pkcs8 = serialization.PrivateFormat.PKCS8
+        write(folder / file, key.private_bytes(pem, pkcs8, serialization.NoEncryption()), private=True)
+
+
+def ensure_passwords(files: SecureFiles) -> None:
+    """The admin's and the application's passwords, generated once into owner-only files."""
+    files.secrets_dir.mkdir(parents=True, exist_ok=True)
+    files.secrets_dir.chmod(0o700)
+    for path in (files.admin_password, files.app_password):
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24) + "\n")
+            path.chmod(0o600)
+
+
+def node_settings() -> dict[str, object]:
+    """opensearch.yml's security settings: TLS on transport and HTTP with our certificates."""
+    dn = lambda common: f"CN={common},O={ORGANISATION}"  # noqa: E731
+    return {
+        "plugins.security.ssl.transport.pemcert_filepath": "node.pem",
+        "plugins.security.ssl.transport.pemkey_filepath": "node-key.pem",
+        "plugins.security.ssl.transport.pemtrustedcas_filepath": "root-ca.pem",
+        "plugins.security.ssl.transport.enforce_hostname_verification": False,
+        "plugins.security.ssl.http.enabled": True,
+        "plugins.security.ssl.http.pemcert_filepath": "node.pem",
+        "plugins.security.ssl.http.pemkey_filepath": "node-key.pem",
+        "plugins.security.ssl.http.pemtrustedcas_filepath": "root-ca.pem",
+        "plugins.security.allow_default_init_securityindex": True,
+        "plugins.security.authcz.admin_dn": [dn("admin")],
+        "plugins.security.nodes_dn": [dn("node")],
+        "plugins.security.restapi.roles_enabled": ["all_access"],
+        "plugins.security.audit.type": "noop",
+        "plugins.security.system_indices.enabled": True,
+    }
+
+
+def app_role(index_patterns: Sequence[str]) -> dict[str, object]:
+    """The application's role: its cluster actions, and everything on its own indices and aliases."""
+    return {
+        "cluster_permissions": list(APP_CLUSTER_PERMISSIONS),
+        "index_permissions": [{"index_patterns": list(index_patterns), "allowed_actions": ["indices_all"]}],
+    }
+
+
+def write_security_config(
+    files: SecureFiles, bundle: Path, lib: Path, index_patterns: Sequence[str], java: str = "java"
+) -> None:
+    """The plugin's YAML (``opensearch-security/``): its defaults, our two users and the app's role."""
+    target = files.config_dir / "opensearch-security"
+    if target.exists():
+        return  # the security index holds the configuration from the first start on
+    shutil.copytree(bundle / "config", target)
+    # a request over every index (an alias looked up by name alone) answers with what the user may
+    # see, instead of failing on the indices it may not
+    config = (target / "config.yml").read_text()
+    (target / "config.yml").write_text(
+        config.replace("#do_not_fail_on_forbidden: false", "do_not_fail_on_forbidden: true")
+    )
+    users = {
+        "_meta": {"type": "internalusers", "config_version": 2},
+        ADMIN_USER: {
+            "hash": _hash(files.admin_password, bundle, lib, java),
+            "reserved": True,
+            "backend_roles": ["admin"],
+        },
+        APP_USER: {"hash": _hash(files.app_password, bundle, lib, java), "reserved": False},
+    }
+    roles = {"_meta": {"type": "roles", "config_version": 2}, APP_ROLE: app_role(index_patterns)}
+    mapping = {
+        "_meta": {"type": "rolesmapping", "config_version": 2},
+        "all_access": {"reserved": False, "backend_roles": ["admin"], "users": [ADMIN_USER]},
+        APP_ROLE: {"reserved": False, "users": [APP_USER]},
+    }
+    for name, content in (("internal_users.yml", users), ("roles.yml", roles), ("roles_mapping.yml", mapping)):
+        (target / name).write_text(json.dumps(content, indent=2) + "\n")  # JSON is YAML
+
+
+def _hash(password_file: Path, bundle: Path, lib: Path, java: str) -> str:
+    """The bcrypt hash the plugin stores, by the plugin's own hasher (the password through the
+    environment, not the command line)."""
+    env = os.environ | {"HYBRID_SEARCH_HASH_INPUT": password_file.read_text().strip()}
+    classpath = os.pathsep.join([str(bundle / "*"), str(lib / "*")])
+    result = subprocess.run(
+        [java, "-cp", classpath, "org.opensearch.security.tools.Hasher", "-env", "HYBRID_SEARCH_HASH_INPUT"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines or not lines[-1].startswith("$2"):
+        raise LocalServiceError(f"the security plugin's hasher failed: {result.stderr[-500:]}")
+    return lines[-1]
