@@ -19,7 +19,7 @@ import subprocess
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from hybrid_search.errors import LocalServiceError
@@ -160,6 +160,10 @@ class LocalNodeConfig:
     host: str = "127.0.0.1"
     cluster_name: str = "hybrid-search-local"
     without_plugins: frozenset[str] = frozenset()  # plugin bundles not to load (a cluster without neural-search)
+    # one node of a cluster on loopback: its name and every node's transport port (none: a single node)
+    node_name: str | None = None
+    cluster_transport_ports: tuple[int, ...] = ()
+    cluster_node_names: tuple[str, ...] = ()
     secure: bool = False  # the security plugin: TLS, users and roles (``security.py``)
     app_index_patterns: tuple[str, ...] = ()  # what the application's user may read and write (secure only)
 
@@ -169,22 +173,50 @@ class LocalNodeConfig:
 
     @property
     def secure_files(self) -> SecureFiles:
-        return SecureFiles(self.node_dir / "config", self.node_dir / "secrets")
+        """Certificates and passwords: the node's own, or its cluster's (in the nodes' parent folder)."""
+        shared = self.node_dir.parent if self.cluster_transport_ports else self.node_dir
+        return SecureFiles(shared / "tls", shared / "secrets")
+
+
+def cluster_configs(base: LocalNodeConfig, nodes: int) -> list[LocalNodeConfig]:
+    """``nodes`` nodes of one cluster on loopback from ``base``: HTTP on base's port and the next ones,
+    transport on base's transport port and the next ones, a folder each under base's; every node is
+    cluster-manager eligible and holds data. One node: ``base`` itself."""
+    if nodes == 1:
+        return [base]
+    names = tuple(f"{base.cluster_name}-{i}" for i in range(1, nodes + 1))
+    transports = tuple(base.transport_port + i for i in range(nodes))
+    return [
+        replace(
+            base,
+            node_dir=base.node_dir / name,
+            http_port=base.http_port + i,
+            transport_port=transports[i],
+            node_name=name,
+            cluster_transport_ports=transports,
+            cluster_node_names=names,
+        )
+        for i, name in enumerate(names)
+    ]
 
 
 def opensearch_yml(config: LocalNodeConfig) -> str:
-    settings = {
+    settings: dict[str, object] = {
         "cluster.name": config.cluster_name,
-        "node.name": config.cluster_name,
+        "node.name": config.node_name or config.cluster_name,
         "network.host": config.host,
         "http.port": config.http_port,
         "transport.port": config.transport_port,
-        "discovery.type": "single-node",
         "path.data": str(config.node_dir / "data"),
         "path.logs": str(config.node_dir / "logs"),
         # A developer machine's disk is often fuller than a server's; do not go read-only at 95%.
         "cluster.routing.allocation.disk.threshold_enabled": False,
     }
+    if config.cluster_transport_ports:
+        settings["discovery.seed_hosts"] = [f"{config.host}:{port}" for port in config.cluster_transport_ports]
+        settings["cluster.initial_cluster_manager_nodes"] = list(config.cluster_node_names)
+    else:
+        settings["discovery.type"] = "single-node"
     if config.secure:
         settings |= security.node_settings()
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
@@ -274,8 +306,9 @@ class LocalOpenSearch:
             return False
         return isinstance(health, dict) and health.get("status") in {"green", "yellow"}
 
-    def start(self, timeout_s: float = 180.0) -> int:
-        """Start the node (assembling artifacts on first use) and wait for a yellow cluster."""
+    def start(self, timeout_s: float = 180.0, wait: bool = True) -> int:
+        """Start the node (assembling artifacts on first use) and, unless ``wait`` is off (a node of
+        a cluster that forms once enough of its nodes run), wait for a yellow cluster."""
         if self.process.pid() is None and self.healthy():
             raise LocalServiceError(f"something else already serves {self.config.url}; stop it or pick another port")
         home = ensure_artifacts(self.cache_dir)
@@ -286,17 +319,14 @@ class LocalOpenSearch:
         if not self.config.secure and (home / "plugins" / SECURITY_PLUGIN).exists():
             without |= {SECURITY_PLUGIN}
         elif self.config.secure:
-            files = self.config.secure_files
-            security.ensure_certificates(files)
-            security.ensure_passwords(files)
-            bundle = home / "plugins" / SECURITY_PLUGIN
-            patterns = self.config.app_index_patterns
-            security.write_security_config(files, bundle, home / "lib", patterns, java_binary())
+            bundle, patterns = home / "plugins" / SECURITY_PLUGIN, self.config.app_index_patterns
+            config_dir = node_dir / "config"
+            security.install(self.config.secure_files, config_dir, bundle, home / "lib", patterns, java_binary())
         if without:
             home = home_without(home, node_dir / "home", without)
         (node_dir / "config" / "opensearch.yml").write_text(opensearch_yml(self.config))
         (node_dir / "config" / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
-        return self.process.start(java_command(home, self.config), self.healthy, timeout_s)
+        return self.process.start(java_command(home, self.config), self.healthy if wait else lambda: True, timeout_s)
 
     def stop(self) -> bool:
         return self.process.stop()

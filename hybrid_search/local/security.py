@@ -1,8 +1,8 @@
 """The OpenSearch security plugin on a local node: TLS from a CA of our own, and two users.
 
 At a secure node's first start (``local up --secure``): a CA, the node's certificate (for 127.0.0.1 and
-localhost; transport and HTTP) and an admin client certificate are generated under the node's config
-folder, never the plugin's public demo certificates; two passwords are generated into the node's
+localhost; transport and HTTP) and an admin client certificate are generated (``tls/``, shared by the
+nodes of a cluster), never the plugin's public demo certificates; two passwords are generated into the node's
 ``secrets`` folder (owner-only): the ``admin`` user's, for set-up only, and the application's
 (``hybrid_search``), whose role may read and write its own aliases' indices and the search pipelines,
 and nothing else (no other index, not the security index). The plugin initialises its index from the
@@ -42,16 +42,19 @@ APP_CLUSTER_PERMISSIONS = (
 )
 
 
+CERTIFICATE_FILES = ("root-ca.pem", "node.pem", "node-key.pem", "admin.pem", "admin-key.pem")
+
+
 @dataclass(frozen=True)
 class SecureFiles:
-    """Where a secure node's certificates and passwords are."""
+    """Where a secure node's (or cluster's: its nodes share them) certificates and passwords are."""
 
-    config_dir: Path
+    tls_dir: Path
     secrets_dir: Path
 
     @property
     def ca(self) -> Path:
-        return self.config_dir / "root-ca.pem"
+        return self.tls_dir / "root-ca.pem"
 
     @property
     def admin_password(self) -> Path:
@@ -63,15 +66,16 @@ class SecureFiles:
 
 
 def ensure_certificates(files: SecureFiles) -> None:
-    """A CA, the node's certificate and the admin's, unless the config folder has them already."""
+    """A CA, the node's certificate and the admin's, unless the TLS folder has them already."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
-    folder = files.config_dir
-    if all((folder / name).exists() for name in ("root-ca.pem", "node.pem", "node-key.pem", "admin.pem")):
+    folder = files.tls_dir
+    if all((folder / name).exists() for name in CERTIFICATE_FILES):
         return
+    folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
 
     def name(common: str) -> x509.Name:
@@ -153,11 +157,20 @@ def app_role(index_patterns: Sequence[str]) -> dict[str, object]:
     }
 
 
+def install(files: SecureFiles, config_dir: Path, bundle: Path, lib: Path, patterns: Sequence[str], java: str) -> None:
+    """A node's config folder made secure: the certificates (every node of a cluster the same ones,
+    so that they trust each other) and the plugin's YAML."""
+    ensure_certificates(files)
+    ensure_passwords(files)
+    for name in CERTIFICATE_FILES:
+        shutil.copy2(files.tls_dir / name, config_dir / name)
+    write_security_config(files, config_dir / "opensearch-security", bundle, lib, patterns, java)
+
+
 def write_security_config(
-    files: SecureFiles, bundle: Path, lib: Path, index_patterns: Sequence[str], java: str = "java"
+    files: SecureFiles, target: Path, bundle: Path, lib: Path, index_patterns: Sequence[str], java: str = "java"
 ) -> None:
-    """The plugin's YAML (``opensearch-security/``): its defaults, our two users and the app's role."""
-    target = files.config_dir / "opensearch-security"
+    """The plugin's YAML (``target``): its defaults, our two users and the app's role."""
     if target.exists():
         return  # the security index holds the configuration from the first start on
     shutil.copytree(bundle / "config", target)

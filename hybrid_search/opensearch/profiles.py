@@ -14,7 +14,7 @@ from hybrid_search.opensearch.client import translated_errors
 from hybrid_search.profiles import BUILT_IN, DEFAULT_NAME, BlendProfile, StoredProfile, parse_reference
 
 MAPPING = {
-    "settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}},
+    "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},  # a copy on a second node
     "mappings": {
         "dynamic": False,
         "properties": {

@@ -61,7 +61,7 @@ def test_a_secure_node_speaks_tls_with_our_certificates(tmp_path):
     assert yml["plugins.security.ssl.http.enabled"] == "true"
     assert yml["plugins.security.ssl.http.pemtrustedcas_filepath"] == '"root-ca.pem"'
     assert config.url == "https://127.0.0.1:9250"
-    assert config.secure_files.ca == tmp_path / "config" / "root-ca.pem"
+    assert config.secure_files.ca == tmp_path / "tls" / "root-ca.pem"
     assert "plugins.security" not in opensearch_yml(LocalNodeConfig(tmp_path, 9250, 9350))
 
 

@@ -1,0 +1,103 @@
+"""Three OpenSearch nodes on loopback (``local up --nodes 3``): the templates spread three primaries and
+a replica each over them, and a node killed with SIGKILL loses nothing while searches keep answering
+from the replicas through the client's other hosts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hybrid_search.errors import HybridSearchError
+from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
+from hybrid_search.models import ModelSet
+from hybrid_search.opensearch.client import make_client, translated_errors
+from hybrid_search.opensearch.indices import ensure_indices
+from hybrid_search.settings import Settings
+from tests.net import free_port
+
+PRODUCTS = "tcluster-products"
+DOCS = 60
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LocalOpenSearch]]:
+    http, transport = free_port(), free_port()
+    while any(port in (http + 1, http + 2, transport + 1, transport + 2) for port in (transport, http)):
+        transport = free_port()
+    base = LocalNodeConfig(tmp_path_factory.mktemp("cluster"), http, transport, heap="512m")
+    nodes = [LocalOpenSearch(Settings().cache_dir, config) for config in cluster_configs(base, 3)]
+    try:
+        for i, node in enumerate(nodes, start=1):
+            node.start(timeout_s=300, wait=i == len(nodes))
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(cluster: list[LocalOpenSearch]) -> Settings:
+    return Settings(
+        opensearch_hosts=tuple(node.config.url for node in cluster),
+        opensearch_timeout_s=10,
+        products_alias=PRODUCTS,
+        events_alias="tcluster-events",
+        number_of_shards=3,
+        number_of_replicas=1,
+        text_dim=4,
+        image_dim=3,
+        behaviour_dim=2,
+        fused_dim=3,
+    )
+
+
+def count(client) -> int:
+    with translated_errors("counting"):
+        found = client.search(index=PRODUCTS, body={"query": {"match_all": {}}, "size": 0, "track_total_hits": True})
+    assert found["_shards"]["failed"] == 0, found["_shards"]
+    return found["hits"]["total"]["value"]
+
+
+def test_three_primaries_and_their_replicas_on_different_nodes(cluster, settings):
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    actions = []
+    for i in range(DOCS):
+        actions += [{"index": {"_index": PRODUCTS, "_id": f"m/{i}"}}, {"title": f"Product {i}", "status": "ready"}]
+    assert not client.bulk(body=actions, refresh=True)["errors"]
+    shards = client.cat.shards(index=f"{PRODUCTS}-*", format="json")
+    by_shard: dict[str, set[str]] = {}
+    for shard in shards:
+        by_shard.setdefault(shard["shard"], set()).add(shard["node"])
+    assert len(by_shard) == 3 and all(len(nodes) == 2 for nodes in by_shard.values()), shards
+    assert {shard["node"] for shard in shards} == {node.config.node_name for node in cluster}
+    assert count(client) == DOCS
+
+
+def test_a_node_killed_loses_nothing_and_searches_keep_answering(cluster, settings):
+    client = make_client(settings)
+    green = {"wait_for_status": "green", "timeout": "120s"}  # every replica started: a copy of each shard to lose
+    assert client.cluster.health(params=green, request_timeout=150)["status"] == "green"
+    victim = cluster[1]
+    os.kill(victim.process.pid(), signal.SIGKILL)
+    answered, errors, started = 0, [], time.monotonic()
+    while time.monotonic() - started < 20:  # the cluster notices, promotes replicas, goes yellow
+        try:
+            assert count(client) == DOCS
+            answered += 1
+        except (HybridSearchError, AssertionError) as exc:
+            errors.append(exc)
+        time.sleep(0.2)
+    print(f"node killed: {answered} searches answered in full, {len(errors)} failed")
+    assert answered > 0 and len(errors) <= answered, errors[:3]
+    wait = {"wait_for_nodes": "2", "wait_for_status": "yellow", "timeout": "60s"}
+    health = client.cluster.health(params=wait, request_timeout=90)
+    assert health["number_of_nodes"] == 2 and count(client) == DOCS
+    victim.start(timeout_s=300, wait=False)
+    wait = {"wait_for_nodes": "3", "wait_for_status": "green", "timeout": "120s"}
+    health = client.cluster.health(params=wait, request_timeout=150)
+    assert health["status"] == "green" and count(client) == DOCS
