@@ -1,19 +1,12 @@
 """The client against the real node: a host that is down among the cluster's hosts costs nothing but a
 retry, sniffing finds the node's own address, and the health check reads through it."""
 
-import socket
-
 from hybrid_search.opensearch.client import cluster_health, make_client
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.net import free_port  # bound and let go: nothing listens there
 
 
 def test_a_node_down_among_the_hosts_is_passed_over(settings):
-    hosts = f"http://127.0.0.1:{closed_port()},{settings.opensearch_url}"
+    hosts = f"http://127.0.0.1:{free_port()},{settings.opensearch_url}"
     client = make_client(settings.model_copy(update={"opensearch_hosts": tuple(hosts.split(","))}))
     for _ in range(4):
         assert cluster_health(client)["status"] in {"green", "yellow"}

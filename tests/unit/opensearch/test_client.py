@@ -4,7 +4,6 @@ basic auth (from a secrets file too) and AWS SigV4, against real servers on loop
 import base64
 import datetime
 import json
-import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.opensearch.client import make_client, translated_errors
 from hybrid_search.settings import Settings
+from tests.net import free_port  # bound and let go: nothing listens there
 
 ROOT = {"name": "node-1", "cluster_name": "test", "version": {"number": "2.19.1", "distribution": "opensearch"}}
 REFUSED = {"error": {"type": "security_exception", "reason": "unauthorized"}}
@@ -62,14 +62,8 @@ def url(server, scheme: str = "http") -> str:
     return f"{scheme}://127.0.0.1:{server.server_address[1]}"
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_request_a_node_cannot_take_is_retried_on_the_next(node):
-    dead = f"http://127.0.0.1:{closed_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     client = make_client(Settings(opensearch_hosts=f"{dead},{url(node)}", opensearch_timeout_s=2))
     for _ in range(4):  # round the pool: the dead node's turns go to the live one
         assert client.info()["cluster_name"] == "test"
@@ -77,7 +71,7 @@ def test_a_request_a_node_cannot_take_is_retried_on_the_next(node):
 
 
 def test_every_node_down_is_a_503():
-    hosts = ",".join(f"http://127.0.0.1:{closed_port()}" for _ in range(2))
+    hosts = ",".join(f"http://127.0.0.1:{free_port()}" for _ in range(2))
     client = make_client(Settings(opensearch_hosts=hosts, opensearch_timeout_s=2))
     with pytest.raises(ServiceUnavailableError, match="unreachable"), translated_errors("reading"):
         client.info()
