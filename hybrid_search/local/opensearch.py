@@ -1,4 +1,5 @@
-"""A real single-node OpenSearch with the k-NN and neural-search plugins, assembled from Maven Central artifacts.
+"""A real OpenSearch node (or a cluster of them on loopback) with the k-NN and neural-search plugins, and
+the security plugin where a node is started secure, assembled from Maven Central artifacts.
 
 Maven resolves core, modules and the plugin zips (``node/pom.xml``) into a cache folder laid
 out like a distribution's home: ``lib/`` (the classpath), ``modules/`` and ``plugins/`` (bundles,
