@@ -174,8 +174,8 @@ def write_security_config(
     if target.exists():
         return  # the security index holds the configuration from the first start on
     shutil.copytree(bundle / "config", target)
-    # a request over every index (an alias looked up by name alone) answers with what the user may
-    # see, instead of failing on the indices it may not
+    # a search over a wildcard answers from the indices the user may read, instead of failing on the
+    # others (the plugin's documented setting for applications that share a cluster)
     config = (target / "config.yml").read_text()
     (target / "config.yml").write_text(
         config.replace("#do_not_fail_on_forbidden: false", "do_not_fail_on_forbidden: true")
