@@ -24,7 +24,6 @@ import json
 import os
 import signal
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -33,14 +32,12 @@ from pathlib import Path
 from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
 from hybrid_search.errors import HybridSearchError
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
+from hybrid_search.local.process import free_ports
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client, translated_errors
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.queries import build_bm25_query
 from hybrid_search.settings import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import free_port  # noqa: E402  (bench/reliability/run.py)
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 ALIAS = "cluster-bench"
@@ -61,12 +58,14 @@ class Load:
     def run(self, worker: int) -> None:
         n = worker
         while not self.stop.is_set():
-            body = {"query": build_bm25_query(QUERIES[n % len(QUERIES)], {}), "size": 10, "_source": False}
+            query = build_bm25_query(QUERIES[n % len(QUERIES)], {"match_all": {}})
+            body = {"query": query, "size": 10, "_source": False}
             started = time.monotonic()
             try:
                 with translated_errors("searching"):
                     found = self.client.search(index=ALIAS, body=body)
-                ok = found["_shards"]["failed"] == 0 and found["_shards"]["successful"] == found["_shards"]["total"]
+                shards = found["_shards"]
+                ok = shards["failed"] == 0 and shards["successful"] == shards["total"] and found["hits"]["hits"]
             except HybridSearchError:
                 ok = False
             done = time.monotonic()
@@ -108,22 +107,21 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results-cluster.md")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cluster-bench-"))
-    http = free_port()
-    transport = free_port()
-    config = LocalNodeConfig(base, http, transport, heap=args.heap)
+    http = free_ports(3, 20000 + os.getpid() % 300 * 40)  # below the ephemeral ports the load's sockets take
+    config = LocalNodeConfig(base, http, free_ports(3, http + 3), heap=args.heap)
     nodes = [LocalOpenSearch(Settings().cache_dir, c) for c in cluster_configs(config, 3)]
-    for i, node in enumerate(nodes, start=1):
-        node.start(timeout_s=300, wait=i == len(nodes))
     settings = Settings(
         opensearch_hosts=tuple(n.config.url for n in nodes),
         opensearch_timeout_s=10,
         products_alias=ALIAS,
-        events_alias=f"{ALIAS}-events",
+        events_alias=f"{ALIAS}_events",
         number_of_shards=3,
         number_of_replicas=1,
     )
     client = make_client(settings)
     try:
+        for i, node in enumerate(nodes, start=1):
+            node.start(timeout_s=300, wait=i == len(nodes))
         ensure_indices(client, settings, ModelSet.from_settings(settings))
         rows = [json.loads(line) for line in (DATA / "products.jsonl").open(encoding="utf-8")]
         products = parse_products([fashion_row_to_product(r) for r in rows])
@@ -131,7 +129,7 @@ def main() -> None:
             actions = []
             for p in products[i : i + 1000]:
                 actions += [
-                    {"index": {"_index": ALIAS, "_id": doc_id("bench", p.id)}},
+                    {"index": {"_index": ALIAS, "_id": doc_id("bench", p.product_id)}},
                     product_document(p, "bench", None),
                 ]
             assert not client.bulk(body=actions, request_timeout=120)["errors"]
@@ -157,6 +155,7 @@ def main() -> None:
         for node in nodes:
             stopped = time.monotonic()
             node.stop()
+            wait_health(client, 2, "yellow")  # the cluster has seen it go
             node.start(timeout_s=300, wait=False)
             wait_health(client, 3, "green")
             rolling.append(round(time.monotonic() - stopped, 1))

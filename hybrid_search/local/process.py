@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -120,3 +121,25 @@ def _state(pid: int) -> str:
     except OSError:
         return "?"
     return stat.rsplit(")", 1)[1].split()[0]
+
+
+def free_ports(count: int, start: int = 20000) -> int:
+    """The first of ``count`` consecutive loopback ports nothing listens on, from ``start`` up: below
+    Linux's ephemeral range (32768-60999), where clients' own connections (a search load's) could take
+    one of a cluster's ports between this check and its node binding it."""
+    first = start
+    while first + count < 32768:
+        taken = next((port for port in range(first, first + count) if _listening(port)), None)
+        if taken is None:
+            return first
+        first = taken + 1
+    raise LocalServiceError(f"no {count} free loopback ports in a row from {start} below 32768")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False

@@ -13,11 +13,11 @@ import pytest
 
 from hybrid_search.errors import HybridSearchError
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
+from hybrid_search.local.process import free_ports
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client, translated_errors
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.settings import Settings
-from tests.net import free_port
 
 PRODUCTS = "tcluster-products"
 DOCS = 60
@@ -25,10 +25,8 @@ DOCS = 60
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LocalOpenSearch]]:
-    http, transport = free_port(), free_port()
-    while any(port in (http + 1, http + 2, transport + 1, transport + 2) for port in (transport, http)):
-        transport = free_port()
-    base = LocalNodeConfig(tmp_path_factory.mktemp("cluster"), http, transport, heap="512m")
+    http = free_ports(3, 20000 + os.getpid() % 300 * 40)  # below the ephemeral ports the searches' sockets take
+    base = LocalNodeConfig(tmp_path_factory.mktemp("cluster"), http, free_ports(3, http + 3), heap="512m")
     nodes = [LocalOpenSearch(Settings().cache_dir, config) for config in cluster_configs(base, 3)]
     try:
         for i, node in enumerate(nodes, start=1):

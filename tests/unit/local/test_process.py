@@ -1,9 +1,10 @@
+import socket
 import sys
 
 import pytest
 
 from hybrid_search.errors import LocalServiceError
-from hybrid_search.local.process import ManagedProcess
+from hybrid_search.local.process import ManagedProcess, free_ports
 from tests.net import free_port, listening
 
 
@@ -48,3 +49,12 @@ def test_kill_ends_the_server_at_once_without_its_shutdown_handler(tmp_path):
     assert proc.kill() is True
     assert proc.pid() is None and not listening(port)
     assert proc.kill() is False
+
+
+def test_free_ports_skips_a_port_something_listens_on_and_stays_below_the_ephemeral_range():
+    first = free_ports(3, 21000)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", first + 1))
+        taken.listen()
+        again = free_ports(3, first)
+    assert again >= first + 2 and again + 3 <= 32768
