@@ -57,15 +57,14 @@ def opensearch_password(settings: Settings) -> str:
         raise InvalidInputError("opensearch_password_file", f"cannot read a password from it ({exc})") from None
 
 
-def aws_signer(region: str, service: str, credentials: Any = None) -> Urllib3AWSV4SignerAuth:
-    """SigV4 signing for Amazon OpenSearch Service (``es``) or Serverless (``aoss``), with ``credentials``
-    or those the AWS SDK finds (environment, profile, instance or task role), refreshed as they expire."""
-    if credentials is None:
-        import boto3
+def aws_signer(region: str, service: str) -> Urllib3AWSV4SignerAuth:
+    """SigV4 signing for Amazon OpenSearch Service (``es``) or Serverless (``aoss``), with the credentials
+    the AWS SDK finds (environment, profile, instance or task role), refreshed as they expire."""
+    import boto3
 
-        credentials = boto3.Session().get_credentials()
-        if credentials is None:
-            raise InvalidInputError("opensearch_aws_region", "no AWS credentials found to sign requests with")
+    credentials = boto3.Session().get_credentials()
+    if credentials is None:
+        raise InvalidInputError("opensearch_aws_region", "no AWS credentials found to sign requests with")
     return Urllib3AWSV4SignerAuth(credentials, region, service)
 
 
