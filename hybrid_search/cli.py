@@ -47,7 +47,7 @@ def local_opensearch(settings: Settings, secure: bool | None = None, nodes: int 
         started = [d for d in base.node_dir.glob(f"{base.cluster_name}-*") if (d / "config").is_dir()]
         nodes = max(1, len(started))
     if secure is None:
-        base = replace(base, secure=(base.node_dir / "tls").is_dir())
+        base = replace(base, secure=base.secure_files.tls_dir.is_dir())
     return [LocalOpenSearch(settings.cache_dir, config) for config in cluster_configs(base, nodes)]
 
 
@@ -97,10 +97,10 @@ def local_install(settings: Settings) -> None:
 @click.pass_obj
 def local_up(settings: Settings, secure: bool, nodes: int) -> None:
     """Start the local node (or cluster) and Redis (or keep the running ones) and wait until both answer."""
-    node = _start_local(settings, secure, nodes)
+    cluster = _start_local(settings, secure, nodes)
+    node = cluster[-1]
     if nodes > 1:
-        hosts = ",".join(n.config.url for n in local_opensearch(settings, secure, nodes))
-        click.echo(f"HYBRID_SEARCH_OPENSEARCH_HOSTS={hosts}")
+        click.echo(f"HYBRID_SEARCH_OPENSEARCH_HOSTS={','.join(n.config.url for n in cluster)}")
         click.echo(f"HYBRID_SEARCH_NUMBER_OF_SHARDS={nodes}")
         click.echo("HYBRID_SEARCH_NUMBER_OF_REPLICAS=1  # a node lost, its shards answer from the others")
     if secure:
@@ -114,8 +114,8 @@ def local_up(settings: Settings, secure: bool, nodes: int) -> None:
         click.echo(f"(the admin's password, for set-up only: {files.admin_password})")
 
 
-def _start_local(settings: Settings, secure: bool = False, nodes: int = 1) -> LocalOpenSearch:
-    """Start Redis and the node(s); the last node started waits for the cluster. Returns that node."""
+def _start_local(settings: Settings, secure: bool = False, nodes: int = 1) -> list[LocalOpenSearch]:
+    """Start Redis and the node(s); the last node started waits for the cluster. Returns the nodes."""
     cluster, rds = local_opensearch(settings, secure, nodes), local_redis(settings)
     click.echo(f"starting Redis on port {rds.port} ...")
     rds.start()
@@ -124,7 +124,7 @@ def _start_local(settings: Settings, secure: bool = False, nodes: int = 1) -> Lo
         node.start(timeout_s=settings.local_start_timeout_s, wait=i == len(cluster))
     status = [node.status() for node in cluster]
     click.echo(json.dumps({"opensearch": status[0] if nodes == 1 else status, "redis": rds.status()}, indent=2))
-    return cluster[-1]
+    return cluster
 
 
 @local.command("down")
