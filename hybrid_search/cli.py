@@ -313,6 +313,8 @@ def compute_threads(threads: int) -> None:
         os.environ[name] = str(threads)
     if torch := sys.modules.get("torch"):  # loaded already (the API package imports it): too late for the
         torch.set_num_threads(threads)  # environment, and a request thread's pool would take every core
+    if cv2 := sys.modules.get("cv2"):  # OpenCV's own pool (the photo match): not sized by the environment
+        cv2.setNumThreads(threads)
 
 
 def local_worker(settings: Settings) -> ManagedProcess:

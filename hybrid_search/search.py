@@ -19,6 +19,7 @@ from hybrid_search.encoders.attributes import ATTRIBUTES, AttributeModel, Intent
 from hybrid_search.encoders.bilingual import KANA, Translator, load_translator
 from hybrid_search.encoders.crosslingual import gloss
 from hybrid_search.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
+from hybrid_search.encoders.photo_match import PhotoMatcher
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
 from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
@@ -49,7 +50,7 @@ from hybrid_search.opensearch.search import (
     run_legs_counted,
     search_sources,
 )
-from hybrid_search.photos import check_full_decode
+from hybrid_search.photos import PhotoStore, check_full_decode
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile, every_leg
 from hybrid_search.query_log import FeatureLog
@@ -66,6 +67,7 @@ from hybrid_search.users import UserProfiles
 VOTER_LEGS = ("fused", "image")
 # what a voter brings: its merchant's values, and its taggers' where the merchant gave none
 VOTE_FIELDS = (*ATTRIBUTES, *(f"tags.{name}.value" for name in ATTRIBUTES))
+PHOTO_FIELDS = ("image_hash",)  # what the image leg returns for a query photo to be matched against
 LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 VECTOR_LEGS = ("text", "fused", "image")  # the legs whose matches are their nearest k
@@ -197,6 +199,10 @@ class SearchService:
         return load_dictionary(self.settings.query_dictionary)
 
     @cached_property
+    def photo_matcher(self) -> PhotoMatcher:
+        return PhotoMatcher(PhotoStore(self.settings.photo_root).get)
+
+    @cached_property
     def translator(self) -> Translator | None:
         settings = self.settings
         return load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
@@ -324,21 +330,26 @@ class SearchService:
         attribute leg, which needs the nearest products' votes first). Leg hits are ids and scores only."""
         understood = self.understand(request, photo, profile, exclude)
         started = time.perf_counter()
-        legs, intent, _ = self._msearch_legs(understood, profile)
+        legs, intent, _, matches = self._msearch_legs(understood, profile, photo=photo)
         return Retrieval(
             legs=legs,
             intent=intent,
             query_class=query_class(request.q, photo is not None or bool(request.like)),
             encode_ms=understood.encode_ms,
             search_ms=_ms(started, time.perf_counter()),
-            signals=_signals(request, photo, intent),
+            signals=_signals(request, photo, intent, matches),
         )
 
     def _msearch_legs(
-        self, understood: Understood, profile: BlendProfile, counted: Storefront | None = None
-    ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None, MatchSet | None]:
+        self,
+        understood: Understood,
+        profile: BlendProfile,
+        counted: Storefront | None = None,
+        photo: bytes | None = None,
+    ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None, MatchSet | None, dict[str, int] | None]:
         """The legs' hits (and the query's intent, voted for a photo); with ``counted``, the search's
-        match set (``_match_set_queries``) counted and aggregated in the same round trip."""
+        match set (``_match_set_queries``) counted and aggregated in the same round trip; with
+        ``photo``, its keypoint inliers with the photos of the image leg's first hits (``photo_match_candidates``)."""
         inputs, filters = understood.inputs, understood.filters
         bodies: dict[str, dict[str, Any]] = {}
         for leg in LEGS:
@@ -348,12 +359,18 @@ class SearchService:
             if profile.weight(leg.name) > 0 or votes:
                 query = leg.query(inputs, filters, profile.window, profile.attribute_weights)
                 if query is not None:
-                    bodies[leg.name] = leg_body(profile.window, query, VOTE_FIELDS if votes else ())
+                    verifies = photo is not None and leg.name == "image" and self.settings.photo_match_candidates > 0
+                    fields = (*(VOTE_FIELDS if votes else ()), *(PHOTO_FIELDS if verifies else ()))
+                    bodies[leg.name] = leg_body(profile.window, query, fields)
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
         match_set = _match_set(understood, profile, counted) if counted is not None else None
         results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
         legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
+        matches, verified = None, self.settings.photo_match_candidates
+        if photo is not None and "image" in results and verified:
+            pictured = [(h.doc_id, h.fields[PHOTO_FIELDS[0]]) for h in results["image"][:verified]]
+            matches = dict(self.photo_matcher.matches(photo, [(d, digest) for d, digest in pictured if digest]))
         intent = inputs.intent
         if understood.voting and any(results.get(leg) for leg in VOTER_LEGS):
             intent = self.attributes.canonical(
@@ -378,7 +395,7 @@ class SearchService:
                 for leg, hits in run_legs(self.client, self.settings.products_alias, bodies).items()
             }
             legs["attributes"] = ties_led_by(voted["attributes"], voted[LOOK_ALIKES], profile.window)
-        return legs, intent, matched
+        return legs, intent, matched, matches
 
     def _engine(self, plan: SearchPlan) -> SearchPlan:
         """``plan`` with its engine: the request's, else the service's. OpenSearch's ``hybrid`` query
@@ -490,8 +507,8 @@ class SearchService:
         ranking: Ranking | None = None
         matched: MatchSet | None = None
         if plan.ranker is not None and plan.gathered is not None:
-            legs, intent, matched = self._msearch_legs(understood, plan.gathered, storefront)
-            signals = _signals(request, photo, intent)
+            legs, intent, matched, matches = self._msearch_legs(understood, plan.gathered, storefront, photo)
+            signals = _signals(request, photo, intent, matches)
             ranking = plan.ranker.rank(legs, signals)
             blended, total, offset = ranking.hits, len(ranking.hits), 0
             legs_run = list(legs)
@@ -515,7 +532,7 @@ class SearchService:
                 body = _match_set(understood, profile, storefront)
                 matched = count_match_set(self.client, self.settings.products_alias, body)
         else:
-            legs, intent, matched = self._msearch_legs(understood, profile, storefront)
+            legs, intent, matched, _ = self._msearch_legs(understood, profile, storefront)
             blended = blend(legs, profile)
             total, offset = len(blended), 0
             legs_run = [leg for leg in legs if profile.weight(leg) > 0]
@@ -695,9 +712,11 @@ class SearchService:
         }
 
 
-def _signals(request: SearchRequest, photo: bytes | None, intent: Intent | None) -> QuerySignals:
+def _signals(
+    request: SearchRequest, photo: bytes | None, intent: Intent | None, matches: dict[str, int] | None = None
+) -> QuerySignals:
     looks = photo is not None or bool(request.like)
-    return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent)
+    return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent, photo_matches=matches)
 
 
 def _match_set(understood: Understood, profile: BlendProfile, storefront: Storefront) -> dict[str, Any]:

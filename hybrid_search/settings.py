@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     # how long the learned ranker's inputs for a query text (its latest search) are kept (Redis) for
     # click judgments to train on as served (0: not logged)
     feature_log_ttl_s: int = Field(7 * 24 * 3600, ge=0)
+    # the image leg's first hits a query photo is verified against (keypoints) for the learned ranker;
+    # 0: none (the training run, which reads the same setting, then trains without the photo match)
+    photo_match_candidates: int = Field(10, ge=0, le=50)
     proxy_hops: int = Field(0, ge=0, le=5)  # proxies in front that append to X-Forwarded-For: the caller's address
 
     api_host: str = "127.0.0.1"

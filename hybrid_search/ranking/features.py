@@ -11,9 +11,11 @@ it missed may be of the tie, and ranks with it. NaN only where the leg returned 
 leg's best score and how far its first hit stands above its second (a sharp first hit is a query
 that names one product, a flat head a query that names a kind of product). Query features say what
 kind of query it is: photo or text, words, script, how sure the attribute heads are, and how much
-of it is catalog words that no attribute names (brands, model names). Nothing here reads a title:
-every feature comes from the legs' (id, score) lists and the query's understanding, so scoring adds
-no round trip to OpenSearch.
+of it is catalog words that no attribute names (brands, model names). For a photo, each of the image
+leg's first hits has its keypoint inliers with the query photo (``photo_match``): whether the photo is
+*that* product's, which the image leg's cosine cannot tell from a look-alike. Nothing here reads a
+title: every feature comes from the legs' (id, score) lists and the query's understanding, so scoring
+adds no round trip to OpenSearch.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _LATIN_EXTENDED = re.compile(r"[\u00c0-\u024f]")
 
-# what the features mean, recorded with each ranker: 3 ranks a tie at its first place (2: in listed
-# order), 2 is a missed product scored as the leg's last hit (1: NaN); a ranker trained on other
-# features is not served (the fixed weights are)
-FEATURE_VERSION = 3
+# what the features mean, recorded with each ranker: 4 adds the photo match and takes a leg's margin
+# below the tie at its top, 3 ranks a tie at its first place (2: in listed order), 2 is a missed
+# product scored as the leg's last hit (1: NaN); a ranker trained on other features is not served
+# (the fixed weights are)
+FEATURE_VERSION = 4
 PER_LEG = ("found", "score", "relative", "minmax", "rank")
 PER_LEG_QUERY = ("ran", "top", "margin")
+PHOTO_MATCH = "photo_match"  # the query photo's keypoint inliers with a candidate's (encoders/photo_match.py)
+PER_MATCH = ("inliers", "share")
 QUERY = (
     "photo",
     "words",
@@ -52,9 +57,11 @@ QUERY = (
     "catalog_words",
     *(f"head_{name}" for name in HEADS),
     "legs_found",
+    "photo_match",
 )
 FEATURE_NAMES: tuple[str, ...] = (
     *(f"{leg}.{name}" for leg in LEG_NAMES for name in (*PER_LEG, *PER_LEG_QUERY)),
+    *(f"{PHOTO_MATCH}.{name}" for name in PER_MATCH),
     *(f"query.{name}" for name in QUERY),
 )
 
@@ -62,11 +69,13 @@ FEATURE_NAMES: tuple[str, ...] = (
 @dataclass(frozen=True)
 class QuerySignals:
     """What a query brings besides its legs' hits: the shopper's own text ('' for a photo), whether
-    it is a photo (or a product to look like), and the attribute values the heads read in it."""
+    it is a photo (or a product to look like), the attribute values the heads read in it, and for a
+    photo, its keypoint inliers with the photos of the image leg's first hits (doc id -> inliers)."""
 
     text: str = ""
     photo: bool = False
     intent: Intent | None = None
+    photo_matches: Mapping[str, int] | None = None
 
 
 def candidates(legs: LegHits, depth: int) -> list[str]:
@@ -115,7 +124,8 @@ def feature_matrix(legs: LegHits, signals: QuerySignals, depth: int) -> tuple[li
         scores = np.array([score for _, score in hits], dtype=np.float64)
         top, low = scores[0], scores.min()
         matrix[:, column[f"{leg}.top"]] = top
-        matrix[:, column[f"{leg}.margin"]] = (top - scores[1]) / abs(top) if len(scores) > 1 and top else 0.0
+        below = scores[scores < top]  # products that tie the first (one photo, two products) are one first place
+        matrix[:, column[f"{leg}.margin"]] = (top - below[0]) / abs(top) if len(below) and top else 0.0
         tied = np.searchsorted(-scores, -scores, side="left") + 1  # a tie shares its first place
         rows = np.array([position[doc_id] for doc_id, _ in hits])
         rows, first = np.unique(rows, return_index=True)  # a leg lists a product once; keep its best
@@ -138,4 +148,10 @@ def feature_matrix(legs: LegHits, signals: QuerySignals, depth: int) -> tuple[li
     for name, value in query_features(signals).items():
         matrix[:, column[f"query.{name}"]] = value
     matrix[:, column["query.legs_found"]] = found
+    if signals.photo_matches is not None:  # verified: a candidate not among the matched has no inliers
+        counts = np.array([signals.photo_matches.get(doc_id, 0) for doc_id in ids], dtype=np.float32)
+        best = max(signals.photo_matches.values(), default=0)
+        matrix[:, column[f"{PHOTO_MATCH}.inliers"]] = counts
+        matrix[:, column[f"{PHOTO_MATCH}.share"]] = counts / best if best else 0.0
+        matrix[:, column["query.photo_match"]] = best
     return ids, matrix

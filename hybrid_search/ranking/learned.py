@@ -36,7 +36,7 @@ DEPTH = 50  # each leg's best hits that make the candidates (serving and trainin
 LABEL_GAIN = (0, 1, 3, 7)  # 2^grade - 1, as nDCG@10 counts the judgments' grades
 # More of a leg's score never makes a product less relevant (rank: fewer is better): a constraint
 # that keeps what the ranker learns from some queries from turning against a leg on others.
-MONOTONE = {"found": 1, "score": 1, "relative": 1, "minmax": 1, "rank": -1}
+MONOTONE = {"found": 1, "score": 1, "relative": 1, "minmax": 1, "rank": -1, "inliers": 1, "share": 1}
 
 
 @dataclass(frozen=True)

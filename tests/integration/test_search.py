@@ -83,6 +83,30 @@ def test_photo_query_finds_the_same_kind(api, catalog):
     assert sum(h["product"]["article_type"] in ("Sports Shoes", "Casual Shoes") for h in hits) >= 4
 
 
+def test_a_photo_is_verified_against_the_image_legs_first_hits_unless_switched_off(search_settings, catalog):
+    """What the learned ranker reads of a snapshot: its keypoint inliers with the image leg's first
+    hits' photos, read from the photo store by the hash the image leg returns."""
+    import random
+
+    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.evaluation.synthetic import phone_snapshot
+    from hybrid_search.profiles import every_leg
+    from hybrid_search.search import SearchService
+
+    shoe = next(r for r in catalog.values() if r["image"] and r["article_type"] == "Sports Shoes")
+    snapshot = phone_snapshot(photo_bytes(shoe), random.Random(7))
+    service = SearchService.from_services(Services.from_settings(search_settings))
+    profile = every_leg(50, service.profiles.get("default").profile.attribute_weights)
+    found = service.retrieve(SearchRequest(), snapshot, profile)
+    matches = found.signals.photo_matches
+    assert list(matches) == [doc for doc, _ in found.legs["image"][:10]]
+    own = f"fashion/{shoe['id']}"
+    assert matches[own] >= 15 and matches[own] > 3 * max(n for d, n in matches.items() if d != own), matches
+    off = search_settings.model_copy(update={"photo_match_candidates": 0})
+    service = SearchService.from_services(Services.from_settings(off))
+    assert service.retrieve(SearchRequest(), snapshot, profile).signals.photo_matches is None
+
+
 def test_like_excludes_the_product_itself(api, catalog):
     bag = next(r for r in catalog.values() if r["article_type"] == "Backpacks")
     found = ids(api.get(f"/search?like={bag['id']}&size=10"))

@@ -96,3 +96,31 @@ def test_query_features_say_what_kind_of_query_it_is():
     assert query_features(QuerySignals("メンズ 黒 スニーカー"))["kana"] == 1.0
     photo = query_features(QuerySignals(photo=True))
     assert photo["photo"] == 1.0 and photo["words"] == 0.0 and photo["catalog_words"] == 0.0
+
+
+def test_margin_counts_a_tie_at_the_top_as_one_first_place():
+    """Two products with one photo tie the image leg's first hit: the query still names that photo."""
+    ids, matrix = feature_matrix({"image": [("a", 0.9), ("b", 0.9), ("c", 0.6)]}, QuerySignals(photo=True), 10)
+    assert column(matrix, ids, "c", "image.margin") == pytest.approx(0.3 / 0.9)
+    ids, matrix = feature_matrix({"image": [("a", 0.9), ("b", 0.9)]}, QuerySignals(photo=True), 10)
+    assert column(matrix, ids, "a", "image.margin") == 0.0
+
+
+def test_photo_match_features_are_the_candidates_inliers_and_their_share_of_the_best():
+    legs = {"image": [("a", 0.9), ("b", 0.8), ("c", 0.7)], "fused": [("d", 0.5)]}
+    ids, matrix = feature_matrix(legs, QuerySignals(photo=True, photo_matches={"a": 12, "b": 120}), 10)
+    assert column(matrix, ids, "b", "photo_match.inliers") == 120.0
+    assert column(matrix, ids, "a", "photo_match.share") == pytest.approx(0.1)
+    # verified and unmatched, or never verified (outside the image leg's head): no inliers
+    assert column(matrix, ids, "c", "photo_match.inliers") == 0.0
+    assert column(matrix, ids, "d", "photo_match.share") == 0.0
+    assert column(matrix, ids, "d", "query.photo_match") == 120.0
+
+
+def test_photo_match_features_are_missing_where_nothing_was_verified():
+    ids, matrix = feature_matrix(LEGS, QuerySignals(text="black shoes"), 10)
+    for name in ("photo_match.inliers", "photo_match.share", "query.photo_match"):
+        assert math.isnan(column(matrix, ids, "a", name))
+    ids, matrix = feature_matrix({"image": [("a", 0.9)]}, QuerySignals(photo=True, photo_matches={}), 10)
+    assert column(matrix, ids, "a", "photo_match.inliers") == 0.0
+    assert column(matrix, ids, "a", "query.photo_match") == 0.0
