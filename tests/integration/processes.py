@@ -57,6 +57,8 @@ class Worker:
 
 def worker_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYBRID_SEARCH_")}
+    if settings.opensearch_hosts:
+        env["HYBRID_SEARCH_OPENSEARCH_HOSTS"] = ",".join(settings.opensearch_hosts)
     for name in (
         "opensearch_url",
         "redis_url",

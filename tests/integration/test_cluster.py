@@ -1,6 +1,7 @@
 """Three OpenSearch nodes on loopback (``local up --nodes 3``): the templates spread three primaries and
-a replica each over them, and a node killed with SIGKILL loses nothing while searches keep answering
-from the replicas through the client's other hosts."""
+a replica each over them, a node killed with SIGKILL loses nothing while searches keep answering
+from the replicas through the client's other hosts, and a catalog load through a real worker ends
+with every product ready when a node is killed in the middle of it."""
 
 from __future__ import annotations
 
@@ -11,13 +12,20 @@ from collections.abc import Iterator
 
 import pytest
 
+from hybrid_search.catalog import doc_id, parse_products
 from hybrid_search.errors import HybridSearchError
+from hybrid_search.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
 from hybrid_search.local.process import free_ports
+from hybrid_search.local.redis import LocalRedis
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client, translated_errors
 from hybrid_search.opensearch.indices import ensure_indices
+from hybrid_search.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.settings import Settings
+from tests.integration.processes import Worker, worker_env
+from tests.net import free_port
 
 PRODUCTS = "tcluster-products"
 DOCS = 60
@@ -99,3 +107,66 @@ def test_a_node_killed_loses_nothing_and_searches_keep_answering(cluster, settin
     wait = {"wait_for_nodes": "3", "wait_for_status": "green", "timeout": "120s"}
     health = client.cluster.health(params=wait, request_timeout=150)
     assert health["status"] == "green" and count(client) == DOCS
+
+
+def test_a_node_killed_in_the_middle_of_a_catalog_load_loses_no_product(cluster, tmp_path):
+    """A real worker embeds an upload while one of the three nodes is SIGKILLed and later restarted:
+    its bulk writes go to the other hosts, or fail and are retried; every product ends ready, once."""
+    redis = LocalRedis(tmp_path / "redis", free_port())
+    settings = Settings(
+        opensearch_hosts=tuple(node.config.url for node in cluster),
+        opensearch_timeout_s=10,
+        redis_url=f"redis://127.0.0.1:{redis.port}/0",
+        products_alias="tcluster-load-products",
+        events_alias="tcluster-load-events",
+        number_of_shards=3,
+        number_of_replicas=1,
+        data_dir=tmp_path / "data",
+        embed_batch_size=10,
+        task_visibility_timeout_s=30,
+        device="cpu",
+    )
+    worker = Worker(worker_env(settings), tmp_path / "worker.log")
+    try:
+        redis.start()
+        client = make_client(settings)
+        ensure_indices(client, settings, ModelSet.from_settings(settings))
+        green = {"wait_for_status": "green", "timeout": "120s"}
+        assert client.cluster.health(params=green, request_timeout=150)["status"] == "green"
+        worker.start()
+        rows = [
+            {"product_id": f"c-{i:04d}", "title": f"Roadster Men Navy Blue Checked Casual Shirt {i}", "gender": "Men"}
+            for i in range(300)
+        ]
+        enqueue = enqueue_embedding(make_celery(settings))
+        submit_products(client, settings, "cluster", parse_products(rows), {}, enqueue)
+
+        def counts() -> dict[str, int]:
+            refresh(client, settings.products_alias)
+            return status_counts(client, settings.products_alias)
+
+        deadline = time.monotonic() + 120
+        while counts().get("ready", 0) == 0:
+            assert time.monotonic() < deadline, "nothing became ready before the node was killed"
+            time.sleep(0.5)
+        victim = cluster[2]
+        os.kill(victim.process.pid(), signal.SIGKILL)
+        time.sleep(15)  # the load goes on against two nodes
+        victim.start(timeout_s=300, wait=False)
+        deadline, now = time.monotonic() + 180, {}
+        while now.get("ready") != len(rows):
+            assert time.monotonic() < deadline, f"not every product ready: {now}"
+            time.sleep(1)
+            try:
+                now = counts()
+            except HybridSearchError:  # a search that met the node coming back: ask again
+                now = {}
+        assert now == {"ready": len(rows)}  # none pending, none failed
+        keys = [doc_id("cluster", row["product_id"]) for row in rows]
+        assert client.count(index=settings.products_alias)["count"] == len(rows)  # none twice
+        assert sorted(get_products(client, settings.products_alias, keys)) == sorted(keys)  # none missing
+        wait = {"wait_for_nodes": "3", "wait_for_status": "green", "timeout": "120s"}
+        assert client.cluster.health(params=wait, request_timeout=150)["status"] == "green"
+    finally:
+        worker.stop()
+        redis.stop()
