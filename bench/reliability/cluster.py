@@ -1,4 +1,5 @@
-"""A node lost from a three-node cluster under search load, and a rolling restart of all three.
+"""A node lost from a three-node cluster in the middle of a catalog load and under search load, and a
+rolling restart of all three.
 
 A cluster of three nodes on loopback (``local up --nodes 3``: each its own JVM, fresh data folders,
 free ports) holds the fashion catalog's 18,283 products (titles and attributes as the templates map
@@ -6,15 +7,20 @@ them, written through the project's own documents; no vectors: the load is BM25,
 query runs) in three primaries with a replica each. Eight threads search it without pause through
 the project's client, which knows the three hosts. Then:
 
-1. ``kill -9`` one node; bring it back 30 s later; wait for green;
+0. before that, a catalog load: ``--products`` text-only products uploaded as POST /products does
+   (pending documents, then tasks), one ``hybrid-search worker`` (its own Redis) embedding them; one
+   node killed with ``kill -9`` 3 s after the upload, brought back 30 s later;
+1. ``kill -9`` one node under the search load; bring it back 30 s later; wait for green;
 2. a rolling restart: each node in turn stopped (SIGTERM), started again, the cluster green again
    before the next.
 
-Reported: searches that failed (an error, or an answer missing shards), latency p50 / p99 before,
+Reported: for the load, how long until every product was ready after the kill and after the restart,
+the products missing, duplicated, failed or pending at the end, and the worker's task retries; for
+the searches, those that failed (an error, or an answer missing shards), latency p50 / p99 before,
 during and after each event, how long the cluster took to notice the lost node (yellow on two
 nodes) and to be green again after it came back, and the products counted at the end (0 lost).
 
-    python bench/reliability/cluster.py [--seconds 30] [--out bench/reliability/results-cluster.md]
+    python bench/reliability/cluster.py [--seconds 30] [--products 2000] [--out bench/reliability/results-cluster.md]
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import os
 import signal
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -32,12 +39,16 @@ from pathlib import Path
 from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
 from hybrid_search.errors import HybridSearchError
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
-from hybrid_search.local.process import free_ports
+from hybrid_search.local.process import ManagedProcess, free_ports
+from hybrid_search.local.redis import LocalRedis
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client, translated_errors
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.queries import build_bm25_query
 from hybrid_search.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import counts, settled, start_worker, upload  # noqa: E402  (bench/reliability/run.py: the same load, one node)
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 ALIAS = "cluster-bench"
@@ -95,6 +106,44 @@ def wait_health(client, nodes: int, status: str, timeout_s: float = 300) -> floa
     return round(time.monotonic() - started, 1)
 
 
+def catalog_load(nodes: list[LocalOpenSearch], settings: Settings, products: int, base: Path) -> dict[str, object]:
+    """Upload ``products`` (``run.py``'s: in chunks, as POST /products takes them) for a worker of the
+    run's own to embed; SIGKILL the second node 3 s after the upload, start it again 30 s later, wait until every
+    product is ready (or 15 min)."""
+    redis = LocalRedis(base / "redis", free_ports(1, 6400 + os.getpid() % 500))
+    settings = settings.model_copy(
+        update={
+            "redis_url": f"redis://127.0.0.1:{redis.port}/0",
+            "products_alias": "cluster-load",
+            "events_alias": "cluster-load_events",
+            "data_dir": base / "data",
+        }
+    )
+    worker = ManagedProcess("worker", base / "worker.pid", base / "worker.log")
+    client = make_client(settings)
+    try:
+        redis.start()
+        ensure_indices(client, settings, ModelSet.from_settings(settings))
+        wait_health(client, 3, "green")
+        start_worker(worker, settings)
+        started = time.monotonic()
+        rows = upload(client, settings, products)
+        uploaded = time.monotonic()
+        time.sleep(3)
+        before = counts(client, settings)
+        victim = nodes[1]
+        os.kill(victim.process.pid() or 0, signal.SIGKILL)
+        killed = time.monotonic()
+        time.sleep(30)
+        victim.start(timeout_s=300, wait=False)
+        loaded = settled(client, settings, rows, worker, before, started, uploaded, killed)
+        wait_health(client, 3, "green")
+        return loaded
+    finally:
+        worker.stop()
+        redis.stop()
+
+
 def count(client) -> int:
     client.indices.refresh(index=ALIAS)
     return client.count(index=ALIAS)["count"]
@@ -104,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30.0, help="load before, between and after each event")
     parser.add_argument("--heap", default="1g")
+    parser.add_argument("--products", type=int, default=2000, help="the catalog load a node is killed in")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results-cluster.md")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cluster-bench-"))
@@ -122,6 +172,8 @@ def main() -> None:
     try:
         for i, node in enumerate(nodes, start=1):
             node.start(timeout_s=300, wait=i == len(nodes))
+        loaded = catalog_load(nodes, settings, args.products, base)
+        print(loaded, flush=True)
         ensure_indices(client, settings, ModelSet.from_settings(settings))
         rows = [json.loads(line) for line in (DATA / "products.jsonl").open(encoding="utf-8")]
         products = parse_products([fashion_row_to_product(r) for r in rows])
@@ -181,6 +233,17 @@ def main() -> None:
     lines = [
         "# results-cluster",
         "",
+        f"A catalog load on the same 3 nodes (3 primaries, a replica each): {loaded['products']:,} text-only products",
+        "uploaded in chunks of 64 (the path of POST /products), one `hybrid-search worker` embedding them, the",
+        "second node killed with SIGKILL 3 s after the upload and started again 30 s later.",
+        "",
+        "| upload s | ready at the kill | all ready after the kill s | after the restart s | end state | missing "
+        "| documents | task retries |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {loaded['upload_s']:.1f} | {loaded['ready_at_kill']} | {loaded['after_kill_s']:.1f} | "
+        f"{loaded['after_restart_s']:.1f} | {loaded['final']} | {loaded['missing']} | {loaded['documents']} | "
+        f"{loaded['retries']} |",
+        "",
         f"3 nodes on loopback, {args.heap} heap each, this 2-core machine; {total:,} products in 3 primaries",
         "with a replica each;"
         f" BM25 searches at concurrency {CONCURRENCY} through the project's client (3 hosts) throughout.",
@@ -197,7 +260,8 @@ def main() -> None:
         f"- rolling restart (SIGTERM, start, green, next): {', '.join(f'{s} s' for s in rolling)} from stop to green",
         f"- products before / after: {total:,} / {after:,} ({total - after} lost)",
         "",
-        f"`python bench/reliability/cluster.py --seconds {args.seconds:g} --heap {args.heap}`",
+        f"`python bench/reliability/cluster.py --seconds {args.seconds:g} --heap {args.heap}"
+        f" --products {args.products}`",
     ]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -75,34 +75,15 @@ def run(scenario: Scenario, products: int, base: Path) -> dict[str, object]:
         events_alias=f"{prefix}-events",
         data_dir=base / "data",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYBRID_SEARCH_")}
-    env |= {
-        "HYBRID_SEARCH_OPENSEARCH_URL": settings.opensearch_url,
-        "HYBRID_SEARCH_REDIS_URL": settings.redis_url,
-        "HYBRID_SEARCH_PRODUCTS_ALIAS": settings.products_alias,
-        "HYBRID_SEARCH_EVENTS_ALIAS": settings.events_alias,
-        "HYBRID_SEARCH_DATA_DIR": str(settings.data_dir),
-    }
     worker = ManagedProcess("worker", base / "worker.pid", base / "worker.log")
     try:
         node.start(timeout_s=300)
         rds.start()
         client = make_client(settings)
         ensure_indices(client, settings, ModelSet.from_settings(settings))
-        worker.start(
-            [sys.executable, "-m", "hybrid_search.cli", "worker"],
-            lambda: " ready." in worker.log_file.read_text(errors="replace"),
-            timeout_s=180,
-            env=env,
-        )
-        rows = [
-            {"product_id": f"r-{i:05d}", "title": f"Roadster Men Navy Blue Checked Casual Shirt {i}", "gender": "Men"}
-            for i in range(products)
-        ]
-        enqueue = enqueue_embedding(make_celery(settings))
+        start_worker(worker, settings)
         started = time.monotonic()
-        for start in range(0, products, CHUNK):
-            submit_products(client, settings, "bench", parse_products(rows[start : start + CHUNK]), {}, enqueue)
+        rows = upload(client, settings, products)
         uploaded = time.monotonic()
         time.sleep(scenario.kill_after_s)
         before = counts(client, settings)
@@ -111,36 +92,68 @@ def run(scenario: Scenario, products: int, base: Path) -> dict[str, object]:
         killed = time.monotonic()
         time.sleep(scenario.down_s)
         victim.start(**({"timeout_s": 300} if victim is node else {}))
-        restarted = time.monotonic()
-        while True:
-            try:
-                now = counts(client, settings)
-            except HybridSearchError:
-                now = {}
-            if now.get("ready") == products or time.monotonic() - restarted > GIVE_UP_S:
-                break
-            time.sleep(1)
-        done = time.monotonic()
-        ids = [doc_id("bench", row["product_id"]) for row in rows]
-        stored = get_products(client, settings.products_alias, ids)
-        log = worker.log_file.read_text(errors="replace")
-        return {
-            "scenario": scenario.name,
-            "products": products,
-            "upload_s": uploaded - started,
-            "ready_at_kill": before.get("ready", 0),
-            "after_kill_s": done - killed,
-            "after_restart_s": done - restarted,
-            "final": now,
-            "missing": products - len(stored),
-            "documents": client.count(index=settings.products_alias)["count"],
-            "retries": log.count(" retry: Retry in "),
-            "unreadable": sum("unreadable" in line for line in log.splitlines() if " retry: Retry in " in line),
-        }
+        return {"scenario": scenario.name, **settled(client, settings, rows, worker, before, started, uploaded, killed)}
     finally:
         worker.stop()
         node.stop()
         rds.stop()
+
+
+def start_worker(worker: ManagedProcess, settings: Settings) -> None:
+    """``hybrid-search worker`` (with its schedule) on ``settings``' services and nothing else's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYBRID_SEARCH_")}
+    env |= {
+        "HYBRID_SEARCH_OPENSEARCH_HOSTS": ",".join(settings.opensearch_endpoints),
+        "HYBRID_SEARCH_REDIS_URL": settings.redis_url,
+        "HYBRID_SEARCH_PRODUCTS_ALIAS": settings.products_alias,
+        "HYBRID_SEARCH_EVENTS_ALIAS": settings.events_alias,
+        "HYBRID_SEARCH_DATA_DIR": str(settings.data_dir),
+    }
+    worker.start(
+        [sys.executable, "-m", "hybrid_search.cli", "worker"],
+        lambda: " ready." in worker.log_file.read_text(errors="replace"),
+        timeout_s=180,
+        env=env,
+    )
+
+
+def upload(client, settings: Settings, products: int) -> list[dict[str, str]]:
+    """``products`` text-only products of merchant "bench", in chunks as POST /products takes them."""
+    rows = [
+        {"product_id": f"r-{i:05d}", "title": f"Roadster Men Navy Blue Checked Casual Shirt {i}", "gender": "Men"}
+        for i in range(products)
+    ]
+    enqueue = enqueue_embedding(make_celery(settings))
+    for start in range(0, products, CHUNK):
+        submit_products(client, settings, "bench", parse_products(rows[start : start + CHUNK]), {}, enqueue)
+    return rows
+
+
+def settled(client, settings: Settings, rows, worker: ManagedProcess, before, started, uploaded, killed) -> dict:
+    """Wait until every product of ``rows`` is ready (or GIVE_UP_S); then what the load ended with,
+    timed from the upload's start and end and from the kill (a killed service was started again)."""
+    restarted, now = time.monotonic(), {}
+    while now.get("ready") != len(rows) and time.monotonic() - restarted < GIVE_UP_S:
+        time.sleep(1)
+        try:
+            now = counts(client, settings)
+        except HybridSearchError:
+            now = {}
+    done = time.monotonic()
+    stored = get_products(client, settings.products_alias, [doc_id("bench", row["product_id"]) for row in rows])
+    log = worker.log_file.read_text(errors="replace")
+    return {
+        "products": len(rows),
+        "upload_s": uploaded - started,
+        "ready_at_kill": before.get("ready", 0),
+        "after_kill_s": done - killed,
+        "after_restart_s": done - restarted,
+        "final": now,
+        "missing": len(rows) - len(stored),
+        "documents": client.count(index=settings.products_alias)["count"],
+        "retries": log.count(" retry: Retry in "),
+        "unreadable": sum("unreadable" in line for line in log.splitlines() if " retry: Retry in " in line),
+    }
 
 
 def counts(client, settings: Settings) -> dict[str, int]:
