@@ -1,4 +1,5 @@
-"""Product photos: decoded safely, stored on disk by content hash (an object store can replace it)."""
+"""Product photos: decoded safely, stored on disk by content hash (an object store can replace it),
+with what is computed from them kept beside them."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def open_image(data: bytes, max_pixels: int, field: str = "image") -> Image.Imag
 
 
 class PhotoStore:
-    """Content-addressed photo bytes under ``root`` (``ab/abcdef....``); writing twice is a no-op."""
+    """Content-addressed photo bytes under ``root`` (``ab/abcdef....``); writing twice is a no-op. What is
+    derived from a photo (its keypoints) lies beside it (``ab/abcdef....keypoints-...``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -102,3 +104,19 @@ class PhotoStore:
             return self.path(digest).read_bytes()
         except FileNotFoundError:
             raise NotFoundError(f"photo {digest} is not in the store") from None
+
+    def derived(self, digest: str, kind: str) -> bytes | None:
+        """What was computed from a photo and kept beside it (``put_derived``), if it was."""
+        try:
+            return self.path(digest).with_name(f"{digest}.{kind}").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put_derived(self, digest: str, kind: str, data: bytes) -> None:
+        """Keep ``data`` computed from a photo beside it, as ``kind`` (a name that changes with how it is
+        computed), for every process to read instead of computing it again."""
+        target = self.path(digest).with_name(f"{digest}.{kind}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, target)

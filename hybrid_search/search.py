@@ -200,7 +200,7 @@ class SearchService:
 
     @cached_property
     def photo_matcher(self) -> PhotoMatcher:
-        return PhotoMatcher(PhotoStore(self.settings.photo_root).get)
+        return PhotoMatcher(PhotoStore(self.settings.photo_root))
 
     @cached_property
     def translator(self) -> Translator | None:

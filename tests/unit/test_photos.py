@@ -47,6 +47,18 @@ def test_store_is_content_addressed_and_idempotent(tmp_path):
         store.get("0" * 64)
 
 
+def test_what_is_derived_from_a_photo_lies_beside_it_by_kind(tmp_path):
+    store = PhotoStore(tmp_path)
+    digest = store.put(b"photo bytes")
+    assert store.derived(digest, "orb500-v1") is None
+    store.put_derived(digest, "orb500-v1", b"keypoints")
+    store.put_derived(digest, "orb500-v1", b"keypoints, again")  # replaced whole
+    assert store.derived(digest, "orb500-v1") == b"keypoints, again"
+    assert store.derived(digest, "orb300-v1") is None
+    assert store.get(digest) == b"photo bytes"
+    assert sorted(p.name for p in store.path(digest).parent.iterdir()) == [digest, f"{digest}.orb500-v1"]
+
+
 @pytest.mark.parametrize(("width", "height"), [(6000, 1), (1, 6000), (12_001, 1000), (300, 14)])
 def test_strips_and_long_sides_are_rejected_before_any_resize(width, height):
     # a 6000x1 strip passes the pixel limit; resized to the model's short side it would be 1.3
