@@ -13,18 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import OpenSearchClient, make_client
-from hybrid_search.opensearch.indices import ensure_indices
-from hybrid_search.opensearch.products import refresh, write_documents
-from hybrid_search.photos import PhotoStore
-from hybrid_search.pipeline import EmbeddingPipeline, embed_products
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
-from tests.data import FASHION, fashion_rows
+from tests.integration.catalogs import load_test_catalog
 from tests.integration.cleanup import drop_test_indices
 from tests.net import free_port
 
@@ -87,9 +81,6 @@ def cleanup(client: OpenSearchClient, settings: Settings) -> Iterator[None]:
 
 
 # Real fashion products embedded by the real pipeline, shared by the search and relevance tests.
-TYPES = ("Backpacks", "Sports Shoes", "Casual Shoes", "Tshirts", "Watches", "Handbags")
-
-
 @pytest.fixture(scope="session")
 def search_settings(service_urls, tmp_path_factory) -> Settings:
     prefix = f"s{uuid.uuid4().hex[:8]}"
@@ -106,26 +97,7 @@ def search_settings(service_urls, tmp_path_factory) -> Settings:
 def catalog(search_settings):
     """~240 real products of six article types (a third with photos), embedded by the real pipeline."""
     client = make_client(search_settings)
-    ensure_indices(client, search_settings, ModelSet.from_settings(search_settings))
-    rows = []
-    for article_type in TYPES:
-        typed = [r for r in fashion_rows() if r["article_type"] == article_type]
-        rows += [r for r in typed if r["image"]][:15] + [r for r in typed if not r["image"]][:25]
-    store = PhotoStore(search_settings.photo_root)
-    products = parse_products([fashion_row_to_product(r) for r in rows])
-    docs = [
-        product_document(p, "fashion", store.put((FASHION / p.image).read_bytes()) if p.image else None)
-        for p in products
-    ]
-    index = f"{search_settings.products_alias}"
-    write_documents(client, index, docs, refresh=True)
-    pipeline = EmbeddingPipeline(search_settings)
-    ids = [doc_id("fashion", d["product_id"]) for d in docs]
-    for start in range(0, len(ids), 64):
-        report = embed_products(client, index, ids[start : start + 64], pipeline)
-        assert not report.failed and not report.missing
-    refresh(client, index)
-    yield {r["id"]: r for r in rows}
+    yield load_test_catalog(client, search_settings)
     drop_test_indices(client, search_settings)
 
 

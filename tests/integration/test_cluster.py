@@ -1,10 +1,12 @@
 """Three OpenSearch nodes on loopback (``local up --nodes 3``): the templates spread three primaries and
 a replica each over them, a node killed with SIGKILL loses nothing while searches keep answering
-from the replicas through the client's other hosts, and a catalog load through a real worker ends
-with every product ready when a node is killed in the middle of it."""
+from the replicas through the client's other hosts, a catalog load through a real worker ends
+with every product ready when a node is killed in the middle of it, and the two blend engines
+agree over three shards as they do over one."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import time
@@ -12,7 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from hybrid_search.catalog import doc_id, parse_products
+from hybrid_search.api import create_app
+from hybrid_search.catalog import SearchRequest, doc_id, parse_products
 from hybrid_search.errors import HybridSearchError
 from hybrid_search.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
@@ -23,8 +26,12 @@ from hybrid_search.opensearch.client import make_client, translated_errors
 from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.queue import enqueue_embedding, make_celery
+from hybrid_search.search import SearchService
+from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from tests.integration.catalogs import load_test_catalog
 from tests.integration.processes import Worker, worker_env
+from tests.integration.test_engines import MSEARCH, NATIVE, QUERIES, TEXT_LEGS, search, use_profile
 from tests.net import free_port
 
 PRODUCTS = "tcluster-products"
@@ -170,3 +177,81 @@ def test_a_node_killed_in_the_middle_of_a_catalog_load_loses_no_product(cluster,
     finally:
         worker.stop()
         redis.stop()
+
+
+@pytest.fixture(scope="module")
+def engines(cluster, service_urls, tmp_path_factory):
+    """The integration tests' catalog on the three nodes (three primaries and a replica each): its
+    settings, and an API that prefers OpenSearch's hybrid query."""
+    settings = Settings(
+        opensearch_hosts=tuple(node.config.url for node in cluster),
+        redis_url=service_urls["redis_url"],
+        products_alias="tcluster-engines-products",
+        events_alias="tcluster-engines-events",
+        data_dir=tmp_path_factory.mktemp("engines"),
+        device="cpu",
+        number_of_shards=3,
+        number_of_replicas=1,
+        blend_engine=NATIVE,
+    )
+    load_test_catalog(make_client(settings), settings)
+    return settings, create_app(services=Services.from_settings(settings)).test_client()
+
+
+def per_shard(settings: Settings, profile: str, query: dict[str, str]) -> dict[str, list[list[tuple[str, float]]]]:
+    """Each leg's best ``window`` hits on each of the three shards, as the hybrid query's sub-queries
+    (the plan's own leg queries) collect them: leg -> one list of (product id, raw score) per shard."""
+    service = SearchService.from_services(Services.from_settings(settings))
+    request = SearchRequest(**{k: v if k == "q" else tuple(v.split(",")) for k, v in query.items()}, profile=profile)
+    plan = service.plan(request)
+    client = make_client(settings)
+    out = {}
+    for leg, body in SearchService._native_queries(plan).items():
+        out[leg] = []
+        for shard in range(3):
+            with translated_errors("a shard's hits"):
+                found = client.search(
+                    index=settings.products_alias,
+                    body={"query": body, "size": plan.profile.window, "_source": False},
+                    preference=f"_shards:{shard}",
+                )
+            out[leg].append([(hit["_id"].split("/", 1)[1], hit["_score"]) for hit in found["hits"]["hits"]])
+    return out
+
+
+@pytest.mark.parametrize("combination", ["l2", "rrf"])
+def test_over_three_shards_opensearch_normalises_each_legs_hits_as_every_shard_collected_them(engines, combination):
+    """neural-search 2.19 normalises a leg over every shard's best ``window`` hits (l2: their norm;
+    min_max: their least and greatest) and ranks RRF within each shard; the in-process blend, over the
+    leg's best ``window`` hits of the whole index. So on one shard the engines agree (test_engines.py),
+    and on several the explained raw scores agree and the normalised ones follow each engine's set."""
+    settings, api = engines
+    weights = {"bm25": 0.5, "text": 0.5, "fused": 0.5, "image": 0} if combination == "rrf" else TEXT_LEGS
+    profile = {"combination": "rrf"} if combination == "rrf" else {"normalisation": "l2"}
+    use_profile(api, f"shards-{combination}", weights=weights, window=50, **profile)
+    for query in QUERIES[:3]:
+        shards = per_shard(settings, f"shards-{combination}", query)
+        native, msearch = (
+            search(api, engine, profile=f"shards-{combination}", explain="true", size=20, **query)
+            for engine in (NATIVE, MSEARCH)
+        )
+        in_process = {hit["id"]: hit["explain"]["legs"] for hit in msearch["hits"]}
+        assert len(in_process.keys() & {hit["id"] for hit in native["hits"]}) >= 10
+        checked = 0
+        for hit in native["hits"]:
+            for leg, explained in hit["explain"]["legs"].items():
+                if not explained["found"]:
+                    continue
+                if hit["id"] in in_process and in_process[hit["id"]][leg]["found"]:
+                    assert in_process[hit["id"]][leg]["raw"] == pytest.approx(explained["raw"], rel=1e-5)
+                ranked = [
+                    (rank, score) for hits in shards[leg] for rank, (i, score) in enumerate(hits, 1) if i == hit["id"]
+                ]
+                assert len(ranked) == 1 and explained["raw"] == pytest.approx(ranked[0][1], rel=1e-5)
+                if combination == "rrf":  # its rank among its own shard's hits
+                    assert explained["normalised"] == pytest.approx(1 / (60 + ranked[0][0]), rel=1e-5)
+                else:  # its score over the norm of every shard's hits
+                    norm = math.sqrt(sum(score**2 for hits in shards[leg] for _, score in hits))
+                    assert explained["normalised"] == pytest.approx(explained["raw"] / norm, rel=1e-4)
+                checked += 1
+        assert checked >= 10

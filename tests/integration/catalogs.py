@@ -1,0 +1,43 @@
+"""The integration tests' catalog: real fashion products, embedded by the real pipeline, on whatever
+node or cluster the settings name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.models import ModelSet
+from hybrid_search.opensearch.client import OpenSearchClient
+from hybrid_search.opensearch.indices import ensure_indices
+from hybrid_search.opensearch.products import refresh, write_documents
+from hybrid_search.photos import PhotoStore
+from hybrid_search.pipeline import EmbeddingPipeline, embed_products
+from hybrid_search.settings import Settings
+from tests.data import FASHION, fashion_rows
+
+TYPES = ("Backpacks", "Sports Shoes", "Casual Shoes", "Tshirts", "Watches", "Handbags")
+
+
+def load_test_catalog(client: OpenSearchClient, settings: Settings) -> dict[str, dict[str, Any]]:
+    """~240 real products of six article types (15 with a photo and 25 without of each), written
+    under ``settings``' alias and embedded; the fashion rows by id."""
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    rows = []
+    for article_type in TYPES:
+        typed = [r for r in fashion_rows() if r["article_type"] == article_type]
+        rows += [r for r in typed if r["image"]][:15] + [r for r in typed if not r["image"]][:25]
+    store = PhotoStore(settings.photo_root)
+    products = parse_products([fashion_row_to_product(r) for r in rows])
+    docs = [
+        product_document(p, "fashion", store.put((FASHION / p.image).read_bytes()) if p.image else None)
+        for p in products
+    ]
+    index = settings.products_alias
+    write_documents(client, index, docs, refresh=True)
+    pipeline = EmbeddingPipeline(settings)
+    ids = [doc_id("fashion", d["product_id"]) for d in docs]
+    for start in range(0, len(ids), 64):
+        report = embed_products(client, index, ids[start : start + 64], pipeline)
+        assert not report.failed and not report.missing
+    refresh(client, index)
+    return {r["id"]: r for r in rows}
