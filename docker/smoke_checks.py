@@ -92,8 +92,43 @@ def main() -> None:
         if first["id"] not in top:
             sys.exit(f"smoke: a product's own photo did not find it in the top 3: {top}")
         print(f"{query!r}: {[hit['id'] for hit in text['hits'][:3]]}; photo of {first['id']}: {top}")
+    elif command == "secured":  # here ``api`` is OpenSearch's own address, from the host
+        secured(api, Path(sys.argv[3]), Path(sys.argv[4]).read_text().strip())
     else:
         sys.exit(f"unknown check {command}")
+
+
+def secured(node: str, ca: Path, password: str) -> None:
+    """OpenSearch with the security plugin: TLS with our CA only, no anonymous access, and the
+    application's user confined to its own indices (the API's own checks passed through it already)."""
+    app = ("hybrid_search", password)
+
+    def ask(method: str, path: str, auth: tuple[str, str] | None = app) -> int:
+        return requests.request(method, f"{node}{path}", auth=auth, verify=str(ca), timeout=10).status_code
+
+    for what, status, expected in (
+        ("anonymous", ask("GET", "/_cluster/health", None), 401),
+        ("a wrong password", ask("GET", "/", ("hybrid_search", "wrong")), 401),
+        ("its products", ask("GET", "/products/_count"), 200),
+        ("the security index", ask("GET", "/.opendistro_security/_search"), 403),
+        ("another index", ask("PUT", "/someone-else"), 403),
+    ):
+        if status != expected:
+            sys.exit(f"smoke: {what}: OpenSearch answered {status}, not {expected}")
+    try:
+        requests.get(f"{node}/_cluster/health", timeout=10)  # the system's CAs do not know ours
+    except requests.exceptions.SSLError:
+        pass
+    else:
+        sys.exit("smoke: OpenSearch's certificate passed without our CA")
+    plain = node.replace("https://", "http://")
+    try:
+        requests.get(plain, timeout=10)
+    except requests.exceptions.ConnectionError:
+        pass
+    else:
+        sys.exit("smoke: OpenSearch answered plain HTTP")
+    print("OpenSearch: TLS with our CA, 401 anonymous and for a wrong password, the app's user 403 elsewhere")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,12 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid_search.errors import LocalServiceError
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 ADMIN_USER = "admin"
 APP_USER = "hybrid_search"
@@ -65,8 +69,12 @@ class SecureFiles:
         return self.secrets_dir / "app-password"
 
 
-def ensure_certificates(files: SecureFiles) -> None:
-    """A CA, the node's certificate and the admin's, unless the TLS folder has them already."""
+NODE_HOSTS = ("localhost", "127.0.0.1")  # the names a node's certificate is valid for, on loopback
+
+
+def ensure_certificates(files: SecureFiles, hosts: Sequence[str] = NODE_HOSTS) -> None:
+    """A CA, the node's certificate (valid for ``hosts``: names and IP addresses) and the admin's,
+    unless the TLS folder has them already."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -94,8 +102,7 @@ def ensure_certificates(files: SecureFiles) -> None:
             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         )
         if subject == "node":
-            addresses = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            builder = builder.add_extension(x509.SubjectAlternativeName(addresses), critical=False)
+            builder = builder.add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
         return builder.sign(issuer_key, hashes.SHA256())
 
     def write(path: Path, data: bytes, private: bool = False) -> None:
@@ -116,6 +123,15 @@ def ensure_certificates(files: SecureFiles) -> None:
     for file, key in keys.items():
         pkcs8 = serialization.PrivateFormat.PKCS8
         write(folder / file, key.private_bytes(pem, pkcs8, serialization.NoEncryption()), private=True)
+
+
+def _san(host: str) -> x509.GeneralName:
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
 
 
 def ensure_passwords(files: SecureFiles) -> None:
@@ -157,10 +173,18 @@ def app_role(index_patterns: Sequence[str]) -> dict[str, object]:
     }
 
 
-def install(files: SecureFiles, config_dir: Path, bundle: Path, lib: Path, patterns: Sequence[str], java: str) -> None:
+def install(
+    files: SecureFiles,
+    config_dir: Path,
+    bundle: Path,
+    lib: Path,
+    patterns: Sequence[str],
+    java: str,
+    hosts: Sequence[str] = NODE_HOSTS,
+) -> None:
     """A node's config folder made secure: the certificates (every node of a cluster the same ones,
-    so that they trust each other) and the plugin's YAML."""
-    ensure_certificates(files)
+    so that they trust each other; the node's valid for ``hosts``) and the plugin's YAML."""
+    ensure_certificates(files, hosts)
     ensure_passwords(files)
     for name in CERTIFICATE_FILES:
         shutil.copy2(files.tls_dir / name, config_dir / name)
