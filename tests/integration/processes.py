@@ -81,6 +81,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "train_lease_s",
         "train_fusion_epochs",
         "train_profile_after_queries",
+        "number_of_shards",
+        "number_of_replicas",
     ):
         value = getattr(settings, name)
         if value is not None:

@@ -1,11 +1,13 @@
 """Three OpenSearch nodes on loopback (``local up --nodes 3``): the templates spread three primaries and
 a replica each over them, a node killed with SIGKILL loses nothing while searches keep answering
 from the replicas through the client's other hosts, a catalog load through a real worker ends
-with every product ready when a node is killed in the middle of it, and the two blend engines
-agree over three shards as they do over one."""
+with every product ready when a node is killed in the middle of it, a training run (its versioned
+index, the alias swap, the evaluation runner) works on it unchanged, and the blend engines' rules
+over three shards."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -13,25 +15,31 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from hybrid_search.api import create_app
 from hybrid_search.catalog import SearchRequest, doc_id, parse_products
 from hybrid_search.errors import HybridSearchError
+from hybrid_search.evaluation.jobs import evaluate
 from hybrid_search.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
 from hybrid_search.local.process import free_ports
 from hybrid_search.local.redis import LocalRedis
 from hybrid_search.models import ModelSet
 from hybrid_search.opensearch.client import make_client, translated_errors
-from hybrid_search.opensearch.indices import ensure_indices
+from hybrid_search.opensearch.indices import alias_targets, ensure_indices
 from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.training import TrainingState
+from tests.data import FASHION
 from tests.integration.catalogs import load_test_catalog
 from tests.integration.processes import Worker, worker_env
 from tests.integration.test_engines import MSEARCH, NATIVE, QUERIES, TEXT_LEGS, search, use_profile
+from tests.integration.test_training import catalog as training_catalog
+from tests.integration.test_training import wait_for
 from tests.net import free_port
 
 PRODUCTS = "tcluster-products"
@@ -255,3 +263,63 @@ def test_over_three_shards_opensearch_normalises_each_legs_hits_as_every_shard_c
                     assert explained["normalised"] == pytest.approx(explained["raw"] / norm, rel=1e-4)
                 checked += 1
         assert checked >= 10
+
+
+def test_a_training_run_builds_its_index_swaps_the_alias_and_is_evaluated_on_three_nodes(
+    cluster, service_urls, tmp_path
+):
+    """What runs on one node runs on the cluster unchanged: an upload through the API, a real worker's
+    embedding, the training run that trains every model and re-fuses the catalog into a new versioned
+    index of three primaries and a replica each, the alias swap, /search with the recorded ranker,
+    and the evaluation runner."""
+    settings = Settings(
+        opensearch_hosts=tuple(node.config.url for node in cluster),
+        opensearch_timeout_s=30,
+        redis_url=service_urls["redis_url"].rsplit("/", 1)[0] + "/6",  # a queue of its own
+        products_alias="tcluster-trained-products",
+        events_alias="tcluster-trained-events",
+        data_dir=tmp_path / "data",
+        import_dir=FASHION,
+        number_of_shards=3,
+        number_of_replicas=1,
+        embed_batch_size=16,
+        device="cpu",
+        models_poll_s=1,
+        train_after_changes=60,
+        train_quiet_s=2,
+        train_check_s=1,
+        train_fusion_epochs=5,
+    )
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    services = Services.from_settings(settings)
+    state = TrainingState(services.redis, settings.products_alias)
+    api = create_app(services=services).test_client()
+    products = training_catalog()
+    worker = Worker(worker_env(settings), tmp_path / "worker.log", beat=True)
+    worker.start()
+    try:
+        response = api.post("/products", headers={"X-API-Key": "dev-merchant-key"}, json=products)
+        assert response.status_code == 202, response.get_json()
+        done = wait_for(lambda: (r := state.run()) and r["state"] != "running" and r, "the run to end", 900)
+    finally:
+        worker.stop()
+    assert done["state"] == "done", done
+    trained = done["steps"]["embed"]["index"]
+    assert done["steps"]["embed"]["swapped"] and alias_targets(client, settings.products_alias) == [trained]
+    shards = client.cat.shards(index=trained, format="json")
+    assert len({s["shard"] for s in shards}) == 3 and {s["state"] for s in shards} == {"STARTED"}
+    assert len({s["node"] for s in shards}) == 3  # a primary and a replica of each, over the three nodes
+    refresh(client, trained)
+    assert status_counts(client, trained) == {"ready": len(products)}
+    time.sleep(settings.models_poll_s)
+    found = api.get("/search?q=black backpack").get_json()
+    assert found["engine"]["name"] == "learned" and found["hits"]
+
+    queries, qrels = tmp_path / "queries.jsonl", tmp_path / "qrels.tsv"
+    queries.write_text(json.dumps({"id": "q0", "kind": "keyword", "text": "black backpack"}) + "\n")
+    qrels.write_text("".join(f"q0\t{p['product_id']}\t1\n" for p in products if p.get("article_type") == "Backpacks"))
+    service = SearchService.from_services(services)
+    report = evaluate(service, queries, qrels, {"default": service.profiles.get("default").profile}, tmp_path / "eval")
+    assert report["summary"]["default"]["all"]["ndcg@10"] > 0.5
