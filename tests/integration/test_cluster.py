@@ -34,12 +34,11 @@ from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
 from hybrid_search.training import TrainingState
-from tests.data import FASHION
 from tests.integration.catalogs import load_test_catalog
 from tests.integration.processes import Worker, worker_env
 from tests.integration.test_engines import MSEARCH, NATIVE, QUERIES, TEXT_LEGS, search, use_profile
+from tests.integration.test_training import QUICK_TRAINING, wait_for
 from tests.integration.test_training import catalog as training_catalog
-from tests.integration.test_training import wait_for
 from tests.net import free_port
 
 PRODUCTS = "tcluster-products"
@@ -279,16 +278,9 @@ def test_a_training_run_builds_its_index_swaps_the_alias_and_is_evaluated_on_thr
         products_alias="tcluster-trained-products",
         events_alias="tcluster-trained-events",
         data_dir=tmp_path / "data",
-        import_dir=FASHION,
         number_of_shards=3,
         number_of_replicas=1,
-        embed_batch_size=16,
-        device="cpu",
-        models_poll_s=1,
-        train_after_changes=60,
-        train_quiet_s=2,
-        train_check_s=1,
-        train_fusion_epochs=5,
+        **QUICK_TRAINING,
     )
     client = make_client(settings)
     ensure_indices(client, settings, ModelSet.from_settings(settings))

@@ -37,6 +37,17 @@ from tests.integration.processes import Worker, worker_env
 ADMIN = {"X-API-Key": "dev-admin-key"}
 MERCHANT = {"X-API-Key": "dev-merchant-key"}
 TYPES = ("Backpacks", "Watches", "Tshirts", "Sports Shoes")
+# a training run over catalog() in a minute or two: it starts once the upload is embedded
+QUICK_TRAINING = {
+    "import_dir": FASHION,
+    "embed_batch_size": 16,
+    "device": "cpu",
+    "models_poll_s": 1,
+    "train_after_changes": 60,
+    "train_quiet_s": 2,
+    "train_check_s": 1,
+    "train_fusion_epochs": 5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +59,9 @@ def train_settings(service_urls, tmp_path_factory) -> Settings:
         products_alias=f"{prefix}-products",
         events_alias=f"{prefix}-events",
         data_dir=tmp_path_factory.mktemp("training"),
-        import_dir=FASHION,
-        embed_batch_size=16,
         task_visibility_timeout_s=5,
-        device="cpu",
-        models_poll_s=1,
-        train_after_changes=60,
-        train_quiet_s=2,
-        train_check_s=1,
         train_lease_s=6,
-        train_fusion_epochs=5,
+        **QUICK_TRAINING,
     )
 
 
