@@ -41,6 +41,7 @@ from hybrid_search.opensearch.indices import (
     building_indices,
     copy_as_pending,
     create_versioned_index,
+    drop_superseded,
     install_template,
     products_index_name,
     products_index_version,
@@ -74,7 +75,8 @@ def reindex(
     Same model version as the live index: re-embed in place (recording the models, for an index from
     before model records, and any new attribute heads). A new version: build its own physical index
     (copy of every document, marked pending, keeping the vectors the new models share), embed it
-    there, and leave the swap of the alias to ``activate_when_ready``; the old index stays until dropped.
+    there, and leave the swap of the alias to ``activate_when_ready``; the old index stays (the newest
+    ``keep_superseded_indices`` of those the swaps left behind do), to point the alias back at.
     """
     alias = settings.products_alias
     record = alias_record(client, alias)
@@ -111,10 +113,12 @@ def build_index(
 
 
 def activate_when_ready(client: OpenSearchClient, settings: Settings, index: str) -> bool:
-    """Point the alias at ``index`` once none of its products is pending; False means not yet."""
+    """Point the alias at ``index`` once none of its products is pending, and delete the indices that
+    leaves behind beyond ``keep_superseded_indices``; False means not yet."""
     if status_counts(client, index).get("pending", 0) > 0:
         return False
     activate_built(client, settings.products_alias, index)
+    drop_superseded(client, settings.products_alias, settings.keep_superseded_indices)
     return True
 
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     events_alias: str = "product-events"
     number_of_shards: int = Field(1, ge=1)
     number_of_replicas: int = Field(0, ge=0)
+    # products indices an alias swap leaves behind that are kept (the newest), to point the alias back
+    # at; older ones are deleted by the swap. Each is a whole catalog (380 MB for 18k products here)
+    keep_superseded_indices: int = Field(1, ge=0)
 
     text_dim: int = Field(384, ge=1, le=16000)
     image_dim: int = Field(1280, ge=1, le=16000)

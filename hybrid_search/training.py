@@ -51,7 +51,7 @@ from hybrid_search.live_models import live_models, record_artifacts
 from hybrid_search.models import artifact_name, artifact_version
 from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.opensearch.events import count_events
-from hybrid_search.opensearch.indices import activate_built, alias_targets, building_indices
+from hybrid_search.opensearch.indices import activate_built, alias_targets, building_indices, drop_superseded
 from hybrid_search.opensearch.products import recently_ready, refresh, status_counts
 from hybrid_search.opensearch.profiles import save_version
 from hybrid_search.profiles import BlendProfile
@@ -412,8 +412,11 @@ def _embed_step(ctx: Context, run: dict[str, Any]) -> str:
     ctx.state.progress(run["id"], counts.get("ready", 0) + counts.get("failed", 0), total)
     if counts.get("pending", 0) > 0:
         return f"embedding {counts.get('pending', 0)} pending in {index}"
-    activate_built(ctx.client, ctx.settings.products_alias, index)
-    _advance_from_embed(ctx, run["id"], {"index": index, "swapped": True, "failed": counts.get("failed", 0)})
+    alias = ctx.settings.products_alias
+    activate_built(ctx.client, alias, index)
+    dropped = drop_superseded(ctx.client, alias, ctx.settings.keep_superseded_indices)
+    result = {"index": index, "swapped": True, "failed": counts.get("failed", 0), "dropped": dropped}
+    _advance_from_embed(ctx, run["id"], result)
     return f"{ctx.settings.products_alias} -> {index}"
 
 

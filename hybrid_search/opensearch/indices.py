@@ -187,6 +187,29 @@ def activate_built(client: OpenSearch, alias: str, index: str) -> None:
     update_meta(client, index, {"building": False})
 
 
+def drop_superseded(client: OpenSearch, alias: str, keep: int) -> list[str]:
+    """Delete the products indices of ``alias`` that swaps left behind but the ``keep`` newest (to
+    point the alias back at): neither behind the alias nor being built. Only an index of the alias's
+    family that records its models is a products index; another alias's index sharing the prefix
+    is never one. Returns the indices deleted, oldest last."""
+    live = set(alias_targets(client, alias))
+    with translated_errors(f"listing {alias} indices"):
+        if not client.indices.exists(index=f"{alias}-*", params={"allow_no_indices": "false"}):
+            return []
+        created = client.indices.get_settings(index=f"{alias}-*", name="index.creation_date")
+    superseded = [
+        index
+        for index, meta in index_meta(client, f"{alias}-*").items()
+        if "models" in meta and not meta.get("building") and index not in live
+    ]
+    superseded.sort(key=lambda index: (int(created[index]["settings"]["index"]["creation_date"]), index), reverse=True)
+    dropped = superseded[keep:]
+    for index in dropped:
+        with translated_errors(f"deleting {index}"):
+            client.indices.delete(index=index)
+    return dropped
+
+
 def drop_unused_index(client: OpenSearch, alias: str, index: str) -> None:
     """Delete ``index`` if it belongs to ``alias``'s family and the alias does not point at it."""
     if not index.startswith(f"{alias}-"):

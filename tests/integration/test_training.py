@@ -139,6 +139,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     trained_index = done["steps"]["embed"]["index"]
     assert done["steps"]["embed"]["swapped"] and alias_targets(client, train_settings.products_alias) == [trained_index]
     assert building_indices(client, train_settings.products_alias) == []
+    assert done["steps"]["embed"]["dropped"] == [] and client.indices.exists(index=untrained_index)  # kept: the newest
     recorded = recorded_models(client, trained_index)[trained_index]
     assert recorded.fusion == done["steps"]["fusion"]["artifact"] and recorded.fusion.startswith("fusion-")
     assert recorded.attributes == done["steps"]["attributes"]["artifact"]

@@ -11,6 +11,7 @@ from hybrid_search.opensearch.indices import (
     alias_targets,
     building_indices,
     create_versioned_index,
+    drop_superseded,
     ensure_indices,
     index_meta,
     install_template,
@@ -200,6 +201,24 @@ def test_new_version_swaps_the_alias_and_keeps_the_old_index(client, settings, c
     assert client.count(index=v1)["count"] == 1
     point_alias(client, alias, v1)
     assert alias_targets(client, alias) == [v1]
+
+
+def test_a_swap_keeps_the_newest_superseded_indices_and_drops_the_older_ones(client, settings, cleanup):
+    alias = settings.products_alias
+    install_template(client, alias, render_products_template(settings, alias))
+    v1, v2, v3 = (
+        create_versioned_index(client, alias, v, meta={"models": MODELS.to_meta()}) for v in ("v1", "v2", "v3")
+    )
+    building = create_versioned_index(client, alias, "v4", activate=False, meta={"models": MODELS.to_meta()})
+    neighbour = f"{alias}-events-v1"  # another alias's index that shares the prefix: not a products index
+    client.indices.create(index=neighbour)
+    assert drop_superseded(client, alias, keep=1) == [v1]
+    assert sorted(client.indices.get(index=f"{alias}-*")) == sorted([v2, v3, building, neighbour])
+    assert alias_targets(client, alias) == [v3]
+    activate_built(client, alias, building)
+    assert drop_superseded(client, alias, keep=0) == [v3, v2]
+    assert sorted(client.indices.get(index=f"{alias}-*")) == sorted([building, neighbour])
+    assert drop_superseded(client, alias, keep=0) == []
 
 
 def test_pointing_an_alias_at_a_missing_index_is_rejected(client, settings, cleanup):
