@@ -90,8 +90,9 @@ def alias_targets(client: OpenSearch, alias: str) -> list[str]:
 def create_versioned_index(
     client: OpenSearch, alias: str, version: str, activate: bool = True, meta: dict[str, Any] | None = None
 ) -> str:
-    """Create ``<alias>-<version>`` from the installed template, with ``meta`` added to its ``_meta``;
-    with ``activate``, point the alias at it, else mark it as the one index being built for the alias.
+    """Create ``<alias>-<version>`` from the installed template, with ``meta`` and the alias it is
+    for added to its ``_meta``; with ``activate``, point the alias at it, else mark it as the one index
+    being built for the alias.
 
     The alias moves in one atomic ``_aliases`` call, so readers never see it missing or doubled.
     An existing index of that version is kept, its ``_meta`` updated (the call is idempotent).
@@ -104,8 +105,7 @@ def create_versioned_index(
         for other in building_indices(client, alias):
             if other != index:
                 update_meta(client, other, {"building": False})  # abandoned: one build at a time
-    if meta or not activate:
-        update_meta(client, index, {**(meta or {}), **({} if activate else {"building": True})})
+    update_meta(client, index, {**(meta or {}), "alias": alias, **({} if activate else {"building": True})})
     if activate:
         point_alias(client, alias, index)
     return index
@@ -189,9 +189,10 @@ def activate_built(client: OpenSearch, alias: str, index: str) -> None:
 
 def drop_superseded(client: OpenSearch, alias: str, keep: int) -> list[str]:
     """Delete the products indices of ``alias`` that swaps left behind but the ``keep`` newest (to
-    point the alias back at): neither behind the alias nor being built. Only an index of the alias's
-    family that records its models is a products index; another alias's index sharing the prefix
-    is never one. Returns the indices deleted, oldest last."""
+    point the alias back at): neither behind the alias nor being built. Only an index that records
+    its models and this alias is one: another alias's index whose name shares the prefix
+    (``products-eu-…`` beside ``products-…``) never is, nor one made before indices recorded their
+    alias (``drop-index`` deletes those). Returns the indices deleted, oldest last."""
     live = set(alias_targets(client, alias))
     with translated_errors(f"listing {alias} indices"):
         if not client.indices.exists(index=f"{alias}-*", params={"allow_no_indices": "false"}):
@@ -200,7 +201,7 @@ def drop_superseded(client: OpenSearch, alias: str, keep: int) -> list[str]:
     superseded = [
         index
         for index, meta in index_meta(client, f"{alias}-*").items()
-        if "models" in meta and not meta.get("building") and index not in live
+        if "models" in meta and meta.get("alias") == alias and not meta.get("building") and index not in live
     ]
     superseded.sort(key=lambda index: (int(created[index]["settings"]["index"]["creation_date"]), index), reverse=True)
     dropped = superseded[keep:]

@@ -167,7 +167,7 @@ def test_ensure_indices_is_idempotent_leaves_aliases_in_place_and_records_the_mo
     assert first == {settings.products_alias: products, settings.events_alias: f"{settings.events_alias}-v1"}
     assert ensure_indices(client, settings, ModelSet("other", "models")) == first
     meta = index_meta(client, settings.products_alias)[products]
-    assert meta == {"models": MODELS.to_meta()}
+    assert meta == {"models": MODELS.to_meta(), "alias": settings.products_alias}
 
 
 def test_one_index_at_a_time_is_built_for_an_alias(client, settings, cleanup):
@@ -206,18 +206,22 @@ def test_new_version_swaps_the_alias_and_keeps_the_old_index(client, settings, c
 def test_a_swap_keeps_the_newest_superseded_indices_and_drops_the_older_ones(client, settings, cleanup):
     alias = settings.products_alias
     install_template(client, alias, render_products_template(settings, alias))
-    v1, v2, v3 = (
-        create_versioned_index(client, alias, v, meta={"models": MODELS.to_meta()}) for v in ("v1", "v2", "v3")
-    )
-    building = create_versioned_index(client, alias, "v4", activate=False, meta={"models": MODELS.to_meta()})
-    neighbour = f"{alias}-events-v1"  # another alias's index that shares the prefix: not a products index
-    client.indices.create(index=neighbour)
+    recorded = {"models": MODELS.to_meta()}
+    v1, v2, v3 = (create_versioned_index(client, alias, v, meta=recorded) for v in ("v1", "v2", "v3"))
+    building = create_versioned_index(client, alias, "v4", activate=False, meta=recorded)
+    # another alias's products index whose name shares the prefix, and one from before indices
+    # recorded their alias: neither is dropped
+    neighbour = create_versioned_index(client, f"{alias}-eu", "v1", meta=recorded)
+    legacy = f"{alias}-v0"
+    client.indices.create(index=legacy)
+    update_meta(client, legacy, recorded)
     assert drop_superseded(client, alias, keep=1) == [v1]
-    assert sorted(client.indices.get(index=f"{alias}-*")) == sorted([v2, v3, building, neighbour])
+    assert sorted(client.indices.get(index=f"{alias}-*")) == sorted([v2, v3, building, neighbour, legacy])
     assert alias_targets(client, alias) == [v3]
     activate_built(client, alias, building)
     assert drop_superseded(client, alias, keep=0) == [v3, v2]
-    assert sorted(client.indices.get(index=f"{alias}-*")) == sorted([building, neighbour])
+    assert sorted(client.indices.get(index=f"{alias}-*")) == sorted([building, neighbour, legacy])
+    assert alias_targets(client, f"{alias}-eu") == [neighbour]
     assert drop_superseded(client, alias, keep=0) == []
 
 
