@@ -81,7 +81,7 @@ def open_image(data: bytes, max_pixels: int, field: str = "image") -> Image.Imag
 
 class PhotoStore:
     """Content-addressed photo bytes under ``root`` (``ab/abcdef....``); writing twice is a no-op. What is
-    derived from a photo (its keypoints) lies beside it (``ab/abcdef....keypoints-...``)."""
+    derived from a photo (its keypoints) lies beside it, by kind (``ab/abcdef.....orb500-320px-v1``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -93,10 +93,7 @@ class PhotoStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-                tmp.write(data)
-            os.replace(tmp.name, target)  # atomic: readers never see half a photo
+            _write_whole(target, data)
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -115,8 +112,12 @@ class PhotoStore:
     def put_derived(self, digest: str, kind: str, data: bytes) -> None:
         """Keep ``data`` computed from a photo beside it, as ``kind`` (a name that changes with how it is
         computed), for every process to read instead of computing it again."""
-        target = self.path(digest).with_name(f"{digest}.{kind}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, target)
+        _write_whole(self.path(digest).with_name(f"{digest}.{kind}"), data)
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    """Write ``target`` atomically: readers never see half of it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, target)
