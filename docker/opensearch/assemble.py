@@ -23,6 +23,7 @@ from hybrid_search.local.opensearch import (
     java_command,
     opensearch_yml,
 )
+from hybrid_search.local.security import APP_USER
 from hybrid_search.settings import Settings
 
 HOME = Path("/opt/opensearch")  # in the image
@@ -59,7 +60,7 @@ def main(context: Path) -> None:
         'heap="${OPENSEARCH_HEAP:-1g}"\n'
         f"mkdir -p {NODE}/data {NODE}/logs {NODE}/tmp\n"
         'if [ "${OPENSEARCH_SECURE:-0}" = 1 ]; then\n'
-        f"  PYTHONPATH={PYTHON} python3 {PYTHON}/secure.py\n"
+        f"  PYTHONPATH={PYTHON} python3 {PYTHON}/secure.py {command[0]}\n"
         f"  cp {NODE}/config/opensearch-secure.yml {NODE}/config/opensearch.yml\n"
         "fi\n"
         f'exec {command[0]} "-Xms$heap" "-Xmx$heap" {rest}\n'
@@ -70,7 +71,7 @@ def main(context: Path) -> None:
         "#!/bin/sh\n# yellow or green, asked as the application's user where the node is secure\n"
         "path='_cluster/health?wait_for_status=yellow&timeout=1s'\n"
         'if [ "${OPENSEARCH_SECURE:-0}" = 1 ]; then\n'
-        f'  exec curl -fsS --cacert {client}/root-ca.pem -u "hybrid_search:$(cat {client}/app-password)" '
+        f'  exec curl -fsS --cacert {client}/root-ca.pem -u "{APP_USER}:$(cat {client}/app-password)" '
         '"https://127.0.0.1:9200/$path"\n'
         "fi\n"
         'exec curl -fsS "http://127.0.0.1:9200/$path"\n'

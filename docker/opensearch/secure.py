@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from hybrid_search.local.security import SecureFiles, install
 
 HOME = Path("/opt/opensearch")
 NODE = Path("/var/lib/opensearch")
-JAVA = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"  # Debian's openjdk-17-jre-headless
 
 
-def main() -> None:
+def main(java: str) -> None:
+    """Set the node up, hashing the passwords with ``java`` (the node's own, from start.sh)."""
     files = SecureFiles(NODE / "secure" / "tls", NODE / "secure" / "secrets")
     hosts = os.environ.get("OPENSEARCH_HOSTNAMES", "opensearch,localhost,127.0.0.1").split(",")
     patterns = os.environ["OPENSEARCH_APP_INDEX_PATTERNS"].split(",")
     bundle = HOME / "plugins" / "opensearch-security"
-    install(files, NODE / "config", bundle, HOME / "lib", patterns, JAVA, hosts)
+    install(files, NODE / "config", bundle, HOME / "lib", patterns, java, hosts)
     client = NODE / "client"
     shutil.copyfile(files.ca, client / "root-ca.pem")
     shutil.copyfile(files.app_password, client / "app-password")
@@ -35,4 +36,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1])
