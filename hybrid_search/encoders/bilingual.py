@@ -8,7 +8,8 @@ senses, the way CC-CEDICT serves Chinese (``dictionary.py``). The language is th
 explains most of those words; a query made of catalog words is left alone. Inflected forms (rojas,
 schwarze, bleues) reach their headword through a Snowball stemmer; Japanese is segmented by forward
 maximum matching, as Chinese is. Senses that name a catalog attribute (a colour, a product type, a
-gender) are preferred over the rest: negro is "black", not first "Negro".
+gender) are preferred over the rest: negro is "black", not first "Negro". Where word frequencies
+(``word_frequency.py``) are sure of the language, they choose it before the dictionaries' evidence.
 
 A dictd dictionary is compiled once into SQLite beside the models (headword, stem, senses), so every
 process reads it from the page cache instead of holding a German dictionary of 100 MB in memory.
@@ -34,6 +35,7 @@ import snowballstemmer
 
 from hybrid_search.encoders.apertium import MachineTranslator
 from hybrid_search.encoders.lexicon import STOPWORDS, tokens, word_forms
+from hybrid_search.encoders.word_frequency import WordFrequencies, load_frequencies
 
 # ISO 639-3 codes of FreeDict's *-eng dictionaries that Snowball has a stemmer for
 STEMMERS = {
@@ -249,10 +251,12 @@ class Translator:
         dictionaries: Sequence[Bilingual],
         english: Bilingual | None = None,
         machine: MachineTranslator | None = None,
+        frequencies: WordFrequencies | None = None,
     ) -> None:
         self.dictionaries = list(dictionaries)
         self.english = english
         self.machine = machine
+        self.frequencies = frequencies
 
     @property
     def languages(self) -> list[str]:
@@ -261,7 +265,9 @@ class Translator:
     def translate(self, text: str, knows: Callable[[str], bool], names_attribute: Callable[[str], bool]) -> str:
         """``text`` in the catalog's words, or unchanged.
 
-        The language is the dictionary with the most evidence: the words it explains that the catalog
+        The language is first the one word frequencies tell, where they are sure and its dictionary
+        names an attribute in the query ("top rouge femme": English has all three words). Else it is
+        the dictionary with the most evidence: the words it explains that the catalog
         does not use or English does not know (blanc, a brand's word here), double where they name a
         catalog attribute, half where English has them too (rouge, open). It needs MIN_EVIDENCE and
         more than the words English explains, so an English query with words the catalog lacks
@@ -279,25 +285,14 @@ class Translator:
         words = WORD.findall(text)
         lowered = [_content(w) for w in words]
         unknown = [w is not None and (not w.isascii() or not all(knows(t) for t in tokens(w))) for w in lowered]
-        if not any(unknown):
-            return text
         english = [w is not None and self.english is not None and self.english.has(w) for w in lowered]
-        weight = [
-            (0.5 if e else 1.0) if u else (0.0 if e or w is None else 1.0)
-            for w, u, e in zip(lowered, unknown, english, strict=True)
-        ]
-        best: list[tuple[Span, list[str], bool]] = []
-        best_score = max(sum(u and e for u, e in zip(unknown, english, strict=True)), MIN_EVIDENCE - 0.5)
-        language = ""
-        for dictionary in self.dictionaries:
-            if dictionary.segmented:
-                continue
-            spans = self._spans(lowered, dictionary, names_attribute, knows, unknown)
-            score = sum((1 + naming) * max(weight[span.start : span.end]) for span, _, naming in spans)
-            if score > best_score:
-                best, best_score, language = spans, score, dictionary.language
-        if not best:
-            return text
+        best, language = self._stated_spans(words, lowered, names_attribute, knows, unknown)
+        if not language:
+            if not any(unknown):
+                return text
+            best, language = self._evidenced_spans(lowered, names_attribute, knows, unknown, english)
+            if not best:
+                return text
         covered = {i for span, _, _ in best for i in range(span.start, span.end)}
         for i, w in enumerate(lowered):
             if i in covered or not unknown[i] or english[i]:
@@ -318,6 +313,53 @@ class Translator:
         glossed = " ".join(out) or text
         translated = self.machine.translate(language, text) if self.machine is not None else None
         return f"{translated} {glossed}" if translated else glossed
+
+    def _stated_spans(
+        self,
+        words: Sequence[str],
+        lowered: list[str | None],
+        names_attribute: Callable[[str], bool],
+        knows: Callable[[str], bool],
+        unknown: Sequence[bool],
+    ) -> tuple[list[tuple[Span, list[str], bool]], str]:
+        """The spans of the language word frequencies say the query is written in
+        (``word_frequency.py``), where they are sure and that language names a catalog attribute in it
+        (femme: woman; a brand alone, "carrera" or "quechua", names none and stays as typed)."""
+        if self.frequencies is None:
+            return [], ""
+        typed = [w.lower().removesuffix("'s").removesuffix("’s") for w in words]
+        stated = self.frequencies.language(typed, [d.language for d in self.dictionaries if not d.segmented])
+        for dictionary in self.dictionaries:
+            if dictionary.language == stated:
+                spans = self._spans(lowered, dictionary, names_attribute, knows, unknown)
+                if any(naming for _, _, naming in spans):
+                    return spans, stated
+        return [], ""
+
+    def _evidenced_spans(
+        self,
+        lowered: list[str | None],
+        names_attribute: Callable[[str], bool],
+        knows: Callable[[str], bool],
+        unknown: Sequence[bool],
+        english: Sequence[bool],
+    ) -> tuple[list[tuple[Span, list[str], bool]], str]:
+        """The spans of the dictionary with the most evidence (see ``translate``), or none."""
+        weight = [
+            (0.5 if e else 1.0) if u else (0.0 if e or w is None else 1.0)
+            for w, u, e in zip(lowered, unknown, english, strict=True)
+        ]
+        best: list[tuple[Span, list[str], bool]] = []
+        best_score = max(sum(u and e for u, e in zip(unknown, english, strict=True)), MIN_EVIDENCE - 0.5)
+        language = ""
+        for dictionary in self.dictionaries:
+            if dictionary.segmented:
+                continue
+            spans = self._spans(lowered, dictionary, names_attribute, knows, unknown)
+            score = sum((1 + naming) * max(weight[span.start : span.end]) for span, _, naming in spans)
+            if score > best_score:
+                best, best_score, language = spans, score, dictionary.language
+        return best, language
 
     @staticmethod
     def _spans(
@@ -417,4 +459,9 @@ def load_translator(spec: str, cache_dir: Path, machine: str = "none") -> Transl
     if not dictionaries:
         return None
     pairs = MachineTranslator() if machine == "apertium" else None
-    return Translator(dictionaries, english, pairs if pairs is not None and pairs.languages else None)
+    return Translator(
+        dictionaries,
+        english,
+        pairs if pairs is not None and pairs.languages else None,
+        load_frequencies([d.language for d in dictionaries], cache_dir),
+    )

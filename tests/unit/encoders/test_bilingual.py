@@ -14,6 +14,7 @@ from hybrid_search.encoders.bilingual import (
     read_dictd,
 )
 from hybrid_search.encoders.lexicon import Lexicon, word_forms
+from hybrid_search.encoders.word_frequency import load_frequencies
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -51,6 +52,7 @@ SPANISH = {
     "morado": "violet",
     "vestido": "dress, gown",
     "puma": "cougar",
+    "carrera": "race, career",
 }
 FRENCH = {"portefeuille": "wallet", "femme": "woman, wife", "rouge": "1. red\n2. rouge", "pull": "sweater"}
 GERMAN = {"portefeuille": "wallet", "schwarz": 'black <adj>\n   "schwarz wie die Nacht" - black as coal'}
@@ -180,3 +182,34 @@ def test_with_apertium_a_query_reads_its_whole_translation_beside_the_dictionari
         assert translate(both, "メンズ赤腕時計") == translate(translator, "メンズ赤腕時計")
     finally:
         machine.close()
+
+
+def test_word_frequencies_tell_a_french_query_that_english_explains_too(translator):
+    """rouge, femme and top are English words too, and the catalog uses top and femme: the
+    dictionaries' evidence took "top rouge femme" for English. wordfreq's lists make it French by
+    far; a brand alone that is a word elsewhere (carrera) names no attribute there and stays."""
+    assert translator.frequencies is not None
+    catalog = Lexicon(  # a catalog whose titles use top and rouge (a lipstick's)
+        title_words=LEXICON.title_words | {"top", "rouge"},
+        attribute_words=LEXICON.attribute_words | word_forms("tops"),
+    )
+    without = Translator(translator.dictionaries, translator.english, None)
+    assert without.translate("top rouge femme", catalog.knows, catalog.names_attribute) == "top rouge femme"
+    # what the catalog uses is kept as typed beside its senses
+    told = translator.translate("top rouge femme", catalog.knows, catalog.names_attribute)
+    assert told == "top rouge red femme woman"
+    assert translate(translator, "carrera") == "carrera"
+    assert translate(translator, "black shirts for men") == "black shirts for men"
+
+
+def test_word_frequencies_score_each_language_against_english(tmp_path):
+    frequencies = load_frequencies(["fra", "spa", "deu"], tmp_path)
+    assert frequencies is not None and set(frequencies.languages) == {"eng", "fra", "spa", "deu"}
+    candidates = ["fra", "spa", "deu"]
+    assert frequencies.language(["baskets", "rouges", "femme"], candidates) == "fra"
+    assert frequencies.language(["zapatillas", "negras", "para", "hombre"], candidates) == "spa"
+    assert frequencies.language(["schwarze", "herren", "sporthose"], candidates) == "deu"
+    assert frequencies.language(["black", "casual", "shoes", "for", "men"], candidates) is None
+    assert frequencies.language(["remanika"], candidates) is None  # no list has it: no language
+    assert frequencies.language(["baskets", "rouges", "femme"], ["spa"]) is None  # only the candidates
+    assert frequencies.language([], candidates) is None
