@@ -1,6 +1,7 @@
 """Machine translation of queries into English with Apertium, the open rule-based translation engine
-Debian packages with its language pairs (``apertium-eng-spa``; French and Portuguese through Spanish
-with ``apertium-fr-es`` and ``apertium-es-pt``).
+Debian packages with its language pairs (``apertium-eng-spa``; French through Spanish and through
+Catalan with ``apertium-fr-es`` and ``apertium-fra-cat`` + ``apertium-eng-cat``; Portuguese through
+Spanish with ``apertium-es-pt``).
 
 Word-by-word dictionaries miss what a shopper types most: FreeDict's Spanish has no "zapatillas" or
 "sudadera", its French no "sac à dos", and they cannot tell "de" in "gafas de sol" from a word. Apertium
@@ -27,13 +28,22 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 MODES_DIR = Path("/usr/share/apertium/modes")
-# a query language (ISO 639-3, as the dictionaries name it) -> Apertium modes that take it to English
-CHAINS: dict[str, tuple[str, ...]] = {
-    "spa": ("spa-eng",),
-    "fra": ("fr-es", "spa-eng"),
-    "por": ("pt-es", "spa-eng"),
+# a query language (ISO 639-3, as the dictionaries name it) -> the chains of Apertium modes that take it
+# to English; where a language has two, the query is read by both (each pivot knows words the other
+# lacks: French through Catalan has "sandales", "soutien-gorge", "boucles d'oreilles"; through
+# Spanish "sac à main" as a bag, which Catalan leaves a sack)
+CHAINS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "spa": (("spa-eng",),),
+    "fra": (("fr-es", "spa-eng"), ("fra-cat", "cat-eng")),
+    "por": (("pt-es", "spa-eng"),),
 }
-PACKAGES = {"spa-eng": "apertium-eng-spa", "fr-es": "apertium-fr-es", "pt-es": "apertium-es-pt"}
+PACKAGES = {
+    "spa-eng": "apertium-eng-spa",
+    "fr-es": "apertium-fr-es",
+    "pt-es": "apertium-es-pt",
+    "fra-cat": "apertium-fra-cat",
+    "cat-eng": "apertium-eng-cat",
+}
 TIMEOUT_S = 2.0  # a pipeline that has not answered by then is restarted (the query keeps the dictionaries')
 # Apertium's stream format reserves these (superblanks, lexical units, tags)
 _RESERVED = re.compile(r"[\[\]\\^$@/<>{}*#\x00]")
@@ -151,27 +161,37 @@ class MachineTranslator:
         self.modes_dir = modes_dir
         self.pipelines = {
             mode: Pipeline(modes_dir / f"{mode}.mode", timeout_s)
-            for chain in CHAINS.values()
+            for chains in CHAINS.values()
+            for chain in chains
             for mode in chain
             if (modes_dir / f"{mode}.mode").exists()
         }
 
+    def chains(self, language: str) -> list[tuple[str, ...]]:
+        """The chains of ``language`` whose every pair is installed."""
+        return [c for c in CHAINS.get(language, ()) if all(m in self.pipelines for m in c)]
+
     @property
     def languages(self) -> list[str]:
-        return [language for language, chain in CHAINS.items() if all(m in self.pipelines for m in chain)]
+        return [language for language in CHAINS if self.chains(language)]
 
     def translate(self, language: str, text: str) -> str | None:
-        """``text`` in English (a word no pair knows stays as typed), or None where ``language`` has
-        no chain here or a pipeline failed (logged)."""
-        if language not in self.languages:
-            return None
-        try:
-            for mode in CHAINS[language]:
-                text = _MARKED.sub(r"\1", self.pipelines[mode].translate(text))
-        except TranslationError as exc:
-            log.warning("machine translation failed (%s): the dictionaries' gloss serves alone", exc)
-            return None
-        return " ".join(text.split())
+        """``text`` in English by each installed chain of ``language``, their distinct readings one
+        after the other (a word no pair knows stays as typed), or None where it has no chain here or
+        every chain failed (logged)."""
+        readings: list[str] = []
+        for chain in self.chains(language):
+            reading = text
+            try:
+                for mode in chain:
+                    reading = _MARKED.sub(r"\1", self.pipelines[mode].translate(reading))
+            except TranslationError as exc:
+                log.warning("machine translation failed (%s): the other readings and the gloss serve", exc)
+                continue
+            reading = " ".join(reading.split())
+            if reading.lower() not in (r.lower() for r in readings):
+                readings.append(reading)
+        return " ".join(readings) if readings else None
 
     def close(self) -> None:
         for pipeline in self.pipelines.values():
@@ -180,4 +200,5 @@ class MachineTranslator:
 
 def missing_packages(modes_dir: Path = MODES_DIR) -> list[str]:
     """Debian's packages of the Apertium pairs that are not installed."""
-    return sorted({PACKAGES[m] for chain in CHAINS.values() for m in chain if not (modes_dir / f"{m}.mode").exists()})
+    modes = {m for chains in CHAINS.values() for chain in chains for m in chain}
+    return sorted({PACKAGES[m] for m in modes if not (modes_dir / f"{m}.mode").exists()})

@@ -93,14 +93,18 @@ def test_chinese_query_reaches_english_titles_through_bm25(service, catalog, api
 
 def test_queries_in_other_languages_reach_english_titles_through_freedict_and_apertium(service, catalog, api_profile):
     """FreeDict's dictionaries and Apertium's pairs, installed by ``local install``: a Spanish query
-    is Apertium's translation beside the dictionaries' gloss (French through Spanish), German words
-    become the catalog's, Japanese is segmented; an English query is left as typed."""
+    is Apertium's translation beside the dictionaries' gloss (French through Spanish and through
+    Catalan), German words become the catalog's, Japanese is segmented; an English query is left as
+    typed, and a French one whose words English has too is told French by their frequencies."""
     assert service.translator is not None, "no FreeDict dictionaries: run hybrid-search local install"
     assert {"spa", "deu", "jpn"} <= set(service.translator.languages)
     assert service.translator.machine is not None and {"spa", "fra"} <= set(service.translator.machine.languages)
     # Apertium's whole translation, then the gloss: plural and feminine by their stems
     assert service.translate("mochilas negras") == "Black rucksacks backpack black"
-    assert service.translate("sac à dos noir").split()[:2] == ["Black", "rucksack"]  # French, through Spanish
+    french = service.translate("sac à dos noir").split()
+    assert french[:2] == ["Black", "rucksack"] and "backpack" in french  # through Spanish, then Catalan
+    assert "sandals" in service.translate("sandales noires").lower().split()  # only Catalan's pivot has it
+    assert service.translate("top rouge femme").split()[:2] == ["Top", "red"]
     assert service.translate("メンズ 黒 腕時計").split()[:2] == ["men's", "black"]
     assert service.translate("black backpack for looking good") == "black backpack for looking good"
     api_profile("bm25-only", weights={"bm25": 1.0})

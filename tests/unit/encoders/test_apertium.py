@@ -37,9 +37,27 @@ def test_spanish_is_translated_whole_with_its_multi_word_units(machine):
     assert machine.translate("spa", "sudadera morada para hombre").lower() == "purple sweatshirt for man"
 
 
-def test_french_and_portuguese_reach_english_through_spanish(machine):
-    assert machine.translate("fra", "sac à dos marron femme").lower() == "brown rucksack woman"
+def test_french_is_read_through_spanish_and_through_catalan_and_portuguese_through_spanish(machine):
+    assert machine.translate("fra", "sac à dos marron femme").lower() == "brown rucksack woman brown backpack wife"
+    # each pivot knows what the other lacks: sandales through Catalan only
+    assert machine.translate("fra", "sandales blanches").lower() == "sandales white white sandals"
+    assert machine.translate("fra", "chemise rouge homme").lower() == "red shirt man"  # one reading, not twice
     assert "black" in machine.translate("por", "camisetas pretas para homem").lower().split()
+
+
+def test_a_chain_that_fails_leaves_the_others_reading(tmp_path, caplog):
+    stall = tmp_path / "stall"
+    stall.write_text("#!/bin/sh\nsleep 30\n")
+    stall.chmod(stall.stat().st_mode | stat.S_IEXEC)
+    for mode in ("fr-es", "spa-eng"):
+        (tmp_path / f"{mode}.mode").write_text(f"{stall}\n")
+    for mode in ("fra-cat", "cat-eng"):
+        (tmp_path / f"{mode}.mode").write_text((MODES_DIR / f"{mode}.mode").read_text())
+    machine = MachineTranslator(tmp_path, timeout_s=0.5)
+    assert machine.chains("fra") == list(CHAINS["fra"])
+    assert machine.translate("fra", "chemise rouge").lower() == "red shirt"
+    assert "machine translation failed" in caplog.text
+    machine.close()
 
 
 def test_a_word_no_pair_knows_stays_as_typed_without_its_mark(machine):
@@ -77,4 +95,4 @@ def test_a_pipeline_that_does_not_answer_gives_up_and_the_query_goes_on(tmp_path
 
 
 def test_the_pairs_are_where_debian_puts_them():
-    assert all((MODES_DIR / f"{mode}.mode").exists() for chain in CHAINS.values() for mode in chain)
+    assert all((MODES_DIR / f"{m}.mode").exists() for chains in CHAINS.values() for chain in chains for m in chain)
