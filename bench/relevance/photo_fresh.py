@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=150, help="snapshots, and as many look-alike photos")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--cache", type=Path, default=settings.judgments_root / "ranker-retrievals-v8.pickle")
+    parser.add_argument("--cache", type=Path, default=settings.judgments_root / "ranker-retrievals-v9.pickle")
     args = parser.parse_args()
     _, qrels, _, _, _, samples = pickle.loads(args.cache.read_bytes())
     dev_snapshots = {p for query, judged in qrels.items() if query.startswith("intent-snapshot") for p in judged}

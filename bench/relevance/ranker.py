@@ -135,8 +135,9 @@ def main() -> None:
     settings = Settings()
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
-    # v8: the photo match's probe (v7: a query photo's keypoint inliers, QuerySignals.photo_matches)
-    parser.add_argument("--cache", type=Path, default=settings.judgments_root / "ranker-retrievals-v8.pickle")
+    # v9: query languages told by word frequencies, French read through Catalan too (v8: the photo
+    # match's probe; v7: a query photo's keypoint inliers, QuerySignals.photo_matches)
+    parser.add_argument("--cache", type=Path, default=settings.judgments_root / "ranker-retrievals-v9.pickle")
     parser.add_argument("--name", default="results-ranker")
     args = parser.parse_args()
     services = Services.from_settings(settings)
