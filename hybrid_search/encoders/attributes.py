@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -191,6 +192,29 @@ def query_like_strings(products: Sequence[Mapping[str, str]], count: int, seed: 
         parts += [p.get("usage") if rng.random() < 0.2 else "", p.get("article_type", "")]
         out.append((" ".join(x for x in parts if x), i))
     return out
+
+
+MIN_PER_VALUE = 30  # products a sample keeps of each value (all where fewer), so a rare type still trains
+
+
+def stratified_sample(products: Sequence[Mapping[str, Any]], key: str, size: int, seed: int = 0) -> np.ndarray:
+    """Positions of about ``size`` of ``products`` (all, where there are no more), each value of ``key``
+    keeping its share of them and at least MIN_PER_VALUE: what the heads train on, so a catalog of a
+    million products trains them in the time of a sample's encoding, and a type with 40 products
+    keeps them."""
+    if size >= len(products):
+        return np.arange(len(products))
+    rng = np.random.default_rng(seed)
+    groups: dict[Any, list[int]] = {}
+    for i, p in enumerate(products):
+        groups.setdefault(p.get(key) or "", []).append(i)
+    share = size / len(products)
+    chosen = []
+    for value in sorted(groups, key=str):
+        members = np.array(groups[value])
+        keep = min(len(members), max(MIN_PER_VALUE, round(len(members) * share)))
+        chosen.append(rng.choice(members, size=keep, replace=False))
+    return np.sort(np.concatenate(chosen))
 
 
 def train_attribute_model(

@@ -51,6 +51,22 @@ def test_attribute_heads_learn_the_catalog(attribute_model):
     assert accuracy > 0.8  # six types: chance is about 0.17
 
 
+def test_attribute_heads_train_on_a_sample_stratified_by_type(search_settings, catalog):
+    """A catalog larger than the sample trains the heads on the sample, each type keeping its share
+    (and at least MIN_PER_VALUE): the step costs what the sample costs, whatever the catalog."""
+    encoder = load_text_encoder(search_settings.text_encoder, "cpu")
+    client = make_client(search_settings)
+    held_out = max(5, int(len(catalog) * 0.2))
+    sample = (len(catalog) - held_out) // 2
+    _, metadata = train_attributes_from_index(
+        client, search_settings, encoder, query_strings=300, holdout=0.2, sample=sample
+    )
+    trained = metadata["trained_on"]
+    assert trained["catalog"] == len(catalog) and trained["held_out"] == held_out
+    assert 0.95 * sample <= trained["products"] < len(catalog) - held_out  # each type rounded to its share
+    assert metadata["evaluation"]["article_type"]["held_out_title_accuracy"] > 0.8
+
+
 def _search(service, **request):
     from hybrid_search.catalog import SearchRequest
 

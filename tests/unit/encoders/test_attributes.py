@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 
 from hybrid_search.encoders.attributes import (
+    MIN_PER_VALUE,
     load_attribute_model,
     photo_intent,
     query_like_strings,
     resolve_attribute_model,
+    stratified_sample,
     train_attribute_model,
 )
 
@@ -122,3 +124,14 @@ def test_the_cross_lingual_vocabulary_travels_with_the_artifact_and_older_ones_h
     loaded = load_attribute_model(model.save(tmp_path / "new"))
     assert loaded.vocabulary.values == ("black", "shirts")
     assert loaded.vocabulary.nearest(np.array([[0.9, 0.1]]))[0][0] == "black"
+
+
+def test_a_stratified_sample_keeps_each_types_share_and_every_rare_type():
+    products = [{"article_type": "Tshirts"}] * 5000 + [{"article_type": "Ties"}] * 40 + [{"article_type": ""}] * 8
+    chosen = stratified_sample(products, "article_type", 500, seed=1)
+    kept = [products[i]["article_type"] for i in chosen]
+    assert len(set(chosen.tolist())) == len(chosen) and list(chosen) == sorted(chosen)
+    assert kept.count("Tshirts") == 495  # its share: 500 x 5000 / 5048
+    assert kept.count("Ties") == MIN_PER_VALUE and kept.count("") == 8  # a rare type keeps its floor, or all
+    assert list(stratified_sample(products, "article_type", 6000)) == list(range(len(products)))  # no more: all
+    assert list(stratified_sample(products, "article_type", 500, seed=1)) == list(chosen)  # the seed decides
