@@ -23,10 +23,7 @@ gloss what Apertium leaves as typed, and the attribute heads and encoders read b
 from __future__ import annotations
 
 import gzip
-import os
 import re
-import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +31,7 @@ from pathlib import Path
 import snowballstemmer
 
 from hybrid_search.encoders.apertium import MachineTranslator
+from hybrid_search.encoders.compiled import Compiled, compiling
 from hybrid_search.encoders.lexicon import STOPWORDS, tokens, word_forms
 from hybrid_search.encoders.word_frequency import WordFrequencies, load_frequencies
 
@@ -134,10 +132,7 @@ def compile_dictionary(index: Path, target: Path) -> Path:
     for headword, senses in read_dictd(index):
         kept = merged.setdefault(headword.lower(), [])
         kept.extend(s for s in senses if s not in kept)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
-    partial.unlink(missing_ok=True)
-    with sqlite3.connect(partial) as db:
+    with compiling(target) as db:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         db.execute("CREATE TABLE entry (headword TEXT PRIMARY KEY, stem TEXT, words INTEGER, senses TEXT)")
         rows = []
@@ -150,28 +145,18 @@ def compile_dictionary(index: Path, target: Path) -> Path:
         longest = max((len(h) if language in SEGMENTED else len(h.split()) for h in merged), default=1)
         meta = {"language": language, "schema": str(SCHEMA_VERSION), "longest": str(longest), "source": str(index)}
         db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-    db.close()
-    partial.replace(target)
     return target
 
 
-class Bilingual:
+class Bilingual(Compiled):
     """One compiled dictionary: a foreign word or phrase -> its English senses."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
+        super().__init__(path)
         meta = dict(self._db().execute("SELECT key, value FROM meta"))
         self.language = meta["language"]
         self.longest = int(meta["longest"])
         self._stemmer = snowballstemmer.stemmer(STEMMERS[self.language]) if self.language in STEMMERS else None
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:  # one read-only connection per thread
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            self._local.db = db
-        return db
 
     @property
     def segmented(self) -> bool:

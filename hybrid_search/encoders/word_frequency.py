@@ -15,12 +15,11 @@ process otherwise), so every process reads them from the page cache.
 from __future__ import annotations
 
 import math
-import os
-import sqlite3
-import threading
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from hybrid_search.encoders.compiled import Compiled, compiling
 
 # ISO 639-3 (as FreeDict names its dictionaries) -> ISO 639-1 (as wordfreq names its lists)
 WORDFREQ_CODES = {"eng": "en", "spa": "es", "fra": "fr", "deu": "de", "ita": "it", "por": "pt", "nld": "nl"}
@@ -36,10 +35,7 @@ def compile_frequencies(languages: Sequence[str], target: Path) -> Path:
     from wordfreq import get_frequency_dict  # its lists load on first use: only here
 
     codes = [c for c in dict.fromkeys([ENGLISH, *languages]) if c in WORDFREQ_CODES]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
-    partial.unlink(missing_ok=True)
-    with sqlite3.connect(partial) as db:
+    with compiling(target) as db:
         db.execute("CREATE TABLE zipf (word TEXT, language TEXT, zipf REAL, PRIMARY KEY (word, language))")
         for code in codes:
             frequencies = get_frequency_dict(WORDFREQ_CODES[code], wordlist="small")
@@ -47,25 +43,15 @@ def compile_frequencies(languages: Sequence[str], target: Path) -> Path:
                 "INSERT OR IGNORE INTO zipf VALUES (?, ?, ?)",
                 ((word, code, round(math.log10(f) + 9, 2)) for word, f in frequencies.items() if f > 0),
             )
-    db.close()
-    partial.replace(target)
     return target
 
 
-class WordFrequencies:
+class WordFrequencies(Compiled):
     """Zipf frequencies of words per language, read from a compiled SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
+        super().__init__(path)
         self.languages = [r[0] for r in self._db().execute("SELECT DISTINCT language FROM zipf")]
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:  # one read-only connection per thread
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            self._local.db = db
-        return db
 
     def zipf(self, words: Sequence[str]) -> dict[str, dict[str, float]]:
         """Each word's Zipf frequency per language (missing where the language's list lacks it)."""
