@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from pathlib import Path
 
 from hybrid_search.encoders.compiled import Compiled, compiling
@@ -66,9 +66,9 @@ class WordFrequencies(Compiled):
     def language(self, words: Sequence[str], candidates: Sequence[str]) -> str | None:
         """The candidate language that makes ``words`` (lower case) likelier than English does by
         MARGIN and likelier than any other candidate, or None (English, or not sure)."""
-        known = self.zipf(words)
         if not words or ENGLISH not in self.languages:
             return None
+        known = self.zipf(words)
 
         def score(language: str) -> float:
             return sum(max(known[w].get(language, 0.0), FLOOR) for w in words)
@@ -81,15 +81,11 @@ class WordFrequencies(Compiled):
         return scored[0][1]
 
 
-def load_frequencies(languages: Sequence[str], cache_dir: Path) -> WordFrequencies | None:
-    """The compiled lists for ``languages`` (compiled the first time), or None where wordfreq is not
-    installed."""
-    try:
-        release = version("wordfreq")
-    except PackageNotFoundError:
-        return None
+def load_frequencies(languages: Sequence[str], cache_dir: Path) -> WordFrequencies:
+    """The compiled lists for ``languages`` and English (compiled the first time; a new wordfreq
+    release compiles them again)."""
     codes = sorted(c for c in set(languages) | {ENGLISH} if c in WORDFREQ_CODES)
-    compiled = cache_dir / f"wordfreq-{release}-{'-'.join(codes)}.v{SCHEMA_VERSION}.sqlite"
+    compiled = cache_dir / f"wordfreq-{version('wordfreq')}-{'-'.join(codes)}.v{SCHEMA_VERSION}.sqlite"
     if not compiled.exists():
         compile_frequencies(codes, compiled)
     return WordFrequencies(compiled)
