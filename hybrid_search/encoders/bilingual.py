@@ -14,10 +14,11 @@ gender) are preferred over the rest: negro is "black", not first "Negro". Where 
 A dictd dictionary is compiled once into SQLite beside the models (headword, stem, senses), so every
 process reads it from the page cache instead of holding a German dictionary of 100 MB in memory.
 
-Where Apertium has a pair for the language the dictionaries found (Spanish; French and Portuguese
-through Spanish: ``apertium.py``), its translation of the whole query comes first and the gloss
-follows it: Apertium knows what the small dictionaries lack ("sudadera", "esmalte de uñas"), the
-gloss what Apertium leaves as typed, and the attribute heads and encoders read both.
+Where Apertium has a pair for the language the dictionaries found (Spanish; French through Spanish
+and through Catalan; Portuguese through Spanish: ``apertium.py``), its translation of the whole query
+comes first and the gloss follows it: Apertium knows what the small dictionaries lack ("sudadera",
+"esmalte de uñas"), the gloss what Apertium leaves as typed, and the attribute heads and encoders
+read both.
 """
 
 from __future__ import annotations
