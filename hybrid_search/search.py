@@ -8,6 +8,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
@@ -203,6 +205,11 @@ class SearchService:
         return PhotoMatcher(PhotoStore(self.settings.photo_root))
 
     @cached_property
+    def _photo_work(self) -> ThreadPoolExecutor:
+        """Where a query photo is matched while its legs run (OpenCV lets go of the GIL)."""
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo-match")
+
+    @cached_property
     def translator(self) -> Translator | None:
         settings = self.settings
         return load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
@@ -365,12 +372,19 @@ class SearchService:
         if not bodies:
             raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
         match_set = _match_set(understood, profile, counted) if counted is not None else None
+        # the photo match runs beside the round trips: the query's keypoints during the legs', the
+        # candidates' inliers during the voted attribute leg's (bench/README.md, latency/ranker)
+        verified = self.settings.photo_match_candidates
+        keypoints = None
+        if photo is not None and verified and "image" in bodies:
+            keypoints = self._photo_work.submit(self.photo_matcher.read, photo)
         results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
         legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
-        matches, verified = None, self.settings.photo_match_candidates
-        if photo is not None and "image" in results and verified:
+        matching: Future[Mapping[str, int]] | None = None
+        if keypoints is not None and "image" in results:
             pictured = [(h.doc_id, h.fields[PHOTO_FIELDS[0]]) for h in results["image"][:verified]]
-            matches = dict(self.photo_matcher.matches(photo, [(d, digest) for d, digest in pictured if digest]))
+            candidates = [(d, digest) for d, digest in pictured if digest]
+            matching = self._photo_work.submit(self.photo_matcher.matches, keypoints.result(), candidates)
         intent = inputs.intent
         if understood.voting and any(results.get(leg) for leg in VOTER_LEGS):
             intent = self.attributes.canonical(
@@ -395,6 +409,7 @@ class SearchService:
                 for leg, hits in run_legs(self.client, self.settings.products_alias, bodies).items()
             }
             legs["attributes"] = ties_led_by(voted["attributes"], voted[LOOK_ALIKES], profile.window)
+        matches = dict(matching.result()) if matching is not None else None
         return legs, intent, matched, matches
 
     def _engine(self, plan: SearchPlan) -> SearchPlan:

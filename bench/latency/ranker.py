@@ -12,7 +12,8 @@ decides, so the comparison runs ``--rounds`` times, the two APIs taking turns wi
 goes first alternates by round): the ratios reported are the medians of the rounds' ratios, beside
 the ratio of all rounds' samples pooled; the per-scenario rows pool every round.
 
-    python bench/latency/ranker.py [--requests 200] [--rounds 5] [--out bench/latency/results-ranker.md]
+    python bench/latency/ranker.py [--requests 200] [--rounds 5] [--queries English Chinese photo]
+                                   [--out bench/latency/results-ranker.md]
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from hybrid_search.evaluation.judgments import load_queries
 from hybrid_search.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
+QUERIES = ("English", "Chinese", "photo")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--queries", nargs="+", choices=QUERIES, default=QUERIES, help="which rows to run")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results-ranker.md")
     args = parser.parse_args()
     settings = Settings()
@@ -45,6 +48,7 @@ def main() -> None:
         "English": [q.text for q in queries if q.kind in ("keyword", "synonym")][: args.requests],
         "Chinese": [q.text for q in queries if q.kind == "chinese"][: args.requests],
     }
+    texts = {kind: words for kind, words in texts.items() if kind in args.queries}
     photos = [(DATA / q.image).read_bytes() for q in queries if q.kind == "image"]
     variants = {"without the ranker": {"HYBRID_SEARCH_RANKER_MODEL": "none"}, "with the ranker": {}}
     apis = {name: Api(settings, **env) for name, env in variants.items()}
@@ -69,14 +73,14 @@ def main() -> None:
                         call = api.search(lambda i, words=words: {"q": words[i % len(words)]})
                         row = measure(f"/search {kind}, {name}", call, args.requests, concurrency)
                         measured[row.name, concurrency] = row
-                for name, api in order:
+                for name, api in order if "photo" in args.queries else ():
                     call = api.search(lambda i: {"size": "10"}, lambda i: {"photo": ("q.jpg", photos[i % len(photos)])})
                     row = measure(f"/search photo, {name}", call, args.requests, concurrency)
                     measured[row.name, concurrency] = row
             rounds.append(measured)
     pooled = pooled_rows(rounds)
     ratios = []
-    for kind in (*texts, "photo"):
+    for kind in (kind for kind in QUERIES if kind in args.queries):
         for concurrency in (1, 8):
             with_key = (f"/search {kind}, with the ranker", concurrency)
             without_key = (f"/search {kind}, without the ranker", concurrency)

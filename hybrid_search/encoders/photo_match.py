@@ -14,7 +14,9 @@ What it costs a search (bench/README.md, latency/ranker): the query's keypoints 
 a probe with the query's strongest keypoints, which half of the pairs on the dev queries fail (every
 pair with 10 inliers or more passed it), and the rest of the match for those that pass. A candidate's
 keypoints are computed once and kept beside its photo in the store, so no process decodes a
-candidate's photo again; a large JPEG (a phone's photo) is decoded at a reduced DCT scale.
+candidate's photo again; a large JPEG (a phone's photo) is decoded at a reduced DCT scale. A search
+reads the query's keypoints while its legs' round trip runs and counts the inliers during the next
+(``search.py``), so at concurrency 1 the match adds little to a photo search's time, only CPU.
 
 The count is a ranker feature (``ranking/features.py``); nothing here decides a ranking.
 """
@@ -212,9 +214,15 @@ class PhotoMatcher:
             log.warning("could not keep the keypoints of photo %s: %s", digest, exc)
         return found
 
-    def matches(self, photo: bytes, candidates: Sequence[tuple[str, str]]) -> Mapping[str, int]:
-        """Doc id -> inliers between ``photo`` and the doc's photo (or its mirror image), for each
-        (doc id, photo hash) of ``candidates`` (best first) whose photo the store has."""
+    def read(self, photo: bytes) -> Keypoints:
+        """A query photo's keypoints: what ``matches`` reads of it (a search reads them while its
+        legs run, which is why it is a step of its own)."""
+        return keypoints(photo, features=self.features)
+
+    def matches(self, photo: bytes | Keypoints, candidates: Sequence[tuple[str, str]]) -> Mapping[str, int]:
+        """Doc id -> inliers between ``photo`` (or its keypoints, ``read`` already) and the doc's photo
+        (or its mirror image), for each (doc id, photo hash) of ``candidates`` (best first) whose
+        photo the store has."""
         if not candidates:
             return {}
         pictured = {}
@@ -223,7 +231,7 @@ class PhotoMatcher:
                 pictured[doc_id] = (digest, self._candidate(digest))
             except NotFoundError:  # a store that lost a photo: that product is not verified
                 continue
-        query = keypoints(photo, features=self.features)
+        query = photo if isinstance(photo, Keypoints) else self.read(photo)
         out = {doc_id: inliers(query, candidate) for doc_id, (_, candidate) in pictured.items()}
         if max(out.values(), default=0) >= SURE:
             return out

@@ -76,6 +76,16 @@ def test_the_mirror_images_keypoints_are_computed_for_the_first_candidates_only(
     assert matcher.matches(query, candidates) == first
 
 
+def test_a_query_read_beforehand_matches_as_its_photo_does(shoes, store):
+    photos, digests = store
+    matcher = PhotoMatcher(photos)
+    query = mirrored(phone_snapshot(shoes[1], random.Random(7)))  # mirrored: the mirror path reads it too
+    candidates = [(f"p{i}", digests[i]) for i in range(4)]
+    read = matcher.read(query)
+    assert matcher.matches(read, candidates) == matcher.matches(query, candidates)
+    assert matcher.matches(read, candidates)["p1"] >= 25
+
+
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale_and_matches_as_the_small_one_does(shoes):
     photo = Image.open(io.BytesIO(shoes[0])).convert("RGB")
     large, small = io.BytesIO(), io.BytesIO()
