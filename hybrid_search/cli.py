@@ -158,8 +158,8 @@ def init_indices(settings: Settings, wait: float) -> None:
     """Install the index templates and make sure each alias points at a versioned index."""
     from hybrid_search.errors import BackendError, ServiceUnavailableError
     from hybrid_search.models import ModelSet
-    from hybrid_search.opensearch.client import cluster_health, make_client
-    from hybrid_search.opensearch.indices import ensure_indices
+    from hybrid_search.stores.opensearch.client import cluster_health, make_client
+    from hybrid_search.stores.opensearch.indices import ensure_indices
 
     client = make_client(settings)
     deadline = time.monotonic() + wait
@@ -343,7 +343,7 @@ def _merchant(value: str) -> str:
 def load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None, wait: bool) -> None:
     """Upload a catalog folder (products.jsonl + images/) through the queue and the workers; once it
     is embedded, the workers train the models on it (hybrid-search status shows the run)."""
-    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.client import make_client
 
     total, _ = _load_catalog(settings, folder, merchant, chunk, limit)
     if wait:
@@ -354,8 +354,8 @@ def _load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, l
     """Upload ``folder``'s products; returns (products read, products accepted)."""
     from hybrid_search.catalog import fashion_row_to_product, parse_products
     from hybrid_search.ingest import submit_products
-    from hybrid_search.opensearch.client import make_client
     from hybrid_search.queue import enqueue_embedding, make_celery
+    from hybrid_search.stores.opensearch.client import make_client
 
     settings = settings.model_copy(update={"import_dir": folder})
     client = make_client(settings)
@@ -385,7 +385,7 @@ def _training_state(settings: Settings) -> Any:
 
 
 def _wait_until_embedded(client: Any, settings: Settings, merchant: str, total: int) -> None:
-    from hybrid_search.opensearch.products import refresh, status_counts
+    from hybrid_search.stores.opensearch.products import refresh, status_counts
 
     with tqdm(total=total, desc="embedded", unit="product") as bar:
         while True:
@@ -413,7 +413,7 @@ def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: 
     """Train the fusion projection on the live index's title/photo pairs; save a versioned artifact."""
     from hybrid_search.evaluation.judgments import load_queries, query_products
     from hybrid_search.jobs import train_fusion_from_index
-    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.client import make_client
 
     leave_out = query_products(load_queries(leave_out_queries)) if leave_out_queries else set()
 
@@ -443,7 +443,7 @@ def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
     from hybrid_search.encoders.text import load_text_encoder
     from hybrid_search.jobs import train_attributes_from_index
     from hybrid_search.live_models import live_models, record_artifacts
-    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.client import make_client
 
     client = make_client(settings)
     encoder = load_text_encoder(live_models(client, settings)[1].text_encoder, settings.device)
@@ -507,7 +507,7 @@ def judgments_from_events(settings: Settings, out: Path | None, min_impressions:
     """Implicit judgments from behaviour: COEC over the events index's impressions and clicks, as a
     Search Relevance Workbench judgment list; then ``tune --qrels <it>.json``."""
     from hybrid_search.evaluation import jobs
-    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.client import make_client
 
     path = out or settings.judgments_root / "clicks.json"
     result = jobs.judgments_from_events(make_client(settings), settings, path, min_impressions)
@@ -670,8 +670,8 @@ def tune(
 def reindex(settings: Settings, merchant: str | None) -> None:
     """Re-embed with the configured models; a new model version builds a new index, then swaps the alias."""
     from hybrid_search import jobs
-    from hybrid_search.opensearch.client import make_client
     from hybrid_search.queue import ACTIVATE_WHEN_READY, enqueue_embedding, make_celery
+    from hybrid_search.stores.opensearch.client import make_client
 
     queue = make_celery(settings)
     plan = jobs.reindex(make_client(settings), settings, enqueue_embedding(queue), merchant)
@@ -688,8 +688,8 @@ def reindex(settings: Settings, merchant: str | None) -> None:
 def rebuild_behaviour(settings: Settings) -> None:
     """Recompute behaviour vectors from the events index and re-fuse the products they change."""
     from hybrid_search import jobs
-    from hybrid_search.opensearch.client import make_client
     from hybrid_search.queue import enqueue_embedding, make_celery
+    from hybrid_search.stores.opensearch.client import make_client
 
     counts = jobs.rebuild_behaviour_vectors(make_client(settings), settings, enqueue_embedding(make_celery(settings)))
     click.echo(json.dumps(counts))
@@ -700,8 +700,8 @@ def rebuild_behaviour(settings: Settings) -> None:
 @click.pass_obj
 def drop_index(settings: Settings, index: str) -> None:
     """Delete an old physical products index (never the one the alias points at)."""
-    from hybrid_search.opensearch.client import make_client
-    from hybrid_search.opensearch.indices import drop_unused_index
+    from hybrid_search.stores.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.indices import drop_unused_index
 
     drop_unused_index(make_client(settings), settings.products_alias, index)
     click.echo(f"dropped {index}")
@@ -713,7 +713,7 @@ def drop_index(settings: Settings, index: str) -> None:
 @click.pass_obj
 def status(settings: Settings, as_json: bool, watch: float | None) -> None:
     """Embedding progress per products index, and the training run, with estimates."""
-    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.client import make_client
     from hybrid_search.training import jobs_view
 
     client, state = make_client(settings), _training_state(settings)
@@ -850,7 +850,7 @@ def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
     click.echo(f"API on {url} (log: {api.log_file}); loading {catalog}")
     started = time.time()
     total, accepted = _load_catalog(settings, catalog, merchant, 64, None)
-    from hybrid_search.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.client import make_client
 
     _wait_until_embedded(make_client(settings), settings, merchant, total)
     if accepted and settings.train_automatically:

@@ -15,11 +15,11 @@ from typing import Any
 
 from hybrid_search.catalog import ProductIn, TagReview, doc_id, product_document
 from hybrid_search.errors import ConflictError, InvalidInputError, NotFoundError
-from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.indices import alias_targets, building_indices
-from hybrid_search.opensearch.products import StoredProduct, get_products, update_guarded, write_documents
 from hybrid_search.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.indices import alias_targets, building_indices
+from hybrid_search.stores.opensearch.products import StoredProduct, get_products, update_guarded, write_documents
 
 Enqueue = Callable[[list[str], str], None]
 """Queues embedding of product ids in a physical index (the Celery task, in production)."""

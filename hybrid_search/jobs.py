@@ -33,9 +33,11 @@ from hybrid_search.errors import InvalidInputError
 from hybrid_search.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.live_models import alias_record
 from hybrid_search.models import ModelSet, configured_models
-from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.events import iter_interactions
-from hybrid_search.opensearch.indices import (
+from hybrid_search.pipeline import reusable
+from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.events import iter_interactions
+from hybrid_search.stores.opensearch.indices import (
     activate_built,
     alias_targets,
     building_indices,
@@ -48,7 +50,7 @@ from hybrid_search.opensearch.indices import (
     render_products_template,
     update_meta,
 )
-from hybrid_search.opensearch.products import (
+from hybrid_search.stores.opensearch.products import (
     iter_product_ids,
     read_vectors,
     stale_pending_ids,
@@ -56,8 +58,6 @@ from hybrid_search.opensearch.products import (
     touch_pending,
     update_fields,
 )
-from hybrid_search.pipeline import reusable
-from hybrid_search.settings import Settings
 
 HELD_OUT = 2000  # held-out titles that measure the attribute heads (a share's 95% interval within 2 points)
 

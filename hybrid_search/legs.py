@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hybrid_search.encoders.dictionary import CJK_RUN
-from hybrid_search.opensearch.queries import (
+from hybrid_search.stores.opensearch.queries import (
     build_attribute_query,
     build_bm25_query,
     build_knn_query,

@@ -14,12 +14,12 @@ from typing import Any
 from hybrid_search.encoders.attributes import AttributeModel, load_attribute_model
 from hybrid_search.errors import InvalidInputError, NotFoundError
 from hybrid_search.models import ModelSet, artifact_name, artifact_path
-from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.indices import index_meta, update_meta
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.ranking.features import FEATURE_VERSION
 from hybrid_search.ranking.learned import LearnedRanker, load_ranker
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.indices import index_meta, update_meta
 
 log = logging.getLogger(__name__)
 

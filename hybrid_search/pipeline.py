@@ -24,10 +24,10 @@ from hybrid_search.encoders.tagger import AttributeTagger, load_taggers, tags_fo
 from hybrid_search.encoders.text import TextEncoder, load_text_encoder
 from hybrid_search.errors import HybridSearchError, InvalidInputError
 from hybrid_search.models import ModelSet, artifact_path, artifact_version
-from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.products import StoredProduct, get_products, update_guarded
 from hybrid_search.photos import PhotoStore
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.products import StoredProduct, get_products, update_guarded
 
 MODEL_PARTS = ("text encoder", "photo encoder", "fusion")  # the parts of a model version, in order
 

@@ -1,6 +1,6 @@
 """Blend profiles: how the legs are normalised, weighted and combined, and how much users rerank.
 
-Profiles are versioned and stored in OpenSearch (opensearch/profiles.py); every API process reads
+Profiles are versioned and stored in OpenSearch (stores/opensearch/profiles.py); every API process reads
 the active version through a short-lived cache, so a change reaches all of them within seconds,
 without a restart.
 """

@@ -26,32 +26,6 @@ from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
 from hybrid_search.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
 from hybrid_search.live_models import LiveModels, alias_record
-from hybrid_search.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
-from hybrid_search.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
-from hybrid_search.opensearch.products import resolve_named
-from hybrid_search.opensearch.profiles import get_reference
-from hybrid_search.opensearch.queries import (
-    HIDDEN_FIELDS,
-    WORDS,
-    among_ids,
-    build_all_words_query,
-    build_attribute_query,
-    build_filters,
-    leg_body,
-)
-from hybrid_search.opensearch.search import (
-    MatchSet,
-    cosines_and_sources,
-    count_match_set,
-    get_source,
-    get_sources,
-    match_set_body,
-    passthrough_search,
-    run_hybrid,
-    run_legs,
-    run_legs_counted,
-    search_sources,
-)
 from hybrid_search.photos import PhotoStore, check_full_decode
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile, every_leg
@@ -64,6 +38,32 @@ from hybrid_search.ranking.query_class import query_class
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, asked_fields, user_boost
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
+from hybrid_search.stores.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
+from hybrid_search.stores.opensearch.products import resolve_named
+from hybrid_search.stores.opensearch.profiles import get_reference
+from hybrid_search.stores.opensearch.queries import (
+    HIDDEN_FIELDS,
+    WORDS,
+    among_ids,
+    build_all_words_query,
+    build_attribute_query,
+    build_filters,
+    leg_body,
+)
+from hybrid_search.stores.opensearch.search import (
+    MatchSet,
+    cosines_and_sources,
+    count_match_set,
+    get_source,
+    get_sources,
+    match_set_body,
+    passthrough_search,
+    run_hybrid,
+    run_legs,
+    run_legs_counted,
+    search_sources,
+)
 from hybrid_search.users import UserProfiles
 
 VOTER_LEGS = ("fused", "image")

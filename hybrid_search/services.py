@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import redis
 
-from hybrid_search.opensearch.client import OpenSearchClient, make_client
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient, make_client
 
 
 @dataclass(frozen=True)

@@ -49,15 +49,15 @@ from hybrid_search.evaluation.judgments import load_judgments, load_queries, que
 from hybrid_search.ingest import Enqueue
 from hybrid_search.live_models import live_models, record_artifacts
 from hybrid_search.models import artifact_name, artifact_version
-from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.events import count_events
-from hybrid_search.opensearch.indices import activate_built, alias_targets, building_indices, drop_superseded
-from hybrid_search.opensearch.products import recently_ready, refresh, status_counts
-from hybrid_search.opensearch.profiles import save_version
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.events import count_events
+from hybrid_search.stores.opensearch.indices import activate_built, alias_targets, building_indices, drop_superseded
+from hybrid_search.stores.opensearch.products import recently_ready, refresh, status_counts
+from hybrid_search.stores.opensearch.profiles import save_version
 
 T = TypeVar("T")
 TRANSIENT = (ServiceUnavailableError, BackendError, redis.RedisError)  # retried, not failed

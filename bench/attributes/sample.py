@@ -28,11 +28,11 @@ from hybrid_search.encoders.lexicon import build_lexicon
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.evaluation.judgments import load_qrels, load_queries
 from hybrid_search.jobs import with_tags
-from hybrid_search.opensearch.indices import alias_targets
-from hybrid_search.opensearch.products import read_vectors
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.indices import alias_targets
+from hybrid_search.stores.opensearch.products import read_vectors
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 SKIPPED_KINDS = {"brand_alone", "known_item", "snapshot", "image"}  # no attribute to read

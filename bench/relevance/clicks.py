@@ -37,12 +37,12 @@ from hybrid_search.evaluation.report import compare, markdown_table, score_queri
 from hybrid_search.evaluation.runner import retrieve_all, run_profiles, single_leg_profiles
 from hybrid_search.evaluation.tuning import SearchSpace, tune_per_class
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.indices import ensure_indices
-from hybrid_search.opensearch.profiles import delete_profile, save_version
 from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.indices import ensure_indices
+from hybrid_search.stores.opensearch.profiles import delete_profile, save_version
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 ATTRACTION = {0: 0.05, 1: 0.25, 2: 0.7}  # chance of clicking a product looked at, by its dev grade

@@ -41,12 +41,12 @@ from hybrid_search.evaluation.report import (
 )
 from hybrid_search.evaluation.runner import retrieve_all, run_profiles, single_leg_profiles
 from hybrid_search.legs import LEGS_BY_NAME
-from hybrid_search.opensearch.hybrid import build_hybrid_body
-from hybrid_search.opensearch.search import run_hybrid
 from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.hybrid import build_hybrid_body
+from hybrid_search.stores.opensearch.search import run_hybrid
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 # The blend every profile started from before tuning (the built-in default of the query layer).

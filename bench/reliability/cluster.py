@@ -42,10 +42,10 @@ from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, clu
 from hybrid_search.local.process import ManagedProcess, free_ports
 from hybrid_search.local.redis import LocalRedis
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import make_client, translated_errors
-from hybrid_search.opensearch.indices import ensure_indices
-from hybrid_search.opensearch.queries import build_bm25_query
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client, translated_errors
+from hybrid_search.stores.opensearch.indices import ensure_indices
+from hybrid_search.stores.opensearch.queries import build_bm25_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import counts, settled, start_worker, upload  # noqa: E402  (bench/reliability/run.py: the same load, one node)

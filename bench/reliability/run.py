@@ -29,11 +29,11 @@ from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.indices import ensure_indices
-from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.indices import ensure_indices
+from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
 
 CHUNK = 64  # products per upload, as hybrid-search load-catalog sends them
 GIVE_UP_S = 15 * 60

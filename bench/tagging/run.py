@@ -35,10 +35,10 @@ from hybrid_search.encoders.tagger import (
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.encoders.zero_shot import TARGET as ZERO_SHOT_TARGET
 from hybrid_search.encoders.zero_shot import fit_zero_shot
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.indices import alias_targets
-from hybrid_search.opensearch.products import read_vectors
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.indices import alias_targets
+from hybrid_search.stores.opensearch.products import read_vectors
 
 AS_TAGGED = "as tagged"  # each product with the inputs it has, as the workers tag it
 

@@ -33,12 +33,12 @@ from hybrid_search.evaluation.report import QueryScore, compare, comparison_line
 from hybrid_search.evaluation.runner import rank, single_leg_profiles
 from hybrid_search.jobs import apply_tags
 from hybrid_search.models import artifact_path
-from hybrid_search.opensearch.indices import alias_targets
 from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.ranking.learned import LearnedRanker, load_ranker
 from hybrid_search.search import Retrieval, SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.indices import alias_targets
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 CACHE = Path.home() / ".cache" / "hybrid-search" / "bench-tagging"

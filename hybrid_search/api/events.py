@@ -16,12 +16,12 @@ from hybrid_search.api.auth import require_admin, require_client
 from hybrid_search.api.bodies import json_body, json_object
 from hybrid_search.catalog import EventIn, parse_model
 from hybrid_search.errors import InvalidInputError, RateLimitedError
-from hybrid_search.opensearch.events import delete_events, write_events
-from hybrid_search.opensearch.products import resolve_named
-from hybrid_search.opensearch.search import get_sources
 from hybrid_search.query_log import QueryLog
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS
 from hybrid_search.rate_limits import RateLimits
+from hybrid_search.stores.opensearch.events import delete_events, write_events
+from hybrid_search.stores.opensearch.products import resolve_named
+from hybrid_search.stores.opensearch.search import get_sources
 from hybrid_search.users import UserProfiles
 
 events = Blueprint("events", __name__)

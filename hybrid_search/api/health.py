@@ -7,8 +7,8 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.search import search_service
 from hybrid_search.errors import HybridSearchError
-from hybrid_search.opensearch.client import cluster_health
 from hybrid_search.services import Services
+from hybrid_search.stores.opensearch.client import cluster_health
 
 health = Blueprint("health", __name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hybrid_search.catalog import TAGGED, whole
 from hybrid_search.errors import InvalidInputError
-from hybrid_search.opensearch.queries import HIDDEN_FIELDS
+from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 
 MAX_SIZE = 100
 MAX_WINDOW = 1000  # from + size: deep pages cost every shard a window of hits

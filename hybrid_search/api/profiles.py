@@ -10,8 +10,8 @@ from hybrid_search.api.auth import require_admin
 from hybrid_search.api.bodies import json_object
 from hybrid_search.catalog import PROFILE_NAME_PATTERN, parse_model
 from hybrid_search.errors import InvalidInputError
-from hybrid_search.opensearch import profiles as store
 from hybrid_search.profiles import BlendProfile
+from hybrid_search.stores.opensearch import profiles as store
 
 profiles = Blueprint("profiles", __name__)
 

@@ -28,12 +28,12 @@ from hybrid_search.evaluation.tuning import (
     tune_per_class,
 )
 from hybrid_search.legs import LEG_NAMES
-from hybrid_search.opensearch.client import OpenSearchClient
-from hybrid_search.opensearch.events import iter_search_events
-from hybrid_search.opensearch.profiles import save_version
 from hybrid_search.profiles import BlendProfile, StoredProfile, every_leg
 from hybrid_search.search import SearchService
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.events import iter_search_events
+from hybrid_search.stores.opensearch.profiles import save_version
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]

@@ -23,14 +23,14 @@ from hybrid_search.evaluation.runner import Retrievals, retrieve_all
 from hybrid_search.evaluation.synthetic import CatalogProduct, SyntheticQuery, synthetic_queries
 from hybrid_search.live_models import record_artifacts
 from hybrid_search.models import artifact_name
-from hybrid_search.opensearch.indices import alias_targets
-from hybrid_search.opensearch.products import read_vectors
 from hybrid_search.photos import PhotoStore
 from hybrid_search.profiles import BlendProfile, every_leg
 from hybrid_search.query_log import FeatureLog
 from hybrid_search.ranking.features import LegHits, QuerySignals
 from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
 from hybrid_search.search import SearchService
+from hybrid_search.stores.opensearch.indices import alias_targets
+from hybrid_search.stores.opensearch.products import read_vectors
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]

@@ -16,11 +16,11 @@ from hybrid_search.catalog import SearchRequest, product_id_of
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation.judgments import Query, query_products
 from hybrid_search.legs import LEG_NAMES
-from hybrid_search.opensearch.products import resolve_refs
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.learned import LearnedRanker
 from hybrid_search.ranking.pipeline import blend, choose_profile
 from hybrid_search.search import Retrieval, SearchService
+from hybrid_search.stores.opensearch.products import resolve_refs
 
 Retrievals = dict[str, Retrieval]
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hybrid_search.legs import LEG_NAMES
-from hybrid_search.opensearch.queries import WORDS
+from hybrid_search.stores.opensearch.queries import WORDS
 
 Intent = Mapping[str, Mapping[str, float]]
 LegHits = Mapping[str, Sequence[tuple[str, float]]]

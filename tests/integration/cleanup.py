@@ -1,7 +1,7 @@
 """Removing what an integration test created on the shared node."""
 
-from hybrid_search.opensearch.client import OpenSearchClient
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient
 
 
 def drop_test_indices(client: OpenSearchClient, settings: Settings) -> None:

@@ -15,9 +15,9 @@ import pytest
 
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.opensearch.client import OpenSearchClient, make_client
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient, make_client
 from tests.integration.catalogs import load_test_catalog
 from tests.integration.cleanup import drop_test_indices
 from tests.net import free_port

@@ -26,13 +26,13 @@ from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, clu
 from hybrid_search.local.process import free_ports
 from hybrid_search.local.redis import LocalRedis
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import make_client, translated_errors
-from hybrid_search.opensearch.indices import alias_targets, ensure_indices
-from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client, translated_errors
+from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices
+from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.training import TrainingState
 from tests.integration.catalogs import load_test_catalog
 from tests.integration.processes import Worker, worker_env

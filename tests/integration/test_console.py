@@ -27,10 +27,10 @@ from werkzeug.serving import make_server
 
 from hybrid_search.api import create_app
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.indices import alias_targets, ensure_indices
-from hybrid_search.opensearch.products import update_fields
 from hybrid_search.services import Services
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices
+from hybrid_search.stores.opensearch.products import update_fields
 from tests.data import FASHION, photo_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.events import purchases

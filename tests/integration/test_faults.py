@@ -19,13 +19,13 @@ from hybrid_search.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import OpenSearchClient, make_client
-from hybrid_search.opensearch.indices import ensure_indices
-from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.pipeline import EmbeddingPipeline, embed_products
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient, make_client
+from hybrid_search.stores.opensearch.indices import ensure_indices
+from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
 from tests.integration.processes import Worker, worker_env
 from tests.net import free_port
 

@@ -19,13 +19,13 @@ from hybrid_search.encoders.behaviour import neutral_vector
 from hybrid_search.encoders.image import load_image_encoder
 from hybrid_search.encoders.text import load_text_encoder
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.events import write_events
-from hybrid_search.opensearch.indices import alias_targets, ensure_indices, products_index_name
-from hybrid_search.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.events import write_events
+from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices, products_index_name
+from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
 from tests.data import photo_bytes, photo_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.processes import Worker, worker_env

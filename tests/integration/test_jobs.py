@@ -7,8 +7,10 @@ from hybrid_search import jobs
 from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
 from hybrid_search.encoders.tagger import load_taggers
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.indices import (
+from hybrid_search.pipeline import EmbeddingPipeline, embed_products
+from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.indices import (
     alias_targets,
     create_versioned_index,
     ensure_indices,
@@ -16,9 +18,7 @@ from hybrid_search.opensearch.indices import (
     products_index_name,
     render_products_template,
 )
-from hybrid_search.opensearch.products import refresh, write_documents
-from hybrid_search.pipeline import EmbeddingPipeline, embed_products
-from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.products import refresh, write_documents
 from tests.data import fashion_rows
 from tests.integration.cleanup import drop_test_indices
 

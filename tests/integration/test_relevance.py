@@ -18,11 +18,11 @@ from hybrid_search.evaluation import jobs as evaluation
 from hybrid_search.evaluation.tuning import PRIOR_QUERIES
 from hybrid_search.jobs import train_attributes_from_index
 from hybrid_search.live_models import record_artifacts
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.profiles import get_active
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.profiles import get_active
 from tests.integration.events import shoppers_click
 from tests.integration.processes import Worker, worker_env
 from tests.integration.rankings import assert_same_ranking
@@ -219,7 +219,7 @@ def test_tune_beats_its_start_and_saves_a_new_version(service, search_settings, 
     queries, qrels = judgments
     client = service.client
     start = BlendProfile(weights={"bm25": 1.0, "text": 0.0, "fused": 0.0, "image": 0.0, "attributes": 0.0})
-    from hybrid_search.opensearch.profiles import save_version
+    from hybrid_search.stores.opensearch.profiles import save_version
 
     base = save_version(client, search_settings.profiles_index, "tuned-test", start)
     # 8 queries: without shrinkage, which would keep the start nearly as it is on so few
@@ -327,7 +327,7 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
     unjudged products); /events logs it, /judgments/from-events turns it into a judgment list, and
     tuning on that list beats the start on the explicit judgments."""
     from hybrid_search.evaluation.judgments import load_judgments
-    from hybrid_search.opensearch.profiles import save_version
+    from hybrid_search.stores.opensearch.profiles import save_version
 
     queries_path, qrels_path = judgments
     queries, qrels = load_judgments(queries_path, qrels_path)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from hybrid_search.api import create_app
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.search import get_sources
 from hybrid_search.ranking.rerank import profile_from_history
 from hybrid_search.services import Services
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.search import get_sources
 from hybrid_search.users import UserProfiles
 from tests.data import photo_bytes
 from tests.integration.events import purchases

@@ -13,10 +13,10 @@ from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.security import ADMIN_USER, APP_USER
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import OpenSearchClient, cluster_health, make_client, translated_errors
-from hybrid_search.opensearch.indices import ensure_indices
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import OpenSearchClient, cluster_health, make_client, translated_errors
+from hybrid_search.stores.opensearch.indices import ensure_indices
 from tests.net import free_port
 
 PRODUCTS, EVENTS = "tsec-products", "tsec-events"

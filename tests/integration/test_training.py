@@ -21,14 +21,14 @@ from hybrid_search.cli import main
 from hybrid_search.evaluation import jobs as evaluation_jobs
 from hybrid_search.live_models import recorded_models
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.events import write_events
-from hybrid_search.opensearch.indices import alias_targets, building_indices, ensure_indices, products_index_name
-from hybrid_search.opensearch.products import refresh, status_counts
-from hybrid_search.opensearch.profiles import activate, delete_profile, get_active, list_versions
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.events import write_events
+from hybrid_search.stores.opensearch.indices import alias_targets, building_indices, ensure_indices, products_index_name
+from hybrid_search.stores.opensearch.products import refresh, status_counts
+from hybrid_search.stores.opensearch.profiles import activate, delete_profile, get_active, list_versions
 from hybrid_search.training import STEPS, TrainingState
 from tests.data import FASHION, fashion_rows
 from tests.integration.cleanup import drop_test_indices
@@ -348,7 +348,7 @@ def test_the_ranker_step_trains_on_clicks_once_they_judge_enough_queries(profile
     """The catalog's own queries, and the click-judged ones where a held-out quarter of them says
     they help; the run records what the clicks did. The shared catalog's model record is put back."""
     from hybrid_search.live_models import live_models
-    from hybrid_search.opensearch.indices import update_meta
+    from hybrid_search.stores.opensearch.indices import update_meta
 
     ctx, run_id, judged = profile_run
     index, models = live_models(ctx.client, ctx.settings)

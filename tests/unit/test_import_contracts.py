@@ -27,7 +27,7 @@ include_external_packages = true
 name = "Only the client module imports opensearchpy"
 type = "protected"
 protected_modules = ["opensearchpy"]
-allowed_importers = ["hybrid_search.opensearch.client"]
+allowed_importers = ["hybrid_search.stores.opensearch.client"]
 """
     )
     monkeypatch.chdir(ROOT)

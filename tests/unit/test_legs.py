@@ -1,8 +1,8 @@
 import numpy as np
 
 from hybrid_search.legs import LEG_NAMES, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
-from hybrid_search.opensearch.queries import build_filters
 from hybrid_search.profiles import BlendProfile
+from hybrid_search.stores.opensearch.queries import build_filters
 
 FILTERS = build_filters({"gender": ["Men"]})
 WEIGHTS = BlendProfile().attribute_weights

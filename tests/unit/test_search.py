@@ -1,11 +1,11 @@
 """The pure parts of the query side (``hybrid_search/search.py``) that need no cluster."""
 
 from hybrid_search.legs import QueryInputs
-from hybrid_search.opensearch.facets import with_spelling
-from hybrid_search.opensearch.queries import build_all_words_query, build_filters, build_knn_query
-from hybrid_search.opensearch.search import match_set_body
 from hybrid_search.profiles import BlendProfile
 from hybrid_search.search import _match_set_queries
+from hybrid_search.stores.opensearch.facets import with_spelling
+from hybrid_search.stores.opensearch.queries import build_all_words_query, build_filters, build_knn_query
+from hybrid_search.stores.opensearch.search import match_set_body
 
 
 def test_a_match_set_counts_every_word_typed_and_the_vector_candidates():
@@ -40,8 +40,8 @@ def test_a_match_set_counts_every_word_typed_and_the_vector_candidates():
 
 
 def test_a_post_filter_narrows_the_count_and_the_legs_not_the_aggregations():
-    from hybrid_search.opensearch.search import SELECTED, _matched
     from hybrid_search.search import Storefront
+    from hybrid_search.stores.opensearch.search import SELECTED, _matched
 
     where, post = {"term": {"gender": "women"}}, {"term": {"colour": "black"}}
     assert Storefront(where, None, post).leg_filter == {"bool": {"filter": [where, post]}}

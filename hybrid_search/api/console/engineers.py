@@ -21,9 +21,9 @@ from hybrid_search.api.health import health_checks
 from hybrid_search.api.search import search_for_caller
 from hybrid_search.catalog import PROFILE_NAME_PATTERN, parse_model
 from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError
-from hybrid_search.opensearch import profiles as store
 from hybrid_search.profiles import BlendProfile, StoredProfile, differences
 from hybrid_search.services import Services
+from hybrid_search.stores.opensearch import profiles as store
 from hybrid_search.training import TrainingState, jobs_view
 
 QRELS_SUFFIXES = (".tsv", ".txt", ".qrels", ".json")

@@ -13,7 +13,7 @@ from hybrid_search.api.console.keys import page
 from hybrid_search.api.products import accept_reviews, accept_upload, queue_reindex, remove_product, tags_to_review
 from hybrid_search.catalog import TAGGED
 from hybrid_search.errors import HybridSearchError, UnauthorisedError
-from hybrid_search.opensearch.products import list_products, refresh
+from hybrid_search.stores.opensearch.products import list_products, refresh
 
 REVIEWED = 50  # tags the page lists, least sure first
 

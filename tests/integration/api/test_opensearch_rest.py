@@ -14,8 +14,8 @@ import pytest
 import requests
 from opensearchpy import AuthenticationException, NotFoundError, OpenSearch, RequestError, Search
 
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.queries import HIDDEN_FIELDS
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 
 CLIENT_KEY = "dev-client-key"
 SHIRTS = {"query": {"match": {"title": "shirt"}}}

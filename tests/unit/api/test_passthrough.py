@@ -12,7 +12,7 @@ from hybrid_search.api.passthrough import (
     keep_alive_seconds,
 )
 from hybrid_search.errors import InvalidInputError
-from hybrid_search.opensearch.queries import HIDDEN_FIELDS
+from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 
 MATCH = {"match": {"title": "backpack"}}
 

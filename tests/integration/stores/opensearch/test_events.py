@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from hybrid_search.opensearch.client import make_client
-from hybrid_search.opensearch.events import count_events, iter_interactions, iter_search_events
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.events import count_events, iter_interactions, iter_search_events
 
 
 def test_a_shop_without_an_events_index_has_no_events_rather_than_an_error(search_settings):

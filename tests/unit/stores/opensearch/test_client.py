@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hybrid_search.errors import ServiceUnavailableError
-from hybrid_search.opensearch.client import make_client, translated_errors
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import make_client, translated_errors
 from tests.net import free_port  # bound and let go: nothing listens there
 
 ROOT = {"name": "node-1", "cluster_name": "test", "version": {"number": "2.19.1", "distribution": "opensearch"}}

@@ -1,4 +1,4 @@
-from hybrid_search.opensearch.queries import (
+from hybrid_search.stores.opensearch.queries import (
     attribute_terms,
     build_attribute_query,
     build_bm25_query,

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from opensearchpy import OpenSearch
 
 from hybrid_search.errors import BackendError, InvalidInputError
-from hybrid_search.opensearch.client import translated_errors
-from hybrid_search.opensearch.profiles import ensure_profiles_index
 from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.client import translated_errors
+from hybrid_search.stores.opensearch.profiles import ensure_profiles_index
 
 if TYPE_CHECKING:
     from hybrid_search.models import ModelSet
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "index_templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "index_templates"
 
 
 def load_template(name: str) -> dict[str, Any]:

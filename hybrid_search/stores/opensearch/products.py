@@ -11,7 +11,7 @@ from opensearchpy import OpenSearch, helpers
 
 from hybrid_search.catalog import doc_id
 from hybrid_search.errors import BackendError, InvalidInputError
-from hybrid_search.opensearch.client import mget_found, translated_errors
+from hybrid_search.stores.opensearch.client import mget_found, translated_errors
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 import pytest
 
 from hybrid_search.errors import BackendError
-from hybrid_search.opensearch.hybrid import build_hybrid_body, hybrid_hit, native_blend
-from hybrid_search.opensearch.queries import build_bm25_query, build_filters, build_knn_query
 from hybrid_search.profiles import BlendProfile
+from hybrid_search.stores.opensearch.hybrid import build_hybrid_body, hybrid_hit, native_blend
+from hybrid_search.stores.opensearch.queries import build_bm25_query, build_filters, build_knn_query
 
 LEGS = ["bm25", "text", "attributes"]
 WEIGHTS = {"bm25": 0.3, "text": 0.5, "fused": 0.0, "image": 0.0, "attributes": 3.0}

@@ -1,11 +1,11 @@
-from hybrid_search.opensearch.indices import (
+from hybrid_search.settings import Settings
+from hybrid_search.stores.opensearch.indices import (
     load_template,
     physical_index_name,
     products_index_name,
     render_events_template,
     render_products_template,
 )
-from hybrid_search.settings import Settings
 
 
 def _knn_fields(properties):

@@ -1,4 +1,4 @@
-from hybrid_search.opensearch.facets import SPELLING, respelled, with_spelling
+from hybrid_search.stores.opensearch.facets import SPELLING, respelled, with_spelling
 
 
 def test_terms_over_a_folded_field_ask_for_its_spelling_at_any_depth():

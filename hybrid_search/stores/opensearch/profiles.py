@@ -10,8 +10,8 @@ import opensearchpy
 from opensearchpy import OpenSearch
 
 from hybrid_search.errors import ConflictError, NotFoundError
-from hybrid_search.opensearch.client import translated_errors
 from hybrid_search.profiles import BUILT_IN, DEFAULT_NAME, BlendProfile, StoredProfile, parse_reference
+from hybrid_search.stores.opensearch.client import translated_errors
 
 MAPPING = {
     "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},  # a copy on a second node

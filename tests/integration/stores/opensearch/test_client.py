@@ -1,7 +1,7 @@
 """The client against the real node: a host that is down among the cluster's hosts costs nothing but a
 retry, sniffing finds the node's own address, and the health check reads through it."""
 
-from hybrid_search.opensearch.client import cluster_health, make_client
+from hybrid_search.stores.opensearch.client import cluster_health, make_client
 from tests.net import free_port  # bound and let go: nothing listens there
 
 

@@ -9,7 +9,7 @@ from opensearchpy import OpenSearch, helpers
 
 from hybrid_search.encoders.behaviour import Interaction
 from hybrid_search.errors import BackendError
-from hybrid_search.opensearch.client import translated_errors
+from hybrid_search.stores.opensearch.client import translated_errors
 
 
 def write_events(client: OpenSearch, alias: str, events: Sequence[dict[str, Any]], refresh: bool = False) -> None:
