@@ -377,11 +377,10 @@ def _load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, l
 
 
 def _training_state(settings: Settings) -> Any:
-    import redis
+    from hybrid_search.stores.redis.client import connect
+    from hybrid_search.stores.redis.training_state import TrainingState
 
-    from hybrid_search.training import TrainingState
-
-    return TrainingState(redis.Redis.from_url(settings.redis_url), settings.products_alias)
+    return TrainingState(connect(settings.redis_url), settings.products_alias)
 
 
 def _wait_until_embedded(client: Any, settings: Settings, merchant: str, total: int) -> None:

@@ -29,7 +29,6 @@ from hybrid_search.live_models import LiveModels, alias_record
 from hybrid_search.photos import PhotoStore, check_full_decode
 from hybrid_search.pipeline import EmbeddingPipeline
 from hybrid_search.profiles import BlendProfile, ProfileCache, StoredProfile, every_leg
-from hybrid_search.query_log import FeatureLog
 from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.features import QuerySignals
 from hybrid_search.ranking.learned import LearnedRanker, Ranking
@@ -64,7 +63,8 @@ from hybrid_search.stores.opensearch.search import (
     run_legs_counted,
     search_sources,
 )
-from hybrid_search.users import UserProfiles
+from hybrid_search.stores.redis.query_log import FeatureLog
+from hybrid_search.stores.redis.users import UserProfiles
 
 VOTER_LEGS = ("fused", "image")
 # what a voter brings: its merchant's values, and its taggers' where the merchant gave none

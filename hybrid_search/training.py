@@ -26,17 +26,13 @@ a Celery task that holds a lease, renewed by a heartbeat while it works. The wor
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
-
-import redis
 
 from hybrid_search import jobs
 from hybrid_search.catalog import TAGGED
@@ -58,178 +54,17 @@ from hybrid_search.stores.opensearch.events import count_events
 from hybrid_search.stores.opensearch.indices import activate_built, alias_targets, building_indices, drop_superseded
 from hybrid_search.stores.opensearch.products import recently_ready, refresh, status_counts
 from hybrid_search.stores.opensearch.profiles import save_version
+from hybrid_search.stores.redis.training_state import FAILED, RUNNING, TrainingState
 
 T = TypeVar("T")
-TRANSIENT = (ServiceUnavailableError, BackendError, redis.RedisError)  # retried, not failed
+TRANSIENT = (ServiceUnavailableError, BackendError)  # retried, not failed (Redis's failures among the first)
 PROFILE = "default"  # the profile /search uses unless told otherwise
 STEPS = ("tags", "attributes", "behaviour", "fusion", "copy", "embed", "ranker", "profile")
-RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
-# HSET the fields (ARGV[2:]) on the run record only while its id is ARGV[1]
-UPDATE_IF_OURS = """
-if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-  return 1
-end
-return 0
-"""
-
-
-class TrainingState:
-    """The Redis record of one alias's training: what changed since the last run, and the run itself."""
-
-    def __init__(self, client: redis.Redis, alias: str) -> None:
-        self.redis = client
-        self.prefix = f"hybrid-search:training:{alias}"
-
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}:{name}"
-
-    def note_changes(self, count: int, catalog_load: bool = False) -> None:
-        """``count`` products were uploaded (a catalog load is due a run whatever the count)."""
-        pipe = self.redis.pipeline()
-        pipe.incrby(self._key("changes"), count)
-        pipe.set(self._key("last-change"), time.time())
-        if catalog_load:
-            pipe.set(self._key("catalog-load"), 1)
-        pipe.execute()
-
-    def trigger(self) -> dict[str, Any]:
-        changes, last, catalog_load, requested = self.redis.mget(
-            [self._key(name) for name in ("changes", "last-change", "catalog-load", "requested")]
-        )
-        return {
-            "changes": int(changes or 0),
-            "last_change": float(last) if last else None,
-            "catalog_load": bool(catalog_load),
-            "requested": requested.decode() if requested else None,
-        }
-
-    def request(self, reason: str) -> None:
-        """Ask for a run as soon as uploads are quiet and nothing is pending (a manual start)."""
-        self.redis.set(self._key("requested"), reason)
-
-    def try_start(self, reason: str, events: int) -> str | None:
-        """Start a run unless one is running; its trigger is consumed (changes after this count for the next)."""
-        run_id = uuid.uuid4().hex[:12]
-        if not self.redis.set(self._key("active"), run_id, nx=True):
-            return None
-        now = time.time()
-        pipe = self.redis.pipeline()
-        pipe.delete(self._key("run"), self._key("requested"), self._key("catalog-load"))
-        pipe.set(self._key("changes"), 0)
-        pipe.hset(
-            self._key("run"),
-            mapping={
-                "id": run_id,
-                "state": RUNNING,
-                "reason": reason,
-                "started": now,
-                "step": STEPS[0],
-                "step_started": now,
-                "heartbeat": now,
-                "events": events,
-                "steps": "{}",
-            },
-        )
-        pipe.execute()
-        return run_id
-
-    def run(self) -> dict[str, Any] | None:
-        raw = self.redis.hgetall(self._key("run"))
-        if not raw:
-            return None
-        run: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
-        for name in ("started", "step_started", "heartbeat", "finished"):
-            if name in run:
-                run[name] = float(run[name])
-        for name in ("progress_done", "progress_total", "events"):
-            if name in run:
-                run[name] = int(run[name])
-        run["steps"] = json.loads(run.get("steps", "{}"))
-        return run
-
-    def active(self) -> str | None:
-        value = self.redis.get(self._key("active"))
-        return value.decode() if value else None
-
-    def update(self, run_id: str, **fields: Any) -> None:
-        """Set ``fields`` on the run record if it is still ``run_id``'s, in one atomic step: a worker
-        that checked first and wrote after could leave a record of its fields alone (no id, no state)."""
-        if self.active() == run_id:
-            pairs = [item for k, v in fields.items() for item in (k, _redis_value(v))]
-            self.redis.eval(UPDATE_IF_OURS, 1, self._key("run"), run_id, *pairs)
-
-    def progress(self, run_id: str, done: int, total: int, message: str = "") -> None:
-        self.update(run_id, progress_done=done, progress_total=total, message=message, heartbeat=time.time())
-
-    def advance(self, run_id: str, step: str, result: dict[str, Any]) -> str | None:
-        """Record ``step`` as finished with ``result``; returns the next step (None: the run is done)."""
-        run = self.run()
-        if run is None or run["id"] != run_id or run["step"] != step:
-            return None
-        now = time.time()
-        steps = {**run["steps"], step: {**result, "seconds": round(now - run["step_started"], 1)}}
-        following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else None
-        fields: dict[str, Any] = {"steps": steps, "progress_done": 0, "progress_total": 0, "message": ""}
-        if following:
-            fields |= {"step": following, "step_started": now, "heartbeat": now}
-        self.update(run_id, **fields)
-        if following is None:
-            self.finish(run_id, DONE)
-        return following
-
-    def finish(self, run_id: str, state: str, error: str | None = None) -> None:
-        if self.active() != run_id:
-            return
-        run = self.run() or {}
-        fields: dict[str, Any] = {"state": state, "finished": time.time()}
-        if error:
-            fields["error"] = error
-        self.update(run_id, **fields)
-        if state == DONE:
-            seconds = {name: step["seconds"] for name, step in run.get("steps", {}).items() if "seconds" in step}
-            self.redis.set(self._key("durations"), json.dumps(seconds))
-        self.redis.delete(self._key("active"), self._key("lease"))
-
-    def events_at_rebuild(self) -> int:
-        """The events counted when behaviour vectors were last rebuilt by a run."""
-        return int(self.redis.get(self._key("events-at-rebuild")) or 0)
-
-    def rebuilt_behaviour(self, events: int) -> None:
-        self.redis.set(self._key("events-at-rebuild"), events)
-
-    def durations(self) -> dict[str, float]:
-        """Seconds each step took in the last finished run (for estimates)."""
-        raw = self.redis.get(self._key("durations"))
-        return json.loads(raw) if raw else {}
-
-    def take_lease(self, run_id: str, step: str, lease_s: float) -> str | None:
-        """Hold the right to run ``step`` of the active run for ``lease_s`` (renewed by ``renew``)."""
-        run = self.run()
-        if self.active() != run_id or run is None or run["step"] != step:
-            return None
-        token = f"{run_id}:{step}:{uuid.uuid4().hex[:8]}"
-        if not self.redis.set(self._key("lease"), token, nx=True, px=int(lease_s * 1000)):
-            return None
-        self.update(run_id, heartbeat=time.time())
-        return token
-
-    def renew(self, run_id: str, token: str, lease_s: float) -> None:
-        if self.redis.get(self._key("lease")) == token.encode():
-            self.redis.pexpire(self._key("lease"), int(lease_s * 1000))
-            self.update(run_id, heartbeat=time.time())
-
-    def release(self, token: str) -> None:
-        if self.redis.get(self._key("lease")) == token.encode():
-            self.redis.delete(self._key("lease"))
-
-
-def _redis_value(value: Any) -> str | int | float:
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return "" if value is None else value
+def _following(step: str) -> str | None:
+    """The step after ``step`` (None after the last)."""
+    return STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else None
 
 
 @dataclass(frozen=True)
@@ -274,7 +109,7 @@ def tick(ctx: Context) -> str:
     refresh(ctx.client, live[0])  # an upload quieter than the refresh interval is not yet searchable
     if status_counts(ctx.client, live[0]).get("pending", 0) > 0:
         return "waiting for embedding"
-    run_id = state.try_start(reason, _events(ctx))
+    run_id = state.try_start(reason, _events(ctx), STEPS[0])
     if run_id is None:
         return "a run is active"
     ctx.send_step(run_id, STEPS[0])
@@ -299,7 +134,7 @@ def run_step(ctx: Context, run_id: str, step: str) -> str:
         return "failed"
     finally:
         state.release(token)
-    following = state.advance(run_id, step, result)
+    following = state.advance(run_id, step, result, _following(step))
     if following and following != "embed":
         ctx.send_step(run_id, following)
     return "done"
@@ -421,7 +256,7 @@ def _embed_step(ctx: Context, run: dict[str, Any]) -> str:
 
 
 def _advance_from_embed(ctx: Context, run_id: str, result: dict[str, Any]) -> None:
-    if following := ctx.state.advance(run_id, "embed", result):
+    if following := ctx.state.advance(run_id, "embed", result, _following("embed")):
         ctx.send_step(run_id, following)
 
 

@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import redis
 from celery import signals
 
 from hybrid_search import jobs, training
@@ -38,6 +37,8 @@ from hybrid_search.queue import (
 from hybrid_search.search import SearchService
 from hybrid_search.services import Services
 from hybrid_search.settings import Settings
+from hybrid_search.stores.redis.errors import TRANSIENT_ERRORS
+from hybrid_search.stores.redis.training_state import TrainingState
 
 app = make_celery()
 
@@ -46,7 +47,7 @@ app = make_celery()
 # back (bench/reliability); 30 tries span about 12 minutes on average (25 at most), after which the
 # reconciler re-queues what is still pending.
 RETRY = {
-    "autoretry_for": (ServiceUnavailableError, BackendError, redis.ConnectionError, redis.TimeoutError),
+    "autoretry_for": (ServiceUnavailableError, BackendError, *TRANSIENT_ERRORS),
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,
@@ -195,7 +196,7 @@ def _training() -> training.Context:
     return training.Context(
         client=services.opensearch,
         settings=services.settings,
-        state=training.TrainingState(services.redis, services.settings.products_alias),
+        state=TrainingState(services.redis, services.settings.products_alias),
         enqueue=enqueue_embedding(app),
         send_step=lambda run_id, step: app.send_task(TRAINING_STEP, args=[run_id, step]),
     )

@@ -8,16 +8,16 @@ from collections.abc import Mapping
 
 from flask import current_app, request
 
-from hybrid_search.api.sessions import session_key
 from hybrid_search.errors import UnauthorisedError
 from hybrid_search.settings import Settings
+from hybrid_search.stores.redis.sessions import session_key
 
 
 def _settings() -> Settings:
     return current_app.extensions["hybrid_search"].settings
 
 
-KEY_COOKIE = "hybrid_search_key"  # the console's session id (api/sessions.py; HttpOnly, SameSite=Strict)
+KEY_COOKIE = "hybrid_search_key"  # the console's session id (stores/redis/sessions.py; HttpOnly, SameSite=Strict)
 
 
 def _key() -> str:

@@ -18,8 +18,8 @@ from hybrid_search.api.bodies import json_object
 from hybrid_search.catalog import PROFILE_NAME_PATTERN, PROFILE_REFERENCE_PATTERN, Whole, parse_model
 from hybrid_search.errors import InvalidInputError
 from hybrid_search.evaluation import jobs
-from hybrid_search.evaluation.run_log import RunLog
 from hybrid_search.queue import EVALUATE, TUNE
+from hybrid_search.stores.redis.run_log import RunLog
 
 evaluation = Blueprint("evaluation", __name__)
 ProfileName = Annotated[str, StringConstraints(pattern=rf"^{PROFILE_NAME_PATTERN}$")]

@@ -16,13 +16,13 @@ from hybrid_search.api.auth import require_admin, require_client
 from hybrid_search.api.bodies import json_body, json_object
 from hybrid_search.catalog import EventIn, parse_model
 from hybrid_search.errors import InvalidInputError, RateLimitedError
-from hybrid_search.query_log import QueryLog
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS
-from hybrid_search.rate_limits import RateLimits
 from hybrid_search.stores.opensearch.events import delete_events, write_events
 from hybrid_search.stores.opensearch.products import resolve_named
 from hybrid_search.stores.opensearch.search import get_sources
-from hybrid_search.users import UserProfiles
+from hybrid_search.stores.redis.query_log import QueryLog
+from hybrid_search.stores.redis.rate_limits import RateLimits
+from hybrid_search.stores.redis.users import UserProfiles
 
 events = Blueprint("events", __name__)
 MAX_EVENTS = 1000
@@ -52,7 +52,7 @@ def post_events() -> tuple[Response, int]:
     services = current_app.extensions["hybrid_search"]
     settings = services.settings
     if settings.user_events_per_minute:
-        limits = RateLimits(services.redis, settings.products_alias)
+        limits = RateLimits(services.redis, settings.products_alias, services.clock)
         for user, count in Counter(e.user_id for e in parsed if e.user_id).items():
             retry_after = limits.over(f"events:{client}:{user}", settings.user_events_per_minute, count)
             if retry_after:

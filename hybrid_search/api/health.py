@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import redis
 from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.search import search_service
 from hybrid_search.errors import HybridSearchError
 from hybrid_search.services import Services
 from hybrid_search.stores.opensearch.client import cluster_health
+from hybrid_search.stores.redis.client import ping
 
 health = Blueprint("health", __name__)
 
@@ -32,12 +32,7 @@ def health_checks() -> tuple[bool, dict[str, object]]:
     except HybridSearchError as exc:
         checks["opensearch"] = {"error": exc.code, "message": str(exc)}
         opensearch_ok = False
-    try:
-        redis_ok = bool(services.redis.ping())
-        checks["redis"] = {"ping": redis_ok}
-    except redis.RedisError as exc:
-        checks["redis"] = {"error": "service_unavailable", "message": str(exc)}
-        redis_ok = False
+    redis_ok, checks["redis"] = ping(services.redis)
     if opensearch_ok:
         checks["models"] = _models()
     return opensearch_ok and redis_ok, checks

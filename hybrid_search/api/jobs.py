@@ -6,7 +6,8 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.auth import require_admin
 from hybrid_search.services import Services
-from hybrid_search.training import TrainingState, jobs_view
+from hybrid_search.stores.redis.training_state import TrainingState
+from hybrid_search.training import jobs_view
 
 jobs = Blueprint("jobs", __name__)
 

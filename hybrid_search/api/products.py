@@ -30,7 +30,7 @@ from hybrid_search.ingest import apply_reviews, submit_products, write_targets
 from hybrid_search.queue import REINDEX, enqueue_embedding
 from hybrid_search.services import Services
 from hybrid_search.stores.opensearch.products import delete_products, get_product, list_products, list_tags
-from hybrid_search.training import TrainingState
+from hybrid_search.stores.redis.training_state import TrainingState
 
 MAX_DELETES = 1000  # product ids one bulk delete takes
 MAX_REVIEWS = 1000  # answers to the taggers one request takes

@@ -6,7 +6,7 @@ from flask import Flask, current_app, request
 
 from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.errors import RateLimitedError
-from hybrid_search.rate_limits import RateLimits
+from hybrid_search.stores.redis.rate_limits import RateLimits
 
 # the console's search page runs the same search: it counts against the same share
 PUBLIC = frozenset({"search.run_search", "search.opensearch_search", "events.post_events", "console.search_page"})
@@ -27,6 +27,6 @@ def limit_call_rates(app: Flask) -> None:
         )
         if limit <= 0:
             return
-        retry_after = RateLimits(services.redis, settings.products_alias).over(bucket, limit)
+        retry_after = RateLimits(services.redis, settings.products_alias, services.clock).over(bucket, limit)
         if retry_after:
             raise RateLimitedError(f"more than {limit} calls a minute; retry in {retry_after} s", retry_after)

@@ -11,8 +11,8 @@ from hybrid_search.api.auth import caller_client
 from hybrid_search.api.bodies import json_object
 from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, parse_model
 from hybrid_search.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
-from hybrid_search.query_log import QueryLog
 from hybrid_search.search import SearchService, Storefront
+from hybrid_search.stores.redis.query_log import QueryLog
 
 search = Blueprint("search", __name__)
 _lock = threading.Lock()

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from hybrid_search.api.auth import caller_client, is_admin
 from hybrid_search.errors import InvalidInputError, UnauthorisedError
 from hybrid_search.stores.opensearch.events import delete_user_events
-from hybrid_search.users import UserProfiles
+from hybrid_search.stores.redis.users import UserProfiles
 
 users = Blueprint("users", __name__)
 

@@ -25,12 +25,12 @@ from hybrid_search.live_models import record_artifacts
 from hybrid_search.models import artifact_name
 from hybrid_search.photos import PhotoStore
 from hybrid_search.profiles import BlendProfile, every_leg
-from hybrid_search.query_log import FeatureLog
 from hybrid_search.ranking.features import LegHits, QuerySignals
 from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
 from hybrid_search.search import SearchService
 from hybrid_search.stores.opensearch.indices import alias_targets
 from hybrid_search.stores.opensearch.products import read_vectors
+from hybrid_search.stores.redis.query_log import FeatureLog
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]

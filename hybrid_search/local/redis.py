@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import redis
-
 from hybrid_search.errors import LocalServiceError
 from hybrid_search.local.apt import apt_install
 from hybrid_search.local.process import ManagedProcess
+from hybrid_search.stores.redis.client import connect, ping
 
 
 def ensure_redis_server() -> str:
@@ -56,10 +55,7 @@ class LocalRedis:
         self.process = ManagedProcess("Redis", data_dir / "redis.pid", data_dir / "redis.log")
 
     def healthy(self) -> bool:
-        try:
-            return bool(redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping())
-        except redis.RedisError:
-            return False
+        return ping(connect(f"redis://127.0.0.1:{self.port}/0", timeout_s=1))[0]
 
     def start(self, timeout_s: float = 30.0) -> int:
         if self.process.pid() is None and self.healthy():

@@ -33,7 +33,7 @@ from hybrid_search.settings import Settings
 from hybrid_search.stores.opensearch.client import make_client, translated_errors
 from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices
 from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
-from hybrid_search.training import TrainingState
+from hybrid_search.stores.redis.training_state import TrainingState
 from tests.integration.catalogs import load_test_catalog
 from tests.integration.processes import Worker, worker_env
 from tests.integration.test_engines import MSEARCH, NATIVE, QUERIES, TEXT_LEGS, search, use_profile

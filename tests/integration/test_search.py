@@ -13,7 +13,7 @@ from hybrid_search.ranking.rerank import profile_from_history
 from hybrid_search.services import Services
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.search import get_sources
-from hybrid_search.users import UserProfiles
+from hybrid_search.stores.redis.users import UserProfiles
 from tests.data import photo_bytes
 from tests.integration.events import purchases
 

@@ -29,7 +29,8 @@ from hybrid_search.stores.opensearch.events import write_events
 from hybrid_search.stores.opensearch.indices import alias_targets, building_indices, ensure_indices, products_index_name
 from hybrid_search.stores.opensearch.products import refresh, status_counts
 from hybrid_search.stores.opensearch.profiles import activate, delete_profile, get_active, list_versions
-from hybrid_search.training import STEPS, TrainingState
+from hybrid_search.stores.redis.training_state import TrainingState
+from hybrid_search.training import STEPS
 from tests.data import FASHION, fashion_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.processes import Worker, worker_env
@@ -304,7 +305,7 @@ def profile_run(search_settings, catalog, tmp_path) -> Iterator[tuple[training.C
     judged = evaluation_jobs.judgments_from_events(client, search_settings, tmp_path / "clicks.json")["queries"]
     assert judged >= len(ASKS)
     state = TrainingState(services.redis, search_settings.products_alias)
-    run_id = state.try_start("a test", events=len(events))
+    run_id = state.try_start("a test", events=len(events), first_step=STEPS[0])
     assert run_id is not None
     state.update(run_id, step="profile")
     sent: list[tuple[str, str]] = []

@@ -1,4 +1,5 @@
-from hybrid_search.training import DONE, FAILED, RUNNING, STEPS, eta
+from hybrid_search.stores.redis.training_state import DONE, FAILED, RUNNING
+from hybrid_search.training import STEPS, eta
 
 
 def run(**fields):

@@ -1,6 +1,6 @@
 """The web console under /ui: server-rendered pages over the same services, keys and errors as the
 API, for shoppers' searches (no key), merchants (a merchant key) and search engineers (the admin key).
-A key typed into the console opens a session (api/sessions.py) whose id, never the key, travels in
+A key typed into the console opens a session (stores/redis/sessions.py) whose id, never the key, travels in
 an HttpOnly, same-site cookie that only these routes read."""
 
 from __future__ import annotations

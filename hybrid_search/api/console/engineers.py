@@ -24,7 +24,8 @@ from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundE
 from hybrid_search.profiles import BlendProfile, StoredProfile, differences
 from hybrid_search.services import Services
 from hybrid_search.stores.opensearch import profiles as store
-from hybrid_search.training import TrainingState, jobs_view
+from hybrid_search.stores.redis.training_state import TrainingState
+from hybrid_search.training import jobs_view
 
 QRELS_SUFFIXES = (".tsv", ".txt", ".qrels", ".json")
 COMPARE_SIZE = 20

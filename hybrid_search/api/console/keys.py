@@ -11,8 +11,8 @@ from flask import Response, current_app, redirect, render_template, request, url
 from hybrid_search.api.auth import KEY_COOKIE, known_key
 from hybrid_search.api.console import console
 from hybrid_search.api.errors import error_response, status_for
-from hybrid_search.api.sessions import close_session, open_session
 from hybrid_search.errors import HybridSearchError, RateLimitedError, ServiceUnavailableError, UnauthorisedError
+from hybrid_search.stores.redis.sessions import close_session, open_session
 
 log = logging.getLogger(__name__)
 # a console page to return to: /ui, a path under it and a query string; no scheme, host or control characters

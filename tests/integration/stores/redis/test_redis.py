@@ -1,9 +1,19 @@
-"""Redis: a round trip, and AOF persistence that keeps queued work across a restart."""
+"""Redis: a round trip, AOF persistence that keeps queued work across a restart, and one error for an outage."""
 
+import pytest
 import redis
 
+from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.training import TrainingState
+from hybrid_search.stores.redis.client import connect, ping
+from hybrid_search.stores.redis.query_log import QueryLog
+from hybrid_search.stores.redis.query_photos import QueryPhotos
+from hybrid_search.stores.redis.rate_limits import RateLimits
+from hybrid_search.stores.redis.run_log import RunLog
+from hybrid_search.stores.redis.scrolls import Scrolls
+from hybrid_search.stores.redis.sessions import open_session
+from hybrid_search.stores.redis.training_state import TrainingState
+from hybrid_search.stores.redis.users import UserProfiles
 from tests.net import free_port
 
 
@@ -32,7 +42,7 @@ def test_a_training_runs_record_is_written_only_while_it_is_that_runs(services):
     """A worker's progress lands on its own run's record and never makes a record of its own (one
     with a heartbeat and no state made `hybrid-search status` fail with KeyError: 'state')."""
     state = TrainingState(services.redis, services.settings.products_alias)
-    run_id = state.try_start("a test", 0)
+    run_id = state.try_start("a test", 0, "tags")
     try:
         state.progress(run_id, 1, 3, "encoding")
         assert (state.run()["message"], state.run()["state"]) == ("encoding", "running")
@@ -43,3 +53,23 @@ def test_a_training_runs_record_is_written_only_while_it_is_that_runs(services):
         assert state.run() is None
     finally:
         services.redis.delete(*(state._key(name) for name in ("run", "active", "lease", "changes")))
+
+
+def test_a_redis_outage_is_one_error_for_every_store_but_the_rate_limits():
+    """Every store but the rate limits (which fail open) answers an outage with ServiceUnavailableError."""
+    down = connect("redis://127.0.0.1:9/0", timeout_s=1)
+    calls = [
+        lambda: TrainingState(down, "a").run(),
+        lambda: TrainingState(down, "a").note_changes(1),
+        lambda: UserProfiles(down, "a").get("t", "u"),
+        lambda: QueryLog(down, "a", 60).texts(["q"]),
+        lambda: Scrolls(down, "a").holds("s", "c"),
+        lambda: QueryPhotos(down, "a").keep(b"photo"),
+        lambda: RunLog(down, "a").recent(),
+        lambda: open_session(down, "a", "key"),
+    ]
+    for call in calls:
+        with pytest.raises(ServiceUnavailableError, match="Redis unavailable while"):
+            call()
+    assert RateLimits(down, "a").over("b", 0) == 0
+    assert ping(down)[0] is False

@@ -4,28 +4,27 @@ judge by; and the learned ranker's inputs by query text, which click judgments t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from collections.abc import Collection
 
-import redis
-
 from hybrid_search.ranking.features import LegHits, QuerySignals
-from hybrid_search.users import redis_errors
+from hybrid_search.stores.redis.client import Redis
+from hybrid_search.stores.redis.errors import redis_errors
+from hybrid_search.stores.redis.keys import features_key, query_key
 
 
 class QueryLog:
     """``<prefix>:query:<query_id>`` → the query text, for ``ttl_s`` seconds. A query_id is a random
     UUID returned only to the caller of that search, so it needs no tenant of its own."""
 
-    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int) -> None:
+    def __init__(self, client: Redis, prefix: str, ttl_s: int) -> None:
         self.redis = client
         self.prefix = prefix
         self.ttl_s = ttl_s
 
     def _key(self, query_id: str) -> str:
-        return f"{self.prefix}:query:{query_id}"
+        return query_key(self.prefix, query_id)
 
     def record(self, query_id: str, text: str) -> None:
         with redis_errors("logging a query"):
@@ -41,11 +40,6 @@ class QueryLog:
         return {q: text.decode() for q, text in zip(ids, found, strict=True) if text is not None}
 
 
-def _text_key(text: str) -> str:
-    """A query text as judgments group it (case and spacing aside), hashed into a key."""
-    return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:32]
-
-
 class FeatureLog:
     """The learned ranker's inputs as served (feature logging, as OpenSearch's LTR plugin logs
     features): for each query text served with the ranker, its latest search's legs (best-first
@@ -53,13 +47,13 @@ class FeatureLog:
     ``ttl_s`` seconds. ``train-ranker --qrels`` trains click judgments on them, so a ranker learns
     from what shoppers saw, not from what the legs return after the catalog has changed."""
 
-    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int) -> None:
+    def __init__(self, client: Redis, prefix: str, ttl_s: int) -> None:
         self.redis = client
         self.prefix = prefix
         self.ttl_s = ttl_s
 
     def _key(self, text: str) -> str:
-        return f"{self.prefix}:features:{_text_key(text)}"
+        return features_key(self.prefix, text)
 
     def record(self, text: str, ranker: str, legs: LegHits, signals: QuerySignals) -> None:
         payload = {

@@ -7,17 +7,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
-
-from hybrid_search.users import redis_errors
+from hybrid_search.stores.redis.client import Redis
+from hybrid_search.stores.redis.errors import redis_errors
+from hybrid_search.stores.redis.keys import runs_key
 
 
 class RunLog:
     """``<prefix>:runs``: a Redis list of ``{task_id, kind, started, request}``, capped at ``keep``."""
 
-    def __init__(self, client: redis.Redis, prefix: str, keep: int = 50) -> None:
+    def __init__(self, client: Redis, prefix: str, keep: int = 50) -> None:
         self.redis = client
-        self.key = f"{prefix}:runs"
+        self.key = runs_key(prefix)
         self.keep = keep
 
     def record(self, task_id: str, kind: str, request: dict[str, Any]) -> None:

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import redis
 
 from hybrid_search.encoders.behaviour import ACTION_WEIGHTS
-from hybrid_search.errors import ServiceUnavailableError
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, affinity_shares, updated_vector
+from hybrid_search.stores.redis.client import Redis
+from hybrid_search.stores.redis.errors import redis_errors
+from hybrid_search.stores.redis.keys import SEPARATOR, user_keys
 
 PROFILE_TTL_S = 90 * 24 * 3600
 HISTORY_KEPT = 50  # recent products per user, for explaining a boost
-SEPARATOR = "\x1f"
-
-
-@contextmanager
-def redis_errors(doing: str) -> Iterator[None]:
-    """Redis failures as the retryable ServiceUnavailableError (503 + Retry-After in the API)."""
-    try:
-        yield
-    except redis.RedisError as exc:
-        raise ServiceUnavailableError(f"Redis unavailable while {doing} ({exc.__class__.__name__})") from exc
 
 
 class UserProfiles:
@@ -32,14 +22,13 @@ class UserProfiles:
     holds the float32 moving average of fused vectors the user acted on, ``...:aff`` counts
     action-weighted attribute values (``colour\\x1fblack``), ``...:hist`` the recent products."""
 
-    def __init__(self, client: redis.Redis, prefix: str, decay: float = 0.5) -> None:
+    def __init__(self, client: Redis, prefix: str, decay: float = 0.5) -> None:
         self.redis = client
         self.prefix = prefix
         self.decay = decay  # how much of the user's vector each new action keeps
 
     def _keys(self, tenant: str, user_id: str) -> tuple[str, str, str]:
-        base = f"{self.prefix}:user:{tenant}{SEPARATOR}{user_id}"
-        return f"{base}:vec", f"{base}:aff", f"{base}:hist"
+        return user_keys(self.prefix, tenant, user_id)
 
     def check(self) -> None:
         """Raise ServiceUnavailableError unless Redis answers (before writing what it must follow)."""

@@ -4,7 +4,7 @@ import pytest
 import redis
 
 from hybrid_search.errors import ServiceUnavailableError
-from hybrid_search.evaluation.run_log import RunLog
+from hybrid_search.stores.redis.run_log import RunLog
 
 
 def test_runs_are_listed_newest_first_and_capped(services):
