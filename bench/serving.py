@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import requests
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 API_PORT = 8099
 

@@ -15,7 +15,8 @@ from urllib.request import urlopen
 import click
 from tqdm import tqdm
 
-from hybrid_search.errors import HybridSearchError, LocalServiceError
+from hybrid_search.core.errors import HybridSearchError, LocalServiceError
+from hybrid_search.core.settings import Settings
 from hybrid_search.local.dictionaries import ensure_dictionaries
 from hybrid_search.local.keys import ensure_keys, keys_path
 from hybrid_search.local.opensearch import (
@@ -28,7 +29,6 @@ from hybrid_search.local.opensearch import (
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis, ensure_redis_server
 from hybrid_search.local.security import APP_USER
-from hybrid_search.settings import Settings
 
 
 def local_opensearch(settings: Settings, secure: bool | None = None, nodes: int | None = None) -> list[LocalOpenSearch]:
@@ -156,8 +156,8 @@ def local_status(settings: Settings) -> None:
 @click.pass_obj
 def init_indices(settings: Settings, wait: float) -> None:
     """Install the index templates and make sure each alias points at a versioned index."""
-    from hybrid_search.errors import BackendError, ServiceUnavailableError
-    from hybrid_search.models import ModelSet
+    from hybrid_search.core.errors import BackendError, ServiceUnavailableError
+    from hybrid_search.models.sets import ModelSet
     from hybrid_search.stores.opensearch.client import cluster_health, make_client
     from hybrid_search.stores.opensearch.indices import ensure_indices
 
@@ -324,8 +324,8 @@ def local_worker(settings: Settings) -> ManagedProcess:
 
 def _merchant(value: str) -> str:
     """A valid merchant id (documents are keyed "<merchant>/<product id>"), else a usage error."""
-    from hybrid_search.catalog import merchant_id
-    from hybrid_search.errors import InvalidInputError
+    from hybrid_search.core.catalog import merchant_id
+    from hybrid_search.core.errors import InvalidInputError
 
     try:
         return merchant_id(value)
@@ -352,8 +352,8 @@ def load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, li
 
 def _load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None) -> tuple[int, int]:
     """Upload ``folder``'s products; returns (products read, products accepted)."""
-    from hybrid_search.catalog import fashion_row_to_product, parse_products
-    from hybrid_search.ingest import submit_products
+    from hybrid_search.core.catalog import fashion_row_to_product, parse_products
+    from hybrid_search.indexing.ingest import submit_products
     from hybrid_search.queue import enqueue_embedding, make_celery
     from hybrid_search.stores.opensearch.client import make_client
 
@@ -411,8 +411,8 @@ def _wait_until_embedded(client: Any, settings: Settings, merchant: str, total: 
 def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: Path | None) -> None:
     """Train the fusion projection on the live index's title/photo pairs; save a versioned artifact."""
     from hybrid_search.evaluation.judgments import load_queries, query_products
-    from hybrid_search.jobs import train_fusion_from_index
     from hybrid_search.stores.opensearch.client import make_client
+    from hybrid_search.training.trainers import train_fusion_from_index
 
     leave_out = query_products(load_queries(leave_out_queries)) if leave_out_queries else set()
 
@@ -439,10 +439,10 @@ def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: 
 def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
     """Train the query-understanding heads (query -> article type, colour, gender, usage) on the live
     index, and record them on it: searches use them within seconds."""
-    from hybrid_search.encoders.text import load_text_encoder
-    from hybrid_search.jobs import train_attributes_from_index
-    from hybrid_search.live_models import live_models, record_artifacts
+    from hybrid_search.models.encoders.text import load_text_encoder
+    from hybrid_search.models.live import live_models, record_artifacts
     from hybrid_search.stores.opensearch.client import make_client
+    from hybrid_search.training.trainers import train_attributes_from_index
 
     client = make_client(settings)
     encoder = load_text_encoder(live_models(client, settings)[1].text_encoder, settings.device)
@@ -459,8 +459,8 @@ def _tqdm(items: Any, desc: str, total: int) -> Any:
 
 
 def _search_service(settings: Settings) -> Any:
-    from hybrid_search.search import SearchService
-    from hybrid_search.services import Services
+    from hybrid_search.querying.service import SearchService
+    from hybrid_search.stores.services import Services
 
     return SearchService.from_services(Services.from_settings(settings))
 
@@ -668,12 +668,12 @@ def tune(
 @click.pass_obj
 def reindex(settings: Settings, merchant: str | None) -> None:
     """Re-embed with the configured models; a new model version builds a new index, then swaps the alias."""
-    from hybrid_search import jobs
+    from hybrid_search.indexing import reindex
     from hybrid_search.queue import ACTIVATE_WHEN_READY, enqueue_embedding, make_celery
     from hybrid_search.stores.opensearch.client import make_client
 
     queue = make_celery(settings)
-    plan = jobs.reindex(make_client(settings), settings, enqueue_embedding(queue), merchant)
+    plan = reindex.reindex(make_client(settings), settings, enqueue_embedding(queue), merchant)
     if plan.swap_pending:
         queue.send_task(ACTIVATE_WHEN_READY, args=[plan.index], countdown=10)
     click.echo(
@@ -686,11 +686,13 @@ def reindex(settings: Settings, merchant: str | None) -> None:
 @click.pass_obj
 def rebuild_behaviour(settings: Settings) -> None:
     """Recompute behaviour vectors from the events index and re-fuse the products they change."""
-    from hybrid_search import jobs
     from hybrid_search.queue import enqueue_embedding, make_celery
     from hybrid_search.stores.opensearch.client import make_client
+    from hybrid_search.training import trainers
 
-    counts = jobs.rebuild_behaviour_vectors(make_client(settings), settings, enqueue_embedding(make_celery(settings)))
+    counts = trainers.rebuild_behaviour_vectors(
+        make_client(settings), settings, enqueue_embedding(make_celery(settings))
+    )
     click.echo(json.dumps(counts))
 
 
@@ -713,7 +715,7 @@ def drop_index(settings: Settings, index: str) -> None:
 def status(settings: Settings, as_json: bool, watch: float | None) -> None:
     """Embedding progress per products index, and the training run, with estimates."""
     from hybrid_search.stores.opensearch.client import make_client
-    from hybrid_search.training import jobs_view
+    from hybrid_search.training.runner import jobs_view
 
     client, state = make_client(settings), _training_state(settings)
     while True:
@@ -778,7 +780,7 @@ def train(settings: Settings, wait: bool) -> None:
 
 def _follow_training(settings: Settings, since: float) -> dict[str, Any]:
     """Progress bars for the first training run started after ``since``, until it ends; returns it."""
-    from hybrid_search.training import RUNNING, eta
+    from hybrid_search.training.runner import RUNNING, eta
 
     state = _training_state(settings)
     bar, step = None, None

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 EMBED_PRODUCTS = "hybrid_search.embed_products"
 REINDEX = "hybrid_search.reindex"
@@ -67,5 +67,5 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 
 def enqueue_embedding(app: Celery) -> Any:
-    """The ``Enqueue`` callable of hybrid_search.ingest, sending the task by name."""
+    """The ``Enqueue`` callable of hybrid_search.indexing.ingest, sending the task by name."""
     return lambda ids, index: app.send_task(EMBED_PRODUCTS, args=[list(ids), index])

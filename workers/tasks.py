@@ -13,13 +13,15 @@ from typing import Any
 
 from celery import signals
 
-from hybrid_search import jobs, training
-from hybrid_search.errors import BackendError, ServiceUnavailableError
+from hybrid_search.core.errors import BackendError, ServiceUnavailableError
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation import jobs as evaluation
-from hybrid_search.live_models import index_models
-from hybrid_search.models import ModelSet
-from hybrid_search.pipeline import EmbeddingPipeline
-from hybrid_search.pipeline import embed_products as embed
+from hybrid_search.indexing import reindex as reindexing
+from hybrid_search.indexing.embedding import EmbeddingPipeline
+from hybrid_search.indexing.embedding import embed_products as embed
+from hybrid_search.models.live import index_models
+from hybrid_search.models.sets import ModelSet
+from hybrid_search.querying.service import SearchService
 from hybrid_search.queue import (
     ACTIVATE_WHEN_READY,
     EMBED_PRODUCTS,
@@ -34,11 +36,11 @@ from hybrid_search.queue import (
     enqueue_embedding,
     make_celery,
 )
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
 from hybrid_search.stores.redis.errors import TRANSIENT_ERRORS
 from hybrid_search.stores.redis.training_state import TrainingState
+from hybrid_search.stores.services import Services
+from hybrid_search.training import runner as training
+from hybrid_search.training import trainers
 
 app = make_celery()
 
@@ -95,7 +97,7 @@ def embed_products(ids: list[str], index: str, force: bool = False) -> dict[str,
 @app.task(name=REINDEX, **RETRY)
 def reindex(merchant_id: str | None = None) -> dict[str, Any]:
     services = runtime()
-    plan = jobs.reindex(services.opensearch, services.settings, enqueue_embedding(app), merchant_id)
+    plan = reindexing.reindex(services.opensearch, services.settings, enqueue_embedding(app), merchant_id)
     if plan.swap_pending:
         activate_when_ready.apply_async(args=[plan.index], countdown=10)
     return asdict(plan)
@@ -104,7 +106,7 @@ def reindex(merchant_id: str | None = None) -> dict[str, Any]:
 @app.task(name=ACTIVATE_WHEN_READY, bind=True, max_retries=None)
 def activate_when_ready(self: Any, index: str) -> str:
     services = runtime()
-    if not jobs.activate_when_ready(services.opensearch, services.settings, index):
+    if not reindexing.activate_when_ready(services.opensearch, services.settings, index):
         raise self.retry(countdown=10)
     return index
 
@@ -112,13 +114,13 @@ def activate_when_ready(self: Any, index: str) -> str:
 @app.task(name=REBUILD_BEHAVIOUR, **RETRY)
 def rebuild_behaviour_vectors() -> dict[str, int]:
     services = runtime()
-    return jobs.rebuild_behaviour_vectors(services.opensearch, services.settings, enqueue_embedding(app))
+    return trainers.rebuild_behaviour_vectors(services.opensearch, services.settings, enqueue_embedding(app))
 
 
 @app.task(name=TRAIN_FUSION, **RETRY)
 def train_fusion(epochs: int = 30) -> dict[str, Any]:
     services = runtime()
-    path, metadata = jobs.train_fusion_from_index(services.opensearch, services.settings, epochs=epochs)
+    path, metadata = trainers.train_fusion_from_index(services.opensearch, services.settings, epochs=epochs)
     return {"artifact": str(path), "evaluation": metadata["evaluation"]}
 
 
@@ -188,7 +190,7 @@ def search_service() -> SearchService:
 @app.task(name=RECONCILE, **RETRY)
 def reconcile_pending() -> int:
     services = runtime()
-    return jobs.reconcile(services.opensearch, services.settings, enqueue_embedding(app))
+    return reindexing.reconcile(services.opensearch, services.settings, enqueue_embedding(app))
 
 
 def _training() -> training.Context:

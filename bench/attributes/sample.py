@@ -2,7 +2,7 @@
 
 The ``attributes`` training step encodes each training product's title as a query: linear in the
 catalog, hours for a million products on CPU. This trains the heads exactly as the step does
-(``jobs.train_attributes_from_index``: passages, titles as queries, 6,000 query-like strings) on
+(``trainers.train_attributes_from_index``: passages, titles as queries, 6,000 query-like strings) on
 stratified samples of the live index's products (``stratified_sample``: each article type its share,
 at least 30), and scores every sample on the same held-out titles (10% of the catalog, never trained
 on) and on the dev queries' attribute values (the article type and colour most of a query's grade-2
@@ -22,17 +22,22 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid_search.encoders.attributes import ATTRIBUTES, query_like_strings, stratified_sample, train_attribute_model
-from hybrid_search.encoders.device import l2_normalise
-from hybrid_search.encoders.lexicon import build_lexicon
-from hybrid_search.encoders.text import load_text_encoder
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import load_qrels, load_queries
-from hybrid_search.jobs import with_tags
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.models.encoders.attributes import (
+    ATTRIBUTES,
+    query_like_strings,
+    stratified_sample,
+    train_attribute_model,
+)
+from hybrid_search.models.encoders.device import l2_normalise
+from hybrid_search.models.encoders.lexicon import build_lexicon
+from hybrid_search.models.encoders.text import load_text_encoder
+from hybrid_search.querying.service import SearchService
 from hybrid_search.stores.opensearch.indices import alias_targets
 from hybrid_search.stores.opensearch.products import read_vectors
+from hybrid_search.stores.services import Services
+from hybrid_search.training.trainers import with_tags
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 SKIPPED_KINDS = {"brand_alone", "known_item", "snapshot", "image"}  # no attribute to read

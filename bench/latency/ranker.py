@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import Rounds, measure, pooled_rows, round_ratios, table_row, warm_query_cache  # noqa: E402
 from serving import API_PORT, Api  # noqa: E402
 
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import load_queries
-from hybrid_search.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 QUERIES = ("English", "Chinese", "photo")

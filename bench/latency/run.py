@@ -39,12 +39,12 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from serving import Api, percentiles  # noqa: E402  (bench/serving.py, shared by the benches)
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.core.catalog import SearchRequest
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import load_queries
-from hybrid_search.search import HYBRID_ENGINE, SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.querying.service import HYBRID_ENGINE, SearchService
 from hybrid_search.stores.opensearch.queries import SOURCE_EXCLUDES, build_bm25_query, build_filters, build_knn_query
+from hybrid_search.stores.services import Services
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 PAGE = 10

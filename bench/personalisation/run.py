@@ -29,18 +29,18 @@ import numpy as np
 from tqdm import tqdm
 
 from hybrid_search.api import create_app
-from hybrid_search.catalog import fashion_row_to_product
-from hybrid_search.encoders.behaviour import Interaction, build_behaviour_vectors
+from hybrid_search.core.catalog import fashion_row_to_product
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation import shoppers as sim
 from hybrid_search.evaluation.judgments import load_qrels, load_queries
 from hybrid_search.evaluation.metrics import ndcg_at_k
 from hybrid_search.evaluation.report import randomisation_p_value
+from hybrid_search.models.encoders.behaviour import Interaction, build_behaviour_vectors
 from hybrid_search.ranking.combine import Combined
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, asked_fields, profile_from_history, rerank, user_boost
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
 from hybrid_search.stores.opensearch.profiles import get_active
 from hybrid_search.stores.opensearch.search import get_sources
+from hybrid_search.stores.services import Services
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 # the in-process API's storefront key, whatever keys the environment holds

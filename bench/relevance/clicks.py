@@ -31,18 +31,18 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hybrid_search.api import create_app
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.jobs import judgments_from_events
 from hybrid_search.evaluation.judgments import load_qrels, load_queries, load_search_relevance_judgments
 from hybrid_search.evaluation.report import compare, markdown_table, score_queries, summarise
 from hybrid_search.evaluation.runner import retrieve_all, run_profiles, single_leg_profiles
 from hybrid_search.evaluation.tuning import SearchSpace, tune_per_class
-from hybrid_search.models import ModelSet
-from hybrid_search.profiles import BlendProfile, every_leg
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.models.sets import ModelSet
+from hybrid_search.querying.service import SearchService
+from hybrid_search.ranking.profiles import BlendProfile, every_leg
 from hybrid_search.stores.opensearch.indices import ensure_indices
 from hybrid_search.stores.opensearch.profiles import delete_profile, save_version
+from hybrid_search.stores.services import Services
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 ATTRACTION = {0: 0.05, 1: 0.25, 2: 0.7}  # chance of clicking a product looked at, by its dev grade

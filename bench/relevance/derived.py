@@ -35,7 +35,7 @@ import random
 import re
 from pathlib import Path
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 GENDERS = ("men's", "women's", "boys'", "girls'", "unisex")

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageOps
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from derived import dev_data  # noqa: E402  (bench/relevance/derived.py)

@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from intents import snapshot_photo  # noqa: E402
 from ranker import DATA, fit  # noqa: E402
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.core.catalog import SearchRequest
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.runner import rank, single_leg_profiles
-from hybrid_search.profiles import every_leg
+from hybrid_search.querying.service import Retrieval, SearchService
 from hybrid_search.ranking.features import FEATURE_NAMES
-from hybrid_search.search import Retrieval, SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.ranking.profiles import every_leg
+from hybrid_search.stores.services import Services
 
 
 def reciprocal_rank(ranking: list[str], answer: str) -> float:

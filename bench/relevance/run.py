@@ -27,7 +27,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.core.catalog import SearchRequest
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries, query_products
 from hybrid_search.evaluation.report import (
     QueryScore,
@@ -40,13 +41,12 @@ from hybrid_search.evaluation.report import (
     write_report,
 )
 from hybrid_search.evaluation.runner import retrieve_all, run_profiles, single_leg_profiles
-from hybrid_search.legs import LEGS_BY_NAME
-from hybrid_search.profiles import BlendProfile, every_leg
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.querying.legs import LEGS_BY_NAME
+from hybrid_search.querying.service import SearchService
+from hybrid_search.ranking.profiles import BlendProfile, every_leg
 from hybrid_search.stores.opensearch.hybrid import build_hybrid_body
 from hybrid_search.stores.opensearch.search import run_hybrid
+from hybrid_search.stores.services import Services
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 # The blend every profile started from before tuning (the built-in default of the query layer).

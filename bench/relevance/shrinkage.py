@@ -21,14 +21,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries
 from hybrid_search.evaluation.report import QueryScore, compare, score_queries
 from hybrid_search.evaluation.runner import Retrievals, rank_all, retrieve_all, single_leg_profiles
 from hybrid_search.evaluation.tuning import SearchSpace, shrink_per_class, tune_per_class
-from hybrid_search.profiles import BlendProfile, every_leg
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.querying.service import SearchService
+from hybrid_search.ranking.profiles import BlendProfile, every_leg
+from hybrid_search.stores.services import Services
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 UNTUNED = BlendProfile(weights={"bm25": 0.4, "text": 0.4, "fused": 0.2, "image": 1.0})  # as in run.py

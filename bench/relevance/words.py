@@ -18,16 +18,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.core.catalog import SearchRequest
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import load_qrels, load_queries, query_products
 from hybrid_search.evaluation.report import compare, mean, score_queries, summarise
 from hybrid_search.evaluation.runner import rank_all, retrieve_all, single_leg_profiles
-from hybrid_search.profiles import every_leg
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.querying.service import SearchService
+from hybrid_search.ranking.profiles import every_leg
 from hybrid_search.stores.opensearch.queries import WORDS, build_attribute_query, leg_body
 from hybrid_search.stores.opensearch.search import run_legs
+from hybrid_search.stores.services import Services
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)

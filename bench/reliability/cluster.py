@@ -36,13 +36,13 @@ import threading
 import time
 from pathlib import Path
 
-from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
-from hybrid_search.errors import HybridSearchError
+from hybrid_search.core.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.errors import HybridSearchError
+from hybrid_search.core.settings import Settings
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
 from hybrid_search.local.process import ManagedProcess, free_ports
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.models import ModelSet
-from hybrid_search.settings import Settings
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import make_client, translated_errors
 from hybrid_search.stores.opensearch.indices import ensure_indices
 from hybrid_search.stores.opensearch.queries import build_bm25_query

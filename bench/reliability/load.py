@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from serving import Api, percentiles  # noqa: E402  (bench/serving.py, shared by the benches)
 from slow import SECTION as SLOW_SECTION  # noqa: E402  (bench/reliability/slow.py: its section of --out)
 
+from hybrid_search.core.settings import Settings  # noqa: E402
 from hybrid_search.evaluation.judgments import load_queries  # noqa: E402
-from hybrid_search.settings import Settings  # noqa: E402
 from hybrid_search.stores.opensearch.client import make_client  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"

@@ -22,15 +22,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybrid_search.catalog import doc_id, parse_products
-from hybrid_search.errors import HybridSearchError
-from hybrid_search.ingest import submit_products
+from hybrid_search.core.catalog import doc_id, parse_products
+from hybrid_search.core.errors import HybridSearchError
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.models import ModelSet
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.queue import enqueue_embedding, make_celery
-from hybrid_search.settings import Settings
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import ensure_indices
 from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts

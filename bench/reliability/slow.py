@@ -36,8 +36,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from serving import API_PORT, Api, percentiles  # noqa: E402  (bench/serving.py, shared by the benches)
 
+from hybrid_search.core.settings import Settings  # noqa: E402
 from hybrid_search.evaluation.judgments import load_queries  # noqa: E402
-from hybrid_search.settings import Settings  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 SLOW_CLIENTS = 20

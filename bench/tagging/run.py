@@ -1,4 +1,4 @@
-"""How well the taggers (``hybrid_search/encoders/tagger.py``) name the attributes a product lacks, from
+"""How well the taggers (``hybrid_search/models/encoders/tagger.py``) name the attributes a product lacks, from
 its photo, its title, or both, at the threshold each chose for a precision target.
 
 The products of the live index (after ``up --catalog``), split once: the taggers train, calibrate and
@@ -11,7 +11,7 @@ attribute values and would name them. Titles are encoded once and cached outside
     python bench/tagging/run.py [--target 0.92] [--seed 0] [--out bench/tagging]
 
 With ``--zero-shot``, no tagger sees a label: each learns from the names of its attribute's values
-alone (``encoders/zero_shot.py``; the vocabulary is every value with enough training products, what
+alone (``models/encoders/zero_shot.py``; the vocabulary is every value with enough training products, what
 a shop would list), and is scored on the same held-out products' true values.
 """
 
@@ -24,18 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid_search.catalog import TAGGED, embedding_text
-from hybrid_search.encoders.tagger import (
+from hybrid_search.core.catalog import TAGGED, embedding_text
+from hybrid_search.core.settings import Settings
+from hybrid_search.models.encoders.tagger import (
     INPUTS,
     MIN_EXAMPLES,
     expected_calibration_error,
     fit_tagger,
     reliability,
 )
-from hybrid_search.encoders.text import load_text_encoder
-from hybrid_search.encoders.zero_shot import TARGET as ZERO_SHOT_TARGET
-from hybrid_search.encoders.zero_shot import fit_zero_shot
-from hybrid_search.settings import Settings
+from hybrid_search.models.encoders.text import load_text_encoder
+from hybrid_search.models.encoders.zero_shot import TARGET as ZERO_SHOT_TARGET
+from hybrid_search.models.encoders.zero_shot import fit_zero_shot
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import alias_targets
 from hybrid_search.stores.opensearch.products import read_vectors

@@ -7,7 +7,7 @@ the workers tag it at ingestion with the taggers the index records. Each dev que
 merchant, filtered to that merchant, through the legs and the ranking /search uses (the recorded
 learned ranker, the default profile), and is scored on the same judgments (they name products by
 the merchant's own ids, which both merchants share). "Without tags" strips the bare merchant's tags
-for one pass and puts them back after (``jobs.apply_tags``, as the training run does).
+for one pass and puts them back after (``trainers.apply_tags``, as the training run does).
 
     python bench/tagging/search_effect.py prepare          # writes ~/.cache/hybrid-search/bench-tagging/bare
     HYBRID_SEARCH_TRAIN_AUTOMATICALLY=false hybrid-search up   # or any running stack
@@ -27,18 +27,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.core.catalog import SearchRequest
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries, query_products
 from hybrid_search.evaluation.report import QueryScore, compare, comparison_line, mean, score_queries, summarise
 from hybrid_search.evaluation.runner import rank, single_leg_profiles
-from hybrid_search.jobs import apply_tags
-from hybrid_search.models import artifact_path
-from hybrid_search.profiles import BlendProfile, every_leg
+from hybrid_search.models.sets import artifact_path
+from hybrid_search.querying.service import Retrieval, SearchService
 from hybrid_search.ranking.learned import LearnedRanker, load_ranker
-from hybrid_search.search import Retrieval, SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.ranking.profiles import BlendProfile, every_leg
 from hybrid_search.stores.opensearch.indices import alias_targets
+from hybrid_search.stores.services import Services
+from hybrid_search.training.trainers import apply_tags
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 CACHE = Path.home() / ".cache" / "hybrid-search" / "bench-tagging"

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from hybrid_search.catalog import embedding_text, fashion_row_to_product
-from hybrid_search.encoders.text import load_text_encoder
+from hybrid_search.core.catalog import embedding_text, fashion_row_to_product
 from hybrid_search.evaluation.judgments import load_qrels, load_queries
 from hybrid_search.evaluation.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from hybrid_search.models.encoders.text import load_text_encoder
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 

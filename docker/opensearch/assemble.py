@@ -16,6 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from hybrid_search.core.settings import Settings
 from hybrid_search.local.opensearch import (
     LOG4J2_PROPERTIES,
     LocalNodeConfig,
@@ -24,7 +25,6 @@ from hybrid_search.local.opensearch import (
     opensearch_yml,
 )
 from hybrid_search.local.security import APP_USER
-from hybrid_search.settings import Settings
 
 HOME = Path("/opt/opensearch")  # in the image
 PYTHON = Path("/opt/hybrid-search")  # secure.py and the modules it imports, in the image
@@ -43,9 +43,9 @@ def main(context: Path) -> None:
     (context / "config" / "opensearch.yml").write_text(plain)
     (context / "config" / "opensearch-secure.yml").write_text(opensearch_yml(replace(config, secure=True)))
     (context / "config" / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
-    python = context / "python" / "hybrid_search"  # what secure.py imports: local/security.py, errors.py
+    python = context / "python" / "hybrid_search"  # what secure.py imports: local/security.py, core/errors.py
     shutil.rmtree(context / "python", ignore_errors=True)
-    for module in ("__init__.py", "errors.py", "local/__init__.py", "local/security.py"):
+    for module in ("__init__.py", "core/__init__.py", "core/errors.py", "local/__init__.py", "local/security.py"):
         (python / module).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPOSITORY / "hybrid_search" / module, python / module)
     shutil.copyfile(Path(__file__).with_name("secure.py"), context / "secure.py")

@@ -19,10 +19,10 @@ from hybrid_search.api.profiles import profiles
 from hybrid_search.api.quotas import limit_call_rates
 from hybrid_search.api.search import search
 from hybrid_search.api.users import users
+from hybrid_search.core.settings import Settings
+from hybrid_search.querying.service import SearchService
 from hybrid_search.queue import make_celery
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.stores.services import Services
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 from flask import current_app, request
 
-from hybrid_search.errors import UnauthorisedError
-from hybrid_search.settings import Settings
+from hybrid_search.core.errors import UnauthorisedError
+from hybrid_search.core.settings import Settings
 from hybrid_search.stores.redis.sessions import session_key
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from hybrid_search.errors import (
+from hybrid_search.core.errors import (
     BackendError,
     ConflictError,
     ForbiddenError,

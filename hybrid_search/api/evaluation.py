@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hybrid_search.api.auth import require_admin
 from hybrid_search.api.bodies import json_object
-from hybrid_search.catalog import PROFILE_NAME_PATTERN, PROFILE_REFERENCE_PATTERN, Whole, parse_model
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.catalog import PROFILE_NAME_PATTERN, PROFILE_REFERENCE_PATTERN, Whole, parse_model
+from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.evaluation import jobs
 from hybrid_search.queue import EVALUATE, TUNE
 from hybrid_search.stores.redis.run_log import RunLog

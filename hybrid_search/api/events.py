@@ -14,8 +14,8 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.auth import require_admin, require_client
 from hybrid_search.api.bodies import json_body, json_object
-from hybrid_search.catalog import EventIn, parse_model
-from hybrid_search.errors import InvalidInputError, RateLimitedError
+from hybrid_search.core.catalog import EventIn, parse_model
+from hybrid_search.core.errors import InvalidInputError, RateLimitedError
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS
 from hybrid_search.stores.opensearch.events import delete_events, write_events
 from hybrid_search.stores.opensearch.products import resolve_named

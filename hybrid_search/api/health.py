@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.search import search_service
-from hybrid_search.errors import HybridSearchError
-from hybrid_search.services import Services
+from hybrid_search.core.errors import HybridSearchError
 from hybrid_search.stores.opensearch.client import cluster_health
 from hybrid_search.stores.redis.client import ping
+from hybrid_search.stores.services import Services
 
 health = Blueprint("health", __name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.auth import require_admin
-from hybrid_search.services import Services
 from hybrid_search.stores.redis.training_state import TrainingState
-from hybrid_search.training import jobs_view
+from hybrid_search.stores.services import Services
+from hybrid_search.training.runner import jobs_view
 
 jobs = Blueprint("jobs", __name__)
 

@@ -33,10 +33,9 @@ from hybrid_search.api.passthrough import (
     with_search_timeout,
 )
 from hybrid_search.api.search import search_for_caller, search_service
-from hybrid_search.catalog import SearchRequest, doc_id, parse_model, whole
-from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError, UnauthorisedError
-from hybrid_search.search import Storefront
-from hybrid_search.services import Services
+from hybrid_search.core.catalog import SearchRequest, doc_id, parse_model, whole
+from hybrid_search.core.errors import HybridSearchError, InvalidInputError, NotFoundError, UnauthorisedError
+from hybrid_search.querying.service import Storefront
 from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 from hybrid_search.stores.opensearch.search import (
     clear_scrolls,
@@ -50,6 +49,7 @@ from hybrid_search.stores.opensearch.search import (
     storefront_mapping,
 )
 from hybrid_search.stores.redis.scrolls import Scrolls
+from hybrid_search.stores.services import Services
 
 opensearch_rest = Blueprint("opensearch_rest", __name__)
 MAX_SEARCHES = 20  # bodies in one _msearch

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hybrid_search.catalog import TAGGED, whole
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.catalog import TAGGED, whole
+from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 
 MAX_SIZE = 100

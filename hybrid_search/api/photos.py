@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from hybrid_search.errors import NotFoundError
-from hybrid_search.photos import PhotoStore
+from hybrid_search.core.errors import NotFoundError
+from hybrid_search.indexing.photos import PhotoStore
 
 photos = Blueprint("photos", __name__)
 

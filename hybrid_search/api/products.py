@@ -13,7 +13,7 @@ from werkzeug.routing import BaseConverter
 
 from hybrid_search.api.auth import caller_merchant
 from hybrid_search.api.bodies import json_object, parse_json
-from hybrid_search.catalog import (
+from hybrid_search.core.catalog import (
     PRODUCT_ID_PATTERN,
     PRODUCT_REF_PATTERN,
     STATUSES,
@@ -25,12 +25,12 @@ from hybrid_search.catalog import (
     parse_products,
     split_doc_id,
 )
-from hybrid_search.errors import InvalidInputError, NotFoundError
-from hybrid_search.ingest import apply_reviews, submit_products, write_targets
+from hybrid_search.core.errors import InvalidInputError, NotFoundError
+from hybrid_search.indexing.ingest import apply_reviews, submit_products, write_targets
 from hybrid_search.queue import REINDEX, enqueue_embedding
-from hybrid_search.services import Services
 from hybrid_search.stores.opensearch.products import delete_products, get_product, list_products, list_tags
 from hybrid_search.stores.redis.training_state import TrainingState
+from hybrid_search.stores.services import Services
 
 MAX_DELETES = 1000  # product ids one bulk delete takes
 MAX_REVIEWS = 1000  # answers to the taggers one request takes

@@ -8,9 +8,9 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from hybrid_search.api.auth import require_admin
 from hybrid_search.api.bodies import json_object
-from hybrid_search.catalog import PROFILE_NAME_PATTERN, parse_model
-from hybrid_search.errors import InvalidInputError
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.core.catalog import PROFILE_NAME_PATTERN, parse_model
+from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch import profiles as store
 
 profiles = Blueprint("profiles", __name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 
 from hybrid_search.api.auth import caller_client, is_admin
-from hybrid_search.errors import RateLimitedError
+from hybrid_search.core.errors import RateLimitedError
 from hybrid_search.stores.redis.rate_limits import RateLimits
 
 # the console's search page runs the same search: it counts against the same share

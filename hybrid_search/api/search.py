@@ -9,9 +9,9 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from hybrid_search.api.auth import caller_client
 from hybrid_search.api.bodies import json_object
-from hybrid_search.catalog import FILTER_FIELDS, SearchRequest, parse_model
-from hybrid_search.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
-from hybrid_search.search import SearchService, Storefront
+from hybrid_search.core.catalog import FILTER_FIELDS, SearchRequest, parse_model
+from hybrid_search.core.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
+from hybrid_search.querying.service import SearchService, Storefront
 from hybrid_search.stores.redis.query_log import QueryLog
 
 search = Blueprint("search", __name__)
@@ -21,10 +21,10 @@ _lock = threading.Lock()
 def search_service() -> SearchService:
     """Built on first use and kept for the life of the process (it holds the query encoders)."""
     with _lock:
-        service = current_app.extensions.get("hybrid_search.search")
+        service = current_app.extensions.get("hybrid_search.querying.service")
         if service is None:
             service = current_app.extensions["hybrid_search.search_factory"]()
-            current_app.extensions["hybrid_search.search"] = service
+            current_app.extensions["hybrid_search.querying.service"] = service
     return service
 
 

@@ -20,7 +20,7 @@ from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from hybrid_search.api.auth import caller_client, is_admin
-from hybrid_search.errors import InvalidInputError, UnauthorisedError
+from hybrid_search.core.errors import InvalidInputError, UnauthorisedError
 from hybrid_search.stores.opensearch.events import delete_user_events
 from hybrid_search.stores.redis.users import UserProfiles
 

@@ -9,8 +9,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hybrid_search.catalog import product_id_of
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.catalog import product_id_of
+from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.clicks import coec, judgment_list, position_ctr, shown_from_events
 from hybrid_search.evaluation.judgments import load_judgments
 from hybrid_search.evaluation.report import compare, mean, score_queries, summarise, write_report
@@ -27,10 +28,9 @@ from hybrid_search.evaluation.tuning import (
     leave_one_intent_out,
     tune_per_class,
 )
-from hybrid_search.legs import LEG_NAMES
-from hybrid_search.profiles import BlendProfile, StoredProfile, every_leg
-from hybrid_search.search import SearchService
-from hybrid_search.settings import Settings
+from hybrid_search.querying.legs import LEG_NAMES
+from hybrid_search.querying.service import SearchService
+from hybrid_search.ranking.profiles import BlendProfile, StoredProfile, every_leg
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.events import iter_search_events
 from hybrid_search.stores.opensearch.profiles import save_version

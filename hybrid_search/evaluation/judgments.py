@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.errors import InvalidInputError
 
 
 @dataclass(frozen=True)

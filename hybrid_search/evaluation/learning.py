@@ -13,21 +13,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hybrid_search.catalog import SearchRequest, product_id_of
-from hybrid_search.encoders.attributes import ATTRIBUTES
-from hybrid_search.encoders.lexicon import build_lexicon
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.catalog import SearchRequest, product_id_of
+from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.metrics import ndcg_at_k
 from hybrid_search.evaluation.runner import Retrievals, retrieve_all
 from hybrid_search.evaluation.synthetic import CatalogProduct, SyntheticQuery, synthetic_queries
-from hybrid_search.live_models import record_artifacts
-from hybrid_search.models import artifact_name
-from hybrid_search.photos import PhotoStore
-from hybrid_search.profiles import BlendProfile, every_leg
+from hybrid_search.indexing.photos import PhotoStore
+from hybrid_search.models.encoders.attributes import ATTRIBUTES
+from hybrid_search.models.encoders.lexicon import build_lexicon
+from hybrid_search.models.live import record_artifacts
+from hybrid_search.models.sets import artifact_name
+from hybrid_search.querying.service import SearchService
 from hybrid_search.ranking.features import LegHits, QuerySignals
 from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
-from hybrid_search.search import SearchService
+from hybrid_search.ranking.profiles import BlendProfile, every_leg
 from hybrid_search.stores.opensearch.indices import alias_targets
 from hybrid_search.stores.opensearch.products import read_vectors
 from hybrid_search.stores.redis.query_log import FeatureLog

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from hybrid_search.catalog import SearchRequest, product_id_of
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.catalog import SearchRequest, product_id_of
+from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.evaluation.judgments import Query, query_products
-from hybrid_search.legs import LEG_NAMES
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.querying.legs import LEG_NAMES
+from hybrid_search.querying.service import Retrieval, SearchService
 from hybrid_search.ranking.learned import LearnedRanker
 from hybrid_search.ranking.pipeline import blend, choose_profile
-from hybrid_search.search import Retrieval, SearchService
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch.products import resolve_refs
 
 Retrievals = dict[str, Retrieval]

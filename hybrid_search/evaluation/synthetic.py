@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance
 
-from hybrid_search.encoders.lexicon import Lexicon, tokens, word_forms
+from hybrid_search.models.encoders.lexicon import Lexicon, tokens, word_forms
 
 KINDS = ("attributes", "described", "words", "title", "photo")
 GENDER_WORDS = {"Men": "men's", "Women": "women's", "Boys": "boys'", "Girls": "girls'", "Unisex": "unisex"}

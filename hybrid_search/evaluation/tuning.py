@@ -20,8 +20,8 @@ from typing import Any
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.report import mean, score_queries
 from hybrid_search.evaluation.runner import Retrievals, rank_all, single_leg_profiles
-from hybrid_search.legs import LEG_NAMES
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.querying.legs import LEG_NAMES
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.ranking.query_class import QUERY_CLASSES
 
 Objective = Callable[[BlendProfile], float]

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from hybrid_search.errors import LocalServiceError
+from hybrid_search.core.errors import LocalServiceError
 
 
 def apt_install(packages: Sequence[str]) -> None:

@@ -5,10 +5,10 @@ compiles what is there on its first query."""
 
 from __future__ import annotations
 
-from hybrid_search.encoders.apertium import missing_packages
-from hybrid_search.encoders.bilingual import DEFAULT_LANGUAGES, DICTD_DIR, ENGLISH, load_translator
+from hybrid_search.core.settings import Settings
 from hybrid_search.local.apt import apt_install
-from hybrid_search.settings import Settings
+from hybrid_search.models.encoders.apertium import missing_packages
+from hybrid_search.models.encoders.bilingual import DEFAULT_LANGUAGES, DICTD_DIR, ENGLISH, load_translator
 
 
 def freedict_packages(languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[str]:

@@ -14,7 +14,7 @@ import secrets
 import shlex
 from pathlib import Path
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 KEYS_FILE = "keys.env"
 CLIENT = "storefront"  # the client (a storefront backend) the local client key is for

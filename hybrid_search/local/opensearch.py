@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from hybrid_search.errors import LocalServiceError
+from hybrid_search.core.errors import LocalServiceError
 from hybrid_search.local import security
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.local.security import SecureFiles

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from hybrid_search.errors import LocalServiceError
+from hybrid_search.core.errors import LocalServiceError
 
 
 class ManagedProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from hybrid_search.errors import LocalServiceError
+from hybrid_search.core.errors import LocalServiceError
 from hybrid_search.local.apt import apt_install
 from hybrid_search.local.process import ManagedProcess
 from hybrid_search.stores.redis.client import connect, ping

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hybrid_search.errors import LocalServiceError
+from hybrid_search.core.errors import LocalServiceError
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hybrid_search.legs import LEG_NAMES
+from hybrid_search.querying.legs import LEG_NAMES
 from hybrid_search.stores.opensearch.queries import WORDS
 
 Intent = Mapping[str, Mapping[str, float]]
@@ -46,7 +46,7 @@ _LATIN_EXTENDED = re.compile(r"[\u00c0-\u024f]")
 FEATURE_VERSION = 4
 PER_LEG = ("found", "score", "relative", "minmax", "rank")
 PER_LEG_QUERY = ("ran", "top", "margin")
-PHOTO_MATCH = "photo_match"  # the query photo's keypoint inliers with a candidate's (encoders/photo_match.py)
+PHOTO_MATCH = "photo_match"  # the query photo's keypoint inliers with a candidate's (models/encoders/photo_match.py)
 PER_MATCH = ("inliers", "share")
 QUERY = (
     "photo",

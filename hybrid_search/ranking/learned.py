@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid_search.legs import LEG_NAMES
+from hybrid_search.querying.legs import LEG_NAMES
 from hybrid_search.ranking.combine import Combined, LegScore
 from hybrid_search.ranking.features import FEATURE_NAMES, FEATURE_VERSION, LegHits, QuerySignals, feature_matrix
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.combine import Combined, combine
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.ranking.rerank import Reranked, rerank
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hybrid_search.encoders.behaviour import ACTION_WEIGHTS
+from hybrid_search.models.encoders.behaviour import ACTION_WEIGHTS
 from hybrid_search.ranking.combine import Combined
 
 AFFINITY_FIELDS = ("article_type", "colour", "brand", "gender", "usage")

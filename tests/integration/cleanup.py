@@ -1,6 +1,6 @@
 """Removing what an integration test created on the shared node."""
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 
 

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from hybrid_search.core.settings import Settings
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
 from hybrid_search.stores.opensearch.client import OpenSearchClient, make_client
+from hybrid_search.stores.services import Services
 from tests.integration.catalogs import load_test_catalog
 from tests.integration.cleanup import drop_test_indices
 from tests.net import free_port

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 
 class Worker:

@@ -18,22 +18,22 @@ import pytest
 import redis
 
 from hybrid_search.api import create_app
-from hybrid_search.catalog import SearchRequest, doc_id, parse_products
-from hybrid_search.errors import HybridSearchError
+from hybrid_search.core.catalog import SearchRequest, doc_id, parse_products
+from hybrid_search.core.errors import HybridSearchError
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.jobs import evaluate
-from hybrid_search.ingest import submit_products
+from hybrid_search.indexing.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
 from hybrid_search.local.process import free_ports
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.models import ModelSet
+from hybrid_search.models.sets import ModelSet
+from hybrid_search.querying.service import SearchService
 from hybrid_search.queue import enqueue_embedding, make_celery
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
 from hybrid_search.stores.opensearch.client import make_client, translated_errors
 from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices
 from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.stores.redis.training_state import TrainingState
+from hybrid_search.stores.services import Services
 from tests.integration.catalogs import load_test_catalog
 from tests.integration.processes import Worker, worker_env
 from tests.integration.test_engines import MSEARCH, NATIVE, QUERIES, TEXT_LEGS, search, use_profile

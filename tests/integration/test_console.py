@@ -26,11 +26,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from hybrid_search.api import create_app
-from hybrid_search.models import ModelSet
-from hybrid_search.services import Services
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices
 from hybrid_search.stores.opensearch.products import update_fields
+from hybrid_search.stores.services import Services
 from tests.data import FASHION, photo_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.events import purchases

@@ -11,14 +11,14 @@ import uuid
 import pytest
 
 from hybrid_search.api import create_app
-from hybrid_search.catalog import SearchRequest
+from hybrid_search.core.catalog import SearchRequest
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
-from hybrid_search.models import ModelSet
-from hybrid_search.search import SearchService, Storefront
-from hybrid_search.services import Services
+from hybrid_search.models.sets import ModelSet
+from hybrid_search.querying.service import SearchService, Storefront
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import ensure_indices
 from hybrid_search.stores.opensearch.products import write_documents
+from hybrid_search.stores.services import Services
 from tests.data import photo_bytes
 from tests.integration.events import purchases
 from tests.integration.rankings import SCORE_TOLERANCE, assert_same_ranking

@@ -13,19 +13,19 @@ from dataclasses import dataclass
 import pytest
 
 from hybrid_search.api import create_app
-from hybrid_search.catalog import doc_id, parse_products
-from hybrid_search.errors import ServiceUnavailableError
-from hybrid_search.ingest import submit_products
+from hybrid_search.core.catalog import doc_id, parse_products
+from hybrid_search.core.errors import ServiceUnavailableError
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing.embedding import EmbeddingPipeline, embed_products
+from hybrid_search.indexing.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
-from hybrid_search.models import ModelSet
-from hybrid_search.pipeline import EmbeddingPipeline, embed_products
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.queue import enqueue_embedding, make_celery
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
 from hybrid_search.stores.opensearch.client import OpenSearchClient, make_client
 from hybrid_search.stores.opensearch.indices import ensure_indices
 from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.stores.services import Services
 from tests.integration.processes import Worker, worker_env
 from tests.net import free_port
 

@@ -12,20 +12,21 @@ import numpy as np
 import pytest
 import redis
 
-from hybrid_search import jobs
 from hybrid_search.api import create_app
-from hybrid_search.catalog import embedding_text
-from hybrid_search.encoders.behaviour import neutral_vector
-from hybrid_search.encoders.image import load_image_encoder
-from hybrid_search.encoders.text import load_text_encoder
-from hybrid_search.models import ModelSet
+from hybrid_search.core.catalog import embedding_text
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing import reindex
+from hybrid_search.models.encoders.behaviour import neutral_vector
+from hybrid_search.models.encoders.image import load_image_encoder
+from hybrid_search.models.encoders.text import load_text_encoder
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.queue import enqueue_embedding, make_celery
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.events import write_events
 from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices, products_index_name
 from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.stores.services import Services
+from hybrid_search.training import trainers
 from tests.data import photo_bytes, photo_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.processes import Worker, worker_env
@@ -303,7 +304,9 @@ def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
         for pid, action in (("up-1", "click"), ("up-2", "add_to_cart"))
     ]
     write_events(client, ingest_settings.events_alias, events, refresh=True)
-    result = jobs.rebuild_behaviour_vectors(client, ingest_settings, enqueue_embedding(make_celery(ingest_settings)))
+    result = trainers.rebuild_behaviour_vectors(
+        client, ingest_settings, enqueue_embedding(make_celery(ingest_settings))
+    )
     assert result["with_behaviour"] == 2 and result["requeued"] == 2
 
     def refused() -> bool:
@@ -325,10 +328,10 @@ def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_setting
     total = sum(counts(ingest_settings).values())
     new_settings = ingest_settings.model_copy(update={"text_encoder": "minilm"})
     new_index = products_index_name(new_settings.products_alias, ModelSet.from_settings(new_settings).version)
-    plan = jobs.reindex(client, new_settings, enqueue_embedding(make_celery(new_settings)))
+    plan = reindex.reindex(client, new_settings, enqueue_embedding(make_celery(new_settings)))
     assert (plan.index, plan.queued, plan.swap_pending) == (new_index, total, True)
     assert alias_targets(client, ingest_settings.products_alias) == [old_index]  # search keeps the old one
-    wait_for(lambda: jobs.activate_when_ready(client, new_settings, new_index))
+    wait_for(lambda: reindex.activate_when_ready(client, new_settings, new_index))
     assert alias_targets(client, ingest_settings.products_alias) == [new_index]
     assert counts(ingest_settings) == {"ready": total}
     doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]

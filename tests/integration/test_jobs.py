@@ -3,12 +3,12 @@
 import json
 import uuid
 
-from hybrid_search import jobs
-from hybrid_search.catalog import doc_id, fashion_row_to_product, parse_products, product_document
-from hybrid_search.encoders.tagger import load_taggers
-from hybrid_search.models import ModelSet
-from hybrid_search.pipeline import EmbeddingPipeline, embed_products
-from hybrid_search.settings import Settings
+from hybrid_search.core.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing import reindex
+from hybrid_search.indexing.embedding import EmbeddingPipeline, embed_products
+from hybrid_search.models.encoders.tagger import load_taggers
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import (
     alias_targets,
@@ -19,6 +19,7 @@ from hybrid_search.stores.opensearch.indices import (
     render_products_template,
 )
 from hybrid_search.stores.opensearch.products import refresh, write_documents
+from hybrid_search.training import trainers
 from tests.data import fashion_rows
 from tests.integration.cleanup import drop_test_indices
 
@@ -42,7 +43,7 @@ def test_a_new_template_schema_moves_the_catalog_and_keeps_its_encoded_vectors(c
     }
     client.index(index=alias, id="p1", body=product, refresh=True)
     queued: list[tuple[list[str], str]] = []
-    plan = jobs.reindex(client, settings, lambda ids, index: queued.append((ids, index)))
+    plan = reindex.reindex(client, settings, lambda ids, index: queued.append((ids, index)))
     new = products_index_name(alias, version)
     assert (plan.index, plan.swap_pending, queued) == (new, True, [(["m1/p1"], new)])
     copied = client.get(index=new, id="m1/p1")["_source"]
@@ -52,7 +53,7 @@ def test_a_new_template_schema_moves_the_catalog_and_keeps_its_encoded_vectors(c
     report = embed_products(client, new, ["m1/p1"], EmbeddingPipeline(settings))  # re-fuses, encodes nothing
     assert report.ready == ["m1/p1"]
     client.indices.refresh(index=new)
-    assert jobs.activate_when_ready(client, settings, new)
+    assert reindex.activate_when_ready(client, settings, new)
     assert alias_targets(client, alias) == [new] and old != new
     moved = client.get(index=alias, id="m1/p1")["_source"]
     assert moved["text_vector"] == product["text_vector"] and len(moved["fused_vector"]) == settings.fused_dim
@@ -104,12 +105,12 @@ def test_an_attribute_no_product_has_is_tagged_from_the_names_of_its_values(serv
             assert not embed_products(client, settings.products_alias, ids[start : start + 100], pipeline).failed
         refresh(client, settings.products_alias)
 
-        path, metadata = jobs.train_tagger_from_index(client, settings, pipeline.text_encoder)
+        path, metadata = trainers.train_tagger_from_index(client, settings, pipeline.text_encoder)
         colour = metadata["evaluation"]["colour"]
         assert colour["source"] == "zero-shot" and colour["named"] > 0.3, colour
         assert "source" not in metadata["evaluation"]["article_type"]  # labelled: learned from the labels
         index = alias_targets(client, settings.products_alias)[0]
-        counts = jobs.apply_tags(client, index, load_taggers(path), "v1")
+        counts = trainers.apply_tags(client, index, load_taggers(path), "v1")
         refresh(client, index)
         truth = {r["id"]: r["colour"] for r in rows}
         tagged = [

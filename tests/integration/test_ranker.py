@@ -15,14 +15,14 @@ from hybrid_search.cli import main
 from hybrid_search.evaluation import jobs as evaluation
 from hybrid_search.evaluation import learning
 from hybrid_search.evaluation.judgments import load_judgments
-from hybrid_search.live_models import live_models
-from hybrid_search.models import ModelSet
-from hybrid_search.profiles import BlendProfile
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
+from hybrid_search.models.live import live_models
+from hybrid_search.models.sets import ModelSet
+from hybrid_search.querying.service import SearchService
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import ensure_indices, update_meta
 from hybrid_search.stores.opensearch.profiles import save_version
+from hybrid_search.stores.services import Services
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.events import shoppers_click
 from tests.integration.processes import worker_env
@@ -116,9 +116,15 @@ def test_a_ranker_trained_on_logged_clicks_is_served_without_a_restart(ranker_se
 def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own_photo(ranker_settings, catalog):
     """No judgments and no clicks: the queries the catalog yields train a ranker that puts a brand's
     products first for the brand typed alone and a product first for a phone snapshot of its photo."""
-    from hybrid_search.catalog import SearchRequest, doc_id, fashion_row_to_product, parse_products, product_document
+    from hybrid_search.core.catalog import (
+        SearchRequest,
+        doc_id,
+        fashion_row_to_product,
+        parse_products,
+        product_document,
+    )
     from hybrid_search.evaluation.synthetic import phone_snapshot
-    from hybrid_search.pipeline import EmbeddingPipeline, embed_products
+    from hybrid_search.indexing.embedding import EmbeddingPipeline, embed_products
     from hybrid_search.stores.opensearch.products import refresh, write_documents
     from tests.data import FASHION
 

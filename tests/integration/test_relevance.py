@@ -11,18 +11,18 @@ import pytest
 import redis
 
 from hybrid_search.api import create_app
-from hybrid_search.catalog import product_id_of
-from hybrid_search.encoders.text import load_text_encoder
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.catalog import product_id_of
+from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.evaluation import jobs as evaluation
 from hybrid_search.evaluation.tuning import PRIOR_QUERIES
-from hybrid_search.jobs import train_attributes_from_index
-from hybrid_search.live_models import record_artifacts
-from hybrid_search.profiles import BlendProfile
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
+from hybrid_search.models.encoders.text import load_text_encoder
+from hybrid_search.models.live import record_artifacts
+from hybrid_search.querying.service import SearchService
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.profiles import get_active
+from hybrid_search.stores.services import Services
+from hybrid_search.training.trainers import train_attributes_from_index
 from tests.integration.events import shoppers_click
 from tests.integration.processes import Worker, worker_env
 from tests.integration.rankings import assert_same_ranking
@@ -68,7 +68,7 @@ def test_attribute_heads_train_on_a_sample_stratified_by_type(search_settings, c
 
 
 def _search(service, **request):
-    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.core.catalog import SearchRequest
 
     return service.search(SearchRequest(**request))
 
@@ -132,7 +132,7 @@ def test_queries_in_other_languages_reach_english_titles_through_freedict_and_ap
 def test_photo_query_votes_attributes_from_its_nearest_photos(service, catalog, api_profile):
     api_profile("photo-attributes", weights={"attributes": 1.0, "image": 0.0})
     row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])
-    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.core.catalog import SearchRequest
     from tests.data import photo_bytes
 
     request = SearchRequest(profile="photo-attributes", size=20)
@@ -153,7 +153,7 @@ def test_the_tuned_default_blends_inside_opensearch_as_it_does_in_process(servic
 
 
 def test_a_photo_query_that_weighs_attributes_votes_first_and_blends_in_process(service, catalog):
-    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.core.catalog import SearchRequest
     from tests.data import photo_bytes
 
     row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])
@@ -168,9 +168,9 @@ def test_a_photo_query_that_weighs_attributes_votes_first_and_blends_in_process(
 def test_evaluation_ranks_what_search_serves_without_attribute_heads(search_settings, catalog):
     """A fresh install before train-attributes: the default leans on the attributes leg, and both
     /search and the evaluation runner fall back to the plain blend of the legs that can run."""
-    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.core.catalog import SearchRequest
     from hybrid_search.evaluation.runner import rank
-    from hybrid_search.profiles import BUILT_IN, every_leg
+    from hybrid_search.ranking.profiles import BUILT_IN, every_leg
     from tests.data import photo_bytes
 
     bare = SearchService.from_services(
@@ -369,9 +369,9 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
 
 
 def test_a_photos_attribute_leg_lists_its_look_alikes_first_within_a_tie(service, catalog):
-    from hybrid_search.catalog import SearchRequest
-    from hybrid_search.profiles import every_leg
-    from hybrid_search.search import VOTER_LEGS
+    from hybrid_search.core.catalog import SearchRequest
+    from hybrid_search.querying.service import VOTER_LEGS
+    from hybrid_search.ranking.profiles import every_leg
     from tests.data import photo_bytes
 
     # its constant-score terms tie every product of the voted type, colour, gender and usage; in

@@ -10,10 +10,10 @@ import pytest
 
 from hybrid_search.api import create_app
 from hybrid_search.ranking.rerank import profile_from_history
-from hybrid_search.services import Services
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.search import get_sources
 from hybrid_search.stores.redis.users import UserProfiles
+from hybrid_search.stores.services import Services
 from tests.data import photo_bytes
 from tests.integration.events import purchases
 
@@ -88,10 +88,10 @@ def test_a_photo_is_verified_against_the_image_legs_first_hits_unless_switched_o
     hits' photos, read from the photo store by the hash the image leg returns."""
     import random
 
-    from hybrid_search.catalog import SearchRequest
+    from hybrid_search.core.catalog import SearchRequest
     from hybrid_search.evaluation.synthetic import phone_snapshot
-    from hybrid_search.profiles import every_leg
-    from hybrid_search.search import SearchService
+    from hybrid_search.querying.service import SearchService
+    from hybrid_search.ranking.profiles import every_leg
 
     shoe = next(r for r in catalog.values() if r["image"] and r["article_type"] == "Sports Shoes")
     snapshot = phone_snapshot(photo_bytes(shoe), random.Random(7))
@@ -360,7 +360,7 @@ def test_opensearch_down_is_503_with_retry_after(search_settings):
 
 
 def test_the_default_profile_blends_each_query_class_its_own_way(api, catalog):
-    from hybrid_search.profiles import BUILT_IN
+    from hybrid_search.ranking.profiles import BUILT_IN
 
     for q, query_class in (("black backpack", "short"), ("黑色双肩包", "zh"), ("a black backpack for school", "long")):
         response = api.get("/search", query_string={"q": q, "size": 5, "explain": "true"})
@@ -380,8 +380,8 @@ def test_the_default_profile_blends_each_query_class_its_own_way(api, catalog):
 
 
 def test_without_attribute_heads_the_default_still_serves_every_kind_of_query(search_settings, catalog):
-    from hybrid_search.catalog import SearchRequest
-    from hybrid_search.search import SearchService
+    from hybrid_search.core.catalog import SearchRequest
+    from hybrid_search.querying.service import SearchService
 
     settings = search_settings.model_copy(update={"attribute_model": "none"})
     service = SearchService.from_services(Services.from_settings(settings))

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from hybrid_search.api import create_app
-from hybrid_search.errors import ServiceUnavailableError
+from hybrid_search.core.errors import ServiceUnavailableError
+from hybrid_search.core.settings import Settings
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.security import ADMIN_USER, APP_USER
-from hybrid_search.models import ModelSet
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import OpenSearchClient, cluster_health, make_client, translated_errors
 from hybrid_search.stores.opensearch.indices import ensure_indices
+from hybrid_search.stores.services import Services
 from tests.net import free_port
 
 PRODUCTS, EVENTS = "tsec-products", "tsec-events"

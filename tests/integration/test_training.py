@@ -14,23 +14,23 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from hybrid_search import training
 from hybrid_search.api import create_app
-from hybrid_search.catalog import SearchRequest
 from hybrid_search.cli import main
+from hybrid_search.core.catalog import SearchRequest
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation import jobs as evaluation_jobs
-from hybrid_search.live_models import recorded_models
-from hybrid_search.models import ModelSet
-from hybrid_search.search import SearchService
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.models.live import recorded_models
+from hybrid_search.models.sets import ModelSet
+from hybrid_search.querying.service import SearchService
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.events import write_events
 from hybrid_search.stores.opensearch.indices import alias_targets, building_indices, ensure_indices, products_index_name
 from hybrid_search.stores.opensearch.products import refresh, status_counts
 from hybrid_search.stores.opensearch.profiles import activate, delete_profile, get_active, list_versions
 from hybrid_search.stores.redis.training_state import TrainingState
-from hybrid_search.training import STEPS
+from hybrid_search.stores.services import Services
+from hybrid_search.training import runner as training
+from hybrid_search.training.runner import STEPS
 from tests.data import FASHION, fashion_rows
 from tests.integration.cleanup import drop_test_indices
 from tests.integration.processes import Worker, worker_env
@@ -348,7 +348,7 @@ def test_the_profile_step_tunes_on_clicks_and_keeps_only_what_beats_the_current_
 def test_the_ranker_step_trains_on_clicks_once_they_judge_enough_queries(profile_run):
     """The catalog's own queries, and the click-judged ones where a held-out quarter of them says
     they help; the run records what the clicks did. The shared catalog's model record is put back."""
-    from hybrid_search.live_models import live_models
+    from hybrid_search.models.live import live_models
     from hybrid_search.stores.opensearch.indices import update_meta
 
     ctx, run_id, judged = profile_run

@@ -1,6 +1,6 @@
 from hybrid_search.cli import _describe_jobs, compute_threads
-from hybrid_search.settings import Settings
-from hybrid_search.training import FAILED, eta
+from hybrid_search.core.settings import Settings
+from hybrid_search.training.runner import FAILED, eta
 
 
 def test_status_describes_a_failed_run():

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
 
-from hybrid_search.errors import ForbiddenError
+from hybrid_search.core.errors import ForbiddenError
 
 console = Blueprint("console", __name__, url_prefix="/ui", template_folder="templates", static_folder="static")
 

@@ -19,13 +19,13 @@ from hybrid_search.api.console.search import moves
 from hybrid_search.api.evaluation import run_log, run_status, start_run
 from hybrid_search.api.health import health_checks
 from hybrid_search.api.search import search_for_caller
-from hybrid_search.catalog import PROFILE_NAME_PATTERN, parse_model
-from hybrid_search.errors import HybridSearchError, InvalidInputError, NotFoundError
-from hybrid_search.profiles import BlendProfile, StoredProfile, differences
-from hybrid_search.services import Services
+from hybrid_search.core.catalog import PROFILE_NAME_PATTERN, parse_model
+from hybrid_search.core.errors import HybridSearchError, InvalidInputError, NotFoundError
+from hybrid_search.ranking.profiles import BlendProfile, StoredProfile, differences
 from hybrid_search.stores.opensearch import profiles as store
 from hybrid_search.stores.redis.training_state import TrainingState
-from hybrid_search.training import jobs_view
+from hybrid_search.stores.services import Services
+from hybrid_search.training.runner import jobs_view
 
 QRELS_SUFFIXES = (".tsv", ".txt", ".qrels", ".json")
 COMPARE_SIZE = 20

@@ -11,7 +11,7 @@ from flask import Response, current_app, redirect, render_template, request, url
 from hybrid_search.api.auth import KEY_COOKIE, known_key
 from hybrid_search.api.console import console
 from hybrid_search.api.errors import error_response, status_for
-from hybrid_search.errors import HybridSearchError, RateLimitedError, ServiceUnavailableError, UnauthorisedError
+from hybrid_search.core.errors import HybridSearchError, RateLimitedError, ServiceUnavailableError, UnauthorisedError
 from hybrid_search.stores.redis.sessions import close_session, open_session
 
 log = logging.getLogger(__name__)

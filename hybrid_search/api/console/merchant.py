@@ -11,8 +11,8 @@ from hybrid_search.api.auth import caller_merchant
 from hybrid_search.api.console import console
 from hybrid_search.api.console.keys import page
 from hybrid_search.api.products import accept_reviews, accept_upload, queue_reindex, remove_product, tags_to_review
-from hybrid_search.catalog import TAGGED
-from hybrid_search.errors import HybridSearchError, UnauthorisedError
+from hybrid_search.core.catalog import TAGGED
+from hybrid_search.core.errors import HybridSearchError, UnauthorisedError
 from hybrid_search.stores.opensearch.products import list_products, refresh
 
 REVIEWED = 50  # tags the page lists, least sure first

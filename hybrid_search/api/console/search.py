@@ -9,10 +9,10 @@ from flask import Response, current_app, redirect, url_for
 from hybrid_search.api.console import console
 from hybrid_search.api.console.keys import page
 from hybrid_search.api.search import request_fields, search_for_caller
-from hybrid_search.catalog import whole
-from hybrid_search.errors import HybridSearchError
-from hybrid_search.services import Services
+from hybrid_search.core.catalog import whole
+from hybrid_search.core.errors import HybridSearchError
 from hybrid_search.stores.redis.query_photos import QueryPhotos
+from hybrid_search.stores.services import Services
 
 FACETS = ("article_type", "colour", "gender", "usage")
 PAGE = 24

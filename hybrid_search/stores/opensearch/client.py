@@ -9,8 +9,14 @@ from typing import Any
 import opensearchpy
 from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth
 
-from hybrid_search.errors import BackendError, ConflictError, InvalidInputError, NotFoundError, ServiceUnavailableError
-from hybrid_search.settings import Settings
+from hybrid_search.core.errors import (
+    BackendError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+from hybrid_search.core.settings import Settings
 
 OpenSearchClient = OpenSearch
 """The client type, re-exported so that code outside this package never imports opensearchpy."""

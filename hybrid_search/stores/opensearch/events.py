@@ -7,8 +7,8 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
-from hybrid_search.encoders.behaviour import Interaction
-from hybrid_search.errors import BackendError
+from hybrid_search.core.errors import BackendError
+from hybrid_search.models.encoders.behaviour import Interaction
 from hybrid_search.stores.opensearch.client import translated_errors
 
 

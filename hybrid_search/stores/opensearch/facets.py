@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hybrid_search.catalog import TAGGED
+from hybrid_search.core.catalog import TAGGED
 
 # each folded keyword field, and its sub-field with the value as it was sent
 SPELLED = {

@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hybrid_search.errors import BackendError
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.core.errors import BackendError
 from hybrid_search.ranking.combine import MISSING_IN_OPENSEARCH, Combination, Combined, LegScore
 from hybrid_search.ranking.normalise import Normalisation
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch.queries import ID_FIELDS, doc_id_of, named
 
 MAX_SUB_QUERIES = 5

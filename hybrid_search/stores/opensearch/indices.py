@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from opensearchpy import OpenSearch
 
-from hybrid_search.errors import BackendError, InvalidInputError
-from hybrid_search.settings import Settings
+from hybrid_search.core.errors import BackendError, InvalidInputError
+from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import translated_errors
 from hybrid_search.stores.opensearch.profiles import ensure_profiles_index
 
 if TYPE_CHECKING:
-    from hybrid_search.models import ModelSet
+    from hybrid_search.models.sets import ModelSet
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "index_templates"
 

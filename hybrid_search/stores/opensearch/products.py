@@ -9,8 +9,8 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 
-from hybrid_search.catalog import doc_id
-from hybrid_search.errors import BackendError, InvalidInputError
+from hybrid_search.core.catalog import doc_id
+from hybrid_search.core.errors import BackendError, InvalidInputError
 from hybrid_search.stores.opensearch.client import mget_found, translated_errors
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import opensearchpy
 from opensearchpy import OpenSearch
 
-from hybrid_search.errors import ConflictError, NotFoundError
-from hybrid_search.profiles import BUILT_IN, DEFAULT_NAME, BlendProfile, StoredProfile, parse_reference
+from hybrid_search.core.errors import ConflictError, NotFoundError
+from hybrid_search.ranking.profiles import BUILT_IN, DEFAULT_NAME, BlendProfile, StoredProfile, parse_reference
 from hybrid_search.stores.opensearch.client import translated_errors
 
 MAPPING = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hybrid_search.catalog import TAGGED, doc_id
+from hybrid_search.core.catalog import TAGGED, doc_id
 
 BM25_FIELDS = (
     "title^3",

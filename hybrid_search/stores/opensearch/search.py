@@ -8,7 +8,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from hybrid_search.errors import BackendError, InvalidInputError, NotFoundError
+from hybrid_search.core.errors import BackendError, InvalidInputError, NotFoundError
 from hybrid_search.stores.opensearch.client import client_query_errors, mget_found, translated_errors
 from hybrid_search.stores.opensearch.facets import respelled, with_spelling
 from hybrid_search.stores.opensearch.queries import build_bm25_query, build_filters, doc_id_of

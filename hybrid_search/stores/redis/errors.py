@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import redis
 
-from hybrid_search.errors import ServiceUnavailableError
+from hybrid_search.core.errors import ServiceUnavailableError
 
 # What a Celery task retries with backoff rather than fails on: Redis that did not answer
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)

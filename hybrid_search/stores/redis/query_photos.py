@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.stores.redis.client import Redis
 from hybrid_search.stores.redis.errors import redis_errors
 from hybrid_search.stores.redis.keys import query_photo_key

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hybrid_search.encoders.behaviour import ACTION_WEIGHTS
+from hybrid_search.models.encoders.behaviour import ACTION_WEIGHTS
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, affinity_shares, updated_vector
 from hybrid_search.stores.redis.client import Redis
 from hybrid_search.stores.redis.errors import redis_errors

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hybrid_search.api import create_app
-from hybrid_search.services import Services
+from hybrid_search.stores.services import Services
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
 CLIENT = {"X-API-Key": "dev-client-key"}

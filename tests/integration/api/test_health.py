@@ -1,7 +1,7 @@
 from hybrid_search.api import create_app
-from hybrid_search.models import ModelSet
-from hybrid_search.services import Services
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.indices import ensure_indices
+from hybrid_search.stores.services import Services
 
 
 def test_health_reports_both_services_and_the_lucene_engine(services):

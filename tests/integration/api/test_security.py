@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from hybrid_search.api import create_app
-from hybrid_search.services import Services
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import alias_targets
+from hybrid_search.stores.services import Services
 from tests.integration.events import purchases
 
 ADMIN = {"X-API-Key": "dev-admin-key"}

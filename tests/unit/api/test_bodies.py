@@ -1,7 +1,7 @@
 import pytest
 
 from hybrid_search.api.bodies import MAX_DEPTH, parse_json
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.errors import InvalidInputError
 
 
 def nested(depth: int) -> str:

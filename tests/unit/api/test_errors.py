@@ -1,6 +1,6 @@
 from hybrid_search.api import create_app
 from hybrid_search.api.errors import STATUS_BY_ERROR, status_for
-from hybrid_search.errors import (
+from hybrid_search.core.errors import (
     BackendError,
     ConflictError,
     HybridSearchError,
@@ -9,8 +9,8 @@ from hybrid_search.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
-from hybrid_search.services import Services
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
+from hybrid_search.stores.services import Services
 
 
 def test_every_error_maps_to_its_status():

@@ -11,7 +11,7 @@ from hybrid_search.api.passthrough import (
     guarded_params,
     keep_alive_seconds,
 )
-from hybrid_search.errors import InvalidInputError
+from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 
 MATCH = {"match": {"title": "backpack"}}

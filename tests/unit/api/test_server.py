@@ -1,7 +1,7 @@
 import pytest
 
 from hybrid_search.api.server import IncomingRequest, built_in_keys_beyond_loopback
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 
 OWN_KEYS = {"admin_key": "a-key-of-our-own", "merchant_keys": {"m-own": "demo"}, "client_keys": {"c-own": "shop"}}
 

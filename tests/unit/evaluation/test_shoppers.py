@@ -2,7 +2,7 @@ from collections import Counter
 
 import numpy as np
 
-from hybrid_search.catalog import fashion_row_to_product
+from hybrid_search.core.catalog import fashion_row_to_product
 from hybrid_search.evaluation import shoppers as sim
 from tests.data import fashion_rows
 

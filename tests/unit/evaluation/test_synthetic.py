@@ -3,9 +3,9 @@ import random
 
 from PIL import Image
 
-from hybrid_search.encoders.lexicon import build_lexicon
 from hybrid_search.evaluation import synthetic
 from hybrid_search.evaluation.synthetic import CatalogProduct, phone_snapshot, synthetic_queries
+from hybrid_search.models.encoders.lexicon import build_lexicon
 
 ROWS = [
     ("1", "Remanika Men Black Sports Shoes", "Sports Shoes", "Black", "Men", "h1"),

@@ -12,8 +12,8 @@ from hybrid_search.evaluation.tuning import (
     tune,
     tune_per_class,
 )
-from hybrid_search.profiles import BlendProfile
-from hybrid_search.search import Retrieval
+from hybrid_search.querying.service import Retrieval
+from hybrid_search.ranking.profiles import BlendProfile
 
 SPACE = SearchSpace(windows=(50, 100), weight_values=(0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0))
 TARGET = {"bm25": 0.3, "text": 1.5, "fused": 0.0, "image": 0.0, "attributes": 0.7}

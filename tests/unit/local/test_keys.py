@@ -3,8 +3,8 @@ import os
 import stat
 import subprocess
 
+from hybrid_search.core.settings import Settings
 from hybrid_search.local.keys import ensure_keys, keys_path
-from hybrid_search.settings import Settings
 
 
 def test_the_first_up_makes_random_keys_readable_by_the_owner_alone(tmp_path):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid_search.errors import LocalServiceError
+from hybrid_search.core.errors import LocalServiceError
 from hybrid_search.local.opensearch import (
     CLASSPATH_PLUGINS,
     LAUNCHER_CLASS,

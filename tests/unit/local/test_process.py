@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from hybrid_search.errors import LocalServiceError
+from hybrid_search.core.errors import LocalServiceError
 from hybrid_search.local.process import ManagedProcess, free_ports
 from tests.net import free_port, listening
 

@@ -1,6 +1,6 @@
-from hybrid_search.profiles import BlendProfile
 from hybrid_search.ranking.combine import Combined
 from hybrid_search.ranking.pipeline import blend, choose_profile, page_of, rerank_head
+from hybrid_search.ranking.profiles import BlendProfile
 
 ZH = BlendProfile(weights={"attributes": 2.0, "text": 0.2})
 PHOTO_ATTRIBUTES_ONLY = BlendProfile(weights={"attributes": 3.0})

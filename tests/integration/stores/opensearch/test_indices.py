@@ -2,9 +2,9 @@
 
 import pytest
 
-from hybrid_search.catalog import doc_id, product_id_of
-from hybrid_search.errors import InvalidInputError
-from hybrid_search.models import ModelSet
+from hybrid_search.core.catalog import doc_id, product_id_of
+from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import cluster_health
 from hybrid_search.stores.opensearch.indices import (
     activate_built,

@@ -6,9 +6,9 @@ import time
 import uuid
 
 from hybrid_search.api import create_app
-from hybrid_search.services import Services
 from hybrid_search.stores.redis.client import connect
 from hybrid_search.stores.redis.rate_limits import WINDOW_S, RateLimits
+from hybrid_search.stores.services import Services
 
 
 class Clock:

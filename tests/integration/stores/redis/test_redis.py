@@ -3,7 +3,7 @@
 import pytest
 import redis
 
-from hybrid_search.errors import ServiceUnavailableError
+from hybrid_search.core.errors import ServiceUnavailableError
 from hybrid_search.local.redis import LocalRedis
 from hybrid_search.stores.redis.client import connect, ping
 from hybrid_search.stores.redis.query_log import QueryLog

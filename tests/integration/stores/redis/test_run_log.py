@@ -3,7 +3,7 @@
 import pytest
 import redis
 
-from hybrid_search.errors import ServiceUnavailableError
+from hybrid_search.core.errors import ServiceUnavailableError
 from hybrid_search.stores.redis.run_log import RunLog
 
 

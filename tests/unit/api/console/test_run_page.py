@@ -6,9 +6,9 @@ from flask import render_template
 
 from hybrid_search.api import create_app
 from hybrid_search.api.console.engineers import _kinds
+from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.tuning import FoldResult, IntentResult
-from hybrid_search.profiles import BlendProfile
-from hybrid_search.settings import Settings
+from hybrid_search.ranking.profiles import BlendProfile
 
 SUMMARY = {"n": 4, "ndcg@10": 0.5, "mrr@10": 0.6, "recall@100": 0.7, "precision@10": 0.3}
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hybrid_search.errors import ServiceUnavailableError
-from hybrid_search.settings import Settings
+from hybrid_search.core.errors import ServiceUnavailableError
+from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import make_client, translated_errors
 from tests.net import free_port  # bound and let go: nothing listens there
 

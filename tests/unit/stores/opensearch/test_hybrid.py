@@ -1,7 +1,7 @@
 import pytest
 
-from hybrid_search.errors import BackendError
-from hybrid_search.profiles import BlendProfile
+from hybrid_search.core.errors import BackendError
+from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch.hybrid import build_hybrid_body, hybrid_hit, native_blend
 from hybrid_search.stores.opensearch.queries import build_bm25_query, build_filters, build_knn_query
 

@@ -1,4 +1,4 @@
-from hybrid_search.settings import Settings
+from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.indices import (
     load_template,
     physical_index_name,

@@ -1,0 +1,1 @@
+"""Indexing: uploads validated and written pending, photos by content hash, embedding batches, reindex and reconcile."""

@@ -1,0 +1,155 @@
+"""Merchant uploads (and answers to the taggers): validate everything, store photos, write pending
+documents, then enqueue.
+
+Nothing is written unless every product and photo of the upload is valid; the pending document is
+written before its task is queued, so a product is never lost between upload and index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hybrid_search.core.catalog import ProductIn, TagReview, doc_id, product_document
+from hybrid_search.core.errors import ConflictError, InvalidInputError, NotFoundError
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.indices import alias_targets, building_indices
+from hybrid_search.stores.opensearch.products import StoredProduct, get_products, update_guarded, write_documents
+
+Enqueue = Callable[[list[str], str], None]
+"""Queues embedding of product ids in a physical index (the Celery task, in production)."""
+
+
+def enqueue_in_batches(ids: list[str], index: str, batch_size: int, enqueue: Enqueue) -> int:
+    """Queue ``ids`` for embedding in ``index``, one task per ``batch_size`` ids; returns how many."""
+    for start in range(0, len(ids), batch_size):
+        enqueue(ids[start : start + batch_size], index)
+    return len(ids)
+
+
+@dataclass
+class Submission:
+    accepted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    indices: list[str] = field(default_factory=list)
+
+
+def write_targets(client: OpenSearchClient, settings: Settings) -> list[str]:
+    """Where new documents go: the live index, and the index being built for the alias, if one is."""
+    targets = alias_targets(client, settings.products_alias)
+    if not targets:
+        raise ConflictError(f"alias {settings.products_alias} points at no index; run `hybrid-search init-indices`")
+    return targets + building_indices(client, settings.products_alias)
+
+
+def read_photo(product: ProductIn, field: str, photos: Mapping[str, bytes], import_dir: Path | None) -> bytes:
+    """The photo ``product.image`` names: an uploaded part of that name, else a file under ``import_dir``."""
+    name = product.image or ""
+    if name in photos:
+        data = photos[name]
+    elif import_dir is None:
+        raise InvalidInputError(field, f"no uploaded photo named {name!r} (and no import folder is configured)")
+    else:
+        root = import_dir.resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root):
+            raise InvalidInputError(field, "photo paths must stay inside the import folder")
+        if not path.is_file():
+            raise InvalidInputError(field, f"no file {name!r} in the import folder")
+        if path.stat().st_size > MAX_PHOTO_BYTES:
+            raise InvalidInputError(field, f"photo is larger than {MAX_PHOTO_BYTES} bytes")
+        data = path.read_bytes()
+    if len(data) > MAX_PHOTO_BYTES:
+        raise InvalidInputError(field, f"photo is larger than {MAX_PHOTO_BYTES} bytes")
+    return data
+
+
+def _hash(stored: StoredProduct | None) -> str | None:
+    return stored.source.get("content_hash") if stored else None
+
+
+def submit_products(
+    client: OpenSearchClient,
+    settings: Settings,
+    merchant_id: str,
+    products: Sequence[ProductIn],
+    photos: Mapping[str, bytes],
+    enqueue: Enqueue,
+) -> Submission:
+    """Validate photos, then write pending documents to every target index and queue them in batches
+    (by document id: a merchant's products are its own, whatever ids other merchants use)."""
+    photo_bytes: dict[str, bytes] = {}
+    for i, product in enumerate(products):
+        if product.image:
+            field_name = f"products[{i}].image"
+            data = read_photo(product, field_name, photos, settings.import_dir)
+            open_image(data, settings.max_image_pixels, field_name)  # rejects non-images and bombs
+            photo_bytes[product.product_id] = data
+    targets = write_targets(client, settings)
+    store = PhotoStore(settings.photo_root)
+    docs = {
+        doc_id(merchant_id, p.product_id): product_document(
+            p, merchant_id, store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None
+        )
+        for p in products
+    }
+    submission = Submission(indices=targets)
+    accepted: set[str] = set()
+    for index in targets:
+        stored = get_products(client, index, list(docs))
+        # Same id and content hash as stored: same vectors, nothing to write or queue.
+        changed = [key for key, doc in docs.items() if _hash(stored.get(key)) != doc["content_hash"]]
+        write_documents(client, index, [docs[key] for key in changed])
+        enqueue_in_batches(changed, index, settings.embed_batch_size, enqueue)
+        accepted.update(docs[key]["product_id"] for key in changed)
+    ids = [p.product_id for p in products]
+    submission.accepted = [pid for pid in ids if pid in accepted]
+    submission.unchanged = [pid for pid in ids if pid not in accepted]
+    return submission
+
+
+def apply_reviews(
+    client: OpenSearchClient, settings: Settings, merchant_id: str, reviews: Sequence[TagReview], enqueue: Enqueue
+) -> list[str]:
+    """A merchant's answers to the taggers: each value becomes the product's own (its tag goes), and
+    the product is embedded again (its text vector is made with its values). Every product is
+    checked before any is written; returns the products changed. A later upload of the product from
+    the merchant's feed is the product as the feed has it (without the value unless the feed adds it)."""
+    keys = [doc_id(merchant_id, review.product_id) for review in reviews]
+    targets = write_targets(client, settings)
+    live = get_products(client, targets[0], keys)
+    for i, (review, key) in enumerate(zip(reviews, keys, strict=True)):
+        if key not in live:
+            raise NotFoundError(f"product {review.product_id!r} not found", field=f"body[{i}].product_id")
+    now = datetime.now(UTC).isoformat()
+    changes: dict[str, dict[str, Any]] = {}
+    for review, key in zip(reviews, keys, strict=True):
+        change = changes.setdefault(key, {"tags": {}})
+        change[review.attribute] = review.value
+        change["tags"][review.attribute] = None
+    for index in targets:
+        stored = get_products(client, index, list(changes))
+        updates = [
+            (
+                stored[key],
+                {
+                    **change,
+                    "status": "pending",
+                    "status_reason": None,
+                    "content_hash": None,  # the feed's next upload of it is a change
+                    "text_vector": None,  # made again with the value
+                    "fused_vector": None,
+                    "updated_at": now,
+                },
+            )
+            for key, change in changes.items()
+            if key in stored
+        ]
+        update_guarded(client, index, updates)
+        enqueue_in_batches([key for key in changes if key in stored], index, settings.embed_batch_size, enqueue)
+    return sorted({review.product_id for review in reviews})

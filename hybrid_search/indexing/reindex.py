@@ -1,0 +1,106 @@
+"""Reindex into a new model version (a new physical index behind the alias, swapped when every product is
+embedded) and the reconciler that queues again what stayed pending."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing.embedding import reusable
+from hybrid_search.indexing.ingest import Enqueue, enqueue_in_batches
+from hybrid_search.models.live import alias_record
+from hybrid_search.models.sets import ModelSet, configured_models
+from hybrid_search.stores.opensearch.client import OpenSearchClient
+from hybrid_search.stores.opensearch.indices import (
+    activate_built,
+    alias_targets,
+    building_indices,
+    copy_as_pending,
+    create_versioned_index,
+    drop_superseded,
+    install_template,
+    products_index_name,
+    products_index_version,
+    render_products_template,
+    update_meta,
+)
+from hybrid_search.stores.opensearch.products import (
+    iter_product_ids,
+    stale_pending_ids,
+    status_counts,
+    touch_pending,
+)
+
+
+@dataclass(frozen=True)
+class ReindexPlan:
+    index: str
+    queued: int
+    swap_pending: bool  # True: the alias moves to ``index`` once it has no pending product
+
+
+def reindex(
+    client: OpenSearchClient, settings: Settings, enqueue: Enqueue, merchant_id: str | None = None
+) -> ReindexPlan:
+    """Re-embed products with the configured models (``configured_models``).
+
+    Same model version as the live index: re-embed in place (recording the models, for an index from
+    before model records, and any new attribute heads). A new version: build its own physical index
+    (copy of every document, marked pending, keeping the vectors the new models share), embed it
+    there, and leave the swap of the alias to ``activate_when_ready``; the old index stays (the newest
+    ``keep_superseded_indices`` of those the swaps left behind do), to point the alias back at.
+    """
+    alias = settings.products_alias
+    record = alias_record(client, alias)
+    live = [record[0]] if record else []
+    live_models = (record[1] or ModelSet.from_settings(settings)) if record else None
+    models = configured_models(settings, live_models)
+    target = products_index_name(alias, models.version)
+    if target in live:
+        if record and record[1] != models:
+            update_meta(client, target, {"models": models.to_meta()})
+        ids = list(iter_product_ids(client, target, merchant_id=merchant_id))
+        return ReindexPlan(target, enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue), False)
+    if merchant_id is not None:
+        raise InvalidInputError("merchant", "a new model version is built for the whole catalog, not one merchant")
+    return ReindexPlan(target, build_index(client, settings, models, live_models, enqueue), True)
+
+
+def build_index(
+    client: OpenSearchClient, settings: Settings, models: ModelSet, live_models: ModelSet | None, enqueue: Enqueue
+) -> int:
+    """Create the index of ``models`` (marked as being built), copy the live catalog into it as
+    pending, keeping the text and photo vectors ``models`` share with the live ones, and queue it all."""
+    alias = settings.products_alias
+    install_template(client, alias, render_products_template(settings, alias))
+    target = create_versioned_index(
+        client, alias, products_index_version(models.version), activate=False, meta={"models": models.to_meta()}
+    )
+    live = alias_targets(client, alias)
+    if live and live_models is not None:
+        keep = [name for name, ok in reusable(live_models.version, models.version).items() if ok]
+        copy_as_pending(client, live[0], target, keep=keep)
+    ids = list(iter_product_ids(client, target))
+    return enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue)
+
+
+def activate_when_ready(client: OpenSearchClient, settings: Settings, index: str) -> bool:
+    """Point the alias at ``index`` once none of its products is pending, and delete the indices that
+    leaves behind beyond ``keep_superseded_indices``; False means not yet."""
+    if status_counts(client, index).get("pending", 0) > 0:
+        return False
+    activate_built(client, settings.products_alias, index)
+    drop_superseded(client, settings.products_alias, settings.keep_superseded_indices)
+    return True
+
+
+def reconcile(client: OpenSearchClient, settings: Settings, enqueue: Enqueue) -> int:
+    """Re-queue products pending for longer than ``stale_pending_after_s`` (their task was lost)."""
+    queued = 0
+    alias = settings.products_alias
+    for index in alias_targets(client, alias) + building_indices(client, alias):
+        ids = stale_pending_ids(client, index, settings.stale_pending_after_s)
+        touch_pending(client, index, ids)
+        queued += enqueue_in_batches(ids, index, settings.embed_batch_size, enqueue)
+    return queued

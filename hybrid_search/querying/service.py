@@ -1,0 +1,813 @@
+"""Hybrid search: understand and encode the query, run its legs and blend them (inside OpenSearch with
+the ``hybrid`` query where the cluster and the profile allow it, else one _msearch blended here),
+rerank per user, page, explain."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
+from typing import Any
+
+import numpy as np
+
+from hybrid_search.core.catalog import TAGGED, SearchRequest, split_doc_id
+from hybrid_search.core.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing.embedding import EmbeddingPipeline
+from hybrid_search.indexing.photos import PhotoStore, check_full_decode
+from hybrid_search.models.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
+from hybrid_search.models.encoders.bilingual import KANA, Translator, load_translator
+from hybrid_search.models.encoders.crosslingual import gloss
+from hybrid_search.models.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
+from hybrid_search.models.encoders.photo_match import PhotoMatcher
+from hybrid_search.models.encoders.text import load_text_encoder
+from hybrid_search.models.live import LiveModels, alias_record
+from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
+from hybrid_search.ranking.explain import explain_hit, user_reasons
+from hybrid_search.ranking.features import QuerySignals
+from hybrid_search.ranking.learned import LearnedRanker, Ranking
+from hybrid_search.ranking.pipeline import blend, choose_profile, page_of, rerank_head
+from hybrid_search.ranking.profiles import BlendProfile, ProfileCache, StoredProfile, every_leg
+from hybrid_search.ranking.query_class import query_class
+from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, asked_fields, user_boost
+from hybrid_search.stores.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
+from hybrid_search.stores.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
+from hybrid_search.stores.opensearch.products import resolve_named
+from hybrid_search.stores.opensearch.profiles import get_reference
+from hybrid_search.stores.opensearch.queries import (
+    HIDDEN_FIELDS,
+    WORDS,
+    among_ids,
+    build_all_words_query,
+    build_attribute_query,
+    build_filters,
+    leg_body,
+)
+from hybrid_search.stores.opensearch.search import (
+    MatchSet,
+    cosines_and_sources,
+    count_match_set,
+    get_source,
+    get_sources,
+    match_set_body,
+    passthrough_search,
+    run_hybrid,
+    run_legs,
+    run_legs_counted,
+    search_sources,
+)
+from hybrid_search.stores.redis.query_log import FeatureLog
+from hybrid_search.stores.redis.users import UserProfiles
+from hybrid_search.stores.services import Services
+
+VOTER_LEGS = ("fused", "image")
+# what a voter brings: its merchant's values, and its taggers' where the merchant gave none
+VOTE_FIELDS = (*ATTRIBUTES, *(f"tags.{name}.value" for name in ATTRIBUTES))
+PHOTO_FIELDS = ("image_hash",)  # what the image leg returns for a query photo to be matched against
+LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
+HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
+VECTOR_LEGS = ("text", "fused", "image")  # the legs whose matches are their nearest k
+FACET, FACET_VALUES = "facet:", 50  # /search's facet aggregations: their name prefix, values each
+TAGS = ":tags"  # the suffix of a facet's aggregation over the taggers' values
+LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
+SORTED_ENGINE = "sorted"  # no blend: the match set in the order a search asked for
+
+
+@dataclass(frozen=True)
+class Storefront:
+    """What a storefront's own search body adds to a blended search (the read path checks it first):
+    ``where``, its query, which every leg applies as a filter; ``aggs``, its aggregations, computed
+    over the search's match set (``opensearch.search.MatchSet``), whose count is then the ``total``;
+    ``post_filter``, as OpenSearch applies one: to the hits and the total, not the aggregations."""
+
+    where: dict[str, Any] | None = None
+    aggs: dict[str, Any] | None = None
+    post_filter: dict[str, Any] | None = None
+
+    @property
+    def leg_filter(self) -> dict[str, Any] | None:
+        """What every leg filters on: the storefront's query and its post_filter."""
+        clauses = [c for c in (self.where, self.post_filter) if c is not None]
+        return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}} if clauses else None
+
+
+@dataclass(frozen=True)
+class Understood:
+    """A query ready for its legs: its inputs, the filters every leg applies, and how long encoding took."""
+
+    inputs: QueryInputs
+    filters: dict[str, Any]
+    voting: bool  # a photo's attribute intent is still to be voted by its nearest products
+    encode_ms: float
+    counted_filters: dict[str, Any] | None = None  # the match set's, where a post_filter narrows the legs'
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What /search runs for one request, before it runs anything but the query's encoding."""
+
+    request: SearchRequest
+    stored: StoredProfile
+    query_class: str
+    profile: BlendProfile  # the stored profile's choice for this query (class override or fallback)
+    understood: Understood
+    engine: str
+    why: str = ""  # why the native engine does not run where it was wanted
+    native_legs: tuple[str, ...] = ()  # the hybrid query's sub-queries, in order, when it runs
+    native: NativeBlend | None = None
+    ranker: LearnedRanker | None = None  # the learned ranker, when it ranks this search
+    gathered: BlendProfile | None = None  # with the ranker: every leg the query can run, at its depth
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What the legs of one query found, before blending: best-first (id, raw score) per leg."""
+
+    legs: dict[str, list[tuple[str, float]]]
+    intent: Intent | None
+    query_class: str
+    encode_ms: float
+    search_ms: float
+    signals: QuerySignals = QuerySignals()  # what the learned ranker reads of the query itself
+
+
+class SearchService:
+    """One per process: holds the query encoders (loaded once) and a cache of encoded query texts."""
+
+    PHOTO_VOTERS = 20  # nearest products per voting leg whose attribute values make a photo query's intent
+    PHOTO_VOTE_TEMPERATURE = 0.02  # a voter counts exp((score - best score) / T)
+    PLUGINS_TTL_S = 30.0  # how often a process asks the cluster again whether it has neural-search
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: OpenSearchClient,
+        models: LiveModels,
+        profiles: ProfileCache,
+        users: UserProfiles,
+        feature_log: FeatureLog | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.models = models
+        self.profiles = profiles
+        self.users = users
+        self.feature_log = feature_log  # the learned ranker's inputs per query text, for training on clicks
+        self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
+        self._translate = lru_cache(maxsize=settings.query_cache_size)(self._translate_uncached)
+        self._plugins_lock = threading.Lock()
+        self._plugins_checked: tuple[float, bool] | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> SearchService:
+        """The query side of one process: the alias's models (loaded on first use), profiles, user profiles."""
+        settings = services.settings
+        cache = ProfileCache(lambda ref: get_reference(services.opensearch, settings.profiles_index, ref))
+        return cls(
+            settings,
+            services.opensearch,
+            LiveModels(settings, lambda: alias_record(services.opensearch, settings.products_alias)),
+            cache,
+            UserProfiles(services.redis, settings.products_alias),
+            FeatureLog(services.redis, settings.products_alias, settings.feature_log_ttl_s)
+            if settings.feature_log_ttl_s
+            else None,
+        )
+
+    def _encode_text_uncached(self, text: str, encoder: str) -> np.ndarray:
+        """``encoder`` keys the cache: a new alias target may read queries with another text encoder."""
+        vector = load_text_encoder(encoder, self.settings.device).encode([text], kind="query")[0]
+        vector.setflags(write=False)
+        return vector
+
+    @property
+    def pipeline(self) -> EmbeddingPipeline:
+        """The encoders and fuser of the index the alias points at now."""
+        return self.models.current().pipeline
+
+    @property
+    def attributes(self) -> AttributeModel | None:
+        """The attribute heads of the index the alias points at now."""
+        return self.models.current().attributes
+
+    @cached_property
+    def dictionary(self) -> Dictionary | None:
+        return load_dictionary(self.settings.query_dictionary)
+
+    @cached_property
+    def photo_matcher(self) -> PhotoMatcher:
+        return PhotoMatcher(PhotoStore(self.settings.photo_root))
+
+    @cached_property
+    def _photo_work(self) -> ThreadPoolExecutor:
+        """Where a query photo is matched while its legs run (OpenCV lets go of the GIL)."""
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo-match")
+
+    @cached_property
+    def translator(self) -> Translator | None:
+        settings = self.settings
+        return load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
+
+    def warm(self) -> None:
+        """Load what queries need (encoders, dictionaries, attribute heads) now rather than on the first query."""
+        self._encode_text("warm up", self.pipeline.models.text_encoder)
+        _ = self.dictionary, self.translator, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
+        self.hybrid_query_available()
+
+    def hybrid_query_available(self) -> bool:
+        """Whether every node has neural-search (its ``hybrid`` query), asked at most every PLUGINS_TTL_S."""
+        now = time.monotonic()
+        with self._plugins_lock:
+            checked = self._plugins_checked
+        if checked is not None and now - checked[0] < self.PLUGINS_TTL_S:
+            return checked[1]
+        available = NEURAL_SEARCH in cluster_plugins(self.client)
+        with self._plugins_lock:
+            self._plugins_checked = (now, available)
+        return available
+
+    def translate(self, text: str) -> str:
+        """A query in the catalog's words (what the encoders read; BM25 reads it beside the original):
+        Chinese words through CC-CEDICT, Japanese and other languages' through FreeDict's bilingual
+        dictionaries, then (optionally) what is left through the cross-lingual vocabulary."""
+        heads = self.attributes
+        return self._translate(text, heads.version if heads is not None else None)
+
+    def _translate_uncached(self, text: str, _heads_version: str | None) -> str:
+        """``_heads_version`` keys the cache: a new alias target may bring other heads."""
+        heads = self.attributes
+        lexicon = heads.lexicon if heads is not None else None
+        translator = self.translator if lexicon is not None else None
+        if translator is not None and (KANA.search(text) or not CJK_RUN.search(text)):
+            text = translator.translate(text, lexicon.knows, lexicon.names_attribute)  # Japanese kanji too
+        if self.dictionary is not None and CJK_RUN.search(text):
+            text = self.dictionary.translate(text, lexicon.names_attribute if lexicon else None) or text
+        if heads is None or heads.vocabulary is None or lexicon is None or not self.settings.query_crosslingual:
+            return text
+        encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)
+        return gloss(text, lexicon.knows, heads.vocabulary, lambda words: encoder.encode(words, kind="query"))
+
+    def available_legs(self, request: SearchRequest, photo: bytes | None) -> set[str]:
+        """The legs this query and this service can run (before encoding anything)."""
+        inputs = set()
+        if request.like or photo is not None:
+            inputs |= {"fused_vector", "image_vector"}
+        if request.q and not request.like:
+            inputs |= {"text", "typed", "text_vector", "fused_vector"}
+        if self.attributes is not None and inputs:
+            inputs.add("intent")
+        return legs_reading(inputs)
+
+    def understand(
+        self,
+        request: SearchRequest,
+        photo: bytes | None,
+        profile: BlendProfile,
+        exclude: tuple[str, ...] = (),
+        storefront: Storefront | None = None,
+    ) -> Understood:
+        """The inputs of the legs ``profile`` weighs: the query's text and gloss, its vectors (from its
+        text, its photo, or the product it is like) and, for text, the attribute values it asks for."""
+        started = time.perf_counter()
+        loaded = self.models.current()  # one model set for the whole query, whatever the alias does meanwhile
+        pipeline, attributes = loaded.pipeline, loaded.attributes
+        gloss = self.translate(request.q)  # what the encoders read; BM25 reads it beside the original
+        fuser = pipeline.fuser
+        text = image = fused = None
+        if request.like:
+            alias = self.settings.products_alias
+            liked = (
+                request.like if "/" in request.like else resolve_named(self.client, alias, [("like", request.like)])[0]
+            )
+            try:
+                source = get_source(self.client, alias, liked, ["fused_vector", "image_vector"])
+            except NotFoundError:
+                raise InvalidInputError("like", f"no product {request.like!r} in the catalog") from None
+            if "fused_vector" not in source:
+                raise InvalidInputError("like", f"product {request.like!r} is not embedded yet")
+            fused = np.asarray(source["fused_vector"])
+            image = np.asarray(source["image_vector"]) if "image_vector" in source else None
+            exclude = (liked, *exclude)
+        else:
+            text = self._encode_text(gloss, pipeline.models.text_encoder) if request.q else None
+            if photo is not None:
+                encoded = pipeline.image_encoder.encode([photo], "photo")
+                image, fused = encoded[0], fuser.image_query(encoded)[0]
+            elif text is not None:
+                fused = fuser.text_query(text[None, :])[0]
+        wants_intent = profile.weight("attributes") > 0 and attributes is not None
+        intent = None
+        if wants_intent and text is not None:
+            intent = attributes.text_intent(text)
+            # the shopper's own words: a dictionary gloss of Chinese invents words no title uses
+            if words := attributes.word_intent(request.q):
+                intent[WORDS] = words
+        bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
+        inputs = QueryInputs(
+            text=bm25_text if request.q and not request.like else None,
+            typed=request.q if request.q and not request.like else None,
+            text_vector=text,
+            fused_vector=fused,
+            image_vector=image,
+            intent=intent,
+        )
+        storefront = storefront or Storefront()
+        predicted = request.tags == "predicted"
+        filters = build_filters(
+            request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter, predicted
+        )
+        counted = None
+        if storefront.post_filter is not None:
+            counted = build_filters(
+                request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted
+            )
+        encode_ms = _ms(started, time.perf_counter())
+        return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted)
+
+    def retrieve(
+        self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
+    ) -> Retrieval:
+        """Encode the query and run the legs ``profile`` weighs in one _msearch (two for a photo's
+        attribute leg, which needs the nearest products' votes first). Leg hits are ids and scores only."""
+        understood = self.understand(request, photo, profile, exclude)
+        started = time.perf_counter()
+        legs, intent, _, matches = self._msearch_legs(understood, profile, photo=photo)
+        return Retrieval(
+            legs=legs,
+            intent=intent,
+            query_class=query_class(request.q, photo is not None or bool(request.like)),
+            encode_ms=understood.encode_ms,
+            search_ms=_ms(started, time.perf_counter()),
+            signals=_signals(request, photo, intent, matches),
+        )
+
+    def _msearch_legs(
+        self,
+        understood: Understood,
+        profile: BlendProfile,
+        counted: Storefront | None = None,
+        photo: bytes | None = None,
+    ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None, MatchSet | None, dict[str, int] | None]:
+        """The legs' hits (and the query's intent, voted for a photo); with ``counted``, the search's
+        match set (``_match_set_queries``) counted and aggregated in the same round trip; with
+        ``photo``, its keypoint inliers with the photos of the image leg's first hits (``photo_match_candidates``)."""
+        inputs, filters = understood.inputs, understood.filters
+        bodies: dict[str, dict[str, Any]] = {}
+        for leg in LEGS:
+            # A photo's intent is voted by its nearest products in the fused space (every product,
+            # with or without a photo) and among photos; those legs run whenever attributes do.
+            votes = understood.voting and leg.name in VOTER_LEGS
+            if profile.weight(leg.name) > 0 or votes:
+                query = leg.query(inputs, filters, profile.window, profile.attribute_weights)
+                if query is not None:
+                    verifies = photo is not None and leg.name == "image" and self.settings.photo_match_candidates > 0
+                    fields = (*(VOTE_FIELDS if votes else ()), *(PHOTO_FIELDS if verifies else ()))
+                    bodies[leg.name] = leg_body(profile.window, query, fields)
+        if not bodies:
+            raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
+        match_set = _match_set(understood, profile, counted) if counted is not None else None
+        # the photo match runs beside the round trips: the query's keypoints during the legs', the
+        # candidates' inliers during the voted attribute leg's (bench/README.md, latency/ranker)
+        verified = self.settings.photo_match_candidates
+        keypoints = None
+        if photo is not None and verified and "image" in bodies:
+            keypoints = self._photo_work.submit(self.photo_matcher.read, photo)
+        results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
+        legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
+        matching: Future[Mapping[str, int]] | None = None
+        if keypoints is not None and "image" in results:
+            pictured = [(h.doc_id, h.fields[PHOTO_FIELDS[0]]) for h in results["image"][:verified]]
+            candidates = [(d, digest) for d, digest in pictured if digest]
+            matching = self._photo_work.submit(self.photo_matcher.matches, keypoints.result(), candidates)
+        intent = inputs.intent
+        if understood.voting and any(results.get(leg) for leg in VOTER_LEGS):
+            intent = self.attributes.canonical(
+                merge_intents(
+                    [
+                        photo_intent(
+                            [(voter_values(h.fields), h.score) for h in results[leg][: self.PHOTO_VOTERS]],
+                            self.PHOTO_VOTE_TEMPERATURE,
+                        )
+                        for leg in VOTER_LEGS
+                        if results.get(leg)
+                    ]
+                )
+            )
+            query = build_attribute_query(intent, profile.attribute_weights, filters)
+            # the products the photo looks like lead the attribute leg's ties (in the same round trip)
+            look_alikes = list(dict.fromkeys(doc_id for leg in VOTER_LEGS for doc_id, _ in legs.get(leg, ())))
+            bodies = {"attributes": leg_body(profile.window, query)}
+            bodies[LOOK_ALIKES] = leg_body(len(look_alikes), among_ids(query, look_alikes))
+            voted = {
+                leg: [(h.doc_id, h.score) for h in hits]
+                for leg, hits in run_legs(self.client, self.settings.products_alias, bodies).items()
+            }
+            legs["attributes"] = ties_led_by(voted["attributes"], voted[LOOK_ALIKES], profile.window)
+        matches = dict(matching.result()) if matching is not None else None
+        return legs, intent, matched, matches
+
+    def _engine(self, plan: SearchPlan) -> SearchPlan:
+        """``plan`` with its engine: the request's, else the service's. OpenSearch's ``hybrid`` query
+        runs where the cluster has it and it computes this profile's blend in one round trip; otherwise
+        the _msearch legs are blended here, and ``why`` says why when the hybrid query was wanted."""
+        request, profile, inputs = plan.request, plan.profile, plan.understood.inputs
+        wanted = self.settings.blend_engine if request.engine == "auto" else request.engine
+        if wanted == MSEARCH_ENGINE:
+            return plan
+        legs = tuple(
+            leg.name for leg in LEGS if profile.weight(leg.name) > 0 and getattr(inputs, leg.reads) is not None
+        )
+        native = native_blend(profile, legs, request.explain)
+        if plan.understood.voting:
+            reason = "a photo's attribute intent is voted by its nearest products first"
+        elif not self.hybrid_query_available():
+            reason = f"the cluster has no {NEURAL_SEARCH} plugin"
+        else:
+            reason = native.reason
+        if not reason:
+            return replace(plan, engine=HYBRID_ENGINE, native_legs=legs, native=native)
+        if request.engine == HYBRID_ENGINE:
+            raise InvalidInputError("engine", f"OpenSearch's hybrid query cannot run this search: {reason}")
+        return replace(plan, why=reason)
+
+    def plan(
+        self, request: SearchRequest, photo: bytes | None = None, storefront: Storefront | None = None
+    ) -> SearchPlan:
+        """What /search runs for ``request`` (within a ``storefront``'s filters): the profile it
+        chooses, the query's inputs, the engine."""
+        if not (request.q or photo is not None or request.like):
+            raise InvalidInputError("q", "give a query text, a photo or like=<product id>")
+        if photo is not None:
+            check_full_decode(photo, self.settings.max_search_photo_pixels, "photo")
+        if request.price_min is not None and request.price_max is not None and request.price_min > request.price_max:
+            raise InvalidInputError("price_min", "must not be above price_max")
+        try:
+            stored = self.profiles.get(request.profile)
+        except NotFoundError as exc:
+            raise NotFoundError(str(exc), field="profile") from None
+        klass = query_class(request.q, photo is not None or bool(request.like))
+        profile = choose_profile(stored.profile, klass, self.available_legs(request, photo))
+        if (request.page - 1) * request.size >= profile.window:  # a last page may be short
+            window = profile.window
+            raise InvalidInputError("page", f"must start within the {window} products the blend ranks (or give a sort)")
+        ranker = self.models.current().ranker if profile.ranker and request.engine != HYBRID_ENGINE else None
+        if ranker is not None:
+            gathered = every_leg(ranker.depth, profile.attribute_weights)
+            understood = self.understand(request, photo, gathered, storefront=storefront)
+            return SearchPlan(
+                request, stored, klass, profile, understood, LEARNED_ENGINE, ranker=ranker, gathered=gathered
+            )
+        understood = self.understand(request, photo, profile, storefront=storefront)
+        return self._engine(SearchPlan(request, stored, klass, profile, understood, MSEARCH_ENGINE))
+
+    def hybrid_body(self, plan: SearchPlan, start: int, size: int, with_sources: bool = False) -> dict[str, Any]:
+        """The ``hybrid`` query that blends ``plan`` inside OpenSearch: hits ``start`` to ``start + size``,
+        explained when the request asks; ids alone unless ``with_sources`` (on one shard, neural-search
+        2.19 fetches every hit its sub-queries collected before it normalises and pages them, so
+        sources cost one parse per collected hit: p50 185-213 ms against 27-30 ms for ids, bench/latency)."""
+        assert plan.native is not None and plan.native.pipeline is not None, "the plan runs in process"
+        excludes = list(HIDDEN_FIELDS) if with_sources else None
+        return build_hybrid_body(
+            self._native_queries(plan),
+            plan.native.pipeline,
+            plan.profile.window,
+            start,
+            size,
+            excludes,
+            plan.request.explain,
+        )
+
+    @staticmethod
+    def _native_queries(plan: SearchPlan) -> dict[str, dict[str, Any]]:
+        """The hybrid query's sub-queries: each leg's query, with the plan's filters."""
+        profile, inputs, filters = plan.profile, plan.understood.inputs, plan.understood.filters
+        return {
+            leg: LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
+            for leg in plan.native_legs
+        }
+
+    def search(
+        self,
+        request: SearchRequest,
+        photo: bytes | None = None,
+        client: str | None = None,
+        storefront: Storefront | None = None,
+    ) -> dict[str, Any]:
+        """One search; ``request.user_id`` is a user of ``client`` (the tenant whose key sent it).
+        Without Redis the results are not personalised, and ``degraded`` says so. Within a
+        ``storefront`` query, its match set counted (``total``) and aggregated (``aggregations``)."""
+        started = time.perf_counter()
+        if request.sort:
+            return self._in_request_order(request, photo, storefront, started)
+        plan = self.plan(request, photo, storefront)
+        storefront = _with_facets(storefront, request.facets, request.tags == "predicted")
+        profile, understood = plan.profile, plan.understood
+        user, degraded = None, {}
+        if request.user_id and client is not None:
+            try:
+                user = self.users.get(client, request.user_id)
+            except ServiceUnavailableError as exc:
+                degraded["personalisation"] = str(exc)
+        personalise = user is not None and not user.empty and profile.rerank_weight > 0
+        planned = time.perf_counter()
+
+        intent = understood.inputs.intent
+        products: dict[str, dict[str, Any]] = {}
+        ranking: Ranking | None = None
+        matched: MatchSet | None = None
+        if plan.ranker is not None and plan.gathered is not None:
+            legs, intent, matched, matches = self._msearch_legs(understood, plan.gathered, storefront, photo)
+            signals = _signals(request, photo, intent, matches)
+            ranking = plan.ranker.rank(legs, signals)
+            blended, total, offset = ranking.hits, len(ranking.hits), 0
+            legs_run = list(legs)
+            if self.feature_log is not None and signals.text:
+                try:
+                    self.feature_log.record(signals.text, plan.ranker.version, legs, signals)
+                except ServiceUnavailableError as exc:  # the search still serves; its clicks train on legs run later
+                    degraded["feature_log"] = str(exc)
+        elif plan.engine == HYBRID_ENGINE:
+            # the page alone unless a user's boosts rerank the head first; ids only, products below
+            head = min(profile.window, max(request.page * request.size, profile.rerank_depth))
+            start = (request.page - 1) * request.size
+            start, size = (0, head) if personalise else (start, min(request.size, profile.window - start))
+            found, total = run_hybrid(
+                self.client, self.settings.products_alias, self.hybrid_body(plan, start, size), request.explain
+            )
+            legs_run = list(plan.native_legs)
+            blended = [hybrid_hit(hit, legs_run, plan.native.score_scale) for hit in found]
+            total, offset = min(total, profile.window), start
+            if storefront is not None:
+                body = _match_set(understood, profile, storefront)
+                matched = count_match_set(self.client, self.settings.products_alias, body)
+        else:
+            legs, intent, matched, _ = self._msearch_legs(understood, profile, storefront)
+            blended = blend(legs, profile)
+            total, offset = len(blended), 0
+            legs_run = [leg for leg in legs if profile.weight(leg) > 0]
+        searched = time.perf_counter()
+
+        boosts: dict[str, float] = {}
+        if personalise:
+            # one round trip: each head product's cosine with the user, and its source (the page's
+            # products are among them unless the page lies past the rerank depth)
+            head = blended[: profile.rerank_depth]
+            cosine_to = ("fused_vector", user.vector) if user.vector is not None else None
+            scored = cosines_and_sources(
+                self.client, self.settings.products_alias, [c.doc_id for c in head], list(HIDDEN_FIELDS), cosine_to
+            )
+            asked = asked_fields(intent) if profile.rerank_asked else frozenset()
+            boosts = {
+                pid: user_boost(user, similarity, source, profile.vector_share, asked)
+                for pid, (similarity, source) in scored.items()
+            }
+            products = {pid: source for pid, (_, source) in scored.items()}
+        ranked = rerank_head(blended, boosts, profile, personalise)
+        page = page_of(ranked, request.page - offset // request.size, request.size)
+        missing = [r.hit.doc_id for r in page if r.hit.doc_id not in products]
+        products |= search_sources(self.client, self.settings.products_alias, missing, excludes=list(HIDDEN_FIELDS))
+        weights = {leg: profile.weight(leg) for leg in legs_run}
+        rerank_weight = profile.rerank_weight if personalise else 0.0
+        reasons = {}
+        if request.explain and request.why and personalise:
+            reasons = self._reasons(client, request.user_id, user, [r.hit.doc_id for r in page])
+        hits = []
+        for item in page:
+            merchant, own = split_doc_id(item.hit.doc_id)
+            hit = {
+                "id": own,
+                "merchant": merchant,
+                "score": item.score,
+                "product": products.get(item.hit.doc_id, {}),
+            }
+            if request.explain:
+                hit["explain"] = explain_hit(
+                    item,
+                    weights,
+                    profile.normalisation,
+                    profile.combination,
+                    profile.rank_constant,
+                    profile.missing,
+                    rerank_weight,
+                ) | {"engine": plan.engine}
+                if ranking is not None and plan.ranker is not None:
+                    hit["explain"]["combination"] = {"method": LEARNED_ENGINE, "ranker": plan.ranker.version}
+                    hit["explain"]["learned"] = plan.ranker.explain(ranking, item.hit.doc_id)
+                if item.hit.doc_id in reasons:
+                    hit["explain"]["why"] = reasons[item.hit.doc_id]
+                if predicted := predicted_values(hit["product"]):
+                    hit["explain"]["predicted"] = predicted  # what the attributes leg and filters read as its values
+            hits.append(hit)
+        done = time.perf_counter()
+        out: dict[str, Any] = {
+            "query_id": str(uuid.uuid4()),
+            "profile": {"name": plan.stored.name, "version": plan.stored.version, "query_class": plan.query_class},
+            "engine": {"name": plan.engine, **({"why": plan.why} if plan.why else {})},
+            "page": request.page,
+            "size": request.size,
+            "total": matched.total if matched is not None else total,
+            "ranked": min(total, profile.window),  # how many the blend ranks: the pages it serves
+            "personalised": personalise,
+            "legs": legs_run,
+            "timings_ms": {
+                "encode": understood.encode_ms,
+                "search": _ms(planned, searched),  # the legs and their blend
+                "page": _ms(searched, done),  # the user's rerank, the page's products, explain
+                "total": _ms(started, done),
+            },
+            "hits": hits,
+        }
+        if matched is not None and request.facets:
+            out["facets"] = _facets(request.facets, matched.aggregations)
+        if storefront is not None and matched is not None and (asked := _storefront_aggregations(matched)):
+            out["aggregations"] = asked
+        if request.explain and intent is not None:
+            out["intent"] = intent
+        if degraded:
+            out["degraded"] = degraded
+        return out
+
+    def in_storefront_order(
+        self, request: SearchRequest, storefront: Storefront, page: dict[str, Any], photo: bytes | None = None
+    ) -> tuple[dict[str, Any], SearchPlan]:
+        """The search's match set (what ``search`` counts) in a storefront's own order: ``page`` is the
+        body's ``sort``, ``from``/``size`` or ``search_after`` and ``_source`` (checked by the read
+        path); the match set query's relevance breaks ties, then the id. OpenSearch's answer, as the
+        sort is OpenSearch's, deep paging included; no blend or rerank (the shopper chose the order)."""
+        plan = self.plan(request, photo, storefront)
+        body = _match_set(plan.understood, plan.gathered or plan.profile, Storefront(aggs=storefront.aggs))
+        sort = [*page.get("sort", []), {"_score": "desc"}, {"product_id": "asc"}, {"merchant_id": "asc"}]
+        body |= {**page, "sort": sort, "track_scores": True}
+        if storefront.post_filter is not None:  # OpenSearch's own: the hits and their total, not the aggregations
+            body["post_filter"] = storefront.post_filter
+        return passthrough_search(self.client, self.settings.products_alias, body, {}), plan
+
+    def _in_request_order(
+        self, request: SearchRequest, photo: bytes | None, storefront: Storefront | None, started: float
+    ) -> dict[str, Any]:
+        """/search with ``sort``: the match set in that order, a page of it, as ``search`` answers."""
+        start = (request.page - 1) * request.size
+        page = {
+            "sort": request.sort_clauses(),
+            "from": start,
+            "size": request.size,
+            "_source": {"excludes": list(HIDDEN_FIELDS)},
+        }
+        planned = time.perf_counter()
+        counted = _with_facets(storefront, request.facets, request.tags == "predicted") or Storefront()
+        # the page is OpenSearch's to find (deep pages included): the plan need not fit it in a window
+        answer, plan = self.in_storefront_order(request.model_copy(update={"page": 1}), counted, page, photo)
+        found = answer["hits"]["hits"]
+        hits = [
+            {
+                "id": split_doc_id(h["_id"])[1],
+                "merchant": split_doc_id(h["_id"])[0],
+                "score": h["_score"],
+                "sort": h["sort"],
+                "product": h["_source"],
+            }
+            for h in found
+        ]
+        matched = MatchSet(answer["hits"]["total"]["value"], answer.get("aggregations", {}))
+        done = time.perf_counter()
+        out: dict[str, Any] = {
+            "query_id": str(uuid.uuid4()),
+            "profile": {"name": plan.stored.name, "version": plan.stored.version, "query_class": plan.query_class},
+            "engine": {"name": SORTED_ENGINE},
+            "sort": list(request.sort),
+            "page": request.page,
+            "size": request.size,
+            "total": matched.total,
+            "ranked": matched.total,  # OpenSearch pages the whole match set in a sort
+            "personalised": False,  # the shopper chose the order
+            "legs": [],
+            "timings_ms": {
+                "encode": plan.understood.encode_ms,
+                "search": _ms(planned, done),
+                "page": 0.0,
+                "total": _ms(started, done),
+            },
+            "hits": hits,
+        }
+        if request.facets:
+            out["facets"] = _facets(request.facets, matched.aggregations)
+        return out
+
+    def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
+        """Per page product: the user's favoured attribute values it has and their nearest history products."""
+        history_keys = self.users.history(client, user_id)
+        fields = ["fused_vector", "title", *AFFINITY_FIELDS]
+        sources = get_sources(self.client, self.settings.products_alias, sorted(set(history_keys) | set(page)), fields)
+        history = [
+            (
+                split_doc_id(key)[1],
+                sources[key].get("title", ""),
+                np.asarray(sources[key]["fused_vector"], dtype=np.float32),
+            )
+            for key in history_keys
+            if sources.get(key, {}).get("fused_vector")
+        ]
+        return {
+            key: user_reasons(
+                user,
+                sources[key],
+                np.asarray(sources[key]["fused_vector"], dtype=np.float32)
+                if sources[key].get("fused_vector")
+                else None,
+                [h for h in history if h[0] != split_doc_id(key)[1]],
+            )
+            for key in page
+            if key in sources
+        }
+
+
+def _signals(
+    request: SearchRequest, photo: bytes | None, intent: Intent | None, matches: dict[str, int] | None = None
+) -> QuerySignals:
+    looks = photo is not None or bool(request.like)
+    return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent, photo_matches=matches)
+
+
+def _match_set(understood: Understood, profile: BlendProfile, storefront: Storefront) -> dict[str, Any]:
+    """The body that counts and aggregates what a search matched (``_match_set_queries``), within the
+    storefront's query; its post_filter narrows the count, not the aggregations (as OpenSearch's does)."""
+    filters = understood.counted_filters or understood.filters
+    queries = _match_set_queries(understood.inputs, filters, profile, understood.voting)
+    return match_set_body(queries, storefront.aggs, storefront.post_filter)
+
+
+def _match_set_queries(
+    inputs: QueryInputs, filters: dict[str, Any], profile: BlendProfile, voting: bool = False
+) -> list[dict[str, Any]]:
+    """What a search matched, for its ``total`` and facets: the products that hold every word the
+    shopper typed (``build_all_words_query``; the BM25 leg ranks a product with any of them, and the
+    attribute leg every product of an asked colour), and the nearest ``window`` of each vector leg
+    the blend ranks, or that votes a photo's attributes (its nearest products, where a profile ranks
+    a photo by its attributes leg alone)."""
+    words = [build_all_words_query(inputs.typed, filters)] if inputs.typed else []
+    vectors = [
+        LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
+        for leg in VECTOR_LEGS
+        if profile.weight(leg) > 0 or (voting and leg in VOTER_LEGS)
+    ]
+    return words + [query for query in vectors if query is not None]
+
+
+def _with_facets(storefront: Storefront | None, facets: tuple[str, ...], predicted: bool) -> Storefront | None:
+    """``storefront`` with /search's ``facets`` counted beside its own aggregations (None: nothing to
+    count); with ``predicted``, a tagged attribute's tags are counted too (``_facets`` adds them up)."""
+    if not facets:
+        return storefront
+    where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
+    counted = {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in facets}
+    if predicted:
+        tagged = [name for name in facets if name in TAGGED]
+        counted |= {
+            f"{FACET}{name}{TAGS}": {"terms": {"field": f"tags.{name}.value", "size": FACET_VALUES}} for name in tagged
+        }
+    return Storefront(where, aggs | counted)
+
+
+def voter_values(fields: dict[str, str]) -> dict[str, str]:
+    """A voter's attribute values: its merchant's, else the value its tagger gave it (a photo's look-
+    alikes in a shop whose merchants send titles and photos only vote by their tags)."""
+    return {name: value for name in ATTRIBUTES if (value := fields.get(name) or fields.get(f"tags.{name}.value"))}
+
+
+def predicted_values(product: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The taggers' values a product carries for attributes it lacks, with their confidence (the
+    search reads them as its values: explain says which were predicted)."""
+    tags = product.get("tags") or {}
+    return {
+        name: {"value": tag["value"], "confidence": tag["confidence"]}
+        for name in TAGGED
+        if not product.get(name) and (tag := tags.get(name))
+    }
+
+
+def _facets(names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values, most products first, spelled as the merchants spell them; a product
+    that lacks the value counts under its tag where tags were counted (it has one or the other)."""
+    out = {}
+    for name in names:
+        counts: Counter[str] = Counter()
+        for key in (f"{FACET}{name}", f"{FACET}{name}{TAGS}"):
+            for bucket in aggregations.get(key, {}).get("buckets", []):
+                counts[bucket["key"]] += bucket["doc_count"]
+        out[name] = [{"value": value, "count": n} for value, n in counts.most_common(FACET_VALUES)]
+    return out
+
+
+def _storefront_aggregations(matched: MatchSet) -> dict[str, Any]:
+    """The match set's aggregations a storefront asked for (not the /search facets beside them)."""
+    return {name: value for name, value in matched.aggregations.items() if not name.startswith(FACET)}
+
+
+def _ms(start: float, end: float) -> float:
+    return round((end - start) * 1000, 2)
