@@ -17,9 +17,9 @@ from hybrid_search.core.errors import BackendError, ServiceUnavailableError
 from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation import jobs as evaluation
 from hybrid_search.indexing import reindex as reindexing
-from hybrid_search.indexing.embedding import EmbeddingPipeline
 from hybrid_search.indexing.embedding import embed_products as embed
 from hybrid_search.models.live import index_models
+from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet
 from hybrid_search.querying.service import SearchService
 from hybrid_search.queue import (

@@ -30,10 +30,10 @@ from pathlib import Path
 import redis
 
 from hybrid_search.core.catalog import fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.photos import PhotoStore
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.embedding import EmbeddingPipeline
 from hybrid_search.indexing.ingest import submit_products
-from hybrid_search.indexing.photos import PhotoStore
+from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.stores.opensearch.client import make_client

@@ -33,6 +33,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import native_pipelines, run_native  # noqa: E402  (bench/relevance/run.py: the anchor)
 
+from hybrid_search.core.photos import PhotoStore
 from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import Query, load_qrels, load_queries
 from hybrid_search.evaluation.learning import PER_KIND, catalog_products, retrieve_synthetic
@@ -48,7 +49,6 @@ from hybrid_search.evaluation.report import (
 )
 from hybrid_search.evaluation.runner import Retrievals, rank_all, retrieve_all, single_leg_profiles
 from hybrid_search.evaluation.synthetic import KINDS, synthetic_queries
-from hybrid_search.indexing.photos import PhotoStore
 from hybrid_search.querying.service import SearchService
 from hybrid_search.ranking.features import FEATURE_NAMES
 from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker

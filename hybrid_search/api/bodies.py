@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from hybrid_search.core.errors import InvalidInputError
-from hybrid_search.indexing.photos import MAX_PHOTO_BYTES
+from hybrid_search.core.photos import MAX_PHOTO_BYTES
 
 MAX_DEPTH = 32  # deeper than any product, event, profile or search body needs
 MAX_JSON_BYTES = 1024 * 1024

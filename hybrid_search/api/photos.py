@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from hybrid_search.core.errors import NotFoundError
-from hybrid_search.indexing.photos import PhotoStore
+from hybrid_search.core.photos import PhotoStore
 
 photos = Blueprint("photos", __name__)
 

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 from hybrid_search.core.catalog import SearchRequest, product_id_of
 from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.core.photos import PhotoStore
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.metrics import ndcg_at_k
 from hybrid_search.evaluation.runner import Retrievals, retrieve_all
 from hybrid_search.evaluation.synthetic import CatalogProduct, SyntheticQuery, synthetic_queries
-from hybrid_search.indexing.photos import PhotoStore
 from hybrid_search.models.encoders.attributes import ATTRIBUTES
 from hybrid_search.models.encoders.lexicon import build_lexicon
 from hybrid_search.models.live import record_artifacts

@@ -15,8 +15,8 @@ from typing import Any
 
 from hybrid_search.core.catalog import ProductIn, TagReview, doc_id, product_document
 from hybrid_search.core.errors import ConflictError, InvalidInputError, NotFoundError
+from hybrid_search.core.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.indices import alias_targets, building_indices
 from hybrid_search.stores.opensearch.products import StoredProduct, get_products, update_guarded, write_documents

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.embedding import reusable
 from hybrid_search.indexing.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.models.live import alias_record
+from hybrid_search.models.pipeline import reusable
 from hybrid_search.models.sets import ModelSet, configured_models
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.indices import (

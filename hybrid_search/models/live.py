@@ -13,8 +13,8 @@ from typing import Any
 
 from hybrid_search.core.errors import InvalidInputError, NotFoundError
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.embedding import EmbeddingPipeline
 from hybrid_search.models.encoders.attributes import AttributeModel, load_attribute_model
+from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet, artifact_name, artifact_path
 from hybrid_search.ranking.features import FEATURE_VERSION
 from hybrid_search.ranking.learned import LearnedRanker, load_ranker

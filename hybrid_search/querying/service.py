@@ -18,9 +18,8 @@ import numpy as np
 
 from hybrid_search.core.catalog import TAGGED, SearchRequest, split_doc_id
 from hybrid_search.core.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
+from hybrid_search.core.photos import PhotoStore, check_full_decode
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.embedding import EmbeddingPipeline
-from hybrid_search.indexing.photos import PhotoStore, check_full_decode
 from hybrid_search.models.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
 from hybrid_search.models.encoders.bilingual import KANA, Translator, load_translator
 from hybrid_search.models.encoders.crosslingual import gloss
@@ -28,6 +27,7 @@ from hybrid_search.models.encoders.dictionary import CJK_RUN, Dictionary, load_d
 from hybrid_search.models.encoders.photo_match import PhotoMatcher
 from hybrid_search.models.encoders.text import load_text_encoder
 from hybrid_search.models.live import LiveModels, alias_record
+from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
 from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.features import QuerySignals

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from hybrid_search.core.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.photos import PhotoStore
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.embedding import EmbeddingPipeline, embed_products
-from hybrid_search.indexing.photos import PhotoStore
+from hybrid_search.indexing.embedding import embed_products
+from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.indices import ensure_indices

@@ -16,10 +16,11 @@ from hybrid_search.api import create_app
 from hybrid_search.core.catalog import doc_id, parse_products
 from hybrid_search.core.errors import ServiceUnavailableError
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.embedding import EmbeddingPipeline, embed_products
+from hybrid_search.indexing.embedding import embed_products
 from hybrid_search.indexing.ingest import submit_products
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.local.redis import LocalRedis
+from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.stores.opensearch.client import OpenSearchClient, make_client

@@ -6,8 +6,9 @@ import uuid
 from hybrid_search.core.catalog import doc_id, fashion_row_to_product, parse_products, product_document
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing import reindex
-from hybrid_search.indexing.embedding import EmbeddingPipeline, embed_products
+from hybrid_search.indexing.embedding import embed_products
 from hybrid_search.models.encoders.tagger import load_taggers
+from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import (

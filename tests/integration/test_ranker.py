@@ -124,7 +124,8 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
         product_document,
     )
     from hybrid_search.evaluation.synthetic import phone_snapshot
-    from hybrid_search.indexing.embedding import EmbeddingPipeline, embed_products
+    from hybrid_search.indexing.embedding import embed_products
+    from hybrid_search.models.pipeline import EmbeddingPipeline
     from hybrid_search.stores.opensearch.products import refresh, write_documents
     from tests.data import FASHION
 

@@ -23,7 +23,7 @@ from torch import nn
 from torchvision import transforms
 
 from hybrid_search.core.errors import HybridSearchError, InvalidInputError
-from hybrid_search.indexing.photos import open_image
+from hybrid_search.core.photos import open_image
 from hybrid_search.models.encoders.device import l2_normalise, resolve_device
 
 DEFAULT_MAX_PIXELS = 40_000_000

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hybrid_search.core.photos import PhotoStore
 from hybrid_search.evaluation.synthetic import phone_snapshot
-from hybrid_search.indexing.photos import PhotoStore
 from hybrid_search.models.encoders.photo_match import (
     CANDIDATE_FEATURES,
     Keypoints,

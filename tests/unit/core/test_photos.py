@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from hybrid_search.core.errors import InvalidInputError, NotFoundError
-from hybrid_search.indexing.photos import PhotoStore, open_image
+from hybrid_search.core.photos import PhotoStore, open_image
 
 
 def _png(width: int, height: int, mode: str = "RGB") -> bytes:
@@ -141,7 +141,7 @@ def test_malformed_photos_of_every_admitted_format_are_a_400_or_a_photo(fmt, dat
 
 def test_a_search_photo_decoded_at_full_size_is_capped_and_a_jpeg_is_not():
     """A 115 KB PNG of 6300x6300 cost an anonymous search 1.8 s of CPU (the probe of 2026-12-05)."""
-    from hybrid_search.indexing.photos import check_full_decode
+    from hybrid_search.core.photos import check_full_decode
 
     with pytest.raises(InvalidInputError, match="PNG of 3000x2500") as info:
         check_full_decode(_encoded("PNG", (3000, 2500)), 6_000_000, "photo")

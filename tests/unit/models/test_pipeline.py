@@ -1,7 +1,7 @@
 import numpy as np
 
 from hybrid_search.core.settings import Settings
-from hybrid_search.indexing.embedding import EmbeddingPipeline, differing_models, reusable
+from hybrid_search.models.pipeline import EmbeddingPipeline, differing_models, reusable
 from hybrid_search.models.sets import ModelSet
 
 
