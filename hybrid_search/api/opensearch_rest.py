@@ -218,29 +218,29 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
     page = {"size": size, "page": start // size + 1} if size else {"size": 1, "page": 1}  # size 0: the total
     result = search_for_caller({**hybrid, **page}, None, "ext.hybrid.", storefront)
     hits = []
-    found = result["hits"][:size]
-    keys = [doc_id(h["merchant"], h["id"]) if h["merchant"] else h["id"] for h in found]
+    found = result.hits[:size]
+    keys = [doc_id(h.merchant, h.id) if h.merchant else h.id for h in found]
     marked = {}
     if "highlight" in guarded and keys:
         marked = highlights(_services().opensearch, alias, keys, guarded["highlight"], hybrid["q"])
     for h, key in zip(found, keys, strict=True):
-        hit: dict[str, Any] = {"_index": alias, "_id": key, "_score": h["score"]}
-        if (source := select_source(h["product"], guarded.get("_source", True))) is not None:
+        hit: dict[str, Any] = {"_index": alias, "_id": key, "_score": h.score}
+        if (source := select_source(h.product, guarded.get("_source", True))) is not None:
             hit["_source"] = source
         if hit["_id"] in marked:
             hit["highlight"] = marked[hit["_id"]]
-        hits.append(hit | ({"_explanation": h["explain"]} if "explain" in h else {}))
+        hits.append(hit | ({"_explanation": h.explain} if h.explain is not None else {}))
     return {
-        "took": int(result["timings_ms"]["total"]),
+        "took": int(result.timings.total),
         "timed_out": False,
         "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
         "hits": {
-            "total": {"value": result["total"], "relation": "eq"},
+            "total": {"value": result.total, "relation": "eq"},
             "max_score": hits[0]["_score"] if hits else None,
             "hits": hits,
         },
-        **({"aggregations": result.get("aggregations", {})} if aggs else {}),
-        "ext": {"hybrid": {k: result[k] for k in BLEND_FIELDS}},
+        **({"aggregations": result.aggregations or {}} if aggs else {}),
+        "ext": {"hybrid": {k: v for k, v in result.to_json().items() if k in BLEND_FIELDS}},
     }
 
 

@@ -11,6 +11,7 @@ from hybrid_search.api.auth import caller_client
 from hybrid_search.api.bodies import json_object
 from hybrid_search.core.catalog import FILTER_FIELDS, SearchRequest, parse_model
 from hybrid_search.core.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
+from hybrid_search.querying.response import SearchResult
 from hybrid_search.querying.service import SearchService, Storefront
 from hybrid_search.stores.redis.query_log import QueryLog
 
@@ -59,7 +60,7 @@ def request_fields() -> tuple[dict[str, Any], bytes | None]:
 
 def search_for_caller(
     fields: dict[str, Any], photo: bytes | None, prefix: str = "", storefront: Storefront | None = None
-) -> dict[str, Any]:
+) -> SearchResult:
     """Run a search for the caller (within a ``storefront``'s query, its match set counted): a user's
     personalisation belongs to the client (tenant) whose key sent it, so ``user_id`` needs a client key."""
     parsed = parse_model(SearchRequest, fields, prefix)
@@ -71,16 +72,16 @@ def search_for_caller(
     if parsed.q and settings.query_log_ttl_s:
         log = QueryLog(current_app.extensions["hybrid_search"].redis, settings.products_alias, settings.query_log_ttl_s)
         try:
-            log.record(result["query_id"], parsed.q)
+            log.record(result.query_id, parsed.q)
         except ServiceUnavailableError as exc:  # the search still serves; its clicks will not be judged
-            result.setdefault("degraded", {})["query_log"] = str(exc)
+            result.degraded["query_log"] = str(exc)
     return result
 
 
 @search.route("/search", methods=["GET", "POST"])
 def run_search() -> Response:
     fields, photo = request_fields()
-    result = search_for_caller(fields, photo)
+    result = search_for_caller(fields, photo).to_json()
     for hit in result["hits"]:  # where a storefront's page gets the product's photo
         if digest := hit["product"].get("image_hash"):
             hit["photo_url"] = url_for("photos.photo", digest=digest)

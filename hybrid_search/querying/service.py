@@ -29,6 +29,7 @@ from hybrid_search.models.encoders.text import load_text_encoder
 from hybrid_search.models.live import LiveModels, alias_record
 from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
+from hybrid_search.querying.response import Hit, SearchResult, Timings
 from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.features import QuerySignals
 from hybrid_search.ranking.learned import LearnedRanker, Ranking
@@ -498,7 +499,7 @@ class SearchService:
         photo: bytes | None = None,
         client: str | None = None,
         storefront: Storefront | None = None,
-    ) -> dict[str, Any]:
+    ) -> SearchResult:
         """One search; ``request.user_id`` is a user of ``client`` (the tenant whose key sent it).
         Without Redis the results are not personalised, and ``degraded`` says so. Within a
         ``storefront`` query, its match set counted (``total``) and aggregated (``aggregations``)."""
@@ -580,14 +581,10 @@ class SearchService:
         hits = []
         for item in page:
             merchant, own = split_doc_id(item.hit.doc_id)
-            hit = {
-                "id": own,
-                "merchant": merchant,
-                "score": item.score,
-                "product": products.get(item.hit.doc_id, {}),
-            }
+            product = products.get(item.hit.doc_id, {})
+            explained = None
             if request.explain:
-                hit["explain"] = explain_hit(
+                explained = explain_hit(
                     item,
                     weights,
                     profile.normalisation,
@@ -597,41 +594,41 @@ class SearchService:
                     rerank_weight,
                 ) | {"engine": plan.engine}
                 if ranking is not None and plan.ranker is not None:
-                    hit["explain"]["combination"] = {"method": LEARNED_ENGINE, "ranker": plan.ranker.version}
-                    hit["explain"]["learned"] = plan.ranker.explain(ranking, item.hit.doc_id)
+                    explained["combination"] = {"method": LEARNED_ENGINE, "ranker": plan.ranker.version}
+                    explained["learned"] = plan.ranker.explain(ranking, item.hit.doc_id)
                 if item.hit.doc_id in reasons:
-                    hit["explain"]["why"] = reasons[item.hit.doc_id]
-                if predicted := predicted_values(hit["product"]):
-                    hit["explain"]["predicted"] = predicted  # what the attributes leg and filters read as its values
-            hits.append(hit)
+                    explained["why"] = reasons[item.hit.doc_id]
+                if predicted := predicted_values(product):
+                    explained["predicted"] = predicted  # what the attributes leg and filters read as its values
+            hits.append(Hit(own, merchant, item.score, product, explained))
         done = time.perf_counter()
-        out: dict[str, Any] = {
-            "query_id": str(uuid.uuid4()),
-            "profile": {"name": plan.stored.name, "version": plan.stored.version, "query_class": plan.query_class},
-            "engine": {"name": plan.engine, **({"why": plan.why} if plan.why else {})},
-            "page": request.page,
-            "size": request.size,
-            "total": matched.total if matched is not None else total,
-            "ranked": min(total, profile.window),  # how many the blend ranks: the pages it serves
-            "personalised": personalise,
-            "legs": legs_run,
-            "timings_ms": {
-                "encode": understood.encode_ms,
-                "search": _ms(planned, searched),  # the legs and their blend
-                "page": _ms(searched, done),  # the user's rerank, the page's products, explain
-                "total": _ms(started, done),
-            },
-            "hits": hits,
-        }
-        if matched is not None and request.facets:
-            out["facets"] = _facets(request.facets, matched.aggregations)
-        if storefront is not None and matched is not None and (asked := _storefront_aggregations(matched)):
-            out["aggregations"] = asked
-        if request.explain and intent is not None:
-            out["intent"] = intent
-        if degraded:
-            out["degraded"] = degraded
-        return out
+        return SearchResult(
+            query_id=str(uuid.uuid4()),
+            profile=plan.stored.name,
+            profile_version=plan.stored.version,
+            query_class=plan.query_class,
+            engine=plan.engine,
+            why=plan.why,
+            page=request.page,
+            size=request.size,
+            total=matched.total if matched is not None else total,
+            ranked=min(total, profile.window),
+            personalised=personalise,
+            legs=legs_run,
+            timings=Timings(
+                encode=understood.encode_ms,
+                search=_ms(planned, searched),  # the legs and their blend
+                page=_ms(searched, done),  # the user's rerank, the page's products, explain
+                total=_ms(started, done),
+            ),
+            hits=hits,
+            facets=_facets(request.facets, matched.aggregations) if matched is not None and request.facets else None,
+            aggregations=_storefront_aggregations(matched) or None
+            if storefront is not None and matched is not None
+            else None,
+            intent=intent if request.explain else None,
+            degraded=degraded,
+        )
 
     def in_storefront_order(
         self, request: SearchRequest, storefront: Storefront, page: dict[str, Any], photo: bytes | None = None
@@ -650,7 +647,7 @@ class SearchService:
 
     def _in_request_order(
         self, request: SearchRequest, photo: bytes | None, storefront: Storefront | None, started: float
-    ) -> dict[str, Any]:
+    ) -> SearchResult:
         """/search with ``sort``: the match set in that order, a page of it, as ``search`` answers."""
         start = (request.page - 1) * request.size
         page = {
@@ -664,40 +661,31 @@ class SearchService:
         # the page is OpenSearch's to find (deep pages included): the plan need not fit it in a window
         answer, plan = self.in_storefront_order(request.model_copy(update={"page": 1}), counted, page, photo)
         found = answer["hits"]["hits"]
-        hits = [
-            {
-                "id": split_doc_id(h["_id"])[1],
-                "merchant": split_doc_id(h["_id"])[0],
-                "score": h["_score"],
-                "sort": h["sort"],
-                "product": h["_source"],
-            }
-            for h in found
-        ]
+        hits = []
+        for h in found:
+            merchant, own = split_doc_id(h["_id"])
+            hits.append(Hit(own, merchant, h["_score"], h["_source"], sort=h["sort"]))
         matched = MatchSet(answer["hits"]["total"]["value"], answer.get("aggregations", {}))
         done = time.perf_counter()
-        out: dict[str, Any] = {
-            "query_id": str(uuid.uuid4()),
-            "profile": {"name": plan.stored.name, "version": plan.stored.version, "query_class": plan.query_class},
-            "engine": {"name": SORTED_ENGINE},
-            "sort": list(request.sort),
-            "page": request.page,
-            "size": request.size,
-            "total": matched.total,
-            "ranked": matched.total,  # OpenSearch pages the whole match set in a sort
-            "personalised": False,  # the shopper chose the order
-            "legs": [],
-            "timings_ms": {
-                "encode": plan.understood.encode_ms,
-                "search": _ms(planned, done),
-                "page": 0.0,
-                "total": _ms(started, done),
-            },
-            "hits": hits,
-        }
-        if request.facets:
-            out["facets"] = _facets(request.facets, matched.aggregations)
-        return out
+        return SearchResult(
+            query_id=str(uuid.uuid4()),
+            profile=plan.stored.name,
+            profile_version=plan.stored.version,
+            query_class=plan.query_class,
+            engine=SORTED_ENGINE,
+            sort=list(request.sort),
+            page=request.page,
+            size=request.size,
+            total=matched.total,
+            ranked=matched.total,  # OpenSearch pages the whole match set in a sort
+            personalised=False,  # the shopper chose the order
+            legs=[],
+            timings=Timings(
+                encode=plan.understood.encode_ms, search=_ms(planned, done), page=0.0, total=_ms(started, done)
+            ),
+            hits=hits,
+            facets=_facets(request.facets, matched.aggregations) if request.facets else None,
+        )
 
     def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
         """Per page product: the user's favoured attribute values it has and their nearest history products."""

@@ -239,7 +239,7 @@ def test_the_engines_count_one_match_set_within_a_storefronts_query(api, search_
         aggs={"types": {"terms": {"field": "article_type"}}},
     )
     answers = {
-        engine: service.search(SearchRequest(q="black", profile=name, engine=engine), storefront=storefront)
+        engine: service.search(SearchRequest(q="black", profile=name, engine=engine), storefront=storefront).to_json()
         for engine in (NATIVE, MSEARCH)
     }
     assert answers[NATIVE]["engine"]["name"] == NATIVE and answers[MSEARCH]["engine"]["name"] == MSEARCH

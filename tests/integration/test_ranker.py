@@ -141,8 +141,8 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
         key=lambda b: sum(r["title"].startswith(b + " ") for r in catalog.values()),
     )
     found = service.search(SearchRequest(q=brand.lower(), size=5))
-    assert found["engine"]["name"] == "learned"
-    assert all(hit["product"]["title"].startswith(brand) for hit in found["hits"]), (brand, found["hits"])
+    assert found.engine == "learned"
+    assert all(hit.product["title"].startswith(brand) for hit in found.hits), (brand, found.hits)
 
     # A brand uploaded now, after the ranker and the heads' lexicon were trained: BM25 and the title
     # legs find it, and the ranker trusts them for a word it has never seen.
@@ -157,7 +157,7 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
     refresh(client, ranker_settings.products_alias)
     try:
         found = service.search(SearchRequest(q="zorvexa", size=5))
-        assert {hit["id"] for hit in found["hits"]} == {r["id"] for r in rows}, found["hits"]
+        assert set(found.ids()) == {r["id"] for r in rows}, found.hits
     finally:
         for key in ids:
             client.delete(index=ranker_settings.products_alias, id=key, refresh=True)
@@ -167,8 +167,8 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
     firsts = {}
     for pid in rng.sample(pictured, 10):
         snapshot = phone_snapshot((FASHION / catalog[pid]["image"]).read_bytes(), rng)
-        firsts[pid] = service.search(SearchRequest(size=1, explain=True), snapshot)["hits"][0]
-    assert sum(hit["id"] == pid for pid, hit in firsts.items()) >= 9, firsts
+        firsts[pid] = service.search(SearchRequest(size=1, explain=True), snapshot).hits[0]
+    assert sum(hit.id == pid for pid, hit in firsts.items()) >= 9, firsts
     # what put it first: its photo's keypoints matched the snapshot's (inliers, a feature of their own)
-    found = [hit for pid, hit in firsts.items() if hit["id"] == pid]
-    assert all(hit["explain"]["learned"]["by_leg"]["photo_match"] > 0 for hit in found), found
+    found = [hit for pid, hit in firsts.items() if hit.id == pid]
+    assert all(hit.explain["learned"]["by_leg"]["photo_match"] > 0 for hit in found), found

@@ -68,9 +68,10 @@ def test_attribute_heads_train_on_a_sample_stratified_by_type(search_settings, c
 
 
 def _search(service, **request):
+    """The search as /search answers it (JSON)."""
     from hybrid_search.core.catalog import SearchRequest
 
-    return service.search(SearchRequest(**request))
+    return service.search(SearchRequest(**request)).to_json()
 
 
 def test_attributes_leg_finds_the_asked_type_and_colour_beyond_photos(service, catalog, api_profile):
@@ -159,8 +160,8 @@ def test_a_photo_query_that_weighs_attributes_votes_first_and_blends_in_process(
     row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])
     native = service.settings.model_copy(update={"blend_engine": "opensearch-hybrid"})
     result = SearchService.from_services(Services.from_settings(native)).search(SearchRequest(size=5), photo_bytes(row))
-    assert result["engine"]["name"] == "msearch" and "voted" in result["engine"]["why"]
-    assert result["legs"] == ["attributes"]
+    assert result.engine == "msearch" and "voted" in result.why
+    assert result.legs == ["attributes"]
     with pytest.raises(InvalidInputError, match="voted"):
         service.search(SearchRequest(size=5, engine="opensearch-hybrid"), photo_bytes(row))
 
@@ -181,7 +182,7 @@ def test_evaluation_ranks_what_search_serves_without_attribute_heads(search_sett
         (SearchRequest(size=10, engine="msearch"), photo_bytes(row)),
         (SearchRequest(q="black backpack", size=10, engine="msearch"), None),
     ):
-        served = [h["id"] for h in bare.search(request, photo)["hits"]]
+        served = bare.search(request, photo).ids()
         # retrieved at the window /search used (a wider k-NN search may find other neighbours)
         retrieval = bare.retrieve(request, photo, every_leg(BlendProfile().window))
         assert served and rank(retrieval, BUILT_IN.profile)[:10] == served

@@ -393,7 +393,7 @@ def test_without_attribute_heads_the_default_still_serves_every_kind_of_query(se
         (SearchRequest(q="black backpack"), None),
     ):
         result = service.search(request, photo)
-        assert result["hits"] and "attributes" not in result["legs"]
+        assert result.hits and "attributes" not in result.legs
 
 
 def test_facets_count_the_match_set_which_gives_the_total(api, catalog, search_settings):

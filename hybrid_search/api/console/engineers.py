@@ -249,4 +249,4 @@ def compare_page() -> tuple[str, int]:
 
 def _compared(q: str, profile: str, side: str) -> dict[str, Any]:
     """One side's page; an error names the side's field (``a.profile``)."""
-    return search_for_caller({"q": q, "profile": profile, "size": COMPARE_SIZE}, None, f"{side}.")
+    return search_for_caller({"q": q, "profile": profile, "size": COMPARE_SIZE}, None, f"{side}.").to_json()

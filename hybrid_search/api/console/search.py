@@ -82,7 +82,7 @@ def search_page() -> tuple[str, int]:
         number = whole(asked.pop("page", 1), "page")
         if asked.get("q") or asked.get("like") or photo:
             shown = {**asked, "page": number, "size": PAGE, "explain": "true", "facets": FACETS}
-            result = search_for_caller(shown, photo)
+            result = search_for_caller(shown, photo).to_json()
     except HybridSearchError as exc:
         error, photo_ref, number = exc, None, 1
     hits = result["hits"] if result else []
@@ -91,7 +91,7 @@ def search_page() -> tuple[str, int]:
         hit["attributes"] = shown_attributes(hit["product"])
     if result and result["personalised"]:  # how the user's profile moved each product
         anonymous = search_for_caller({**asked, "user_id": None, "size": COMPARED}, photo)
-        before = [h["id"] for h in anonymous["hits"]]
+        before = anonymous.ids()
         for hit, moved in zip(hits, moves(before, [h["id"] for h in hits], (number - 1) * PAGE), strict=True):
             hit["moved"] = moved
     return page(
