@@ -786,21 +786,21 @@ def _follow_training(settings: Settings, since: float) -> dict[str, Any]:
     bar, step = None, None
     while True:
         run = state.run()
-        if run is None or run["started"] < since:
+        if run is None or run.started < since:
             time.sleep(2)
             continue
-        if run["step"] != step or run["state"] != RUNNING:
+        if run.step != step or run.state != RUNNING:
             if bar is not None:
                 bar.close()
-            if run["state"] != RUNNING:
+            if run.state != RUNNING:
                 return eta(run, state.durations(), time.time())
-            step = run["step"]
-            bar = tqdm(total=run.get("progress_total") or None, desc=f"training: {step}", unit="")
+            step = run.step
+            bar = tqdm(total=run.progress_total or None, desc=f"training: {step}", unit="")
         assert bar is not None
-        if run.get("progress_total"):
-            bar.total = run["progress_total"]
-            bar.update(run.get("progress_done", 0) - bar.n)
-            bar.set_postfix_str(run.get("message", ""))
+        if run.progress_total:
+            bar.total = run.progress_total
+            bar.update(run.progress_done - bar.n)
+            bar.set_postfix_str(run.message)
         time.sleep(2)
 
 

@@ -53,7 +53,7 @@ from hybrid_search.stores.opensearch.events import count_events
 from hybrid_search.stores.opensearch.indices import activate_built, alias_targets, building_indices, drop_superseded
 from hybrid_search.stores.opensearch.products import recently_ready, refresh, status_counts
 from hybrid_search.stores.opensearch.profiles import save_version
-from hybrid_search.stores.redis.training_state import FAILED, RUNNING, TrainingState
+from hybrid_search.stores.redis.training_state import FAILED, RUNNING, TrainingRun, TrainingState
 from hybrid_search.stores.services import Services
 from hybrid_search.training import trainers
 
@@ -85,14 +85,14 @@ def tick(ctx: Context) -> str:
     settings, state = ctx.settings, ctx.state
     run = state.run()
     now = time.time()
-    if run is not None and run["state"] == RUNNING and state.active() == run["id"]:
-        if run["step"] == "embed":
+    if run is not None and run.state == RUNNING and state.active() == run.id:
+        if run.step == "embed":
             return _embed_step(ctx, run)
-        if now - run["heartbeat"] > settings.train_lease_s:
-            state.update(run["id"], heartbeat=now)
-            ctx.send_step(run["id"], run["step"])
-            return f"resumed {run['step']}"
-        return f"running {run['step']}"
+        if now - run.heartbeat > settings.train_lease_s:
+            state.update(run.id, heartbeat=now)
+            ctx.send_step(run.id, run.step)
+            return f"resumed {run.step}"
+        return f"running {run.step}"
     trigger = state.trigger()
     reason = trigger["requested"]
     if reason is None and settings.train_automatically:
@@ -194,7 +194,8 @@ def _attributes_step(ctx: Context, run_id: str) -> dict[str, Any]:
 
 def _behaviour_step(ctx: Context, run_id: str) -> dict[str, Any]:
     threshold = ctx.settings.train_behaviour_after_events
-    events = (ctx.state.run() or {}).get("events", 0)
+    run = ctx.state.run()
+    events = run.events if run is not None else 0
     new_events = events - ctx.state.events_at_rebuild()
     if not threshold or new_events < threshold:
         return {"skipped": f"{new_events} new events (rebuilt from {threshold})"}
@@ -220,12 +221,14 @@ def _fusion_step(ctx: Context, run_id: str) -> dict[str, Any]:
 
 
 def _copy_step(ctx: Context, run_id: str) -> dict[str, Any]:
-    run = ctx.state.run() or {}
+    run = ctx.state.run()
+    if run is None:
+        raise ServiceUnavailableError("the training run's record is gone")
     live_index, live = live_models(ctx.client, ctx.settings)
     trained = replace(
         live,
-        fusion=run["steps"]["fusion"]["artifact"],
-        attributes=run["steps"]["attributes"]["artifact"],
+        fusion=run.steps["fusion"]["artifact"],
+        attributes=run.steps["attributes"]["artifact"],
     )
     if trained.version == live.version:
         return {"index": live_index, "queued": 0, "unchanged": True}  # the same fusion, to the bit
@@ -235,24 +238,24 @@ def _copy_step(ctx: Context, run_id: str) -> dict[str, Any]:
     return {"index": index, "queued": queued}
 
 
-def _embed_step(ctx: Context, run: dict[str, Any]) -> str:
+def _embed_step(ctx: Context, run: TrainingRun) -> str:
     """Driven by ``tick``: record the new index's progress, and swap the alias once nothing is pending."""
-    copied = run["steps"].get("copy", {})
+    copied = run.steps.get("copy", {})
     index = copied.get("index")
     if copied.get("unchanged") or not index:
-        _advance_from_embed(ctx, run["id"], {"index": index, "swapped": False})
+        _advance_from_embed(ctx, run.id, {"index": index, "swapped": False})
         return "the models did not change"
     refresh(ctx.client, index)
     counts = status_counts(ctx.client, index)
     total = sum(counts.values())
-    ctx.state.progress(run["id"], counts.get("ready", 0) + counts.get("failed", 0), total)
+    ctx.state.progress(run.id, counts.get("ready", 0) + counts.get("failed", 0), total)
     if counts.get("pending", 0) > 0:
         return f"embedding {counts.get('pending', 0)} pending in {index}"
     alias = ctx.settings.products_alias
     activate_built(ctx.client, alias, index)
     dropped = drop_superseded(ctx.client, alias, ctx.settings.keep_superseded_indices)
     result = {"index": index, "swapped": True, "failed": counts.get("failed", 0), "dropped": dropped}
-    _advance_from_embed(ctx, run["id"], result)
+    _advance_from_embed(ctx, run.id, result)
     return f"{ctx.settings.products_alias} -> {index}"
 
 
@@ -353,32 +356,33 @@ def _events(ctx: Context) -> int:
     return count_events(ctx.client, ctx.settings.events_alias)
 
 
-def eta(run: dict[str, Any], durations: dict[str, float], now: float) -> dict[str, Any]:
+def eta(run: TrainingRun, durations: dict[str, float], now: float) -> dict[str, Any]:
     """Progress of a run as /jobs shows it: per step its state, seconds and estimate, and the run's
     estimated seconds left (the current step from its own progress, later steps from the last run).
     A run that stopped before its end shows the step it stopped at in the run's state (failed) and
     the steps after it as not run."""
     steps = []
     left: float | None = 0.0
-    current = STEPS.index(run["step"]) if run["state"] == RUNNING else len(STEPS)
+    current = STEPS.index(run.step) if run.state == RUNNING else len(STEPS)
     for i, name in enumerate(STEPS):
         entry: dict[str, Any] = {"step": name}
-        if name in run["steps"]:
-            entry |= {"state": "done", **run["steps"][name]}
-        elif run["state"] != RUNNING:
-            entry["state"] = run["state"] if name == run.get("step") else "not run"
+        if name in run.steps:
+            entry |= {"state": "done", **run.steps[name]}
+        elif run.state != RUNNING:
+            entry["state"] = run.state if name == run.step else "not run"
         elif i == current:
-            elapsed = now - run["step_started"]
-            done, total = run.get("progress_done", 0), run.get("progress_total", 0)
+            elapsed = now - run.step_started
+            done, total = run.progress_done, run.progress_total
             estimate = elapsed * (total - done) / done if done and total else durations.get(name)
             entry |= {"state": "running", "seconds": round(elapsed, 1), "done": done, "total": total}
-            entry |= {"message": run.get("message", ""), "eta_s": None if estimate is None else round(estimate, 1)}
+            entry |= {"message": run.message, "eta_s": None if estimate is None else round(estimate, 1)}
             left = None if estimate is None or left is None else left + estimate
         elif i > current:
             entry["state"] = "waiting"
             left = None if left is None or name not in durations else left + durations[name]
         steps.append(entry)
-    out = {k: run[k] for k in ("id", "state", "reason", "step", "started", "finished", "error", "index") if k in run}
+    fields = ("id", "state", "reason", "step", "started", "finished", "error", "index")
+    out = {name: getattr(run, name) for name in fields if getattr(run, name) is not None}
     return out | {"steps": steps, "eta_s": round(left, 1) if left is not None and current < len(STEPS) else None}
 
 

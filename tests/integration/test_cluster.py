@@ -294,12 +294,12 @@ def test_a_training_run_builds_its_index_swaps_the_alias_and_is_evaluated_on_thr
     try:
         response = api.post("/products", headers={"X-API-Key": "dev-merchant-key"}, json=products)
         assert response.status_code == 202, response.get_json()
-        done = wait_for(lambda: (r := state.run()) and r["state"] != "running" and r, "the run to end", 900)
+        done = wait_for(lambda: (r := state.run()) and r.state != "running" and r, "the run to end", 900)
     finally:
         worker.stop()
-    assert done["state"] == "done", done
-    trained = done["steps"]["embed"]["index"]
-    assert done["steps"]["embed"]["swapped"] and alias_targets(client, settings.products_alias) == [trained]
+    assert done.state == "done", done
+    trained = done.steps["embed"]["index"]
+    assert done.steps["embed"]["swapped"] and alias_targets(client, settings.products_alias) == [trained]
     shards = client.cat.shards(index=trained, format="json")
     assert len({s["shard"] for s in shards}) == 3 and {s["state"] for s in shards} == {"STARTED"}
     assert len({s["node"] for s in shards}) == 3  # a primary and a replica of each, over the three nodes

@@ -126,29 +126,29 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     assert state.trigger()["changes"] == len(products)
 
     # The run starts by itself once embedding is done; the worker is killed during attribute training.
-    run = wait_for(lambda: (r := state.run()) and r["step"] == "attributes" and r, "a run in its first step")
-    assert run["reason"] == f"{len(products)} products changed" and state.trigger()["changes"] == 0
+    run = wait_for(lambda: (r := state.run()) and r.step == "attributes" and r, "a run in its first step")
+    assert run.reason == f"{len(products)} products changed" and state.trigger()["changes"] == 0
     assert status_counts(client, untrained_index) == {"ready": len(products)}
     time.sleep(2)  # into the encoding
     worker.kill()
-    assert state.run()["step"] == "attributes", "the step finished before the worker died; nothing is proved"
+    assert state.run().step == "attributes", "the step finished before the worker died; nothing is proved"
     worker.start()
 
     # The schedule resumes the step once its lease runs out; the run ends with the alias swapped.
-    done = wait_for(lambda: (r := state.run()) and r["state"] != "running" and r, "the run to end")
-    assert done["state"] == "done", done
-    trained_index = done["steps"]["embed"]["index"]
-    assert done["steps"]["embed"]["swapped"] and alias_targets(client, train_settings.products_alias) == [trained_index]
+    done = wait_for(lambda: (r := state.run()) and r.state != "running" and r, "the run to end")
+    assert done.state == "done", done
+    trained_index = done.steps["embed"]["index"]
+    assert done.steps["embed"]["swapped"] and alias_targets(client, train_settings.products_alias) == [trained_index]
     assert building_indices(client, train_settings.products_alias) == []
-    assert done["steps"]["embed"]["dropped"] == [] and client.indices.exists(index=untrained_index)  # kept: the newest
+    assert done.steps["embed"]["dropped"] == [] and client.indices.exists(index=untrained_index)  # kept: the newest
     recorded = recorded_models(client, trained_index)[trained_index]
-    assert recorded.fusion == done["steps"]["fusion"]["artifact"] and recorded.fusion.startswith("fusion-")
-    assert recorded.attributes == done["steps"]["attributes"]["artifact"]
-    assert recorded.ranker == done["steps"]["ranker"]["artifact"] and recorded.ranker.startswith("ranker-")
-    assert done["steps"]["ranker"]["trained_on"]["catalog"] == len(products)
+    assert recorded.fusion == done.steps["fusion"]["artifact"] and recorded.fusion.startswith("fusion-")
+    assert recorded.attributes == done.steps["attributes"]["artifact"]
+    assert recorded.ranker == done.steps["ranker"]["artifact"] and recorded.ranker.startswith("ranker-")
+    assert done.steps["ranker"]["trained_on"]["catalog"] == len(products)
     assert trained_index == products_index_name(train_settings.products_alias, recorded.version)
-    assert done["steps"]["fusion"]["evaluation"]["trained"]["recall@10"] > 0
-    assert "skipped" in done["steps"]["behaviour"]  # no events yet
+    assert done.steps["fusion"]["evaluation"]["trained"]["recall@10"] > 0
+    assert "skipped" in done.steps["behaviour"]  # no events yet
 
     # Nothing was lost: every product, re-fused in the new index with the recorded models.
     refresh(client, trained_index)
@@ -160,7 +160,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     bare = [p for p in products if "article_type" not in p]
     truth = {r["id"]: r for r in fashion_rows()}
     tagged = [client.get(index=trained_index, id=f"demo/{p['product_id']}")["_source"] for p in bare]
-    assert recorded.tagger == done["steps"]["tags"]["artifact"] and recorded.tagger.startswith("tagger-")
+    assert recorded.tagger == done.steps["tags"]["artifact"] and recorded.tagger.startswith("tagger-")
     assert all("article_type" not in source and "colour" not in source for source in tagged)  # never over
     named = [
         s.get("tags", {}).get("article_type", {}).get("value") == truth[s["product_id"]]["article_type"] for s in tagged
@@ -223,7 +223,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     assert status.exit_code == 0, status.output
     lines = status.stdout.splitlines()
     assert lines[0].startswith(f"{trained_index} (live): {len(products)} ready;")
-    assert lines[1].startswith(f"training run {done['id']} ({len(products)} products changed): done")
+    assert lines[1].startswith(f"training run {done.id} ({len(products)} products changed): done")
     assert [line.split()[:2] for line in lines[2 : 2 + len(STEPS)]] == [[step, "done"] for step in STEPS]
     assert lines[-1] == "next run: 0 of 60 changes, once uploads are quiet for 2 s"
 
@@ -325,7 +325,7 @@ def test_the_profile_step_skips_until_enough_searches_are_judged_by_clicks(profi
     ctx, run_id, judged = profile_run
     ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": judged + 1}))
     assert training.run_step(ctx, run_id, "profile") == "done"
-    skipped = ctx.state.run()["steps"]["profile"]["skipped"]
+    skipped = ctx.state.run().steps["profile"]["skipped"]
     assert skipped == f"{judged} queries judged by clicks (tuned from {judged + 1})"
 
 
@@ -334,8 +334,8 @@ def test_the_profile_step_tunes_on_clicks_and_keeps_only_what_beats_the_current_
     ctx = replace(ctx, settings=ctx.settings.model_copy(update={"train_profile_after_queries": judged}))
     assert training.run_step(ctx, run_id, "profile") == "done"
     run = ctx.state.run()
-    assert run["state"] == "done"
-    step = run["steps"]["profile"]
+    assert run.state == "done"
+    step = run.steps["profile"]
     assert step["judged_queries"] == judged and Path(step["report"]).exists()
     better = step["cv_test"] > step["cv_base_test"] and step["tuned"] >= step["best_leg"]
     active = get_active(ctx.client, ctx.settings.profiles_index, "default")

@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hybrid_search.stores.redis.client import Redis
@@ -18,6 +19,53 @@ from hybrid_search.stores.redis.keys import training_key
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One training run as its record holds it: its step, that step's progress, each finished step's
+    result (``steps``: step -> what it returned, with its seconds), and how it ended."""
+
+    id: str
+    state: str  # RUNNING, DONE or FAILED
+    reason: str
+    started: float
+    step: str  # the step running, or the one it stopped at
+    step_started: float
+    heartbeat: float
+    events: int = 0  # the events counted when it started
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    progress_done: int = 0
+    progress_total: int = 0
+    message: str = ""
+    finished: float | None = None
+    error: str | None = None
+    index: str | None = None  # the index the run builds, once its copy step made it
+
+    @classmethod
+    def from_record(cls, record: dict[str, str]) -> TrainingRun:
+        """The run from its Redis hash (every value a string; an unset optional one is empty)."""
+
+        def number(name: str, kind: type) -> Any:
+            return kind(record[name]) if record.get(name) else None
+
+        return cls(
+            id=record["id"],
+            state=record["state"],
+            reason=record.get("reason", ""),
+            started=float(record["started"]),
+            step=record["step"],
+            step_started=float(record["step_started"]),
+            heartbeat=float(record.get("heartbeat") or record["started"]),
+            events=number("events", int) or 0,
+            steps=json.loads(record.get("steps") or "{}"),
+            progress_done=number("progress_done", int) or 0,
+            progress_total=number("progress_total", int) or 0,
+            message=record.get("message", ""),
+            finished=number("finished", float),
+            error=record.get("error") or None,
+            index=record.get("index") or None,
+        )
 
 
 def _translated(method: F) -> F:
@@ -110,19 +158,12 @@ class TrainingState:
         pipe.execute()
         return run_id
 
-    def run(self) -> dict[str, Any] | None:
+    def run(self) -> TrainingRun | None:
+        """The current or last run (None before the first)."""
         raw = self.redis.hgetall(self._key("run"))
         if not raw:
             return None
-        run: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
-        for name in ("started", "step_started", "heartbeat", "finished"):
-            if name in run:
-                run[name] = float(run[name])
-        for name in ("progress_done", "progress_total", "events"):
-            if name in run:
-                run[name] = int(run[name])
-        run["steps"] = json.loads(run.get("steps", "{}"))
-        return run
+        return TrainingRun.from_record({k.decode(): v.decode() for k, v in raw.items()})
 
     def active(self) -> str | None:
         value = self.redis.get(self._key("active"))
@@ -142,10 +183,10 @@ class TrainingState:
         """Record ``step`` as finished with ``result`` and go on to ``following`` (None: the run is
         done); returns ``following``, or None where ``step`` was not the active run's step."""
         run = self.run()
-        if run is None or run["id"] != run_id or run["step"] != step:
+        if run is None or run.id != run_id or run.step != step:
             return None
         now = time.time()
-        steps = {**run["steps"], step: {**result, "seconds": round(now - run["step_started"], 1)}}
+        steps = {**run.steps, step: {**result, "seconds": round(now - run.step_started, 1)}}
         fields: dict[str, Any] = {"steps": steps, "progress_done": 0, "progress_total": 0, "message": ""}
         if following:
             fields |= {"step": following, "step_started": now, "heartbeat": now}
@@ -157,13 +198,14 @@ class TrainingState:
     def finish(self, run_id: str, state: str, error: str | None = None) -> None:
         if self.active() != run_id:
             return
-        run = self.run() or {}
+        run = self.run()
         fields: dict[str, Any] = {"state": state, "finished": time.time()}
         if error:
             fields["error"] = error
         self.update(run_id, **fields)
         if state == DONE:
-            seconds = {name: step["seconds"] for name, step in run.get("steps", {}).items() if "seconds" in step}
+            steps = run.steps if run is not None else {}
+            seconds = {name: step["seconds"] for name, step in steps.items() if "seconds" in step}
             self.redis.set(self._key("durations"), json.dumps(seconds))
         self.redis.delete(self._key("active"), self._key("lease"))
 
@@ -182,7 +224,7 @@ class TrainingState:
     def take_lease(self, run_id: str, step: str, lease_s: float) -> str | None:
         """Hold the right to run ``step`` of the active run for ``lease_s`` (renewed by ``renew``)."""
         run = self.run()
-        if self.active() != run_id or run is None or run["step"] != step:
+        if self.active() != run_id or run is None or run.step != step:
             return None
         token = f"{run_id}:{step}:{uuid.uuid4().hex[:8]}"
         if not self.redis.set(self._key("lease"), token, nx=True, px=int(lease_s * 1000)):

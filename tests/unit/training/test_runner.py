@@ -1,9 +1,10 @@
-from hybrid_search.stores.redis.training_state import DONE, FAILED, RUNNING
+from hybrid_search.stores.redis.training_state import DONE, FAILED, RUNNING, TrainingRun
 from hybrid_search.training.runner import STEPS, eta
 
 
 def run(**fields):
-    return {"id": "r1", "state": RUNNING, "reason": "a catalog load", "started": 0.0, "steps": {}, **fields}
+    base = {"id": "r1", "state": RUNNING, "reason": "a catalog load", "started": 0.0, "heartbeat": 0.0}
+    return TrainingRun(**(base | fields))
 
 
 def test_eta_of_the_current_step_comes_from_its_progress_and_later_steps_from_the_last_run():

@@ -45,9 +45,9 @@ def test_a_training_runs_record_is_written_only_while_it_is_that_runs(services):
     run_id = state.try_start("a test", 0, "tags")
     try:
         state.progress(run_id, 1, 3, "encoding")
-        assert (state.run()["message"], state.run()["state"]) == ("encoding", "running")
+        assert (state.run().message, state.run().state) == ("encoding", "running")
         state.progress("another-run", 2, 3, "not mine")
-        assert state.run()["message"] == "encoding"
+        assert state.run().message == "encoding"
         services.redis.delete(state._key("run"))  # the record goes while the run is still active
         state.progress(run_id, 2, 3, "late")
         assert state.run() is None
