@@ -780,7 +780,8 @@ def train(settings: Settings, wait: bool) -> None:
 
 def _follow_training(settings: Settings, since: float) -> dict[str, Any]:
     """Progress bars for the first training run started after ``since``, until it ends; returns it."""
-    from hybrid_search.training.runner import RUNNING, eta
+    from hybrid_search.stores.redis.training_state import RUNNING
+    from hybrid_search.training.runner import eta
 
     state = _training_state(settings)
     bar, step = None, None

@@ -1,21 +1,23 @@
 from hybrid_search.cli import _describe_jobs, compute_threads
 from hybrid_search.core.settings import Settings
-from hybrid_search.training.runner import FAILED, eta
+from hybrid_search.stores.redis.training_state import FAILED, TrainingRun
+from hybrid_search.training.runner import eta
 
 
 def test_status_describes_a_failed_run():
     """`hybrid-search status` after a run failed at a step: that step failed, the later ones not run."""
-    run = {
-        "id": "r1",
-        "state": FAILED,
-        "reason": "a catalog load",
-        "started": 0.0,
-        "finished": 3.0,
-        "step": "profile",
-        "step_started": 2.0,
-        "error": "profile: reading search events: not found",
-        "steps": {"attributes": {"seconds": 1.0}},
-    }
+    run = TrainingRun(
+        id="r1",
+        state=FAILED,
+        reason="a catalog load",
+        started=0.0,
+        finished=3.0,
+        step="profile",
+        step_started=2.0,
+        heartbeat=2.0,
+        error="profile: reading search events: not found",
+        steps={"attributes": {"seconds": 1.0}},
+    )
     view = {
         "products": [],
         "training": eta(run, {}, 10.0),
