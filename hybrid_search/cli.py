@@ -647,20 +647,20 @@ def tune(
         judged_only=judged_only,
         prior_queries=prior_queries,
     )
-    click.echo(markdown_table(result["summary"]))
-    cv = result["cross_validation"]
-    if cv["mean_test"] is not None:
-        click.echo(f"{folds}-fold CV, held-out nDCG@10: base {cv['mean_base_test']:.3f} -> tuned {cv['mean_test']:.3f}")
-    for r in result["leave_one_intent_out"]:
+    click.echo(markdown_table(result.summary))
+    cv = result.cross_validation
+    if cv.mean_test is not None and cv.mean_base_test is not None:
+        click.echo(f"{folds}-fold CV, held-out nDCG@10: base {cv.mean_base_test:.3f} -> tuned {cv.mean_test:.3f}")
+    for r in result.leave_one_intent_out:
         click.echo(
-            f"left out {r['intent']} ({r['test_queries']} queries): base {r['base_test_score']:.3f}, tuned on the "
-            f"rest {r['test_score']:.3f}, best leg {r['best_leg']} {r['best_leg_score']:.3f}"
+            f"left out {r.intent} ({r.test_queries} queries): base {r.base_test_score:.3f}, tuned on the "
+            f"rest {r.test_score:.3f}, best leg {r.best_leg} {r.best_leg_score:.3f}"
         )
-    for label, c in result["comparisons"].items():
-        click.echo(f"{label}: {c['wins']} wins / {c['losses']} losses / {c['ties']} ties, p = {c['p_value']:.4f}")
-    if result["saved"]:
-        click.echo(f"saved as {result['saved']['name']}@{result['saved']['version']} (active)")
-    click.echo(f"reports: {', '.join(result['reports'].values())}")
+    for label, c in result.comparisons.items():
+        click.echo(f"{label}: {c.wins} wins / {c.losses} losses / {c.ties} ties, p = {c.p_value:.4f}")
+    if result.saved:
+        click.echo(f"saved as {result.saved[0]}@{result.saved[1]} (active)")
+    click.echo(f"reports: {', '.join(result.reports.values())}")
 
 
 @main.command("reindex")

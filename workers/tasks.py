@@ -166,7 +166,7 @@ def tune(
     service = search_service()
     out = services.settings.reports_dir / self.request.id
     base = service.profiles.get(profile)
-    return evaluation.tune(
+    result = evaluation.tune(
         service,
         Path(queries) if queries else None,
         Path(qrels),
@@ -180,6 +180,7 @@ def tune(
         judged_only=judged_only,
         prior_queries=prior_queries,
     )
+    return result.to_json()  # the task's result, read back through Celery's backend
 
 
 @cache

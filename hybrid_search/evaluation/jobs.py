@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,7 +14,7 @@ from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.clicks import coec, judgment_list, position_ctr, shown_from_events
 from hybrid_search.evaluation.judgments import load_judgments
-from hybrid_search.evaluation.report import compare, mean, score_queries, summarise, write_report
+from hybrid_search.evaluation.report import Comparison, compare, mean, score_queries, summarise, write_report
 from hybrid_search.evaluation.runner import (
     rank_all,
     retrieve_all,
@@ -23,6 +23,8 @@ from hybrid_search.evaluation.runner import (
 )
 from hybrid_search.evaluation.tuning import (
     PRIOR_QUERIES,
+    FoldResult,
+    IntentResult,
     SearchSpace,
     cross_validate,
     leave_one_intent_out,
@@ -37,6 +39,68 @@ from hybrid_search.stores.opensearch.profiles import save_version
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]
+
+
+Summary = dict[str, dict[str, dict[str, float]]]  # run -> intent ("all" too) -> metric -> mean
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """k-fold cross-validation of a tuning: each fold's scores, and the held-out means."""
+
+    folds: list[FoldResult]
+
+    @property
+    def mean_test(self) -> float | None:
+        """The tuned profile's mean nDCG@10 on the held-out folds (None without folds)."""
+        return sum(f.test_score for f in self.folds) / len(self.folds) if self.folds else None
+
+    @property
+    def mean_base_test(self) -> float | None:
+        """The base profile's, on the same folds."""
+        return sum(f.base_test_score for f in self.folds) / len(self.folds) if self.folds else None
+
+    def to_json(self) -> dict[str, Any]:
+        folds = [asdict(f) for f in self.folds]
+        return {"folds": folds, "mean_test": self.mean_test, "mean_base_test": self.mean_base_test}
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What a tuning found: every run's summary (the base, the tuned profile, each leg alone), the
+    paired comparison, the cross-validation and leave-one-intent-out results, the tuned profile, where
+    it was saved and the reports. ``to_json`` is what the task and the API return."""
+
+    summary: Summary
+    comparisons: dict[str, Comparison]
+    cross_validation: CrossValidation
+    leave_one_intent_out: list[IntentResult]
+    tuned_profile: BlendProfile
+    judged_only: bool
+    prior_queries: float
+    saved: tuple[str, int] | None  # the profile's name and version, where it was saved
+    reports: dict[str, str]  # format (md, json, png...) -> path
+
+    def ndcg(self, run: str) -> float:
+        """``run``'s mean nDCG@10 over every query."""
+        return self.summary[run]["all"]["ndcg@10"]
+
+    def best_leg(self) -> float:
+        """The best single leg's mean nDCG@10: what a tuned default must not fall below."""
+        return max(self.ndcg(run) for run in self.summary if run.endswith(" alone"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "comparisons": {k: asdict(c) for k, c in self.comparisons.items()},
+            "cross_validation": self.cross_validation.to_json(),
+            "leave_one_intent_out": [asdict(r) for r in self.leave_one_intent_out],
+            "tuned_profile": self.tuned_profile.model_dump(mode="json"),
+            "judged_only": self.judged_only,
+            "prior_queries": self.prior_queries,
+            "saved": {"name": self.saved[0], "version": self.saved[1]} if self.saved else None,
+            "reports": self.reports,
+        }
 
 
 def no_progress(items: Iterable[T], _desc: str, _total: int) -> Iterable[T]:
@@ -100,7 +164,7 @@ def tune(
     processes: int | None = None,
     judged_only: bool = False,
     prior_queries: float | None = None,
-) -> dict[str, Any]:
+) -> TuneResult:
     """Tune per query class from ``base``, cross-validate (k-fold, and leave-one-intent-out when asked),
     report, and optionally save as a new version. ``judged_only`` scores condensed lists (for click
     judgments, which judge only what was shown); ``prior_queries`` shrinks what few queries tuned
@@ -167,14 +231,10 @@ def tune(
     baseline = f"{base.name}@{base.version}"
     comparisons = {f"tuned vs {baseline}": compare(rows[baseline], rows["tuned"])}
     sweeps = weight_sweeps(retrievals, queries, qrels, tuned.model_copy(update={"classes": {}}), space)
-    cv = {
-        "folds": [asdict(f) for f in folds_out],
-        "mean_test": sum(f.test_score for f in folds_out) / len(folds_out) if folds_out else None,
-        "mean_base_test": sum(f.base_test_score for f in folds_out) / len(folds_out) if folds_out else None,
-    }
+    cv = CrossValidation(folds_out)
     extra = {
         "tuned_profile": tuned.model_dump(mode="json"),
-        "cross_validation": cv,
+        "cross_validation": cv.to_json(),
         "leave_one_intent_out": [asdict(r) for r in intents_out],
         "trials": {k: len(t.history) for k, t in trials.items()},
         "judged_only": judged_only,
@@ -187,21 +247,21 @@ def tune(
         note = (
             f"tuned on {(queries_path or qrels_path).name}: "
             f"nDCG@10 {tuned_all['ndcg@10']:.3f} (base {base_all['ndcg@10']:.3f}), "
-            f"{folds}-fold CV test nDCG@10 {cv['mean_test'] or float('nan'):.3f}; report {paths['md']}"
+            f"{folds}-fold CV test nDCG@10 {cv.mean_test or float('nan'):.3f}; report {paths['md']}"
         )
         stored = save_version(service.client, service.settings.profiles_index, save_as, tuned, note)
-        saved = {"name": stored.name, "version": stored.version}
-    return {
-        "summary": {run: summarise(r) for run, r in rows.items()},
-        "comparisons": {k: asdict(c) for k, c in comparisons.items()},
-        "cross_validation": cv,
-        "leave_one_intent_out": [asdict(r) for r in intents_out],
-        "tuned_profile": tuned.model_dump(mode="json"),
-        "judged_only": judged_only,
-        "prior_queries": prior_queries,
-        "saved": saved,
-        "reports": {k: str(v) for k, v in paths.items()},
-    }
+        saved = (stored.name, stored.version)
+    return TuneResult(
+        summary={run: summarise(r) for run, r in rows.items()},
+        comparisons=comparisons,
+        cross_validation=cv,
+        leave_one_intent_out=intents_out,
+        tuned_profile=tuned,
+        judged_only=judged_only,
+        prior_queries=prior_queries,
+        saved=saved,
+        reports={k: str(v) for k, v in paths.items()},
+    )
 
 
 def judgments_from_events(

@@ -47,7 +47,6 @@ from hybrid_search.models.encoders.text import load_text_encoder
 from hybrid_search.models.live import live_models, record_artifacts
 from hybrid_search.models.sets import artifact_name, artifact_version
 from hybrid_search.querying.service import SearchService
-from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.events import count_events
 from hybrid_search.stores.opensearch.indices import activate_built, alias_targets, building_indices, drop_superseded
@@ -322,22 +321,20 @@ def _profile_step(ctx: Context, run_id: str) -> dict[str, Any]:
     result = evaluation_jobs.tune(
         service, None, path, base, settings.reports_dir / f"training-{run_id}", judged_only=True, progress=progress
     )
-    summary, cv = result["summary"], result["cross_validation"]
-    tuned = summary["tuned"]["all"]["ndcg@10"]
-    best_leg = max(row["all"]["ndcg@10"] for name, row in summary.items() if name.endswith(" alone"))
+    cv, tuned, best_leg = result.cross_validation, result.ndcg("tuned"), result.best_leg()
     out = {
         "judged_queries": judged["queries"],
         "base": f"{base.name}@{base.version}",
-        "cv_test": cv["mean_test"],
-        "cv_base_test": cv["mean_base_test"],
+        "cv_test": cv.mean_test,
+        "cv_base_test": cv.mean_base_test,
         "tuned": tuned,
         "best_leg": best_leg,
-        "report": result["reports"]["md"],
+        "report": result.reports["md"],
     }
-    if cv["mean_test"] is None or cv["mean_test"] <= cv["mean_base_test"] or tuned < best_leg:
+    if cv.mean_test is None or cv.mean_base_test is None or cv.mean_test <= cv.mean_base_test or tuned < best_leg:
         return out | {"saved": None}
     note = f"tuned on {judged['queries']} click-judged queries by training run {run_id}: {out}"
-    stored = save_version(ctx.client, settings.profiles_index, PROFILE, BlendProfile(**result["tuned_profile"]), note)
+    stored = save_version(ctx.client, settings.profiles_index, PROFILE, result.tuned_profile, note)
     return out | {"saved": f"{stored.name}@{stored.version}"}
 
 

@@ -227,13 +227,13 @@ def test_tune_beats_its_start_and_saves_a_new_version(service, search_settings, 
     result = evaluation.tune(
         service, queries, qrels, base, tmp_path, folds=2, rounds=2, save_as="tuned-test", prior_queries=0
     )
-    before = result["summary"][f"tuned-test@{base.version}"]["all"]["ndcg@10"]
-    assert result["summary"]["tuned"]["all"]["ndcg@10"] > before
+    assert result.ndcg("tuned") > result.ndcg(f"tuned-test@{base.version}")
     active = get_active(client, search_settings.profiles_index, "tuned-test")
-    assert active.version == base.version + 1
-    assert active.profile == BlendProfile.model_validate(result["tuned_profile"])
+    assert active.version == base.version + 1 and result.saved == ("tuned-test", active.version)
+    assert active.profile == result.tuned_profile
     assert "nDCG@10" in active.note
-    assert len(result["cross_validation"]["folds"]) == 2
+    assert len(result.cross_validation.folds) == 2
+    assert result.to_json()["saved"] == {"name": "tuned-test", "version": active.version}
     assert (tmp_path / "tune-sweeps.png").exists()
 
 
@@ -363,7 +363,7 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
         rounds=2,
         prior_queries=0,
     )
-    tuned = BlendProfile.model_validate(result["tuned_profile"])
+    tuned = result.tuned_profile
     scored = evaluation.evaluate(service, queries_path, qrels_path, {"start": start, "clicks": tuned}, tmp_path)
     summary = scored["summary"]
     assert summary["clicks"]["all"]["ndcg@10"] > summary["start"]["all"]["ndcg@10"]
