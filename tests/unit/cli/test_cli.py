@@ -1,4 +1,5 @@
-from hybrid_search.cli import _describe_jobs, compute_threads
+from hybrid_search.cli.serving import compute_threads
+from hybrid_search.cli.training import _describe_jobs
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.redis.training_state import FAILED, TrainingRun
 from hybrid_search.training.runner import eta

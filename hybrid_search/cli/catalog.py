@@ -1,0 +1,144 @@
+"""Catalog and index commands: ``init-indices``, ``load-catalog``, ``reindex``, ``rebuild-behaviour``,
+``drop-index``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from hybrid_search.cli.group import main, merchant_id_param, training_state
+from hybrid_search.core.settings import Settings
+
+
+@main.command("init-indices")
+@click.option("--wait", type=float, default=0.0, show_default=True, help="seconds to wait for the cluster to answer")
+@click.pass_obj
+def init_indices(settings: Settings, wait: float) -> None:
+    """Install the index templates and make sure each alias points at a versioned index."""
+    from hybrid_search.core.errors import BackendError, ServiceUnavailableError
+    from hybrid_search.models.sets import ModelSet
+    from hybrid_search.stores.opensearch.client import cluster_health, make_client
+    from hybrid_search.stores.opensearch.indices import ensure_indices
+
+    client = make_client(settings)
+    deadline = time.monotonic() + wait
+    while True:  # a container starts beside its cluster, not after it
+        try:
+            cluster_health(client)
+            break
+        except (ServiceUnavailableError, BackendError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(2)
+    for alias, index in ensure_indices(client, settings, ModelSet.from_settings(settings)).items():
+        click.echo(f"{alias} -> {index}")
+
+
+@main.command("load-catalog")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--merchant", default="catalog", show_default=True, callback=lambda ctx, param, value: merchant_id_param(value)
+)
+@click.option("--chunk", default=64, show_default=True, help="products per upload (small: workers start at once)")
+@click.option("--limit", type=int, default=None, help="load only the first N products")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="wait until every product is embedded")
+@click.pass_obj
+def load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None, wait: bool) -> None:
+    """Upload a catalog folder (products.jsonl + images/) through the queue and the workers; once it
+    is embedded, the workers train the models on it (hybrid-search status shows the run)."""
+    from hybrid_search.stores.opensearch.client import make_client
+
+    total, _ = upload_catalog(settings, folder, merchant, chunk, limit)
+    if wait:
+        wait_until_embedded(make_client(settings), settings, merchant, total)
+
+
+def upload_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None) -> tuple[int, int]:
+    """Upload ``folder``'s products; returns (products read, products accepted)."""
+    from hybrid_search.core.catalog import fashion_row_to_product, parse_products
+    from hybrid_search.indexing.ingest import submit_products
+    from hybrid_search.queue import enqueue_embedding, make_celery
+    from hybrid_search.stores.opensearch.client import make_client
+
+    settings = settings.model_copy(update={"import_dir": folder})
+    client = make_client(settings)
+    enqueue = enqueue_embedding(make_celery(settings))
+    with (folder / "products.jsonl").open(encoding="utf-8") as lines:
+        rows = [fashion_row_to_product(json.loads(line)) for line in lines if line.strip()][:limit]
+    accepted = unchanged = 0
+    with tqdm(total=len(rows), desc="upload", unit="product") as bar:
+        for start in range(0, len(rows), chunk):
+            batch = parse_products(rows[start : start + chunk], f"products.jsonl[{start}:]")
+            submission = submit_products(client, settings, merchant, batch, {}, enqueue)
+            accepted += len(submission.accepted)
+            unchanged += len(submission.unchanged)
+            bar.update(len(batch))
+    click.echo(f"{accepted} queued, {unchanged} unchanged")
+    if accepted:
+        training_state(settings).note_changes(accepted, catalog_load=True)
+    return len(rows), accepted
+
+
+def wait_until_embedded(client: Any, settings: Settings, merchant: str, total: int) -> None:
+    from hybrid_search.stores.opensearch.products import refresh, status_counts
+
+    with tqdm(total=total, desc="embedded", unit="product") as bar:
+        while True:
+            refresh(client, settings.products_alias)
+            counts = status_counts(client, settings.products_alias, merchant)
+            done = counts.get("ready", 0) + counts.get("failed", 0)
+            bar.update(done - bar.n)
+            if counts.get("pending", 0) == 0:
+                break
+            time.sleep(2)
+    click.echo(json.dumps(counts))
+
+
+@main.command("reindex")
+@click.option("--merchant", default=None, help="only this merchant's products")
+@click.pass_obj
+def reindex(settings: Settings, merchant: str | None) -> None:
+    """Re-embed with the configured models; a new model version builds a new index, then swaps the alias."""
+    from hybrid_search.indexing import reindex
+    from hybrid_search.queue import ACTIVATE_WHEN_READY, enqueue_embedding, make_celery
+    from hybrid_search.stores.opensearch.client import make_client
+
+    queue = make_celery(settings)
+    plan = reindex.reindex(make_client(settings), settings, enqueue_embedding(queue), merchant)
+    if plan.swap_pending:
+        queue.send_task(ACTIVATE_WHEN_READY, args=[plan.index], countdown=10)
+    click.echo(
+        f"{plan.queued} products queued into {plan.index}"
+        + ("; the alias moves there when none is pending" if plan.swap_pending else "")
+    )
+
+
+@main.command("rebuild-behaviour")
+@click.pass_obj
+def rebuild_behaviour(settings: Settings) -> None:
+    """Recompute behaviour vectors from the events index and re-fuse the products they change."""
+    from hybrid_search.queue import enqueue_embedding, make_celery
+    from hybrid_search.stores.opensearch.client import make_client
+    from hybrid_search.training import trainers
+
+    counts = trainers.rebuild_behaviour_vectors(
+        make_client(settings), settings, enqueue_embedding(make_celery(settings))
+    )
+    click.echo(json.dumps(counts))
+
+
+@main.command("drop-index")
+@click.argument("index")
+@click.pass_obj
+def drop_index(settings: Settings, index: str) -> None:
+    """Delete an old physical products index (never the one the alias points at)."""
+    from hybrid_search.stores.opensearch.client import make_client
+    from hybrid_search.stores.opensearch.indices import drop_unused_index
+
+    drop_unused_index(make_client(settings), settings.products_alias, index)
+    click.echo(f"dropped {index}")
