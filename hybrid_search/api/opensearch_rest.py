@@ -35,7 +35,7 @@ from hybrid_search.api.passthrough import (
 from hybrid_search.api.search import search_for_caller, search_service
 from hybrid_search.core.catalog import SearchRequest, doc_id, parse_model, whole
 from hybrid_search.core.errors import HybridSearchError, InvalidInputError, NotFoundError, UnauthorisedError
-from hybrid_search.querying.service import Storefront
+from hybrid_search.querying.storefront import Storefront
 from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 from hybrid_search.stores.opensearch.search import (
     clear_scrolls,

@@ -12,7 +12,8 @@ from hybrid_search.api.bodies import json_object
 from hybrid_search.core.catalog import FILTER_FIELDS, SearchRequest, parse_model
 from hybrid_search.core.errors import InvalidInputError, ServiceUnavailableError, UnauthorisedError
 from hybrid_search.querying.response import SearchResult
-from hybrid_search.querying.service import SearchService, Storefront
+from hybrid_search.querying.service import SearchService
+from hybrid_search.querying.storefront import Storefront
 from hybrid_search.stores.redis.query_log import QueryLog
 
 search = Blueprint("search", __name__)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -30,6 +29,14 @@ from hybrid_search.models.live import LiveModels, alias_record
 from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
 from hybrid_search.querying.response import Hit, SearchResult, Timings
+from hybrid_search.querying.storefront import (
+    VOTER_LEGS,
+    Storefront,
+    facet_counts,
+    match_set_queries,
+    storefront_aggregations,
+    with_facets,
+)
 from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.features import QuerySignals
 from hybrid_search.ranking.learned import LearnedRanker, Ranking
@@ -45,7 +52,6 @@ from hybrid_search.stores.opensearch.queries import (
     HIDDEN_FIELDS,
     WORDS,
     among_ids,
-    build_all_words_query,
     build_attribute_query,
     build_filters,
     leg_body,
@@ -67,35 +73,13 @@ from hybrid_search.stores.redis.query_log import FeatureLog
 from hybrid_search.stores.redis.users import UserProfiles
 from hybrid_search.stores.services import Services
 
-VOTER_LEGS = ("fused", "image")
 # what a voter brings: its merchant's values, and its taggers' where the merchant gave none
 VOTE_FIELDS = (*ATTRIBUTES, *(f"tags.{name}.value" for name in ATTRIBUTES))
 PHOTO_FIELDS = ("image_hash",)  # what the image leg returns for a query photo to be matched against
 LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
-VECTOR_LEGS = ("text", "fused", "image")  # the legs whose matches are their nearest k
-FACET, FACET_VALUES = "facet:", 50  # /search's facet aggregations: their name prefix, values each
-TAGS = ":tags"  # the suffix of a facet's aggregation over the taggers' values
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 SORTED_ENGINE = "sorted"  # no blend: the match set in the order a search asked for
-
-
-@dataclass(frozen=True)
-class Storefront:
-    """What a storefront's own search body adds to a blended search (the read path checks it first):
-    ``where``, its query, which every leg applies as a filter; ``aggs``, its aggregations, computed
-    over the search's match set (``opensearch.search.MatchSet``), whose count is then the ``total``;
-    ``post_filter``, as OpenSearch applies one: to the hits and the total, not the aggregations."""
-
-    where: dict[str, Any] | None = None
-    aggs: dict[str, Any] | None = None
-    post_filter: dict[str, Any] | None = None
-
-    @property
-    def leg_filter(self) -> dict[str, Any] | None:
-        """What every leg filters on: the storefront's query and its post_filter."""
-        clauses = [c for c in (self.where, self.post_filter) if c is not None]
-        return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}} if clauses else None
 
 
 @dataclass(frozen=True)
@@ -507,7 +491,7 @@ class SearchService:
         if request.sort:
             return self._in_request_order(request, photo, storefront, started)
         plan = self.plan(request, photo, storefront)
-        storefront = _with_facets(storefront, request.facets, request.tags == "predicted")
+        storefront = with_facets(storefront, request.facets, request.tags == "predicted")
         profile, understood = plan.profile, plan.understood
         user, degraded = None, {}
         if request.user_id and client is not None:
@@ -622,8 +606,10 @@ class SearchService:
                 total=_ms(started, done),
             ),
             hits=hits,
-            facets=_facets(request.facets, matched.aggregations) if matched is not None and request.facets else None,
-            aggregations=_storefront_aggregations(matched) or None
+            facets=facet_counts(request.facets, matched.aggregations)
+            if matched is not None and request.facets
+            else None,
+            aggregations=storefront_aggregations(matched) or None
             if storefront is not None and matched is not None
             else None,
             intent=intent if request.explain else None,
@@ -657,7 +643,7 @@ class SearchService:
             "_source": {"excludes": list(HIDDEN_FIELDS)},
         }
         planned = time.perf_counter()
-        counted = _with_facets(storefront, request.facets, request.tags == "predicted") or Storefront()
+        counted = with_facets(storefront, request.facets, request.tags == "predicted") or Storefront()
         # the page is OpenSearch's to find (deep pages included): the plan need not fit it in a window
         answer, plan = self.in_storefront_order(request.model_copy(update={"page": 1}), counted, page, photo)
         found = answer["hits"]["hits"]
@@ -684,7 +670,7 @@ class SearchService:
                 encode=plan.understood.encode_ms, search=_ms(planned, done), page=0.0, total=_ms(started, done)
             ),
             hits=hits,
-            facets=_facets(request.facets, matched.aggregations) if request.facets else None,
+            facets=facet_counts(request.facets, matched.aggregations) if request.facets else None,
         )
 
     def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
@@ -726,40 +712,8 @@ def _match_set(understood: Understood, profile: BlendProfile, storefront: Storef
     """The body that counts and aggregates what a search matched (``_match_set_queries``), within the
     storefront's query; its post_filter narrows the count, not the aggregations (as OpenSearch's does)."""
     filters = understood.counted_filters or understood.filters
-    queries = _match_set_queries(understood.inputs, filters, profile, understood.voting)
+    queries = match_set_queries(understood.inputs, filters, profile, understood.voting)
     return match_set_body(queries, storefront.aggs, storefront.post_filter)
-
-
-def _match_set_queries(
-    inputs: QueryInputs, filters: dict[str, Any], profile: BlendProfile, voting: bool = False
-) -> list[dict[str, Any]]:
-    """What a search matched, for its ``total`` and facets: the products that hold every word the
-    shopper typed (``build_all_words_query``; the BM25 leg ranks a product with any of them, and the
-    attribute leg every product of an asked colour), and the nearest ``window`` of each vector leg
-    the blend ranks, or that votes a photo's attributes (its nearest products, where a profile ranks
-    a photo by its attributes leg alone)."""
-    words = [build_all_words_query(inputs.typed, filters)] if inputs.typed else []
-    vectors = [
-        LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
-        for leg in VECTOR_LEGS
-        if profile.weight(leg) > 0 or (voting and leg in VOTER_LEGS)
-    ]
-    return words + [query for query in vectors if query is not None]
-
-
-def _with_facets(storefront: Storefront | None, facets: tuple[str, ...], predicted: bool) -> Storefront | None:
-    """``storefront`` with /search's ``facets`` counted beside its own aggregations (None: nothing to
-    count); with ``predicted``, a tagged attribute's tags are counted too (``_facets`` adds them up)."""
-    if not facets:
-        return storefront
-    where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
-    counted = {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in facets}
-    if predicted:
-        tagged = [name for name in facets if name in TAGGED]
-        counted |= {
-            f"{FACET}{name}{TAGS}": {"terms": {"field": f"tags.{name}.value", "size": FACET_VALUES}} for name in tagged
-        }
-    return Storefront(where, aggs | counted)
 
 
 def voter_values(fields: dict[str, str]) -> dict[str, str]:
@@ -777,24 +731,6 @@ def predicted_values(product: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name in TAGGED
         if not product.get(name) and (tag := tags.get(name))
     }
-
-
-def _facets(names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Each facet's values, most products first, spelled as the merchants spell them; a product
-    that lacks the value counts under its tag where tags were counted (it has one or the other)."""
-    out = {}
-    for name in names:
-        counts: Counter[str] = Counter()
-        for key in (f"{FACET}{name}", f"{FACET}{name}{TAGS}"):
-            for bucket in aggregations.get(key, {}).get("buckets", []):
-                counts[bucket["key"]] += bucket["doc_count"]
-        out[name] = [{"value": value, "count": n} for value, n in counts.most_common(FACET_VALUES)]
-    return out
-
-
-def _storefront_aggregations(matched: MatchSet) -> dict[str, Any]:
-    """The match set's aggregations a storefront asked for (not the /search facets beside them)."""
-    return {name: value for name, value in matched.aggregations.items() if not name.startswith(FACET)}
 
 
 def _ms(start: float, end: float) -> float:

@@ -14,7 +14,8 @@ from hybrid_search.api import create_app
 from hybrid_search.core.catalog import SearchRequest
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch
 from hybrid_search.models.sets import ModelSet
-from hybrid_search.querying.service import SearchService, Storefront
+from hybrid_search.querying.service import SearchService
+from hybrid_search.querying.storefront import Storefront
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import ensure_indices
 from hybrid_search.stores.opensearch.products import write_documents

@@ -371,7 +371,7 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
 
 def test_a_photos_attribute_leg_lists_its_look_alikes_first_within_a_tie(service, catalog):
     from hybrid_search.core.catalog import SearchRequest
-    from hybrid_search.querying.service import VOTER_LEGS
+    from hybrid_search.querying.storefront import VOTER_LEGS
     from hybrid_search.ranking.profiles import every_leg
     from tests.data import photo_bytes
 
