@@ -586,15 +586,11 @@ class SearchService:
                     explained["predicted"] = predicted  # what the attributes leg and filters read as its values
             hits.append(Hit(own, merchant, item.score, product, explained))
         done = time.perf_counter()
-        return SearchResult(
-            query_id=str(uuid.uuid4()),
-            profile=plan.stored.name,
-            profile_version=plan.stored.version,
-            query_class=plan.query_class,
+        return _answer(
+            plan,
+            request,
             engine=plan.engine,
             why=plan.why,
-            page=request.page,
-            size=request.size,
             total=matched.total if matched is not None else total,
             ranked=min(total, profile.window),
             personalised=personalise,
@@ -653,15 +649,11 @@ class SearchService:
             hits.append(Hit(own, merchant, h["_score"], h["_source"], sort=h["sort"]))
         matched = MatchSet(answer["hits"]["total"]["value"], answer.get("aggregations", {}))
         done = time.perf_counter()
-        return SearchResult(
-            query_id=str(uuid.uuid4()),
-            profile=plan.stored.name,
-            profile_version=plan.stored.version,
-            query_class=plan.query_class,
+        return _answer(
+            plan,
+            request,
             engine=SORTED_ENGINE,
             sort=list(request.sort),
-            page=request.page,
-            size=request.size,
             total=matched.total,
             ranked=matched.total,  # OpenSearch pages the whole match set in a sort
             personalised=False,  # the shopper chose the order
@@ -731,6 +723,20 @@ def predicted_values(product: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name in TAGGED
         if not product.get(name) and (tag := tags.get(name))
     }
+
+
+def _answer(plan: SearchPlan, request: SearchRequest, **fields: Any) -> SearchResult:
+    """The result of ``plan``'s search for ``request``'s page: a new query id, the profile it chose,
+    and ``fields``."""
+    return SearchResult(
+        query_id=str(uuid.uuid4()),
+        profile=plan.stored.name,
+        profile_version=plan.stored.version,
+        query_class=plan.query_class,
+        page=request.page,
+        size=request.size,
+        **fields,
+    )
 
 
 def _ms(start: float, end: float) -> float:
