@@ -146,7 +146,7 @@ def evaluate(self: Any, queries: str | None, qrels: str, profiles: list[str], le
     out = services.settings.reports_dir / self.request.id
     return evaluation.evaluate(
         service, Path(queries) if queries else None, Path(qrels), chosen, out, name, legs, _progress(self)
-    )
+    ).to_json()
 
 
 @app.task(name=TUNE, bind=True)

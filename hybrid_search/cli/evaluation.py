@@ -78,10 +78,10 @@ def evaluate(
         stored = service.profiles.get(profile_name)
         profiles[f"{stored.name}@{stored.version}"] = stored.profile
     result = jobs.evaluate(service, queries, qrels, profiles, out, name, legs, progress_bar)
-    click.echo(markdown_table(result["summary"]))
-    for label, c in result["comparisons"].items():
-        click.echo(f"{label}: {c['wins']} wins / {c['losses']} losses / {c['ties']} ties, p = {c['p_value']:.4f}")
-    click.echo(f"reports: {', '.join(result['reports'].values())}")
+    click.echo(markdown_table(result.summary))
+    for label, c in result.comparisons.items():
+        click.echo(f"{label}: {c.wins} wins / {c.losses} losses / {c.ties} ties, p = {c.p_value:.4f}")
+    click.echo(f"reports: {', '.join(result.reports.values())}")
 
 
 @main.command("tune")

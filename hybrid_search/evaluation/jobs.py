@@ -66,24 +66,17 @@ class CrossValidation:
 
 
 @dataclass(frozen=True)
-class TuneResult:
-    """What a tuning found: every run's summary (the base, the tuned profile, each leg alone), the
-    paired comparison, the cross-validation and leave-one-intent-out results, the tuned profile, where
-    it was saved and the reports. ``to_json`` is what the task and the API return."""
+class EvalResult:
+    """What an evaluation found: each run's summary (per intent and ``all``), the paired comparisons
+    with the first run, and the reports written. ``to_json`` is what the task and the API return."""
 
     summary: Summary
     comparisons: dict[str, Comparison]
-    cross_validation: CrossValidation
-    leave_one_intent_out: list[IntentResult]
-    tuned_profile: BlendProfile
-    judged_only: bool
-    prior_queries: float
-    saved: tuple[str, int] | None  # the profile's name and version, where it was saved
     reports: dict[str, str]  # format (md, json, png...) -> path
 
-    def ndcg(self, run: str) -> float:
-        """``run``'s mean nDCG@10 over every query."""
-        return self.summary[run]["all"]["ndcg@10"]
+    def ndcg(self, run: str, intent: str = "all") -> float:
+        """``run``'s mean nDCG@10 on ``intent``'s queries (every query: ``all``)."""
+        return self.summary[run][intent]["ndcg@10"]
 
     def best_leg(self) -> float:
         """The best single leg's mean nDCG@10: what a tuned default must not fall below."""
@@ -93,13 +86,30 @@ class TuneResult:
         return {
             "summary": self.summary,
             "comparisons": {k: asdict(c) for k, c in self.comparisons.items()},
+            "reports": self.reports,
+        }
+
+
+@dataclass(frozen=True)
+class TuneResult(EvalResult):
+    """What a tuning found besides its evaluation (the base, the tuned profile, each leg alone): the
+    cross-validation and leave-one-intent-out results, the tuned profile, and where it was saved."""
+
+    cross_validation: CrossValidation
+    leave_one_intent_out: list[IntentResult]
+    tuned_profile: BlendProfile
+    judged_only: bool
+    prior_queries: float
+    saved: tuple[str, int] | None  # the profile's name and version, where it was saved
+
+    def to_json(self) -> dict[str, Any]:
+        return super().to_json() | {
             "cross_validation": self.cross_validation.to_json(),
             "leave_one_intent_out": [asdict(r) for r in self.leave_one_intent_out],
             "tuned_profile": self.tuned_profile.model_dump(mode="json"),
             "judged_only": self.judged_only,
             "prior_queries": self.prior_queries,
             "saved": {"name": self.saved[0], "version": self.saved[1]} if self.saved else None,
-            "reports": self.reports,
         }
 
 
@@ -116,7 +126,7 @@ def evaluate(
     name: str = "eval",
     with_single_legs: bool = False,
     progress: Progress = no_progress,
-) -> dict[str, Any]:
+) -> EvalResult:
     """Score each named profile (and each leg alone) on the judged queries; write the report.
 
     The first profile is the baseline the others are compared with, query by query.
@@ -141,11 +151,11 @@ def evaluate(
     baseline = next(iter(rows))
     comparisons = {f"{run} vs {baseline}": compare(rows[baseline], r) for run, r in rows.items() if run != baseline}
     paths = write_report(out_dir, name, rows, comparisons, extra={"queries": str(queries_path or qrels_path)})
-    return {
-        "summary": {run: summarise(r) for run, r in rows.items()},
-        "comparisons": {k: asdict(c) for k, c in comparisons.items()},
-        "reports": {k: str(v) for k, v in paths.items()},
-    }
+    return EvalResult(
+        summary={run: summarise(r) for run, r in rows.items()},
+        comparisons=comparisons,
+        reports={k: str(v) for k, v in paths.items()},
+    )
 
 
 def tune(

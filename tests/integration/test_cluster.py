@@ -314,4 +314,4 @@ def test_a_training_run_builds_its_index_swaps_the_alias_and_is_evaluated_on_thr
     qrels.write_text("".join(f"q0\t{p['product_id']}\t1\n" for p in products if p.get("article_type") == "Backpacks"))
     service = SearchService.from_services(services)
     report = evaluate(service, queries, qrels, {"default": service.profiles.get("default").profile}, tmp_path / "eval")
-    assert report["summary"]["default"]["all"]["ndcg@10"] > 0.5
+    assert report.ndcg("default") > 0.5

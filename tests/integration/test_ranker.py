@@ -108,7 +108,7 @@ def test_a_ranker_trained_on_logged_clicks_is_served_without_a_restart(ranker_se
     # What the clicks taught holds on the explicit judgments: at least as good as the best exploration slice.
     default = service.profiles.get("default").profile
     runs = {"served": default} | {name: service.profiles.get(name).profile for name in profiles[1:]}
-    summary = evaluation.evaluate(service, queries_path, qrels_path, runs, tmp_path)["summary"]
+    summary = evaluation.evaluate(service, queries_path, qrels_path, runs, tmp_path).summary
     best_slice = max(summary[name]["all"]["ndcg@10"] for name in profiles[1:])
     assert summary["served"]["all"]["ndcg@10"] >= best_slice - 0.02, summary
 

@@ -205,14 +205,14 @@ def test_eval_scores_profiles_per_kind_and_writes_reports(service, judgments, tm
         "hybrid": BlendProfile(weights={"bm25": 1.0, "attributes": 1.0}),
     }
     result = evaluation.evaluate(service, queries, qrels, profiles, tmp_path, "eval", with_single_legs=True)
-    summary = result["summary"]
+    summary = result.summary
     assert set(summary["hybrid"]) == {"keyword", "synonym", "chinese", "all"}
     assert summary["hybrid"]["all"]["n"] == 8
     assert "text alone" in summary and "attributes alone" in summary
     assert summary["hybrid"]["all"]["ndcg@10"] > summary["bm25"]["all"]["ndcg@10"]
     assert summary["hybrid"]["chinese"]["ndcg@10"] > 0.5
-    assert "hybrid vs bm25" in result["comparisons"]
-    for path in result["reports"].values():
+    assert "hybrid vs bm25" in result.comparisons
+    for path in result.reports.values():
         assert (tmp_path / path.rsplit("/", 1)[-1]).exists()
 
 
@@ -365,8 +365,7 @@ def test_clicks_close_the_loop_tuning_on_them_beats_the_start(service, search_se
     )
     tuned = result.tuned_profile
     scored = evaluation.evaluate(service, queries_path, qrels_path, {"start": start, "clicks": tuned}, tmp_path)
-    summary = scored["summary"]
-    assert summary["clicks"]["all"]["ndcg@10"] > summary["start"]["all"]["ndcg@10"]
+    assert scored.ndcg("clicks") > scored.ndcg("start")
 
 
 def test_a_photos_attribute_leg_lists_its_look_alikes_first_within_a_tie(service, catalog):
