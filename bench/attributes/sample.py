@@ -95,7 +95,9 @@ def main() -> None:
     lexicon = build_lexicon([with_tags(p) for p in products], [*ATTRIBUTES, "category_path"])
     by_id = {i.rsplit("/", 1)[-1]: p for i, p in zip(ids, products, strict=True)}
     dev = dev_truth(settings, by_id)
-    dev_vectors = l2_normalise(encoder.encode([service.translate(text) for _, text, _ in dev], kind="query"))
+    dev_vectors = l2_normalise(
+        encoder.encode([service.understanding.translate(text) for _, text, _ in dev], kind="query")
+    )
 
     rows_out = []
     for size in [0, *args.samples]:

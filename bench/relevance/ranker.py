@@ -105,7 +105,11 @@ def retrieve(
         collect = every_leg(WINDOW, default.attribute_weights)
         retrievals |= retrieve_all(service, judged, queries_path.parent, collect, progress)
         for name, other in translations.items():
-            changed = [q for q in judged if q.text and other.translate(q.text) != service.translate(q.text)]
+            changed = [
+                q
+                for q in judged
+                if q.text and other.understanding.translate(q.text) != service.understanding.translate(q.text)
+            ]
             progress = tqdm_by(f"{queries_path.name}, {name}", len(changed))
             translated[name] |= retrieve_all(other, changed, queries_path.parent, collect, progress)
         for name, ranked in run_native(service, judged, queries_path.parent, pipelines).items():

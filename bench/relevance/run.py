@@ -86,7 +86,7 @@ def run_native(
         profile = BlendProfile(weights=dict.fromkeys(legs, 1.0), window=NATIVE_WINDOW)
         photo = (base_dir / query.image).read_bytes() if query.image else None
         exclude = tuple(sorted(query_products([query])))
-        understood = service.understand(SearchRequest(q=query.text), photo, profile, exclude)
+        understood = service.understanding.understand(SearchRequest(q=query.text), photo, profile, exclude)
         sub_queries = {
             leg: LEGS_BY_NAME[leg].query(understood.inputs, understood.filters, NATIVE_WINDOW, {}) for leg in legs
         }

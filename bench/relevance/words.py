@@ -53,7 +53,7 @@ def main() -> None:
         if query.image:
             continue
         exclude = tuple(sorted(query_products([query])))
-        understood = service.understand(SearchRequest(q=query.text), None, collect, exclude)
+        understood = service.understanding.understand(SearchRequest(q=query.text), None, collect, exclude)
         if WORDS in (understood.inputs.intent or {}):
             with_words[query.id] = understood
     for weight in WEIGHTS[1:]:  # only the attributes leg of queries with catalog words changes

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,14 +20,10 @@ from hybrid_search.core.errors import InvalidInputError, NotFoundError, ServiceU
 from hybrid_search.core.photos import PhotoStore, check_full_decode
 from hybrid_search.core.settings import Settings
 from hybrid_search.models.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
-from hybrid_search.models.encoders.bilingual import KANA, Translator, load_translator
-from hybrid_search.models.encoders.crosslingual import gloss
-from hybrid_search.models.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
 from hybrid_search.models.encoders.photo_match import PhotoMatcher
-from hybrid_search.models.encoders.text import load_text_encoder
 from hybrid_search.models.live import LiveModels, alias_record
 from hybrid_search.models.pipeline import EmbeddingPipeline
-from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
+from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME, ties_led_by
 from hybrid_search.querying.response import Hit, SearchResult, Timings
 from hybrid_search.querying.storefront import (
     VOTER_LEGS,
@@ -37,6 +33,7 @@ from hybrid_search.querying.storefront import (
     storefront_aggregations,
     with_facets,
 )
+from hybrid_search.querying.understanding import QueryUnderstanding, Understood
 from hybrid_search.ranking.explain import explain_hit, user_reasons
 from hybrid_search.ranking.features import QuerySignals
 from hybrid_search.ranking.learned import LearnedRanker, Ranking
@@ -46,21 +43,17 @@ from hybrid_search.ranking.query_class import query_class
 from hybrid_search.ranking.rerank import AFFINITY_FIELDS, UserProfile, asked_fields, user_boost
 from hybrid_search.stores.opensearch.client import NEURAL_SEARCH, OpenSearchClient, cluster_plugins
 from hybrid_search.stores.opensearch.hybrid import NativeBlend, build_hybrid_body, hybrid_hit, native_blend
-from hybrid_search.stores.opensearch.products import resolve_named
 from hybrid_search.stores.opensearch.profiles import get_reference
 from hybrid_search.stores.opensearch.queries import (
     HIDDEN_FIELDS,
-    WORDS,
     among_ids,
     build_attribute_query,
-    build_filters,
     leg_body,
 )
 from hybrid_search.stores.opensearch.search import (
     MatchSet,
     cosines_and_sources,
     count_match_set,
-    get_source,
     get_sources,
     match_set_body,
     passthrough_search,
@@ -80,17 +73,6 @@ LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 SORTED_ENGINE = "sorted"  # no blend: the match set in the order a search asked for
-
-
-@dataclass(frozen=True)
-class Understood:
-    """A query ready for its legs: its inputs, the filters every leg applies, and how long encoding took."""
-
-    inputs: QueryInputs
-    filters: dict[str, Any]
-    voting: bool  # a photo's attribute intent is still to be voted by its nearest products
-    encode_ms: float
-    counted_filters: dict[str, Any] | None = None  # the match set's, where a post_filter narrows the legs'
 
 
 @dataclass(frozen=True)
@@ -144,8 +126,7 @@ class SearchService:
         self.profiles = profiles
         self.users = users
         self.feature_log = feature_log  # the learned ranker's inputs per query text, for training on clicks
-        self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
-        self._translate = lru_cache(maxsize=settings.query_cache_size)(self._translate_uncached)
+        self.understanding = QueryUnderstanding(settings, client, models)
         self._plugins_lock = threading.Lock()
         self._plugins_checked: tuple[float, bool] | None = None
 
@@ -165,12 +146,6 @@ class SearchService:
             else None,
         )
 
-    def _encode_text_uncached(self, text: str, encoder: str) -> np.ndarray:
-        """``encoder`` keys the cache: a new alias target may read queries with another text encoder."""
-        vector = load_text_encoder(encoder, self.settings.device).encode([text], kind="query")[0]
-        vector.setflags(write=False)
-        return vector
-
     @property
     def pipeline(self) -> EmbeddingPipeline:
         """The encoders and fuser of the index the alias points at now."""
@@ -182,10 +157,6 @@ class SearchService:
         return self.models.current().attributes
 
     @cached_property
-    def dictionary(self) -> Dictionary | None:
-        return load_dictionary(self.settings.query_dictionary)
-
-    @cached_property
     def photo_matcher(self) -> PhotoMatcher:
         return PhotoMatcher(PhotoStore(self.settings.photo_root))
 
@@ -194,15 +165,9 @@ class SearchService:
         """Where a query photo is matched while its legs run (OpenCV lets go of the GIL)."""
         return ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo-match")
 
-    @cached_property
-    def translator(self) -> Translator | None:
-        settings = self.settings
-        return load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
-
     def warm(self) -> None:
         """Load what queries need (encoders, dictionaries, attribute heads) now rather than on the first query."""
-        self._encode_text("warm up", self.pipeline.models.text_encoder)
-        _ = self.dictionary, self.translator, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
+        self.understanding.warm()
         self.hybrid_query_available()
 
     def hybrid_query_available(self) -> bool:
@@ -217,110 +182,12 @@ class SearchService:
             self._plugins_checked = (now, available)
         return available
 
-    def translate(self, text: str) -> str:
-        """A query in the catalog's words (what the encoders read; BM25 reads it beside the original):
-        Chinese words through CC-CEDICT, Japanese and other languages' through FreeDict's bilingual
-        dictionaries, then (optionally) what is left through the cross-lingual vocabulary."""
-        heads = self.attributes
-        return self._translate(text, heads.version if heads is not None else None)
-
-    def _translate_uncached(self, text: str, _heads_version: str | None) -> str:
-        """``_heads_version`` keys the cache: a new alias target may bring other heads."""
-        heads = self.attributes
-        lexicon = heads.lexicon if heads is not None else None
-        translator = self.translator if lexicon is not None else None
-        if translator is not None and (KANA.search(text) or not CJK_RUN.search(text)):
-            text = translator.translate(text, lexicon.knows, lexicon.names_attribute)  # Japanese kanji too
-        if self.dictionary is not None and CJK_RUN.search(text):
-            text = self.dictionary.translate(text, lexicon.names_attribute if lexicon else None) or text
-        if heads is None or heads.vocabulary is None or lexicon is None or not self.settings.query_crosslingual:
-            return text
-        encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)
-        return gloss(text, lexicon.knows, heads.vocabulary, lambda words: encoder.encode(words, kind="query"))
-
-    def available_legs(self, request: SearchRequest, photo: bytes | None) -> set[str]:
-        """The legs this query and this service can run (before encoding anything)."""
-        inputs = set()
-        if request.like or photo is not None:
-            inputs |= {"fused_vector", "image_vector"}
-        if request.q and not request.like:
-            inputs |= {"text", "typed", "text_vector", "fused_vector"}
-        if self.attributes is not None and inputs:
-            inputs.add("intent")
-        return legs_reading(inputs)
-
-    def understand(
-        self,
-        request: SearchRequest,
-        photo: bytes | None,
-        profile: BlendProfile,
-        exclude: tuple[str, ...] = (),
-        storefront: Storefront | None = None,
-    ) -> Understood:
-        """The inputs of the legs ``profile`` weighs: the query's text and gloss, its vectors (from its
-        text, its photo, or the product it is like) and, for text, the attribute values it asks for."""
-        started = time.perf_counter()
-        loaded = self.models.current()  # one model set for the whole query, whatever the alias does meanwhile
-        pipeline, attributes = loaded.pipeline, loaded.attributes
-        gloss = self.translate(request.q)  # what the encoders read; BM25 reads it beside the original
-        fuser = pipeline.fuser
-        text = image = fused = None
-        if request.like:
-            alias = self.settings.products_alias
-            liked = (
-                request.like if "/" in request.like else resolve_named(self.client, alias, [("like", request.like)])[0]
-            )
-            try:
-                source = get_source(self.client, alias, liked, ["fused_vector", "image_vector"])
-            except NotFoundError:
-                raise InvalidInputError("like", f"no product {request.like!r} in the catalog") from None
-            if "fused_vector" not in source:
-                raise InvalidInputError("like", f"product {request.like!r} is not embedded yet")
-            fused = np.asarray(source["fused_vector"])
-            image = np.asarray(source["image_vector"]) if "image_vector" in source else None
-            exclude = (liked, *exclude)
-        else:
-            text = self._encode_text(gloss, pipeline.models.text_encoder) if request.q else None
-            if photo is not None:
-                encoded = pipeline.image_encoder.encode([photo], "photo")
-                image, fused = encoded[0], fuser.image_query(encoded)[0]
-            elif text is not None:
-                fused = fuser.text_query(text[None, :])[0]
-        wants_intent = profile.weight("attributes") > 0 and attributes is not None
-        intent = None
-        if wants_intent and text is not None:
-            intent = attributes.text_intent(text)
-            # the shopper's own words: a dictionary gloss of Chinese invents words no title uses
-            if words := attributes.word_intent(request.q):
-                intent[WORDS] = words
-        bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
-        inputs = QueryInputs(
-            text=bm25_text if request.q and not request.like else None,
-            typed=request.q if request.q and not request.like else None,
-            text_vector=text,
-            fused_vector=fused,
-            image_vector=image,
-            intent=intent,
-        )
-        storefront = storefront or Storefront()
-        predicted = request.tags == "predicted"
-        filters = build_filters(
-            request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter, predicted
-        )
-        counted = None
-        if storefront.post_filter is not None:
-            counted = build_filters(
-                request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted
-            )
-        encode_ms = _ms(started, time.perf_counter())
-        return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted)
-
     def retrieve(
         self, request: SearchRequest, photo: bytes | None, profile: BlendProfile, exclude: tuple[str, ...] = ()
     ) -> Retrieval:
         """Encode the query and run the legs ``profile`` weighs in one _msearch (two for a photo's
         attribute leg, which needs the nearest products' votes first). Leg hits are ids and scores only."""
-        understood = self.understand(request, photo, profile, exclude)
+        understood = self.understanding.understand(request, photo, profile, exclude)
         started = time.perf_counter()
         legs, intent, _, matches = self._msearch_legs(understood, profile, photo=photo)
         return Retrieval(
@@ -437,18 +304,18 @@ class SearchService:
         except NotFoundError as exc:
             raise NotFoundError(str(exc), field="profile") from None
         klass = query_class(request.q, photo is not None or bool(request.like))
-        profile = choose_profile(stored.profile, klass, self.available_legs(request, photo))
+        profile = choose_profile(stored.profile, klass, self.understanding.available_legs(request, photo))
         if (request.page - 1) * request.size >= profile.window:  # a last page may be short
             window = profile.window
             raise InvalidInputError("page", f"must start within the {window} products the blend ranks (or give a sort)")
         ranker = self.models.current().ranker if profile.ranker and request.engine != HYBRID_ENGINE else None
         if ranker is not None:
             gathered = every_leg(ranker.depth, profile.attribute_weights)
-            understood = self.understand(request, photo, gathered, storefront=storefront)
+            understood = self.understanding.understand(request, photo, gathered, storefront=storefront)
             return SearchPlan(
                 request, stored, klass, profile, understood, LEARNED_ENGINE, ranker=ranker, gathered=gathered
             )
-        understood = self.understand(request, photo, profile, storefront=storefront)
+        understood = self.understanding.understand(request, photo, profile, storefront=storefront)
         return self._engine(SearchPlan(request, stored, klass, profile, understood, MSEARCH_ENGINE))
 
     def hybrid_body(self, plan: SearchPlan, start: int, size: int, with_sources: bool = False) -> dict[str, Any]:

@@ -113,17 +113,21 @@ def test_queries_in_other_languages_reach_english_titles_through_freedict_and_ap
     is Apertium's translation beside the dictionaries' gloss (French through Spanish and through
     Catalan), German words become the catalog's, Japanese is segmented; an English query is left as
     typed, and a French one whose words English has too is told French by their frequencies."""
-    assert service.translator is not None, "no FreeDict dictionaries: run hybrid-search local install"
-    assert {"spa", "deu", "jpn"} <= set(service.translator.languages)
-    assert service.translator.machine is not None and {"spa", "fra"} <= set(service.translator.machine.languages)
+    assert service.understanding.translator is not None, "no FreeDict dictionaries: run hybrid-search local install"
+    assert {"spa", "deu", "jpn"} <= set(service.understanding.translator.languages)
+    assert service.understanding.translator.machine is not None and {"spa", "fra"} <= set(
+        service.understanding.translator.machine.languages
+    )
     # Apertium's whole translation, then the gloss: plural and feminine by their stems
-    assert service.translate("mochilas negras") == "Black rucksacks backpack black"
-    french = service.translate("sac à dos noir").split()
+    assert service.understanding.translate("mochilas negras") == "Black rucksacks backpack black"
+    french = service.understanding.translate("sac à dos noir").split()
     assert french[:2] == ["Black", "rucksack"] and "backpack" in french  # through Spanish, then Catalan
-    assert "sandals" in service.translate("sandales noires").lower().split()  # only Catalan's pivot has it
-    assert service.translate("top rouge femme").split()[:2] == ["Top", "red"]
-    assert service.translate("メンズ 黒 腕時計").split()[:2] == ["men's", "black"]
-    assert service.translate("black backpack for looking good") == "black backpack for looking good"
+    assert (
+        "sandals" in service.understanding.translate("sandales noires").lower().split()
+    )  # only Catalan's pivot has it
+    assert service.understanding.translate("top rouge femme").split()[:2] == ["Top", "red"]
+    assert service.understanding.translate("メンズ 黒 腕時計").split()[:2] == ["men's", "black"]
+    assert service.understanding.translate("black backpack for looking good") == "black backpack for looking good"
     api_profile("bm25-only", weights={"bm25": 1.0})
     for query, article_type in (("mochilas negras", "Backpacks"), ("schwarze Uhr für Herren", "Watches")):
         hits = _search(service, q=query, profile="bm25-only", size=10)["hits"]
