@@ -7,29 +7,24 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from hybrid_search.core.catalog import TAGGED, SearchRequest, split_doc_id
 from hybrid_search.core.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
-from hybrid_search.core.photos import PhotoStore, check_full_decode
+from hybrid_search.core.photos import check_full_decode
 from hybrid_search.core.settings import Settings
-from hybrid_search.models.encoders.attributes import ATTRIBUTES, AttributeModel, Intent, merge_intents, photo_intent
-from hybrid_search.models.encoders.photo_match import PhotoMatcher
+from hybrid_search.models.encoders.attributes import AttributeModel, Intent
 from hybrid_search.models.live import LiveModels, alias_record
 from hybrid_search.models.pipeline import EmbeddingPipeline
-from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME, ties_led_by
+from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME
 from hybrid_search.querying.response import Hit, SearchResult, Timings
+from hybrid_search.querying.retrieval import LegRunner, match_set
 from hybrid_search.querying.storefront import (
-    VOTER_LEGS,
     Storefront,
     facet_counts,
-    match_set_queries,
     storefront_aggregations,
     with_facets,
 )
@@ -46,30 +41,20 @@ from hybrid_search.stores.opensearch.hybrid import NativeBlend, build_hybrid_bod
 from hybrid_search.stores.opensearch.profiles import get_reference
 from hybrid_search.stores.opensearch.queries import (
     HIDDEN_FIELDS,
-    among_ids,
-    build_attribute_query,
-    leg_body,
 )
 from hybrid_search.stores.opensearch.search import (
     MatchSet,
     cosines_and_sources,
     count_match_set,
     get_sources,
-    match_set_body,
     passthrough_search,
     run_hybrid,
-    run_legs,
-    run_legs_counted,
     search_sources,
 )
 from hybrid_search.stores.redis.query_log import FeatureLog
 from hybrid_search.stores.redis.users import UserProfiles
 from hybrid_search.stores.services import Services
 
-# what a voter brings: its merchant's values, and its taggers' where the merchant gave none
-VOTE_FIELDS = (*ATTRIBUTES, *(f"tags.{name}.value" for name in ATTRIBUTES))
-PHOTO_FIELDS = ("image_hash",)  # what the image leg returns for a query photo to be matched against
-LOOK_ALIKES = "attributes among look-alikes"  # a photo's attribute leg over the voters' hits, to lead its ties
 HYBRID_ENGINE, MSEARCH_ENGINE = "opensearch-hybrid", "msearch"
 LEARNED_ENGINE = "learned"  # the _msearch legs ranked by the learned ranker the index records
 SORTED_ENGINE = "sorted"  # no blend: the match set in the order a search asked for
@@ -107,8 +92,6 @@ class Retrieval:
 class SearchService:
     """One per process: holds the query encoders (loaded once) and a cache of encoded query texts."""
 
-    PHOTO_VOTERS = 20  # nearest products per voting leg whose attribute values make a photo query's intent
-    PHOTO_VOTE_TEMPERATURE = 0.02  # a voter counts exp((score - best score) / T)
     PLUGINS_TTL_S = 30.0  # how often a process asks the cluster again whether it has neural-search
 
     def __init__(
@@ -127,6 +110,7 @@ class SearchService:
         self.users = users
         self.feature_log = feature_log  # the learned ranker's inputs per query text, for training on clicks
         self.understanding = QueryUnderstanding(settings, client, models)
+        self.legs = LegRunner(settings, client, models)
         self._plugins_lock = threading.Lock()
         self._plugins_checked: tuple[float, bool] | None = None
 
@@ -156,15 +140,6 @@ class SearchService:
         """The attribute heads of the index the alias points at now."""
         return self.models.current().attributes
 
-    @cached_property
-    def photo_matcher(self) -> PhotoMatcher:
-        return PhotoMatcher(PhotoStore(self.settings.photo_root))
-
-    @cached_property
-    def _photo_work(self) -> ThreadPoolExecutor:
-        """Where a query photo is matched while its legs run (OpenCV lets go of the GIL)."""
-        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo-match")
-
     def warm(self) -> None:
         """Load what queries need (encoders, dictionaries, attribute heads) now rather than on the first query."""
         self.understanding.warm()
@@ -189,7 +164,7 @@ class SearchService:
         attribute leg, which needs the nearest products' votes first). Leg hits are ids and scores only."""
         understood = self.understanding.understand(request, photo, profile, exclude)
         started = time.perf_counter()
-        legs, intent, _, matches = self._msearch_legs(understood, profile, photo=photo)
+        legs, intent, _, matches = self.legs.run(understood, profile, photo=photo)
         return Retrieval(
             legs=legs,
             intent=intent,
@@ -198,71 +173,6 @@ class SearchService:
             search_ms=_ms(started, time.perf_counter()),
             signals=_signals(request, photo, intent, matches),
         )
-
-    def _msearch_legs(
-        self,
-        understood: Understood,
-        profile: BlendProfile,
-        counted: Storefront | None = None,
-        photo: bytes | None = None,
-    ) -> tuple[dict[str, list[tuple[str, float]]], Intent | None, MatchSet | None, dict[str, int] | None]:
-        """The legs' hits (and the query's intent, voted for a photo); with ``counted``, the search's
-        match set (``_match_set_queries``) counted and aggregated in the same round trip; with
-        ``photo``, its keypoint inliers with the photos of the image leg's first hits (``photo_match_candidates``)."""
-        inputs, filters = understood.inputs, understood.filters
-        bodies: dict[str, dict[str, Any]] = {}
-        for leg in LEGS:
-            # A photo's intent is voted by its nearest products in the fused space (every product,
-            # with or without a photo) and among photos; those legs run whenever attributes do.
-            votes = understood.voting and leg.name in VOTER_LEGS
-            if profile.weight(leg.name) > 0 or votes:
-                query = leg.query(inputs, filters, profile.window, profile.attribute_weights)
-                if query is not None:
-                    verifies = photo is not None and leg.name == "image" and self.settings.photo_match_candidates > 0
-                    fields = (*(VOTE_FIELDS if votes else ()), *(PHOTO_FIELDS if verifies else ()))
-                    bodies[leg.name] = leg_body(profile.window, query, fields)
-        if not bodies:
-            raise InvalidInputError("profile", "the profile gives every leg this query can use weight 0")
-        match_set = _match_set(understood, profile, counted) if counted is not None else None
-        # the photo match runs beside the round trips: the query's keypoints during the legs', the
-        # candidates' inliers during the voted attribute leg's (bench/README.md, latency/ranker)
-        verified = self.settings.photo_match_candidates
-        keypoints = None
-        if photo is not None and verified and "image" in bodies:
-            keypoints = self._photo_work.submit(self.photo_matcher.read, photo)
-        results, matched = run_legs_counted(self.client, self.settings.products_alias, bodies, match_set)
-        legs = {leg: [(h.doc_id, h.score) for h in hits] for leg, hits in results.items()}
-        matching: Future[Mapping[str, int]] | None = None
-        if keypoints is not None and "image" in results:
-            pictured = [(h.doc_id, h.fields[PHOTO_FIELDS[0]]) for h in results["image"][:verified]]
-            candidates = [(d, digest) for d, digest in pictured if digest]
-            matching = self._photo_work.submit(self.photo_matcher.matches, keypoints.result(), candidates)
-        intent = inputs.intent
-        if understood.voting and any(results.get(leg) for leg in VOTER_LEGS):
-            intent = self.attributes.canonical(
-                merge_intents(
-                    [
-                        photo_intent(
-                            [(voter_values(h.fields), h.score) for h in results[leg][: self.PHOTO_VOTERS]],
-                            self.PHOTO_VOTE_TEMPERATURE,
-                        )
-                        for leg in VOTER_LEGS
-                        if results.get(leg)
-                    ]
-                )
-            )
-            query = build_attribute_query(intent, profile.attribute_weights, filters)
-            # the products the photo looks like lead the attribute leg's ties (in the same round trip)
-            look_alikes = list(dict.fromkeys(doc_id for leg in VOTER_LEGS for doc_id, _ in legs.get(leg, ())))
-            bodies = {"attributes": leg_body(profile.window, query)}
-            bodies[LOOK_ALIKES] = leg_body(len(look_alikes), among_ids(query, look_alikes))
-            voted = {
-                leg: [(h.doc_id, h.score) for h in hits]
-                for leg, hits in run_legs(self.client, self.settings.products_alias, bodies).items()
-            }
-            legs["attributes"] = ties_led_by(voted["attributes"], voted[LOOK_ALIKES], profile.window)
-        matches = dict(matching.result()) if matching is not None else None
-        return legs, intent, matched, matches
 
     def _engine(self, plan: SearchPlan) -> SearchPlan:
         """``plan`` with its engine: the request's, else the service's. OpenSearch's ``hybrid`` query
@@ -374,7 +284,7 @@ class SearchService:
         ranking: Ranking | None = None
         matched: MatchSet | None = None
         if plan.ranker is not None and plan.gathered is not None:
-            legs, intent, matched, matches = self._msearch_legs(understood, plan.gathered, storefront, photo)
+            legs, intent, matched, matches = self.legs.run(understood, plan.gathered, storefront, photo)
             signals = _signals(request, photo, intent, matches)
             ranking = plan.ranker.rank(legs, signals)
             blended, total, offset = ranking.hits, len(ranking.hits), 0
@@ -396,10 +306,10 @@ class SearchService:
             blended = [hybrid_hit(hit, legs_run, plan.native.score_scale) for hit in found]
             total, offset = min(total, profile.window), start
             if storefront is not None:
-                body = _match_set(understood, profile, storefront)
+                body = match_set(understood, profile, storefront)
                 matched = count_match_set(self.client, self.settings.products_alias, body)
         else:
-            legs, intent, matched, _ = self._msearch_legs(understood, profile, storefront)
+            legs, intent, matched, _ = self.legs.run(understood, profile, storefront)
             blended = blend(legs, profile)
             total, offset = len(blended), 0
             legs_run = [leg for leg in legs if profile.weight(leg) > 0]
@@ -487,7 +397,7 @@ class SearchService:
         path); the match set query's relevance breaks ties, then the id. OpenSearch's answer, as the
         sort is OpenSearch's, deep paging included; no blend or rerank (the shopper chose the order)."""
         plan = self.plan(request, photo, storefront)
-        body = _match_set(plan.understood, plan.gathered or plan.profile, Storefront(aggs=storefront.aggs))
+        body = match_set(plan.understood, plan.gathered or plan.profile, Storefront(aggs=storefront.aggs))
         sort = [*page.get("sort", []), {"_score": "desc"}, {"product_id": "asc"}, {"merchant_id": "asc"}]
         body |= {**page, "sort": sort, "track_scores": True}
         if storefront.post_filter is not None:  # OpenSearch's own: the hits and their total, not the aggregations
@@ -565,20 +475,6 @@ def _signals(
 ) -> QuerySignals:
     looks = photo is not None or bool(request.like)
     return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent, photo_matches=matches)
-
-
-def _match_set(understood: Understood, profile: BlendProfile, storefront: Storefront) -> dict[str, Any]:
-    """The body that counts and aggregates what a search matched (``_match_set_queries``), within the
-    storefront's query; its post_filter narrows the count, not the aggregations (as OpenSearch's does)."""
-    filters = understood.counted_filters or understood.filters
-    queries = match_set_queries(understood.inputs, filters, profile, understood.voting)
-    return match_set_body(queries, storefront.aggs, storefront.post_filter)
-
-
-def voter_values(fields: dict[str, str]) -> dict[str, str]:
-    """A voter's attribute values: its merchant's, else the value its tagger gave it (a photo's look-
-    alikes in a shop whose merchants send titles and photos only vote by their tags)."""
-    return {name: value for name in ATTRIBUTES if (value := fields.get(name) or fields.get(f"tags.{name}.value"))}
 
 
 def predicted_values(product: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ pair with 10 inliers or more passed it), and the rest of the match for those tha
 keypoints are computed once and kept beside its photo in the store, so no process decodes a
 candidate's photo again; a large JPEG (a phone's photo) is decoded at a reduced DCT scale. A search
 reads the query's keypoints while its legs' round trip runs and counts the inliers during the next
-(``querying/service.py``), so at concurrency 1 the match adds little to a photo search's time, only CPU.
+(``querying/retrieval.py``), so at concurrency 1 the match adds little to a photo search's time, only CPU.
 
 The count is a ranker feature (``ranking/features.py``); nothing here decides a ranking.
 """
