@@ -33,6 +33,7 @@ def merchant_id_param(value: str) -> str:
 
 
 def training_state(settings: Settings) -> Any:
+    """The alias's training record (``stores/redis/training_state.py``)."""
     from hybrid_search.stores.redis.client import connect
     from hybrid_search.stores.redis.training_state import TrainingState
 
@@ -40,10 +41,12 @@ def training_state(settings: Settings) -> Any:
 
 
 def progress_bar(items: Any, desc: str, total: int) -> Any:
+    """A long step's progress on stderr (what evaluation and tuning call ``progress``)."""
     return tqdm(items, desc=desc, total=total, unit="it", file=sys.stderr)
 
 
 def service_for(settings: Settings) -> Any:
+    """A search service of this process's own, for the commands that search (eval, tune, train-ranker)."""
     from hybrid_search.querying.service import SearchService
     from hybrid_search.stores.services import Services
 
