@@ -191,7 +191,7 @@ def main() -> None:
     window = 100
     filters = build_filters({})
     page = {"size": PAGE, "_source": {"excludes": SOURCE_EXCLUDES}}
-    vectors = service.pipeline.text_encoder.encode(english, kind="query")
+    vectors = service.understanding.pipeline.text_encoder.encode(english, kind="query")
     raw_bm25 = [{"query": build_bm25_query(t, filters), **page} for t in english]
     raw_knn = [{"query": build_knn_query("text_vector", v, window, filters), **page} for v in vectors]
     texts = {"English": english, "Chinese": chinese}

@@ -116,7 +116,7 @@ def retrieve(
             native.setdefault(name, {}).update(ranked)
     translated = {name: retrievals | changed for name, changed in translated.items()}
     products = catalog_products(service)
-    lexicon = service.attributes.lexicon
+    lexicon = service.understanding.attributes.lexicon
     samples = {}
     for seed in SEEDS:
         made = synthetic_queries(products, lexicon, PhotoStore(service.settings.photo_root).get, PER_KIND, seed)

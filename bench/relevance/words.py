@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     service = SearchService.from_services(Services.from_settings(Settings()))
-    if service.attributes is None or service.attributes.lexicon is None:
+    if service.understanding.attributes is None or service.understanding.attributes.lexicon is None:
         raise SystemExit("train the attribute heads first (hybrid-search train-attributes): they carry the lexicon")
     queries = load_queries(DATA / "queries-dev.jsonl") + load_queries(DATA / "queries-dev-intents.jsonl")
     qrels = load_qrels(DATA / "qrels-dev.tsv") | load_qrels(DATA / "qrels-dev-intents.tsv")

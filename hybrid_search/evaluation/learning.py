@@ -87,7 +87,7 @@ def train_from_catalog(
     products = catalog_products(service)
     if len(products) < MIN_PRODUCTS:
         raise InvalidInputError("products", f"{len(products)} ready products; the ranker needs at least {MIN_PRODUCTS}")
-    heads = service.attributes
+    heads = service.understanding.attributes
     lexicon = heads.lexicon if heads is not None else None
     if lexicon is None:  # heads from before the lexicon, or none yet
         rows = [{"title": p.title, **{name: getattr(p, name) for name in ATTRIBUTES}} for p in products]

@@ -16,9 +16,8 @@ from hybrid_search.core.catalog import TAGGED, SearchRequest, split_doc_id
 from hybrid_search.core.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
 from hybrid_search.core.photos import check_full_decode
 from hybrid_search.core.settings import Settings
-from hybrid_search.models.encoders.attributes import AttributeModel, Intent
+from hybrid_search.models.encoders.attributes import Intent
 from hybrid_search.models.live import LiveModels, alias_record
-from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME
 from hybrid_search.querying.response import Hit, SearchResult, Timings
 from hybrid_search.querying.retrieval import LegRunner, match_set
@@ -129,16 +128,6 @@ class SearchService:
             if settings.feature_log_ttl_s
             else None,
         )
-
-    @property
-    def pipeline(self) -> EmbeddingPipeline:
-        """The encoders and fuser of the index the alias points at now."""
-        return self.models.current().pipeline
-
-    @property
-    def attributes(self) -> AttributeModel | None:
-        """The attribute heads of the index the alias points at now."""
-        return self.models.current().attributes
 
     def warm(self) -> None:
         """Load what queries need (encoders, dictionaries, attribute heads) now rather than on the first query."""

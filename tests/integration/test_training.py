@@ -116,7 +116,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     evaluation = SearchService.from_services(services)  # what `eval` and the eval task search with
     untrained_index = alias_targets(client, train_settings.products_alias)[0]
     assert api.get("/search?q=black backpack").status_code == 200  # the API has loaded its models
-    assert evaluation.pipeline.models.fusion is None
+    assert evaluation.understanding.pipeline.models.fusion is None
 
     products = catalog()
     half = len(products) // 2
@@ -171,7 +171,7 @@ def test_an_upload_trains_the_models_and_every_process_follows_the_alias(train_s
     time.sleep(train_settings.models_poll_s)
     health = api.get("/health").get_json()["models"]
     assert health["index"] == trained_index and health["queries"] == recorded.to_meta() and "warning" not in health
-    assert evaluation.pipeline.models == recorded and evaluation.attributes is not None
+    assert evaluation.understanding.pipeline.models == recorded and evaluation.understanding.attributes is not None
     found = api.get("/search?q=black backpack&explain=true").get_json()
     assert found["hits"] and found["hits"][0]["explain"]["legs"]
     assert found["engine"]["name"] == "learned"  # the ranker the run trained, without a restart
