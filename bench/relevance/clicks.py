@@ -184,9 +184,9 @@ def main() -> None:
         f"{service.understanding.pipeline.version}): {counts['searches']} searches, "
         f"{counts['impressions']} impressions, "
         f"{counts['clicks']} clicks in {simulated_s:.0f} s, sessions served in turn by {', '.join(served)}; "
-        f"the click model rated {made['ratings']} "
-        f"(query, product) pairs of {made['queries']} queries. Position CTR: "
-        + ", ".join(f"{p}: {c:.3f}" for p, c in list(made["position_ctr"].items())[:10])
+        f"the click model rated {made.ratings} "
+        f"(query, product) pairs of {made.queries} queries. Position CTR: "
+        + ", ".join(f"{p}: {c:.3f}" for p, c in list(made.position_ctr.items())[:10])
         + ".",
         "",
         "Scored on the explicit dev judgments (nDCG@10 and the rest):",

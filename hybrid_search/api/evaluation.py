@@ -125,7 +125,7 @@ def judgments_from_events() -> tuple[Response, int]:
     services = current_app.extensions["hybrid_search"]
     path = settings.judgments_root / f"{req.name}.json"
     result = jobs.judgments_from_events(services.opensearch, settings, path, req.min_impressions)
-    return jsonify(result | {"qrels": path.name}), 201
+    return jsonify(result.to_json() | {"qrels": path.name}), 201
 
 
 def _started(kind: str, body: dict[str, Any]) -> tuple[Response, int]:

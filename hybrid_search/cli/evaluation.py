@@ -56,7 +56,7 @@ def judgments_from_events(settings: Settings, out: Path | None, min_impressions:
 
     path = out or settings.judgments_root / "clicks.json"
     result = jobs.judgments_from_events(make_client(settings), settings, path, min_impressions)
-    click.echo(json.dumps(result, indent=1))
+    click.echo(json.dumps(result.to_json(), indent=1))
 
 
 @main.command("eval")

@@ -274,9 +274,24 @@ def tune(
     )
 
 
+@dataclass(frozen=True)
+class ClickJudgments:
+    """A judgment list made from clicks: where it was written, and what it rests on."""
+
+    path: Path
+    queries: int  # queries judged
+    ratings: int  # (query, product) pairs rated
+    impressions: int
+    clicks: int
+    position_ctr: dict[str, float]  # rank -> click-through rate, best first
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"path": str(self.path)}
+
+
 def judgments_from_events(
     client: OpenSearchClient, settings: Settings, path: Path, min_impressions: int = 1
-) -> dict[str, Any]:
+) -> ClickJudgments:
     """Implicit judgments (COEC over the events index's impressions and clicks) written to ``path``
     as a Search Relevance Workbench judgment list, which ``eval`` and ``tune`` read. Products are
     named by their merchant's own ids, as judgment sets name them."""
@@ -291,14 +306,14 @@ def judgments_from_events(
     ratings = coec(shown, min_impressions)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(judgment_list(ratings, path.stem), ensure_ascii=False, indent=1), encoding="utf-8")
-    return {
-        "path": str(path),
-        "queries": len(ratings),
-        "ratings": sum(len(docs) for docs in ratings.values()),
-        "impressions": len(shown),
-        "clicks": sum(s.clicked for s in shown),
-        "position_ctr": {str(p): round(c, 4) for p, c in sorted(position_ctr(shown).items())},
-    }
+    return ClickJudgments(
+        path=path,
+        queries=len(ratings),
+        ratings=sum(len(docs) for docs in ratings.values()),
+        impressions=len(shown),
+        clicks=sum(s.clicked for s in shown),
+        position_ctr={str(p): round(c, 4) for p, c in sorted(position_ctr(shown).items())},
+    )
 
 
 def weight_sweeps(

@@ -39,6 +39,7 @@ from hybrid_search.core.errors import BackendError, InvalidInputError, ServiceUn
 from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation import jobs as evaluation_jobs
 from hybrid_search.evaluation import learning
+from hybrid_search.evaluation.jobs import ClickJudgments
 from hybrid_search.evaluation.judgments import load_judgments, load_queries, query_products
 from hybrid_search.indexing import reindex
 from hybrid_search.indexing.ingest import Enqueue
@@ -287,7 +288,7 @@ def _ranker_step(ctx: Context, run_id: str) -> dict[str, Any]:
     return learning.save_and_record(service, ranker) | ({"clicks": found} if isinstance(found, str) else {})
 
 
-def _click_judgments(ctx: Context, run_id: str, step: str) -> tuple[dict[str, Any], Path] | str:
+def _click_judgments(ctx: Context, run_id: str, step: str) -> tuple[ClickJudgments, Path] | str:
     """The click model's judgments of the logged searches (what ``judgments from-events`` writes) and
     where they are, once they judge ``train_profile_after_queries`` queries; else why not."""
     settings = ctx.settings
@@ -299,8 +300,8 @@ def _click_judgments(ctx: Context, run_id: str, step: str) -> tuple[dict[str, An
         judged = evaluation_jobs.judgments_from_events(ctx.client, settings, path)
     except InvalidInputError:
         return "no logged searches with impressions"
-    if judged["queries"] < threshold:
-        return f"{judged['queries']} queries judged by clicks (tuned from {threshold})"
+    if judged.queries < threshold:
+        return f"{judged.queries} queries judged by clicks (tuned from {threshold})"
     return judged, path
 
 
@@ -323,7 +324,7 @@ def _profile_step(ctx: Context, run_id: str) -> dict[str, Any]:
     )
     cv, tuned, best_leg = result.cross_validation, result.ndcg("tuned"), result.best_leg()
     out = {
-        "judged_queries": judged["queries"],
+        "judged_queries": judged.queries,
         "base": f"{base.name}@{base.version}",
         "cv_test": cv.mean_test,
         "cv_base_test": cv.mean_base_test,
@@ -333,7 +334,7 @@ def _profile_step(ctx: Context, run_id: str) -> dict[str, Any]:
     }
     if cv.mean_test is None or cv.mean_base_test is None or cv.mean_test <= cv.mean_base_test or tuned < best_leg:
         return out | {"saved": None}
-    note = f"tuned on {judged['queries']} click-judged queries by training run {run_id}: {out}"
+    note = f"tuned on {judged.queries} click-judged queries by training run {run_id}: {out}"
     stored = save_version(ctx.client, settings.profiles_index, PROFILE, result.tuned_profile, note)
     return out | {"saved": f"{stored.name}@{stored.version}"}
 

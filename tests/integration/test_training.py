@@ -302,7 +302,7 @@ def profile_run(search_settings, catalog, tmp_path) -> Iterator[tuple[training.C
                     for action in actions
                 ]
     write_events(client, search_settings.events_alias, events, refresh=True)
-    judged = evaluation_jobs.judgments_from_events(client, search_settings, tmp_path / "clicks.json")["queries"]
+    judged = evaluation_jobs.judgments_from_events(client, search_settings, tmp_path / "clicks.json").queries
     assert judged >= len(ASKS)
     state = TrainingState(services.redis, search_settings.products_alias)
     run_id = state.try_start("a test", events=len(events), first_step=STEPS[0])
