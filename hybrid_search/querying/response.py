@@ -31,6 +31,11 @@ class Hit:
         return out
 
 
+def elapsed_ms(start: float, end: float) -> float:
+    """Milliseconds between two ``time.perf_counter()`` readings, as ``Timings`` reports them."""
+    return round((end - start) * 1000, 2)
+
+
 @dataclass(frozen=True)
 class Timings:
     """Milliseconds: encoding the query, its legs and their blend, the page (rerank, products, explain)."""

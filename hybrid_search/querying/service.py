@@ -19,7 +19,7 @@ from hybrid_search.core.settings import Settings
 from hybrid_search.models.encoders.attributes import Intent
 from hybrid_search.models.live import LiveModels, alias_record
 from hybrid_search.querying.legs import LEGS, LEGS_BY_NAME
-from hybrid_search.querying.response import Hit, SearchResult, Timings
+from hybrid_search.querying.response import Hit, SearchResult, Timings, elapsed_ms
 from hybrid_search.querying.retrieval import LegRunner, match_set
 from hybrid_search.querying.storefront import (
     Storefront,
@@ -159,7 +159,7 @@ class SearchService:
             intent=intent,
             query_class=query_class(request.q, photo is not None or bool(request.like)),
             encode_ms=understood.encode_ms,
-            search_ms=_ms(started, time.perf_counter()),
+            search_ms=elapsed_ms(started, time.perf_counter()),
             signals=_signals(request, photo, intent, matches),
         )
 
@@ -363,9 +363,9 @@ class SearchService:
             legs=legs_run,
             timings=Timings(
                 encode=understood.encode_ms,
-                search=_ms(planned, searched),  # the legs and their blend
-                page=_ms(searched, done),  # the user's rerank, the page's products, explain
-                total=_ms(started, done),
+                search=elapsed_ms(planned, searched),  # the legs and their blend
+                page=elapsed_ms(searched, done),  # the user's rerank, the page's products, explain
+                total=elapsed_ms(started, done),
             ),
             hits=hits,
             facets=facet_counts(request.facets, matched.aggregations)
@@ -425,7 +425,10 @@ class SearchService:
             personalised=False,  # the shopper chose the order
             legs=[],
             timings=Timings(
-                encode=plan.understood.encode_ms, search=_ms(planned, done), page=0.0, total=_ms(started, done)
+                encode=plan.understood.encode_ms,
+                search=elapsed_ms(planned, done),
+                page=0.0,
+                total=elapsed_ms(started, done),
             ),
             hits=hits,
             facets=facet_counts(request.facets, matched.aggregations) if request.facets else None,
@@ -489,7 +492,3 @@ def _answer(plan: SearchPlan, request: SearchRequest, **fields: Any) -> SearchRe
         size=request.size,
         **fields,
     )
-
-
-def _ms(start: float, end: float) -> float:
-    return round((end - start) * 1000, 2)

@@ -23,6 +23,7 @@ from hybrid_search.models.encoders.text import load_text_encoder
 from hybrid_search.models.live import LiveModels
 from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.querying.legs import QueryInputs, legs_reading
+from hybrid_search.querying.response import elapsed_ms
 from hybrid_search.querying.storefront import Storefront
 from hybrid_search.ranking.profiles import BlendProfile
 from hybrid_search.stores.opensearch.client import OpenSearchClient
@@ -177,9 +178,5 @@ class QueryUnderstanding:
             counted = build_filters(
                 request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted
             )
-        encode_ms = _ms(started, time.perf_counter())
+        encode_ms = elapsed_ms(started, time.perf_counter())
         return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted)
-
-
-def _ms(start: float, end: float) -> float:
-    return round((end - start) * 1000, 2)
