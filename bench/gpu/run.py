@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hybrid_search.core.catalog import embedding_text, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.catalog import embedding_text, parse_products, product_document
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.models.encoders.e5 import TorchE5TextEncoder
 from hybrid_search.models.encoders.fusion import ConcatFuser
 from hybrid_search.models.encoders.image import ImageEncoder
@@ -38,7 +39,7 @@ def rows(data: Path) -> list[dict]:
 
 
 def catalog_text(row: dict) -> str:
-    return embedding_text(product_document(parse_products([fashion_row_to_product(row)])[0], "catalog", None))
+    return embedding_text(product_document(parse_products([FASHION_FORMAT.product(row)])[0], "catalog", None))
 
 
 def timed(run: Callable[[], object], device: torch.device, repeats: int) -> float:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import redis
 
-from hybrid_search.core.catalog import fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.catalog import parse_products, product_document
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.core.photos import PhotoStore
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.ingest import submit_products
@@ -47,7 +48,7 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "2"))
 
 def photo_products(limit: int) -> list[dict]:
     with (DATA / "products.jsonl").open(encoding="utf-8") as lines:
-        rows = [fashion_row_to_product(json.loads(line)) for line in lines]
+        rows = [FASHION_FORMAT.product(json.loads(line)) for line in lines]
     return [row for row in rows if row["image"]][:limit]
 
 

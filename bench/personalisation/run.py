@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hybrid_search.api import create_app
-from hybrid_search.core.catalog import fashion_row_to_product
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation import shoppers as sim
 from hybrid_search.evaluation.judgments import load_qrels, load_queries
@@ -138,7 +138,7 @@ def candidates_of(page: dict) -> dict:
 def collect(api, services, settings, args) -> dict:
     """Everything the API has to be asked: histories, served pages, candidates with their scores."""
     with (DATA / "products.jsonl").open(encoding="utf-8") as lines:
-        catalog = [fashion_row_to_product(json.loads(line)) for line in lines]
+        catalog = [FASHION_FORMAT.product(json.loads(line)) for line in lines]
     shoppers = sim.make_shoppers(catalog, args.per_group, args.seed)
     newcomers = [f"sim{args.seed}-new-{n}" for n in range(args.per_group)]
     for user in [s.user_id for s in shoppers] + newcomers:

@@ -36,8 +36,9 @@ import threading
 import time
 from pathlib import Path
 
-from hybrid_search.core.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.catalog import doc_id, parse_products, product_document
 from hybrid_search.core.errors import HybridSearchError
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.core.settings import Settings
 from hybrid_search.local.opensearch import LocalNodeConfig, LocalOpenSearch, cluster_configs
 from hybrid_search.local.process import ManagedProcess, free_ports
@@ -176,7 +177,7 @@ def main() -> None:
         print(loaded, flush=True)
         ensure_indices(client, settings, ModelSet.from_settings(settings))
         rows = [json.loads(line) for line in (DATA / "products.jsonl").open(encoding="utf-8")]
-        products = parse_products([fashion_row_to_product(r) for r in rows])
+        products = parse_products([FASHION_FORMAT.product(r) for r in rows])
         for i in range(0, len(products), 1000):
             actions = []
             for p in products[i : i + 1000]:

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from hybrid_search.core.catalog import embedding_text, fashion_row_to_product
+from hybrid_search.core.catalog import embedding_text
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.evaluation.judgments import load_qrels, load_queries
 from hybrid_search.evaluation.metrics import mrr_at_k, ndcg_at_k, recall_at_k
 from hybrid_search.models.encoders.text import load_text_encoder
@@ -31,7 +32,7 @@ def product_texts() -> tuple[list[str], list[str]]:
     ids, texts = [], []
     with (DATA / "products.jsonl").open(encoding="utf-8") as lines:
         for line in lines:
-            product = fashion_row_to_product(json.loads(line))
+            product = FASHION_FORMAT.product(json.loads(line))
             product["category_path"] = " > ".join(product["category_path"])
             ids.append(product["product_id"])
             texts.append(embedding_text(product))

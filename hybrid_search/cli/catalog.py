@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from tqdm import tqdm
 
 from hybrid_search.cli.group import main, merchant_id_param, training_state
 from hybrid_search.core.settings import Settings
+
+if TYPE_CHECKING:
+    from hybrid_search.core.field_map import FieldMap
+    from hybrid_search.indexing.catalog_files import CatalogFile
 
 
 @main.command("init-indices")
@@ -39,41 +44,94 @@ def init_indices(settings: Settings, wait: float) -> None:
         click.echo(f"{alias} -> {index}")
 
 
+def catalog_map_options(command: Callable) -> Callable:
+    """``--map`` and ``--preset``: how a catalog file's rows become products (``catalog_map``)."""
+    command = click.option(
+        "--preset",
+        type=click.Choice(["auto", "upload", "fashion"]),
+        default="auto",
+        show_default=True,
+        help="the mapping --map adds to: the upload format, the shared fashion catalog's, or the one "
+        "the file's first row looks like",
+    )(command)
+    return click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="FIELD=COLUMN",
+        help="where a product field comes from: title=name, brand=maker.name, category_path=dept,aisle, "
+        "attributes.material=specs.material, attributes.*=specs (repeat; a field not mapped reads the "
+        "column of its own name)",
+    )(command)
+
+
 @main.command("load-catalog")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("location", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--merchant", default="catalog", show_default=True, callback=lambda ctx, param, value: merchant_id_param(value)
 )
+@catalog_map_options
 @click.option("--chunk", default=64, show_default=True, help="products per upload (small: workers start at once)")
 @click.option("--limit", type=int, default=None, help="load only the first N products")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="wait until every product is embedded")
 @click.pass_obj
-def load_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None, wait: bool) -> None:
-    """Upload a catalog folder (products.jsonl + images/) through the queue and the workers; once it
-    is embedded, the workers train the models on it (hybrid-search status shows the run)."""
+def load_catalog(
+    settings: Settings,
+    location: Path,
+    merchant: str,
+    maps: tuple[str, ...],
+    preset: str,
+    chunk: int,
+    limit: int | None,
+    wait: bool,
+) -> None:
+    """Upload a catalog (a JSONL, CSV or Parquet file, or a folder holding one products.* file, photos
+    named by path inside the folder) through the queue and the workers. The whole file and every
+    photo are checked first: a bad row writes nothing. Once it is embedded, the workers train the
+    models on it (hybrid-search status shows the run)."""
     from hybrid_search.stores.opensearch.client import make_client
 
-    total, _ = upload_catalog(settings, folder, merchant, chunk, limit)
+    catalog, _ = upload_catalog(settings, location, merchant, chunk, limit, catalog_map(maps, preset))
     if wait:
-        wait_until_embedded(make_client(settings), settings, merchant, total)
+        wait_until_embedded(make_client(settings), settings, merchant, len(catalog.products))
 
 
-def upload_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, limit: int | None) -> tuple[int, int]:
-    """Upload ``folder``'s products; returns (products read, products accepted)."""
-    from hybrid_search.core.catalog import fashion_row_to_product, parse_products
+def catalog_map(maps: tuple[str, ...], preset: str) -> FieldMap | None:
+    """The mapping ``--map`` and ``--preset`` ask for; None: the preset the file's first row reads with."""
+    from hybrid_search.core.field_map import PRESETS, FieldMap
+
+    if not maps and preset == "auto":
+        return None
+    base = PRESETS["upload" if preset == "auto" else preset]
+    return FieldMap({**base.sources, **FieldMap.parse(maps).sources})
+
+
+def upload_catalog(
+    settings: Settings,
+    location: Path,
+    merchant: str,
+    chunk: int,
+    limit: int | None,
+    field_map: FieldMap | None = None,
+) -> tuple[CatalogFile, int]:
+    """Check ``location``'s whole catalog, then upload it; returns it and how many products were accepted."""
+    from hybrid_search.indexing.catalog_files import read_catalog
     from hybrid_search.indexing.ingest import submit_products
     from hybrid_search.queue import enqueue_embedding, make_celery
     from hybrid_search.stores.opensearch.client import make_client
 
-    settings = settings.model_copy(update={"import_dir": folder})
+    catalog = read_catalog(location, settings, field_map, limit)
+    products = catalog.products
+    click.echo(f"{catalog.path}: {len(products)} products checked, read as {catalog.read_as}")
+    if catalog.unread_columns:
+        click.echo(f"columns no product field reads (see --map): {', '.join(catalog.unread_columns)}")
+    settings = settings.model_copy(update={"import_dir": catalog.path.parent})
     client = make_client(settings)
     enqueue = enqueue_embedding(make_celery(settings))
-    with (folder / "products.jsonl").open(encoding="utf-8") as lines:
-        rows = [fashion_row_to_product(json.loads(line)) for line in lines if line.strip()][:limit]
     accepted = unchanged = 0
-    with tqdm(total=len(rows), desc="upload", unit="product") as bar:
-        for start in range(0, len(rows), chunk):
-            batch = parse_products(rows[start : start + chunk], f"products.jsonl[{start}:]")
+    with tqdm(total=len(products), desc="upload", unit="product") as bar:
+        for start in range(0, len(products), chunk):
+            batch = products[start : start + chunk]
             submission = submit_products(client, settings, merchant, batch, {}, enqueue)
             accepted += len(submission.accepted)
             unchanged += len(submission.unchanged)
@@ -81,7 +139,7 @@ def upload_catalog(settings: Settings, folder: Path, merchant: str, chunk: int, 
     click.echo(f"{accepted} queued, {unchanged} unchanged")
     if accepted:
         training_state(settings).note_changes(accepted, catalog_load=True)
-    return len(rows), accepted
+    return catalog, accepted
 
 
 def wait_until_embedded(client: Any, settings: Settings, merchant: str, total: int) -> None:

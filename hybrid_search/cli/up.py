@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -12,11 +11,18 @@ from urllib.request import urlopen
 
 import click
 
-from hybrid_search.cli.catalog import init_indices, upload_catalog, wait_until_embedded
+from hybrid_search.cli.catalog import (
+    catalog_map,
+    catalog_map_options,
+    init_indices,
+    upload_catalog,
+    wait_until_embedded,
+)
 from hybrid_search.cli.group import main, merchant_id_param
 from hybrid_search.cli.local import local_api, local_worker, start_local
 from hybrid_search.cli.serving import serve
 from hybrid_search.cli.training import follow_training
+from hybrid_search.core.catalog import ProductIn
 from hybrid_search.core.errors import LocalServiceError
 from hybrid_search.core.settings import Settings
 from hybrid_search.local.dictionaries import ensure_dictionaries
@@ -26,10 +32,12 @@ from hybrid_search.local.keys import ensure_keys, keys_path
 @main.command("up")
 @click.option(
     "--catalog",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="a catalog folder (products.jsonl + images/) to load, embed and train on once the system is up",
+    help="a catalog (a JSONL, CSV or Parquet file, or a folder holding one products.* and its photos) "
+    "to load, embed and train on once the system is up",
 )
+@catalog_map_options
 @click.option(
     "--merchant",
     default="catalog",
@@ -38,7 +46,7 @@ from hybrid_search.local.keys import ensure_keys, keys_path
     help="the merchant the catalog is loaded for",
 )
 @click.pass_context
-def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
+def up(ctx: click.Context, catalog: Path | None, maps: tuple[str, ...], preset: str, merchant: str) -> None:
     """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API. With a
     catalog: load it, and follow its embedding and training until it is searchable at full quality."""
     settings: Settings = ctx.obj
@@ -64,17 +72,17 @@ def up(ctx: click.Context, catalog: Path | None, merchant: str) -> None:
     api.start([sys.executable, "-m", "hybrid_search.cli", "serve"], lambda: _answers(f"{url}/health"), 300)
     click.echo(f"API on {url} (log: {api.log_file}); loading {catalog}")
     started = time.time()
-    total, accepted = upload_catalog(settings, catalog, merchant, 64, None)
+    loaded, accepted = upload_catalog(settings, catalog, merchant, 64, None, catalog_map(maps, preset))
     from hybrid_search.stores.opensearch.client import make_client
 
-    wait_until_embedded(make_client(settings), settings, merchant, total)
+    wait_until_embedded(make_client(settings), settings, merchant, len(loaded.products))
     if accepted and settings.train_automatically:
         run = follow_training(settings, started)
         if run["state"] != "done":
             click.echo(f"training failed ({run.get('error')}); searches use the models the index had")
-    click.echo(f"searchable: {url}/search?q={quote(_sample_query(catalog))}")
-    click.echo(f"try: curl -s '{url}/search?q={quote(_sample_query(catalog))}&size=3'")
-    click.echo(f"web console: {url}/ui/search?q={quote(_sample_query(catalog))}")
+    click.echo(f"searchable: {url}/search?q={quote(_sample_query(loaded.products[0]))}")
+    click.echo(f"try: curl -s '{url}/search?q={quote(_sample_query(loaded.products[0]))}&size=3'")
+    click.echo(f"web console: {url}/ui/search?q={quote(_sample_query(loaded.products[0]))}")
     click.echo("Ctrl-C stops the API (the node, Redis and the worker keep running: hybrid-search local down)")
     try:
         while api.pid() is not None:
@@ -91,9 +99,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _sample_query(catalog: Path) -> str:
+def _sample_query(product: ProductIn) -> str:
     """A query made of the first product's colour and type ("navy blue shirts")."""
-    with (catalog / "products.jsonl").open(encoding="utf-8") as lines:
-        row = json.loads(next(line for line in lines if line.strip()))
-    words = [row.get(name) for name in ("colour", "article_type")]
-    return " ".join(str(w) for w in words if w).lower() or str(row.get("title", ""))
+    words = [product.colour, product.article_type]
+    return " ".join(w for w in words if w).lower() or product.title

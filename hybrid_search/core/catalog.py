@@ -167,23 +167,6 @@ def embedding_text(doc: dict[str, Any]) -> str:
     return ". ".join(part for part in (doc["title"], tail, description) if part)
 
 
-def fashion_row_to_product(row: dict[str, Any]) -> dict[str, Any]:
-    """A row of the shared fashion catalog (products.jsonl) in our upload format."""
-    year = str(row.get("year") or "").split(".")[0]
-    return {
-        "product_id": str(row["id"]),
-        "title": row["title"],
-        "category_path": [part for part in (row.get("master_category"), row.get("sub_category")) if part],
-        "article_type": row.get("article_type") or "",
-        "colour": row.get("colour") or "",
-        "gender": row.get("gender") or "",
-        "usage": row.get("usage") or "",
-        "season": row.get("season") or "",
-        "year": int(year) if year.isdigit() else None,
-        "image": row.get("image"),
-    }
-
-
 ACTIONS = ("impression", "click", "add_to_cart", "purchase")
 FILTER_FIELDS = ("article_type", "category", "colour", "gender", "usage", "merchant_id")
 # the attributes a tagger may predict for a product that lacks them, kept beside as tags.<name>.value

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hybrid_search.core.catalog import ProductIn, TagReview, doc_id, product_document
@@ -55,10 +55,12 @@ def read_photo(product: ProductIn, field: str, photos: Mapping[str, bytes], impo
     elif import_dir is None:
         raise InvalidInputError(field, f"no uploaded photo named {name!r} (and no import folder is configured)")
     else:
-        root = import_dir.resolve()
-        path = (root / name).resolve()
-        if not path.is_relative_to(root):
+        # the name is checked, not where it leads: links the operator put in the folder (an images/
+        # folder linked from elsewhere) are followed, a name cannot climb out of it
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts or "\\" in name:
             raise InvalidInputError(field, "photo paths must stay inside the import folder")
+        path = import_dir / relative
         if not path.is_file():
             raise InvalidInputError(field, f"no file {name!r} in the import folder")
         if path.stat().st_size > MAX_PHOTO_BYTES:
@@ -67,6 +69,27 @@ def read_photo(product: ProductIn, field: str, photos: Mapping[str, bytes], impo
     if len(data) > MAX_PHOTO_BYTES:
         raise InvalidInputError(field, f"photo is larger than {MAX_PHOTO_BYTES} bytes")
     return data
+
+
+def check_photos(
+    products: Sequence[ProductIn],
+    photos: Mapping[str, bytes],
+    settings: Settings,
+    field_prefix: str = "products",
+    keep: bool = True,
+) -> dict[str, bytes]:
+    """Every photo ``products`` name, read and decoded, so that a bad one stops an upload before
+    anything is written: product id -> its bytes (none kept without ``keep``, for a check of a whole
+    catalog). InvalidInputError names ``<field_prefix>[i].image``."""
+    found: dict[str, bytes] = {}
+    for i, product in enumerate(products):
+        if product.image:
+            field_name = f"{field_prefix}[{i}].image"
+            data = read_photo(product, field_name, photos, settings.import_dir)
+            open_image(data, settings.max_image_pixels, field_name)  # rejects non-images and bombs
+            if keep:
+                found[product.product_id] = data
+    return found
 
 
 def _hash(stored: StoredProduct | None) -> str | None:
@@ -83,13 +106,7 @@ def submit_products(
 ) -> Submission:
     """Validate photos, then write pending documents to every target index and queue them in batches
     (by document id: a merchant's products are its own, whatever ids other merchants use)."""
-    photo_bytes: dict[str, bytes] = {}
-    for i, product in enumerate(products):
-        if product.image:
-            field_name = f"products[{i}].image"
-            data = read_photo(product, field_name, photos, settings.import_dir)
-            open_image(data, settings.max_image_pixels, field_name)  # rejects non-images and bombs
-            photo_bytes[product.product_id] = data
+    photo_bytes = check_photos(products, photos, settings)
     targets = write_targets(client, settings)
     store = PhotoStore(settings.photo_root)
     docs = {

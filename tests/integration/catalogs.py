@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hybrid_search.core.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.catalog import doc_id, parse_products, product_document
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.core.photos import PhotoStore
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.embedding import embed_products
@@ -28,7 +29,7 @@ def load_test_catalog(client: OpenSearchClient, settings: Settings) -> dict[str,
         typed = [r for r in fashion_rows() if r["article_type"] == article_type]
         rows += [r for r in typed if r["image"]][:15] + [r for r in typed if not r["image"]][:25]
     store = PhotoStore(settings.photo_root)
-    products = parse_products([fashion_row_to_product(r) for r in rows])
+    products = parse_products([FASHION_FORMAT.product(r) for r in rows])
     docs = [
         product_document(p, "fashion", store.put((FASHION / p.image).read_bytes()) if p.image else None)
         for p in products

@@ -360,3 +360,63 @@ def test_bulk_delete_takes_the_callers_products_and_says_which_were_not_there(in
         response = api.post("/products/delete", headers=MERCHANT_KEY, json=bad)
         assert response.status_code == 400 and response.get_json()["field"] == field
     assert api.post("/products/delete", json={"product_ids": ["bulk-2"]}).status_code == 401
+
+
+def test_a_catalog_of_another_shape_loads_from_the_command_line_and_a_bad_row_writes_nothing(
+    api, ingest_settings, worker, tmp_path
+):
+    """A shop's CSV with a bad last row writes nothing; its JSONL of its own shape (other names, specs
+    in a nested map, a category tree, photos in a linked folder) loads, embeds and is found by brand."""
+    from click.testing import CliRunner
+
+    from hybrid_search.cli import main
+    from hybrid_search.core.errors import InvalidInputError
+
+    photos = tmp_path / "photo-share" / "images"
+    photos.mkdir(parents=True)
+    rows = []
+    for i, row in enumerate(photo_rows("Backpacks", 3)):
+        (photos / f"bag-{i}.jpg").write_bytes(photo_bytes(row))
+        rows.append(
+            {
+                "sku": f"bag-{i}",
+                "name": f"Trailmark Daypack {i}",
+                "maker": "Trailmark",
+                "tree": "Outdoor > Bags > Daypacks",
+                "cost": str(30 + i),
+                "specs": {"material": "ripstop nylon", "litres": 20 + i},
+                "picture": f"images/bag-{i}.jpg",
+            }
+        )
+    catalog = tmp_path / "shop"
+    catalog.mkdir()
+    (catalog / "images").symlink_to(photos)
+    mapping = ["product_id=sku", "title=name", "brand=maker", "category_path=tree", "price=cost", "image=picture"]
+    env = {k: v for k, v in worker_env(ingest_settings).items() if k.startswith("HYBRID_SEARCH_")}
+    client = make_client(ingest_settings)
+
+    with (catalog / "products.csv").open("w", encoding="utf-8") as out:
+        out.write("sku,name,maker,tree,cost,picture\n")
+        out.writelines(f"{r['sku']},{r['name']},{r['maker']},{r['tree']},{r['cost']},{r['picture']}\n" for r in rows)
+        out.write("bag-9,Trailmark Daypack 9,Trailmark,Outdoor,-5,\n")  # a negative price, last
+    args = ["load-catalog", str(catalog), "--merchant", "trailmark", *(f"--map={m}" for m in mapping)]
+    refused = CliRunner().invoke(main, [*args, "--no-wait"], env=env)
+    assert isinstance(refused.exception, InvalidInputError), refused.output
+    assert refused.exception.field == "products.csv[3].price"
+    refresh(client, ingest_settings.products_alias)
+    assert status_counts(client, ingest_settings.products_alias, "trailmark") == {}
+
+    (catalog / "products.csv").unlink()
+    (catalog / "products.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    loaded = CliRunner().invoke(main, [*args, "--map=attributes.*=specs"], env=env, catch_exceptions=False)
+    assert loaded.exit_code == 0, loaded.output
+    assert "3 products checked, read as mapped" in loaded.output
+    refresh(client, ingest_settings.products_alias)
+    assert status_counts(client, ingest_settings.products_alias, "trailmark") == {"ready": 3}
+    stored = get_products(client, ingest_settings.products_alias, ["trailmark/bag-1"])["trailmark/bag-1"].source
+    assert stored["brand"] == "Trailmark" and stored["price"] == 31.0
+    assert stored["category_path"] == "Outdoor > Bags > Daypacks"
+    assert stored["attributes"] == {"material": "ripstop nylon", "litres": "21"}
+    assert stored["has_image"] and stored["image_vector"] is not None
+    hits = api.get("/search?q=trailmark&size=10").get_json()["hits"]
+    assert {h["id"] for h in hits if h["merchant"] == "trailmark"} == {"bag-0", "bag-1", "bag-2"}

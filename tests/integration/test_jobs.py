@@ -3,7 +3,8 @@
 import json
 import uuid
 
-from hybrid_search.core.catalog import doc_id, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.catalog import doc_id, parse_products, product_document
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing import reindex
 from hybrid_search.indexing.embedding import embed_products
@@ -97,7 +98,7 @@ def test_an_attribute_no_product_has_is_tagged_from_the_names_of_its_values(serv
     ensure_indices(client, settings, ModelSet.from_settings(settings))
     try:
         rows = [r for r in fashion_rows() if r["article_type"] in ("Tshirts", "Casual Shoes", "Handbags")][:300]
-        products = parse_products([{**fashion_row_to_product(r), "colour": "", "image": None} for r in rows])
+        products = parse_products([{**FASHION_FORMAT.product(r), "colour": "", "image": None} for r in rows])
         docs = [product_document(p, "shop", None) for p in products]
         write_documents(client, settings.products_alias, docs, refresh=True)
         ids = [doc_id("shop", d["product_id"]) for d in docs]

