@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.core.photos import is_url
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MERCHANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -135,6 +136,8 @@ def content_hash(product: ProductIn, image_hash: str | None) -> str:
     """Fingerprint of everything embedding depends on: same id and hash means same vectors."""
     payload = product.model_dump(exclude={"image"}, mode="json")
     payload["image_hash"] = image_hash
+    if image_hash is None and product.image and is_url(product.image):
+        payload["image_url"] = product.image  # another URL is another photo (kept apart: other hashes stay)
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -155,6 +158,8 @@ def product_document(product: ProductIn, merchant_id: str, image_hash: str | Non
         created_at=now,
         updated_at=now,
     )
+    if image_hash is None and product.image and is_url(product.image):
+        doc["image_path"] = product.image  # the worker that embeds it fetches it and sets image_hash
     return doc
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -26,6 +28,7 @@ FORMATS = {
     "GIF": (b"GIF87a", b"GIF89a"),
 }
 DRAFT_SIDE = 512  # a JPEG larger than this is decoded at the smallest DCT scale still this large
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # a photo named by URL: fetched by a worker (indexing/photo_urls.py)
 
 
 def photo_format(data: bytes) -> str | None:
@@ -34,6 +37,26 @@ def photo_format(data: bytes) -> str | None:
         if any(data.startswith(signature) for signature in signatures):
             return name if name != "WEBP" or data[8:12] == b"WEBP" else None
     return None
+
+
+def is_url(name: str) -> bool:
+    """Whether a product's ``image`` names a URL rather than an uploaded part or an import path."""
+    return bool(URL.match(name))
+
+
+def check_url(url: str, field: str) -> None:
+    """The form of a photo URL, checked at upload: http or https, a host, no credentials in it."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidInputError(field, f"photos by URL are fetched over http or https, not {parts.scheme!r}")
+    try:
+        host, _ = parts.hostname, parts.port  # a bad port raises
+    except ValueError:
+        raise InvalidInputError(field, f"{url!r} is not a URL with a valid port") from None
+    if not host:
+        raise InvalidInputError(field, f"{url!r} names no host")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInputError(field, "a photo URL may not carry credentials")
 
 
 def check_full_decode(data: bytes, max_pixels: int, field: str = "photo") -> None:

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     max_search_photo_pixels: int = Field(6_000_000, ge=1)
     photos_dir: Path | None = None  # default: <data_dir>/photos
     import_dir: Path | None = None  # uploads may name photos by path under this folder
+    # photos named by URL are fetched by the workers from public addresses only (no loopback, private,
+    # link-local or reserved address, as the name resolves when fetched) unless this allows them
+    photo_urls_allow_private: bool = False
+    photo_url_timeout_s: float = Field(10.0, gt=0, le=120)  # per connect and per read of a photo URL
     judgments_dir: Path | None = None  # /eval and /tune read queries + qrels under it; default <data_dir>/judgments
     stale_pending_after_s: float = Field(600.0, gt=0)
     # A dead worker's task is delivered again once this old. Keep it above the longest task: a task still

@@ -1,15 +1,17 @@
 """Embedding products: ``embed_products`` is what a worker runs for a batch of ids: it reads the
 documents, skips the ones already embedded from the same content by the same models, marks
-undecodable photos as failed (the rest of the batch goes on), and writes vectors with ``status:
-ready`` only to documents that have not changed since they were read."""
+undecodable photos as failed (the rest of the batch goes on), fetches the photos products name by
+URL (``photo_urls.py``; one that cannot be fetched fails its product with the reason), and writes
+vectors with ``status: ready`` only to documents that have not changed since they were read."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.indexing.photo_urls import PhotoFetcher
 from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.products import StoredProduct, get_products, update_guarded
@@ -25,9 +27,15 @@ class EmbedReport:
 
 
 def embed_products(
-    client: OpenSearchClient, index: str, ids: Sequence[str], pipeline: EmbeddingPipeline, force: bool = False
+    client: OpenSearchClient,
+    index: str,
+    ids: Sequence[str],
+    pipeline: EmbeddingPipeline,
+    force: bool = False,
+    fetch: Callable[[str], bytes] | None = None,
 ) -> EmbedReport:
-    """Embed the products ``ids`` of ``index`` (see the module docstring)."""
+    """Embed the products ``ids`` of ``index`` (see the module docstring); ``fetch`` reads a photo
+    URL (default: ``PhotoFetcher`` with the pipeline's settings)."""
     if not ids:
         raise InvalidInputError("ids", "no product ids given")
     report = EmbedReport()
@@ -45,7 +53,12 @@ def embed_products(
             todo.append(product)
     if not todo:
         return report
-    vectors, failures = pipeline.vectors([p.source for p in todo], reuse=not force)
+    fetched, failures = _fetch_photos(todo, pipeline, fetch or PhotoFetcher.from_settings(pipeline.settings).fetch)
+    docs = [product.source | fetched.get(i, {}) for i, product in enumerate(todo)]
+    vectors, failed = pipeline.vectors([doc for i, doc in enumerate(docs) if i not in failures], reuse=not force)
+    embedded = [i for i in range(len(todo)) if i not in failures]
+    failures |= {embedded[j]: reason for j, reason in failed.items()}
+    vectors = {embedded[j]: fields for j, fields in vectors.items()}
     now = datetime.now(UTC).isoformat()
     updates = []
     for i, product in enumerate(todo):
@@ -57,6 +70,7 @@ def embed_products(
                 (
                     product,
                     {
+                        **fetched.get(i, {}),
                         **vectors[i],
                         "status": "ready",
                         "status_reason": None,
@@ -68,3 +82,23 @@ def embed_products(
             report.ready.append(product.doc_id)
     report.superseded = update_guarded(client, index, updates)
     return report
+
+
+def _fetch_photos(
+    todo: Sequence[StoredProduct], pipeline: EmbeddingPipeline, fetch: Callable[[str], bytes]
+) -> tuple[dict[int, dict], dict[int, str]]:
+    """Photos named by URL and not fetched yet, fetched and stored: the fields each such product
+    gains (its photo's hash), and why the others failed (their photo could not be fetched)."""
+    fetched: dict[int, dict] = {}
+    failures: dict[int, str] = {}
+    for i, product in enumerate(todo):
+        url = product.source.get("image_path")
+        if not url or product.source.get("image_hash"):
+            continue
+        try:
+            digest = pipeline.photos.put(fetch(url))
+        except InvalidInputError as exc:
+            failures[i] = f"photo: {str(exc).removeprefix('image: ')}"
+            continue
+        fetched[i] = {"image_hash": digest, "has_image": True}
+    return fetched, failures

@@ -15,7 +15,7 @@ from typing import Any
 
 from hybrid_search.core.catalog import ProductIn, TagReview, doc_id, product_document
 from hybrid_search.core.errors import ConflictError, InvalidInputError, NotFoundError
-from hybrid_search.core.photos import MAX_PHOTO_BYTES, PhotoStore, open_image
+from hybrid_search.core.photos import MAX_PHOTO_BYTES, PhotoStore, check_url, is_url, open_image
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.indices import alias_targets, building_indices
@@ -80,11 +80,15 @@ def check_photos(
 ) -> dict[str, bytes]:
     """Every photo ``products`` name, read and decoded, so that a bad one stops an upload before
     anything is written: product id -> its bytes (none kept without ``keep``, for a check of a whole
-    catalog). InvalidInputError names ``<field_prefix>[i].image``."""
+    catalog). A URL is checked for its form only; a worker fetches it. InvalidInputError names
+    ``<field_prefix>[i].image``."""
     found: dict[str, bytes] = {}
     for i, product in enumerate(products):
         if product.image:
             field_name = f"{field_prefix}[{i}].image"
+            if product.image not in photos and is_url(product.image):
+                check_url(product.image, field_name)  # a worker fetches it (indexing/photo_urls.py)
+                continue
             data = read_photo(product, field_name, photos, settings.import_dir)
             open_image(data, settings.max_image_pixels, field_name)  # rejects non-images and bombs
             if keep:

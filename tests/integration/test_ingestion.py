@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -420,3 +421,49 @@ def test_a_catalog_of_another_shape_loads_from_the_command_line_and_a_bad_row_wr
     assert stored["has_image"] and stored["image_vector"] is not None
     hits = api.get("/search?q=trailmark&size=10").get_json()["hits"]
     assert {h["id"] for h in hits if h["merchant"] == "trailmark"} == {"bag-0", "bag-1", "bag-2"}
+
+
+def test_a_photo_named_by_url_is_fetched_by_the_worker_from_allowed_addresses_only(api, ingest_settings, worker):
+    """The worker refuses a photo URL on loopback (the product fails, saying why); a worker allowed
+    private addresses fetches it, stores it and embeds the product with its photo."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from hybrid_search.indexing.embedding import embed_products
+    from hybrid_search.models.pipeline import EmbeddingPipeline
+
+    (row,) = photo_rows("Watches", 1)
+    photo = photo_bytes(row)
+
+    class Cdn(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(photo)))
+            self.end_headers()
+            self.wfile.write(photo)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Cdn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/watch.jpg"
+    try:
+        product = {"product_id": "url-1", "title": "Steel Chronograph Watch", "image": url}
+        assert api.post("/products", headers=MERCHANT_KEY, json=[product]).status_code == 202
+        failed = wait_for(
+            lambda: (p := api.get("/products/url-1", headers=MERCHANT_KEY).get_json())["status"] == "failed" and p
+        )
+        assert "127.0.0.1, not a public address" in failed["status_reason"]
+
+        allowed = ingest_settings.model_copy(update={"photo_urls_allow_private": True})
+        client = make_client(allowed)
+        report = embed_products(client, allowed.products_alias, ["demo/url-1"], EmbeddingPipeline(allowed), force=True)
+        assert report.ready == ["demo/url-1"], report
+    finally:
+        server.shutdown()
+    stored = get_products(client, allowed.products_alias, ["demo/url-1"])["demo/url-1"].source
+    assert stored["has_image"] and stored["image_path"] == url
+    assert stored["image_hash"] == hashlib.sha256(photo).hexdigest()
+    assert stored["image_vector"] is not None and stored["status"] == "ready"

@@ -144,3 +144,16 @@ def test_products_are_named_by_id_or_merchant_and_id(ref, ok):
     else:
         with pytest.raises(InvalidInputError, match="like"):
             parse_model(SearchRequest, {"like": ref})
+
+
+def test_a_photo_named_by_url_waits_for_the_worker_and_its_url_is_content():
+    (product,) = parse_products([{**GOOD, "image": "https://cdn.shop.example/p/1.jpg"}])
+    doc = product_document(product, "m1", None)
+    assert doc["image_path"] == "https://cdn.shop.example/p/1.jpg"
+    assert doc["image_hash"] is None and doc["has_image"] is False
+    (moved,) = parse_products([{**GOOD, "image": "https://cdn.shop.example/p/2.jpg"}])
+    assert content_hash(moved, None) != content_hash(product, None)
+    # a product without a URL hashes as before URLs were read (a catalog loaded again is unchanged)
+    (plain,) = parse_products([GOOD])
+    assert "image_path" not in product_document(plain, "m1", "ab" * 32)
+    assert content_hash(plain, None) == content_hash(parse_products([{**GOOD, "image": "images/1.jpg"}])[0], None)
