@@ -17,6 +17,7 @@ from hybrid_search.api.photos import photos
 from hybrid_search.api.products import ProductIdConverter, products
 from hybrid_search.api.profiles import profiles
 from hybrid_search.api.quotas import limit_call_rates
+from hybrid_search.api.schema import schema
 from hybrid_search.api.search import search
 from hybrid_search.api.users import users
 from hybrid_search.core.settings import Settings
@@ -41,6 +42,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services.settings.proxy_hops:  # the caller's address, as the nearest proxies saw it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=services.settings.proxy_hops)  # type: ignore[method-assign]
     register_opensearch_rest(app, services.settings.products_alias)  # ahead of the merchant routes
-    for blueprint in (health, products, search, events, users, profiles, evaluation, jobs, photos, console):
+    for blueprint in (health, products, search, events, users, profiles, schema, evaluation, jobs, photos, console):
         app.register_blueprint(blueprint)
     return app

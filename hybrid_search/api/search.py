@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -18,6 +19,8 @@ from hybrid_search.stores.redis.query_log import QueryLog
 
 search = Blueprint("search", __name__)
 _lock = threading.Lock()
+
+FILTER_PARAMETER = re.compile(r"filter\[([^\]]{1,64})\]")
 
 
 def search_service() -> SearchService:
@@ -48,15 +51,25 @@ def request_fields() -> tuple[dict[str, Any], bytes | None]:
         data["merchant_id"] = data.pop("merchant")
     fields: dict[str, Any] = {}
     for key, value in data.items():
-        if key in (*FILTER_FIELDS, "facets", "sort"):  # repeated, or comma separated: any of the values
-            values = value if isinstance(value, list) else [value]
-            if not all(isinstance(v, str) for v in values):
-                raise InvalidInputError(key, "must be a string or a list of strings")
-            value = [part.strip() for v in values for part in v.split(",") if part.strip()]
+        if named := FILTER_PARAMETER.fullmatch(key):  # filter[<field>]=a,b or lo..hi
+            fields.setdefault("filter", {})[named.group(1)] = _values(key, value)
+        elif key == "filter" and isinstance(value, dict):  # a JSON body's {"filter": {"<field>": ...}}
+            fields["filter"] = {name: _values(f"filter[{name}]", v) for name, v in value.items()}
+        elif key in (*FILTER_FIELDS, "facets", "sort"):  # repeated, or comma separated: any of the values
+            fields[key] = _values(key, value)
         elif request.method == "GET" or request.mimetype == "multipart/form-data":  # the last one wins
-            value = value[-1] if value else None
-        fields[key] = value
+            fields[key] = value[-1] if value else None
+        else:
+            fields[key] = value
     return fields, photo
+
+
+def _values(key: str, value: Any) -> list[str]:
+    """A parameter's values: repeated, or comma separated."""
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) for v in values):
+        raise InvalidInputError(key, "must be a string or a list of strings")
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
 def search_for_caller(

@@ -17,6 +17,7 @@ from hybrid_search.core.settings import Settings
 
 if TYPE_CHECKING:
     from hybrid_search.core.field_map import FieldMap
+    from hybrid_search.core.schema import CatalogSchema
     from hybrid_search.indexing.catalog_files import CatalogFile
 
 
@@ -45,7 +46,16 @@ def init_indices(settings: Settings, wait: float) -> None:
 
 
 def catalog_map_options(command: Callable) -> Callable:
-    """``--map`` and ``--preset``: how a catalog file's rows become products (``catalog_map``)."""
+    """``--map`` and ``--preset``: how a catalog file's rows become products (``catalog_map``), and
+    ``--schema``: the catalog schema to apply before they are uploaded."""
+    command = click.option(
+        "--schema",
+        "schema_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="a catalog schema (JSON: its fields' types and roles) applied before the catalog is uploaded; "
+        "the catalog is checked against it first",
+    )(command)
     command = click.option(
         "--preset",
         type=click.Choice(["auto", "upload", "fashion"]),
@@ -81,6 +91,7 @@ def load_catalog(
     merchant: str,
     maps: tuple[str, ...],
     preset: str,
+    schema_file: Path | None,
     chunk: int,
     limit: int | None,
     wait: bool,
@@ -91,9 +102,19 @@ def load_catalog(
     models on it (hybrid-search status shows the run)."""
     from hybrid_search.stores.opensearch.client import make_client
 
-    catalog, _ = upload_catalog(settings, location, merchant, chunk, limit, catalog_map(maps, preset))
+    catalog, _ = upload_catalog(
+        settings, location, merchant, chunk, limit, catalog_map(maps, preset), read_schema_file(schema_file)
+    )
     if wait:
         wait_until_embedded(make_client(settings), settings, merchant, len(catalog.products))
+
+
+def read_schema_file(path: Path | None) -> CatalogSchema | None:
+    """The catalog schema a ``--schema`` file declares, validated (InvalidInputError names the field)."""
+    from hybrid_search.api.bodies import parse_json
+    from hybrid_search.core.schema import CatalogSchema
+
+    return None if path is None else CatalogSchema.parse(parse_json(path.read_text(encoding="utf-8"), path.name))
 
 
 def catalog_map(maps: tuple[str, ...], preset: str) -> FieldMap | None:
@@ -113,20 +134,26 @@ def upload_catalog(
     chunk: int,
     limit: int | None,
     field_map: FieldMap | None = None,
+    schema: CatalogSchema | None = None,
 ) -> tuple[CatalogFile, int]:
-    """Check ``location``'s whole catalog, then upload it; returns it and how many products were accepted."""
+    """Check ``location``'s whole catalog (against ``schema`` where one is given), apply the schema,
+    then upload the catalog; returns it and how many products were accepted."""
     from hybrid_search.indexing.catalog_files import read_catalog
     from hybrid_search.indexing.ingest import submit_products
     from hybrid_search.queue import enqueue_embedding, make_celery
+    from hybrid_search.stores.opensearch.catalog_schema import apply_schema
     from hybrid_search.stores.opensearch.client import make_client
 
-    catalog = read_catalog(location, settings, field_map, limit)
+    catalog = read_catalog(location, settings, field_map, limit, schema)
     products = catalog.products
     click.echo(f"{catalog.path}: {len(products)} products checked, read as {catalog.read_as}")
     if catalog.unread_columns:
         click.echo(f"columns no product field reads (see --map): {', '.join(catalog.unread_columns)}")
     settings = settings.model_copy(update={"import_dir": catalog.path.parent})
     client = make_client(settings)
+    if schema is not None:
+        applied = apply_schema(client, settings, schema)
+        click.echo(f"catalog schema {applied.schema.name} applied as version {applied.schema.version}")
     enqueue = enqueue_embedding(make_celery(settings))
     accepted = unchanged = 0
     with tqdm(total=len(products), desc="upload", unit="product") as bar:
@@ -155,6 +182,33 @@ def wait_until_embedded(client: Any, settings: Settings, merchant: str, total: i
                 break
             time.sleep(2)
     click.echo(json.dumps(counts))
+
+
+@main.group("schema")
+def schema_group() -> None:
+    """The catalog schema: the products' fields, their types and roles (filter, facet, sort)."""
+
+
+@schema_group.command("show")
+@click.pass_obj
+def schema_show(settings: Settings) -> None:
+    """Print the schema the live index records (the fashion schema where none was applied)."""
+    from hybrid_search.stores.opensearch.catalog_schema import current_schema
+    from hybrid_search.stores.opensearch.client import make_client
+
+    click.echo(json.dumps(current_schema(make_client(settings), settings.products_alias).to_meta(), indent=2))
+
+
+@schema_group.command("apply")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def schema_apply(settings: Settings, path: Path) -> None:
+    """Apply a schema file: its fields mapped, recorded as the next version, the indexed products given them."""
+    from hybrid_search.stores.opensearch.catalog_schema import apply_schema
+    from hybrid_search.stores.opensearch.client import make_client
+
+    applied = apply_schema(make_client(settings), settings, read_schema_file(path))
+    click.echo(json.dumps(applied.to_json(), indent=2))
 
 
 @main.command("reindex")

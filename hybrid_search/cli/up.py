@@ -15,6 +15,7 @@ from hybrid_search.cli.catalog import (
     catalog_map,
     catalog_map_options,
     init_indices,
+    read_schema_file,
     upload_catalog,
     wait_until_embedded,
 )
@@ -46,7 +47,14 @@ from hybrid_search.local.keys import ensure_keys, keys_path
     help="the merchant the catalog is loaded for",
 )
 @click.pass_context
-def up(ctx: click.Context, catalog: Path | None, maps: tuple[str, ...], preset: str, merchant: str) -> None:
+def up(
+    ctx: click.Context,
+    catalog: Path | None,
+    maps: tuple[str, ...],
+    preset: str,
+    schema_file: Path | None,
+    merchant: str,
+) -> None:
     """Bring up the whole system on embedded defaults: node, Redis, indices, a worker, the API. With a
     catalog: load it, and follow its embedding and training until it is searchable at full quality."""
     settings: Settings = ctx.obj
@@ -72,7 +80,9 @@ def up(ctx: click.Context, catalog: Path | None, maps: tuple[str, ...], preset: 
     api.start([sys.executable, "-m", "hybrid_search.cli", "serve"], lambda: _answers(f"{url}/health"), 300)
     click.echo(f"API on {url} (log: {api.log_file}); loading {catalog}")
     started = time.time()
-    loaded, accepted = upload_catalog(settings, catalog, merchant, 64, None, catalog_map(maps, preset))
+    loaded, accepted = upload_catalog(
+        settings, catalog, merchant, 64, None, catalog_map(maps, preset), read_schema_file(schema_file)
+    )
     from hybrid_search.stores.opensearch.client import make_client
 
     wait_until_embedded(make_client(settings), settings, merchant, len(loaded.products))

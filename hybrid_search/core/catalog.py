@@ -141,8 +141,11 @@ def content_hash(product: ProductIn, image_hash: str | None) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def product_document(product: ProductIn, merchant_id: str, image_hash: str | None) -> dict[str, Any]:
-    """The pending OpenSearch document for ``product`` (vectors come later, from a worker)."""
+def product_document(
+    product: ProductIn, merchant_id: str, image_hash: str | None, specs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The pending OpenSearch document for ``product`` (vectors come later, from a worker), with its
+    catalog schema's declared fields typed (``specs``: ``CatalogSchema.specs``)."""
     now = datetime.now(UTC).isoformat()
     fields = product.model_dump(exclude={"image", "category_path"}, exclude_none=True)
     doc: dict[str, Any] = {key: value for key, value in fields.items() if value not in ("", {})}
@@ -160,6 +163,8 @@ def product_document(product: ProductIn, merchant_id: str, image_hash: str | Non
     )
     if image_hash is None and product.image and is_url(product.image):
         doc["image_path"] = product.image  # the worker that embeds it fetches it and sets image_hash
+    if specs:
+        doc["specs"] = specs
     return doc
 
 
@@ -189,9 +194,6 @@ class TagReview(BaseModel):
     value: str = Field(min_length=1, max_length=128)
 
 
-SORTABLE = ("price", "year", "popularity", "created_at", "updated_at")  # what /search's sort may name
-
-
 class SearchRequest(BaseModel):
     """One /search call; at least one of ``q``, a photo or ``like`` is required."""
 
@@ -214,26 +216,16 @@ class SearchRequest(BaseModel):
     explain: bool = False
     why: bool = False  # with explain and a user: the user's top matching attributes and nearest history products
     engine: Literal["auto", "opensearch-hybrid", "msearch"] = "auto"  # who blends; auto: HYBRID_SEARCH_BLEND_ENGINE
-    # value counts of these fields over the search's match set, which then gives ``total`` too
-    facets: tuple[Literal[FILTER_FIELDS], ...] = ()
-    # the match set in this order ("price", "price:desc", ...; relevance breaks ties) instead of the blend
-    sort: tuple[str, ...] = ()
+    # any filterable field of the catalog schema (core/schema.py): any of the values, or a range lo..hi
+    filter: dict[str, tuple[str, ...]] = Field(default_factory=dict, max_length=32)
+    # value counts of these facets of the catalog schema over the search's match set, which then gives ``total`` too
+    facets: tuple[str, ...] = Field((), max_length=32)
+    # the match set in this order ("price", "price:desc", ...; relevance breaks ties) instead of the
+    # blend; the schema says which fields sort
+    sort: tuple[str, ...] = Field((), max_length=8)
     # whose attribute values the filters read: the merchants' alone, or the taggers' too where a
     # product lacks one (the default: a shopper who filters on black wants every black product)
     tags: Literal["merchant", "predicted"] = "predicted"
-
-    @field_validator("sort")
-    @classmethod
-    def _sort_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for key in value:
-            name, _, order = key.partition(":")
-            if name not in SORTABLE or order not in ("", "asc", "desc"):
-                raise ValueError(f"{key!r}: sort by {', '.join(SORTABLE)}, each optionally :asc or :desc")
-        return value
-
-    def sort_clauses(self) -> list[dict[str, str]]:
-        """``sort`` as OpenSearch reads it (ascending unless a key says :desc)."""
-        return [{name: order or "asc"} for name, _, order in (key.partition(":") for key in self.sort)]
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}

@@ -15,6 +15,7 @@ from typing import Any
 from hybrid_search.core.catalog import ProductIn, parse_products
 from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.core.field_map import PRESETS, FieldMap, lookup, preset_for
+from hybrid_search.core.schema import CatalogSchema
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.ingest import check_photos
 
@@ -78,11 +79,15 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def read_catalog(
-    location: Path, settings: Settings, field_map: FieldMap | None = None, limit: int | None = None
+    location: Path,
+    settings: Settings,
+    field_map: FieldMap | None = None,
+    limit: int | None = None,
+    schema: CatalogSchema | None = None,
 ) -> CatalogFile:
     """The catalog at ``location`` (a file, or a folder with one), mapped with ``field_map`` (else the
-    preset its first row reads with), every product and photo validated; photos are read relative
-    to the file's folder."""
+    preset its first row reads with), every product, its ``schema``'s fields and every photo
+    validated; photos are read relative to the file's folder."""
     path = catalog_file(location)
     rows = read_rows(path)[:limit]
     if not rows:
@@ -94,6 +99,9 @@ def read_catalog(
         read_as = "mapped"
         _check_sources(field_map, rows, path.name)
     products = parse_products([_mapped(field_map, row, path.name, i) for i, row in enumerate(rows)], path.name)
+    if schema is not None:
+        for i, product in enumerate(products):
+            schema.specs(product.attributes, f"{path.name}[{i}]")
     check_photos(products, {}, settings.model_copy(update={"import_dir": path.parent}), path.name, keep=False)
     columns = {column for row in rows for column in row}
     return CatalogFile(path, products, read_as, tuple(sorted(columns - field_map.read_columns())))

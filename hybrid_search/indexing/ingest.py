@@ -17,6 +17,7 @@ from hybrid_search.core.catalog import ProductIn, TagReview, doc_id, product_doc
 from hybrid_search.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hybrid_search.core.photos import MAX_PHOTO_BYTES, PhotoStore, check_url, is_url, open_image
 from hybrid_search.core.settings import Settings
+from hybrid_search.stores.opensearch.catalog_schema import current_schema
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.indices import alias_targets, building_indices
 from hybrid_search.stores.opensearch.products import StoredProduct, get_products, update_guarded, write_documents
@@ -108,16 +109,19 @@ def submit_products(
     photos: Mapping[str, bytes],
     enqueue: Enqueue,
 ) -> Submission:
-    """Validate photos, then write pending documents to every target index and queue them in batches
-    (by document id: a merchant's products are its own, whatever ids other merchants use)."""
+    """Validate the catalog schema's fields and the photos, then write pending documents to every
+    target index and queue them in batches (by document id: a merchant's products are its own,
+    whatever ids other merchants use)."""
+    schema = current_schema(client, settings.products_alias)
+    specs = [schema.specs(p.attributes, f"products[{i}]") for i, p in enumerate(products)]
     photo_bytes = check_photos(products, photos, settings)
     targets = write_targets(client, settings)
     store = PhotoStore(settings.photo_root)
     docs = {
         doc_id(merchant_id, p.product_id): product_document(
-            p, merchant_id, store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None
+            p, merchant_id, store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None, typed
         )
-        for p in products
+        for p, typed in zip(products, specs, strict=True)
     }
     submission = Submission(indices=targets)
     accepted: set[str] = set()

@@ -22,6 +22,7 @@ from hybrid_search.stores.opensearch.indices import (
     install_template,
     products_index_name,
     products_index_version,
+    recorded_schema,
     render_products_template,
     update_meta,
 )
@@ -73,7 +74,7 @@ def build_index(
     """Create the index of ``models`` (marked as being built), copy the live catalog into it as
     pending, keeping the text and photo vectors ``models`` share with the live ones, and queue it all."""
     alias = settings.products_alias
-    install_template(client, alias, render_products_template(settings, alias))
+    install_template(client, alias, render_products_template(settings, alias, recorded_schema(client, alias)))
     target = create_versioned_index(
         client, alias, products_index_version(models.version), activate=False, meta={"models": models.to_meta()}
     )

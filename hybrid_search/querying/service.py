@@ -254,10 +254,14 @@ class SearchService:
         Without Redis the results are not personalised, and ``degraded`` says so. Within a
         ``storefront`` query, its match set counted (``total``) and aggregated (``aggregations``)."""
         started = time.perf_counter()
+        schema = self.understanding.schema.current()
+        facets = schema.facet_paths(request.facets)
         if request.sort:
-            return self._in_request_order(request, photo, storefront, started)
+            return self._in_request_order(
+                request, photo, storefront, started, facets, schema.sort_clauses(request.sort)
+            )
         plan = self.plan(request, photo, storefront)
-        storefront = with_facets(storefront, request.facets, request.tags == "predicted")
+        storefront = with_facets(storefront, facets, request.tags == "predicted")
         profile, understood = plan.profile, plan.understood
         user, degraded = None, {}
         if request.user_id and client is not None:
@@ -394,18 +398,24 @@ class SearchService:
         return passthrough_search(self.client, self.settings.products_alias, body, {}), plan
 
     def _in_request_order(
-        self, request: SearchRequest, photo: bytes | None, storefront: Storefront | None, started: float
+        self,
+        request: SearchRequest,
+        photo: bytes | None,
+        storefront: Storefront | None,
+        started: float,
+        facets: dict[str, str],
+        sort: list[dict[str, str]],
     ) -> SearchResult:
         """/search with ``sort``: the match set in that order, a page of it, as ``search`` answers."""
         start = (request.page - 1) * request.size
         page = {
-            "sort": request.sort_clauses(),
+            "sort": sort,
             "from": start,
             "size": request.size,
             "_source": {"excludes": list(HIDDEN_FIELDS)},
         }
         planned = time.perf_counter()
-        counted = with_facets(storefront, request.facets, request.tags == "predicted") or Storefront()
+        counted = with_facets(storefront, facets, request.tags == "predicted") or Storefront()
         # the page is OpenSearch's to find (deep pages included): the plan need not fit it in a window
         answer, plan = self.in_storefront_order(request.model_copy(update={"page": 1}), counted, page, photo)
         found = answer["hits"]["hits"]

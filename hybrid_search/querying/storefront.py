@@ -5,6 +5,7 @@ facets (a merchant's values and, where asked, the taggers')."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +56,14 @@ def match_set_queries(
     return words + [query for query in vectors if query is not None]
 
 
-def with_facets(storefront: Storefront | None, facets: tuple[str, ...], predicted: bool) -> Storefront | None:
-    """``storefront`` with /search's ``facets`` counted beside its own aggregations (None: nothing to
-    count); with ``predicted``, a tagged attribute's tags are counted too (``facet_counts`` adds them up)."""
+def with_facets(storefront: Storefront | None, facets: Mapping[str, str], predicted: bool) -> Storefront | None:
+    """``storefront`` with /search's ``facets`` (name -> the field it counts: ``CatalogSchema.facet_paths``)
+    counted beside its own aggregations (None: nothing to count); with ``predicted``, a tagged
+    attribute's tags are counted too (``facet_counts`` adds them up)."""
     if not facets:
         return storefront
     where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
-    counted = {f"{FACET}{name}": {"terms": {"field": name, "size": FACET_VALUES}} for name in facets}
+    counted = {f"{FACET}{name}": {"terms": {"field": path, "size": FACET_VALUES}} for name, path in facets.items()}
     if predicted:
         tagged = [name for name in facets if name in TAGGED]
         counted |= {
@@ -78,7 +80,7 @@ def facet_counts(names: tuple[str, ...], aggregations: dict[str, Any]) -> dict[s
         counts: Counter[str] = Counter()
         for key in (f"{FACET}{name}", f"{FACET}{name}{TAGS}"):
             for bucket in aggregations.get(key, {}).get("buckets", []):
-                counts[bucket["key"]] += bucket["doc_count"]
+                counts[bucket.get("key_as_string", bucket["key"])] += bucket["doc_count"]  # a boolean's "true"
         out[name] = [{"value": value, "count": n} for value, n in counts.most_common(FACET_VALUES)]
     return out
 

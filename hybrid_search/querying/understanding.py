@@ -26,6 +26,7 @@ from hybrid_search.querying.legs import QueryInputs, legs_reading
 from hybrid_search.querying.response import elapsed_ms
 from hybrid_search.querying.storefront import Storefront
 from hybrid_search.ranking.profiles import BlendProfile
+from hybrid_search.stores.opensearch.catalog_schema import LiveSchema
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.products import resolve_named
 from hybrid_search.stores.opensearch.queries import WORDS, build_filters
@@ -50,6 +51,7 @@ class QueryUnderstanding:
         self.settings = settings
         self.client = client
         self.models = models
+        self.schema = LiveSchema(client, settings.products_alias, settings.models_poll_s)
         self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
         self._translate = lru_cache(maxsize=settings.query_cache_size)(self._translate_uncached)
 
@@ -170,13 +172,14 @@ class QueryUnderstanding:
         )
         storefront = storefront or Storefront()
         predicted = request.tags == "predicted"
+        fields = self.schema.current().field_filters(request.filter)
         filters = build_filters(
-            request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter, predicted
+            request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter, predicted, fields
         )
         counted = None
         if storefront.post_filter is not None:
             counted = build_filters(
-                request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted
+                request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted, fields
             )
         encode_ms = elapsed_ms(started, time.perf_counter())
         return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted)

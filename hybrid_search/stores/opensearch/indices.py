@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opensearchpy import OpenSearch
 
 from hybrid_search.core.errors import BackendError, InvalidInputError
+from hybrid_search.core.schema import SPECS, CatalogSchema
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import translated_errors
 from hybrid_search.stores.opensearch.profiles import ensure_profiles_index
@@ -29,13 +30,27 @@ def load_template(name: str) -> dict[str, Any]:
     return json.loads((TEMPLATES_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def render_products_template(settings: Settings, alias: str) -> dict[str, Any]:
-    """The products template for indices named ``<alias>-*``, with dimensions and shards from settings."""
+def render_products_template(settings: Settings, alias: str, schema: CatalogSchema | None = None) -> dict[str, Any]:
+    """The products template for indices named ``<alias>-*``, with dimensions and shards from settings,
+    and a catalog schema's declared fields (``specs``), which a new index records in its ``_meta``."""
     body = _with_pattern(load_template("products"), alias, settings)
-    properties = body["template"]["mappings"]["properties"]
+    mappings = body["template"]["mappings"]
+    properties = mappings["properties"]
     for field, dim in settings.vector_dims().items():
         properties[field]["dimension"] = dim
+    if schema is not None:
+        properties[SPECS] = schema.mapping()
+        mappings.setdefault("_meta", {})["catalog_schema"] = schema.to_meta()
     return body
+
+
+def recorded_schema(client: OpenSearch, alias: str) -> CatalogSchema | None:
+    """The catalog schema the index ``alias`` points at records (None: none applied, or no index)."""
+    targets = alias_targets(client, alias)
+    if not targets:
+        return None
+    recorded = index_meta(client, targets[0]).get(targets[0], {}).get("catalog_schema")
+    return CatalogSchema.model_validate(recorded) if recorded else None
 
 
 def render_events_template(settings: Settings, alias: str) -> dict[str, Any]:
@@ -232,7 +247,9 @@ def ensure_indices(client: OpenSearch, settings: Settings, models: ModelSet) -> 
     for alias, body, version, meta in (
         (
             settings.products_alias,
-            render_products_template(settings, settings.products_alias),
+            render_products_template(
+                settings, settings.products_alias, recorded_schema(client, settings.products_alias)
+            ),
             products_index_version(models.version),
             {"models": models.to_meta()},
         ),

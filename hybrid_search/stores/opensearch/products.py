@@ -216,6 +216,15 @@ def iter_product_ids(
             yield hit["_id"]
 
 
+def iter_stored(client: OpenSearch, index: str, fields: Sequence[str]) -> Iterator[StoredProduct]:
+    """Every product of ``index`` with ``fields`` of its source and the sequence number a guarded
+    update needs, streamed."""
+    body = {"query": {"match_all": {}}, "_source": list(fields), "seq_no_primary_term": True}
+    with translated_errors(f"scanning {index}"):
+        for hit in helpers.scan(client, index=index, query=body, size=1000):
+            yield StoredProduct(hit["_id"], hit.get("_source", {}), hit["_seq_no"], hit["_primary_term"])
+
+
 def stale_pending_ids(client: OpenSearch, index: str, older_than_s: float) -> list[str]:
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
     return list(iter_product_ids(client, index, status="pending", updated_before=cutoff))

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hybrid_search.core.catalog import TAGGED, doc_id
+from hybrid_search.core.schema import FieldFilter
 
 BM25_FIELDS = (
     "title^3",
@@ -36,13 +37,21 @@ def build_filters(
     exclude_ids: Sequence[str] = (),
     where: dict[str, Any] | None = None,
     predicted: bool = False,
+    fields: Sequence[FieldFilter] = (),
 ) -> dict[str, Any]:
     """A bool query of term filters (any of the values per field; with ``predicted``, a product that
-    lacks an attribute matches by its tag), a price range, excluded ids, and ``where``: a storefront's
-    own query (checked by the read path's allow-list), as a filter."""
+    lacks an attribute matches by its tag), a price range, the catalog schema's ``fields`` (any of
+    their values, or a range), excluded ids, and ``where``: a storefront's own query (checked by the
+    read path's allow-list), as a filter."""
     clauses: list[dict[str, Any]] = [
         attribute_terms(name, list(values), predicted) for name, values in filters.items() if values
     ]
+    for field in fields:
+        if field.values:
+            clauses.append(attribute_terms(field.path, list(field.values), predicted))
+        else:
+            bounds = {k: v for k, v in (("gte", field.gte), ("lte", field.lte)) if v is not None}
+            clauses.append({"range": {field.path: bounds}})
     price = {k: v for k, v in (("gte", price_min), ("lte", price_max)) if v is not None}
     if price:
         clauses.append({"range": {"price": price}})

@@ -56,10 +56,10 @@ def test_a_post_filter_narrows_the_count_and_the_legs_not_the_aggregations():
 def test_facets_add_the_taggers_values_to_the_merchants_where_tags_are_counted():
     from hybrid_search.querying.storefront import FACET, TAGS, facet_counts, with_facets
 
-    counted = with_facets(None, ("colour", "merchant_id"), predicted=True).aggs
+    counted = with_facets(None, {"colour": "colour", "merchant_id": "merchant_id"}, predicted=True).aggs
     assert counted[f"{FACET}colour{TAGS}"] == {"terms": {"field": "tags.colour.value", "size": 50}}
     assert f"{FACET}merchant_id{TAGS}" not in counted  # no tagger names a merchant
-    assert f"{FACET}colour{TAGS}" not in with_facets(None, ("colour",), predicted=False).aggs
+    assert f"{FACET}colour{TAGS}" not in with_facets(None, {"colour": "colour"}, predicted=False).aggs
     answer = {
         f"{FACET}colour": {"buckets": [{"key": "Black", "doc_count": 5}, {"key": "Red", "doc_count": 1}]},
         f"{FACET}colour{TAGS}": {"buckets": [{"key": "Red", "doc_count": 6}, {"key": "Blue", "doc_count": 2}]},

@@ -1,0 +1,252 @@
+"""A shop's catalog schema: the fields its products have, of which type, and what each is for
+(filtered on, counted as a facet, sorted by), declared by the shop and recorded with the index (pure).
+
+The built-in fields (title, brand, the fashion attributes, price, year...) are the upload format's
+and keep their mappings; a schema gives them roles. Any other field a schema declares is read from a
+product's ``attributes`` and indexed as a real field of its type under ``specs.<name>``, where a
+filter, a facet or a sort can reach it (``attributes`` itself is a flat object: searchable by
+value, but nothing can count or range over it). A schema is versioned when it is applied: a new
+version may add fields and change roles, not change the type a field is mapped as.
+
+``hybrid_search/core/schemas/fashion.json`` is the shared fashion catalog's: it gives the built-in
+fields the roles /search had before schemas (the default where an index records none).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hybrid_search.core.catalog import parse_model
+from hybrid_search.core.errors import InvalidInputError
+
+FieldType = Literal["keyword", "text", "number", "boolean", "date"]
+SPECS = "specs"  # declared fields live in the index as specs.<name>
+FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+# the upload format's own fields and their types: a schema may give them roles, not other types
+BUILT_IN: dict[str, FieldType] = {
+    "title": "text",
+    "description": "text",
+    "brand": "keyword",
+    "category": "keyword",
+    "article_type": "keyword",
+    "colour": "keyword",
+    "gender": "keyword",
+    "usage": "keyword",
+    "season": "keyword",
+    "currency": "keyword",
+    "year": "number",
+    "price": "number",
+}
+# where a built-in field's filters, facets and sorts read it, where not the field itself (the
+# brand is searched as text: its keyword is a sub-field, lower-cased)
+BUILT_IN_PATHS = {"brand": "brand.keyword"}
+# not the shop's fields but every index's: always filterable / sortable
+SYSTEM_FILTERS = ("merchant_id",)
+SYSTEM_SORTS = ("popularity", "created_at", "updated_at")
+RANGED = ("number", "date")
+MAPPINGS: dict[FieldType, dict[str, Any]] = {
+    "keyword": {"type": "keyword", "ignore_above": 256},
+    "text": {"type": "text", "analyzer": "english"},
+    "number": {"type": "double"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "date"},
+}
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+class FieldSpec(BaseModel):
+    """One field: its type and its roles."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: FieldType
+    filterable: bool = False  # /search?filter[name]=a,b (a range lo..hi for a number or a date)
+    facet: bool = False  # /search?facets=name counts its values over the match set
+    sortable: bool = False  # /search?sort=name:desc
+
+    @model_validator(mode="after")
+    def _roles_fit_the_type(self) -> FieldSpec:
+        if self.type == "text":
+            for role in ("filterable", "facet", "sortable"):
+                if getattr(self, role):
+                    raise ValueError(f"a text field is searched, not {role}: declare it a keyword")
+        if self.facet and self.type == "date":
+            raise ValueError("a date is filtered by a range, not counted as a facet")
+        return self
+
+
+class CatalogSchema(BaseModel):
+    """A shop's fields by name (built-in ones with roles, others declared), and its version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    version: int = Field(0, ge=0)  # given when applied: the version the index records
+    fields: dict[str, FieldSpec] = Field(max_length=256)
+
+    @field_validator("fields")
+    @classmethod
+    def _names_and_built_in_types(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        for name, spec in fields.items():
+            if not re.match(FIELD_NAME, name):
+                raise ValueError(f"{name!r}: a field name is 1 to 64 lower-case letters, digits or '_'")
+            if name in (*SYSTEM_FILTERS, *SYSTEM_SORTS, SPECS, "attributes", "tags"):
+                raise ValueError(f"{name!r} is a field every index has: name yours otherwise")
+            if name in BUILT_IN and spec.type != BUILT_IN[name]:
+                raise ValueError(f"{name!r} is built in as {BUILT_IN[name]}, not {spec.type}")
+        return fields
+
+    @classmethod
+    def parse(cls, data: Any) -> CatalogSchema:
+        """``data`` validated; InvalidInputError names the field (``fields.seats.type``)."""
+        return parse_model(cls, data)
+
+    @property
+    def declared(self) -> dict[str, FieldSpec]:
+        """The fields beyond the built-in ones: read from ``attributes``, indexed under ``specs``."""
+        return {name: spec for name, spec in self.fields.items() if name not in BUILT_IN}
+
+    def path(self, name: str) -> str:
+        """Where a field is in the index."""
+        if name in BUILT_IN_PATHS:
+            return BUILT_IN_PATHS[name]
+        return name if name in (*BUILT_IN, *SYSTEM_FILTERS, *SYSTEM_SORTS) else f"{SPECS}.{name}"
+
+    def mapping(self) -> dict[str, Any]:
+        """The ``specs`` object's mapping: one property per declared field."""
+        properties = {name: dict(MAPPINGS[spec.type]) for name, spec in sorted(self.declared.items())}
+        return {"type": "object", "dynamic": False, "properties": properties}
+
+    def to_meta(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def check_mapped(self, mapped: Mapping[str, str]) -> None:
+        """A declared field keeps the type an index already maps it as (``mapped``: name -> OpenSearch
+        type, a field a past version declared included): a mapping cannot change in place."""
+        for name, spec in self.declared.items():
+            if name in mapped and mapped[name] != MAPPINGS[spec.type]["type"]:
+                raise InvalidInputError(
+                    f"fields.{name}.type",
+                    f"the index maps {name} as {mapped[name]}: a field's type cannot change in place "
+                    "(name a new field)",
+                )
+
+    def specs(self, attributes: Mapping[str, str], field_prefix: str) -> dict[str, Any]:
+        """A product's declared fields, typed from its ``attributes``; InvalidInputError names
+        ``<field_prefix>.attributes.<name>`` where a value is not of its field's type."""
+        out: dict[str, Any] = {}
+        for name, spec in self.declared.items():
+            value = attributes.get(name)
+            if value is None or not str(value).strip():
+                continue
+            out[name] = typed(spec.type, str(value).strip(), f"{field_prefix}.attributes.{name}")
+        return out
+
+    def field_filters(self, filters: Mapping[str, Sequence[str]]) -> list[FieldFilter]:
+        """/search's ``filter[name]`` values as filters on the index's fields: any of the values, or
+        for a number or a date one range ``lo..hi`` (either end may be left open)."""
+        out = []
+        for name, values in filters.items():
+            where = f"filter[{name}]"
+            if name in SYSTEM_FILTERS:
+                out.append(FieldFilter(self.path(name), tuple(values)))
+                continue
+            spec = self.fields.get(name)
+            if spec is None or not spec.filterable:
+                raise InvalidInputError(where, f"not a filterable field; filterable: {', '.join(self.filterable)}")
+            ranged = [v for v in values if ".." in v]
+            if ranged and (spec.type not in RANGED or len(values) != 1):
+                raise InvalidInputError(where, "a range lo..hi is one value, for a number or a date")
+            if ranged:
+                low, _, high = ranged[0].partition("..")
+                bounds = [typed(spec.type, v.strip(), where) if v.strip() else None for v in (low, high)]
+                if bounds == [None, None]:
+                    raise InvalidInputError(where, "a range needs one end at least: lo.., ..hi or lo..hi")
+                out.append(FieldFilter(self.path(name), gte=bounds[0], lte=bounds[1]))
+            else:
+                out.append(FieldFilter(self.path(name), tuple(typed(spec.type, v, where) for v in values)))
+        return out
+
+    def facet_paths(self, names: Sequence[str]) -> dict[str, str]:
+        """Facet name -> the field it counts; InvalidInputError names ``facets`` for one that is none."""
+        for name in names:
+            spec = self.fields.get(name)
+            if name not in SYSTEM_FILTERS and (spec is None or not spec.facet):
+                raise InvalidInputError("facets", f"{name!r} is not a facet; facets: {', '.join(self.facets)}")
+        return {name: self.path(name) for name in names}
+
+    def sort_clauses(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        """/search's ``sort`` keys ("price", "price:desc") as OpenSearch reads them (ascending by default)."""
+        clauses = []
+        for key in keys:
+            name, _, order = key.partition(":")
+            spec = self.fields.get(name)
+            if order not in ("", "asc", "desc") or (name not in SYSTEM_SORTS and (spec is None or not spec.sortable)):
+                raise InvalidInputError(
+                    "sort", f"{key!r}: sort by {', '.join(self.sortable)}, each optionally :asc or :desc"
+                )
+            clauses.append({self.path(name): order or "asc"})
+        return clauses
+
+    @property
+    def filterable(self) -> list[str]:
+        return [*(n for n, s in self.fields.items() if s.filterable), *SYSTEM_FILTERS]
+
+    @property
+    def facets(self) -> list[str]:
+        return [*(n for n, s in self.fields.items() if s.facet), *SYSTEM_FILTERS]
+
+    @property
+    def sortable(self) -> list[str]:
+        return [*(n for n, s in self.fields.items() if s.sortable), *SYSTEM_SORTS]
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """A filter on one field of the index: any of ``values``, or the range [gte, lte]."""
+
+    path: str
+    values: tuple[Any, ...] = ()
+    gte: Any = None
+    lte: Any = None
+
+
+def typed(kind: FieldType, value: str, field: str) -> Any:
+    """``value`` (text, as a file or a query string holds it) as a ``kind`` field indexes it."""
+    if kind == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise InvalidInputError(field, f"{value!r} is not a number")
+        return number
+    if kind == "boolean":
+        lowered = value.lower()
+        if lowered not in (*_TRUE, *_FALSE):
+            raise InvalidInputError(field, f"{value!r} is not a boolean (true or false)")
+        return lowered in _TRUE
+    if kind == "date":
+        try:
+            parsed = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInputError(field, f"{value!r} is not a date (YYYY-MM-DD, or ISO 8601 with a time)") from None
+        return parsed.isoformat()
+    return value
+
+
+@cache
+def fashion_schema() -> CatalogSchema:
+    """The shared fashion catalog's schema: the roles /search gave the built-in fields before schemas."""
+    path = Path(__file__).with_name("schemas") / "fashion.json"
+    return CatalogSchema.parse(json.loads(path.read_text(encoding="utf-8")))

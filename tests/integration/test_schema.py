@@ -1,0 +1,205 @@
+"""A catalog schema of another shop's shape, applied through the API: its fields mapped, uploads
+typed by it, and /search filtering, counting and sorting by them, on a real node."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import redis
+
+from hybrid_search.api import create_app
+from hybrid_search.core.settings import Settings
+from hybrid_search.indexing.embedding import embed_products
+from hybrid_search.models.pipeline import EmbeddingPipeline
+from hybrid_search.models.sets import ModelSet
+from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices
+from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.stores.services import Services
+from tests.integration.cleanup import drop_test_indices
+
+ADMIN = {"X-API-Key": "dev-admin-key"}
+MERCHANT = {"X-API-Key": "dev-merchant-key"}  # merchant "demo"
+
+FURNITURE = {
+    "name": "furniture",
+    "fields": {
+        "title": {"type": "text"},
+        "brand": {"type": "keyword", "filterable": True, "facet": True},
+        "material": {"type": "keyword", "filterable": True, "facet": True},
+        "seats": {"type": "number", "filterable": True, "facet": True, "sortable": True},
+        "foldable": {"type": "boolean", "filterable": True, "facet": True},
+    },
+}
+TABLES = [
+    ("t1", "Oak Dining Table", "Nordwood", {"material": "oak", "seats": "6", "foldable": "false", "legs": "4"}),
+    ("t2", "Pine Kitchen Table", "Nordwood", {"material": "pine", "seats": "4", "foldable": "false", "legs": "4"}),
+    ("t3", "Folding Camping Table", "Trailmark", {"material": "aluminium", "seats": "4", "foldable": "true"}),
+    ("t4", "Oak Extending Table", "Eikhof", {"material": "oak", "seats": "8", "foldable": "false", "legs": "6"}),
+    ("t5", "Round Pine Table", "Eikhof", {"material": "pine", "seats": "2", "legs": "one"}),
+]
+
+
+@pytest.fixture(scope="module")
+def shop(service_urls, tmp_path_factory):
+    prefix = f"c{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        opensearch_url=service_urls["opensearch_url"],
+        redis_url=service_urls["redis_url"].rsplit("/", 1)[0] + "/9",  # a queue no worker of another test reads
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        data_dir=tmp_path_factory.mktemp("schema"),
+        device="cpu",
+        models_poll_s=0.2,  # how soon a serving process reads a schema applied elsewhere
+    )
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    yield settings, client, create_app(services=Services.from_settings(settings)).test_client()
+    drop_test_indices(client, settings)
+    redis.Redis.from_url(settings.redis_url).flushdb()  # the load's tasks, queued for no worker
+
+
+def rows(tables=TABLES):
+    return [{"product_id": pid, "title": t, "brand": b, "attributes": a} for pid, t, b, a in tables]
+
+
+def ids(answer):
+    return [h["id"] for h in answer["hits"]]
+
+
+def test_a_shop_declares_its_fields_and_searches_filter_count_and_sort_by_them(shop):
+    settings, client, api = shop
+    alias = settings.products_alias
+    assert api.get("/schema").get_json()["name"] == "fashion"  # none applied: what /search did before
+
+    bad = {**FURNITURE, "fields": {**FURNITURE["fields"], "care": {"type": "text", "facet": True}}}
+    refused = api.put("/schema", json=bad, headers=ADMIN)
+    assert refused.status_code == 400 and refused.get_json()["field"] == "fields.care"
+    assert api.put("/schema", json=FURNITURE, headers=MERCHANT).status_code == 401
+    assert api.get("/schema").get_json()["name"] == "fashion"  # nothing applied
+
+    applied = api.put("/schema", json=FURNITURE, headers=ADMIN)
+    assert applied.status_code == 200, applied.get_json()
+    assert applied.get_json()["schema"]["version"] == 1 and api.get("/schema").get_json()["version"] == 1
+
+    # a value not of its field's type: a 400 naming it, and nothing of the upload written
+    wrong = rows()[:2] + [{"product_id": "t9", "title": "Stool", "attributes": {"seats": "a few"}}]
+    refused = api.post("/products", json=wrong, headers=MERCHANT)
+    assert refused.status_code == 400 and refused.get_json()["field"] == "products[2].attributes.seats"
+    refresh(client, alias)
+    assert status_counts(client, alias) == {}
+
+    assert api.post("/products", json=rows(), headers=MERCHANT).status_code == 202
+    report = embed_products(client, alias, [f"demo/{pid}" for pid, *_ in TABLES], EmbeddingPipeline(settings))
+    assert len(report.ready) == len(TABLES)
+    refresh(client, alias)
+    stored = get_products(client, alias, ["demo/t1"])["demo/t1"].source
+    assert stored["specs"] == {"material": "oak", "seats": 6.0, "foldable": False}
+
+    oak = api.get("/search?q=table&filter[material]=oak&size=10").get_json()
+    assert sorted(ids(oak)) == ["t1", "t4"]
+    four_to_six = api.get("/search?q=table&filter[seats]=4..6&filter[foldable]=false&size=10").get_json()
+    assert sorted(ids(four_to_six)) == ["t1", "t2"]
+    faceted = api.get("/search?q=table&facets=material,foldable,brand&size=10").get_json()
+    assert {f["value"]: f["count"] for f in faceted["facets"]["material"]} == {"oak": 2, "pine": 2, "aluminium": 1}
+    assert {f["value"]: f["count"] for f in faceted["facets"]["foldable"]} == {"false": 3, "true": 1}
+    assert {f["value"]: f["count"] for f in faceted["facets"]["brand"]} == {"Nordwood": 2, "Eikhof": 2, "Trailmark": 1}
+    assert faceted["total"] == 5
+    by_seats = api.get("/search?q=table&sort=seats:desc&size=10").get_json()
+    order = ids(by_seats)  # 8, 6, then the two with 4 (relevance breaks the tie), 2
+    assert order[:2] == ["t4", "t1"] and set(order[2:4]) == {"t2", "t3"} and order[4] == "t5"
+    assert [h["sort"][0] for h in by_seats["hits"]] == [8.0, 6.0, 4.0, 4.0, 2.0]
+    within = api.post("/search", json={"q": "table", "filter": {"material": ["pine"]}, "size": 10}).get_json()
+    assert sorted(ids(within)) == ["t2", "t5"]
+
+    for query, field in (
+        ("filter[legs]=4", "filter[legs]"),  # not declared yet
+        ("filter[seats]=many", "filter[seats]"),
+        ("facets=title", "facets"),
+        ("sort=material", "sort"),
+        ("colour=Black&facets=colour", "facets"),  # the fashion facets are not this shop's
+    ):
+        answer = api.get(f"/search?q=table&{query}")
+        assert answer.status_code == 400 and answer.get_json()["field"] == field, (query, answer.get_json())
+
+
+def test_a_new_version_adds_a_field_to_the_products_already_indexed_and_a_type_stays(shop):
+    settings, client, api = shop
+    alias = settings.products_alias
+    retyped = {**FURNITURE, "fields": {**FURNITURE["fields"], "seats": {"type": "keyword", "facet": True}}}
+    refused = api.put("/schema", json=retyped, headers=ADMIN)
+    assert refused.status_code == 400 and refused.get_json()["field"] == "fields.seats.type"
+
+    with_legs = {**FURNITURE, "fields": {**FURNITURE["fields"], "legs": {"type": "number", "filterable": True}}}
+    applied = api.put("/schema", json=with_legs, headers=ADMIN).get_json()
+    assert applied["schema"]["version"] == 2
+    assert applied["not_of_type"] == {"legs": 1}  # t5's "one" stays in its attributes, not in the field
+    refresh(client, alias)
+    time.sleep(0.3)  # the search service reads the schema again after models_poll_s
+    assert sorted(ids(api.get("/search?q=table&filter[legs]=4").get_json())) == ["t1", "t2"]
+
+    # the next index of the family (a new model version, a reindex) is made with the fields
+    template = client.indices.get_index_template(name=alias)["index_templates"][0]["index_template"]
+    mappings = template["template"]["mappings"]
+    assert mappings["properties"]["specs"]["properties"]["legs"] == {"type": "double"}
+    assert mappings["_meta"]["catalog_schema"]["version"] == 2
+    ensure_indices(client, settings, ModelSet.from_settings(settings))  # a restart keeps them in the template
+    again = client.indices.get_index_template(name=alias)["index_templates"][0]["index_template"]
+    assert again["template"]["mappings"]["properties"]["specs"] == mappings["properties"]["specs"]
+    assert alias_targets(client, alias)
+
+
+def test_load_catalog_checks_a_file_against_its_schema_before_applying_either(shop, tmp_path):
+    """``load-catalog --schema``: a value not of its field's type stops the load before the schema
+    is applied or a row written; a good file applies the schema, then uploads typed products."""
+    import json
+
+    from click.testing import CliRunner
+
+    from hybrid_search.cli import main
+    from hybrid_search.core.errors import InvalidInputError
+    from tests.integration.processes import worker_env
+
+    settings, client, api = shop
+    alias = settings.products_alias
+    before = api.get("/schema").get_json()["version"]
+    schema = {**FURNITURE, "name": "furniture-shop", "fields": {**FURNITURE["fields"], "width_cm": {"type": "number"}}}
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    lines = [
+        "sku,name,maker,specs.material,specs.seats,specs.width_cm",
+        "b1,Beech Bench,Eikhof,beech,3,140",
+        "b2,Garden Bench,Trailmark,teak,three,120",
+    ]
+    (tmp_path / "products.csv").write_text("\n".join(lines) + "\n")
+    maps = [
+        "product_id=sku",
+        "title=name",
+        "brand=maker",
+        *(f"attributes.{f}=specs.{f}" for f in ("material", "seats", "width_cm")),
+    ]
+    args = [
+        "load-catalog",
+        str(tmp_path),
+        "--schema",
+        str(tmp_path / "schema.json"),
+        "--no-wait",
+        *(f"--map={m}" for m in maps),
+    ]
+    env = {k: v for k, v in worker_env(settings).items() if k.startswith("HYBRID_SEARCH_")}
+
+    refused = CliRunner().invoke(main, args, env=env)
+    assert isinstance(refused.exception, InvalidInputError), refused.output
+    assert refused.exception.field == "products.csv[1].attributes.seats"
+    assert api.get("/schema").get_json()["version"] == before  # not applied
+    refresh(client, alias)
+    assert get_products(client, alias, ["demo/b1", "catalog/b1"]) == {}
+
+    (tmp_path / "products.csv").write_text("\n".join(lines).replace("three", "3") + "\n")
+    loaded = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    assert loaded.exit_code == 0, loaded.output
+    assert f"catalog schema furniture-shop applied as version {before + 1}" in loaded.output
+    stored = get_products(client, alias, ["catalog/b2"])["catalog/b2"].source
+    assert stored["specs"] == {"material": "teak", "seats": 3.0, "width_cm": 120.0}
+    assert stored["status"] == "pending"  # queued for the workers

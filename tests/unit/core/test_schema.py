@@ -1,0 +1,144 @@
+import pytest
+
+from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.core.schema import CatalogSchema, FieldFilter, fashion_schema
+
+FURNITURE = {
+    "name": "furniture",
+    "fields": {
+        "title": {"type": "text"},
+        "brand": {"type": "keyword", "filterable": True, "facet": True},
+        "price": {"type": "number", "filterable": True, "sortable": True},
+        "material": {"type": "keyword", "filterable": True, "facet": True},
+        "seats": {"type": "number", "filterable": True, "facet": True, "sortable": True},
+        "foldable": {"type": "boolean", "filterable": True, "facet": True},
+        "released": {"type": "date", "filterable": True, "sortable": True},
+        "care": {"type": "text"},
+    },
+}
+
+
+@pytest.fixture
+def furniture() -> CatalogSchema:
+    return CatalogSchema.parse(FURNITURE)
+
+
+def test_declared_fields_are_mapped_under_specs_and_built_in_ones_keep_their_place(furniture):
+    assert set(furniture.declared) == {"material", "seats", "foldable", "released", "care"}
+    assert furniture.path("colour") == "colour" and furniture.path("seats") == "specs.seats"
+    assert furniture.path("brand") == "brand.keyword"  # searched as text; filtered and counted by its keyword
+    assert furniture.path("merchant_id") == "merchant_id"
+    mapping = furniture.mapping()
+    assert mapping["dynamic"] is False  # a field no version declares is kept in _source, not mapped
+    assert mapping["properties"]["seats"] == {"type": "double"}
+    assert mapping["properties"]["released"] == {"type": "date"}
+    assert mapping["properties"]["care"]["type"] == "text"
+
+
+def test_a_products_attributes_are_typed_by_its_schema(furniture):
+    attributes = {"material": "oak", "seats": "6", "foldable": "Yes", "released": "2024-03-01", "colour": "x"}
+    assert furniture.specs(attributes, "products[0]") == {
+        "material": "oak",
+        "seats": 6.0,
+        "foldable": True,
+        "released": "2024-03-01",
+    }
+    assert furniture.specs({"seats": " "}, "products[0]") == {}  # blank: no value
+
+
+@pytest.mark.parametrize(
+    ("attributes", "field"),
+    [
+        ({"seats": "six"}, "products[3].attributes.seats"),
+        ({"seats": "inf"}, "products[3].attributes.seats"),
+        ({"foldable": "maybe"}, "products[3].attributes.foldable"),
+        ({"released": "March 2024"}, "products[3].attributes.released"),
+    ],
+)
+def test_a_value_not_of_its_type_is_named(furniture, attributes, field):
+    with pytest.raises(InvalidInputError) as info:
+        furniture.specs(attributes, "products[3]")
+    assert info.value.field == field
+
+
+def test_filters_are_any_of_the_values_or_a_range(furniture):
+    filters = furniture.field_filters({"material": ["oak", "pine"], "seats": ["4..8"], "released": ["2024-01-01.."]})
+    assert filters == [
+        FieldFilter("specs.material", ("oak", "pine")),
+        FieldFilter("specs.seats", gte=4.0, lte=8.0),
+        FieldFilter("specs.released", gte="2024-01-01"),
+    ]
+    assert furniture.field_filters({"foldable": ["false"]}) == [FieldFilter("specs.foldable", (False,))]
+    assert furniture.field_filters({"merchant_id": ["m1"]}) == [FieldFilter("merchant_id", ("m1",))]
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"care": ["gentle"]}, "not a filterable field"),
+        ({"colour": ["red"]}, "not a filterable field"),
+        ({"material": ["a..b"]}, "for a number or a date"),
+        ({"seats": ["1..2", "3..4"]}, "one value"),
+        ({"seats": [".."]}, "one end at least"),
+        ({"seats": ["two"]}, "not a number"),
+    ],
+)
+def test_a_bad_filter_names_its_parameter(furniture, filters, message):
+    with pytest.raises(InvalidInputError, match=message) as info:
+        furniture.field_filters(filters)
+    assert info.value.field == f"filter[{next(iter(filters))}]"
+
+
+def test_facets_and_sorts_follow_the_roles(furniture):
+    assert furniture.facet_paths(["material", "brand", "merchant_id"]) == {
+        "material": "specs.material",
+        "brand": "brand.keyword",
+        "merchant_id": "merchant_id",
+    }
+    with pytest.raises(InvalidInputError, match="'care' is not a facet") as info:
+        furniture.facet_paths(["care"])
+    assert info.value.field == "facets"
+    assert furniture.sort_clauses(["seats:desc", "price", "created_at"]) == [
+        {"specs.seats": "desc"},
+        {"price": "asc"},
+        {"created_at": "asc"},
+    ]
+    for bad in ("material", "seats:up", "colour"):
+        with pytest.raises(InvalidInputError) as info:
+            furniture.sort_clauses([bad])
+        assert info.value.field == "sort"
+
+
+def test_the_fashion_schema_gives_search_the_roles_it_had():
+    fashion = fashion_schema()
+    assert fashion.declared == {}
+    assert sorted(fashion.facets) == sorted(["article_type", "category", "colour", "gender", "usage", "merchant_id"])
+    assert sorted(fashion.sortable) == sorted(["price", "year", "popularity", "created_at", "updated_at"])
+    assert sorted(fashion.filterable) == sorted([*fashion.facets, "price"])
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": "has space"}, "name"),
+        ({"fields": {"Seats": {"type": "number"}}}, "fields"),
+        ({"fields": {"seats": {"type": "integer"}}}, "fields.seats.type"),
+        ({"fields": {"care": {"type": "text", "facet": True}}}, "fields.care"),
+        ({"fields": {"released": {"type": "date", "facet": True}}}, "fields.released"),
+        ({"fields": {"price": {"type": "keyword"}}}, "fields"),
+        ({"fields": {"merchant_id": {"type": "keyword"}}}, "fields"),
+        ({"fields": {"seats": {"type": "number", "searchable": True}}}, "fields.seats.searchable"),
+        ({"fields": {}, "extra": 1}, "extra"),
+    ],
+)
+def test_a_bad_schema_names_its_field(change, field):
+    with pytest.raises(InvalidInputError) as info:
+        CatalogSchema.parse({**FURNITURE, **change})
+    assert info.value.field == field
+
+
+def test_a_field_keeps_the_type_an_index_maps_it_as(furniture):
+    furniture.check_mapped({"seats": "double", "material": "keyword", "gone": "long"})
+    with pytest.raises(InvalidInputError, match="maps seats as keyword") as info:
+        furniture.check_mapped({"seats": "keyword"})
+    assert info.value.field == "fields.seats.type"
