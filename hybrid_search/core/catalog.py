@@ -142,10 +142,15 @@ def content_hash(product: ProductIn, image_hash: str | None) -> str:
 
 
 def product_document(
-    product: ProductIn, merchant_id: str, image_hash: str | None, specs: dict[str, Any] | None = None
+    product: ProductIn,
+    merchant_id: str,
+    image_hash: str | None,
+    specs: dict[str, Any] | None = None,
+    specs_text: str = "",
 ) -> dict[str, Any]:
     """The pending OpenSearch document for ``product`` (vectors come later, from a worker), with its
-    catalog schema's declared fields typed (``specs``: ``CatalogSchema.specs``)."""
+    catalog schema's declared fields typed (``specs``: ``CatalogSchema.specs``) and the searchable
+    ones' values (``specs_text``: ``CatalogSchema.search_text``)."""
     now = datetime.now(UTC).isoformat()
     fields = product.model_dump(exclude={"image", "category_path"}, exclude_none=True)
     doc: dict[str, Any] = {key: value for key, value in fields.items() if value not in ("", {})}
@@ -165,14 +170,17 @@ def product_document(
         doc["image_path"] = product.image  # the worker that embeds it fetches it and sets image_hash
     if specs:
         doc["specs"] = specs
+    if specs_text:
+        doc["specs_text"] = specs_text
     return doc
 
 
 def embedding_text(doc: dict[str, Any]) -> str:
-    """What the text encoder reads for a product: the title, then its attribute values."""
+    """What the text encoder reads for a product: the title, then its attribute values (and its
+    catalog schema's searchable ones)."""
     attributes = [doc.get(key, "") for key in ("brand", "article_type", "colour", "gender", "usage", "season")]
     category = doc.get("category_path", "").replace(" > ", " ")
-    tail = " ".join(part for part in [*attributes, category] if part)
+    tail = " ".join(part for part in [*attributes, category, doc.get("specs_text", "")] if part)
     description = doc.get("description", "")
     return ". ".join(part for part in (doc["title"], tail, description) if part)
 

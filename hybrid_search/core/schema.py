@@ -31,6 +31,8 @@ from hybrid_search.core.errors import InvalidInputError
 
 FieldType = Literal["keyword", "text", "number", "boolean", "date"]
 SPECS = "specs"  # declared fields live in the index as specs.<name>
+SPECS_TEXT = "specs_text"  # the searchable ones' values, as one text field BM25 and the text encoder read
+SPECS_TEXT_MAPPING = {"type": "text", "analyzer": "english", "fields": {"zh": {"type": "text", "analyzer": "cjk"}}}
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 # the upload format's own fields and their types: a schema may give them roles, not other types
 BUILT_IN: dict[str, FieldType] = {
@@ -70,6 +72,9 @@ class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: FieldType
+    # a declared keyword or text field's values are searched by BM25 (specs_text, English and CJK
+    # analysis) and read by the text encoder; the built-in fields are searched as they always were
+    searchable: bool = False
     filterable: bool = False  # /search?filter[name]=a,b (a range lo..hi for a number or a date)
     facet: bool = False  # /search?facets=name counts its values over the match set
     sortable: bool = False  # /search?sort=name:desc
@@ -82,6 +87,8 @@ class FieldSpec(BaseModel):
                     raise ValueError(f"a text field is searched, not {role}: declare it a keyword")
         if self.facet and self.type == "date":
             raise ValueError("a date is filtered by a range, not counted as a facet")
+        if self.searchable and self.type not in ("keyword", "text"):
+            raise ValueError(f"a {self.type} is filtered, not searched by its words: declare it a keyword or text")
         return self
 
 
@@ -100,7 +107,7 @@ class CatalogSchema(BaseModel):
         for name, spec in fields.items():
             if not re.match(FIELD_NAME, name):
                 raise ValueError(f"{name!r}: a field name is 1 to 64 lower-case letters, digits or '_'")
-            if name in (*SYSTEM_FILTERS, *SYSTEM_SORTS, SPECS, "attributes", "tags"):
+            if name in (*SYSTEM_FILTERS, *SYSTEM_SORTS, SPECS, SPECS_TEXT, "attributes", "tags"):
                 raise ValueError(f"{name!r} is a field every index has: name yours otherwise")
             if name in BUILT_IN and spec.type != BUILT_IN[name]:
                 raise ValueError(f"{name!r} is built in as {BUILT_IN[name]}, not {spec.type}")
@@ -126,6 +133,10 @@ class CatalogSchema(BaseModel):
         """The ``specs`` object's mapping: one property per declared field."""
         properties = {name: dict(MAPPINGS[spec.type]) for name, spec in sorted(self.declared.items())}
         return {"type": "object", "dynamic": False, "properties": properties}
+
+    def search_text(self, specs: Mapping[str, Any]) -> str:
+        """The values of a product's searchable declared fields (``specs``), in the schema's order."""
+        return " ".join(str(specs[n]) for n, spec in self.declared.items() if spec.searchable and n in specs)
 
     def to_meta(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

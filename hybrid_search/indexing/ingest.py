@@ -119,7 +119,11 @@ def submit_products(
     store = PhotoStore(settings.photo_root)
     docs = {
         doc_id(merchant_id, p.product_id): product_document(
-            p, merchant_id, store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None, typed
+            p,
+            merchant_id,
+            store.put(photo_bytes[p.product_id]) if p.product_id in photo_bytes else None,
+            typed,
+            schema.search_text(typed),
         )
         for p, typed in zip(products, specs, strict=True)
     }

@@ -28,7 +28,7 @@ FURNITURE = {
     "fields": {
         "title": {"type": "text"},
         "brand": {"type": "keyword", "filterable": True, "facet": True},
-        "material": {"type": "keyword", "filterable": True, "facet": True},
+        "material": {"type": "keyword", "searchable": True, "filterable": True, "facet": True},
         "seats": {"type": "number", "filterable": True, "facet": True, "sortable": True},
         "foldable": {"type": "boolean", "filterable": True, "facet": True},
     },
@@ -97,6 +97,9 @@ def test_a_shop_declares_its_fields_and_searches_filter_count_and_sort_by_them(s
     refresh(client, alias)
     stored = get_products(client, alias, ["demo/t1"])["demo/t1"].source
     assert stored["specs"] == {"material": "oak", "seats": 6.0, "foldable": False}
+    assert stored["specs_text"] == "oak"  # material is searchable
+    # no title says aluminium: the searchable field finds it (BM25), and the text encoder read it
+    assert ids(api.get("/search?q=aluminium&size=3").get_json())[0] == "t3"
 
     oak = api.get("/search?q=table&filter[material]=oak&size=10").get_json()
     assert sorted(ids(oak)) == ["t1", "t4"]

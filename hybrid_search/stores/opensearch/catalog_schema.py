@@ -15,7 +15,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from hybrid_search.core.errors import ConflictError, InvalidInputError
-from hybrid_search.core.schema import SPECS, CatalogSchema, fashion_schema
+from hybrid_search.core.schema import SPECS, SPECS_TEXT, SPECS_TEXT_MAPPING, CatalogSchema, fashion_schema
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import translated_errors
 from hybrid_search.stores.opensearch.indices import (
@@ -60,7 +60,8 @@ def apply_schema(client: OpenSearch, settings: Settings, schema: CatalogSchema) 
     recorded = schema.model_copy(update={"version": (current.version if current else 0) + 1})
     for index in indices:
         with translated_errors(f"mapping the catalog schema's fields on {index}"):
-            client.indices.put_mapping(index=index, body={"properties": {SPECS: recorded.mapping()}})
+            properties = {SPECS: recorded.mapping(), SPECS_TEXT: SPECS_TEXT_MAPPING}
+            client.indices.put_mapping(index=index, body={"properties": properties})
         update_meta(client, index, {"catalog_schema": recorded.to_meta()})
     install_template(client, alias, render_products_template(settings, alias, recorded))
     products, not_of_type = 0, Counter()
@@ -74,7 +75,7 @@ def _fill_specs(client: OpenSearch, index: str, schema: CatalogSchema, batch: in
     """Declared fields typed from every product's ``attributes`` where they differ from its ``specs``."""
     updates: list[tuple[StoredProduct, dict[str, Any]]] = []
     filled, not_of_type = 0, Counter()
-    for stored in iter_stored(client, index, ["attributes", SPECS]):
+    for stored in iter_stored(client, index, ["attributes", SPECS, SPECS_TEXT]):
         attributes = stored.source.get("attributes") or {}
         specs = {}
         for name in schema.declared:
@@ -83,8 +84,10 @@ def _fill_specs(client: OpenSearch, index: str, schema: CatalogSchema, batch: in
             except InvalidInputError:
                 not_of_type[name] += 1
         filled += bool(specs)
-        if specs and specs != {k: v for k, v in (stored.source.get(SPECS) or {}).items() if k in specs}:
-            updates.append((stored, {SPECS: specs}))
+        text = schema.search_text(specs)
+        changed = specs != {k: v for k, v in (stored.source.get(SPECS) or {}).items() if k in specs}
+        if changed or text != (stored.source.get(SPECS_TEXT) or ""):
+            updates.append((stored, {SPECS: specs, SPECS_TEXT: text or None}))
         if len(updates) >= batch:
             update_guarded(client, index, updates)
             updates = []

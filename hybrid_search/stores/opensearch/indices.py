@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opensearchpy import OpenSearch
 
 from hybrid_search.core.errors import BackendError, InvalidInputError
-from hybrid_search.core.schema import SPECS, CatalogSchema
+from hybrid_search.core.schema import SPECS, SPECS_TEXT, SPECS_TEXT_MAPPING, CatalogSchema
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import translated_errors
 from hybrid_search.stores.opensearch.profiles import ensure_profiles_index
@@ -40,6 +40,7 @@ def render_products_template(settings: Settings, alias: str, schema: CatalogSche
         properties[field]["dimension"] = dim
     if schema is not None:
         properties[SPECS] = schema.mapping()
+        properties[SPECS_TEXT] = SPECS_TEXT_MAPPING
         mappings.setdefault("_meta", {})["catalog_schema"] = schema.to_meta()
     return body
 

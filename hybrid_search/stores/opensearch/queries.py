@@ -17,6 +17,8 @@ BM25_FIELDS = (
     "category_path.zh",
     "description",
     "description.zh",
+    "specs_text",  # a catalog schema's searchable fields (core/schema.py); none in the fashion schema
+    "specs_text.zh",
 )
 SOURCE_EXCLUDES = ["text_vector", "image_vector", "fused_vector", "behaviour_vector"]
 # what no storefront is shown: the vectors, and the indexing pipeline's bookkeeping (the admin sees them)

@@ -9,11 +9,11 @@ FURNITURE = {
         "title": {"type": "text"},
         "brand": {"type": "keyword", "filterable": True, "facet": True},
         "price": {"type": "number", "filterable": True, "sortable": True},
-        "material": {"type": "keyword", "filterable": True, "facet": True},
+        "material": {"type": "keyword", "searchable": True, "filterable": True, "facet": True},
         "seats": {"type": "number", "filterable": True, "facet": True, "sortable": True},
         "foldable": {"type": "boolean", "filterable": True, "facet": True},
         "released": {"type": "date", "filterable": True, "sortable": True},
-        "care": {"type": "text"},
+        "care": {"type": "text", "searchable": True},
     },
 }
 
@@ -127,7 +127,7 @@ def test_the_fashion_schema_gives_search_the_roles_it_had():
         ({"fields": {"released": {"type": "date", "facet": True}}}, "fields.released"),
         ({"fields": {"price": {"type": "keyword"}}}, "fields"),
         ({"fields": {"merchant_id": {"type": "keyword"}}}, "fields"),
-        ({"fields": {"seats": {"type": "number", "searchable": True}}}, "fields.seats.searchable"),
+        ({"fields": {"seats": {"type": "number", "boost": 2}}}, "fields.seats.boost"),
         ({"fields": {}, "extra": 1}, "extra"),
     ],
 )
@@ -142,3 +142,11 @@ def test_a_field_keeps_the_type_an_index_maps_it_as(furniture):
     with pytest.raises(InvalidInputError, match="maps seats as keyword") as info:
         furniture.check_mapped({"seats": "keyword"})
     assert info.value.field == "fields.seats.type"
+
+
+def test_searchable_fields_give_a_products_search_text(furniture):
+    specs = furniture.specs({"care": "wipe with a damp cloth", "material": "oak", "seats": "4"}, "p")
+    assert furniture.search_text(specs) == "oak wipe with a damp cloth"  # in the schema's order; numbers are filtered
+    with pytest.raises(InvalidInputError, match="filtered, not searched") as info:
+        CatalogSchema.parse({**FURNITURE, "fields": {"seats": {"type": "number", "searchable": True}}})
+    assert info.value.field == "fields.seats"
