@@ -24,12 +24,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hybrid_search.core.catalog import parse_model
+from hybrid_search.core.catalog import ProductIn, parse_model
 from hybrid_search.core.errors import InvalidInputError
 
 FieldType = Literal["keyword", "text", "number", "boolean", "date"]
+# the built-in attributes the query's attribute heads read (and the taggers tag)
+Understood = Literal["article_type", "colour", "gender", "usage", "season"]
 SPECS = "specs"  # declared fields live in the index as specs.<name>
 SPECS_TEXT = "specs_text"  # the searchable ones' values, as one text field BM25 and the text encoder read
 SPECS_TEXT_MAPPING = {"type": "text", "analyzer": "english", "fields": {"zh": {"type": "text", "analyzer": "cjk"}}}
@@ -75,6 +77,10 @@ class FieldSpec(BaseModel):
     # a declared keyword or text field's values are searched by BM25 (specs_text, English and CJK
     # analysis) and read by the text encoder; the built-in fields are searched as they always were
     searchable: bool = False
+    # the built-in attribute a shop's own field is (its "kind" is the product's type): stored there,
+    # so the attribute heads, the lexicon, the taggers and the embedding read it, and filtered,
+    # counted and sorted under the shop's name
+    understood_as: Understood | None = None
     filterable: bool = False  # /search?filter[name]=a,b (a range lo..hi for a number or a date)
     facet: bool = False  # /search?facets=name counts its values over the match set
     sortable: bool = False  # /search?sort=name:desc
@@ -87,6 +93,8 @@ class FieldSpec(BaseModel):
                     raise ValueError(f"a text field is searched, not {role}: declare it a keyword")
         if self.facet and self.type == "date":
             raise ValueError("a date is filtered by a range, not counted as a facet")
+        if self.understood_as and (self.type != "keyword" or self.searchable):
+            raise ValueError(f"a field understood as {self.understood_as} is a keyword, searched as the attribute is")
         if self.searchable and self.type not in ("keyword", "text"):
             raise ValueError(f"a {self.type} is filtered, not searched by its words: declare it a keyword or text")
         return self
@@ -111,6 +119,15 @@ class CatalogSchema(BaseModel):
                 raise ValueError(f"{name!r} is a field every index has: name yours otherwise")
             if name in BUILT_IN and spec.type != BUILT_IN[name]:
                 raise ValueError(f"{name!r} is built in as {BUILT_IN[name]}, not {spec.type}")
+            if name in BUILT_IN and spec.understood_as:
+                raise ValueError(f"{name!r} is built in: only a field of the shop's own is understood as another")
+        slots: dict[str, str] = {}
+        for name, spec in fields.items():
+            if spec.understood_as:
+                if spec.understood_as in fields or spec.understood_as in slots:
+                    taken = slots.get(spec.understood_as, spec.understood_as)
+                    raise ValueError(f"{name!r} and {taken!r} both name the product's {spec.understood_as}")
+                slots[spec.understood_as] = name
         return fields
 
     @classmethod
@@ -120,11 +137,37 @@ class CatalogSchema(BaseModel):
 
     @property
     def declared(self) -> dict[str, FieldSpec]:
-        """The fields beyond the built-in ones: read from ``attributes``, indexed under ``specs``."""
-        return {name: spec for name, spec in self.fields.items() if name not in BUILT_IN}
+        """The fields beyond the built-in ones: read from ``attributes``, indexed under ``specs``
+        (those understood as a built-in attribute are stored there instead)."""
+        return {n: spec for n, spec in self.fields.items() if n not in BUILT_IN and not spec.understood_as}
+
+    def understood(self, attributes: Mapping[str, str]) -> dict[str, str]:
+        """The built-in attributes a product's own fields give (``{"article_type": <its kind>}``)."""
+        return {
+            spec.understood_as: str(attributes[name]).strip()
+            for name, spec in self.fields.items()
+            if spec.understood_as and str(attributes.get(name) or "").strip()
+        }
+
+    def with_understood(self, product: ProductIn, field_prefix: str) -> ProductIn:
+        """``product`` with the built-in attributes its own fields give, where it lacks them;
+        InvalidInputError names ``<field_prefix>.attributes.<field>`` for a value the attribute refuses."""
+        given = {slot: v for slot, v in self.understood(product.attributes).items() if not getattr(product, slot)}
+        if not given:
+            return product
+        named = {spec.understood_as: name for name, spec in self.fields.items() if spec.understood_as}
+        for slot, value in given.items():
+            try:
+                ProductIn.model_validate({**product.model_dump(), slot: value})
+            except ValidationError as exc:
+                raise InvalidInputError(f"{field_prefix}.attributes.{named[slot]}", exc.errors()[0]["msg"]) from None
+        return product.model_copy(update=given)
 
     def path(self, name: str) -> str:
         """Where a field is in the index."""
+        spec = self.fields.get(name)
+        if spec is not None and spec.understood_as:
+            name = spec.understood_as
         if name in BUILT_IN_PATHS:
             return BUILT_IN_PATHS[name]
         return name if name in (*BUILT_IN, *SYSTEM_FILTERS, *SYSTEM_SORTS) else f"{SPECS}.{name}"

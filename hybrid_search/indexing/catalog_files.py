@@ -100,6 +100,7 @@ def read_catalog(
         _check_sources(field_map, rows, path.name)
     products = parse_products([_mapped(field_map, row, path.name, i) for i, row in enumerate(rows)], path.name)
     if schema is not None:
+        products = [schema.with_understood(p, f"{path.name}[{i}]") for i, p in enumerate(products)]
         for i, product in enumerate(products):
             schema.specs(product.attributes, f"{path.name}[{i}]")
     check_photos(products, {}, settings.model_copy(update={"import_dir": path.parent}), path.name, keep=False)

@@ -113,6 +113,7 @@ def submit_products(
     target index and queue them in batches (by document id: a merchant's products are its own,
     whatever ids other merchants use)."""
     schema = current_schema(client, settings.products_alias)
+    products = [schema.with_understood(p, f"products[{i}]") for i, p in enumerate(products)]
     specs = [schema.specs(p.attributes, f"products[{i}]") for i, p in enumerate(products)]
     photo_bytes = check_photos(products, photos, settings)
     targets = write_targets(client, settings)

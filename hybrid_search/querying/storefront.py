@@ -65,9 +65,10 @@ def with_facets(storefront: Storefront | None, facets: Mapping[str, str], predic
     where, aggs = (storefront.where, storefront.aggs or {}) if storefront is not None else (None, {})
     counted = {f"{FACET}{name}": {"terms": {"field": path, "size": FACET_VALUES}} for name, path in facets.items()}
     if predicted:
-        tagged = [name for name in facets if name in TAGGED]
+        tagged = {name: path for name, path in facets.items() if path in TAGGED}
         counted |= {
-            f"{FACET}{name}{TAGS}": {"terms": {"field": f"tags.{name}.value", "size": FACET_VALUES}} for name in tagged
+            f"{FACET}{name}{TAGS}": {"terms": {"field": f"tags.{path}.value", "size": FACET_VALUES}}
+            for name, path in tagged.items()
         }
     return Storefront(where, aggs | counted)
 

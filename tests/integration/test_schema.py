@@ -206,3 +206,60 @@ def test_load_catalog_checks_a_file_against_its_schema_before_applying_either(sh
     stored = get_products(client, alias, ["catalog/b2"])["catalog/b2"].source
     assert stored["specs"] == {"material": "teak", "seats": 3.0, "width_cm": 120.0}
     assert stored["status"] == "pending"  # queued for the workers
+
+
+def test_a_marketplace_names_the_built_in_attributes_its_own_way(service_urls, tmp_path_factory):
+    """Fashion products as a marketplace describes them: its "kind" and "color" are the product's
+    type and colour (stored there: the heads, the lexicon and the embedding read them), filtered and
+    counted under its own names."""
+    from tests.data import fashion_rows
+
+    prefix = f"m{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        **service_urls,
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        data_dir=tmp_path_factory.mktemp("marketplace"),
+        device="cpu",
+    )
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    api = create_app(services=Services.from_settings(settings)).test_client()
+    try:
+        schema = {
+            "name": "marketplace",
+            "fields": {
+                "kind": {"type": "keyword", "understood_as": "article_type", "filterable": True, "facet": True},
+                "color": {"type": "keyword", "understood_as": "colour", "filterable": True, "facet": True},
+                "audience": {"type": "keyword", "understood_as": "gender", "filterable": True},
+            },
+        }
+        assert api.put("/schema", json=schema, headers=ADMIN).status_code == 200
+        picked = [r for r in fashion_rows() if r["article_type"] in ("Backpacks", "Watches")][:12]
+        rows = [
+            {
+                "product_id": f"mp-{r['id']}",
+                "title": r["title"],
+                "attributes": {"kind": r["article_type"], "color": r["colour"], "audience": r["gender"]},
+            }
+            for r in picked
+        ]
+        assert api.post("/products", json=rows, headers=MERCHANT).status_code == 202
+        report = embed_products(
+            client, settings.products_alias, [f"demo/{r['product_id']}" for r in rows], EmbeddingPipeline(settings)
+        )
+        assert len(report.ready) == len(rows)
+        refresh(client, settings.products_alias)
+        stored = get_products(client, settings.products_alias, [f"demo/{rows[0]['product_id']}"])
+        source = next(iter(stored.values())).source
+        assert (source["article_type"], source["colour"]) == (picked[0]["article_type"], picked[0]["colour"])
+        assert "specs" not in source
+
+        backpacks = api.get("/search?q=bag&filter[kind]=Backpacks&facets=kind,color&size=20").get_json()
+        expected = {f"mp-{r['id']}" for r in picked if r["article_type"] == "Backpacks"}
+        assert set(ids(backpacks)) == expected
+        assert backpacks["facets"]["kind"] == [{"value": "Backpacks", "count": len(expected)}]
+        colours = {r["colour"] for r in picked if r["article_type"] == "Backpacks"}
+        assert {f["value"] for f in backpacks["facets"]["color"]} == colours
+    finally:
+        drop_test_indices(client, settings)

@@ -150,3 +150,54 @@ def test_searchable_fields_give_a_products_search_text(furniture):
     with pytest.raises(InvalidInputError, match="filtered, not searched") as info:
         CatalogSchema.parse({**FURNITURE, "fields": {"seats": {"type": "number", "searchable": True}}})
     assert info.value.field == "fields.seats"
+
+
+MARKETPLACE = {
+    "name": "marketplace",
+    "fields": {
+        "kind": {"type": "keyword", "understood_as": "article_type", "filterable": True, "facet": True},
+        "color": {"type": "keyword", "understood_as": "colour", "filterable": True, "facet": True},
+        "material": {"type": "keyword", "searchable": True, "filterable": True},
+    },
+}
+
+
+def test_a_shops_own_field_understood_as_a_built_in_attribute_is_stored_there():
+    from hybrid_search.core.catalog import parse_products
+
+    schema = CatalogSchema.parse(MARKETPLACE)
+    assert set(schema.declared) == {"material"}  # kind and color live in article_type and colour
+    assert schema.path("kind") == "article_type" and schema.facet_paths(["color"]) == {"color": "colour"}
+    assert schema.field_filters({"kind": ["Tshirts"]}) == [FieldFilter("article_type", ("Tshirts",))]
+    (product,) = parse_products(
+        [{"product_id": "p", "title": "Tee", "attributes": {"kind": "Tshirts", "color": "Red"}}]
+    )
+    understood = schema.with_understood(product, "products[0]")
+    assert (understood.article_type, understood.colour) == ("Tshirts", "Red")
+    (own,) = parse_products([{"product_id": "p", "title": "Tee", "colour": "Blue", "attributes": {"color": "Red"}}])
+    assert schema.with_understood(own, "products[0]").colour == "Blue"  # the product's own value stands
+    (long,) = parse_products([{"product_id": "p", "title": "Tee", "attributes": {"color": "x" * 100}}])
+    with pytest.raises(InvalidInputError) as info:
+        schema.with_understood(long, "products[4]")
+    assert info.value.field == "products[4].attributes.color"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": {"type": "number", "understood_as": "article_type"}}, "is a keyword"),
+        ({"kind": {"type": "keyword", "understood_as": "brand"}}, "understood_as"),
+        ({"colour": {"type": "keyword", "understood_as": "gender"}}, "only a field of the shop's own"),
+        (
+            {
+                "kind": {"type": "keyword", "understood_as": "article_type"},
+                "type": {"type": "keyword", "understood_as": "article_type"},
+            },
+            "both name the product's article_type",
+        ),
+        ({"kind": {"type": "keyword", "understood_as": "article_type"}, "article_type": {"type": "keyword"}}, "both"),
+    ],
+)
+def test_one_field_per_understood_attribute(fields, message):
+    with pytest.raises(InvalidInputError, match=message):
+        CatalogSchema.parse({"name": "m", "fields": fields})
