@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Response, current_app, redirect, url_for
 
 from hybrid_search.api.console import console
 from hybrid_search.api.console.keys import page
-from hybrid_search.api.search import request_fields, search_for_caller
+from hybrid_search.api.search import request_fields, search_for_caller, search_service
 from hybrid_search.core.catalog import whole
 from hybrid_search.core.errors import HybridSearchError
+from hybrid_search.core.schema import SYSTEM_FILTERS, CatalogSchema
 from hybrid_search.stores.redis.query_photos import QueryPhotos
 from hybrid_search.stores.services import Services
 
-FACETS = ("article_type", "colour", "gender", "usage")
+FACETS = 6  # the catalog schema's first facet fields the page shows
 PAGE = 24
 COMPARED = 100  # the shopper's anonymous ranking a personalised page is compared with (/search's largest page)
 FACET_VALUES = 12
 
 
-def facet_counts(result: dict[str, Any] | None) -> dict[str, list[tuple[str, int]]]:
+def facet_fields(schema: CatalogSchema) -> list[str]:
+    """The facets the page shows: the catalog schema's (the merchant is not a shopper's facet)."""
+    return [name for name in schema.facets if name not in SYSTEM_FILTERS][:FACETS]
+
+
+def facet_counts(result: dict[str, Any] | None, fields: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     """Per facet field, its most common values over the search's match set (what /search counts)."""
     facets = result.get("facets", {}) if result else {}
-    return {field: [(f["value"], f["count"]) for f in facets.get(field, [])[:FACET_VALUES]] for field in FACETS}
+    return {field: [(f["value"], f["count"]) for f in facets.get(field, [])[:FACET_VALUES]] for field in fields}
+
+
+def link_fields(asked: dict[str, Any]) -> dict[str, Any]:
+    """The page's fields as its links and its form carry them: ``filter`` as ``filter[<field>]`` keys."""
+    flat = {key: value for key, value in asked.items() if key != "filter"}
+    return flat | {f"filter[{name}]": values for name, values in (asked.get("filter") or {}).items()}
 
 
 def shown_attributes(product: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -75,13 +88,14 @@ def home() -> Response:
 def search_page() -> tuple[str, int]:
     """A page of PAGE results, its facets and pages; a photo searched is kept for the page links."""
     fields, photo = request_fields()
-    asked = {k: v for k, v in fields.items() if v not in (None, "", [])}
+    asked = {k: v for k, v in fields.items() if v not in (None, "", [], {})}
+    shown_facets = facet_fields(search_service().understanding.schema.current())
     result, error = None, None
     try:
         photo, photo_ref = _photo(photo, asked.pop("photo_ref", None))
         number = whole(asked.pop("page", 1), "page")
         if asked.get("q") or asked.get("like") or photo:
-            shown = {**asked, "page": number, "size": PAGE, "explain": "true", "facets": FACETS}
+            shown = {**asked, "page": number, "size": PAGE, "explain": "true", "facets": shown_facets}
             result = search_for_caller(shown, photo).to_json()
     except HybridSearchError as exc:
         error, photo_ref, number = exc, None, 1
@@ -97,12 +111,12 @@ def search_page() -> tuple[str, int]:
     return page(
         "console/search.html",
         error,
-        fields=asked | ({"photo_ref": photo_ref} if photo_ref else {}),
+        fields=link_fields(asked) | ({"photo_ref": photo_ref} if photo_ref else {}),
         result=result,
         hits=hits,
         number=number,
         pages=pages(result, PAGE),
-        facets=facet_counts(result),
+        facets=facet_counts(result, shown_facets),
         photo_query=photo is not None,
     )
 

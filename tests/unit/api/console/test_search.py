@@ -1,4 +1,13 @@
-from hybrid_search.api.console.search import bars, facet_counts, moves, pages, shown_attributes
+from hybrid_search.api.console.search import (
+    bars,
+    facet_counts,
+    facet_fields,
+    link_fields,
+    moves,
+    pages,
+    shown_attributes,
+)
+from hybrid_search.core.schema import CatalogSchema, fashion_schema
 
 
 def test_moves_count_places_risen_since_the_page_before():
@@ -14,9 +23,18 @@ def test_pages_cover_what_the_search_ranks():
 
 def test_facets_are_the_searchs_match_set_counts_at_most_twelve_values_each():
     colours = [{"value": f"c{i}", "count": 20 - i} for i in range(15)]
-    counts = facet_counts({"facets": {"colour": colours, "gender": [{"value": "Men", "count": 4}]}})
+    fields = ["colour", "gender", "usage"]
+    counts = facet_counts({"facets": {"colour": colours, "gender": [{"value": "Men", "count": 4}]}}, fields)
     assert counts["colour"] == [(f"c{i}", 20 - i) for i in range(12)] and counts["gender"] == [("Men", 4)]
-    assert counts["usage"] == [] and facet_counts(None)["colour"] == []
+    assert counts["usage"] == [] and facet_counts(None, fields)["colour"] == []
+
+
+def test_the_page_shows_the_catalog_schemas_facets_and_links_carry_its_filters():
+    assert facet_fields(fashion_schema()) == ["article_type", "colour", "gender", "usage", "category"]
+    shop = CatalogSchema.parse({"name": "s", "fields": {"material": {"type": "keyword", "facet": True}}})
+    assert facet_fields(shop) == ["material"]
+    asked = {"q": "table", "filter": {"material": ["oak"]}, "colour": ["Black"]}
+    assert link_fields(asked) == {"q": "table", "colour": ["Black"], "filter[material]": ["oak"]}
 
 
 def test_bars_are_each_legs_part_as_a_share_of_the_largest():
