@@ -16,6 +16,7 @@ from typing import Any
 
 from hybrid_search.core.catalog import TAGGED, whole
 from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.core.schema import SPECS, SPECS_TEXT
 from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 
 MAX_SIZE = 100
@@ -75,7 +76,7 @@ FACETS = frozenset(
 )
 AGGREGATION_FIELDS = FACETS | {"brand.keyword"}
 HIGHLIGHT_FIELDS = frozenset(
-    f"{name}{sub}" for name in ("title", "description", "brand", "category_path") for sub in ("", ".zh")
+    f"{name}{sub}" for name in ("title", "description", "brand", "category_path", SPECS_TEXT) for sub in ("", ".zh")
 )
 # Fields a storefront searches, filters and sorts on (the admin: any field)
 TEXT_FIELDS = HIGHLIGHT_FIELDS | {"title.raw", "brand.keyword"}
@@ -84,6 +85,7 @@ QUERY_FIELDS = TEXT_FIELDS | VALUE_FIELDS
 SORT_FIELDS = VALUE_FIELDS | {"title.raw", "brand.keyword"}
 VECTOR_FIELDS = frozenset({"text_vector", "image_vector", "fused_vector"})  # k-NN only; behaviour: the admin's
 FLAT_PREFIX = "attributes."  # a merchant's own attributes (a flat_object field): attributes.<name>
+SPECS_PREFIX = f"{SPECS}."  # the catalog schema's declared fields (core/schema.py): a shop's own, a storefront's
 COMMON = frozenset({"boost", "_name"})
 # leaf queries: {"<type>": {"<field>": value | {options}}}, the options each type takes
 LEAF_OPTIONS: dict[str, frozenset[str]] = {
@@ -211,7 +213,9 @@ def _value(value: Any, path: str) -> None:
 def _field(name: Any, path: str, admin: bool, allowed: frozenset[str] = QUERY_FIELDS) -> None:
     if not isinstance(name, str):
         raise InvalidInputError(path, "must be a field name")
-    if admin or name in allowed or (allowed is QUERY_FIELDS and name.startswith(FLAT_PREFIX)):
+    if admin or name in allowed or name.startswith(SPECS_PREFIX):
+        return
+    if allowed is QUERY_FIELDS and name.startswith(FLAT_PREFIX):
         return
     raise InvalidInputError(path, f"not a field a storefront reads (allowed: {', '.join(sorted(allowed))})")
 
@@ -590,7 +594,7 @@ def _check_aggregation(kind: str, spec: dict[str, Any], path: str, admin: bool) 
                 _value(spec[key], f"{path}.{key}")
         return
     field = spec.get("field")
-    if field is not None and not admin and field not in AGGREGATION_FIELDS:
+    if field is not None and not admin and field not in AGGREGATION_FIELDS and not str(field).startswith(SPECS_PREFIX):
         allowed = ", ".join(sorted(AGGREGATION_FIELDS))
         raise InvalidInputError(f"{path}.field", f"not an aggregatable field (allowed: {allowed})")
     for key, value in spec.items():

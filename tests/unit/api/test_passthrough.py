@@ -265,6 +265,23 @@ def test_what_a_storefront_sends_passes():
     assert guarded_body({"query": knn}, admin=False)["query"] == knn
 
 
+def test_a_catalog_schemas_declared_fields_are_a_storefronts_to_read():
+    """A furniture shop's storefront filters, counts, sorts and searches its own fields (specs.<name>)."""
+    body = {
+        "query": {
+            "bool": {
+                "must": [{"multi_match": {"query": "oak table", "fields": ["title", "specs_text"]}}],
+                "filter": [{"terms": {"specs.material": ["oak"]}}, {"range": {"specs.seats": {"gte": 4}}}],
+            }
+        },
+        "sort": [{"specs.seats": "desc"}],
+        "aggs": {"materials": {"terms": {"field": "specs.material"}}},
+        "highlight": {"fields": {"specs_text": {}}},
+    }
+    assert guarded_body(body, admin=False)["query"] == body["query"]
+    assert rejected({"query": {"term": {"specsx.material": "oak"}}}) == "body.query.term.specsx.material"
+
+
 def test_neural_search_queries_are_refused_with_the_way_to_the_blend():
     """A hybrid query without a search pipeline returned each hit once per leg with raw scores; a
     neural query failed in the node ("modelId is marked non-null but is null") as a 502."""
