@@ -234,7 +234,12 @@ def test_a_marketplace_names_the_built_in_attributes_its_own_way(service_urls, t
                 "audience": {"type": "keyword", "understood_as": "gender", "filterable": True},
             },
         }
+        # a product loaded before the schema: its own kind becomes its type when the schema is applied
+        early = {"product_id": "early-1", "title": "Canvas Tote", "attributes": {"kind": "Handbags"}}
+        assert api.post("/products", json=[early], headers=MERCHANT).status_code == 202
         assert api.put("/schema", json=schema, headers=ADMIN).status_code == 200
+        early_source = get_products(client, settings.products_alias, ["demo/early-1"])["demo/early-1"].source
+        assert early_source["article_type"] == "Handbags" and "colour" not in early_source
         picked = [r for r in fashion_rows() if r["article_type"] in ("Backpacks", "Watches")][:12]
         rows = [
             {

@@ -15,7 +15,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from hybrid_search.core.errors import ConflictError, InvalidInputError
-from hybrid_search.core.schema import SPECS, SPECS_TEXT, SPECS_TEXT_MAPPING, CatalogSchema, fashion_schema
+from hybrid_search.core.schema import SPECS, SPECS_TEXT, SPECS_TEXT_MAPPING, CatalogSchema, fashion_schema, typed
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import translated_errors
 from hybrid_search.stores.opensearch.indices import (
@@ -26,7 +26,7 @@ from hybrid_search.stores.opensearch.indices import (
     render_products_template,
     update_meta,
 )
-from hybrid_search.stores.opensearch.products import StoredProduct, iter_stored, update_guarded
+from hybrid_search.stores.opensearch.products import StoredProduct, iter_stored, refresh, update_guarded
 
 
 def current_schema(client: OpenSearch, alias: str) -> CatalogSchema:
@@ -37,7 +37,7 @@ def current_schema(client: OpenSearch, alias: str) -> CatalogSchema:
 @dataclass(frozen=True)
 class Applied:
     """A schema as recorded, and what its fields did to the products already indexed: how many now
-    hold a declared field, and the values left out as not of their field's type (field -> count)."""
+    hold a field it declares, and the values left out as not of their field's type (field -> count)."""
 
     schema: CatalogSchema
     products: int
@@ -72,22 +72,29 @@ def apply_schema(client: OpenSearch, settings: Settings, schema: CatalogSchema) 
 
 
 def _fill_specs(client: OpenSearch, index: str, schema: CatalogSchema, batch: int = 500) -> tuple[int, Counter]:
-    """Declared fields typed from every product's ``attributes`` where they differ from its ``specs``."""
+    """Every product's declared fields typed from its ``attributes`` where they differ from its
+    ``specs``, and the built-in attributes its own fields are understood as where it lacks them
+    (their text vector takes them at its next embedding, as ``specs_text``'s)."""
+    slots = {name: spec.understood_as for name, spec in schema.fields.items() if spec.understood_as}
     updates: list[tuple[StoredProduct, dict[str, Any]]] = []
     filled, not_of_type = 0, Counter()
-    for stored in iter_stored(client, index, ["attributes", SPECS, SPECS_TEXT]):
-        attributes = stored.source.get("attributes") or {}
+    refresh(client, index)  # a product uploaded within the refresh interval is scanned too
+    for stored in iter_stored(client, index, ["attributes", SPECS, SPECS_TEXT, *slots.values()]):
+        source = stored.source
+        attributes = source.get("attributes") or {}
         specs = {}
-        for name in schema.declared:
-            try:
-                specs |= schema.specs({name: attributes[name]}, "") if name in attributes else {}
-            except InvalidInputError:
-                not_of_type[name] += 1
-        filled += bool(specs)
+        for name, spec in schema.declared.items():
+            if str(attributes.get(name) or "").strip():
+                try:
+                    specs[name] = typed(spec.type, str(attributes[name]).strip(), name)
+                except InvalidInputError:
+                    not_of_type[name] += 1
+        understood = {slot: value for slot, value in schema.understood(attributes).items() if not source.get(slot)}
+        filled += bool(specs or understood)
         text = schema.search_text(specs)
-        changed = specs != {k: v for k, v in (stored.source.get(SPECS) or {}).items() if k in specs}
-        if changed or text != (stored.source.get(SPECS_TEXT) or ""):
-            updates.append((stored, {SPECS: specs, SPECS_TEXT: text or None}))
+        changed = specs != {k: v for k, v in (source.get(SPECS) or {}).items() if k in specs}
+        if changed or understood or text != (source.get(SPECS_TEXT) or ""):
+            updates.append((stored, {SPECS: specs, SPECS_TEXT: text or None, **understood}))
         if len(updates) >= batch:
             update_guarded(client, index, updates)
             updates = []
