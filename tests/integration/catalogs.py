@@ -41,5 +41,9 @@ def load_test_catalog(client: OpenSearchClient, settings: Settings) -> dict[str,
     for start in range(0, len(ids), 64):
         report = embed_products(client, index, ids[start : start + 64], pipeline)
         assert not report.failed and not report.missing
+    # BM25 counts an updated document's old copy until a merge drops it, and each copy of a shard
+    # merges on its own time: one segment on every copy keeps the statistics, and so every BM25
+    # score, the same from one search to the next and from primary to replica.
+    client.indices.forcemerge(index=index, max_num_segments=1)
     refresh(client, index)
     return {r["id"]: r for r in rows}
