@@ -7,7 +7,8 @@ from flask import Blueprint, Response, current_app, jsonify
 from hybrid_search.api.auth import require_admin
 from hybrid_search.api.bodies import json_object
 from hybrid_search.core.schema import CatalogSchema
-from hybrid_search.stores.opensearch.catalog_schema import apply_schema, current_schema
+from hybrid_search.indexing.catalog_schema import apply_schema
+from hybrid_search.stores.opensearch.catalog_schema import current_schema
 
 schema = Blueprint("schema", __name__)
 
@@ -22,7 +23,8 @@ def show() -> Response:
 @schema.put("/schema")
 def apply() -> Response:
     """Validate the body as a schema, then map its fields, record it as the next version and give the
-    products already indexed its fields; a 400 names the field, and nothing is applied."""
+    products already indexed its fields (where it changes a field's type, in a new index the alias is
+    swapped to); a 400 names the field, and nothing is applied."""
     settings = require_admin("schema changes")
     declared = CatalogSchema.parse(json_object())
     applied = apply_schema(current_app.extensions["hybrid_search"].opensearch, settings, declared)

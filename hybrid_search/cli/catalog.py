@@ -139,9 +139,9 @@ def upload_catalog(
     """Check ``location``'s whole catalog (against ``schema`` where one is given), apply the schema,
     then upload the catalog; returns it and how many products were accepted."""
     from hybrid_search.indexing.catalog_files import read_catalog
+    from hybrid_search.indexing.catalog_schema import apply_schema
     from hybrid_search.indexing.ingest import submit_products
     from hybrid_search.queue import enqueue_embedding, make_celery
-    from hybrid_search.stores.opensearch.catalog_schema import apply_schema
     from hybrid_search.stores.opensearch.client import make_client
 
     catalog = read_catalog(location, settings, field_map, limit, schema)
@@ -154,6 +154,8 @@ def upload_catalog(
     if schema is not None:
         applied = apply_schema(client, settings, schema)
         click.echo(f"catalog schema {applied.schema.name} applied as version {applied.schema.version}")
+        if applied.rebuilt:
+            click.echo(f"a field's type changed: the catalog was copied into {applied.rebuilt}, the alias moved there")
     enqueue = enqueue_embedding(make_celery(settings))
     accepted = unchanged = 0
     with tqdm(total=len(products), desc="upload", unit="product") as bar:
@@ -203,8 +205,9 @@ def schema_show(settings: Settings) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
 def schema_apply(settings: Settings, path: Path) -> None:
-    """Apply a schema file: its fields mapped, recorded as the next version, the indexed products given them."""
-    from hybrid_search.stores.opensearch.catalog_schema import apply_schema
+    """Apply a schema file: its fields mapped, recorded as the next version, the indexed products given
+    them (a field whose type changes: a new index, the alias swapped to it)."""
+    from hybrid_search.indexing.catalog_schema import apply_schema
     from hybrid_search.stores.opensearch.client import make_client
 
     applied = apply_schema(make_client(settings), settings, read_schema_file(path))

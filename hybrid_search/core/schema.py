@@ -6,7 +6,9 @@ and keep their mappings; a schema gives them roles. Any other field a schema dec
 product's ``attributes`` and indexed as a real field of its type under ``specs.<name>``, where a
 filter, a facet or a sort can reach it (``attributes`` itself is a flat object: searchable by
 value, but nothing can count or range over it). A schema is versioned when it is applied: a new
-version may add fields and change roles, not change the type a field is mapped as.
+version that adds fields or changes roles is mapped in place; one that changes the type an index
+maps a field as needs a new mapping, so it is built as a new index and the alias swapped to it
+(``mapping_version`` names the version whose mapping an index was built for).
 
 ``hybrid_search/core/schemas/fashion.json`` is the shared fashion catalog's: it gives the built-in
 fields the roles /search had before schemas (the default where an index records none).
@@ -107,6 +109,8 @@ class CatalogSchema(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     version: int = Field(0, ge=0)  # given when applied: the version the index records
+    # given when applied: the version whose field types the index was built with (0: the first index)
+    mapping_version: int = Field(0, ge=0)
     fields: dict[str, FieldSpec] = Field(max_length=256)
 
     @field_validator("fields")
@@ -184,16 +188,15 @@ class CatalogSchema(BaseModel):
     def to_meta(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
-    def check_mapped(self, mapped: Mapping[str, str]) -> None:
-        """A declared field keeps the type an index already maps it as (``mapped``: name -> OpenSearch
-        type, a field a past version declared included): a mapping cannot change in place."""
-        for name, spec in self.declared.items():
-            if name in mapped and mapped[name] != MAPPINGS[spec.type]["type"]:
-                raise InvalidInputError(
-                    f"fields.{name}.type",
-                    f"the index maps {name} as {mapped[name]}: a field's type cannot change in place "
-                    "(name a new field)",
-                )
+    def retyped(self, mapped: Mapping[str, str]) -> list[str]:
+        """The declared fields whose type differs from the type an index already maps them as
+        (``mapped``: name -> OpenSearch type, a field a past version declared included): a mapping
+        cannot change in place, so these need a new index."""
+        return [
+            name
+            for name, spec in self.declared.items()
+            if name in mapped and mapped[name] != MAPPINGS[spec.type]["type"]
+        ]
 
     def specs(self, attributes: Mapping[str, str], field_prefix: str) -> dict[str, Any]:
         """A product's declared fields, typed from its ``attributes``; InvalidInputError names
@@ -205,6 +208,19 @@ class CatalogSchema(BaseModel):
                 continue
             out[name] = typed(spec.type, str(value).strip(), f"{field_prefix}.attributes.{name}")
         return out
+
+    def typed_specs(self, attributes: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """A product already indexed: its declared fields typed from its ``attributes``, and the names
+        of those whose value is not of the field's type (left out: the value stays in ``attributes``)."""
+        specs, not_of_type = {}, []
+        for name, spec in self.declared.items():
+            value = str(attributes.get(name) or "").strip()
+            if value:
+                try:
+                    specs[name] = typed(spec.type, value, name)
+                except InvalidInputError:
+                    not_of_type.append(name)
+        return specs, not_of_type
 
     def field_filters(self, filters: Mapping[str, Sequence[str]]) -> list[FieldFilter]:
         """/search's ``filter[name]`` values as filters on the index's fields: any of the values, or

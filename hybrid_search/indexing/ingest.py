@@ -16,10 +16,11 @@ from typing import Any
 from hybrid_search.core.catalog import ProductIn, TagReview, doc_id, product_document
 from hybrid_search.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hybrid_search.core.photos import MAX_PHOTO_BYTES, PhotoStore, check_url, is_url, open_image
+from hybrid_search.core.schema import SPECS, SPECS_TEXT, CatalogSchema
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.catalog_schema import current_schema
 from hybrid_search.stores.opensearch.client import OpenSearchClient
-from hybrid_search.stores.opensearch.indices import alias_targets, building_indices
+from hybrid_search.stores.opensearch.indices import alias_targets, building_indices, index_schema
 from hybrid_search.stores.opensearch.products import StoredProduct, get_products, update_guarded, write_documents
 
 Enqueue = Callable[[list[str], str], None]
@@ -131,16 +132,38 @@ def submit_products(
     submission = Submission(indices=targets)
     accepted: set[str] = set()
     for index in targets:
+        typed_docs = docs if index == targets[0] else _typed_for(client, index, docs, schema)
         stored = get_products(client, index, list(docs))
         # Same id and content hash as stored: same vectors, nothing to write or queue.
         changed = [key for key, doc in docs.items() if _hash(stored.get(key)) != doc["content_hash"]]
-        write_documents(client, index, [docs[key] for key in changed])
+        write_documents(client, index, [typed_docs[key] for key in changed])
         enqueue_in_batches(changed, index, settings.embed_batch_size, enqueue)
         accepted.update(docs[key]["product_id"] for key in changed)
     ids = [p.product_id for p in products]
     submission.accepted = [pid for pid in ids if pid in accepted]
     submission.unchanged = [pid for pid in ids if pid not in accepted]
     return submission
+
+
+def _typed_for(
+    client: OpenSearchClient, index: str, docs: dict[str, dict[str, Any]], live: CatalogSchema
+) -> dict[str, dict[str, Any]]:
+    """``docs`` as the index being built types them, where it records other field types than the
+    live index (a schema version that changed a type is being copied there): each product's declared
+    fields typed again by its schema, a value not of its type left out, as the copy leaves it out."""
+    own = index_schema(client, index)
+    if own is None or own.mapping_version == live.mapping_version:
+        return docs
+    out = {}
+    for key, doc in docs.items():
+        specs, _ = own.typed_specs(doc.get("attributes") or {})
+        retyped = {k: v for k, v in doc.items() if k not in (SPECS, SPECS_TEXT)}
+        if specs:
+            retyped[SPECS] = specs
+        if text := own.search_text(specs):
+            retyped[SPECS_TEXT] = text
+        out[key] = retyped
+    return out
 
 
 def apply_reviews(

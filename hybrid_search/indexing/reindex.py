@@ -57,7 +57,8 @@ def reindex(
     live = [record[0]] if record else []
     live_models = (record[1] or ModelSet.from_settings(settings)) if record else None
     models = configured_models(settings, live_models)
-    target = products_index_name(alias, models.version)
+    schema = recorded_schema(client, alias)
+    target = products_index_name(alias, models.version, schema.mapping_version if schema else 0)
     if target in live:
         if record and record[1] != models:
             update_meta(client, target, {"models": models.to_meta()})
@@ -74,10 +75,10 @@ def build_index(
     """Create the index of ``models`` (marked as being built), copy the live catalog into it as
     pending, keeping the text and photo vectors ``models`` share with the live ones, and queue it all."""
     alias = settings.products_alias
-    install_template(client, alias, render_products_template(settings, alias, recorded_schema(client, alias)))
-    target = create_versioned_index(
-        client, alias, products_index_version(models.version), activate=False, meta={"models": models.to_meta()}
-    )
+    schema = recorded_schema(client, alias)
+    install_template(client, alias, render_products_template(settings, alias, schema))
+    version = products_index_version(models.version, schema.mapping_version if schema else 0)
+    target = create_versioned_index(client, alias, version, activate=False, meta={"models": models.to_meta()})
     live = alias_targets(client, alias)
     if live and live_models is not None:
         keep = [name for name, ok in reusable(live_models.version, models.version).items() if ok]

@@ -10,12 +10,21 @@ import pytest
 import redis
 
 from hybrid_search.api import create_app
+from hybrid_search.core.schema import CatalogSchema
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.embedding import embed_products
+from hybrid_search.indexing.reindex import reindex
 from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet
 from hybrid_search.stores.opensearch.client import make_client
-from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices
+from hybrid_search.stores.opensearch.indices import (
+    alias_targets,
+    create_versioned_index,
+    ensure_indices,
+    install_template,
+    recorded_schema,
+    render_products_template,
+)
 from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
 from hybrid_search.stores.services import Services
 from tests.integration.cleanup import drop_test_indices
@@ -128,13 +137,10 @@ def test_a_shop_declares_its_fields_and_searches_filter_count_and_sort_by_them(s
         assert answer.status_code == 400 and answer.get_json()["field"] == field, (query, answer.get_json())
 
 
-def test_a_new_version_adds_a_field_to_the_products_already_indexed_and_a_type_stays(shop):
+def test_a_new_version_adds_a_field_to_the_products_already_indexed_in_place(shop):
     settings, client, api = shop
     alias = settings.products_alias
-    retyped = {**FURNITURE, "fields": {**FURNITURE["fields"], "seats": {"type": "keyword", "facet": True}}}
-    refused = api.put("/schema", json=retyped, headers=ADMIN)
-    assert refused.status_code == 400 and refused.get_json()["field"] == "fields.seats.type"
-
+    live = alias_targets(client, alias)
     with_legs = {**FURNITURE, "fields": {**FURNITURE["fields"], "legs": {"type": "number", "filterable": True}}}
     applied = api.put("/schema", json=with_legs, headers=ADMIN).get_json()
     assert applied["schema"]["version"] == 2
@@ -151,7 +157,64 @@ def test_a_new_version_adds_a_field_to_the_products_already_indexed_and_a_type_s
     ensure_indices(client, settings, ModelSet.from_settings(settings))  # a restart keeps them in the template
     again = client.indices.get_index_template(name=alias)["index_templates"][0]["index_template"]
     assert again["template"]["mappings"]["properties"]["specs"] == mappings["properties"]["specs"]
-    assert alias_targets(client, alias)
+    assert alias_targets(client, alias) == live  # no new index: fields are added in place
+
+
+def test_a_type_change_builds_a_new_index_and_swaps_the_alias_to_it(shop):
+    """legs, a number in version 2, becomes a keyword: the catalog is copied as it is (vectors,
+    status) into an index mapped for version 3, legs typed again from each product's attributes (t5's
+    "one" now fits), and the alias moves; the old index stays for a rollback."""
+    settings, client, api = shop
+    alias = settings.products_alias
+    (before,) = alias_targets(client, alias)
+    legs = {"type": "keyword", "filterable": True, "facet": True}
+    retyped = {**FURNITURE, "fields": {**FURNITURE["fields"], "legs": legs}}
+
+    building = create_versioned_index(client, alias, "a-training-run", activate=False)
+    refused = api.put("/schema", json=retyped, headers=ADMIN)  # one build at a time
+    assert refused.status_code == 409 and building in refused.get_json()["message"]
+    client.indices.delete(index=building)
+
+    answer = api.put("/schema", json=retyped, headers=ADMIN)
+    assert answer.status_code == 200, answer.get_json()
+    applied = answer.get_json()
+    assert (applied["schema"]["version"], applied["schema"]["mapping_version"]) == (3, 3)
+    assert applied["rebuilt_as"] not in (None, before) and applied["rebuilt_as"].endswith("-c3")
+    assert applied["not_of_type"] == {}
+    assert alias_targets(client, alias) == [applied["rebuilt_as"]]
+    assert client.indices.exists(index=before)  # kept to point the alias back at
+    mapping = client.indices.get_mapping(index=applied["rebuilt_as"])[applied["rebuilt_as"]]["mappings"]
+    assert mapping["properties"]["specs"]["properties"]["legs"] == {"type": "keyword", "ignore_above": 256}
+
+    t1, t5 = (get_products(client, alias, [f"demo/{pid}"])[f"demo/{pid}"].source for pid in ("t1", "t5"))
+    assert t1["status"] == "ready" and len(t1["text_vector"]) == settings.text_dim  # not embedded again
+    assert t1["specs"] == {"material": "oak", "seats": 6.0, "foldable": False, "legs": "4"}
+    assert t5["specs"]["legs"] == "one"
+    refresh(client, alias)
+    time.sleep(0.3)  # the search service reads the schema again after models_poll_s
+    faceted = api.get("/search?q=table&facets=legs&size=10").get_json()
+    assert {f["value"]: f["count"] for f in faceted["facets"]["legs"]} == {"4": 2, "6": 1, "one": 1}
+    assert ids(api.get("/search?q=aluminium&size=3").get_json())[0] == "t3"
+    assert status_counts(client, alias) == {"ready": len(TABLES)}
+
+    # the index's name holds the schema version it maps: a reindex with the same models stays in it
+    plan = reindex(client, settings, lambda ids, index: None)
+    assert (plan.index, plan.swap_pending) == (applied["rebuilt_as"], False)
+
+    # while such a change is being copied, an upload is written to both indices, each typed by its own
+    # schema: legs "three" is a keyword where the alias points, and left out where legs is a number
+    numbered = CatalogSchema.parse({**FURNITURE, "fields": {**FURNITURE["fields"], "legs": {"type": "number"}}})
+    numbered = numbered.model_copy(update={"version": 4, "mapping_version": 4})
+    install_template(client, alias, render_products_template(settings, alias, numbered))
+    building = create_versioned_index(client, alias, "a-retype-being-copied", activate=False)
+    tables = [("t6", "Bar Table", "Eikhof", {"legs": "three"}), ("t7", "Side Table", "Eikhof", {"legs": "3"})]
+    assert api.post("/products", json=rows(tables), headers=MERCHANT).status_code == 202
+    live = get_products(client, alias, ["demo/t6", "demo/t7"])
+    built = get_products(client, building, ["demo/t6", "demo/t7"])
+    assert [live[k].source["specs"] for k in ("demo/t6", "demo/t7")] == [{"legs": "three"}, {"legs": "3"}]
+    assert "specs" not in built["demo/t6"].source and built["demo/t7"].source["specs"] == {"legs": 3.0}
+    client.indices.delete(index=building)
+    install_template(client, alias, render_products_template(settings, alias, recorded_schema(client, alias)))
 
 
 def test_load_catalog_checks_a_file_against_its_schema_before_applying_either(shop, tmp_path):

@@ -1,26 +1,21 @@
-"""A catalog schema applied to the products alias: the declared fields mapped on every index of the
-family (the live one, the one being built) and in the template (the next one), the schema recorded
-in their ``_meta`` under the next version, and the products already there given the declared fields
-from their ``attributes``. Adding fields and changing roles happen in place; the type an index maps
-a field as cannot change (``CatalogSchema.check_mapped``)."""
+"""A catalog schema on the products indices: its declared fields mapped on an index and in the
+template (the next index of the family), recorded in their ``_meta``, and the products already there
+given its fields from their ``attributes``; and the schema as a serving process sees it.
+``indexing/catalog_schema.py`` decides where a new version goes (in place, or a new index)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from opensearchpy import OpenSearch
 
-from hybrid_search.core.errors import ConflictError, InvalidInputError
-from hybrid_search.core.schema import SPECS, SPECS_TEXT, SPECS_TEXT_MAPPING, CatalogSchema, fashion_schema, typed
+from hybrid_search.core.schema import SPECS, SPECS_TEXT, SPECS_TEXT_MAPPING, CatalogSchema, fashion_schema
 from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import translated_errors
 from hybrid_search.stores.opensearch.indices import (
-    alias_targets,
-    building_indices,
     install_template,
     recorded_schema,
     render_products_template,
@@ -34,47 +29,24 @@ def current_schema(client: OpenSearch, alias: str) -> CatalogSchema:
     return recorded_schema(client, alias) or fashion_schema()
 
 
-@dataclass(frozen=True)
-class Applied:
-    """A schema as recorded, and what its fields did to the products already indexed: how many now
-    hold a field it declares, and the values left out as not of their field's type (field -> count)."""
-
-    schema: CatalogSchema
-    products: int
-    not_of_type: dict[str, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"schema": self.schema.to_meta(), "products": self.products, "not_of_type": self.not_of_type}
-
-
-def apply_schema(client: OpenSearch, settings: Settings, schema: CatalogSchema) -> Applied:
-    """Apply ``schema`` to the products alias, and give the products already indexed its declared
-    fields from their ``attributes`` (a guarded update: a product re-uploaded meanwhile keeps its own)."""
+def map_fields(client: OpenSearch, settings: Settings, schema: CatalogSchema, indices: list[str]) -> None:
+    """Map ``schema``'s declared fields on ``indices`` (in place: they add fields, not change types)
+    and in the template (the next index of the family), and record it in their ``_meta``."""
     alias = settings.products_alias
-    targets = alias_targets(client, alias)
-    if not targets:
-        raise ConflictError(f"alias {alias} points at no index; run `hybrid-search init-indices`")
-    indices = [*targets, *building_indices(client, alias)]
-    schema.check_mapped(mapped_specs(client, indices))
-    current = recorded_schema(client, alias)
-    recorded = schema.model_copy(update={"version": (current.version if current else 0) + 1})
     for index in indices:
         with translated_errors(f"mapping the catalog schema's fields on {index}"):
-            properties = {SPECS: recorded.mapping(), SPECS_TEXT: SPECS_TEXT_MAPPING}
+            properties = {SPECS: schema.mapping(), SPECS_TEXT: SPECS_TEXT_MAPPING}
             client.indices.put_mapping(index=index, body={"properties": properties})
-        update_meta(client, index, {"catalog_schema": recorded.to_meta()})
-    install_template(client, alias, render_products_template(settings, alias, recorded))
-    products, not_of_type = 0, Counter()
-    for index in indices:
-        filled, skipped = _fill_specs(client, index, recorded)
-        products, not_of_type = max(products, filled), not_of_type + skipped
-    return Applied(recorded, products, dict(not_of_type))
+        update_meta(client, index, {"catalog_schema": schema.to_meta()})
+    install_template(client, alias, render_products_template(settings, alias, schema))
 
 
-def _fill_specs(client: OpenSearch, index: str, schema: CatalogSchema, batch: int = 500) -> tuple[int, Counter]:
+def fill_specs(client: OpenSearch, index: str, schema: CatalogSchema, batch: int = 500) -> tuple[int, Counter]:
     """Every product's declared fields typed from its ``attributes`` where they differ from its
     ``specs``, and the built-in attributes its own fields are understood as where it lacks them
-    (their text vector takes them at its next embedding, as ``specs_text``'s)."""
+    (their text vector takes them at its next embedding, as ``specs_text``'s); a guarded update, so a
+    product re-uploaded meanwhile keeps its own. Returns the products that hold a declared field and
+    the values left out as not of their field's type (field -> count)."""
     slots = {name: spec.understood_as for name, spec in schema.fields.items() if spec.understood_as}
     updates: list[tuple[StoredProduct, dict[str, Any]]] = []
     filled, not_of_type = 0, Counter()
@@ -82,13 +54,8 @@ def _fill_specs(client: OpenSearch, index: str, schema: CatalogSchema, batch: in
     for stored in iter_stored(client, index, ["attributes", SPECS, SPECS_TEXT, *slots.values()]):
         source = stored.source
         attributes = source.get("attributes") or {}
-        specs = {}
-        for name, spec in schema.declared.items():
-            if str(attributes.get(name) or "").strip():
-                try:
-                    specs[name] = typed(spec.type, str(attributes[name]).strip(), name)
-                except InvalidInputError:
-                    not_of_type[name] += 1
+        specs, wrong = schema.typed_specs(attributes)
+        not_of_type.update(wrong)
         understood = {slot: value for slot, value in schema.understood(attributes).items() if not source.get(slot)}
         filled += bool(specs or understood)
         text = schema.search_text(specs)

@@ -48,9 +48,12 @@ def render_products_template(settings: Settings, alias: str, schema: CatalogSche
 def recorded_schema(client: OpenSearch, alias: str) -> CatalogSchema | None:
     """The catalog schema the index ``alias`` points at records (None: none applied, or no index)."""
     targets = alias_targets(client, alias)
-    if not targets:
-        return None
-    recorded = index_meta(client, targets[0]).get(targets[0], {}).get("catalog_schema")
+    return index_schema(client, targets[0]) if targets else None
+
+
+def index_schema(client: OpenSearch, index: str) -> CatalogSchema | None:
+    """The catalog schema ``index`` records (None: none applied)."""
+    recorded = index_meta(client, index).get(index, {}).get("catalog_schema")
     return CatalogSchema.model_validate(recorded) if recorded else None
 
 
@@ -78,10 +81,12 @@ def physical_index_name(alias: str, version: str) -> str:
     return f"{alias}-{re.sub(r'[^a-z0-9._-]+', '-', version.lower()).strip('-')}"
 
 
-def products_index_version(model_version: str) -> str:
-    """A products index holds one model version under one template schema: a schema change (mapping,
-    storage) builds a new index, as a new model does, and ``reindex`` moves the catalog into it."""
-    return f"{model_version}+s{_products_schema_version()}"
+def products_index_version(model_version: str, mapping_version: int = 0) -> str:
+    """A products index holds one model version under one template schema and one catalog schema's
+    field types: a change of any (a mapping, storage, a field's type) builds a new index, as a new
+    model does, and the catalog moves into it (``+c<n>``: the catalog schema version whose types it maps)."""
+    catalog = f"+c{mapping_version}" if mapping_version else ""
+    return f"{model_version}+s{_products_schema_version()}{catalog}"
 
 
 @lru_cache(maxsize=1)
@@ -90,8 +95,8 @@ def _products_schema_version() -> int:
     return int(load_template("products")["_meta"]["schema_version"])
 
 
-def products_index_name(alias: str, model_version: str) -> str:
-    return physical_index_name(alias, products_index_version(model_version))
+def products_index_name(alias: str, model_version: str, mapping_version: int = 0) -> str:
+    return physical_index_name(alias, products_index_version(model_version, mapping_version))
 
 
 def alias_targets(client: OpenSearch, alias: str) -> list[str]:
@@ -170,18 +175,36 @@ def copy_as_pending(client: OpenSearch, source: str, target: str, keep: Sequence
         "dest": {"index": target},
         "script": {"lang": "painless", "source": _COPY_SCRIPT},
     }
-    # A catalog with vectors takes minutes to copy (HNSW graphs are built as it goes): run the copy
-    # as an OpenSearch task and poll it, instead of holding one request open past its timeout.
-    with translated_errors(f"copying {source} into {target}"):
+    return _reindex(client, body, f"copying {source} into {target}", poll_s)["total"]
+
+
+def copy_retyped(client: OpenSearch, source: str, target: str, retyped: Sequence[str], poll_s: float = 1.0) -> int:
+    """Copy every document of ``source`` into ``target`` as it is (vectors and status included) but
+    the declared fields ``retyped``, which ``target`` maps as another type (they are typed again from
+    the product's ``attributes``); a document ``target`` already holds (an upload written there during
+    the copy) is newer and kept. Returns the count copied."""
+    body = {
+        "conflicts": "proceed",
+        "source": {"index": source, "_source": {"excludes": [f"{SPECS}.{name}" for name in retyped]}},
+        "dest": {"index": target, "op_type": "create"},
+    }
+    return _reindex(client, body, f"copying {source} into {target}", poll_s)["created"]
+
+
+def _reindex(client: OpenSearch, body: dict[str, Any], what: str, poll_s: float) -> dict[str, int]:
+    """Run a _reindex as an OpenSearch task and poll it: a catalog with vectors takes minutes to copy
+    (HNSW graphs are built as it goes), past one request's timeout. Returns its counts."""
+    with translated_errors(what):
         task = client.reindex(body=body, params={"refresh": "true", "wait_for_completion": "false"})["task"]
         while not (status := client.tasks.get(task_id=task))["completed"]:
             time.sleep(poll_s)
     if "error" in status:
-        raise BackendError(f"copying {source} into {target} failed: {status['error']}")
+        raise BackendError(f"{what} failed: {status['error']}")
     response = status["response"]
-    if response.get("failures"):
-        raise BackendError(f"copying {source} into {target} failed: {response['failures'][0]}")
-    return int(response["total"])
+    failures = [f for f in response.get("failures", ()) if f.get("status") != 409]  # 409: the target's is newer
+    if failures:
+        raise BackendError(f"{what} failed: {failures[0]}")
+    return {key: int(response[key]) for key in ("total", "created", "updated")}
 
 
 def point_alias(client: OpenSearch, alias: str, index: str) -> None:
@@ -245,13 +268,12 @@ def ensure_indices(client: OpenSearch, settings: Settings, models: ModelSet) -> 
     (``create_versioned_index``), never a side effect of start-up.
     """
     result = {}
+    schema = recorded_schema(client, settings.products_alias)
     for alias, body, version, meta in (
         (
             settings.products_alias,
-            render_products_template(
-                settings, settings.products_alias, recorded_schema(client, settings.products_alias)
-            ),
-            products_index_version(models.version),
+            render_products_template(settings, settings.products_alias, schema),
+            products_index_version(models.version, schema.mapping_version if schema else 0),
             {"models": models.to_meta()},
         ),
         (settings.events_alias, render_events_template(settings, settings.events_alias), "v1", None),

