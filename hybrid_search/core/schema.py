@@ -83,6 +83,10 @@ class FieldSpec(BaseModel):
     # so the attribute heads, the lexicon, the taggers and the embedding read it, and filtered,
     # counted and sorted under the shop's name
     understood_as: Understood | None = None
+    # a field of the shop's own (a material, a room) that the query's attribute heads learn, as they
+    # learn the built-in attributes: a query naming one of its values, in any words the text encoder
+    # reads, scores the products that have it in the attributes leg (a head named specs.<name>)
+    understood: bool = False
     filterable: bool = False  # /search?filter[name]=a,b (a range lo..hi for a number or a date)
     facet: bool = False  # /search?facets=name counts its values over the match set
     sortable: bool = False  # /search?sort=name:desc
@@ -95,6 +99,8 @@ class FieldSpec(BaseModel):
                     raise ValueError(f"a text field is searched, not {role}: declare it a keyword")
         if self.facet and self.type == "date":
             raise ValueError("a date is filtered by a range, not counted as a facet")
+        if self.understood and (self.type != "keyword" or self.understood_as):
+            raise ValueError("the heads learn a keyword's values: one of the shop's own (not understood_as)")
         if self.understood_as and (self.type != "keyword" or self.searchable):
             raise ValueError(f"a field understood as {self.understood_as} is a keyword, searched as the attribute is")
         if self.searchable and self.type not in ("keyword", "text"):
@@ -123,8 +129,8 @@ class CatalogSchema(BaseModel):
                 raise ValueError(f"{name!r} is a field every index has: name yours otherwise")
             if name in BUILT_IN and spec.type != BUILT_IN[name]:
                 raise ValueError(f"{name!r} is built in as {BUILT_IN[name]}, not {spec.type}")
-            if name in BUILT_IN and spec.understood_as:
-                raise ValueError(f"{name!r} is built in: only a field of the shop's own is understood as another")
+            if name in BUILT_IN and (spec.understood_as or spec.understood):
+                raise ValueError(f"{name!r} is built in: the heads understand a field of the shop's own")
         slots: dict[str, str] = {}
         for name, spec in fields.items():
             if spec.understood_as:
@@ -144,6 +150,12 @@ class CatalogSchema(BaseModel):
         """The fields beyond the built-in ones: read from ``attributes``, indexed under ``specs``
         (those understood as a built-in attribute are stored there instead)."""
         return {n: spec for n, spec in self.fields.items() if n not in BUILT_IN and not spec.understood_as}
+
+    @property
+    def heads(self) -> list[str]:
+        """The heads the shop's own fields add to the built-in attributes', named by where the field
+        is in the index (``specs.material``): what a query's intent and the attributes leg read."""
+        return [f"{SPECS}.{name}" for name, spec in self.declared.items() if spec.understood]
 
     def understood(self, attributes: Mapping[str, str]) -> dict[str, str]:
         """The built-in attributes a product's own fields give (``{"article_type": <its kind>}``)."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hybrid_search.querying.legs import LEG_NAMES
 from hybrid_search.ranking.combine import Combination, Missing
 from hybrid_search.ranking.normalise import Normalisation
+from hybrid_search.stores.opensearch.queries import DECLARED_WEIGHT
 
 Leg = Literal[LEG_NAMES]  # type: ignore[valid-type]
 QueryClass = Literal["photo", "zh", "short", "long"]
@@ -45,10 +46,12 @@ class BlendProfile(BaseModel):
     rerank_asked: bool = Field(
         True, description="leave out of a user's affinity the fields the query decides (its intent is sure of them)"
     )
-    attribute_weights: dict[Literal["article_type", "colour", "gender", "usage", "words"], float] = Field(
+    attribute_weights: dict[Literal["article_type", "colour", "gender", "usage", "words", "declared"], float] = Field(
         default_factory=lambda: {"article_type": 3.0, "colour": 2.0, "gender": 1.0, "usage": 0.5, "words": 0.0},
         description="score of a full match per attribute in the attributes leg (times the value's probability); "
-        "words: a title with all of the query's catalog words no attribute names (brands, materials, patterns)",
+        "words: a title with all of the query's catalog words no attribute names (brands, materials, patterns); "
+        f"declared: each field of the shop's own the catalog schema has the heads understand ({DECLARED_WEIGHT} "
+        "where not given)",
     )
     ranker: bool = Field(
         True,

@@ -15,6 +15,7 @@ import numpy as np
 
 from hybrid_search.core.catalog import TAGGED, embedding_text, product_id_of
 from hybrid_search.core.errors import InvalidInputError
+from hybrid_search.core.schema import SPECS
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.models.encoders.attributes import (
@@ -38,6 +39,7 @@ from hybrid_search.models.encoders.lexicon import build_lexicon
 from hybrid_search.models.encoders.tagger import AttributeTagger, fit_tagger, save_taggers, tags_for
 from hybrid_search.models.encoders.text import TextEncoder
 from hybrid_search.models.encoders.zero_shot import fit_zero_shot
+from hybrid_search.stores.opensearch.catalog_schema import current_schema
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.events import iter_interactions
 from hybrid_search.stores.opensearch.indices import (
@@ -187,11 +189,13 @@ def train_attributes_from_index(
     """
     sample = settings.attributes_sample if sample is None else sample
     index = alias_targets(client, settings.products_alias)[0]
-    rows = read_vectors(client, index, ["text_vector", "title", "category_path", "tags", *ATTRIBUTES], ready_only=True)
+    declared = current_schema(client, settings.products_alias).heads  # the shop's own fields, specs.<name>
+    fields = ["text_vector", "title", "category_path", "tags", *ATTRIBUTES, *([SPECS] if declared else [])]
+    rows = read_vectors(client, index, fields, ready_only=True)
     ids = sorted(rows)
     if len(ids) < 20:
         raise InvalidInputError("products", f"{len(ids)} ready products; the attribute heads need at least 20")
-    products = [rows[i] for i in ids]
+    products = [_with_heads(rows[i], declared) for i in ids]
     order = np.random.default_rng(seed).permutation(len(ids))
     n_test = min(HELD_OUT, max(5, int(len(ids) * holdout)))
     test, rest = order[:n_test], order[n_test:]
@@ -200,14 +204,14 @@ def train_attributes_from_index(
     encoded = text_encoder.encode([products[i].get("title", "") for i in (*test, *train)], kind="query")
     test_titles, train_titles = encoded[: len(test)], encoded[len(test) :]
     progress(f"encoding {query_strings} query-like strings")
-    strings = query_like_strings([products[i] for i in train], query_strings, seed)
+    strings = query_like_strings([products[i] for i in train], query_strings, seed, declared)
     string_vectors = text_encoder.encode([s for s, _ in strings], kind="query") if strings else np.empty((0, 0))
     passages = np.array([products[i]["text_vector"] for i in train], dtype=np.float32)
     x = np.vstack([passages, train_titles, *([string_vectors] if strings else [])])
     sources = [products[i] for i in train] * 2 + [products[train[j]] for _, j in strings]
-    labels = {name: [p.get(name) or "" for p in sources] for name in ATTRIBUTES}
+    labels = {name: [p.get(name) or "" for p in sources] for name in (*ATTRIBUTES, *declared)}
     progress(f"training on {len(x)} examples")
-    lexicon = build_lexicon([with_tags(p) for p in products], [*ATTRIBUTES, "category_path"])
+    lexicon = build_lexicon([with_tags(p) for p in products], [*ATTRIBUTES, "category_path", *declared])
     model = train_attribute_model(x, labels, settings.text_encoder, lexicon=lexicon)
     values = [value for head in model.heads.values() for value in head.classes]
     model.vocabulary = Vocabulary.build(values, lambda texts: text_encoder.encode(texts, kind="query"))
@@ -230,6 +234,12 @@ def train_attributes_from_index(
         "evaluation": evaluation,
     }
     return model.save(settings.models_dir), metadata
+
+
+def _with_heads(row: Mapping[str, Any], heads: Sequence[str]) -> dict[str, Any]:
+    """A product's row with its values of the schema's heads as they are named (``specs.material``)."""
+    specs = row.get(SPECS) or {}
+    return {**row, **{head: str(specs[name]) for head in heads if (name := head.split(".", 1)[1]) in specs}}
 
 
 def train_tagger_from_index(

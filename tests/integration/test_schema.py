@@ -331,3 +331,70 @@ def test_a_marketplace_names_the_built_in_attributes_its_own_way(service_urls, t
         assert {f["value"] for f in backpacks["facets"]["color"]} == colours
     finally:
         drop_test_indices(client, settings)
+
+
+def test_the_heads_learn_a_field_of_the_shops_own(service_urls, tmp_path_factory):
+    """A furniture shop's material, declared ``understood``: the training step gives the heads a
+    ``specs.material`` head, so "walnut shelf" finds walnut shelves in the attributes leg although
+    no title names a material and the field is not searchable (BM25 finds none of them)."""
+    from hybrid_search.models.encoders.attributes import load_attribute_model
+    from hybrid_search.models.encoders.text import load_text_encoder
+    from hybrid_search.models.live import record_artifacts
+    from hybrid_search.training.trainers import train_attributes_from_index
+
+    prefix = f"u{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        **service_urls,
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        data_dir=tmp_path_factory.mktemp("understood"),
+        device="cpu",
+        models_poll_s=0.2,
+    )
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    api = create_app(services=Services.from_settings(settings)).test_client()
+    try:
+        schema = {
+            "name": "furniture",
+            "fields": {
+                "kind": {"type": "keyword", "understood_as": "article_type", "filterable": True},
+                "material": {"type": "keyword", "understood": True, "filterable": True, "facet": True},
+            },
+        }
+        assert api.put("/schema", json=schema, headers=ADMIN).status_code == 200
+        styles = ("Nordic", "Classic", "Studio", "Heritage")
+        kinds = ("Table", "Chair", "Shelf", "Bed")
+        materials = ("oak", "walnut", "steel")
+        rows = [
+            {"product_id": f"{s}-{k}-{m}", "title": f"{s} {k}", "attributes": {"kind": k, "material": m}}
+            for s in styles
+            for k in kinds
+            for m in materials
+        ]
+        assert api.post("/products", json=rows, headers=MERCHANT).status_code == 202
+        report = embed_products(
+            client, settings.products_alias, [f"demo/{r['product_id']}" for r in rows], EmbeddingPipeline(settings)
+        )
+        assert len(report.ready) == len(rows)
+        refresh(client, settings.products_alias)
+
+        encoder = load_text_encoder(settings.text_encoder, "cpu")
+        path, metadata = train_attributes_from_index(client, settings, encoder, query_strings=600, holdout=0.1)
+        heads = load_attribute_model(path)
+        assert set(heads.heads) == {"article_type", "specs.material"}
+        assert set(heads.heads["specs.material"].classes) == set(materials)
+        assert "walnut" in heads.lexicon.attribute_words  # a value's word, not a title's catalog word
+        record_artifacts(client, settings, attributes=path)
+        time.sleep(0.3)
+
+        intent = heads.text_intent(encoder.encode(["walnut shelf"], kind="query")[0])
+        assert max(intent["specs.material"], key=intent["specs.material"].get) == "walnut"
+        for name, weights in (("attributes-only", {"attributes": 1.0}), ("bm25-only", {"bm25": 1.0})):
+            assert api.put(f"/profiles/{name}", json={"weights": weights}, headers=ADMIN).status_code == 201
+        found = api.get("/search?q=walnut shelf&profile=attributes-only&size=4&explain=true").get_json()
+        assert {h["id"] for h in found["hits"]} == {f"{s}-Shelf-walnut" for s in styles}, found["hits"]
+        alone = api.get("/search?q=walnut&profile=bm25-only&size=4").get_json()
+        assert alone["hits"] == []  # no product's words name it: the head found them
+    finally:
+        drop_test_indices(client, settings)

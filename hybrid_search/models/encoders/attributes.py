@@ -178,8 +178,14 @@ def _top_values(classes: Sequence[str], p: np.ndarray, top: int, min_probability
     return {classes[i]: round(float(p[i]), 4) for i in order if p[i] >= min_probability}
 
 
-def query_like_strings(products: Sequence[Mapping[str, str]], count: int, seed: int = 0) -> list[tuple[str, int]]:
-    """Short strings in the shape shoppers type, built from real products' own attribute values.
+DECLARED_SHARE = 0.4  # of the query-like strings, the share naming each of the schema's own heads' values
+
+
+def query_like_strings(
+    products: Sequence[Mapping[str, str]], count: int, seed: int = 0, declared: Sequence[str] = ()
+) -> list[tuple[str, int]]:
+    """Short strings in the shape shoppers type, built from real products' own attribute values (and
+    the values of the heads a catalog schema adds, ``declared``, before the type: "oak table").
 
     Returns (text, product position) pairs, so each string is labelled with that product's values.
     """
@@ -189,8 +195,12 @@ def query_like_strings(products: Sequence[Mapping[str, str]], count: int, seed: 
         i = rng.randrange(len(products))
         p = products[i]
         parts = [p.get("colour") if rng.random() < 0.8 else "", p.get("gender") if rng.random() < 0.7 else ""]
-        parts += [p.get("usage") if rng.random() < 0.2 else "", p.get("article_type", "")]
-        out.append((" ".join(x for x in parts if x), i))
+        parts += [p.get("usage") if rng.random() < 0.2 else ""]
+        parts += [p.get(name) if rng.random() < DECLARED_SHARE else "" for name in declared]
+        parts += [p.get("article_type", "")]
+        text = " ".join(x for x in parts if x)
+        if text:
+            out.append((text, i))
     return out
 
 

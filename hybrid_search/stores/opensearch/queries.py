@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hybrid_search.core.catalog import TAGGED, doc_id
-from hybrid_search.core.schema import FieldFilter
+from hybrid_search.core.schema import SPECS, FieldFilter
 
 BM25_FIELDS = (
     "title^3",
@@ -164,6 +164,9 @@ def named(query: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 WORDS = "words"  # an intent's catalog words that no attribute names (brand, material, pattern): word -> share
+# the weight of a head a catalog schema adds (specs.<name>, a field of the shop's own), unless a
+# profile's attribute_weights gives "declared" one
+DECLARED, DECLARED_WEIGHT = "declared", 1.0
 # A product for everyone fits a query for either gender (the catalog's own convention).
 ALSO_MATCHES = {"gender": {"men": ("unisex",), "women": ("unisex",)}}
 
@@ -172,7 +175,8 @@ def build_attribute_query(
     intent: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], filters: dict[str, Any]
 ) -> dict[str, Any]:
     """Products scored by the attribute values a query asks for: the sum, over attributes, of the
-    attribute's weight times the probability of the product's value (constant-score terms).
+    attribute's weight times the probability of the product's value (constant-score terms). A head
+    a catalog schema adds is named by its field (``specs.material``) and weighs ``declared``.
 
     The query's catalog words (``words``: brands, materials, patterns) count within the article types
     it asks for: a title with the word and of a type scores the words weight times the word's share
@@ -181,7 +185,8 @@ def build_attribute_query(
     should: list[dict[str, Any]] = []
     types = intent.get("article_type") or {}
     for name, values in intent.items():
-        weight = weights.get(name, 0.0)
+        declared = name.startswith(f"{SPECS}.")
+        weight = weights.get(DECLARED, DECLARED_WEIGHT) if declared else weights.get(name, 0.0)
         for value, probability in values.items():
             if name == WORDS:
                 for article_type, p in types.items():

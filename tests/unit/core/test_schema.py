@@ -190,7 +190,7 @@ def test_a_shops_own_field_understood_as_a_built_in_attribute_is_stored_there():
     [
         ({"kind": {"type": "number", "understood_as": "article_type"}}, "is a keyword"),
         ({"kind": {"type": "keyword", "understood_as": "brand"}}, "understood_as"),
-        ({"colour": {"type": "keyword", "understood_as": "gender"}}, "only a field of the shop's own"),
+        ({"colour": {"type": "keyword", "understood_as": "gender"}}, "the heads understand a field of the shop's own"),
         (
             {
                 "kind": {"type": "keyword", "understood_as": "article_type"},
@@ -204,3 +204,18 @@ def test_a_shops_own_field_understood_as_a_built_in_attribute_is_stored_there():
 def test_one_field_per_understood_attribute(fields, message):
     with pytest.raises(InvalidInputError, match=message):
         CatalogSchema.parse({"name": "m", "fields": fields})
+
+
+def test_the_heads_learn_a_keyword_of_the_shops_own():
+    schema = CatalogSchema.parse(
+        {"name": "f", "fields": {"material": {"type": "keyword", "understood": True}, "seats": {"type": "number"}}}
+    )
+    assert schema.heads == ["specs.material"]
+    for field, why in (
+        ({"type": "number", "understood": True}, "keyword"),
+        ({"type": "keyword", "understood": True, "understood_as": "colour"}, "not understood_as"),
+    ):
+        with pytest.raises(InvalidInputError, match=why):
+            CatalogSchema.parse({"name": "f", "fields": {"material": field}})
+    with pytest.raises(InvalidInputError, match="built in"):
+        CatalogSchema.parse({"name": "f", "fields": {"colour": {"type": "keyword", "understood": True}}})

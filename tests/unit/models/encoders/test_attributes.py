@@ -74,6 +74,14 @@ def test_query_like_strings_use_the_products_own_values():
         assert set(text.split()) <= {"Black", "Men", "Casual", "Belts"}
 
 
+def test_query_like_strings_name_the_values_of_a_schemas_own_heads_before_the_type():
+    products = [{"colour": "Black", "article_type": "Table", "specs.material": "oak"}]
+    plain = query_like_strings(products, 200, seed=3)
+    named = query_like_strings(products, 200, seed=3, declared=["specs.material"])
+    assert 0.3 < sum("oak" in text for text, _ in named) / len(named) < 0.5
+    assert all(text.endswith("Table") for text, _ in named) and not any("oak" in t for t, _ in plain)
+
+
 def test_photo_votes_sharpen_towards_the_closest_neighbours_with_a_temperature():
     neighbours = [({"colour": "Brown"}, 0.95), ({"colour": "Black"}, 0.93), ({"colour": "Black"}, 0.93)]
     assert max(photo_intent(neighbours)["colour"], key=photo_intent(neighbours)["colour"].get) == "Black"

@@ -59,6 +59,17 @@ def test_attribute_query_scores_each_value_by_weight_times_probability():
     assert empty["bool"]["should"] == [{"match_none": {}}]
 
 
+def test_a_head_a_catalog_schema_adds_scores_its_field_by_the_declared_weight():
+    filters = build_filters({})
+    intent = {"article_type": {"Table": 1.0}, "specs.material": {"oak": 0.5}}
+    default = build_attribute_query(intent, {"article_type": 3.0}, filters)["bool"]["should"]
+    assert {"constant_score": {"filter": {"terms": {"specs.material": ["oak"]}}, "boost": 0.5}} in default
+    weighted = build_attribute_query(intent, {"article_type": 3.0, "declared": 4.0}, filters)["bool"]["should"]
+    assert {"constant_score": {"filter": {"terms": {"specs.material": ["oak"]}}, "boost": 2.0}} in weighted
+    off = build_attribute_query(intent, {"article_type": 3.0, "declared": 0.0}, filters)["bool"]["should"]
+    assert not any("specs.material" in str(clause) for clause in off)
+
+
 def test_a_tag_counts_by_its_confidence_beside_a_merchants_value():
     """A product that lacks the attribute matches by its tag (a tag is only ever beside a missing
     value), scored as the chance it is right: a merchant's Belts scores 2.4, a tag at 0.9 scores 2.16."""
