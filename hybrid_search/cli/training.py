@@ -53,8 +53,9 @@ def train_fusion(settings: Settings, epochs: int, seed: int, leave_out_queries: 
 @click.option("--seed", default=0, show_default=True)
 @click.pass_obj
 def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
-    """Train the query-understanding heads (query -> article type, colour, gender, usage) on the live
-    index, and record them on it: searches use them within seconds."""
+    """Train the query-understanding heads (query -> article type, colour, gender, usage, and the
+    fields the catalog schema declares understood) on the live index, and record them on it:
+    searches use them within seconds."""
     from hybrid_search.models.encoders.text import load_text_encoder
     from hybrid_search.models.live import live_models, record_artifacts
     from hybrid_search.stores.opensearch.client import make_client

@@ -178,7 +178,8 @@ def train_attributes_from_index(
     progress: Callable[[str], None] = lambda _: None,
     sample: int | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Train the query-understanding heads on the live index and save them as an artifact.
+    """Train the query-understanding heads on the live index and save them as an artifact: one per
+    built-in attribute, and one per field of the shop's own its catalog schema declares understood.
 
     Examples per product: its stored passage vector and its title encoded as a query; plus
     ``query_strings`` short query-like strings made of real products' attribute values. A held-out
