@@ -20,6 +20,8 @@ from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.models.encoders.attributes import (
     ATTRIBUTES,
+    NAMES_NONE,
+    names,
     query_like_strings,
     stratified_sample,
     train_attribute_model,
@@ -210,16 +212,28 @@ def train_attributes_from_index(
     passages = np.array([products[i]["text_vector"] for i in train], dtype=np.float32)
     x = np.vstack([passages, train_titles, *([string_vectors] if strings else [])])
     sources = [products[i] for i in train] * 2 + [products[train[j]] for _, j in strings]
-    labels = {name: [p.get(name) or "" for p in sources] for name in (*ATTRIBUTES, *declared)}
+    labels = {name: [p.get(name) or "" for p in sources] for name in ATTRIBUTES}
+    # a schema's own head learns from queries alone (titles and strings, not passages), each labelled
+    # with the value it names, else NAMES_NONE: it tells whether a query asks for one at all
+    texts = [""] * len(train) + [products[i].get("title", "") for i in train] + [text for text, _ in strings]
+    for head in declared:
+        labels[head] = [
+            ("" if not text else (value if value and names(text, value) else NAMES_NONE))
+            for text, value in zip(texts, (p.get(head) or "" for p in sources), strict=True)
+        ]
     progress(f"training on {len(x)} examples")
     lexicon = build_lexicon([with_tags(p) for p in products], [*ATTRIBUTES, "category_path", *declared])
     model = train_attribute_model(x, labels, settings.text_encoder, lexicon=lexicon)
-    values = [value for head in model.heads.values() for value in head.classes]
+    values = [value for head in model.heads.values() for value in head.classes if value != NAMES_NONE]
     model.vocabulary = Vocabulary.build(values, lambda texts: text_encoder.encode(texts, kind="query"))
     evaluation = {}
     for name, head in model.heads.items():
         predicted = np.array(head.classes)[head.probabilities(l2_normalise(test_titles)).argmax(axis=1)]
-        truth = np.array([products[i].get(name) or "" for i in test])
+        values = [products[i].get(name) or "" for i in test]
+        if name in declared:  # what the title names: its value, or none of them
+            titles = [products[i].get("title", "") for i in test]
+            values = [v if v and names(t, v) else NAMES_NONE for t, v in zip(titles, values, strict=True)]
+        truth = np.array(values)
         judged = truth != ""
         evaluation[name] = {"held_out_title_accuracy": round(float((predicted[judged] == truth[judged]).mean()), 4)}
     metadata = {

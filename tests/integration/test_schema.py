@@ -337,7 +337,7 @@ def test_the_heads_learn_a_field_of_the_shops_own(service_urls, tmp_path_factory
     """A furniture shop's material, declared ``understood``: the training step gives the heads a
     ``specs.material`` head, so "walnut shelf" finds walnut shelves in the attributes leg although
     no title names a material and the field is not searchable (BM25 finds none of them)."""
-    from hybrid_search.models.encoders.attributes import load_attribute_model
+    from hybrid_search.models.encoders.attributes import NAMES_NONE, load_attribute_model
     from hybrid_search.models.encoders.text import load_text_encoder
     from hybrid_search.models.live import record_artifacts
     from hybrid_search.training.trainers import train_attributes_from_index
@@ -383,13 +383,16 @@ def test_the_heads_learn_a_field_of_the_shops_own(service_urls, tmp_path_factory
         path, metadata = train_attributes_from_index(client, settings, encoder, query_strings=600, holdout=0.1)
         heads = load_attribute_model(path)
         assert set(heads.heads) == {"article_type", "specs.material"}
-        assert set(heads.heads["specs.material"].classes) == set(materials)
+        assert set(heads.heads["specs.material"].classes) == {*materials, NAMES_NONE}
         assert "walnut" in heads.lexicon.attribute_words  # a value's word, not a title's catalog word
         record_artifacts(client, settings, attributes=path)
         time.sleep(0.3)
 
         intent = heads.text_intent(encoder.encode(["walnut shelf"], kind="query")[0])
         assert max(intent["specs.material"], key=intent["specs.material"].get) == "walnut"
+        # a query that names no material asks for none (not the material shelves most often have)
+        unnamed = heads.text_intent(encoder.encode(["nordic shelf"], kind="query")[0])
+        assert max(unnamed["specs.material"].values(), default=0) < 0.2, unnamed
         for name, weights in (("attributes-only", {"attributes": 1.0}), ("bm25-only", {"bm25": 1.0})):
             assert api.put(f"/profiles/{name}", json={"weights": weights}, headers=ADMIN).status_code == 201
         found = api.get("/search?q=walnut shelf&profile=attributes-only&size=4&explain=true").get_json()

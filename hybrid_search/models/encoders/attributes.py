@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,10 @@ from hybrid_search.models.encoders.device import l2_normalise
 from hybrid_search.models.encoders.lexicon import Lexicon
 
 ATTRIBUTES = ("article_type", "colour", "gender", "usage")
+# A head a catalog schema adds learns this class too: "the query names none of the field's values".
+# Without it, the head would learn to guess a product's value from the rest of the query (a t-shirt's
+# season), and every query would score that guess; with it, a query that names no value asks for none.
+NAMES_NONE = "(none)"
 Intent = dict[str, dict[str, float]]  # attribute -> value -> probability
 
 
@@ -175,7 +180,13 @@ def merge_intents(intents: Sequence[Intent], top: int = 3) -> Intent:
 
 def _top_values(classes: Sequence[str], p: np.ndarray, top: int, min_probability: float) -> dict[str, float]:
     order = np.argsort(-p, kind="stable")[:top]
-    return {classes[i]: round(float(p[i]), 4) for i in order if p[i] >= min_probability}
+    return {classes[i]: round(float(p[i]), 4) for i in order if p[i] >= min_probability and classes[i] != NAMES_NONE}
+
+
+def names(text: str, value: str) -> bool:
+    """Whether ``text`` names ``value`` (as whole words, whatever the case): what a head a catalog
+    schema adds is taught to tell."""
+    return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", text.lower()) is not None
 
 
 DECLARED_SHARE = 0.4  # of the query-like strings, the share naming each of the schema's own heads' values

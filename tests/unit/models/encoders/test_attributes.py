@@ -3,7 +3,11 @@ import pytest
 
 from hybrid_search.models.encoders.attributes import (
     MIN_PER_VALUE,
+    NAMES_NONE,
+    AttributeModel,
+    fit_head,
     load_attribute_model,
+    names,
     photo_intent,
     query_like_strings,
     resolve_attribute_model,
@@ -80,6 +84,16 @@ def test_query_like_strings_name_the_values_of_a_schemas_own_heads_before_the_ty
     named = query_like_strings(products, 200, seed=3, declared=["specs.material"])
     assert 0.3 < sum("oak" in text for text, _ in named) / len(named) < 0.5
     assert all(text.endswith("Table") for text, _ in named) and not any("oak" in t for t, _ in plain)
+
+
+def test_a_schemas_own_head_is_taught_whether_a_query_names_a_value():
+    assert names("Walnut Shelf", "walnut") and names("a home furnishing set", "Home Furnishing")
+    assert not names("walnuts", "walnut") and not names("black t-shirt", "Fall")
+    x = np.eye(3, dtype=np.float32)
+    head = fit_head(x[[0, 0, 1, 1, 2, 2]], ["oak", "oak", "pine", "pine", NAMES_NONE, NAMES_NONE])
+    model = AttributeModel({"specs.material": head}, "enc", "v")
+    assert set(model.text_intent(x[0])["specs.material"]) <= {"oak", "pine"}  # never the none class
+    assert max(model.text_intent(x[2])["specs.material"].values(), default=0) < 0.5  # names none: little
 
 
 def test_photo_votes_sharpen_towards_the_closest_neighbours_with_a_temperature():
