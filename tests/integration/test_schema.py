@@ -70,6 +70,33 @@ def shop(service_urls, tmp_path_factory):
     redis.Redis.from_url(settings.redis_url).flushdb()  # the load's tasks, queued for no worker
 
 
+@pytest.fixture
+def own_shop(service_urls, tmp_path_factory):
+    """A shop on an alias of its own, with no schema applied yet: its settings, client and API."""
+    prefix = f"o{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        **service_urls,
+        products_alias=f"{prefix}-products",
+        events_alias=f"{prefix}-events",
+        data_dir=tmp_path_factory.mktemp("own-shop"),
+        device="cpu",
+        models_poll_s=0.2,
+    )
+    client = make_client(settings)
+    ensure_indices(client, settings, ModelSet.from_settings(settings))
+    yield settings, client, create_app(services=Services.from_settings(settings)).test_client()
+    drop_test_indices(client, settings)
+
+
+def upload_embedded(shop, rows) -> None:
+    """``rows`` uploaded as merchant demo's, embedded by the real pipeline, and searchable."""
+    settings, client, api = shop
+    assert api.post("/products", json=rows, headers=MERCHANT).status_code == 202
+    keys = [f"demo/{r['product_id']}" for r in rows]
+    assert len(embed_products(client, settings.products_alias, keys, EmbeddingPipeline(settings)).ready) == len(rows)
+    refresh(client, settings.products_alias)
+
+
 def rows(tables=TABLES):
     return [{"product_id": pid, "title": t, "brand": b, "attributes": a} for pid, t, b, a in tables]
 
@@ -271,69 +298,51 @@ def test_load_catalog_checks_a_file_against_its_schema_before_applying_either(sh
     assert stored["status"] == "pending"  # queued for the workers
 
 
-def test_a_marketplace_names_the_built_in_attributes_its_own_way(service_urls, tmp_path_factory):
+def test_a_marketplace_names_the_built_in_attributes_its_own_way(own_shop):
     """Fashion products as a marketplace describes them: its "kind" and "color" are the product's
     type and colour (stored there: the heads, the lexicon and the embedding read them), filtered and
     counted under its own names."""
     from tests.data import fashion_rows
 
-    prefix = f"m{uuid.uuid4().hex[:8]}"
-    settings = Settings(
-        **service_urls,
-        products_alias=f"{prefix}-products",
-        events_alias=f"{prefix}-events",
-        data_dir=tmp_path_factory.mktemp("marketplace"),
-        device="cpu",
-    )
-    client = make_client(settings)
-    ensure_indices(client, settings, ModelSet.from_settings(settings))
-    api = create_app(services=Services.from_settings(settings)).test_client()
-    try:
-        schema = {
-            "name": "marketplace",
-            "fields": {
-                "kind": {"type": "keyword", "understood_as": "article_type", "filterable": True, "facet": True},
-                "color": {"type": "keyword", "understood_as": "colour", "filterable": True, "facet": True},
-                "audience": {"type": "keyword", "understood_as": "gender", "filterable": True},
-            },
+    settings, client, api = own_shop
+    schema = {
+        "name": "marketplace",
+        "fields": {
+            "kind": {"type": "keyword", "understood_as": "article_type", "filterable": True, "facet": True},
+            "color": {"type": "keyword", "understood_as": "colour", "filterable": True, "facet": True},
+            "audience": {"type": "keyword", "understood_as": "gender", "filterable": True},
+        },
+    }
+    # a product loaded before the schema: its own kind becomes its type when the schema is applied
+    early = {"product_id": "early-1", "title": "Canvas Tote", "attributes": {"kind": "Handbags"}}
+    assert api.post("/products", json=[early], headers=MERCHANT).status_code == 202
+    assert api.put("/schema", json=schema, headers=ADMIN).status_code == 200
+    early_source = get_products(client, settings.products_alias, ["demo/early-1"])["demo/early-1"].source
+    assert early_source["article_type"] == "Handbags" and "colour" not in early_source
+    picked = [r for r in fashion_rows() if r["article_type"] in ("Backpacks", "Watches")][:12]
+    rows = [
+        {
+            "product_id": f"mp-{r['id']}",
+            "title": r["title"],
+            "attributes": {"kind": r["article_type"], "color": r["colour"], "audience": r["gender"]},
         }
-        # a product loaded before the schema: its own kind becomes its type when the schema is applied
-        early = {"product_id": "early-1", "title": "Canvas Tote", "attributes": {"kind": "Handbags"}}
-        assert api.post("/products", json=[early], headers=MERCHANT).status_code == 202
-        assert api.put("/schema", json=schema, headers=ADMIN).status_code == 200
-        early_source = get_products(client, settings.products_alias, ["demo/early-1"])["demo/early-1"].source
-        assert early_source["article_type"] == "Handbags" and "colour" not in early_source
-        picked = [r for r in fashion_rows() if r["article_type"] in ("Backpacks", "Watches")][:12]
-        rows = [
-            {
-                "product_id": f"mp-{r['id']}",
-                "title": r["title"],
-                "attributes": {"kind": r["article_type"], "color": r["colour"], "audience": r["gender"]},
-            }
-            for r in picked
-        ]
-        assert api.post("/products", json=rows, headers=MERCHANT).status_code == 202
-        report = embed_products(
-            client, settings.products_alias, [f"demo/{r['product_id']}" for r in rows], EmbeddingPipeline(settings)
-        )
-        assert len(report.ready) == len(rows)
-        refresh(client, settings.products_alias)
-        stored = get_products(client, settings.products_alias, [f"demo/{rows[0]['product_id']}"])
-        source = next(iter(stored.values())).source
-        assert (source["article_type"], source["colour"]) == (picked[0]["article_type"], picked[0]["colour"])
-        assert "specs" not in source
+        for r in picked
+    ]
+    upload_embedded(own_shop, rows)
+    stored = get_products(client, settings.products_alias, [f"demo/{rows[0]['product_id']}"])
+    source = next(iter(stored.values())).source
+    assert (source["article_type"], source["colour"]) == (picked[0]["article_type"], picked[0]["colour"])
+    assert "specs" not in source
 
-        backpacks = api.get("/search?q=bag&filter[kind]=Backpacks&facets=kind,color&size=20").get_json()
-        expected = {f"mp-{r['id']}" for r in picked if r["article_type"] == "Backpacks"}
-        assert set(ids(backpacks)) == expected
-        assert backpacks["facets"]["kind"] == [{"value": "Backpacks", "count": len(expected)}]
-        colours = {r["colour"] for r in picked if r["article_type"] == "Backpacks"}
-        assert {f["value"] for f in backpacks["facets"]["color"]} == colours
-    finally:
-        drop_test_indices(client, settings)
+    backpacks = api.get("/search?q=bag&filter[kind]=Backpacks&facets=kind,color&size=20").get_json()
+    expected = {f"mp-{r['id']}" for r in picked if r["article_type"] == "Backpacks"}
+    assert set(ids(backpacks)) == expected
+    assert backpacks["facets"]["kind"] == [{"value": "Backpacks", "count": len(expected)}]
+    colours = {r["colour"] for r in picked if r["article_type"] == "Backpacks"}
+    assert {f["value"] for f in backpacks["facets"]["color"]} == colours
 
 
-def test_the_heads_learn_a_field_of_the_shops_own(service_urls, tmp_path_factory):
+def test_the_heads_learn_a_field_of_the_shops_own(own_shop):
     """A furniture shop's material, declared ``understood``: the training step gives the heads a
     ``specs.material`` head, so "walnut shelf" finds walnut shelves in the attributes leg although
     no title names a material and the field is not searchable (BM25 finds none of them)."""
@@ -342,62 +351,43 @@ def test_the_heads_learn_a_field_of_the_shops_own(service_urls, tmp_path_factory
     from hybrid_search.models.live import record_artifacts
     from hybrid_search.training.trainers import train_attributes_from_index
 
-    prefix = f"u{uuid.uuid4().hex[:8]}"
-    settings = Settings(
-        **service_urls,
-        products_alias=f"{prefix}-products",
-        events_alias=f"{prefix}-events",
-        data_dir=tmp_path_factory.mktemp("understood"),
-        device="cpu",
-        models_poll_s=0.2,
-    )
-    client = make_client(settings)
-    ensure_indices(client, settings, ModelSet.from_settings(settings))
-    api = create_app(services=Services.from_settings(settings)).test_client()
-    try:
-        schema = {
-            "name": "furniture",
-            "fields": {
-                "kind": {"type": "keyword", "understood_as": "article_type", "filterable": True},
-                "material": {"type": "keyword", "understood": True, "filterable": True, "facet": True},
-            },
-        }
-        assert api.put("/schema", json=schema, headers=ADMIN).status_code == 200
-        styles = ("Nordic", "Classic", "Studio", "Heritage")
-        kinds = ("Table", "Chair", "Shelf", "Bed")
-        materials = ("oak", "walnut", "steel")
-        rows = [
-            {"product_id": f"{s}-{k}-{m}", "title": f"{s} {k}", "attributes": {"kind": k, "material": m}}
-            for s in styles
-            for k in kinds
-            for m in materials
-        ]
-        assert api.post("/products", json=rows, headers=MERCHANT).status_code == 202
-        report = embed_products(
-            client, settings.products_alias, [f"demo/{r['product_id']}" for r in rows], EmbeddingPipeline(settings)
-        )
-        assert len(report.ready) == len(rows)
-        refresh(client, settings.products_alias)
+    settings, client, api = own_shop
+    schema = {
+        "name": "furniture",
+        "fields": {
+            "kind": {"type": "keyword", "understood_as": "article_type", "filterable": True},
+            "material": {"type": "keyword", "understood": True, "filterable": True, "facet": True},
+        },
+    }
+    assert api.put("/schema", json=schema, headers=ADMIN).status_code == 200
+    styles = ("Nordic", "Classic", "Studio", "Heritage")
+    kinds = ("Table", "Chair", "Shelf", "Bed")
+    materials = ("oak", "walnut", "steel")
+    rows = [
+        {"product_id": f"{s}-{k}-{m}", "title": f"{s} {k}", "attributes": {"kind": k, "material": m}}
+        for s in styles
+        for k in kinds
+        for m in materials
+    ]
+    upload_embedded(own_shop, rows)
 
-        encoder = load_text_encoder(settings.text_encoder, "cpu")
-        path, metadata = train_attributes_from_index(client, settings, encoder, query_strings=600, holdout=0.1)
-        heads = load_attribute_model(path)
-        assert set(heads.heads) == {"article_type", "specs.material"}
-        assert set(heads.heads["specs.material"].classes) == {*materials, NAMES_NONE}
-        assert "walnut" in heads.lexicon.attribute_words  # a value's word, not a title's catalog word
-        record_artifacts(client, settings, attributes=path)
-        time.sleep(0.3)
+    encoder = load_text_encoder(settings.text_encoder, "cpu")
+    path, metadata = train_attributes_from_index(client, settings, encoder, query_strings=600, holdout=0.1)
+    heads = load_attribute_model(path)
+    assert set(heads.heads) == {"article_type", "specs.material"}
+    assert set(heads.heads["specs.material"].classes) == {*materials, NAMES_NONE}
+    assert "walnut" in heads.lexicon.attribute_words  # a value's word, not a title's catalog word
+    record_artifacts(client, settings, attributes=path)
+    time.sleep(0.3)
 
-        intent = heads.text_intent(encoder.encode(["walnut shelf"], kind="query")[0])
-        assert max(intent["specs.material"], key=intent["specs.material"].get) == "walnut"
-        # a query that names no material asks for none (not the material shelves most often have)
-        unnamed = heads.text_intent(encoder.encode(["nordic shelf"], kind="query")[0])
-        assert max(unnamed["specs.material"].values(), default=0) < 0.2, unnamed
-        for name, weights in (("attributes-only", {"attributes": 1.0}), ("bm25-only", {"bm25": 1.0})):
-            assert api.put(f"/profiles/{name}", json={"weights": weights}, headers=ADMIN).status_code == 201
-        found = api.get("/search?q=walnut shelf&profile=attributes-only&size=4&explain=true").get_json()
-        assert {h["id"] for h in found["hits"]} == {f"{s}-Shelf-walnut" for s in styles}, found["hits"]
-        alone = api.get("/search?q=walnut&profile=bm25-only&size=4").get_json()
-        assert alone["hits"] == []  # no product's words name it: the head found them
-    finally:
-        drop_test_indices(client, settings)
+    intent = heads.text_intent(encoder.encode(["walnut shelf"], kind="query")[0])
+    assert max(intent["specs.material"], key=intent["specs.material"].get) == "walnut"
+    # a query that names no material asks for none (not the material shelves most often have)
+    unnamed = heads.text_intent(encoder.encode(["nordic shelf"], kind="query")[0])
+    assert max(unnamed["specs.material"].values(), default=0) < 0.2, unnamed
+    for name, weights in (("attributes-only", {"attributes": 1.0}), ("bm25-only", {"bm25": 1.0})):
+        assert api.put(f"/profiles/{name}", json={"weights": weights}, headers=ADMIN).status_code == 201
+    found = api.get("/search?q=walnut shelf&profile=attributes-only&size=4&explain=true").get_json()
+    assert {h["id"] for h in found["hits"]} == {f"{s}-Shelf-walnut" for s in styles}, found["hits"]
+    alone = api.get("/search?q=walnut&profile=bm25-only&size=4").get_json()
+    assert alone["hits"] == []  # no product's words name it: the head found them
