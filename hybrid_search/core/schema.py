@@ -210,29 +210,30 @@ class CatalogSchema(BaseModel):
             if name in mapped and mapped[name] != MAPPINGS[spec.type]["type"]
         ]
 
-    def specs(self, attributes: Mapping[str, str], field_prefix: str) -> dict[str, Any]:
+    def specs(self, attributes: Mapping[str, Any], field_prefix: str) -> dict[str, Any]:
         """A product's declared fields, typed from its ``attributes``; InvalidInputError names
         ``<field_prefix>.attributes.<name>`` where a value is not of its field's type."""
-        out: dict[str, Any] = {}
-        for name, spec in self.declared.items():
-            value = attributes.get(name)
-            if value is None or not str(value).strip():
-                continue
-            out[name] = typed(spec.type, str(value).strip(), f"{field_prefix}.attributes.{name}")
-        return out
+        return {
+            name: typed(kind, value, f"{field_prefix}.attributes.{name}")
+            for name, kind, value in self._given(attributes)
+        }
 
     def typed_specs(self, attributes: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """A product already indexed: its declared fields typed from its ``attributes``, and the names
         of those whose value is not of the field's type (left out: the value stays in ``attributes``)."""
         specs, not_of_type = {}, []
-        for name, spec in self.declared.items():
-            value = str(attributes.get(name) or "").strip()
-            if value:
-                try:
-                    specs[name] = typed(spec.type, value, name)
-                except InvalidInputError:
-                    not_of_type.append(name)
+        for name, kind, value in self._given(attributes):
+            try:
+                specs[name] = typed(kind, value, name)
+            except InvalidInputError:
+                not_of_type.append(name)
         return specs, not_of_type
+
+    def _given(self, attributes: Mapping[str, Any]) -> list[tuple[str, FieldType, str]]:
+        """(name, type, value) of each declared field ``attributes`` gives a value (stripped) for."""
+        given = [(name, spec.type, attributes.get(name)) for name, spec in self.declared.items()]
+        stripped = [(name, kind, "" if value is None else str(value).strip()) for name, kind, value in given]
+        return [(name, kind, value) for name, kind, value in stripped if value]
 
     def field_filters(self, filters: Mapping[str, Sequence[str]]) -> list[FieldFilter]:
         """/search's ``filter[name]`` values as filters on the index's fields: any of the values, or
