@@ -222,7 +222,8 @@ def _blended(alias: str, body: dict[str, Any], hybrid: Any) -> dict[str, Any]:
     keys = [doc_id(h.merchant, h.id) if h.merchant else h.id for h in found]
     marked = {}
     if "highlight" in guarded and keys:
-        marked = highlights(_services().opensearch, alias, keys, guarded["highlight"], hybrid["q"])
+        searched = search_service().understanding.schema.current().bm25_fields()
+        marked = highlights(_services().opensearch, alias, keys, guarded["highlight"], hybrid["q"], searched)
     for h, key in zip(found, keys, strict=True):
         hit: dict[str, Any] = {"_index": alias, "_id": key, "_score": h.score}
         if (source := select_source(h.product, guarded.get("_source", True))) is not None:

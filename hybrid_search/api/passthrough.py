@@ -12,11 +12,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, get_args
 
 from hybrid_search.core.catalog import TAGGED, whole
 from hybrid_search.core.errors import InvalidInputError
-from hybrid_search.core.schema import SPECS, SPECS_TEXT
+from hybrid_search.core.schema import SPECS, SPECS_TEXT, Analyzer
 from hybrid_search.stores.opensearch.queries import HIDDEN_FIELDS
 
 MAX_SIZE = 100
@@ -75,8 +75,11 @@ FACETS = frozenset(
     | {f"tags.{name}.value" for name in TAGGED}  # the taggers' values, where a product lacks the merchant's
 )
 AGGREGATION_FIELDS = FACETS | {"brand.keyword"}
+# the built-in text fields in each language a catalog schema may analyse them in (core/schema.py)
 HIGHLIGHT_FIELDS = frozenset(
-    f"{name}{sub}" for name in ("title", "description", "brand", "category_path", SPECS_TEXT) for sub in ("", ".zh")
+    f"{name}{sub}"
+    for name in ("title", "description", "brand", "category_path", SPECS_TEXT)
+    for sub in ("", ".zh", *(f".{a}" for a in get_args(Analyzer) if a not in ("english", "cjk")))
 )
 # Fields a storefront searches, filters and sorts on (the admin: any field)
 TEXT_FIELDS = HIGHLIGHT_FIELDS | {"title.raw", "brand.keyword"}

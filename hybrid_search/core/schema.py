@@ -35,7 +35,7 @@ FieldType = Literal["keyword", "text", "number", "boolean", "date"]
 # the built-in attributes the query's attribute heads read (and the taggers tag)
 Understood = Literal["article_type", "colour", "gender", "usage", "season"]
 SPECS = "specs"  # declared fields live in the index as specs.<name>
-SPECS_TEXT = "specs_text"  # the searchable ones' values, as one text field BM25 and the text encoder read
+SPECS_TEXT = "specs_text"  # the searchable ones' values, as one text the text encoder reads
 SPECS_TEXT_MAPPING = {"type": "text", "analyzer": "english", "fields": {"zh": {"type": "text", "analyzer": "cjk"}}}
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 # the upload format's own fields and their types: a schema may give them roles, not other types
@@ -60,6 +60,23 @@ BUILT_IN_PATHS = {"brand": "brand.keyword"}
 SYSTEM_FILTERS = ("merchant_id",)
 SYSTEM_SORTS = ("popularity", "created_at", "updated_at")
 RANGED = ("number", "date")
+# OpenSearch's built-in analysers a searchable field may be analysed by, one sub-field each: the
+# language analysers (stemming, stop words), ``cjk`` (bigrams of Chinese, Japanese and Korean) and
+# ``standard`` (words as written, lower-cased)
+Analyzer = Literal[
+    "english", "cjk", "standard", "arabic", "catalan", "czech", "danish", "dutch", "finnish", "french",
+    "german", "greek", "hindi", "hungarian", "indonesian", "italian", "norwegian", "portuguese",
+    "romanian", "russian", "spanish", "swedish", "thai", "turkish",
+]  # fmt: skip
+DEFAULT_ANALYZERS: tuple[Analyzer, ...] = ("english", "cjk")
+# the built-in fields BM25 searches: where (a text field analysed in English, with a CJK sub-field
+# ``zh``), and each analyser's boost where the schema gives none (the boosts /search had before schemas)
+BUILT_IN_SEARCHED: dict[str, tuple[str, dict[str, float]]] = {
+    "title": ("title", {"english": 3.0, "cjk": 2.0}),
+    "brand": ("brand", {"english": 2.0, "cjk": 1.0}),
+    "category": ("category_path", {"english": 1.0, "cjk": 1.0}),
+    "description": ("description", {"english": 1.0, "cjk": 1.0}),
+}
 MAPPINGS: dict[FieldType, dict[str, Any]] = {
     "keyword": {"type": "keyword", "ignore_above": 256},
     "text": {"type": "text", "analyzer": "english"},
@@ -76,9 +93,16 @@ class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: FieldType
-    # a declared keyword or text field's values are searched by BM25 (specs_text, English and CJK
-    # analysis) and read by the text encoder; the built-in fields are searched as they always were
+    # a declared keyword or text field's values are searched by BM25 and read by the text encoder;
+    # the built-in text fields (title, brand, category, description) are searched whether or not
+    # declared so, and declaring one searchable gives it its own boost and analysers
     searchable: bool = False
+    # a searchable field's BM25 weight beside the others' (the built-in ones: title 3, brand 2, the
+    # rest 1, and their CJK analysis a little less, where not given)
+    boost: float | None = Field(None, gt=0, le=100)
+    # the languages its words are analysed in, each a sub-field BM25 searches (English and CJK where
+    # not given): a French shop's titles stemmed as French, say
+    analyzers: tuple[Analyzer, ...] | None = Field(None, min_length=1, max_length=8)
     # the built-in attribute a shop's own field is (its "kind" is the product's type): stored there,
     # so the attribute heads, the lexicon, the taggers and the embedding read it, and filtered,
     # counted and sorted under the shop's name
@@ -105,6 +129,10 @@ class FieldSpec(BaseModel):
             raise ValueError(f"a field understood as {self.understood_as} is a keyword, searched as the attribute is")
         if self.searchable and self.type not in ("keyword", "text"):
             raise ValueError(f"a {self.type} is filtered, not searched by its words: declare it a keyword or text")
+        if (self.boost is not None or self.analyzers is not None) and not self.searchable:
+            raise ValueError("a boost and analyzers are a searchable field's: declare it searchable")
+        if self.analyzers is not None and len(set(self.analyzers)) != len(self.analyzers):
+            raise ValueError("each analyzer once")
         return self
 
 
@@ -131,6 +159,9 @@ class CatalogSchema(BaseModel):
                 raise ValueError(f"{name!r} is built in as {BUILT_IN[name]}, not {spec.type}")
             if name in BUILT_IN and (spec.understood_as or spec.understood):
                 raise ValueError(f"{name!r} is built in: the heads understand a field of the shop's own")
+            if name in BUILT_IN and spec.searchable and name not in BUILT_IN_SEARCHED:
+                searched = ", ".join(BUILT_IN_SEARCHED)
+                raise ValueError(f"{name!r} is searched as an attribute, not by its words (built in: {searched})")
         slots: dict[str, str] = {}
         for name, spec in fields.items():
             if spec.understood_as:
@@ -189,9 +220,68 @@ class CatalogSchema(BaseModel):
         return name if name in (*BUILT_IN, *SYSTEM_FILTERS, *SYSTEM_SORTS) else f"{SPECS}.{name}"
 
     def mapping(self) -> dict[str, Any]:
-        """The ``specs`` object's mapping: one property per declared field."""
-        properties = {name: dict(MAPPINGS[spec.type]) for name, spec in sorted(self.declared.items())}
+        """The ``specs`` object's mapping: one property per declared field, a searchable one with a
+        sub-field per analyser it is searched in."""
+        properties = {}
+        for name, spec in sorted(self.declared.items()):
+            properties[name] = dict(MAPPINGS[spec.type])
+            if subfields := self._subfields(name):
+                properties[name]["fields"] = subfields
         return {"type": "object", "dynamic": False, "properties": properties}
+
+    def built_in_subfields(self) -> dict[str, dict[str, Any]]:
+        """The analyser sub-fields the built-in text fields get beyond the template's ``zh`` (an index
+        path -> its sub-fields' mappings): a French shop's ``title.french``."""
+        out = {}
+        for name, (path, _) in BUILT_IN_SEARCHED.items():
+            if subfields := {sub: m for sub, m in self._subfields(name).items() if sub != "zh"}:
+                out[path] = subfields
+        return out
+
+    def analysed(self) -> dict[str, list[str]]:
+        """Every searched field's index path -> the sub-fields its analysers need (built-in and declared)."""
+        out = {path: list(subs) for path, subs in self.built_in_subfields().items()}
+        out |= {
+            f"{SPECS}.{name}": list(self._subfields(name)) for name, spec in self.declared.items() if spec.searchable
+        }
+        return {path: subs for path, subs in out.items() if subs}
+
+    def bm25_fields(self) -> tuple[str, ...]:
+        """What the BM25 leg searches (``path^boost``): the built-in text fields, then the declared
+        searchable ones, each in every analyser it is analysed in, at its boost."""
+        fields = []
+        searched = [*BUILT_IN_SEARCHED, *(n for n, spec in self.declared.items() if spec.searchable)]
+        for name in searched:
+            for path, boost in self._analysis(name):
+                fields.append(path if boost == 1 else f"{path}^{boost:g}")
+        return tuple(fields)
+
+    def _analysis(self, name: str) -> list[tuple[str, float]]:
+        """(index path, boost) of each analyser field ``name`` is searched in."""
+        spec = self.fields.get(name)
+        if name in BUILT_IN_SEARCHED:
+            base, defaults = BUILT_IN_SEARCHED[name]
+            analysed_main = True  # the built-in text fields are analysed in English
+        else:
+            base, defaults, analysed_main = f"{SPECS}.{name}", {}, spec is not None and spec.type == "text"
+        analyzers = (spec.analyzers if spec is not None else None) or DEFAULT_ANALYZERS
+        out = []
+        for analyzer in analyzers:
+            default = defaults.get(analyzer, defaults.get("english", 1.0))
+            boost = spec.boost if spec is not None and spec.boost is not None else default
+            sub = _subfield(analyzer, analysed_main)
+            out.append((f"{base}.{sub}" if sub else base, boost))
+        return out
+
+    def _subfields(self, name: str) -> dict[str, dict[str, Any]]:
+        """The sub-fields (name -> mapping) a searched field's analysers need beyond its main field."""
+        spec = self.fields.get(name)
+        if spec is None or not (spec.searchable or name in BUILT_IN_SEARCHED):
+            return {}
+        analysed_main = name in BUILT_IN_SEARCHED or spec.type == "text"
+        analyzers = spec.analyzers or DEFAULT_ANALYZERS
+        subs = {_subfield(a, analysed_main): a for a in analyzers}
+        return {sub: {"type": "text", "analyzer": a} for sub, a in subs.items() if sub}
 
     def search_text(self, specs: Mapping[str, Any]) -> str:
         """The values of a product's searchable declared fields (``specs``), in the schema's order."""
@@ -292,6 +382,14 @@ class CatalogSchema(BaseModel):
     @property
     def sortable(self) -> list[str]:
         return [*(n for n, s in self.fields.items() if s.sortable), *SYSTEM_SORTS]
+
+
+def _subfield(analyzer: str, analysed_main: bool) -> str | None:
+    """The sub-field a field's words are analysed by ``analyzer`` in (None: the field itself, a text
+    field analysed in English): ``zh`` for CJK, as the template names it, else the analyser's name."""
+    if analyzer == "english" and analysed_main:
+        return None
+    return "zh" if analyzer == "cjk" else analyzer
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # the query side imports these anyway; profiles (which read L
 
     from hybrid_search.models.encoders.attributes import Intent
 
-Builder = Callable[[Any, dict[str, Any], int, Mapping[str, float]], dict[str, Any]]
+# (input, filters, window, attribute weights, the query's inputs) -> query clause
+Builder = Callable[[Any, dict[str, Any], int, Mapping[str, float], "QueryInputs"], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -36,24 +37,43 @@ class QueryInputs:
     fused_vector: np.ndarray | None = None
     image_vector: np.ndarray | None = None
     intent: Intent | None = None  # the catalog attribute values the query asks for
+    # the fields BM25 searches, at their boosts: the catalog schema's (None: the built-in ones)
+    text_fields: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Leg:
     name: str
     reads: str  # the QueryInputs field
-    build: Builder  # (input, filters, window, attribute weights) -> query clause
+    build: Builder
 
     def query(
         self, inputs: QueryInputs, filters: dict[str, Any], window: int, attribute_weights: Mapping[str, float]
     ) -> dict[str, Any] | None:
         """This leg's query clause for ``inputs`` (its ``window`` best hits), or None without its input."""
         value = getattr(inputs, self.reads)
-        return None if value is None else self.build(value, filters, window, attribute_weights)
+        return None if value is None else self.build(value, filters, window, attribute_weights, inputs)
 
 
 def _knn(field: str) -> Builder:
-    return lambda vector, filters, window, _: build_knn_query(field, vector, window, filters)
+    return lambda vector, filters, window, _, __: build_knn_query(field, vector, window, filters)
+
+
+def _bm25(text: str, filters: dict[str, Any], _: int, __: Mapping[str, float], inputs: QueryInputs) -> dict[str, Any]:
+    return build_bm25_query(text, filters, _typed(text), inputs.text_fields)
+
+
+def _attributes(
+    intent: Intent, filters: dict[str, Any], _: int, weights: Mapping[str, float], __: Any
+) -> dict[str, Any]:
+    return build_attribute_query(intent, weights, filters)
+
+
+def _title(phrase: bool) -> Builder:
+    def build(text: str, filters: dict[str, Any], _: int, __: Mapping[str, float], ___: Any) -> dict[str, Any]:
+        return build_title_query(text, filters, phrase=phrase, fuzzy=not phrase and _typed(text))
+
+    return build
 
 
 def _typed(text: str) -> bool:
@@ -62,13 +82,13 @@ def _typed(text: str) -> bool:
 
 
 LEGS: tuple[Leg, ...] = (
-    Leg("bm25", "text", lambda text, filters, _, __: build_bm25_query(text, filters, _typed(text))),
+    Leg("bm25", "text", _bm25),
     Leg("text", "text_vector", _knn("text_vector")),
     Leg("fused", "fused_vector", _knn("fused_vector")),
     Leg("image", "image_vector", _knn("image_vector")),
-    Leg("attributes", "intent", lambda intent, filters, _, weights: build_attribute_query(intent, weights, filters)),
-    Leg("title_words", "typed", lambda text, filters, _, __: build_title_query(text, filters, fuzzy=_typed(text))),
-    Leg("title_phrase", "typed", lambda text, filters, _, __: build_title_query(text, filters, phrase=True)),
+    Leg("attributes", "intent", _attributes),
+    Leg("title_words", "typed", _title(phrase=False)),
+    Leg("title_phrase", "typed", _title(phrase=True)),
 )
 LEG_NAMES: tuple[str, ...] = tuple(leg.name for leg in LEGS)
 LEGS_BY_NAME: dict[str, Leg] = {leg.name: leg for leg in LEGS}

@@ -47,7 +47,7 @@ def match_set_queries(
     attribute leg every product of an asked colour), and the nearest ``window`` of each vector leg
     the blend ranks, or that votes a photo's attributes (its nearest products, where a profile ranks
     a photo by its attributes leg alone)."""
-    words = [build_all_words_query(inputs.typed, filters)] if inputs.typed else []
+    words = [build_all_words_query(inputs.typed, filters, inputs.text_fields)] if inputs.typed else []
     vectors = [
         LEGS_BY_NAME[leg].query(inputs, filters, profile.window, profile.attribute_weights)
         for leg in VECTOR_LEGS

@@ -162,6 +162,7 @@ class QueryUnderstanding:
             if words := attributes.word_intent(request.q):
                 intent[WORDS] = words
         bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
+        schema = self.schema.current()
         inputs = QueryInputs(
             text=bm25_text if request.q and not request.like else None,
             typed=request.q if request.q and not request.like else None,
@@ -169,10 +170,11 @@ class QueryUnderstanding:
             fused_vector=fused,
             image_vector=image,
             intent=intent,
+            text_fields=schema.bm25_fields(),
         )
         storefront = storefront or Storefront()
         predicted = request.tags == "predicted"
-        fields = self.schema.current().field_filters(request.filter)
+        fields = schema.field_filters(request.filter)
         filters = build_filters(
             request.filters(), request.price_min, request.price_max, exclude, storefront.leg_filter, predicted, fields
         )

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import get_args
 
 import pytest
 import redis
 
 from hybrid_search.api import create_app
-from hybrid_search.core.schema import CatalogSchema
+from hybrid_search.core.schema import Analyzer, CatalogSchema
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.embedding import embed_products
 from hybrid_search.indexing.reindex import reindex
 from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.models.sets import ModelSet
+from hybrid_search.stores.opensearch.catalog_schema import current_schema
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.indices import (
     alias_targets,
@@ -26,6 +28,7 @@ from hybrid_search.stores.opensearch.indices import (
     render_products_template,
 )
 from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.stores.opensearch.queries import build_bm25_query, build_filters
 from hybrid_search.stores.services import Services
 from tests.integration.cleanup import drop_test_indices
 
@@ -185,6 +188,61 @@ def test_a_new_version_adds_a_field_to_the_products_already_indexed_in_place(sho
     again = client.indices.get_index_template(name=alias)["index_templates"][0]["index_template"]
     assert again["template"]["mappings"]["properties"]["specs"] == mappings["properties"]["specs"]
     assert alias_targets(client, alias) == live  # no new index: fields are added in place
+
+
+def test_a_language_added_to_fields_already_indexed_searches_them_at_once(own_shop):
+    """German titles and care notes, analysed in English first (Stühle is not Stuhl there), then the
+    schema adds German to both: mapped in place, every product analysed again as stored (vectors and
+    status kept), and the BM25 query the live schema gives finds them by their German stems."""
+    settings, client, api = own_shop
+    alias = settings.products_alias
+    first = {"name": "moebel", "fields": {"title": {"type": "text"}, "care": {"type": "text", "searchable": True}}}
+    assert api.put("/schema", json=first, headers=ADMIN).status_code == 200
+    care = {"s1": "Mit feuchten Tüchern abwischen", "s2": "Nicht in die Sonne stellen"}
+    titles = {"s1": "Zwei Stühle aus Eiche", "s2": "Eichentisch"}
+    upload_embedded(own_shop, [{"product_id": k, "title": titles[k], "attributes": {"care": care[k]}} for k in care])
+    (live,) = alias_targets(client, alias)
+
+    def bm25(text: str) -> dict[str, float]:
+        fields = current_schema(client, alias).bm25_fields()
+        hits = client.search(index=alias, body={"query": build_bm25_query(text, build_filters({}), fields=fields)})
+        return {hit["_id"]: hit["_score"] for hit in hits["hits"]["hits"]}
+
+    assert bm25("stuhl") == {} and bm25("tuch") == {}  # English stems: stühl, tüchern
+    assert set(bm25("sonne")) == {"demo/s2"}  # a searchable field's words, as English reads them
+
+    german = ["english", "german"]
+    second = {
+        "name": "moebel",
+        "fields": {
+            "title": {"type": "text", "searchable": True, "analyzers": german},
+            "care": {"type": "text", "searchable": True, "boost": 3, "analyzers": german},
+        },
+    }
+    applied = api.put("/schema", json=second, headers=ADMIN).get_json()
+    assert applied["schema"]["version"] == 2 and applied["rebuilt_as"] is None
+    assert alias_targets(client, alias) == [live]  # a language is a sub-field: mapped in place
+    assert set(bm25("stuhl")) == {"demo/s1"} and set(bm25("tuch")) == {"demo/s1"}
+    assert "specs.care.german^3" in current_schema(client, alias).bm25_fields()
+    stored = get_products(client, alias, ["demo/s1"])["demo/s1"].source
+    assert stored["status"] == "ready" and len(stored["text_vector"]) == settings.text_dim  # not embedded again
+    template = client.indices.get_index_template(name=alias)["index_templates"][0]["index_template"]
+    title = template["template"]["mappings"]["properties"]["title"]
+    assert title["fields"]["german"] == {"type": "text", "analyzer": "german"} and "zh" in title["fields"]
+
+
+def test_every_analyzer_a_schema_may_name_is_one_opensearch_has(shop):
+    _, client, _ = shop
+    index = f"analyzers-{uuid.uuid4().hex[:8]}"
+    subfields = {name: {"type": "text", "analyzer": name} for name in get_args(Analyzer)}
+    client.indices.create(
+        index=index, body={"mappings": {"properties": {"care": {"type": "text", "fields": subfields}}}}
+    )
+    try:
+        analysed = client.indices.analyze(index=index, body={"field": "care.german", "text": "Stühle"})
+        assert [token["token"] for token in analysed["tokens"]] == ["stuhl"]
+    finally:
+        client.indices.delete(index=index)
 
 
 def test_a_type_change_builds_a_new_index_and_swaps_the_alias_to_it(shop):

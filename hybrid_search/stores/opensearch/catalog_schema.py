@@ -17,6 +17,7 @@ from hybrid_search.core.settings import Settings
 from hybrid_search.stores.opensearch.client import translated_errors
 from hybrid_search.stores.opensearch.indices import (
     install_template,
+    reanalyse,
     recorded_schema,
     render_products_template,
     update_meta,
@@ -30,15 +31,35 @@ def current_schema(client: OpenSearch, alias: str) -> CatalogSchema:
 
 
 def map_fields(client: OpenSearch, settings: Settings, schema: CatalogSchema, indices: list[str]) -> None:
-    """Map ``schema``'s declared fields on ``indices`` (in place: they add fields, not change types)
-    and in the template (the next index of the family), and record it in their ``_meta``."""
+    """Map ``schema``'s declared fields and its analysers' sub-fields on ``indices`` (in place: they
+    add fields, not change types) and in the template (the next index of the family), and record it in
+    their ``_meta``. A field already mapped that gains an analyser is analysed again in every product
+    that has it (an update by query: the product as stored, indexed again)."""
     alias = settings.products_alias
+    template = render_products_template(settings, alias, schema)
+    built_in = template["template"]["mappings"]["properties"]
     for index in indices:
         with translated_errors(f"mapping the catalog schema's fields on {index}"):
+            mapped = client.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
+            gaining = [path for path, subs in schema.analysed().items() if _gains(mapped, path, subs)]
             properties = {SPECS: schema.mapping(), SPECS_TEXT: SPECS_TEXT_MAPPING}
+            properties |= {path: built_in[path] for path in schema.built_in_subfields()}
             client.indices.put_mapping(index=index, body={"properties": properties})
         update_meta(client, index, {"catalog_schema": schema.to_meta()})
-    install_template(client, alias, render_products_template(settings, alias, schema))
+        if gaining:
+            reanalyse(client, index, gaining)
+    install_template(client, alias, template)
+
+
+def _gains(mapped: dict[str, Any], path: str, subfields: list[str]) -> bool:
+    """Whether the field at ``path``, already mapped (``mapped``: an index's properties), lacks one of
+    ``subfields`` (a field not mapped yet gains nothing: its values are written with its mapping)."""
+    field: dict[str, Any] = {"properties": mapped}
+    for part in path.split("."):
+        field = field.get("properties", {}).get(part)
+        if field is None:
+            return False
+    return not set(subfields) <= set(field.get("fields", {}))
 
 
 def fill_specs(client: OpenSearch, index: str, schema: CatalogSchema, batch: int = 500) -> tuple[int, Counter]:

@@ -6,7 +6,7 @@ import copy
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,8 @@ def load_template(name: str) -> dict[str, Any]:
 
 def render_products_template(settings: Settings, alias: str, schema: CatalogSchema | None = None) -> dict[str, Any]:
     """The products template for indices named ``<alias>-*``, with dimensions and shards from settings,
-    and a catalog schema's declared fields (``specs``), which a new index records in its ``_meta``."""
+    and a catalog schema's declared fields (``specs``) and the languages it analyses the built-in text
+    fields in, which a new index records in its ``_meta``."""
     body = _with_pattern(load_template("products"), alias, settings)
     mappings = body["template"]["mappings"]
     properties = mappings["properties"]
@@ -41,6 +42,8 @@ def render_products_template(settings: Settings, alias: str, schema: CatalogSche
     if schema is not None:
         properties[SPECS] = schema.mapping()
         properties[SPECS_TEXT] = SPECS_TEXT_MAPPING
+        for path, subfields in schema.built_in_subfields().items():
+            properties[path]["fields"] |= subfields
         mappings.setdefault("_meta", {})["catalog_schema"] = schema.to_meta()
     return body
 
@@ -191,11 +194,28 @@ def copy_retyped(client: OpenSearch, source: str, target: str, retyped: Sequence
     return _reindex(client, body, f"copying {source} into {target}", poll_s)["created"]
 
 
+def reanalyse(client: OpenSearch, index: str, paths: Sequence[str], poll_s: float = 1.0) -> int:
+    """Index every product of ``index`` that has one of the fields ``paths`` again as stored, so a
+    sub-field mapped since holds its words (a product written meanwhile already does: its conflict is
+    skipped). Returns how many were."""
+    query = {"bool": {"should": [{"exists": {"field": path}} for path in paths], "minimum_should_match": 1}}
+    params = {"conflicts": "proceed", "refresh": "true", "wait_for_completion": "false"}
+    what = f"analysing {', '.join(paths)} on {index} again"
+    return _task(
+        client, lambda: client.update_by_query(index=index, body={"query": query}, params=params), what, poll_s
+    )["updated"]
+
+
 def _reindex(client: OpenSearch, body: dict[str, Any], what: str, poll_s: float) -> dict[str, int]:
-    """Run a _reindex as an OpenSearch task and poll it: a catalog with vectors takes minutes to copy
-    (HNSW graphs are built as it goes), past one request's timeout. Returns its counts."""
+    params = {"refresh": "true", "wait_for_completion": "false"}
+    return _task(client, lambda: client.reindex(body=body, params=params), what, poll_s)
+
+
+def _task(client: OpenSearch, start: Callable[[], dict[str, Any]], what: str, poll_s: float) -> dict[str, int]:
+    """Run a _reindex or an _update_by_query as an OpenSearch task and poll it: a catalog with vectors
+    takes minutes to copy (HNSW graphs are built as it goes), past one request's timeout. Returns its counts."""
     with translated_errors(what):
-        task = client.reindex(body=body, params={"refresh": "true", "wait_for_completion": "false"})["task"]
+        task = start()["task"]
         while not (status := client.tasks.get(task_id=task))["completed"]:
             time.sleep(poll_s)
     if "error" in status:

@@ -6,20 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hybrid_search.core.catalog import TAGGED, doc_id
-from hybrid_search.core.schema import SPECS, FieldFilter
+from hybrid_search.core.schema import SPECS, FieldFilter, fashion_schema
 
-BM25_FIELDS = (
-    "title^3",
-    "title.zh^2",
-    "brand^2",
-    "brand.zh",
-    "category_path",
-    "category_path.zh",
-    "description",
-    "description.zh",
-    "specs_text",  # a catalog schema's searchable fields (core/schema.py); none in the fashion schema
-    "specs_text.zh",
-)
 SOURCE_EXCLUDES = ["text_vector", "image_vector", "fused_vector", "behaviour_vector"]
 # what no storefront is shown: the vectors, and the indexing pipeline's bookkeeping (the admin sees them)
 HIDDEN_FIELDS = (*SOURCE_EXCLUDES, "content_hash", "model_version", "image_path", "status_reason")
@@ -91,15 +79,24 @@ def expected_match(name: str, values: list[str], boost: float) -> dict[str, Any]
     return {"bool": {"should": [merchant, tagged], "minimum_should_match": 1}}
 
 
-def build_bm25_query(text: str, filters: dict[str, Any], fuzzy: bool = False) -> dict[str, Any]:
-    """multi_match over the English-analysed fields and their CJK sub-fields, with the filters.
+def searched_fields(fields: Sequence[str] | None) -> list[str]:
+    """``fields`` (a catalog schema's ``bm25_fields``), or, where None, the built-in text fields at
+    their default boosts (the fashion schema's)."""
+    return list(fashion_schema().bm25_fields() if fields is None else fields)
+
+
+def build_bm25_query(
+    text: str, filters: dict[str, Any], fuzzy: bool = False, fields: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """multi_match over the catalog schema's searched fields, each in every language it is analysed
+    in (``fields``: ``CatalogSchema.bm25_fields``), with the filters.
 
     ``fuzzy``: words match within Lucene's AUTO edit distance (none up to 2 characters, one up to 5,
     then two; the first character as typed), so a slip ("bakcpack") still finds its word, and an
     exact match scores above an edited one."""
     multi_match: dict[str, Any] = {
         "query": text,
-        "fields": list(BM25_FIELDS),
+        "fields": searched_fields(fields),
         "type": "best_fields",
         "tie_breaker": 0.3,
     }
@@ -108,10 +105,10 @@ def build_bm25_query(text: str, filters: dict[str, Any], fuzzy: bool = False) ->
     return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
 
 
-def build_all_words_query(text: str, filters: dict[str, Any]) -> dict[str, Any]:
-    """Products whose text fields hold every word of ``text`` between them (a storefront's notion of
-    "matches the words"; the BM25 leg ranks any word), with the filters."""
-    multi_match = {"query": text, "fields": list(BM25_FIELDS), "type": "cross_fields", "operator": "and"}
+def build_all_words_query(text: str, filters: dict[str, Any], fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """Products whose searched fields (as ``build_bm25_query``'s) hold every word of ``text`` between
+    them (a storefront's notion of "matches the words"; the BM25 leg ranks any word), with the filters."""
+    multi_match = {"query": text, "fields": searched_fields(fields), "type": "cross_fields", "operator": "and"}
     return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
 
 

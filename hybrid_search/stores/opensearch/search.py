@@ -144,11 +144,17 @@ def clear_scrolls(client: OpenSearch, scroll_ids: Sequence[str]) -> int:
 
 
 def highlights(
-    client: OpenSearch, index: str, ids: Sequence[str], highlight: dict[str, Any], text: str
+    client: OpenSearch,
+    index: str,
+    ids: Sequence[str],
+    highlight: dict[str, Any],
+    text: str,
+    fields: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The ``highlight`` fragments of the products ``ids`` for what the shopper typed (``text``, as
-    the BM25 leg reads it, unless the highlight names its own ``highlight_query``): one ids search."""
-    spec = {"highlight_query": build_bm25_query(text, build_filters({}))} | highlight
+    the BM25 leg reads it over ``fields``, unless the highlight names its own ``highlight_query``):
+    one ids search."""
+    spec = {"highlight_query": build_bm25_query(text, build_filters({}), fields=fields)} | highlight
     body = {"size": len(ids), "query": {"ids": {"values": list(ids)}}, "_source": False, "highlight": spec}
     with client_query_errors(f"highlighting {index}"):
         hits = client.search(index=index, body=body)["hits"]["hits"]

@@ -127,7 +127,16 @@ def test_the_fashion_schema_gives_search_the_roles_it_had():
         ({"fields": {"released": {"type": "date", "facet": True}}}, "fields.released"),
         ({"fields": {"price": {"type": "keyword"}}}, "fields"),
         ({"fields": {"merchant_id": {"type": "keyword"}}}, "fields"),
-        ({"fields": {"seats": {"type": "number", "boost": 2}}}, "fields.seats.boost"),
+        ({"fields": {"seats": {"type": "number", "boost": 2}}}, "fields.seats"),  # only a searchable field has one
+        ({"fields": {"care": {"type": "text", "searchable": True, "boost": 0}}}, "fields.care.boost"),
+        (
+            {"fields": {"care": {"type": "text", "searchable": True, "analyzers": ["klingon"]}}},
+            "fields.care.analyzers[0]",
+        ),
+        ({"fields": {"care": {"type": "text", "searchable": True, "analyzers": []}}}, "fields.care.analyzers"),
+        ({"fields": {"care": {"type": "text", "searchable": True, "analyzers": ["german", "german"]}}}, "fields.care"),
+        ({"fields": {"colour": {"type": "keyword", "searchable": True}}}, "fields"),  # searched as an attribute
+        ({"fields": {"seats": {"type": "number", "bost": 2}}}, "fields.seats.bost"),
         ({"fields": {}, "extra": 1}, "extra"),
     ],
 )
@@ -153,6 +162,47 @@ def test_searchable_fields_give_a_products_search_text(furniture):
     with pytest.raises(InvalidInputError, match="filtered, not searched") as info:
         CatalogSchema.parse({**FURNITURE, "fields": {"seats": {"type": "number", "searchable": True}}})
     assert info.value.field == "fields.seats"
+
+
+def test_the_fashion_schema_searches_the_built_in_fields_at_the_boosts_they_had():
+    fashion = fashion_schema()
+    assert fashion.bm25_fields() == (
+        "title^3", "title.zh^2", "brand^2", "brand.zh",
+        "category_path", "category_path.zh", "description", "description.zh",
+    )  # fmt: skip
+    assert fashion.analysed() == {} and fashion.built_in_subfields() == {}  # the template's mapping as it is
+
+
+def test_searchable_fields_are_searched_at_their_boost_in_each_of_their_languages():
+    schema = CatalogSchema.parse(
+        {
+            "name": "moebel",
+            "fields": {
+                "title": {"type": "text", "searchable": True, "boost": 4, "analyzers": ["english", "german"]},
+                "material": {"type": "keyword", "searchable": True, "boost": 2},
+                "care": {"type": "text", "searchable": True, "analyzers": ["german"]},
+                "seats": {"type": "number", "filterable": True},
+            },
+        }
+    )
+    assert schema.bm25_fields() == (
+        "title^4", "title.german^4",  # a boost weighs every language of the field
+        "brand^2", "brand.zh", "category_path", "category_path.zh", "description", "description.zh",
+        "specs.material.english^2", "specs.material.zh^2",  # a keyword's words, in English and CJK by default
+        "specs.care.german",  # a text field analysed in German alone: its English main field is not searched
+    )  # fmt: skip
+    german = {"type": "text", "analyzer": "german"}
+    assert schema.built_in_subfields() == {"title": {"german": german}}
+    properties = schema.mapping()["properties"]
+    assert properties["material"] == {
+        "type": "keyword",
+        "ignore_above": 256,
+        "fields": {"english": {"type": "text", "analyzer": "english"}, "zh": {"type": "text", "analyzer": "cjk"}},
+    }
+    assert properties["care"] == {"type": "text", "analyzer": "english", "fields": {"german": german}}
+    assert properties["seats"] == {"type": "double"}
+    assert schema.analysed() == {"title": ["german"], "specs.material": ["english", "zh"], "specs.care": ["german"]}
+    assert schema.retyped({"care": "text", "material": "keyword"}) == []  # a language is a sub-field: no new index
 
 
 MARKETPLACE = {

@@ -69,6 +69,14 @@ def test_bm25_forgives_slips_in_typed_words_but_not_in_a_chinese_querys_gloss():
     assert "fuzziness" not in glossed["bool"]["must"][0]["multi_match"]
 
 
+def test_bm25_searches_the_catalog_schemas_fields_at_their_boosts():
+    built_in = LEGS_BY_NAME["bm25"].query(QueryInputs(text="oak"), FILTERS, 50, WEIGHTS)
+    assert built_in["bool"]["must"][0]["multi_match"]["fields"][:2] == ["title^3", "title.zh^2"]
+    fields = ("title^4", "title.german^4", "specs.material.english^2")
+    own = LEGS_BY_NAME["bm25"].query(QueryInputs(text="eiche", text_fields=fields), FILTERS, 50, WEIGHTS)
+    assert own["bool"]["must"][0]["multi_match"]["fields"] == list(fields)
+
+
 def test_leaders_come_first_within_a_tie_and_no_score_changes():
     hits = [("a", 3.0), ("b", 2.0), ("c", 2.0), ("d", 2.0), ("e", 1.0)]
     leaders = [("d", 2.0), ("x", 2.0), ("y", 1.0)]  # the same query over other legs' hits
