@@ -114,6 +114,9 @@ class FieldSpec(BaseModel):
     filterable: bool = False  # /search?filter[name]=a,b (a range lo..hi for a number or a date)
     facet: bool = False  # /search?facets=name counts its values over the match set
     sortable: bool = False  # /search?sort=name:desc
+    # in the products /search's hits carry (a presentation role: the index and an admin still hold
+    # it): a shop's cost price or supplier code is searched or filtered on, and not shown
+    shown: bool = True
 
     @model_validator(mode="after")
     def _roles_fit_the_type(self) -> FieldSpec:
@@ -133,6 +136,8 @@ class FieldSpec(BaseModel):
             raise ValueError("a boost and analyzers are a searchable field's: declare it searchable")
         if self.analyzers is not None and len(set(self.analyzers)) != len(self.analyzers):
             raise ValueError("each analyzer once")
+        if not self.shown and (self.facet or self.sortable):
+            raise ValueError("a field not shown is not counted or sorted by: hits and facets would show its values")
         return self
 
 
@@ -286,6 +291,26 @@ class CatalogSchema(BaseModel):
     def search_text(self, specs: Mapping[str, Any]) -> str:
         """The values of a product's searchable declared fields (``specs``), in the schema's order."""
         return " ".join(str(specs[n]) for n, spec in self.declared.items() if spec.searchable and n in specs)
+
+    def shown(self, product: dict[str, Any]) -> dict[str, Any]:
+        """``product`` (a stored document) without the fields the schema does not show: a built-in one
+        (the category's path with it), the attribute a field is understood as (and a tagger's guess
+        at it), a declared one's value in ``specs`` and in ``attributes`` (where the upload keeps
+        it), and the searchable values' text where a hidden one is in it."""
+        hidden = {name: spec for name, spec in self.fields.items() if not spec.shown}
+        if not hidden:
+            return product
+        out = dict(product)
+        for name, spec in hidden.items():
+            tops = {"category": ("category", "category_path")}.get(name, (spec.understood_as or name,))
+            for top in tops:
+                out.pop(top, None)
+            for nested, key in ((SPECS, name), ("attributes", name), ("tags", tops[0])):  # a tagger's guess too
+                if isinstance(out.get(nested), dict) and key in out[nested]:
+                    out[nested] = {k: v for k, v in out[nested].items() if k != key}
+            if spec.searchable and name in self.declared:
+                out.pop(SPECS_TEXT, None)
+        return out
 
     def to_meta(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

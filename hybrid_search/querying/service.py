@@ -371,7 +371,7 @@ class SearchService:
                 page=elapsed_ms(searched, done),  # the user's rerank, the page's products, explain
                 total=elapsed_ms(started, done),
             ),
-            hits=hits,
+            hits=self._shown(hits),
             facets=facet_counts(request.facets, matched.aggregations)
             if matched is not None and request.facets
             else None,
@@ -440,9 +440,14 @@ class SearchService:
                 page=0.0,
                 total=elapsed_ms(started, done),
             ),
-            hits=hits,
+            hits=self._shown(hits),
             facets=facet_counts(request.facets, matched.aggregations) if request.facets else None,
         )
+
+    def _shown(self, hits: list[Hit]) -> list[Hit]:
+        """``hits`` with only the fields the catalog schema shows (all of them where it hides none)."""
+        schema = self.understanding.schema.current()
+        return [replace(hit, product=schema.shown(hit.product)) for hit in hits]
 
     def _reasons(self, client: str, user_id: str, user: UserProfile, page: list[str]) -> dict[str, dict[str, Any]]:
         """Per page product: the user's favoured attribute values it has and their nearest history products."""

@@ -230,6 +230,18 @@ def test_a_language_added_to_fields_already_indexed_searches_them_at_once(own_sh
     title = template["template"]["mappings"]["properties"]["title"]
     assert title["fields"]["german"] == {"type": "text", "analyzer": "german"} and "zh" in title["fields"]
 
+    # the care notes kept for search, not shown: the hits leave them out wherever the product holds them
+    hidden = {"name": "moebel", "fields": {**second["fields"], "care": {**second["fields"]["care"], "shown": False}}}
+    assert api.put("/schema", json=hidden, headers=ADMIN).status_code == 200
+    time.sleep(0.3)  # the search service reads the schema again after models_poll_s
+    hits = api.get("/search?q=tuch&size=5").get_json()["hits"]
+    assert {hit["id"] for hit in hits} == {"s1", "s2"}
+    for hit in hits:
+        product = hit["product"]
+        assert "specs_text" not in product and "care" not in {**product.get("specs", {}), **product["attributes"]}
+        assert product["title"] == titles[hit["id"]]
+    assert get_products(client, alias, ["demo/s1"])["demo/s1"].source["attributes"]["care"] == care["s1"]
+
 
 def test_every_analyzer_a_schema_may_name_is_one_opensearch_has(shop):
     _, client, _ = shop

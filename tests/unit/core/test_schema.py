@@ -205,6 +205,42 @@ def test_searchable_fields_are_searched_at_their_boost_in_each_of_their_language
     assert schema.retyped({"care": "text", "material": "keyword"}) == []  # a language is a sub-field: no new index
 
 
+def test_a_field_not_shown_is_left_out_of_a_hit_wherever_the_product_holds_it():
+    schema = CatalogSchema.parse(
+        {
+            "name": "moebel",
+            "fields": {
+                "cost": {"type": "number", "filterable": True, "shown": False},
+                "supplier": {"type": "keyword", "searchable": True, "shown": False},
+                "kind": {"type": "keyword", "understood_as": "article_type", "shown": False},
+                "category": {"type": "keyword", "shown": False},
+                "material": {"type": "keyword", "searchable": True, "facet": True},
+            },
+        }
+    )
+    stored = {
+        "title": "Oak Table",
+        "article_type": "Tables",
+        "category": "Home > Tables",
+        "category_path": "Home > Tables",
+        "specs": {"cost": 120.0, "supplier": "acme", "material": "oak"},
+        "attributes": {"cost": "120", "supplier": "acme", "kind": "Tables", "material": "oak"},
+        "specs_text": "acme oak",
+        "tags": {"article_type": {"value": "Tables"}, "colour": {"value": "Brown"}},
+    }
+    assert schema.shown(stored) == {
+        "title": "Oak Table",
+        "specs": {"material": "oak"},
+        "attributes": {"material": "oak"},
+        "tags": {"colour": {"value": "Brown"}},
+    }
+    assert stored["specs"]["cost"] == 120.0  # the stored document is left as it is
+    assert fashion_schema().shown(stored) is stored  # a schema that hides nothing shows everything
+    with pytest.raises(InvalidInputError, match="not counted or sorted") as info:
+        CatalogSchema.parse({"name": "x", "fields": {"cost": {"type": "number", "sortable": True, "shown": False}}})
+    assert info.value.field == "fields.cost"
+
+
 MARKETPLACE = {
     "name": "marketplace",
     "fields": {
