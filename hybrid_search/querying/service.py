@@ -160,7 +160,7 @@ class SearchService:
             query_class=query_class(request.q, photo is not None or bool(request.like)),
             encode_ms=understood.encode_ms,
             search_ms=elapsed_ms(started, time.perf_counter()),
-            signals=_signals(request, photo, intent, matches),
+            signals=_signals(request, photo, intent, matches, understood.foreign),
         )
 
     def _engine(self, plan: SearchPlan) -> SearchPlan:
@@ -278,7 +278,7 @@ class SearchService:
         matched: MatchSet | None = None
         if plan.ranker is not None and plan.gathered is not None:
             legs, intent, matched, matches = self.legs.run(understood, plan.gathered, storefront, photo)
-            signals = _signals(request, photo, intent, matches)
+            signals = _signals(request, photo, intent, matches, understood.foreign)
             ranking = plan.ranker.rank(legs, signals)
             blended, total, offset = ranking.hits, len(ranking.hits), 0
             legs_run = list(legs)
@@ -478,10 +478,15 @@ class SearchService:
 
 
 def _signals(
-    request: SearchRequest, photo: bytes | None, intent: Intent | None, matches: dict[str, int] | None = None
+    request: SearchRequest,
+    photo: bytes | None,
+    intent: Intent | None,
+    matches: dict[str, int] | None = None,
+    foreign: bool = False,
 ) -> QuerySignals:
     looks = photo is not None or bool(request.like)
-    return QuerySignals(text="" if looks else request.q or "", photo=looks, intent=intent, photo_matches=matches)
+    text = "" if looks else request.q or ""
+    return QuerySignals(text=text, photo=looks, intent=intent, photo_matches=matches, foreign=foreign)
 
 
 def predicted_values(product: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -42,6 +42,16 @@ class Understood:
     voting: bool  # a photo's attribute intent is still to be voted by its nearest products
     encode_ms: float
     counted_filters: dict[str, Any] | None = None  # the match set's, where a post_filter narrows the legs'
+    # read in another language than the catalog's: its words translated (Chinese, glossed by CC-CEDICT
+    # as the heads were trained to read it, is not)
+    foreign: bool = False
+
+
+def read_in_another_language(typed: str, gloss: str) -> bool:
+    """Whether a query's words were translated from a language the catalog is not written in
+    (Japanese included); a Chinese query's CC-CEDICT gloss, the reading the heads were trained on, is
+    not (``QueryUnderstanding.translate`` made ``gloss``)."""
+    return gloss != typed and (bool(KANA.search(typed)) or not CJK_RUN.search(typed))
 
 
 class QueryUnderstanding:
@@ -184,4 +194,5 @@ class QueryUnderstanding:
                 request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted, fields
             )
         encode_ms = elapsed_ms(started, time.perf_counter())
-        return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted)
+        foreign = bool(request.q) and read_in_another_language(request.q, gloss)
+        return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted, foreign)

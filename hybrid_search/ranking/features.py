@@ -70,12 +70,14 @@ FEATURE_NAMES: tuple[str, ...] = (
 class QuerySignals:
     """What a query brings besides its legs' hits: the shopper's own text ('' for a photo), whether
     it is a photo (or a product to look like), the attribute values the heads read in it, and for a
-    photo, its keypoint inliers with the photos of the image leg's first hits (doc id -> inliers)."""
+    photo, its keypoint inliers with the photos of the image leg's first hits (doc id -> inliers), and
+    whether it was read in another language (a translation of it is what the text legs read)."""
 
     text: str = ""
     photo: bool = False
     intent: Intent | None = None
     photo_matches: Mapping[str, int] | None = None
+    foreign: bool = False
 
 
 def candidates(legs: LegHits, depth: int) -> list[str]:

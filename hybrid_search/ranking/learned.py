@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,9 @@ from hybrid_search.ranking.features import FEATURE_NAMES, FEATURE_VERSION, LegHi
 
 TEXT, PHOTO = "text", "photo"  # the ranker's models, by kind of query
 DEPTH = 50  # each leg's best hits that make the candidates (serving and training alike)
+# a query read in another language: its attributes leg's weight beside the learned score (chosen
+# leaving one language out, over Spanish, French, German, Japanese and known items, two seeds: bench/README)
+FOREIGN_ATTRIBUTES = 4.0
 LABEL_GAIN = (0, 1, 3, 7)  # 2^grade - 1, as nDCG@10 counts the judgments' grades
 # More of a leg's score never makes a product less relevant (rank: fewer is better): a constraint
 # that keeps what the ranker learns from some queries from turning against a leg on others.
@@ -47,6 +50,9 @@ class Ranking:
     raw: dict[str, float]  # doc id -> the booster's score
     rows: dict[str, np.ndarray]  # doc id -> its feature row
     model: str = TEXT  # which of the ranker's models ranked it
+    # a query read in another language: doc id -> what its attributes leg adds, in units of the
+    # query's spread of learned scores (``LearnedRanker.rank``)
+    foreign_lift: dict[str, float] = field(default_factory=dict)
 
 
 def query_model(signals: QuerySignals) -> str:
@@ -92,23 +98,34 @@ class LearnedRanker:
             return np.zeros(0)
         return self.boosters[self._model(kind)].predict(matrix[:, self.columns], num_threads=1)
 
-    def rank(self, legs: LegHits, signals: QuerySignals) -> Ranking:
-        """The union of the legs' best ``depth`` hits, best first."""
+    def rank(self, legs: LegHits, signals: QuerySignals, foreign_attributes: float = FOREIGN_ATTRIBUTES) -> Ranking:
+        """The union of the legs' best ``depth`` hits, best first.
+
+        A query read in another language (``signals.foreign``) adds ``foreign_attributes`` times its
+        attributes leg's score (scaled to the leg's best hit) to the learned score (in units of the
+        query's spread of learned scores): its text legs read a translation, which the ranker,
+        trained on the catalog's own words, trusts as it trusts English (a French "baskets" glossed as
+        baskets finds handbags), where the heads read the attribute words the translation names
+        (bench/README, relevance/ranker)."""
         ids, matrix = feature_matrix(legs, signals, self.depth)
         model = self._model(query_model(signals))
         raw = self.scores(matrix, model)
-        order = sorted(range(len(ids)), key=lambda i: -raw[i])  # stable: ties keep the candidates' order
-        low, high = (float(raw.min()), float(raw.max())) if len(raw) else (0.0, 0.0)
-        spread = high - low
+        attributes = dict(legs.get("attributes", ())) if signals.foreign else {}
+        top = max(attributes.values(), default=0.0)
+        lift = {doc_id: foreign_attributes * attributes.get(doc_id, 0.0) / top for doc_id in ids} if top > 0 else {}
+        combined = raw + np.array([lift[doc_id] for doc_id in ids]) * (_spread(raw) or 1.0) if lift else raw
+        order = sorted(range(len(ids)), key=lambda i: -combined[i])  # stable: ties keep the candidates' order
+        low, spread = (float(combined.min()) if len(ids) else 0.0), _spread(combined)
         leg_scores = _leg_scores(legs, self.depth)
         hits = []
         for place, i in enumerate(order):
             # scaled into [0, 1]; a tie is broken by the candidates' order, a step far below any learned difference
-            scaled = (raw[i] - low) / spread if spread else 1.0
+            scaled = (combined[i] - low) / spread if spread else 1.0
             score = float(scaled) - place * 1e-9
             legs_of = {leg: found[ids[i]] for leg, found in leg_scores.items() if ids[i] in found}
             hits.append(Combined(ids[i], score, legs_of))
-        return Ranking(hits, {ids[i]: float(raw[i]) for i in order}, {ids[i]: matrix[i] for i in order}, model)
+        raws, rows = {ids[i]: float(raw[i]) for i in order}, {ids[i]: matrix[i] for i in order}
+        return Ranking(hits, raws, rows, model, {ids[i]: lift[ids[i]] for i in order} if lift else {})
 
     def explain(self, ranking: Ranking, doc_id: str) -> dict[str, Any]:
         """``doc_id``'s learned score as SHAP contributions: the base value, each feature's share
@@ -121,7 +138,10 @@ class LearnedRanker:
         for name, c in features.items():
             part = name.split(".", 1)[0]
             by_part[part] = round(by_part.get(part, 0.0) + c, 4)
-        return {
+        foreign = {}
+        if ranking.foreign_lift:  # /search ranks by the learned score plus this, times the spread of the query's
+            foreign = {"read_in_another_language": {"attributes_lift": round(ranking.foreign_lift[doc_id], 4)}}
+        return foreign | {
             "version": self.version,
             "model": ranking.model,
             "score": round(ranking.raw[doc_id], 4),
@@ -152,6 +172,10 @@ class LearnedRanker:
         path = directory / f"ranker-{digest}.txt"
         path.write_text(text, encoding="utf-8")
         return path
+
+
+def _spread(values: np.ndarray) -> float:
+    return float(values.max() - values.min()) if len(values) else 0.0
 
 
 def load_ranker(path: Path) -> LearnedRanker:

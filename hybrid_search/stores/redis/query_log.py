@@ -60,7 +60,12 @@ class FeatureLog:
             "text": text,
             "ranker": ranker,
             "legs": {leg: [[doc_id, score] for doc_id, score in hits] for leg, hits in legs.items()},
-            "signals": {"text": signals.text, "photo": signals.photo, "intent": signals.intent},
+            "signals": {
+                "text": signals.text,
+                "photo": signals.photo,
+                "intent": signals.intent,
+                "foreign": signals.foreign,
+            },
         }
         with redis_errors("logging the ranker's features"):
             self.redis.set(self._key(text), zlib.compress(json.dumps(payload).encode()), ex=self.ttl_s)

@@ -58,6 +58,36 @@ def test_explain_contributions_add_up_to_the_learned_score(toy):
     assert explained["by_leg"]["bm25"] > 0  # a brand's answer is lifted by BM25
 
 
+def test_a_query_read_in_another_language_adds_its_attributes_leg_to_the_learned_score(toy):
+    """An attribute query whose text legs read a translation: its attributes leg, scaled to its best
+    hit, adds FOREIGN_ATTRIBUTES spreads of the learned score, so the heads' reading outweighs the
+    learned order where they disagree, and the learned order breaks the leg's ties."""
+    from dataclasses import replace
+
+    from hybrid_search.ranking.learned import FOREIGN_ATTRIBUTES
+
+    ranker, test = toy
+    legs, signals, _ = test[1]  # an attribute query
+    tied = [(d, 5.0) for d, _ in legs["attributes"][:6]] + [(d, 2.5) for d, _ in legs["attributes"][6:]]
+    legs = {**legs, "attributes": tied}
+    as_typed = ranker.rank(legs, signals)
+    foreign = ranker.rank(legs, replace(signals, foreign=True))
+    learned = {hit.doc_id: hit.score for hit in as_typed.hits}  # scaled into [0, 1]: the spread is 1
+    attributes = dict(tied)
+    expected = sorted(learned, key=lambda d: -(learned[d] + FOREIGN_ATTRIBUTES * attributes.get(d, 0.0) / 5.0))
+    order = [hit.doc_id for hit in foreign.hits]
+    assert order == expected
+    assert set(order[:6]) == {d for d, score in tied if score == 5.0}  # a whole spread apart: the leg leads
+    assert order[:6] == [d for d in learned if attributes.get(d) == 5.0]  # its tie in the learned order
+    scores = [hit.score for hit in foreign.hits]
+    assert scores[0] == 1.0 and all(a > b for a, b in zip(scores, scores[1:], strict=False))
+    lift = ranker.explain(foreign, order[0])["read_in_another_language"]["attributes_lift"]
+    assert lift == FOREIGN_ATTRIBUTES
+    assert "read_in_another_language" not in ranker.explain(as_typed, as_typed.hits[0].doc_id)
+    no_leg = ranker.rank({k: v for k, v in legs.items() if k != "attributes"}, replace(signals, foreign=True))
+    assert not no_leg.foreign_lift  # without the leg, the learned score alone
+
+
 def test_saved_artifact_ranks_the_same(toy, tmp_path):
     ranker, test = toy
     path = ranker.save(tmp_path)
