@@ -246,47 +246,46 @@ class CatalogSchema(BaseModel):
     def analysed(self) -> dict[str, list[str]]:
         """Every searched field's index path -> the sub-fields its analysers need (built-in and declared)."""
         out = {path: list(subs) for path, subs in self.built_in_subfields().items()}
-        out |= {
-            f"{SPECS}.{name}": list(self._subfields(name)) for name, spec in self.declared.items() if spec.searchable
-        }
+        out |= {f"{SPECS}.{name}": list(self._subfields(name)) for name in self.declared}
         return {path: subs for path, subs in out.items() if subs}
 
     def bm25_fields(self) -> tuple[str, ...]:
         """What the BM25 leg searches (``path^boost``): the built-in text fields, then the declared
         searchable ones, each in every analyser it is analysed in, at its boost."""
         fields = []
-        searched = [*BUILT_IN_SEARCHED, *(n for n, spec in self.declared.items() if spec.searchable)]
-        for name in searched:
-            for path, boost in self._analysis(name):
+        for name in (*BUILT_IN_SEARCHED, *self.declared):
+            base, analysis = self._analysis(name)
+            for sub, _, boost in analysis:
+                path = f"{base}.{sub}" if sub else base
                 fields.append(path if boost == 1 else f"{path}^{boost:g}")
         return tuple(fields)
 
-    def _analysis(self, name: str) -> list[tuple[str, float]]:
-        """(index path, boost) of each analyser field ``name`` is searched in."""
+    def _analysis(self, name: str) -> tuple[str, list[tuple[str | None, str, float]]]:
+        """Where field ``name`` is in the index, and (its sub-field, None for the field itself; the
+        analyser; the boost) of each language it is searched in: none where it is not searched."""
         spec = self.fields.get(name)
         if name in BUILT_IN_SEARCHED:
             base, defaults = BUILT_IN_SEARCHED[name]
             analysed_main = True  # the built-in text fields are analysed in English
         else:
-            base, defaults, analysed_main = f"{SPECS}.{name}", {}, spec is not None and spec.type == "text"
+            base, defaults = f"{SPECS}.{name}", {}
+            if spec is None or not spec.searchable:
+                return base, []
+            analysed_main = spec.type == "text"
         analyzers = (spec.analyzers if spec is not None else None) or DEFAULT_ANALYZERS
-        out = []
-        for analyzer in analyzers:
-            default = defaults.get(analyzer, defaults.get("english", 1.0))
-            boost = spec.boost if spec is not None and spec.boost is not None else default
-            sub = _subfield(analyzer, analysed_main)
-            out.append((f"{base}.{sub}" if sub else base, boost))
-        return out
+        given = spec.boost if spec is not None else None
+        return base, [
+            (
+                _subfield(a, analysed_main),
+                a,
+                given if given is not None else defaults.get(a, defaults.get("english", 1.0)),
+            )
+            for a in analyzers
+        ]
 
     def _subfields(self, name: str) -> dict[str, dict[str, Any]]:
         """The sub-fields (name -> mapping) a searched field's analysers need beyond its main field."""
-        spec = self.fields.get(name)
-        if spec is None or not (spec.searchable or name in BUILT_IN_SEARCHED):
-            return {}
-        analysed_main = name in BUILT_IN_SEARCHED or spec.type == "text"
-        analyzers = spec.analyzers or DEFAULT_ANALYZERS
-        subs = {_subfield(a, analysed_main): a for a in analyzers}
-        return {sub: {"type": "text", "analyzer": a} for sub, a in subs.items() if sub}
+        return {sub: {"type": "text", "analyzer": a} for sub, a, _ in self._analysis(name)[1] if sub}
 
     def search_text(self, specs: Mapping[str, Any]) -> str:
         """The values of a product's searchable declared fields (``specs``), in the schema's order."""
