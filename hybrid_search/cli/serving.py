@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -47,6 +48,9 @@ def serve(settings: Settings, threads: int | None) -> None:
             app = create_app(settings)
             with app.app_context():  # load encoders, dictionary and attribute heads before the first query
                 search_service().warm()
+            # what warm() loaded (half a million objects) out of the collector's walk: a full collection
+            # over it paused a query 230-270 ms, twice in 1,000 queries (bench/latency/gc_tail.py)
+            gc.freeze()
             return app
 
     BufferedWorker.read_grace_s = settings.request_read_s  # the worker processes are forked with them
