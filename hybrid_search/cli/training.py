@@ -62,7 +62,7 @@ def train_attributes(settings: Settings, query_strings: int, seed: int) -> None:
     from hybrid_search.training.trainers import train_attributes_from_index
 
     client = make_client(settings)
-    encoder = load_text_encoder(live_models(client, settings)[1].text_encoder, settings.device)
+    encoder = load_text_encoder(live_models(client, settings)[1].text_encoder, settings.device, batches=True)
     path, metadata = train_attributes_from_index(
         client, settings, encoder, query_strings, seed=seed, progress=click.echo
     )

@@ -55,7 +55,7 @@ class EmbeddingPipeline:
 
     @cached_property
     def text_encoder(self) -> TextEncoder:
-        return load_text_encoder(self.models.text_encoder, self.settings.device)
+        return load_text_encoder(self.models.text_encoder, self.settings.device, batches=True)
 
     @cached_property
     def image_encoder(self) -> ImageEncoder:

