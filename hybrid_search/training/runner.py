@@ -43,6 +43,7 @@ from hybrid_search.evaluation.jobs import ClickJudgments
 from hybrid_search.evaluation.judgments import load_judgments, load_queries, query_products
 from hybrid_search.indexing import reindex
 from hybrid_search.indexing.ingest import Enqueue
+from hybrid_search.models.encoders.device import every_core
 from hybrid_search.models.encoders.tagger import load_taggers
 from hybrid_search.models.encoders.text import load_text_encoder
 from hybrid_search.models.live import live_models, record_artifacts
@@ -126,7 +127,7 @@ def run_step(ctx: Context, run_id: str, step: str) -> str:
     if token is None:
         return "skipped"
     try:
-        with _heartbeat(state, run_id, token, lease_s):
+        with _heartbeat(state, run_id, token, lease_s), every_core():
             result = STEP_FUNCTIONS[step](ctx, run_id)
     except TRANSIENT:
         raise
@@ -163,7 +164,7 @@ def _tags_step(ctx: Context, run_id: str) -> dict[str, Any]:
     """Train the taggers on the products that have attribute values, record them with the live
     index, and tag the products that lack a value (``trainers.apply_tags``)."""
     index, models = live_models(ctx.client, ctx.settings)
-    encoder = load_text_encoder(models.text_encoder, ctx.settings.device)
+    encoder = load_text_encoder(models.text_encoder, ctx.settings.device, batches=True)
     stage = itertools.count()
 
     def progress(message: str) -> None:  # the titles, a tagger per attribute, then the tagging
@@ -181,7 +182,7 @@ def _tags_step(ctx: Context, run_id: str) -> dict[str, Any]:
 
 def _attributes_step(ctx: Context, run_id: str) -> dict[str, Any]:
     _, models = live_models(ctx.client, ctx.settings)
-    encoder = load_text_encoder(models.text_encoder, ctx.settings.device)
+    encoder = load_text_encoder(models.text_encoder, ctx.settings.device, batches=True)
     stage = itertools.count()
 
     def progress(message: str) -> None:  # three messages: titles, query-like strings, training
