@@ -67,6 +67,7 @@ def retrieve_synthetic(
     profile: BlendProfile,
     progress: Progress = no_progress,
 ) -> Retrievals:
+    service.understanding.encode_ahead([q.text for q in queries if q.text])
     return {
         q.id: service.retrieve(SearchRequest(q=q.text), q.photo, profile, exclude=q.exclude)
         for q in progress(queries, "retrieve", len(queries))

@@ -38,6 +38,7 @@ def retrieve_all(
     found = resolve_refs(service.client, service.settings.products_alias, set().union(*made_of.values()))
     if shared := sorted(ref for ref, key in found.items() if key is None):
         raise InvalidInputError("queries", f"several merchants have a product {shared[0]!r}: name it <merchant>/<id>")
+    service.understanding.encode_ahead([query.text for query in queries if query.text])
     out: Retrievals = {}
     for query in progress(queries):
         photo = (base_dir / query.image).read_bytes() if query.image else None

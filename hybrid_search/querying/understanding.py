@@ -6,6 +6,7 @@ asks for, and the filters every leg applies. What the legs read; nothing here ru
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -63,6 +64,7 @@ class QueryUnderstanding:
         self.models = models
         self.schema = LiveSchema(client, settings.products_alias, settings.models_poll_s)
         self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
+        self._ahead: dict[tuple[str, str], np.ndarray] = {}  # encoded by encode_ahead, until first used
         self._translate = lru_cache(maxsize=settings.query_cache_size)(self._translate_uncached)
 
     @property
@@ -82,9 +84,26 @@ class QueryUnderstanding:
 
     def _encode_text_uncached(self, text: str, encoder: str) -> np.ndarray:
         """``encoder`` keys the cache: a new alias target may read queries with another text encoder."""
-        vector = load_text_encoder(encoder, self.settings.device).encode([text], kind="query")[0]
-        vector.setflags(write=False)
+        vector = self._ahead.pop((text, encoder), None)
+        if vector is None:
+            vector = load_text_encoder(encoder, self.settings.device).encode([text], kind="query")[0]
+            vector.setflags(write=False)
         return vector
+
+    def encode_ahead(self, texts: Sequence[str]) -> None:
+        """Encode the queries ``texts`` in batches now, each vector kept for its query's first search:
+        a training step or an evaluation searches thousands of queries, whose batches the batch
+        encoder reads at 4x the speed of one query at a time (``load_text_encoder``). The vectors of
+        an earlier call's queries not searched since are dropped."""
+        self._ahead.clear()
+        encoder = self.pipeline.models.text_encoder
+        readings = sorted({self.translate(text) for text in texts if text})
+        if not readings:
+            return
+        vectors = load_text_encoder(encoder, self.settings.device, batches=True).encode(readings, kind="query")
+        for reading, vector in zip(readings, vectors, strict=True):
+            vector.setflags(write=False)
+            self._ahead[reading, encoder] = vector
 
     @cached_property
     def dictionary(self) -> Dictionary | None:

@@ -67,6 +67,31 @@ def test_attribute_heads_train_on_a_sample_stratified_by_type(search_settings, c
     assert metadata["evaluation"]["article_type"]["held_out_title_accuracy"] > 0.8
 
 
+def test_queries_encoded_ahead_in_batches_are_read_as_one_at_a_time_and_used_once(service, monkeypatch):
+    """A training step's queries, encoded in batches before they are searched, get the vectors the
+    engine gives one query at a time (cosine >= 0.999), without calling it; a later query calls it."""
+    import numpy as np
+
+    from hybrid_search.core.catalog import SearchRequest
+
+    understanding = service.understanding
+    engine = load_text_encoder(service.settings.text_encoder, service.settings.device)
+    calls = []
+    encode = engine.encode
+    monkeypatch.setattr(engine, "encode", lambda texts, kind="passage": calls.append(texts) or encode(texts, kind))
+    marker = uuid.uuid4().hex[:6]  # texts this process has not searched (its query cache would answer)
+    texts = [f"blue denim jeans {marker}", f"mochilas negras {marker}", f"红色连衣裙 {marker}"]
+    understanding.encode_ahead(texts)
+    profile = service.profiles.get("default").profile
+    vectors = [understanding.understand(SearchRequest(q=t), None, profile).inputs.text_vector for t in texts]
+    assert calls == []
+    for text, vector in zip(texts, vectors, strict=True):
+        one = encode([understanding.translate(text)], kind="query")[0]
+        assert float(np.dot(vector, one)) >= 0.999
+    understanding.understand(SearchRequest(q=f"red dress {marker}"), None, profile)
+    assert len(calls) == 1
+
+
 def _search(service, **request):
     """The search as /search answers it (JSON)."""
     from hybrid_search.core.catalog import SearchRequest
