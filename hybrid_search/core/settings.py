@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     train_lease_s: float = Field(120.0, gt=0)  # a step whose worker has not reported for this long is run again
     train_fusion_epochs: int = Field(30, ge=1)
     # products the attribute heads train on, a sample stratified by article type (0: every product)
-    attributes_sample: int = Field(12_000, ge=0)
+    attributes_sample: int = Field(20_000, ge=0)
     # a judged queries file: the products its photo queries show are never trained on (honest evaluation)
     train_leave_out_queries: Path | None = None
     # a JSON file {attribute: [value names]}: the tags step tags an attribute no product has from the
