@@ -124,6 +124,20 @@ def round_ratios(rounds: Rounds, pooled: dict[tuple[str, int], Row], with_key: t
     return f"{p50:.2f} | {p99:.2f} ({each}) | {pooled_p99:.2f} | {qps:.2f}"
 
 
+def give_history(api: Api, user_id: str) -> None:
+    """Three purchases by ``user_id`` (fashion products), so that user's searches are personalised."""
+    history = [
+        {
+            "action_name": "purchase",
+            "user_id": user_id,
+            "session_id": "b",
+            "event_attributes": {"object": {"object_id": pid}},
+        }
+        for pid in ("1525", "1526", "1557")
+    ]
+    api.session.post(f"{api.url}/events", json=history, timeout=30).raise_for_status()
+
+
 def warm_query_cache(api: Api, words: list[str]) -> None:
     """Every query encoded once by every API worker, checked by a sequential pass that finds each cached."""
     warm = api.search(lambda i: {"q": words[i % len(words)]})
@@ -203,16 +217,7 @@ def main() -> None:
 
     rows: list[Row] = []
     with Api(settings, HYBRID_SEARCH_QUERY_CACHE_SIZE="0") as api:
-        history = [
-            {
-                "action_name": "purchase",
-                "user_id": "bench-user",
-                "session_id": "b",
-                "event_attributes": {"object": {"object_id": pid}},
-            }
-            for pid in ("1525", "1526", "1557")
-        ]
-        api.session.post(f"{api.url}/events", json=history, timeout=30).raise_for_status()
+        give_history(api, "bench-user")
         cold = {
             "/search English, query encoded": api.search(lambda i: {"q": english[i % len(english)]}),
             "/search Chinese, query encoded": api.search(lambda i: {"q": chinese[i % len(chinese)]}),
