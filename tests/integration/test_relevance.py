@@ -32,7 +32,7 @@ ADMIN = {"X-API-Key": "dev-admin-key"}
 
 @pytest.fixture(scope="module")
 def attribute_model(search_settings, catalog):
-    encoder = load_text_encoder(search_settings.text_encoder, "cpu")
+    encoder = load_text_encoder(search_settings.text_encoder, "cpu", batches=True)  # as the training step
     client = make_client(search_settings)
     path, metadata = train_attributes_from_index(client, search_settings, encoder, query_strings=300, holdout=0.2)
     record_artifacts(client, search_settings, attributes=path)
@@ -54,7 +54,7 @@ def test_attribute_heads_learn_the_catalog(attribute_model):
 def test_attribute_heads_train_on_a_sample_stratified_by_type(search_settings, catalog):
     """A catalog larger than the sample trains the heads on the sample, each type keeping its share
     (and at least MIN_PER_VALUE): the step costs what the sample costs, whatever the catalog."""
-    encoder = load_text_encoder(search_settings.text_encoder, "cpu")
+    encoder = load_text_encoder(search_settings.text_encoder, "cpu", batches=True)  # as the training step
     client = make_client(search_settings)
     held_out = max(5, int(len(catalog) * 0.2))
     sample = (len(catalog) - held_out) // 2

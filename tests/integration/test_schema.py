@@ -441,7 +441,7 @@ def test_the_heads_learn_a_field_of_the_shops_own(own_shop):
     ]
     upload_embedded(own_shop, rows)
 
-    encoder = load_text_encoder(settings.text_encoder, "cpu")
+    encoder = load_text_encoder(settings.text_encoder, "cpu", batches=True)  # as the training step
     path, metadata = train_attributes_from_index(client, settings, encoder, query_strings=600, holdout=0.1)
     heads = load_attribute_model(path)
     assert set(heads.heads) == {"article_type", "specs.material"}
