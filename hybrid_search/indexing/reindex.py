@@ -3,13 +3,16 @@ embedded) and the reconciler that queues again what stayed pending."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing.ingest import Enqueue, enqueue_in_batches
 from hybrid_search.models.live import alias_record
-from hybrid_search.models.pipeline import reusable
+from hybrid_search.models.pipeline import EmbeddingPipeline, reusable
 from hybrid_search.models.sets import ModelSet, configured_models
 from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.indices import (
@@ -27,11 +30,19 @@ from hybrid_search.stores.opensearch.indices import (
     update_meta,
 )
 from hybrid_search.stores.opensearch.products import (
+    create_documents,
     iter_product_ids,
+    iter_source_batches,
+    refresh,
     stale_pending_ids,
     status_counts,
     touch_pending,
 )
+
+READY = {"term": {"status": "ready"}}
+REFUSE_BATCH = 500  # products per bulk request when re-fusing: about 20 MB of JSON vectors
+VECTORS_KEPT = ("text_vector", "image_vector")  # both kept: only the fusion changed
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 @dataclass(frozen=True)
@@ -70,10 +81,20 @@ def reindex(
 
 
 def build_index(
-    client: OpenSearchClient, settings: Settings, models: ModelSet, live_models: ModelSet | None, enqueue: Enqueue
+    client: OpenSearchClient,
+    settings: Settings,
+    models: ModelSet,
+    live_models: ModelSet | None,
+    enqueue: Enqueue,
+    progress: Progress = lambda done, total: None,
 ) -> int:
-    """Create the index of ``models`` (marked as being built), copy the live catalog into it as
-    pending, keeping the text and photo vectors ``models`` share with the live ones, and queue it all."""
+    """Create the index of ``models`` (marked as being built), fill it from the live catalog, and
+    queue what is pending there; returns how many were queued.
+
+    When ``models`` keep both the live text and photo vectors (a new fusion), the ready products are
+    re-fused here and written ready (``refuse_ready``). Otherwise, and for products not ready, they
+    are copied as pending, keeping the vectors ``models`` share, for the workers to embed.
+    """
     alias = settings.products_alias
     schema = recorded_schema(client, alias)
     install_template(client, alias, render_products_template(settings, alias, schema))
@@ -82,9 +103,45 @@ def build_index(
     live = alias_targets(client, alias)
     if live and live_models is not None:
         keep = [name for name, ok in reusable(live_models.version, models.version).items() if ok]
-        copy_as_pending(client, live[0], target, keep=keep)
-    ids = list(iter_product_ids(client, target))
+        if len(keep) == len(VECTORS_KEPT):
+            refuse_ready(client, live[0], target, EmbeddingPipeline(settings, models), progress)
+            copy_as_pending(client, live[0], target, keep=keep, query={"bool": {"must_not": [READY]}})
+        else:
+            copy_as_pending(client, live[0], target, keep=keep)
+    refresh(client, target)
+    ids = list(iter_product_ids(client, target, status="pending"))
     return enqueue_in_batches(ids, target, settings.embed_batch_size, enqueue)
+
+
+def refuse_ready(
+    client: OpenSearchClient, source: str, target: str, pipeline: EmbeddingPipeline, progress: Progress
+) -> None:
+    """Write every ready product of ``source`` into ``target`` with ``pipeline``'s fusion of its stored
+    vectors, ready: each product is indexed once, where a copy and then a worker's update built each
+    of its HNSW graphs twice. A product the pipeline cannot embed from its stored vectors goes over
+    pending; a product ``target`` already holds (an upload meanwhile) is newer and kept."""
+    total, done = status_counts(client, source).get("ready", 0), 0
+    for batch in iter_source_batches(client, source, READY, size=REFUSE_BATCH):
+        vectors, _ = pipeline.vectors(batch)
+        now = datetime.now(UTC).isoformat()
+        docs = [
+            _refused(doc, vectors[i], pipeline.version, now) if i in vectors else _pending(doc)
+            for i, doc in enumerate(batch)
+        ]
+        create_documents(client, target, docs)
+        done += len(batch)
+        progress(done, total)
+
+
+def _refused(doc: dict[str, Any], vectors: dict[str, Any], version: str, now: str) -> dict[str, Any]:
+    """``doc`` with its new vectors, as a worker's update would leave it (new tags merged over the old)."""
+    tags = doc.get("tags", {}) | vectors.get("tags", {})
+    return doc | vectors | ({"tags": tags} if tags else {}) | {"model_version": version, "updated_at": now}
+
+
+def _pending(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` for the workers to embed again, without its old fusion."""
+    return {k: v for k, v in doc.items() if k != "fused_vector"} | {"status": "pending", "status_reason": None}
 
 
 def activate_when_ready(client: OpenSearchClient, settings: Settings, index: str) -> bool:

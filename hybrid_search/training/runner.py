@@ -8,8 +8,9 @@ A training run for one alias goes through ``STEPS``:
   use them within seconds, no re-embedding needed);
 - ``behaviour``: rebuild behaviour vectors, when enough new events exist since the last run;
 - ``fusion``: train the fusion on the live index's title/photo pairs;
-- ``copy``: create the index of the new models (marked as being built, so uploads reach it too),
-  copy the catalog into it keeping text and photo vectors, and queue every product to be re-fused;
+- ``copy``: create the index of the new models (marked as being built, so uploads reach it too) and
+  write the catalog into it re-fused with the new fusion from its stored text and photo vectors
+  (products not ready are copied pending and queued);
 - ``embed``: wait until none of its products is pending, then swap the alias;
 - ``ranker``: train the learned ranker on the queries the live catalog yields (attribute values, its
   brands and names, retyped titles, phone snapshots of its photos) and record it on the live index;
@@ -233,7 +234,11 @@ def _copy_step(ctx: Context, run_id: str) -> dict[str, Any]:
     )
     if trained.version == live.version:
         return {"index": live_index, "queued": 0, "unchanged": True}  # the same fusion, to the bit
-    queued = reindex.build_index(ctx.client, ctx.settings, trained, live, ctx.enqueue)
+
+    def progress(done: int, total: int) -> None:
+        ctx.state.progress(run_id, done, total, "re-fusing the catalog")
+
+    queued = reindex.build_index(ctx.client, ctx.settings, trained, live, ctx.enqueue, progress)
     (index,) = building_indices(ctx.client, ctx.settings.products_alias)
     ctx.state.update(run_id, index=index)
     return {"index": index, "queued": queued}

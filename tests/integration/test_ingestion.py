@@ -8,24 +8,34 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import redis
+import torch
 
 from hybrid_search.api import create_app
 from hybrid_search.core.catalog import embedding_text
 from hybrid_search.core.settings import Settings
 from hybrid_search.indexing import reindex
 from hybrid_search.models.encoders.behaviour import neutral_vector
+from hybrid_search.models.encoders.fusion import FusionConfig, FusionModel, load_fusion, save_fusion
 from hybrid_search.models.encoders.image import load_image_encoder
 from hybrid_search.models.encoders.text import load_text_encoder
+from hybrid_search.models.live import alias_record
 from hybrid_search.models.sets import ModelSet
 from hybrid_search.queue import enqueue_embedding, make_celery
 from hybrid_search.stores.opensearch.client import make_client
 from hybrid_search.stores.opensearch.events import write_events
 from hybrid_search.stores.opensearch.indices import alias_targets, ensure_indices, products_index_name
-from hybrid_search.stores.opensearch.products import get_products, refresh, status_counts
+from hybrid_search.stores.opensearch.products import (
+    get_products,
+    iter_product_ids,
+    refresh,
+    status_counts,
+    write_documents,
+)
 from hybrid_search.stores.services import Services
 from hybrid_search.training import trainers
 from tests.data import photo_bytes, photo_rows
@@ -338,6 +348,56 @@ def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_setting
     doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
     assert doc["model_version"] == ModelSet.from_settings(new_settings).version
     assert client.indices.exists(index=old_index)  # kept until dropped
+
+
+def test_a_new_fusion_re_fuses_the_ready_catalog_in_the_copy_and_queues_only_what_is_pending(ingest_settings, worker):
+    """The training run's copy: ready products are written ready, fused by the new fusion from their
+    stored vectors, and not queued; a pending one is copied pending and queued; an upload the new
+    index received meanwhile is kept."""
+    s = ingest_settings
+    client = make_client(s)
+    live_index, live_models = alias_record(client, s.products_alias)
+    torch.manual_seed(0)
+    config = FusionConfig(s.text_dim, s.image_dim, s.behaviour_dim, joint_dim=s.fused_dim)
+    path = save_fusion(FusionModel(config), s.models_dir / "fusion", {})
+    models = replace(live_models, fusion=str(path))
+    target = products_index_name(s.products_alias, models.version)
+    uploaded, *compared = sorted(iter_product_ids(client, live_index, status="ready"))[:3]
+    write_documents(client, live_index, [{"merchant_id": "demo", "product_id": "pending-1", "status": "pending"}])
+    refresh(client, live_index)
+    ready = status_counts(client, live_index)["ready"]
+    queued, progress = [], []
+    try:
+        client.indices.create(index=target)  # an upload reached the index being built before the copy
+        upload = client.get(index=live_index, id=uploaded)["_source"] | {"title": "Re-uploaded", "status": "pending"}
+        write_documents(client, target, [upload])
+
+        def enqueue(ids: list[str], index: str) -> None:
+            queued.extend((pid, index) for pid in ids)
+
+        count = reindex.build_index(client, s, models, live_models, enqueue, lambda *done: progress.append(done))
+        assert count == 2 and sorted(queued) == sorted([("demo/pending-1", target), (uploaded, target)])
+        assert progress[-1] == (ready, ready)
+        assert status_counts(client, target) == {"ready": ready - 1, "pending": 2}
+        assert client.get(index=target, id=uploaded)["_source"]["title"] == "Re-uploaded"
+        fuser = load_fusion(path, "cpu")[0]
+        for pid in compared:
+            old, new = (client.get(index=index, id=pid)["_source"] for index in (live_index, target))
+            assert new["status"] == "ready" and new["model_version"] == models.version
+            assert new["text_vector"] == old["text_vector"] and new.get("image_vector") == old.get("image_vector")
+            photo = old.get("image_vector") or [0.0] * s.image_dim
+            expected = fuser.fuse(
+                np.array([old["text_vector"]], dtype=np.float32),
+                np.array([photo], dtype=np.float32),
+                np.array([old["behaviour_vector"]], dtype=np.float32),
+                np.array([bool(old.get("image_vector"))]),
+                np.array([bool(old["has_behaviour"])]),
+            )[0]
+            np.testing.assert_allclose(new["fused_vector"], expected, atol=1e-5)
+            assert not np.allclose(new["fused_vector"], old["fused_vector"], atol=1e-2)  # a new fusion, not a copy
+    finally:
+        client.indices.delete(index=target, ignore_unavailable=True)
+        client.delete(index=live_index, id="demo/pending-1", refresh=True)
 
 
 def test_bulk_delete_takes_the_callers_products_and_says_which_were_not_there(ingest_settings, worker):

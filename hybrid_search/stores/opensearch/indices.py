@@ -169,12 +169,19 @@ _COPY_SCRIPT = (
 )
 
 
-def copy_as_pending(client: OpenSearch, source: str, target: str, keep: Sequence[str] = (), poll_s: float = 1.0) -> int:
-    """Copy every document of ``source`` into ``target``, marked pending, without its text, photo and
-    fused vectors except those in ``keep``; returns the count."""
+def copy_as_pending(
+    client: OpenSearch,
+    source: str,
+    target: str,
+    keep: Sequence[str] = (),
+    query: dict[str, Any] | None = None,
+    poll_s: float = 1.0,
+) -> int:
+    """Copy every document of ``source`` (matching ``query``) into ``target``, marked pending, without
+    its text, photo and fused vectors except those in ``keep``; returns the count."""
     drop = [field for field in ("text_vector", "image_vector", "fused_vector") if field not in keep]
     body = {
-        "source": {"index": source, "_source": {"excludes": drop}},
+        "source": {"index": source, "_source": {"excludes": drop}, **({"query": query} if query else {})},
         "dest": {"index": target},
         "script": {"lang": "painless", "source": _COPY_SCRIPT},
     }

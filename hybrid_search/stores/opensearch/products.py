@@ -34,6 +34,19 @@ def write_documents(client: OpenSearch, index: str, docs: Sequence[dict[str, Any
         raise BackendError(f"{len(errors)} of {len(docs)} products were not written to {index}: {errors[0]}")
 
 
+def create_documents(client: OpenSearch, index: str, docs: Sequence[dict[str, Any]]) -> None:
+    """Write the ``docs`` that ``index`` does not hold yet (one written there meanwhile, such as an
+    upload during a copy, is newer and kept)."""
+    actions = [
+        {"_op_type": "create", "_index": index, "_id": doc_id(doc["merchant_id"], doc["product_id"]), "_source": doc}
+        for doc in docs
+    ]
+    with translated_errors(f"writing {len(docs)} products to {index}"):
+        _, errors = helpers.bulk(client, actions, raise_on_error=False)
+    if failed := [e for e in errors if e.get("create", {}).get("status") != 409]:
+        raise BackendError(f"{len(failed)} of {len(docs)} products were not written to {index}: {failed[0]}")
+
+
 # Large vectors a worker recomputes anyway; the small behaviour vector is an input to fusion.
 RECOMPUTED_VECTORS = "fused_vector"  # text and photo vectors are read back: a new fusion can reuse them
 
@@ -228,6 +241,21 @@ def iter_stored(client: OpenSearch, index: str, fields: Sequence[str]) -> Iterat
 def stale_pending_ids(client: OpenSearch, index: str, older_than_s: float) -> list[str]:
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
     return list(iter_product_ids(client, index, status="pending", updated_before=cutoff))
+
+
+def iter_source_batches(
+    client: OpenSearch, index: str, query: dict[str, Any], size: int = 500
+) -> Iterator[list[dict[str, Any]]]:
+    """The whole stored documents (vectors included) matching ``query``, streamed in batches of ``size``."""
+    batch: list[dict[str, Any]] = []
+    with translated_errors(f"scanning {index}"):
+        for hit in helpers.scan(client, index=index, query={"query": query}, size=size):
+            batch.append(hit["_source"])
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
 
 
 def read_vectors(
