@@ -7,7 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import opensearchpy
+import orjson
 from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth
+from opensearchpy.exceptions import SerializationError
+from opensearchpy.serializer import JSONSerializer
 
 from hybrid_search.core.errors import (
     BackendError,
@@ -20,6 +23,26 @@ from hybrid_search.core.settings import Settings
 
 OpenSearchClient = OpenSearch
 """The client type, re-exported so that code outside this package never imports opensearchpy."""
+
+
+class OrjsonSerializer(JSONSerializer):
+    """opensearch-py's JSON (de)serializer through orjson: a bulk request of products is mostly vector
+    floats, which the standard library writes about ten times slower (the re-fuse of 18,283 products
+    spent 9 of its 40 s in ``json.dumps``). Types orjson does not know go to opensearch-py's ``default``."""
+
+    def dumps(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return data
+        try:
+            return orjson.dumps(data, default=self.default, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
+            raise SerializationError(data, exc) from exc
+
+    def loads(self, s: str | bytes) -> Any:
+        try:
+            return orjson.loads(s)
+        except orjson.JSONDecodeError as exc:
+            raise SerializationError(s, exc) from exc
 
 
 def make_client(settings: Settings) -> OpenSearch:
@@ -40,6 +63,7 @@ def make_client(settings: Settings) -> OpenSearch:
         "retry_on_timeout": True,
         "http_compress": settings.opensearch_compress,
         "verify_certs": settings.opensearch_verify_certs,
+        "serializer": OrjsonSerializer(),
     }
     if settings.opensearch_ca_file is not None:
         options["ca_certs"] = str(settings.opensearch_ca_file)

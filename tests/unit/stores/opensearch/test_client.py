@@ -9,11 +9,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from opensearchpy.exceptions import SerializationError
 
 from hybrid_search.core.errors import ServiceUnavailableError
 from hybrid_search.core.settings import Settings
@@ -159,3 +161,25 @@ def test_https_verifies_the_nodes_certificate_against_the_ca_file(tmp_path):
             unknown.info()
     finally:
         server.shutdown()
+
+
+def test_the_serializer_writes_what_the_standard_library_would_and_numpy_too():
+    serializer = make_client(Settings()).transport.serializer
+    body = {
+        "title": "Men Café Sneaker 男士",
+        "price": 12.5,
+        "when": datetime.datetime(2026, 12, 7, 8, 30, tzinfo=datetime.UTC),
+        "nested": [{"n": 1}, None, True],
+    }
+    vector = np.array([0.1, -0.25, 1e-7], dtype=np.float32)
+    written = serializer.dumps(body | {"vector": vector, "one": np.float32(0.5), "count": np.int64(3)})
+    assert isinstance(written, str)
+    read = json.loads(written)  # what the node reads
+    assert {k: read[k] for k in body} == json.loads(json.dumps(body, default=lambda d: d.isoformat()))
+    assert read["vector"] == pytest.approx(vector.tolist()) and read["one"] == 0.5 and read["count"] == 3
+    assert serializer.dumps('{"already": "a body"}') == '{"already": "a body"}'  # bulk lines pass as they are
+    assert serializer.loads(written.encode())["title"] == body["title"]
+    with pytest.raises(SerializationError):
+        serializer.dumps({"x": object()})
+    with pytest.raises(SerializationError):
+        serializer.loads("{not json")
