@@ -18,13 +18,13 @@ from hybrid_search.core.errors import InvalidInputError
 from hybrid_search.core.photos import PhotoStore
 from hybrid_search.evaluation.judgments import Query
 from hybrid_search.evaluation.metrics import ndcg_at_k
-from hybrid_search.evaluation.runner import Retrievals, retrieve_all
+from hybrid_search.evaluation.runner import Retrievals, retrieve_all, searched
 from hybrid_search.evaluation.synthetic import CatalogProduct, SyntheticQuery, synthetic_queries
 from hybrid_search.models.encoders.attributes import ATTRIBUTES
 from hybrid_search.models.encoders.lexicon import build_lexicon
 from hybrid_search.models.live import record_artifacts
 from hybrid_search.models.sets import artifact_name
-from hybrid_search.querying.service import SearchService
+from hybrid_search.querying.service import Retrieval, SearchService
 from hybrid_search.ranking.features import LegHits, QuerySignals
 from hybrid_search.ranking.learned import DEPTH, LearnedRanker, train_ranker
 from hybrid_search.ranking.profiles import BlendProfile, every_leg
@@ -68,10 +68,12 @@ def retrieve_synthetic(
     progress: Progress = no_progress,
 ) -> Retrievals:
     service.understanding.encode_ahead([q.text for q in queries if q.text])
-    return {
-        q.id: service.retrieve(SearchRequest(q=q.text), q.photo, profile, exclude=q.exclude)
-        for q in progress(queries, "retrieve", len(queries))
-    }
+
+    def retrieve(q: SyntheticQuery) -> Retrieval:
+        return service.retrieve(SearchRequest(q=q.text), q.photo, profile, exclude=q.exclude)
+
+    retrieved = progress(searched(queries, retrieve), "retrieve", len(queries))
+    return dict(zip([q.id for q in queries], retrieved, strict=True))
 
 
 def train_from_catalog(

@@ -5,6 +5,7 @@ asks for, and the filters every leg applies. What the legs read; nothing here ru
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class QueryUnderstanding:
         self.schema = LiveSchema(client, settings.products_alias, settings.models_poll_s)
         self._encode_text = lru_cache(maxsize=settings.query_cache_size)(self._encode_text_uncached)
         self._ahead: dict[tuple[str, str], np.ndarray] = {}  # encoded by encode_ahead, until first used
+        self._encoding = threading.Lock()  # one query at a time through the engine: evaluation searches in threads
         self._translate = lru_cache(maxsize=settings.query_cache_size)(self._translate_uncached)
 
     @property
@@ -86,7 +88,8 @@ class QueryUnderstanding:
         """``encoder`` keys the cache: a new alias target may read queries with another text encoder."""
         vector = self._ahead.pop((text, encoder), None)
         if vector is None:
-            vector = load_text_encoder(encoder, self.settings.device).encode([text], kind="query")[0]
+            with self._encoding:
+                vector = load_text_encoder(encoder, self.settings.device).encode([text], kind="query")[0]
             vector.setflags(write=False)
         return vector
 
