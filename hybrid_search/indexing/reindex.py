@@ -59,8 +59,9 @@ def reindex(
 
     Same model version as the live index: re-embed in place (recording the models, for an index from
     before model records, and any new attribute heads). A new version: build its own physical index
-    (copy of every document, marked pending, keeping the vectors the new models share), embed it
-    there, and leave the swap of the alias to ``activate_when_ready``; the old index stays (the newest
+    (``build_index``: re-fused there when only the fusion or the template schema changed, else copied
+    pending, keeping the vectors the new models share, and embedded by the workers), and leave the
+    swap of the alias to ``activate_when_ready``; the old index stays (the newest
     ``keep_superseded_indices`` of those the swaps left behind do), to point the alias back at.
     """
     alias = settings.products_alias
