@@ -292,7 +292,12 @@ def main() -> None:
     node_pid = next(iter(node_get(client, "/_nodes/process")["nodes"].values()))["process"]["id"]
     for size in args.sizes:
         print(f"{size} products ...", flush=True)
-        row: dict[str, Any] = {"size": size, "source_index": live, "real_products": len(real)}
+        row: dict[str, Any] = {
+            "size": size,
+            "source_index": live,
+            "real_products": len(real),
+            "vector_encoder": settings.vector_encoder,
+        }
         row |= build(client, settings, real, size, meta)
         client.indices.clear_cache(index=row["index"])
         row["recall"] = recall(client, row["index"], queries, DEPTH)

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # products indices an alias swap leaves behind that are kept (the newest), to point the alias back
     # at; older ones are deleted by the swap. Each is a whole catalog (380 MB for 18k products here)
     keep_superseded_indices: int = Field(1, ge=0)
+    # how a new products index's HNSW graphs hold vectors: "float" (fp32) or "sq" (Lucene's scalar
+    # quantization, 7 bits per dimension; raw vectors kept on disk beside them). bench/scale measures both
+    vector_encoder: Literal["float", "sq"] = "float"
 
     text_dim: int = Field(384, ge=1, le=16000)
     image_dim: int = Field(1280, ge=1, le=16000)

@@ -31,14 +31,16 @@ def load_template(name: str) -> dict[str, Any]:
 
 
 def render_products_template(settings: Settings, alias: str, schema: CatalogSchema | None = None) -> dict[str, Any]:
-    """The products template for indices named ``<alias>-*``, with dimensions and shards from settings,
-    and a catalog schema's declared fields (``specs``) and the languages it analyses the built-in text
-    fields in, which a new index records in its ``_meta``."""
+    """The products template for indices named ``<alias>-*``, with dimensions, the vectors' encoder and
+    shards from settings, and a catalog schema's declared fields (``specs``) and the languages it
+    analyses the built-in text fields in, which a new index records in its ``_meta``."""
     body = _with_pattern(load_template("products"), alias, settings)
     mappings = body["template"]["mappings"]
     properties = mappings["properties"]
     for field, dim in settings.vector_dims().items():
         properties[field]["dimension"] = dim
+        if settings.vector_encoder == "sq":
+            properties[field]["method"]["parameters"]["encoder"] = {"name": "sq"}
     if schema is not None:
         properties[SPECS] = schema.mapping()
         properties[SPECS_TEXT] = SPECS_TEXT_MAPPING

