@@ -41,7 +41,6 @@ from hybrid_search.stores.opensearch.products import (
 
 READY = {"term": {"status": "ready"}}
 REFUSE_BATCH = 500  # products per bulk request when re-fusing: about 20 MB of JSON vectors
-VECTORS_KEPT = ("text_vector", "image_vector")  # both kept: only the fusion changed
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -103,8 +102,9 @@ def build_index(
     target = create_versioned_index(client, alias, version, activate=False, meta={"models": models.to_meta()})
     live = alias_targets(client, alias)
     if live and live_models is not None:
-        keep = [name for name, ok in reusable(live_models.version, models.version).items() if ok]
-        if len(keep) == len(VECTORS_KEPT):
+        reuse = reusable(live_models.version, models.version)
+        keep = [name for name, ok in reuse.items() if ok]
+        if all(reuse.values()):  # only the fusion (or the template) changed
             refuse_ready(client, live[0], target, EmbeddingPipeline(settings, models), progress)
             copy_as_pending(client, live[0], target, keep=keep, query={"bool": {"must_not": [READY]}})
         else:
