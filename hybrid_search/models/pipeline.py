@@ -125,22 +125,25 @@ class EmbeddingPipeline:
         if encode.any():
             image[encode] = self.image_encoder.encode_tensors([pixels[i] for i in keep if i in pixels])
         has_image = encode | stored_image
+        has_behaviour = np.array([bool(docs[i].get("has_behaviour") and docs[i].get("behaviour_vector")) for i in keep])
         behaviour = np.stack(
             [
-                np.asarray(docs[i].get("behaviour_vector") or neutral_vector(s.behaviour_dim), dtype=np.float32)
-                for i in keep
+                np.asarray(docs[i]["behaviour_vector"] if has_behaviour[row] else neutral_vector(s.behaviour_dim))
+                for row, i in enumerate(keep)
             ]
-        )
-        has_behaviour = np.array([bool(docs[i].get("has_behaviour")) for i in keep])
+        ).astype(np.float32)
         fused = self.fuser.fuse(text, image, behaviour, has_image, has_behaviour)
         out = {}
         for row, i in enumerate(keep):
             fields = {
                 "text_vector": text[row].tolist(),
                 "fused_vector": fused[row].tolist(),
-                "behaviour_vector": behaviour[row].tolist(),
                 "has_behaviour": bool(has_behaviour[row]),
             }
+            # the neutral vector is the fusion's input only: stored, one vector repeated over a catalog
+            # without events made Lucene's merges of the behaviour graph superlinear (bench/scale)
+            if has_behaviour[row]:
+                fields["behaviour_vector"] = behaviour[row].tolist()
             if has_image[row]:
                 fields["image_vector"] = image[row].tolist()
             photo = image[row] if has_image[row] else None

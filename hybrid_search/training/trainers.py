@@ -26,7 +26,7 @@ from hybrid_search.models.encoders.attributes import (
     stratified_sample,
     train_attribute_model,
 )
-from hybrid_search.models.encoders.behaviour import Interaction, build_behaviour_vectors
+from hybrid_search.models.encoders.behaviour import Interaction, build_behaviour_vectors, neutral_vector
 from hybrid_search.models.encoders.crosslingual import Vocabulary
 from hybrid_search.models.encoders.device import l2_normalise
 from hybrid_search.models.encoders.fusion import (
@@ -74,11 +74,12 @@ def rebuild_behaviour_vectors(client: OpenSearchClient, settings: Settings, enqu
             index,
             {
                 pid: {
-                    "behaviour_vector": vectors.vectors[i].tolist(),
                     "has_behaviour": bool(vectors.has_behaviour[i]),
                     "popularity": float(vectors.popularity[i]),
                     "click_rate": float(vectors.click_rate[i]),
                 }
+                # a product without events stores no vector: the fusion reads it as the neutral one
+                | ({"behaviour_vector": vectors.vectors[i].tolist()} if vectors.has_behaviour[i] else {})
                 for i, pid in enumerate(ids)
             },
         )
@@ -126,8 +127,12 @@ def train_fusion_from_index(
         raise InvalidInputError("products", f"{len(ids)} ready products with photos; fusion needs at least 20")
     text = np.array([rows[i]["text_vector"] for i in ids], dtype=np.float32)
     image = np.array([rows[i]["image_vector"] for i in ids], dtype=np.float32)
-    behaviour = np.array([rows[i]["behaviour_vector"] for i in ids], dtype=np.float32)
-    has_behaviour = np.array([bool(rows[i].get("has_behaviour")) for i in ids])
+    has_behaviour = np.array([bool(rows[i].get("has_behaviour") and rows[i].get("behaviour_vector")) for i in ids])
+    neutral = neutral_vector(settings.behaviour_dim)
+    behaviour = np.array(
+        [rows[i]["behaviour_vector"] if has else neutral for i, has in zip(ids, has_behaviour, strict=True)],
+        dtype=np.float32,
+    )
     labels = np.array([rows[i].get("article_type", "") for i in ids])
     order = np.random.default_rng(seed).permutation(len(ids))
     n_test = max(10, int(len(ids) * holdout))

@@ -124,14 +124,9 @@ def test_upload_with_photos_becomes_ready_with_every_vector(api, ingest_settings
 
     doc = api.get("/products/up-1?vectors=true", headers=MERCHANT_KEY).get_json()
     assert doc["status"] == "ready" and doc["merchant_id"] == "demo"
-    assert [len(doc[f]) for f in ("text_vector", "image_vector", "behaviour_vector", "fused_vector")] == [
-        384,
-        1280,
-        64,
-        256,
-    ]
-    assert doc["has_image"] is True and doc["has_behaviour"] is False
-    assert doc["behaviour_vector"] == neutral_vector(64).tolist()
+    assert [len(doc[f]) for f in ("text_vector", "image_vector", "fused_vector")] == [384, 1280, 256]
+    # no events yet: the fusion read the neutral behaviour vector, and no copy of it is stored
+    assert doc["has_image"] is True and doc["has_behaviour"] is False and "behaviour_vector" not in doc
     assert doc["model_version"] == ModelSet.from_settings(ingest_settings).version
     text_only = api.get("/products/up-3?vectors=true", headers=MERCHANT_KEY).get_json()
     assert "image_vector" not in text_only and text_only["has_image"] is False
@@ -389,10 +384,11 @@ def test_a_new_fusion_re_fuses_the_ready_catalog_in_the_copy_and_queues_only_wha
             expected = fuser.fuse(
                 np.array([old["text_vector"]], dtype=np.float32),
                 np.array([photo], dtype=np.float32),
-                np.array([old["behaviour_vector"]], dtype=np.float32),
+                np.array([old.get("behaviour_vector") or neutral_vector(s.behaviour_dim)], dtype=np.float32),
                 np.array([bool(old.get("image_vector"))]),
                 np.array([bool(old["has_behaviour"])]),
             )[0]
+            assert ("behaviour_vector" in new) == bool(old["has_behaviour"])
             np.testing.assert_allclose(new["fused_vector"], expected, atol=1e-5)
             assert not np.allclose(new["fused_vector"], old["fused_vector"], atol=1e-2)  # a new fusion, not a copy
     finally:

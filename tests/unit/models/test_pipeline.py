@@ -1,6 +1,7 @@
 import numpy as np
 
 from hybrid_search.core.settings import Settings
+from hybrid_search.models.encoders.behaviour import neutral_vector
 from hybrid_search.models.pipeline import EmbeddingPipeline, differing_models, reusable
 from hybrid_search.models.sets import ModelSet
 
@@ -43,11 +44,12 @@ def test_a_new_fusion_refuses_stored_vectors_without_encoding_again(tmp_path):
     expected = pipeline.fuser.fuse(
         np.array([stored["text_vector"]], dtype=np.float32),
         np.array([stored["image_vector"]], dtype=np.float32),
-        np.array([vectors[0]["behaviour_vector"]], dtype=np.float32),
+        np.array([neutral_vector(settings.behaviour_dim)], dtype=np.float32),
         np.array([True]),
         np.array([False]),
     )[0]
     np.testing.assert_allclose(vectors[0]["fused_vector"], expected, rtol=1e-5)
+    assert vectors[0]["has_behaviour"] is False and "behaviour_vector" not in vectors[0]  # neutral: not stored
     _, failures = pipeline.vectors([stored], reuse=False)  # forced: the photo is read again, and is missing
     assert 0 in failures
 
