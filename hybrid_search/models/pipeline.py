@@ -14,7 +14,7 @@ from hybrid_search.core.catalog import embedding_text
 from hybrid_search.core.errors import HybridSearchError
 from hybrid_search.core.photos import PhotoStore
 from hybrid_search.core.settings import Settings
-from hybrid_search.models.encoders.behaviour import neutral_vector
+from hybrid_search.models.encoders.behaviour import fusion_input
 from hybrid_search.models.encoders.fusion import ConcatFuser, Fuser, LearnedFuser, load_fusion
 from hybrid_search.models.encoders.image import ImageEncoder, load_image_encoder
 from hybrid_search.models.encoders.tagger import AttributeTagger, load_taggers, tags_for
@@ -125,13 +125,9 @@ class EmbeddingPipeline:
         if encode.any():
             image[encode] = self.image_encoder.encode_tensors([pixels[i] for i in keep if i in pixels])
         has_image = encode | stored_image
-        has_behaviour = np.array([bool(docs[i].get("has_behaviour") and docs[i].get("behaviour_vector")) for i in keep])
-        behaviour = np.stack(
-            [
-                np.asarray(docs[i]["behaviour_vector"] if has_behaviour[row] else neutral_vector(s.behaviour_dim))
-                for row, i in enumerate(keep)
-            ]
-        ).astype(np.float32)
+        read = [fusion_input(docs[i], s.behaviour_dim) for i in keep]
+        behaviour = np.stack([vector for vector, _ in read])
+        has_behaviour = np.array([has for _, has in read])
         fused = self.fuser.fuse(text, image, behaviour, has_image, has_behaviour)
         out = {}
         for row, i in enumerate(keep):
@@ -140,9 +136,7 @@ class EmbeddingPipeline:
                 "fused_vector": fused[row].tolist(),
                 "has_behaviour": bool(has_behaviour[row]),
             }
-            # the neutral vector is the fusion's input only: stored, one vector repeated over a catalog
-            # without events made Lucene's merges of the behaviour graph superlinear (bench/scale)
-            if has_behaviour[row]:
+            if has_behaviour[row]:  # the neutral vector is not stored (``fusion_input``)
                 fields["behaviour_vector"] = behaviour[row].tolist()
             if has_image[row]:
                 fields["image_vector"] = image[row].tolist()

@@ -26,7 +26,7 @@ from hybrid_search.models.encoders.attributes import (
     stratified_sample,
     train_attribute_model,
 )
-from hybrid_search.models.encoders.behaviour import Interaction, build_behaviour_vectors, neutral_vector
+from hybrid_search.models.encoders.behaviour import Interaction, build_behaviour_vectors, fusion_input
 from hybrid_search.models.encoders.crosslingual import Vocabulary
 from hybrid_search.models.encoders.device import l2_normalise
 from hybrid_search.models.encoders.fusion import (
@@ -78,7 +78,7 @@ def rebuild_behaviour_vectors(client: OpenSearchClient, settings: Settings, enqu
                     "popularity": float(vectors.popularity[i]),
                     "click_rate": float(vectors.click_rate[i]),
                 }
-                # a product without events stores no vector: the fusion reads it as the neutral one
+                # a product without events stores no vector (``fusion_input``)
                 | ({"behaviour_vector": vectors.vectors[i].tolist()} if vectors.has_behaviour[i] else {})
                 for i, pid in enumerate(ids)
             },
@@ -127,12 +127,9 @@ def train_fusion_from_index(
         raise InvalidInputError("products", f"{len(ids)} ready products with photos; fusion needs at least 20")
     text = np.array([rows[i]["text_vector"] for i in ids], dtype=np.float32)
     image = np.array([rows[i]["image_vector"] for i in ids], dtype=np.float32)
-    has_behaviour = np.array([bool(rows[i].get("has_behaviour") and rows[i].get("behaviour_vector")) for i in ids])
-    neutral = neutral_vector(settings.behaviour_dim)
-    behaviour = np.array(
-        [rows[i]["behaviour_vector"] if has else neutral for i, has in zip(ids, has_behaviour, strict=True)],
-        dtype=np.float32,
-    )
+    read = [fusion_input(rows[i], settings.behaviour_dim) for i in ids]
+    behaviour = np.stack([vector for vector, _ in read])
+    has_behaviour = np.array([has for _, has in read])
     labels = np.array([rows[i].get("article_type", "") for i in ids])
     order = np.random.default_rng(seed).permutation(len(ids))
     n_test = max(10, int(len(ids) * holdout))

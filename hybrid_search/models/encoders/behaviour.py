@@ -11,8 +11,9 @@ neutral vector orthogonal to every learned one (cosine needs a non-zero vector),
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -41,6 +42,16 @@ def neutral_vector(dim: int) -> np.ndarray:
     vector = np.zeros(dim, dtype=np.float32)
     vector[0] = 1.0
     return vector
+
+
+def fusion_input(product: Mapping[str, Any], dim: int) -> tuple[np.ndarray, bool]:
+    """What the fusion reads of a product's behaviour: its stored vector and True where it has events,
+    else the neutral vector and False. Only the first is stored: the neutral vector repeated over a
+    catalog without events stalls Lucene's HNSW merges (bench/scale/results.md)."""
+    stored = product.get("behaviour_vector")
+    if product.get("has_behaviour") and stored:
+        return np.asarray(stored, dtype=np.float32), True
+    return neutral_vector(dim), False
 
 
 def ppmi(cooccurrence: sparse.csr_matrix) -> sparse.csr_matrix:

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from hybrid_search.models.encoders.behaviour import Interaction, build_behaviour_vectors, neutral_vector, ppmi
+from hybrid_search.models.encoders.behaviour import (
+    Interaction,
+    build_behaviour_vectors,
+    fusion_input,
+    neutral_vector,
+    ppmi,
+)
 
 
 def test_ppmi_matches_hand_computation():
@@ -57,3 +63,12 @@ def test_popularity_and_click_rate():
     result = build_behaviour_vectors(events, ["a", "b"], dim=4)
     assert result.click_rate.tolist() == [0.5, 0.0]
     assert result.popularity.tolist() == pytest.approx([np.log1p(1.0), np.log1p(3.0)])
+
+
+def test_the_fusion_reads_a_stored_vector_only_where_the_product_has_behaviour():
+    learned = [0.0, 0.6, 0.8, 0.0]
+    vector, has = fusion_input({"has_behaviour": True, "behaviour_vector": learned}, 4)
+    assert has is True and vector.dtype == np.float32 and vector.tolist() == pytest.approx(learned)
+    for product in ({}, {"has_behaviour": False}, {"has_behaviour": False, "behaviour_vector": learned}):
+        vector, has = fusion_input(product, 4)  # no events (a stale vector of a product that lost them too)
+        assert has is False and vector.tolist() == neutral_vector(4).tolist()
