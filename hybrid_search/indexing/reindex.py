@@ -135,11 +135,10 @@ def refuse_ready(
 
 
 def _refused(doc: dict[str, Any], vectors: dict[str, Any], version: str, now: str) -> dict[str, Any]:
-    """``doc`` with its new vectors, as a worker's update would leave it (new tags merged over the old),
-    without the neutral behaviour vector an older index stored for a product without events."""
+    """``doc`` with its new vectors, as a worker's update would leave it (new tags merged over the old;
+    no behaviour vector where the product has no events, whatever an older index stored)."""
     tags = doc.get("tags", {}) | vectors.get("tags", {})
-    kept = {k: v for k, v in doc.items() if k != "behaviour_vector" or vectors.get("has_behaviour")}
-    return kept | vectors | ({"tags": tags} if tags else {}) | {"model_version": version, "updated_at": now}
+    return doc | vectors | ({"tags": tags} if tags else {}) | {"model_version": version, "updated_at": now}
 
 
 def _pending(doc: dict[str, Any]) -> dict[str, Any]:

@@ -135,9 +135,10 @@ class EmbeddingPipeline:
                 "text_vector": text[row].tolist(),
                 "fused_vector": fused[row].tolist(),
                 "has_behaviour": bool(has_behaviour[row]),
+                # the neutral vector is not stored (``fusion_input``); None clears one an older
+                # index stored, so the partial update leaves no copy of it in the graph
+                "behaviour_vector": behaviour[row].tolist() if has_behaviour[row] else None,
             }
-            if has_behaviour[row]:  # the neutral vector is not stored (``fusion_input``)
-                fields["behaviour_vector"] = behaviour[row].tolist()
             if has_image[row]:
                 fields["image_vector"] = image[row].tolist()
             photo = image[row] if has_image[row] else None

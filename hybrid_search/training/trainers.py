@@ -77,9 +77,10 @@ def rebuild_behaviour_vectors(client: OpenSearchClient, settings: Settings, enqu
                     "has_behaviour": bool(vectors.has_behaviour[i]),
                     "popularity": float(vectors.popularity[i]),
                     "click_rate": float(vectors.click_rate[i]),
+                    # a product without events stores no vector (``fusion_input``); None removes the
+                    # one a product kept from events since deleted (a forgotten user's)
+                    "behaviour_vector": vectors.vectors[i].tolist() if vectors.has_behaviour[i] else None,
                 }
-                # a product without events stores no vector (``fusion_input``)
-                | ({"behaviour_vector": vectors.vectors[i].tolist()} if vectors.has_behaviour[i] else {})
                 for i, pid in enumerate(ids)
             },
         )

@@ -34,6 +34,7 @@ from hybrid_search.stores.opensearch.products import (
     iter_product_ids,
     refresh,
     status_counts,
+    update_fields,
     write_documents,
 )
 from hybrid_search.stores.services import Services
@@ -126,7 +127,7 @@ def test_upload_with_photos_becomes_ready_with_every_vector(api, ingest_settings
     assert doc["status"] == "ready" and doc["merchant_id"] == "demo"
     assert [len(doc[f]) for f in ("text_vector", "image_vector", "fused_vector")] == [384, 1280, 256]
     # no events yet: the fusion read the neutral behaviour vector, and no copy of it is stored
-    assert doc["has_image"] is True and doc["has_behaviour"] is False and "behaviour_vector" not in doc
+    assert doc["has_image"] is True and doc["has_behaviour"] is False and doc.get("behaviour_vector") is None
     assert doc["model_version"] == ModelSet.from_settings(ingest_settings).version
     text_only = api.get("/products/up-3?vectors=true", headers=MERCHANT_KEY).get_json()
     assert "image_vector" not in text_only and text_only["has_image"] is False
@@ -326,6 +327,32 @@ def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
     assert docs["up-1"]["behaviour_vector"][0] == 0.0  # learned, not the neutral e0
     assert docs["up-1"]["popularity"] > 0
 
+    # The user is forgotten: the next rebuild takes back the vectors their events made, from the
+    # stored product and from the behaviour field's k-NN graph, and the products are fused again.
+    deleted = client.delete_by_query(
+        index=ingest_settings.events_alias, body={"query": {"term": {"user_id": "u1"}}}, refresh=True
+    )
+    assert deleted["deleted"] == len(events)
+    refresh(client, ingest_settings.products_alias)  # the rebuild reads which products had behaviour by search
+    result = trainers.rebuild_behaviour_vectors(
+        client, ingest_settings, enqueue_embedding(make_celery(ingest_settings))
+    )
+    assert result["with_behaviour"] == 0 and result["requeued"] == 2
+
+    def forgotten() -> bool:
+        doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
+        return doc["status"] == "ready" and doc["has_behaviour"] is False
+
+    wait_for(forgotten)
+    refresh(client, ingest_settings.products_alias)
+    for pid in ("up-1", "up-2"):
+        assert client.get(index=ingest_settings.products_alias, id=f"demo/{pid}")["_source"]["behaviour_vector"] is None
+    near = client.search(
+        index=ingest_settings.products_alias,
+        body={"query": {"knn": {"behaviour_vector": {"vector": docs["up-1"]["behaviour_vector"], "k": 10}}}},
+    )
+    assert not {hit["_id"] for hit in near["hits"]["hits"]} & {"demo/up-1", "demo/up-2"}
+
 
 def test_new_model_version_builds_a_new_index_and_swaps_the_alias(ingest_settings, worker, tmp_path):
     """The worker, still configured with the old text encoder, embeds with the models the new index records."""
@@ -359,6 +386,8 @@ def test_a_new_fusion_re_fuses_the_ready_catalog_in_the_copy_and_queues_only_wha
     target = products_index_name(s.products_alias, models.version)
     uploaded, *compared = sorted(iter_product_ids(client, live_index, status="ready"))[:3]
     write_documents(client, live_index, [{"merchant_id": "demo", "product_id": "pending-1", "status": "pending"}])
+    neutral = {"behaviour_vector": neutral_vector(s.behaviour_dim).tolist(), "has_behaviour": False}
+    update_fields(client, live_index, {compared[0]: neutral})  # as an index built before 06179de stored it
     refresh(client, live_index)
     ready = status_counts(client, live_index)["ready"]
     queued, progress = [], []
@@ -388,7 +417,7 @@ def test_a_new_fusion_re_fuses_the_ready_catalog_in_the_copy_and_queues_only_wha
                 np.array([bool(old.get("image_vector"))]),
                 np.array([bool(old["has_behaviour"])]),
             )[0]
-            assert ("behaviour_vector" in new) == bool(old["has_behaviour"])
+            assert (new.get("behaviour_vector") is not None) == bool(old["has_behaviour"])
             np.testing.assert_allclose(new["fused_vector"], expected, atol=1e-5)
             assert not np.allclose(new["fused_vector"], old["fused_vector"], atol=1e-2)  # a new fusion, not a copy
     finally:

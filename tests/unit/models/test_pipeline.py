@@ -49,7 +49,8 @@ def test_a_new_fusion_refuses_stored_vectors_without_encoding_again(tmp_path):
         np.array([False]),
     )[0]
     np.testing.assert_allclose(vectors[0]["fused_vector"], expected, rtol=1e-5)
-    assert vectors[0]["has_behaviour"] is False and "behaviour_vector" not in vectors[0]  # neutral: not stored
+    assert vectors[0]["has_behaviour"] is False
+    assert vectors[0]["behaviour_vector"] is None  # the neutral vector is not stored, and an older copy is cleared
     _, failures = pipeline.vectors([stored], reuse=False)  # forced: the photo is read again, and is missing
     assert 0 in failures
 
