@@ -1,0 +1,183 @@
+"""Where /search's time goes as the catalog grows: each leg's query, as the API sends it, run alone
+on one or more indices (OpenSearch's ``took``), and the BM25 leg's body in the shapes that decide
+whether Lucene can skip documents that cannot reach the page.
+
+The bodies are the API's own: ``/search`` runs in-process (``create_app``) against the live alias,
+and every ``_msearch`` body it sends is recorded, then sent alone to each index named, ``--repeat``
+times (the fastest counts, so a stall of these 2 cores does not). Per leg: median and p90 over the
+queries.
+
+    python bench/scale/legs.py --indices <fashion index> scale-products-n1000000 [--queries 40]
+                               [--repeat 3] [--bm25-shapes]
+
+``--bm25-shapes``: the BM25 leg's body as served, with ``tie_breaker`` 0, not fuzzy, and as
+0.7 x ``dis_max`` + 0.3 x ``most_fields`` (the served scores), each with ``track_total_hits`` true
+and false, on the last index named (English queries only). Results: bench/scale/results-1m.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import opensearchpy
+
+from hybrid_search.api import create_app
+from hybrid_search.core.settings import Settings
+from hybrid_search.evaluation.judgments import load_queries
+from hybrid_search.stores.opensearch.client import make_client
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
+
+
+def served_bodies(settings: Settings, texts: list[str]) -> list[list[dict[str, Any]]]:
+    """Per query, the search bodies of the ``_msearch`` calls ``/search?q=`` made, in order."""
+    sent: list[dict[str, Any]] = []
+    original = opensearchpy.OpenSearch.msearch
+
+    def record(self: opensearchpy.OpenSearch, body: Any = None, **kwargs: Any) -> Any:
+        sent.extend(body[1::2])
+        return original(self, body=body, **kwargs)
+
+    opensearchpy.OpenSearch.msearch = record
+    try:
+        client = create_app(settings).test_client()
+        headers = {"X-API-Key": next(iter(settings.client_keys))}
+        out = []
+        for text in texts:
+            sent.clear()
+            response = client.get("/search", query_string={"q": text}, headers=headers)
+            if response.status_code != 200:
+                raise SystemExit(f"/search?q={text}: {response.status_code} {response.get_json()}")
+            out.append(list(sent))
+        return out
+    finally:
+        opensearchpy.OpenSearch.msearch = original
+
+
+def took(client: Any, index: str, body: dict[str, Any], repeat: int) -> int:
+    return min(client.search(index=index, body=body)["took"] for _ in range(repeat))
+
+
+def summary(values: list[int]) -> str:
+    return f"{statistics.median(values):.0f} / {sorted(values)[int(0.9 * len(values))]:.0f}"
+
+
+def leg_name(body: dict[str, Any]) -> str:
+    """The leg a body runs, from its query's shape (the API's legs, in ``querying/legs.py``)."""
+    query = body["query"]
+    if "knn" in query:
+        return f"{next(iter(query['knn']))} k-NN"
+    must = query.get("bool", {}).get("must", [{}])[0]
+    if "multi_match" in must:
+        return "BM25"
+    if "match" in must:
+        return "title words"
+    if "match_phrase" in must:
+        return "title phrase"
+    return "attributes"
+
+
+def legs_table(client: Any, indices: list[str], bodies: dict[str, list[list[dict]]], repeat: int) -> list[str]:
+    lines = [
+        "| leg | " + " | ".join(f"{index} {kind}" for kind in bodies for index in indices) + " |",
+        "|---|" + "---|" * (len(indices) * len(bodies)),
+    ]
+    cells: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
+    for kind, per_query in bodies.items():
+        for calls in per_query:
+            for body in calls:
+                if body.get("size") == 0:  # a match set's count: not a leg
+                    continue
+                for index in indices:
+                    cells[leg_name(body)][(index, kind)].append(took(client, index, body, repeat))
+    for leg, per in cells.items():
+        row = [summary(per[(index, kind)]) if per.get((index, kind)) else "–" for kind in bodies for index in indices]
+        lines.append(f"| {leg} | " + " | ".join(row) + " |")
+    return lines
+
+
+def bm25_shapes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The served BM25 body and the variants that show what keeps Lucene from skipping."""
+    served = body["query"]["bool"]["must"][0]["multi_match"]
+
+    def with_match(**change: Any) -> dict[str, Any]:
+        out = copy.deepcopy(body)
+        match = out["query"]["bool"]["must"][0]["multi_match"]
+        for key, value in change.items():
+            if value is None:
+                match.pop(key, None)
+            else:
+                match[key] = value
+        return out
+
+    split = copy.deepcopy(body)
+    tie = served.get("tie_breaker", 0.0)
+    split["query"]["bool"]["must"] = [
+        {
+            "bool": {
+                "should": [
+                    {"multi_match": served | {"tie_breaker": 0.0, "boost": 1 - tie}},
+                    {
+                        "multi_match": {k: v for k, v in served.items() if k != "tie_breaker"}
+                        | {"type": "most_fields", "boost": tie}
+                    },
+                ]
+            }
+        }
+    ]
+    return {
+        "as served": body,
+        "tie_breaker 0": with_match(tie_breaker=0.0),
+        "not fuzzy": with_match(fuzziness=None, prefix_length=None),
+        "0.7 x dis_max + 0.3 x most_fields": split,
+    }
+
+
+def shapes_table(client: Any, index: str, bodies: list[list[dict]], repeat: int) -> list[str]:
+    lines = ["| BM25 body | track_total_hits true | false |", "|---|---|---|"]
+    results: dict[str, dict[bool, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for calls in bodies:
+        bm25 = next((body for body in calls if body.get("size") and leg_name(body) == "BM25"), None)
+        if bm25 is None:
+            continue
+        for name, body in bm25_shapes(bm25).items():
+            for count in (True, False):
+                results[name][count].append(took(client, index, body | {"track_total_hits": count}, repeat))
+    for name, per in results.items():
+        lines.append(f"| {name} | {summary(per[True])} | {summary(per[False])} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--indices", nargs="+", required=True)
+    parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--bm25-shapes", action="store_true")
+    args = parser.parse_args()
+    settings = Settings()
+    client = make_client(settings)
+    queries = load_queries(DATA / "queries-dev.jsonl")
+    kinds: dict[str, Callable[[Any], bool]] = {
+        "English": lambda q: q.kind in ("keyword", "synonym"),
+        "Chinese": lambda q: q.kind == "chinese",
+    }
+    bodies = {
+        kind: served_bodies(settings, [q.text for q in queries if wanted(q)][: args.queries])
+        for kind, wanted in kinds.items()
+    }
+    print("took ms, median / p90, each leg's body alone\n")
+    print("\n".join(legs_table(client, args.indices, bodies, args.repeat)))
+    if args.bm25_shapes:
+        print(f"\nthe BM25 leg's body on {args.indices[-1]}, English queries, took ms median / p90\n")
+        print("\n".join(shapes_table(client, args.indices[-1], bodies["English"][:20], args.repeat)))
+
+
+if __name__ == "__main__":
+    main()
