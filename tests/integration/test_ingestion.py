@@ -311,16 +311,22 @@ def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
         for pid, action in (("up-1", "click"), ("up-2", "add_to_cart"))
     ]
     write_events(client, ingest_settings.events_alias, events, refresh=True)
-    result = trainers.rebuild_behaviour_vectors(
-        client, ingest_settings, enqueue_embedding(make_celery(ingest_settings))
-    )
+
+    def rebuilt(has_behaviour: bool) -> dict[str, int]:
+        """The behaviour rebuild's counts, once up-1 is ready again with or without behaviour."""
+        result = trainers.rebuild_behaviour_vectors(
+            client, ingest_settings, enqueue_embedding(make_celery(ingest_settings))
+        )
+
+        def refused() -> bool:
+            doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
+            return doc["status"] == "ready" and doc["has_behaviour"] is has_behaviour
+
+        wait_for(refused)
+        return result
+
+    result = rebuilt(has_behaviour=True)
     assert result["with_behaviour"] == 2 and result["requeued"] == 2
-
-    def refused() -> bool:
-        doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
-        return doc["status"] == "ready" and doc["has_behaviour"] is True
-
-    wait_for(refused)
     docs = {
         pid: client.get(index=ingest_settings.products_alias, id=f"demo/{pid}")["_source"] for pid in ("up-1", "up-2")
     }
@@ -334,16 +340,8 @@ def test_behaviour_vectors_from_events_are_fused_in(ingest_settings, worker):
     )
     assert deleted["deleted"] == len(events)
     refresh(client, ingest_settings.products_alias)  # the rebuild reads which products had behaviour by search
-    result = trainers.rebuild_behaviour_vectors(
-        client, ingest_settings, enqueue_embedding(make_celery(ingest_settings))
-    )
+    result = rebuilt(has_behaviour=False)
     assert result["with_behaviour"] == 0 and result["requeued"] == 2
-
-    def forgotten() -> bool:
-        doc = client.get(index=ingest_settings.products_alias, id="demo/up-1")["_source"]
-        return doc["status"] == "ready" and doc["has_behaviour"] is False
-
-    wait_for(forgotten)
     refresh(client, ingest_settings.products_alias)
     for pid in ("up-1", "up-2"):
         assert client.get(index=ingest_settings.products_alias, id=f"demo/{pid}")["_source"]["behaviour_vector"] is None
