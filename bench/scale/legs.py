@@ -8,11 +8,16 @@ times (the fastest counts, so a stall of these 2 cores does not). Per leg: media
 queries.
 
     python bench/scale/legs.py --indices <fashion index> scale-products-n1000000 [--queries 40]
-                               [--repeat 3] [--bm25-shapes]
+                               [--repeat 3] [--bm25-shapes] [--attribute-shapes]
 
-``--bm25-shapes``: the BM25 leg's body as served, with ``tie_breaker`` 0, not fuzzy, and as
-0.7 x ``dis_max`` + 0.3 x ``most_fields`` (the served scores), each with ``track_total_hits`` true
-and false, on the last index named (English queries only). Results: bench/scale/results-1m.md.
+A ``/search`` that counts its match set (facets, a storefront) sends it in the same ``_msearch``; it
+has a row of its own.
+
+``--bm25-shapes``: the BM25 leg's body as served, with ``tie_breaker`` 0.3 and 0, not fuzzy, and
+``tie_breaker`` 0.3 as 0.7 x ``dis_max`` + 0.3 x ``most_fields``. ``--attribute-shapes``: the
+attributes leg's body as served, as it was before (its disjunction beside the filters in one
+``bool``), and that with the merchant's values alone. Each with ``track_total_hits`` true and false, on the last
+index named (English queries only). Results: bench/scale/results-1m.md.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ def summary(values: list[int]) -> str:
 
 def leg_name(body: dict[str, Any]) -> str:
     """The leg a body runs, from its query's shape (the API's legs, in ``querying/legs.py``)."""
+    if body.get("size") == 0:
+        return "match set (the total)"
     query = body["query"]
     if "knn" in query:
         return f"{next(iter(query['knn']))} k-NN"
@@ -92,8 +99,6 @@ def legs_table(client: Any, indices: list[str], bodies: dict[str, list[list[dict
     for kind, per_query in bodies.items():
         for calls in per_query:
             for body in calls:
-                if body.get("size") == 0:  # a match set's count: not a leg
-                    continue
                 for index in indices:
                     cells[leg_name(body)][(index, kind)].append(took(client, index, body, repeat))
     for leg, per in cells.items():
@@ -117,7 +122,7 @@ def bm25_shapes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return out
 
     split = copy.deepcopy(body)
-    tie = served.get("tie_breaker", 0.0)
+    tie = 0.3
     split["query"]["bool"]["must"] = [
         {
             "bool": {
@@ -133,20 +138,46 @@ def bm25_shapes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ]
     return {
         "as served": body,
+        "tie_breaker 0.3": with_match(tie_breaker=tie),
         "tie_breaker 0": with_match(tie_breaker=0.0),
         "not fuzzy": with_match(fuzziness=None, prefix_length=None),
-        "0.7 x dis_max + 0.3 x most_fields": split,
+        "tie_breaker 0.3 as 0.7 x dis_max + 0.3 x most_fields": split,
     }
 
 
-def shapes_table(client: Any, index: str, bodies: list[list[dict]], repeat: int) -> list[str]:
-    lines = ["| BM25 body | track_total_hits true | false |", "|---|---|---|"]
+def attribute_shapes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The served attributes body (its disjunction the one scoring clause of a ``must``), the shape
+    before it (the disjunction beside the filters in one ``bool``: the same scores), and that shape
+    with the merchant's values alone (no tag clauses, no ``function_score``)."""
+    query = body["query"]["bool"]
+    (disjunction,) = query["must"]
+    should = disjunction["bool"]["should"]
+
+    def flat(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+        return body | {"query": {"bool": {"should": clauses, "minimum_should_match": 1, "filter": query["filter"]}}}
+
+    def merchant(clause: dict[str, Any]) -> dict[str, Any]:
+        inner = clause.get("bool", {}).get("should")
+        return inner[0] if inner is not None and len(inner) == 2 and "function_score" in inner[1] else clause
+
+    return {
+        "as served": body,
+        "before: the disjunction beside the filters": flat(should),
+        "before, the merchant's values alone": flat([merchant(clause) for clause in should]),
+    }
+
+
+SHAPES = {"BM25": bm25_shapes, "attributes": attribute_shapes}
+
+
+def shapes_table(client: Any, index: str, bodies: list[list[dict]], repeat: int, leg: str) -> list[str]:
+    lines = [f"| {leg} body | track_total_hits true | false |", "|---|---|---|"]
     results: dict[str, dict[bool, list[int]]] = defaultdict(lambda: defaultdict(list))
     for calls in bodies:
-        bm25 = next((body for body in calls if body.get("size") and leg_name(body) == "BM25"), None)
-        if bm25 is None:
+        served = next((body for body in calls if body.get("size") and leg_name(body) == leg), None)
+        if served is None:
             continue
-        for name, body in bm25_shapes(bm25).items():
+        for name, body in SHAPES[leg](served).items():
             for count in (True, False):
                 results[name][count].append(took(client, index, body | {"track_total_hits": count}, repeat))
     for name, per in results.items():
@@ -160,6 +191,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bm25-shapes", action="store_true")
+    parser.add_argument("--attribute-shapes", action="store_true")
     args = parser.parse_args()
     settings = Settings()
     client = make_client(settings)
@@ -174,9 +206,10 @@ def main() -> None:
     }
     print("took ms, median / p90, each leg's body alone\n")
     print("\n".join(legs_table(client, args.indices, bodies, args.repeat)))
-    if args.bm25_shapes:
-        print(f"\nthe BM25 leg's body on {args.indices[-1]}, English queries, took ms median / p90\n")
-        print("\n".join(shapes_table(client, args.indices[-1], bodies["English"][:20], args.repeat)))
+    for leg, wanted in (("BM25", args.bm25_shapes), ("attributes", args.attribute_shapes)):
+        if wanted:
+            print(f"\nthe {leg} leg's body on {args.indices[-1]}, English queries, took ms median / p90\n")
+            print("\n".join(shapes_table(client, args.indices[-1], bodies["English"][:20], args.repeat, leg)))
 
 
 if __name__ == "__main__":

@@ -93,12 +93,16 @@ def build_bm25_query(
 
     ``fuzzy``: words match within Lucene's AUTO edit distance (none up to 2 characters, one up to 5,
     then two; the first character as typed), so a slip ("bakcpack") still finds its word, and an
-    exact match scores above an edited one."""
+    exact match scores above an edited one.
+
+    A product scores its best field's score alone (no tie breaker): so Lucene can bound each
+    product's score and skip those that cannot reach the window (20 against 61 ms a leg on 1M
+    products); the learned ranker and the fixed blend ranked every dev intent the same within
+    noise with it (bench/scale/results-1m.md)."""
     multi_match: dict[str, Any] = {
         "query": text,
         "fields": searched_fields(fields),
         "type": "best_fields",
-        "tie_breaker": 0.3,
     }
     if fuzzy:
         multi_match |= {"fuzziness": "AUTO", "prefix_length": 1}
@@ -131,9 +135,20 @@ def among_ids(query: dict[str, Any], doc_ids: Sequence[str]) -> dict[str, Any]:
     return {"bool": {"must": [query], "filter": [{"ids": {"values": list(doc_ids)}}]}}
 
 
-def build_knn_query(field: str, vector: Sequence[float], k: int, filters: dict[str, Any]) -> dict[str, Any]:
-    """Lucene HNSW k-NN with the filters applied during the graph search (efficient filtering)."""
+# the candidates a k-NN leg's graph search keeps where its k is fewer (Lucene keeps k): 0 = k.
+# Chosen from recall@10 against exact search at 1M products (bench/scale/ef_search.py)
+KNN_EF_SEARCH = 0
+
+
+def build_knn_query(
+    field: str, vector: Sequence[float], k: int, filters: dict[str, Any], ef_search: int = 0
+) -> dict[str, Any]:
+    """Lucene HNSW k-NN with the filters applied during the graph search (efficient filtering);
+    ``ef_search`` above ``k``: the candidates the graph search keeps (Lucene's own is ``k``), for
+    recall where near neighbours crowd (``KNN_EF_SEARCH``)."""
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": k}
+    if ef_search > k:
+        knn["method_parameters"] = {"ef_search": ef_search}
     if filters["bool"].get("filter") or filters["bool"].get("must_not"):
         knn["filter"] = filters
     return {"knn": {field: knn}}
@@ -141,10 +156,14 @@ def build_knn_query(field: str, vector: Sequence[float], k: int, filters: dict[s
 
 def leg_body(size: int, query: dict[str, Any], fields: Sequence[str] = ()) -> dict[str, Any]:
     """A leg's search body: ids and scores (plus any keyword ``fields``), all read from doc values:
-    loading stored fields for a window of hits, even just for ``_id``, costs several times the query."""
+    loading stored fields for a window of hits, even just for ``_id``, costs several times the query.
+    Matches are not counted: counting makes Lucene score every match, where without it a query whose
+    clauses bound their scores skips the documents that cannot reach the window (a search's total
+    is the match set's count, ``search.match_set_body``)."""
     return {
         "size": size,
         "query": query,
+        "track_total_hits": False,
         "_source": False,
         "stored_fields": "_none_",
         "docvalue_fields": [*ID_FIELDS, *fields],
@@ -178,7 +197,12 @@ def build_attribute_query(
     The query's catalog words (``words``: brands, materials, patterns) count within the article types
     it asks for: a title with the word and of a type scores the words weight times the word's share
     times the type's probability, so a word reorders products of the wanted type and never lifts
-    another type (a "sneakers" title that is a sports shoe, for a query for casual shoes)."""
+    another type (a "sneakers" title that is a sports shoe, for a query for casual shoes).
+
+    The disjunction is the one scoring clause of a ``must``, beside the filters: so Lucene can pass
+    the window's lowest score down to it and skip products that cannot reach the window (with the
+    disjunction and the filters side by side in one ``bool`` it scores every match: 136 against
+    27 ms a leg on 1M products, the same scores; bench/scale/results-1m.md)."""
     should: list[dict[str, Any]] = []
     types = intent.get("article_type") or {}
     for name, values in intent.items():
@@ -198,4 +222,4 @@ def build_attribute_query(
                 should.append(expected_match(name, matches, boost))
     if not should:
         should = [{"match_none": {}}]
-    return {"bool": {"should": should, "minimum_should_match": 1, "filter": [filters]}}
+    return {"bool": {"must": [{"bool": {"should": should, "minimum_should_match": 1}}], "filter": [filters]}}

@@ -33,7 +33,8 @@ def test_each_leg_reads_its_own_input_with_the_filters_and_window():
         knn = LEGS_BY_NAME[leg].query(inputs, FILTERS, 50, WEIGHTS)["knn"][field]
         assert (knn["vector"], knn["k"], knn["filter"]) == (vector, 50, FILTERS)
     attributes = LEGS_BY_NAME["attributes"].query(inputs, FILTERS, 50, WEIGHTS)
-    assert attributes["bool"]["should"][0]["bool"]["should"][0]["constant_score"]["boost"] == WEIGHTS["article_type"]
+    (disjunction,) = attributes["bool"]["must"]
+    assert disjunction["bool"]["should"][0]["bool"]["should"][0]["constant_score"]["boost"] == WEIGHTS["article_type"]
     words = LEGS_BY_NAME["title_words"].query(inputs, FILTERS, 50, WEIGHTS)["bool"]
     assert words["must"][0]["match"]["title"] == {
         "query": "black shoes",
@@ -60,8 +61,7 @@ def test_bm25_forgives_slips_in_typed_words_but_not_in_a_chinese_querys_gloss():
     assert typed["bool"]["must"][0]["multi_match"] | {"query": ""} == {
         "query": "",
         "fields": typed["bool"]["must"][0]["multi_match"]["fields"],
-        "type": "best_fields",
-        "tie_breaker": 0.3,
+        "type": "best_fields",  # a product's best field alone: Lucene can skip what cannot reach the window
         "fuzziness": "AUTO",
         "prefix_length": 1,
     }

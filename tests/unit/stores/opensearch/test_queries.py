@@ -43,30 +43,39 @@ def test_legs_read_ids_and_asked_fields_from_doc_values_never_stored_fields():
     for body, fields in ((voting, [*ids, "colour", "gender"]), (bm25, ids)):
         assert body["_source"] is False and body["stored_fields"] == "_none_"
         assert body["docvalue_fields"] == fields
+        assert body["track_total_hits"] is False  # counting would score every match
     assert (voting["size"], bm25["size"]) == (20, 50)
+
+
+def scored(query: dict) -> list[dict]:
+    """The attribute query's disjunction: the one scoring clause of its ``must``, beside the filters
+    (so Lucene can skip products that cannot reach the window)."""
+    (disjunction,) = query["bool"]["must"]
+    assert disjunction["bool"]["minimum_should_match"] == 1
+    return disjunction["bool"]["should"]
 
 
 def test_attribute_query_scores_each_value_by_weight_times_probability():
     filters = build_filters({"merchant_id": ["m"]})
     intent = {"article_type": {"Belts": 0.8, "Wallets": 0.1}, "gender": {"Men": 1.0}, "usage": {"Casual": 0.5}}
     query = build_attribute_query(intent, {"article_type": 3.0, "gender": 1.0, "usage": 0.0}, filters)
-    should = query["bool"]["should"]
+    should = scored(query)
     merchant = [c["bool"]["should"][0]["constant_score"] for c in should]
     clauses = {(tuple(m["filter"]["terms"].popitem()[1]), m["boost"]) for m in merchant}
     assert clauses == {(("Belts",), 2.4), (("Wallets",), 0.3), (("Men", "unisex"), 1.0)}  # usage weight 0: no clause
     assert query["bool"]["filter"] == [filters]
     empty = build_attribute_query({}, {"article_type": 3.0}, filters)
-    assert empty["bool"]["should"] == [{"match_none": {}}]
+    assert scored(empty) == [{"match_none": {}}]
 
 
 def test_a_head_a_catalog_schema_adds_scores_its_field_by_the_declared_weight():
     filters = build_filters({})
     intent = {"article_type": {"Table": 1.0}, "specs.material": {"oak": 0.5}}
-    default = build_attribute_query(intent, {"article_type": 3.0}, filters)["bool"]["should"]
+    default = scored(build_attribute_query(intent, {"article_type": 3.0}, filters))
     assert {"constant_score": {"filter": {"terms": {"specs.material": ["oak"]}}, "boost": 0.5}} in default
-    weighted = build_attribute_query(intent, {"article_type": 3.0, "declared": 4.0}, filters)["bool"]["should"]
+    weighted = scored(build_attribute_query(intent, {"article_type": 3.0, "declared": 4.0}, filters))
     assert {"constant_score": {"filter": {"terms": {"specs.material": ["oak"]}}, "boost": 2.0}} in weighted
-    off = build_attribute_query(intent, {"article_type": 3.0, "declared": 0.0}, filters)["bool"]["should"]
+    off = scored(build_attribute_query(intent, {"article_type": 3.0, "declared": 0.0}, filters))
     assert not any("specs.material" in str(clause) for clause in off)
 
 
@@ -109,7 +118,7 @@ def test_catalog_words_score_titles_within_the_article_types_the_query_asks_for(
     filters = build_filters({})
     intent = {"article_type": {"Shirts": 0.8, "Tshirts": 0.2}, "words": {"mark": 0.5, "taylor": 0.5}}
     query = build_attribute_query(intent, {"article_type": 3.0, "words": 2.0}, filters)
-    clauses = [c["constant_score"] for c in query["bool"]["should"] if "constant_score" in c]
+    clauses = [c["constant_score"] for c in scored(query) if "constant_score" in c]
 
     def of_type(article_type: str) -> dict:  # the merchant's type, or the tagger's where a product lacks one
         return attribute_terms("article_type", [article_type], predicted=True)
@@ -119,9 +128,9 @@ def test_catalog_words_score_titles_within_the_article_types_the_query_asks_for(
 
     assert {"filter": word_in_type("mark", "Shirts"), "boost": 0.8} in clauses  # 2.0 x 0.5 x 0.8
     assert {"filter": word_in_type("taylor", "Tshirts"), "boost": 0.2} in clauses
-    assert expected_match("article_type", ["Shirts"], 2.4) in query["bool"]["should"]
-    assert len(clauses) == 4 and len(query["bool"]["should"]) == 6
+    assert expected_match("article_type", ["Shirts"], 2.4) in scored(query)
+    assert len(clauses) == 4 and len(scored(query)) == 6
     unweighted = build_attribute_query(intent, {"article_type": 3.0}, filters)
-    assert len(unweighted["bool"]["should"]) == 2  # words at weight 0 add nothing
+    assert len(scored(unweighted)) == 2  # words at weight 0 add nothing
     no_type = build_attribute_query({"words": {"levis": 1.0}}, {"words": 2.0}, filters)
-    assert no_type["bool"]["should"] == [{"match_none": {}}]  # a word counts only within a wanted type
+    assert scored(no_type) == [{"match_none": {}}]  # a word counts only within a wanted type
