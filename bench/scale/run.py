@@ -36,7 +36,10 @@ into a new index).
 
     python bench/scale/run.py [--sizes 18283 100000 300000 1000000] [--requests 200] [--recall-queries 50]
                               [--shoppers-per-group 250] [--out bench/scale/rows.jsonl] [--keep] [--no-copy]
+                              [--reuse]
 
+``--reuse`` measures a size's index kept by an earlier ``--keep`` again (a query-side change, the
+same products) without building it; its row has no build times.
 Each size appends its row to ``--out`` (JSON lines) as it finishes; ``bench/scale/report.py`` writes the
 tables and the plot from it. The node, Redis and the fashion index must be up (``hybrid-search local up``).
 """
@@ -74,11 +77,12 @@ from hybrid_search.stores.opensearch.indices import (
     create_versioned_index,
     index_meta,
     install_template,
+    point_alias,
     recorded_schema,
     render_products_template,
 )
 from hybrid_search.stores.opensearch.products import refresh, write_documents
-from hybrid_search.stores.opensearch.queries import build_filters, build_knn_query
+from hybrid_search.stores.opensearch.queries import KNN_EF_SEARCH, build_filters, build_knn_query
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 ALIAS = "scale-products"
@@ -250,11 +254,13 @@ def recall_queries(real: list[dict[str, Any]], settings: Settings, count: int) -
     return out
 
 
-def recall(client: Any, index: str, queries: dict[str, list[np.ndarray]], window: int) -> dict[str, Any]:
-    """Per field: mean recall@10 of the leg's k-NN query (k = the learned ranker's depth, as served)
-    against exact cosine search, counting a hit as near as the exact 10th as found (vectors repeated
-    in the catalog tie, and either search may list any of them); the share of the exact search's own
-    ids found (``ids@10``); both queries' median took (ms)."""
+def recall(
+    client: Any, index: str, queries: dict[str, list[np.ndarray]], window: int, ef_search: int = KNN_EF_SEARCH
+) -> dict[str, Any]:
+    """Per field: mean recall@10 of the leg's k-NN query (k = the learned ranker's depth and the
+    graph search's ``ef_search``, as served) against exact cosine search, counting a hit as near as
+    the exact 10th as found (vectors repeated in the catalog tie, and either search may list any of
+    them); the share of the exact search's own ids found (``ids@10``); both queries' median took (ms)."""
     filters = build_filters({})
     out = {}
     for name, vectors in queries.items():
@@ -262,7 +268,7 @@ def recall(client: Any, index: str, queries: dict[str, list[np.ndarray]], window
         for vector in vectors:
             ann = client.search(
                 index=index,
-                body={"size": K, "query": build_knn_query(name, vector, window, filters), "_source": False},
+                body={"size": K, "query": build_knn_query(name, vector, window, filters, ef_search), "_source": False},
             )
             exact_query = {
                 "script_score": {
@@ -329,6 +335,9 @@ def main() -> None:
     parser.add_argument("--shoppers-per-group", type=int, default=250)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "rows.jsonl")
     parser.add_argument("--keep", action="store_true", help="keep each size's index (default: drop it)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure a size's kept index again (--keep) instead of building it"
+    )
     parser.add_argument("--no-copy", action="store_true", help="skip timing the copy step (minutes at 300k)")
     args = parser.parse_args()
     settings = Settings()
@@ -349,7 +358,12 @@ def main() -> None:
             "real_with_behaviour": with_behaviour,
             "vector_encoder": settings.vector_encoder,
         }
-        row |= build(client, settings, real, size, meta)
+        kept = f"{ALIAS}-n{size}"
+        if args.reuse and client.indices.exists(index=kept):
+            point_alias(client, ALIAS, kept)
+            row |= {"index": kept, "reused": True}
+        else:
+            row |= build(client, settings, real, size, meta)
         client.indices.clear_cache(index=row["index"])
         row["recall"] = recall(client, row["index"], queries, DEPTH)
         row["latency"] = latency(settings, args.requests)
