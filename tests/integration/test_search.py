@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from itertools import accumulate
 
 import numpy as np
 import pytest
@@ -155,10 +156,14 @@ def test_personalisation_reorders_for_a_user_with_history_only(api, catalog):
     assert reordered != anonymous
     assert all(h["explain"]["user_boost"] != 0 for h in personal["hits"])
 
-    def casual_in_top(ranking: list[str]) -> int:
-        return sum(catalog[i]["article_type"] == "Casual Shoes" for i in ranking[:10])
+    def casual_above(ranking: list[str]) -> list[int]:
+        """How many casual shoes rank above each depth of the page."""
+        return list(accumulate(catalog[i]["article_type"] == "Casual Shoes" for i in ranking))
 
-    assert casual_in_top(reordered) > casual_in_top(anonymous)
+    # the type the user buys moves up as a group: at least as many above every depth, more above some
+    personal_casual, anonymous_casual = casual_above(reordered), casual_above(anonymous)
+    assert all(p >= a for p, a in zip(personal_casual, anonymous_casual, strict=True))
+    assert personal_casual != anonymous_casual
     bought = casual[:4]
     assert sum(reordered.index(i) for i in bought) < sum(anonymous.index(i) for i in bought)
     assert ids(api.get(f"{query}&user_id=u-nobody", headers=CLIENT)) == anonymous
