@@ -20,12 +20,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 MB = 1024 * 1024
 
 
-def costs(row: dict[str, Any]) -> dict[str, float]:
-    """The row's costs that the growth table and the plot follow."""
+def costs(row: dict[str, Any]) -> dict[str, float | None]:
+    """The row's costs that the growth table and the plot follow (no build times for an index
+    measured again, ``run.py --reuse``)."""
     foot = row["footprint"]
     out = {
-        "bulk indexing s": row["indexed_s"],
-        "indexing until merges settle s": row["settled_s"],
+        "bulk indexing s": row.get("indexed_s"),
+        "indexing until merges settle s": row.get("settled_s"),
         "disk MB": foot["disk_bytes"] / MB,
         "node resident MB": foot["node_rss_bytes"] / MB,
         "JVM heap used MB": foot["heap_used_bytes"] / MB,
@@ -50,10 +51,11 @@ def tables(rows: list[dict[str, Any]]) -> str:
     table = [costs(r) for r in rows]
     for name in table[0]:
         values = [t[name] for t in table]
-        b = exponent((sizes[0], values[0]), (sizes[-1], values[-1])) if len(rows) > 1 else None
-        cells = " | ".join(f"{v:,.1f}" for v in values)
+        known = None not in (values[0], values[-1]) and len(rows) > 1
+        b = exponent((sizes[0], values[0]), (sizes[-1], values[-1])) if known else None
+        cells = " | ".join("–" if v is None else f"{v:,.1f}" for v in values)
         lines.append(f"| {name} | {cells} | {'' if b is None else f'{b:.2f}'} |")
-    rates = " | ".join(f"{r['size'] / r['indexed_s']:,.0f}" for r in rows)
+    rates = " | ".join(f"{r['size'] / r['indexed_s']:,.0f}" if r.get("indexed_s") else "–" for r in rows)
     lines.append(f"| products/s (bulk) | {rates} | |")
     copies = [(r["size"], r["copy_s"]) for r in rows if r.get("copy_s")]
     if copies:
@@ -96,9 +98,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 6))
     x = [n / sizes[0] for n in sizes]
     for name in table[0]:
-        first = table[0][name]
-        if first > 0:
-            ax.plot(x, [t[name] / first for t in table], marker="o", label=name)
+        values = [t[name] for t in table]
+        if None not in values and values[0] > 0:
+            ax.plot(x, [v / values[0] for v in values], marker="o", label=name)
     ax.plot(x, x, color="black", linestyle="--", label="linear")
     ax.set_xscale("log")
     ax.set_yscale("log")
