@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hybrid_search.models.encoders.dictionary import CJK_RUN
 from hybrid_search.stores.opensearch.queries import (
+    KNN_EF_SEARCH,
     build_attribute_query,
     build_bm25_query,
     build_knn_query,
@@ -56,7 +57,7 @@ class Leg:
 
 
 def _knn(field: str) -> Builder:
-    return lambda vector, filters, window, _, __: build_knn_query(field, vector, window, filters)
+    return lambda vector, filters, window, _, __: build_knn_query(field, vector, window, filters, KNN_EF_SEARCH)
 
 
 def _bm25(text: str, filters: dict[str, Any], _: int, __: Mapping[str, float], inputs: QueryInputs) -> dict[str, Any]:

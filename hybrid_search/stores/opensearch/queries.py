@@ -135,9 +135,11 @@ def among_ids(query: dict[str, Any], doc_ids: Sequence[str]) -> dict[str, Any]:
     return {"bool": {"must": [query], "filter": [{"ids": {"values": list(doc_ids)}}]}}
 
 
-# the candidates a k-NN leg's graph search keeps where its k is fewer (Lucene keeps k): 0 = k.
-# Chosen from recall@10 against exact search at 1M products (bench/scale/ef_search.py)
-KNN_EF_SEARCH = 0
+# the candidates a k-NN leg's graph search keeps where its k (the ranker's depth, 50) is fewer;
+# Lucene keeps k. Recall@10 against exact search on 1M products, ef 50 -> 100 (-> 200): text 0.906
+# -> 0.924 (0.946), behaviour 0.950 -> 0.978, fused 0.984 -> 0.994, photo 0.994; the text leg's
+# took 9 -> 11 (16) ms (bench/scale/ef_search.py, results-1m.md)
+KNN_EF_SEARCH = 100
 
 
 def build_knn_query(

@@ -2,7 +2,7 @@ import numpy as np
 
 from hybrid_search.querying.legs import LEG_NAMES, LEGS_BY_NAME, QueryInputs, legs_reading, ties_led_by
 from hybrid_search.ranking.profiles import BlendProfile
-from hybrid_search.stores.opensearch.queries import build_filters
+from hybrid_search.stores.opensearch.queries import KNN_EF_SEARCH, build_filters
 
 FILTERS = build_filters({"gender": ["Men"]})
 WEIGHTS = BlendProfile().attribute_weights
@@ -32,6 +32,7 @@ def test_each_leg_reads_its_own_input_with_the_filters_and_window():
     for leg, field, vector in (("text", "text_vector", [1.0, 0.0]), ("fused", "fused_vector", [0.0, 1.0])):
         knn = LEGS_BY_NAME[leg].query(inputs, FILTERS, 50, WEIGHTS)["knn"][field]
         assert (knn["vector"], knn["k"], knn["filter"]) == (vector, 50, FILTERS)
+        assert knn["method_parameters"] == {"ef_search": KNN_EF_SEARCH} and KNN_EF_SEARCH > 50
     attributes = LEGS_BY_NAME["attributes"].query(inputs, FILTERS, 50, WEIGHTS)
     (disjunction,) = attributes["bool"]["must"]
     assert disjunction["bool"]["should"][0]["bool"]["should"][0]["constant_score"]["boost"] == WEIGHTS["article_type"]

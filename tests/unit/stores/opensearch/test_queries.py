@@ -36,6 +36,12 @@ def test_knn_carries_filters_into_the_graph_search_only_when_there_are_any():
     assert filtered["knn"]["image_vector"]["filter"] == sports
 
 
+def test_knn_keeps_more_candidates_than_k_only_when_asked_for_more():
+    wider = build_knn_query("text_vector", [1, 0], 50, build_filters({}), ef_search=100)
+    assert wider["knn"]["text_vector"]["method_parameters"] == {"ef_search": 100}
+    assert "method_parameters" not in build_knn_query("text_vector", [1, 0], 50, build_filters({}), ef_search=50)
+
+
 def test_legs_read_ids_and_asked_fields_from_doc_values_never_stored_fields():
     voting = leg_body(20, build_knn_query("fused_vector", [1, 0], 20, build_filters({})), ("colour", "gender"))
     bm25 = leg_body(50, build_bm25_query("shirt", build_filters({})))
