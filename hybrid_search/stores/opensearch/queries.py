@@ -96,7 +96,7 @@ def build_bm25_query(
     exact match scores above an edited one.
 
     A product scores its best field's score alone (no tie breaker): so Lucene can bound each
-    product's score and skip those that cannot reach the window (20 against 61 ms a leg on 1M
+    product's score and skip those that cannot reach the window (17 against 64 ms a leg on 1M
     products); the learned ranker and the fixed blend ranked every dev intent the same within
     noise with it (bench/scale/results-1m.md)."""
     multi_match: dict[str, Any] = {
@@ -203,8 +203,8 @@ def build_attribute_query(
 
     The disjunction is the one scoring clause of a ``must``, beside the filters: so Lucene can pass
     the window's lowest score down to it and skip products that cannot reach the window (with the
-    disjunction and the filters side by side in one ``bool`` it scores every match: 136 against
-    27 ms a leg on 1M products, the same scores; bench/scale/results-1m.md)."""
+    disjunction and the filters side by side in one ``bool`` it scores every match: 62 against
+    2 ms a leg on 1M products, the same scores; bench/scale/results-1m.md)."""
     should: list[dict[str, Any]] = []
     types = intent.get("article_type") or {}
     for name, values in intent.items():
