@@ -13,21 +13,24 @@ queries.
 A ``/search`` that counts its match set (facets, a storefront) sends it in the same ``_msearch``; it
 has a row of its own.
 
-``--bm25-shapes``: the BM25 leg's body as served (a product's best field alone), with
-``tie_breaker`` 0.3 as before, not fuzzy, and ``tie_breaker`` 0.3 as 0.7 x ``dis_max`` + 0.3 x
-``most_fields``. ``--attribute-shapes``: the attributes leg's body as served, as it was before (its
-disjunction beside the filters in one ``bool``), and that with the merchant's values alone. Each
-with ``track_total_hits`` true and false, on the last index named (English queries only).
+The queries: the shared dev set's English (keyword, synonym) and Chinese ones, and the typo queries
+of ``bench/relevance/derived.py`` where they have been built.
+
+``--bm25-shapes``: the BM25 leg's body as served (a product's best field alone; the words the
+catalog's lexicon knows as typed, the others fuzzy), with every word fuzzy as before, that with
+``tie_breaker`` 0.3 as before that, that tie breaker as 0.7 x ``dis_max`` + 0.3 x ``most_fields``,
+and no word fuzzy (English and typo queries). ``--attribute-shapes``: the attributes leg's body as
+served, as it was before (its disjunction beside the filters in one ``bool``), and that with the
+merchant's values alone (English queries). Each with ``track_total_hits`` true and false, on the
+last index named.
 Results: bench/scale/results-1m.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,7 @@ from hybrid_search.api import create_app
 from hybrid_search.core.settings import Settings
 from hybrid_search.evaluation.judgments import load_queries
 from hybrid_search.stores.opensearch.client import make_client
+from hybrid_search.stores.opensearch.queries import build_bm25_query
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion"
 
@@ -82,7 +86,7 @@ def leg_name(body: dict[str, Any]) -> str:
     if "knn" in query:
         return f"{next(iter(query['knn']))} k-NN"
     must = query.get("bool", {}).get("must", [{}])[0]
-    if "multi_match" in must:
+    if "multi_match" in must or "dis_max" in must:  # dis_max: some words fuzzy, some as typed
         return "BM25"
     if "match" in must:
         return "title words"
@@ -108,44 +112,41 @@ def legs_table(client: Any, indices: list[str], bodies: dict[str, list[list[dict
     return lines
 
 
-def bm25_shapes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The served BM25 body and the variants that show what keeps Lucene from skipping."""
-    served = body["query"]["bool"]["must"][0]["multi_match"]
+def bm25_shapes(body: dict[str, Any], text: str) -> dict[str, dict[str, Any]]:
+    """The served BM25 body (the words the lexicon knows as typed, the others fuzzy) and the variants
+    that show what keeps Lucene from skipping: every word fuzzy (before), that with ``tie_breaker``
+    0.3 (before that), that tie breaker as 0.7 x ``dis_max`` + 0.3 x ``most_fields``, and no word
+    fuzzy. The variants search the built-in fields at their boosts (the fashion schema's)."""
+    filters = body["query"]["bool"]["filter"][0]
 
-    def with_match(**change: Any) -> dict[str, Any]:
-        out = copy.deepcopy(body)
-        match = out["query"]["bool"]["must"][0]["multi_match"]
-        for key, value in change.items():
-            if value is None:
-                match.pop(key, None)
-            else:
-                match[key] = value
-        return out
+    def rebuilt(fuzzy: bool, **change: Any) -> dict[str, Any]:
+        query = build_bm25_query(text, filters, fuzzy)
+        query["bool"]["must"][0]["multi_match"] |= change
+        return body | {"query": query}
 
-    split = copy.deepcopy(body)
+    every = rebuilt(True)["query"]["bool"]["must"][0]["multi_match"]
     tie = 0.3
+    split = rebuilt(True)
     split["query"]["bool"]["must"] = [
         {
             "bool": {
                 "should": [
-                    {"multi_match": served | {"tie_breaker": 0.0, "boost": 1 - tie}},
-                    {
-                        "multi_match": {k: v for k, v in served.items() if k != "tie_breaker"}
-                        | {"type": "most_fields", "boost": tie}
-                    },
+                    {"multi_match": every | {"boost": 1 - tie}},
+                    {"multi_match": every | {"type": "most_fields", "boost": tie}},
                 ]
             }
         }
     ]
     return {
         "as served": body,
-        "tie_breaker 0.3 (before)": with_match(tie_breaker=tie),
-        "not fuzzy": with_match(fuzziness=None, prefix_length=None),
+        "every word fuzzy (before)": rebuilt(True),
+        "every word fuzzy, tie_breaker 0.3 (before that)": rebuilt(True, tie_breaker=tie),
         "tie_breaker 0.3 as 0.7 x dis_max + 0.3 x most_fields": split,
+        "not fuzzy": rebuilt(False),
     }
 
 
-def attribute_shapes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def attribute_shapes(body: dict[str, Any], _: str) -> dict[str, dict[str, Any]]:
     """The served attributes body (its disjunction the one scoring clause of a ``must``), the shape
     before it (the disjunction beside the filters in one ``bool``: the same scores), and that shape
     with the merchant's values alone (no tag clauses, no ``function_score``)."""
@@ -170,14 +171,16 @@ def attribute_shapes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 SHAPES = {"BM25": bm25_shapes, "attributes": attribute_shapes}
 
 
-def shapes_table(client: Any, index: str, bodies: list[list[dict]], repeat: int, leg: str) -> list[str]:
+def shapes_table(
+    client: Any, index: str, texts: list[str], bodies: list[list[dict]], repeat: int, leg: str
+) -> list[str]:
     lines = [f"| {leg} body | track_total_hits true | false |", "|---|---|---|"]
     results: dict[str, dict[bool, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for calls in bodies:
+    for text, calls in zip(texts, bodies, strict=True):
         served = next((body for body in calls if body.get("size") and leg_name(body) == leg), None)
         if served is None:
             continue
-        for name, body in SHAPES[leg](served).items():
+        for name, body in SHAPES[leg](served, text).items():
             for count in (True, False):
                 results[name][count].append(took(client, index, body | {"track_total_hits": count}, repeat))
     for name, per in results.items():
@@ -196,20 +199,22 @@ def main() -> None:
     settings = Settings()
     client = make_client(settings)
     queries = load_queries(DATA / "queries-dev.jsonl")
-    kinds: dict[str, Callable[[Any], bool]] = {
-        "English": lambda q: q.kind in ("keyword", "synonym"),
-        "Chinese": lambda q: q.kind == "chinese",
+    texts = {
+        "English": [q.text for q in queries if q.kind in ("keyword", "synonym")][: args.queries],
+        "Chinese": [q.text for q in queries if q.kind == "chinese"][: args.queries],
     }
-    bodies = {
-        kind: served_bodies(settings, [q.text for q in queries if wanted(q)][: args.queries])
-        for kind, wanted in kinds.items()
-    }
+    typos = settings.judgments_root / "derived" / "queries-derived.jsonl"  # bench/relevance/derived.py
+    if typos.exists():
+        texts["typo"] = [q.text for q in load_queries(typos) if q.kind == "typo"][: args.queries]
+    bodies = {kind: served_bodies(settings, kind_texts) for kind, kind_texts in texts.items()}
     print("took ms, median / p90, each leg's body alone\n")
     print("\n".join(legs_table(client, args.indices, bodies, args.repeat)))
     for leg, wanted in (("BM25", args.bm25_shapes), ("attributes", args.attribute_shapes)):
-        if wanted:
-            print(f"\nthe {leg} leg's body on {args.indices[-1]}, English queries, took ms median / p90\n")
-            print("\n".join(shapes_table(client, args.indices[-1], bodies["English"][:20], args.repeat, leg)))
+        for kind in ("English", "typo") if leg == "BM25" else ("English",):
+            if wanted and kind in texts:
+                print(f"\nthe {leg} leg's body on {args.indices[-1]}, {kind} queries, took ms median / p90\n")
+                table = shapes_table(client, args.indices[-1], texts[kind][:20], bodies[kind][:20], args.repeat, leg)
+                print("\n".join(table))
 
 
 if __name__ == "__main__":

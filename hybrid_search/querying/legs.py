@@ -40,6 +40,9 @@ class QueryInputs:
     intent: Intent | None = None  # the catalog attribute values the query asks for
     # the fields BM25 searches, at their boosts: the catalog schema's (None: the built-in ones)
     text_fields: tuple[str, ...] | None = None
+    # the words of text and typed that the catalog's lexicon lacks: the ones BM25 and the title
+    # words leg match within an edit distance (None: no lexicon to tell, every word may be a slip)
+    slips: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def _knn(field: str) -> Builder:
 
 
 def _bm25(text: str, filters: dict[str, Any], _: int, __: Mapping[str, float], inputs: QueryInputs) -> dict[str, Any]:
-    return build_bm25_query(text, filters, _typed(text), inputs.text_fields)
+    return build_bm25_query(text, filters, _typed(text), inputs.text_fields, inputs.slips)
 
 
 def _attributes(
@@ -71,8 +74,10 @@ def _attributes(
 
 
 def _title(phrase: bool) -> Builder:
-    def build(text: str, filters: dict[str, Any], _: int, __: Mapping[str, float], ___: Any) -> dict[str, Any]:
-        return build_title_query(text, filters, phrase=phrase, fuzzy=not phrase and _typed(text))
+    def build(
+        text: str, filters: dict[str, Any], _: int, __: Mapping[str, float], inputs: QueryInputs
+    ) -> dict[str, Any]:
+        return build_title_query(text, filters, phrase, not phrase and _typed(text), inputs.slips)
 
     return build
 

@@ -195,6 +195,7 @@ class QueryUnderstanding:
                 intent[WORDS] = words
         bm25_text = request.q if gloss == request.q else f"{request.q} {gloss}"
         schema = self.schema.current()
+        lexicon = attributes.lexicon if attributes is not None else None
         inputs = QueryInputs(
             text=bm25_text if request.q and not request.like else None,
             typed=request.q if request.q and not request.like else None,
@@ -203,6 +204,7 @@ class QueryUnderstanding:
             image_vector=image,
             intent=intent,
             text_fields=schema.bm25_fields(),
+            slips=lexicon.slips(bm25_text) if lexicon is not None and request.q else None,
         )
         storefront = storefront or Storefront()
         predicted = request.tags == "predicted"

@@ -126,6 +126,19 @@ def test_catalog_words_no_attribute_names_rank_that_brand_first_in_the_attribute
     assert sum(catalog[h["id"]]["title"].startswith("Quechua") for h in plain["hits"]) < 8
 
 
+def test_bm25_matches_the_catalogs_words_as_typed_and_the_others_within_an_edit(service, catalog, api_profile):
+    """The heads' lexicon tells the words a shopper may have slipped on: "bakcpack" (no title uses
+    it) and "women" (one edit from "woman"); "black" is the catalog's own. A slip still finds its word."""
+    from hybrid_search.core.catalog import SearchRequest
+
+    profile = service.profiles.get("default").profile
+    understood = service.understanding.understand(SearchRequest(q="black bakcpack for women"), None, profile)
+    assert understood.inputs.slips == {"bakcpack", "women"}
+    api_profile("bm25-only", weights={"bm25": 1.0})
+    hits = _search(service, q="black bakcpack", profile="bm25-only", size=5)["hits"]
+    assert len(hits) == 5 and all(catalog[h["id"]]["article_type"] == "Backpacks" for h in hits)
+
+
 def test_chinese_query_reaches_english_titles_through_bm25(service, catalog, api_profile):
     api_profile("bm25-only", weights={"bm25": 1.0})
     hits = _search(service, q="黑色双肩包", profile="bm25-only", size=10)["hits"]

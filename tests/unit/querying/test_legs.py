@@ -85,3 +85,35 @@ def test_leaders_come_first_within_a_tie_and_no_score_changes():
     everything = [("a", 3.0), ("d", 2.0), ("x", 2.0), ("b", 2.0), ("c", 2.0), ("y", 1.0), ("e", 1.0)]
     assert ties_led_by(hits, leaders, 10) == everything
     assert ties_led_by(hits, [], 3) == hits[:3]
+
+
+def test_only_the_words_the_lexicon_lacks_may_slip():
+    inputs = QueryInputs(text="black bakcpack", typed="black bakcpack", slips=frozenset({"bakcpack"}))
+    (best,) = LEGS_BY_NAME["bm25"].query(inputs, FILTERS, 50, WEIGHTS)["bool"]["must"]
+    per_field = best["dis_max"]["queries"]
+    assert "tie_breaker" not in best["dis_max"] and len(per_field) == 8  # the built-in fields, best alone
+    assert per_field[0] == {
+        "bool": {
+            "should": [
+                {"match": {"title": {"query": "black"}}},
+                {"match": {"title": {"query": "bakcpack", "fuzziness": "AUTO", "prefix_length": 1}}},
+            ],
+            "boost": 3.0,
+        }
+    }
+    words = LEGS_BY_NAME["title_words"].query(inputs, FILTERS, 50, WEIGHTS)["bool"]["must"]
+    assert words == [
+        {"match": {"title": {"query": "black", "operator": "and"}}},
+        {"match": {"title": {"query": "bakcpack", "operator": "and", "fuzziness": "AUTO", "prefix_length": 1}}},
+    ]
+
+
+def test_a_query_of_catalog_words_matches_as_typed_and_one_of_slips_all_fuzzy():
+    known = QueryInputs(text="black men's shorts", typed="black men's shorts", slips=frozenset())
+    bm25 = LEGS_BY_NAME["bm25"].query(known, FILTERS, 50, WEIGHTS)["bool"]["must"][0]["multi_match"]
+    assert bm25["query"] == "black men's shorts" and "fuzziness" not in bm25
+    words = LEGS_BY_NAME["title_words"].query(known, FILTERS, 50, WEIGHTS)["bool"]["must"]
+    assert words == [{"match": {"title": {"query": "black men's shorts", "operator": "and"}}}]
+    slipped = QueryInputs(text="blakc shrots", slips=frozenset({"blakc", "shrots"}))
+    bm25 = LEGS_BY_NAME["bm25"].query(slipped, FILTERS, 50, WEIGHTS)["bool"]["must"][0]["multi_match"]
+    assert (bm25["query"], bm25["fuzziness"]) == ("blakc shrots", "AUTO")

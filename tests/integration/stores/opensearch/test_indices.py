@@ -164,6 +164,28 @@ def test_legs_return_ids_and_doc_value_fields(client, products):
     assert all(h.fields == {"colour": "black"} for h in hits) and hits[0].score > hits[-1].score
 
 
+def _scores(client, index, query):
+    hits = client.search(index=index, body={"query": query})["hits"]["hits"]
+    return {product_id_of(hit["_id"]): hit["_score"] for hit in hits}
+
+
+def test_a_slip_finds_its_word_and_a_catalog_word_does_not_drift(client, products):
+    client.index(index=products, id="m/p5", body={"product_id": "p5", "title": "Vero Moda Blue Skirt"}, refresh=True)
+    fields, none = ("title^3", "brand^2"), build_filters({})
+    split = _scores(client, products, build_bm25_query("puma bakcpack", none, True, fields, {"bakcpack"}))
+    every = _scores(client, products, build_bm25_query("puma bakcpack", none, True, fields))
+    assert list(split) == ["p2"]
+    # "puma" has no near word here, so its fuzzy score is its exact one: each field's words summed,
+    # the best field at its boost, as multi_match would with "bakcpack" alone fuzzy
+    assert split["p2"] == pytest.approx(every["p2"])
+    # "shirt" is one edit from "skirt": fuzzy, the skirt scores for it; as typed, for "blue" alone
+    drifted = _scores(client, products, build_bm25_query("blue shirt", none, True, fields))
+    typed = _scores(client, products, build_bm25_query("blue shirt", none, True, fields, frozenset()))
+    blue = _scores(client, products, build_bm25_query("blue", none, False, fields))
+    assert set(typed) == set(drifted) == {"p3", "p5"} and typed["p5"] == pytest.approx(blue["p5"])
+    assert drifted["p5"] > typed["p5"] * 1.2 and typed["p3"] > typed["p5"]
+
+
 def test_cosines_are_computed_in_opensearch_and_none_without_a_vector(client, products):
     client.index(index=products, id="m/p5", body={"product_id": "p5", "title": "no vector"}, refresh=True)
     ids = ["m/p1", "m/p3", "m/p4", "m/p5", "m/gone"]

@@ -34,6 +34,15 @@ def test_catalog_words_no_attribute_value_names_are_specific():
     assert "footwear" in lexicon.attribute_words  # list values count too
 
 
+def test_slips_are_the_typed_words_with_a_token_the_catalog_does_not_use():
+    lexicon = build_lexicon(CATALOG, ["article_type", "colour", "gender"])
+    assert lexicon.slips("Levis striped strpied socks") == {"strpied"}
+    assert lexicon.slips("woman jeans for Men's") == {"woman", "Men's"}  # one edit from women, man
+    assert lexicon.slips("black jeans for shoes") == frozenset()  # "for": no word to slip
+    assert lexicon.slips("u.s. polo shoes") == frozenset()
+    assert lexicon.slips("zapatillas levis-ish") == {"zapatillas", "levis-ish"}
+
+
 def test_the_lexicon_survives_json():
     lexicon = build_lexicon(CATALOG, ["article_type"], min_titles=1)
     assert Lexicon.from_json(lexicon.to_json()) == lexicon
