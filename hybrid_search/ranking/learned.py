@@ -106,11 +106,14 @@ class LearnedRanker:
         query's spread of learned scores): its text legs read a translation, which the ranker,
         trained on the catalog's own words, trusts as it trusts English (a French "baskets" glossed as
         baskets finds handbags), where the heads read the attribute words the translation names
-        (bench/README, relevance/ranker)."""
+        (bench/README, relevance/ranker). Not where a title holds the query as typed (the title
+        phrase leg found one): a product named in another language ("Zapato Del Barco") is the
+        catalog's own words, and the shopper wants that product."""
         ids, matrix = feature_matrix(legs, signals, self.depth)
         model = self._model(query_model(signals))
         raw = self.scores(matrix, model)
-        attributes = dict(legs.get("attributes", ())) if signals.foreign else {}
+        foreign = signals.foreign and not legs.get("title_phrase")
+        attributes = dict(legs.get("attributes", ())) if foreign else {}
         top = max(attributes.values(), default=0.0)
         lift = {doc_id: foreign_attributes * attributes.get(doc_id, 0.0) / top for doc_id in ids} if top > 0 else {}
         combined = raw + np.array([lift[doc_id] for doc_id in ids]) * (_spread(raw) or 1.0) if lift else raw

@@ -86,6 +86,8 @@ def test_a_query_read_in_another_language_adds_its_attributes_leg_to_the_learned
     assert "read_in_another_language" not in ranker.explain(as_typed, as_typed.hits[0].doc_id)
     no_leg = ranker.rank({k: v for k, v in legs.items() if k != "attributes"}, replace(signals, foreign=True))
     assert not no_leg.foreign_lift  # without the leg, the learned score alone
+    named = ranker.rank({**legs, "title_phrase": [(order[-1], 3.0)]}, replace(signals, foreign=True))
+    assert not named.foreign_lift  # a title holds the query as typed: the catalog's own words
 
 
 def test_saved_artifact_ranks_the_same(toy, tmp_path):
