@@ -5,6 +5,7 @@ asks for, and the filters every leg applies. What the legs read; nothing here ru
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,9 @@ from hybrid_search.stores.opensearch.client import OpenSearchClient
 from hybrid_search.stores.opensearch.products import resolve_named
 from hybrid_search.stores.opensearch.queries import WORDS, build_filters
 from hybrid_search.stores.opensearch.search import get_source
+
+# a Chinese, Japanese or Korean character: what the ``cjk`` analyser's sub-fields are searched for
+EAST_ASIAN = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,7 @@ class QueryUnderstanding:
             fused_vector=fused,
             image_vector=image,
             intent=intent,
-            text_fields=schema.bm25_fields(),
+            text_fields=schema.bm25_fields(cjk=bool(EAST_ASIAN.search(bm25_text))),
             slips=lexicon.slips(bm25_text) if lexicon is not None and request.q else None,
         )
         storefront = storefront or Storefront()

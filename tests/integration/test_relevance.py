@@ -134,6 +134,9 @@ def test_bm25_matches_the_catalogs_words_as_typed_and_the_others_within_an_edit(
     profile = service.profiles.get("default").profile
     understood = service.understanding.understand(SearchRequest(q="black bakcpack for women"), None, profile)
     assert understood.inputs.slips == {"bakcpack", "women"}
+    assert "title^3" in understood.inputs.text_fields and "title.zh^2" not in understood.inputs.text_fields
+    chinese = service.understanding.understand(SearchRequest(q="黑色双肩包"), None, profile).inputs
+    assert "title.zh^2" in chinese.text_fields  # the cjk sub-fields are for Chinese, Japanese, Korean
     api_profile("bm25-only", weights={"bm25": 1.0})
     hits = _search(service, q="black bakcpack", profile="bm25-only", size=5)["hits"]
     assert len(hits) == 5 and all(catalog[h["id"]]["article_type"] == "Backpacks" for h in hits)

@@ -171,6 +171,9 @@ def test_the_fashion_schema_searches_the_built_in_fields_at_the_boosts_they_had(
         "category_path", "category_path.zh", "description", "description.zh",
     )  # fmt: skip
     assert fashion.analysed() == {} and fashion.built_in_subfields() == {}  # the template's mapping as it is
+    # a query without Chinese, Japanese or Korean characters: the cjk sub-fields read it as the
+    # English fields do, unstemmed; they are left out
+    assert fashion.bm25_fields(cjk=False) == ("title^3", "brand^2", "category_path", "description")
 
 
 def test_searchable_fields_are_searched_at_their_boost_in_each_of_their_languages():
@@ -191,6 +194,14 @@ def test_searchable_fields_are_searched_at_their_boost_in_each_of_their_language
         "specs.material.english^2", "specs.material.zh^2",  # a keyword's words, in English and CJK by default
         "specs.care.german",  # a text field analysed in German alone: its English main field is not searched
     )  # fmt: skip
+    assert schema.bm25_fields(cjk=False) == (
+        "title^4", "title.german^4", "brand^2", "category_path", "description",
+        "specs.material.english^2", "specs.care.german",
+    )  # fmt: skip
+    only_cjk = CatalogSchema.parse(
+        {"name": "cn", "fields": {"name": {"type": "text", "searchable": True, "analyzers": ["cjk"]}}}
+    )
+    assert "specs.name.zh" in only_cjk.bm25_fields(cjk=False)  # the field's one language: still searched
     german = {"type": "text", "analyzer": "german"}
     assert schema.built_in_subfields() == {"title": {"german": german}}
     properties = schema.mapping()["properties"]
