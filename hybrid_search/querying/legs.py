@@ -40,7 +40,7 @@ class QueryInputs:
     intent: Intent | None = None  # the catalog attribute values the query asks for
     # the fields BM25 searches, at their boosts: the catalog schema's (None: the built-in ones)
     text_fields: tuple[str, ...] | None = None
-    # the words of text and typed that the catalog's lexicon lacks: the ones BM25 and the title
+    # the words of text and typed that may be slips (``Lexicon.slips``): the ones BM25 and the title
     # words leg match within an edit distance (None: no lexicon to tell, every word may be a slip)
     slips: frozenset[str] | None = None
 

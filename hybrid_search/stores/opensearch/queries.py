@@ -110,7 +110,7 @@ def build_bm25_query(
     products); the learned ranker and the fixed blend ranked every dev intent the same within
     noise with it (bench/scale/results-1m.md)."""
     searched = searched_fields(fields)
-    exact, slipped = split_slips(text, slips) if fuzzy else (text, "")
+    exact, slipped = _split_slips(text, slips) if fuzzy else (text, "")
     if exact and slipped:
         best = {"dis_max": {"queries": [_field_words(field, exact, slipped) for field in searched]}}
         return {"bool": {"must": [best], "filter": [filters]}}
@@ -120,9 +120,9 @@ def build_bm25_query(
     return {"bool": {"must": [{"multi_match": multi_match}], "filter": [filters]}}
 
 
-def split_slips(text: str, slips: Collection[str] | None) -> tuple[str, str]:
-    """``text``'s words as typed, and those of them that may be slips (all of them where ``slips``
-    is None: no lexicon to tell)."""
+def _split_slips(text: str, slips: Collection[str] | None) -> tuple[str, str]:
+    """``text`` in two: its words that match as typed, and those that may be slips (every word where
+    ``slips`` is None: no lexicon to tell)."""
     if slips is None:
         return "", text
     words = text.split()
@@ -152,7 +152,7 @@ def build_title_query(
     lexical signals of a shopper retyping a product's name or typing a brand."""
     if phrase:
         return {"bool": {"must": [{"match_phrase": {"title": {"query": text, "slop": 2}}}], "filter": [filters]}}
-    exact, slipped = split_slips(text, slips) if fuzzy else (text, "")
+    exact, slipped = _split_slips(text, slips) if fuzzy else (text, "")
     clauses = [{"match": {"title": {"query": exact, "operator": "and"}}}] if exact else []
     if slipped:
         clauses.append({"match": {"title": {"query": slipped, "operator": "and"} | FUZZY}})
