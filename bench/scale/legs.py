@@ -127,22 +127,17 @@ def bm25_shapes(body: dict[str, Any], text: str) -> dict[str, dict[str, Any]]:
         query["bool"]["must"][0]["multi_match"] |= change
         return body | {"query": query}
 
-    every = rebuilt(True)["query"]["bool"]["must"][0]["multi_match"]
+    before = rebuilt(True)
+    every = before["query"]["bool"]["must"][0]["multi_match"]
     tie = 0.3
-    split = rebuilt(True)
-    split["query"]["bool"]["must"] = [
-        {
-            "bool": {
-                "should": [
-                    {"multi_match": every | {"boost": 1 - tie}},
-                    {"multi_match": every | {"type": "most_fields", "boost": tie}},
-                ]
-            }
-        }
+    halves = [
+        {"multi_match": every | {"boost": 1 - tie}},
+        {"multi_match": every | {"type": "most_fields", "boost": tie}},
     ]
+    split = body | {"query": {"bool": {"must": [{"bool": {"should": halves}}], "filter": [filters]}}}
     return {
         "as served": body,
-        "every word fuzzy, every sub-field (before)": rebuilt(True),
+        "every word fuzzy, every sub-field (before)": before,
         "that with tie_breaker 0.3 (before that)": rebuilt(True, tie_breaker=tie),
         "tie_breaker 0.3 as 0.7 x dis_max + 0.3 x most_fields": split,
         "no word fuzzy, the served fields": rebuilt(False, fashion_schema().bm25_fields(cjk=False)),
