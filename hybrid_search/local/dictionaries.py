@@ -1,7 +1,7 @@
-"""What queries in other languages are translated with: FreeDict's bilingual dictionaries and
-Apertium's language pairs, from Debian's dict-freedict-* and apertium-* packages, installed (and the
-dictionaries compiled) once by ``local install`` and ``up``; a process that finds them missing still
-compiles what is there on its first query."""
+"""What queries are read with: FreeDict's bilingual dictionaries and Apertium's language pairs (queries
+in other languages), and WordNet (words no attribute value names), from Debian's dict-freedict-*,
+apertium-* and wordnet-base packages, installed (and compiled) once by ``local install`` and ``up``;
+a process that finds them missing still compiles what is there on its first query."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from hybrid_search.core.settings import Settings
 from hybrid_search.local.apt import apt_install
 from hybrid_search.models.encoders.apertium import missing_packages
 from hybrid_search.models.encoders.bilingual import DEFAULT_LANGUAGES, DICTD_DIR, ENGLISH, load_translator
+from hybrid_search.models.encoders.thesaurus import WORDNET_DIR, load_thesaurus
+
+WORDNET_PACKAGE = "wordnet-base"
 
 
 def freedict_packages(languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[str]:
@@ -17,18 +20,22 @@ def freedict_packages(languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[st
 
 
 def ensure_dictionaries(settings: Settings) -> list[str]:
-    """Install FreeDict's dictionaries (with ``query_dictionaries=freedict``) and Apertium's pairs (with
-    ``query_translation=apertium``) that are missing, compile the dictionaries, and return the
-    languages queries can be translated from ("spa+apertium": a language Apertium translates too)."""
+    """Install FreeDict's dictionaries (with ``query_dictionaries=freedict``), Apertium's pairs (with
+    ``query_translation=apertium``) and WordNet (with ``query_thesaurus=wordnet``) where missing, compile
+    them, and return the languages queries can be translated from ("spa+apertium": a language Apertium
+    translates too), and "wordnet" where it is there."""
     missing = []
     if settings.query_dictionaries == "freedict":
         missing += [p for p in freedict_packages() if not (DICTD_DIR / f"{p.removeprefix('dict-')}.index").exists()]
     if settings.query_translation == "apertium":
         missing += missing_packages()
+    if settings.query_thesaurus == "wordnet" and not (WORDNET_DIR / "data.noun").exists():
+        missing.append(WORDNET_PACKAGE)
     if missing:
         apt_install(missing)
     translator = load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
+    thesaurus = ["wordnet"] if load_thesaurus(settings.query_thesaurus, settings.dictionaries_dir) else []
     if translator is None:
-        return []
+        return thesaurus
     machine = translator.machine.languages if translator.machine is not None else []
-    return [f"{lang}+apertium" if lang in machine else lang for lang in translator.languages]
+    return [f"{lang}+apertium" if lang in machine else lang for lang in translator.languages] + thesaurus

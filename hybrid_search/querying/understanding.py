@@ -23,6 +23,7 @@ from hybrid_search.models.encoders.bilingual import KANA, Translator, load_trans
 from hybrid_search.models.encoders.crosslingual import gloss
 from hybrid_search.models.encoders.dictionary import CJK_RUN, Dictionary, load_dictionary
 from hybrid_search.models.encoders.text import load_text_encoder
+from hybrid_search.models.encoders.thesaurus import Thesaurus, load_thesaurus
 from hybrid_search.models.live import LiveModels
 from hybrid_search.models.pipeline import EmbeddingPipeline
 from hybrid_search.querying.legs import QueryInputs, legs_reading
@@ -53,11 +54,11 @@ class Understood:
     foreign: bool = False
 
 
-def read_in_another_language(typed: str, gloss: str) -> bool:
+def read_in_another_language(typed: str, translated: str) -> bool:
     """Whether a query's words were translated from a language the catalog is not written in
     (Japanese included); a Chinese query's CC-CEDICT gloss, the reading the heads were trained on, is
-    not (``QueryUnderstanding.translate`` made ``gloss``)."""
-    return gloss != typed and (bool(KANA.search(typed)) or not CJK_RUN.search(typed))
+    not (``QueryUnderstanding.readings`` made ``translated``; WordNet's related words are no translation)."""
+    return translated != typed and (bool(KANA.search(typed)) or not CJK_RUN.search(typed))
 
 
 class QueryUnderstanding:
@@ -86,7 +87,8 @@ class QueryUnderstanding:
     def warm(self) -> None:
         """Load the encoders, dictionaries and attribute heads now rather than on the first query."""
         self._encode_text("warm up", self.pipeline.models.text_encoder)
-        _ = self.dictionary, self.translator, self.attributes, self.pipeline.image_encoder, self.pipeline.fuser
+        _ = self.dictionary, self.translator, self.thesaurus, self.attributes
+        _ = self.pipeline.image_encoder, self.pipeline.fuser
 
     def _encode_text_uncached(self, text: str, encoder: str) -> np.ndarray:
         """``encoder`` keys the cache: a new alias target may read queries with another text encoder."""
@@ -121,26 +123,41 @@ class QueryUnderstanding:
         settings = self.settings
         return load_translator(settings.query_dictionaries, settings.dictionaries_dir, settings.query_translation)
 
+    @cached_property
+    def thesaurus(self) -> Thesaurus | None:
+        return load_thesaurus(self.settings.query_thesaurus, self.settings.dictionaries_dir)
+
     def translate(self, text: str) -> str:
         """A query in the catalog's words (what the encoders read; BM25 reads it beside the original):
         Chinese words through CC-CEDICT, Japanese and other languages' through FreeDict's bilingual
-        dictionaries, then (optionally) what is left through the cross-lingual vocabulary."""
+        dictionaries, followed by the attribute words WordNet relates its other words to
+        (``thesaurus.py``), then (optionally) what is left through the cross-lingual vocabulary."""
+        return self.readings(text)[1]
+
+    def readings(self, text: str) -> tuple[str, str]:
+        """``text`` translated (what tells a query read in another language), and ``translate``'s reading."""
         heads = self.attributes
         return self._translate(text, heads.version if heads is not None else None)
 
-    def _translate_uncached(self, text: str, _heads_version: str | None) -> str:
+    def _translate_uncached(self, text: str, _heads_version: str | None) -> tuple[str, str]:
         """``_heads_version`` keys the cache: a new alias target may bring other heads."""
-        heads = self.attributes
+        typed, heads = text, self.attributes
         lexicon = heads.lexicon if heads is not None else None
         translator = self.translator if lexicon is not None else None
         if translator is not None and (KANA.search(text) or not CJK_RUN.search(text)):
             text = translator.translate(text, lexicon.knows, lexicon.names_attribute)  # Japanese kanji too
         if self.dictionary is not None and CJK_RUN.search(text):
             text = self.dictionary.translate(text, lexicon.names_attribute if lexicon else None) or text
-        if heads is None or heads.vocabulary is None or lexicon is None or not self.settings.query_crosslingual:
-            return text
+        if lexicon is None:
+            return text, text
+        # a Chinese or Japanese query's gloss already chose the senses that name attributes (and the
+        # heads learned to read it): WordNet's words for it cost those intents (bench/README.md)
+        expands = self.thesaurus is not None and not EAST_ASIAN.search(typed)
+        reading = self.thesaurus.expand(text, lexicon.names_attribute) if expands else text
+        if heads.vocabulary is None or not self.settings.query_crosslingual:
+            return text, reading
         encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)
-        return gloss(text, lexicon.knows, heads.vocabulary, lambda words: encoder.encode(words, kind="query"))
+        return text, gloss(reading, lexicon.knows, heads.vocabulary, lambda words: encoder.encode(words, kind="query"))
 
     def available_legs(self, request: SearchRequest, photo: bytes | None) -> set[str]:
         """The legs this query and this service can run (before encoding anything)."""
@@ -166,7 +183,7 @@ class QueryUnderstanding:
         started = time.perf_counter()
         loaded = self.models.current()  # one model set for the whole query, whatever the alias does meanwhile
         pipeline, attributes = loaded.pipeline, loaded.attributes
-        gloss = self.translate(request.q)  # what the encoders read; BM25 reads it beside the original
+        translated, gloss = self.readings(request.q)  # the encoders read the gloss; BM25 beside the original
         fuser = pipeline.fuser
         text = image = fused = None
         if request.like:
@@ -222,5 +239,5 @@ class QueryUnderstanding:
                 request.filters(), request.price_min, request.price_max, exclude, storefront.where, predicted, fields
             )
         encode_ms = elapsed_ms(started, time.perf_counter())
-        foreign = bool(request.q) and read_in_another_language(request.q, gloss)
+        foreign = bool(request.q) and read_in_another_language(request.q, translated)
         return Understood(inputs, filters, wants_intent and intent is None, encode_ms, counted, foreign)

@@ -175,6 +175,18 @@ def test_queries_in_other_languages_reach_english_titles_through_freedict_and_ap
         assert [catalog[h["id"]]["article_type"] for h in hits[:5]] == [article_type] * 5, query
 
 
+def test_words_no_attribute_names_reach_the_catalogs_through_wordnet(service, catalog, api_profile):
+    """Debian's WordNet (installed by ``local install``): "wristwatch" is no word of an attribute value;
+    its broader word "watch" is. The reading adds it; the query is still English, not translated."""
+    assert service.understanding.thesaurus is not None, "no WordNet: run hybrid-search local install"
+    assert service.understanding.readings("black wristwatch") == ("black wristwatch", "black wristwatch watch")
+    assert service.understanding.readings("black watch") == ("black watch", "black watch")
+    api_profile("attributes-only", weights={"attributes": 1.0})
+    result = _search(service, q="black wristwatch", profile="attributes-only", size=5, explain=True)
+    assert max(result["intent"]["article_type"], key=result["intent"]["article_type"].get) == "Watches"
+    assert [catalog[h["id"]]["article_type"] for h in result["hits"]] == ["Watches"] * 5
+
+
 def test_photo_query_votes_attributes_from_its_nearest_photos(service, catalog, api_profile):
     api_profile("photo-attributes", weights={"attributes": 1.0, "image": 0.0})
     row = next(r for r in catalog.values() if r["article_type"] == "Watches" and r["image"])
