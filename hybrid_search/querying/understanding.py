@@ -153,7 +153,7 @@ class QueryUnderstanding:
         # a Chinese or Japanese query's gloss already chose the senses that name attributes (and the
         # heads learned to read it): WordNet's words for it cost those intents (bench/README.md)
         expands = self.thesaurus is not None and not EAST_ASIAN.search(typed)
-        reading = self.thesaurus.expand(text, lexicon.names_attribute) if expands else text
+        reading = self.thesaurus.expand(text, lexicon.knows, lexicon.names_attribute) if expands else text
         if heads.vocabulary is None or not self.settings.query_crosslingual:
             return text, reading
         encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)

@@ -1,4 +1,4 @@
-"""Query words no attribute value names, led to the attribute words WordNet relates them to.
+"""Query words the catalog does not use, led to the attribute words WordNet relates them to.
 
 A shopper types "pullover", "shades", "billfold" or "windcheater" where the catalog says Sweaters,
 Sunglasses, Wallets and Jackets, and a dictionary's gloss brings "jumper" for a French "pull": the
@@ -8,7 +8,9 @@ in the same synset (shades: sunglasses; billfold: wallet), a broader word (pullo
 windcheater: jacket; blouse: top), else a narrower one (coat: jacket). A word's most common senses
 are tried in WordNet's order, and within a sense the nearest relation that names an attribute wins,
 so the words added are always the catalog's own; a word no relation leads to one (a brand, a typo,
-"hoodie", which WordNet 3.0 lacks) adds nothing.
+"hoodie", which WordNet 3.0 lacks) adds nothing. A word the catalog's titles use is read in the
+catalog's sense and left alone: "denim" is a material there, where WordNet's synset is "denim,
+dungaree, jean"; "wear" is no call for "clothing" (bench/README.md, relevance/wordnet).
 
 The database files are compiled once into SQLite beside the dictionaries (``compiled.py``).
 """
@@ -101,9 +103,9 @@ class Thesaurus(Compiled):
                     return found[:KEPT]
         return []
 
-    def expand(self, text: str, names_attribute: Callable[[str], bool]) -> str:
-        """``text`` followed by the attribute words its other words and phrases lead to (longest
-        phrase first, each word in one), or ``text`` unchanged."""
+    def expand(self, text: str, knows: Callable[[str], bool], names_attribute: Callable[[str], bool]) -> str:
+        """``text`` followed by the attribute words that its words the catalog does not use lead to
+        (longest phrase first, each word in one), or ``text`` unchanged."""
         words = TOKEN.findall(text.lower())
         said = set(words)  # a related word the query already has is not added (bermuda shorts: shorts)
         added: list[str] = []
@@ -111,8 +113,8 @@ class Thesaurus(Compiled):
         while i < len(words):
             for size in range(min(MAX_PHRASE, len(words) - i), 0, -1):
                 phrase = words[i : i + size]
-                if all(names_attribute(t) for word in phrase for t in tokens(word)):
-                    continue  # the catalog's own words: the heads know them
+                if all(knows(t) for word in phrase for t in tokens(word)):
+                    continue  # the catalog's own words, in its sense: denim, wear, purse
                 found = next((r for lemma in _lemmas(phrase) if (r := self.related(lemma, names_attribute))), [])
                 if found:
                     added.extend(w for w in found if w not in added and not set(TOKEN.findall(w)) <= said)

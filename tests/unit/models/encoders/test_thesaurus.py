@@ -44,7 +44,7 @@ def write_wordnet(folder: Path) -> Path:
 
 
 LEXICON = Lexicon(
-    title_words=frozenset({"puma", "sweater"}),
+    title_words=frozenset({"puma", "sweater", "jumper"}),
     attribute_words=frozenset(
         w for v in ("sweaters", "jackets", "sunglasses", "shorts", "blue", "men", "women") for w in word_forms(v)
     ),
@@ -75,17 +75,20 @@ def test_a_word_leads_to_the_nearest_attribute_word_of_its_first_sense_that_has_
     assert thesaurus.related("hoodie", names) == []  # not in WordNet
 
 
-def test_a_query_is_followed_by_the_attribute_words_its_other_words_lead_to(thesaurus):
-    names = LEXICON.names_attribute
-    assert thesaurus.expand("blue pullovers for men", names) == "blue pullovers for men sweater"  # plural
-    assert thesaurus.expand("Shades for women", names) == "Shades for women sunglasses"
-    assert thesaurus.expand("bermuda shorts", names) == "bermuda shorts"  # the phrase's own word is there
-    assert thesaurus.expand("jamaica shorts", names) == "jamaica shorts"
-    assert thesaurus.expand("coat windcheater", names) == "coat windcheater jacket"  # each word added once
-    assert thesaurus.expand("blue sweaters for men", names) == "blue sweaters for men"  # the catalog's words
-    assert thesaurus.expand("puma", names) == "puma"  # a word WordNet has nothing for
-    assert thesaurus.expand("sunglasses shades", names) == "sunglasses shades"  # the query has it
-    assert thesaurus.expand("jacketed coat", names) == "jacketed coat jacket"  # a word inside another is not it
+def test_a_query_is_followed_by_the_attribute_words_its_unknown_words_lead_to(thesaurus):
+    def expand(text: str) -> str:
+        return thesaurus.expand(text, LEXICON.knows, LEXICON.names_attribute)
+
+    assert expand("blue pullovers for men") == "blue pullovers for men sweater"  # plural
+    assert expand("Shades for women") == "Shades for women sunglasses"
+    assert expand("bermuda shorts") == "bermuda shorts"  # the phrase's own word is there
+    assert expand("jamaica shorts") == "jamaica shorts"
+    assert expand("coat windcheater") == "coat windcheater jacket"  # each word added once
+    assert expand("jacketed coat") == "jacketed coat jacket"  # a word inside another is not it
+    assert expand("blue sweaters for men") == "blue sweaters for men"  # the catalog's words
+    assert expand("sunglasses shades") == "sunglasses shades"  # the query has it
+    assert expand("blue jumper") == "blue jumper"  # a title word is read in the catalog's sense
+    assert expand("puma") == "puma"  # a word WordNet has nothing for
 
 
 def test_compiled_once_and_again_when_the_source_is_newer(tmp_path):
@@ -125,9 +128,12 @@ def test_debian_wordnet_leads_shoppers_words_to_the_catalogs(tmp_path):
             w for v in ("sweaters", "sunglasses", "wallets", "jackets", "tops", "men", "black") for w in word_forms(v)
         ),
     )
-    names = catalog.names_attribute
-    assert thesaurus.expand("black billfold for men", names) == "black billfold for men wallet"
-    assert thesaurus.expand("pullover", names) == "pullover sweater"
-    assert thesaurus.expand("shades", names) == "shades sunglasses"
-    assert thesaurus.expand("windcheater", names) == "windcheater jacket"
-    assert thesaurus.expand("blouse", names) == "blouse top"
+    expected = {
+        "black billfold for men": "black billfold for men wallet",
+        "pullover": "pullover sweater",
+        "shades": "shades sunglasses",
+        "windcheater": "windcheater jacket",
+        "blouse": "blouse top",
+    }
+    for query, reading in expected.items():
+        assert thesaurus.expand(query, catalog.knows, catalog.names_attribute) == reading
