@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # words of other languages mapped to the catalog's attribute values through the text encoder's space:
     # off by default, as it helped Japanese and cost Spanish and French (bench/relevance/results-ranker.md)
     query_crosslingual: bool = False
-    # query words no attribute value names, followed by the attribute words WordNet relates them to
+    # query words the catalog does not use, followed by the attribute words WordNet relates them to
     # (pullover: sweater): "wordnet" (Debian's wordnet-base), a directory of WordNet's files, or "none"
     query_thesaurus: str = "wordnet"
     # query understanding heads: "index" (those the index records), "latest" in models_dir, a path, or "none"
