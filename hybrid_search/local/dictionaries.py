@@ -1,5 +1,5 @@
 """What queries are read with: FreeDict's bilingual dictionaries and Apertium's language pairs (queries
-in other languages), and WordNet (words no attribute value names), from Debian's dict-freedict-*,
+in other languages), and WordNet (words the catalog does not use), from Debian's dict-freedict-*,
 apertium-* and wordnet-base packages, installed (and compiled) once by ``local install`` and ``up``;
 a process that finds them missing still compiles what is there on its first query."""
 

@@ -89,8 +89,9 @@ class Thesaurus(Compiled):
         return [word for offset in offsets for word in self._synset(offset)[0]]
 
     def related(self, lemma: str, names_attribute: Callable[[str], bool]) -> list[str]:
-        """The words (with spaces) of the nearest relation of ``lemma``'s most common sense that has
-        any whose every word names an attribute: its synonyms, else broader words, else narrower ones."""
+        """The words (with spaces) whose every word names an attribute, of the nearest relation that has
+        any (its synonyms, else broader words, else narrower ones) in the first of ``lemma``'s SENSES
+        most common senses that leads to one."""
         for offset in self.synsets(lemma)[:SENSES]:
             words, broader, narrower = self._synset(offset)
             for group in (words, self._words(broader), self._words(narrower)):
