@@ -8,15 +8,27 @@ from __future__ import annotations
 from hybrid_search.core.settings import Settings
 from hybrid_search.local.apt import apt_install
 from hybrid_search.models.encoders.apertium import missing_packages
-from hybrid_search.models.encoders.bilingual import DEFAULT_LANGUAGES, DICTD_DIR, ENGLISH, load_translator
+from hybrid_search.models.encoders.bilingual import (
+    DEFAULT_LANGUAGES,
+    DICTD_DIR,
+    ENGLISH,
+    PIVOT,
+    PIVOTED,
+    load_translator,
+)
 from hybrid_search.models.encoders.thesaurus import WORDNET_DIR, load_thesaurus
 
 WORDNET_PACKAGE = "wordnet-base"
 
 
 def freedict_packages(languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> list[str]:
-    """Debian's packages of the <lang>-English dictionaries and of the English headwords."""
-    return [f"dict-freedict-{lang}-eng" for lang in languages] + [f"dict-{ENGLISH}"]
+    """Debian's packages of the <lang>-English dictionaries, of the English headwords, and of the
+    dictionaries between a language and German, through whose dictionary into English a language's
+    small one reaches the words it lacks (``bilingual.pivot_senses``)."""
+    pivots = [
+        f"dict-freedict-{a}-{b}" for lang in languages if lang in PIVOTED for a, b in ((lang, PIVOT), (PIVOT, lang))
+    ]
+    return [f"dict-freedict-{lang}-eng" for lang in languages] + [f"dict-{ENGLISH}"] + pivots
 
 
 def ensure_dictionaries(settings: Settings) -> list[str]:

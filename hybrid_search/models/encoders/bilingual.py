@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,10 @@ DEFAULT_LANGUAGES = ("spa", "fra", "deu", "ita", "por", "nld", "jpn")
 ENGLISH = "freedict-eng-deu"
 MIN_EVIDENCE = 2  # a language must explain two unknown words, or one as a catalog attribute
 DICTD_DIR = Path("/usr/share/dictd")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3  # 3: the words a language's own dictionary lacks, reached through German's, marked
+PIVOT = "deu"  # FreeDict's largest dictionary into English is German's (about 500,000 headwords)
+PIVOTED = ("spa", "fra", "ita", "por", "nld")  # languages Debian has FreeDict's <lang>-deu and deu-<lang> for
+PIVOT_SENSES = 2  # English senses kept per German word met on the way (Rucksack: rucksack, backpack)
 MAX_PHRASE = 4  # words of the longest headword looked up ("gafas de sol", "boucles d'oreilles")
 MAX_SEGMENT = 12  # characters of the longest Japanese headword tried
 KEPT = 1  # senses a word keeps: the first that names an attribute (赤: red, not also copper)
@@ -124,24 +127,64 @@ def language_of(index: Path) -> str:
     return index.name.split("-")[1] if index.name.startswith("freedict-") else index.stem.split("-")[0]
 
 
-def compile_dictionary(index: Path, target: Path) -> Path:
-    """Compile a dictd dictionary into SQLite at ``target`` (written aside, then renamed, so concurrent
-    processes never read half a file). Senses of a headword's entries are merged in dictionary order."""
-    language = language_of(index)
-    stemmer = snowballstemmer.stemmer(STEMMERS[language]) if language in STEMMERS else None
+def read_merged(index: Path) -> dict[str, list[str]]:
+    """A dictd dictionary's senses per lower-case headword, its entries' merged in dictionary order."""
     merged: dict[str, list[str]] = {}
     for headword, senses in read_dictd(index):
         kept = merged.setdefault(headword.lower(), [])
         kept.extend(s for s in senses if s not in kept)
+    return merged
+
+
+def pivot_indexes(index: Path) -> list[tuple[Path, bool]]:
+    """The dictionaries between ``index``'s language and German installed beside it: <lang>-deu, read
+    forward, and deu-<lang>, read backward (True)."""
+    language = language_of(index)
+    if language in (PIVOT, "eng") or not index.name.startswith("freedict-"):
+        return []
+    found = [(f"freedict-{language}-{PIVOT}", False), (f"freedict-{PIVOT}-{language}", True)]
+    return [(path, backward) for name, backward in found if (path := index.with_name(f"{name}.index")).exists()]
+
+
+def pivot_senses(pivots: Sequence[tuple[Path, bool]], english: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """English senses per word of a language (one word: not a phrase), reached through German: each
+    German word of its entry in <lang>-deu, and each German headword of deu-<lang> whose entry has it,
+    in English (``english``: deu-eng's senses, PIVOT_SENSES of each)."""
+    out: dict[str, list[str]] = {}
+    for index, backward in pivots:
+        for headword, senses in read_dictd(index):
+            for sense in senses:
+                if len(sense.split()) > MAX_SENSE_WORDS:
+                    continue  # an entry's definition, in its own language
+                word, german = (sense.lower(), headword) if backward else (headword.lower(), sense)
+                if " " in word:
+                    continue  # a phrase's words have their own senses (azul marino: blue, navy)
+                kept = out.setdefault(word, [])
+                kept.extend(s for s in english.get(german.lower(), ())[:PIVOT_SENSES] if s not in kept)
+    return {word: senses for word, senses in out.items() if senses}
+
+
+def compile_dictionary(index: Path, target: Path, pivoted: Mapping[str, list[str]] | None = None) -> Path:
+    """Compile a dictd dictionary into SQLite at ``target`` (written aside, then renamed, so concurrent
+    processes never read half a file). Senses of a headword's entries are merged in dictionary order.
+    A headword the dictionary lacks takes its senses reached through German (``pivoted``:
+    ``pivot_senses``; tong: flip-flop, pull: pullover), marked as not the dictionary's own: they
+    gloss a query of that language, and never tell that a query is one."""
+    language = language_of(index)
+    stemmer = snowballstemmer.stemmer(STEMMERS[language]) if language in STEMMERS else None
+    merged = read_merged(index)
+    own = set(merged)
+    for headword, senses in (pivoted or {}).items():
+        merged.setdefault(headword, senses)
     with compiling(target) as db:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-        db.execute("CREATE TABLE entry (headword TEXT PRIMARY KEY, stem TEXT, words INTEGER, senses TEXT)")
+        db.execute("CREATE TABLE entry (headword TEXT PRIMARY KEY, stem TEXT, words INTEGER, senses TEXT, own INTEGER)")
         rows = []
         for headword, senses in merged.items():
             words = len(headword.split())
             stem = stemmer.stemWord(headword) if stemmer is not None and words == 1 else None
-            rows.append((headword, stem, words, "\t".join(senses)))
-        db.executemany("INSERT INTO entry VALUES (?, ?, ?, ?)", rows)
+            rows.append((headword, stem, words, "\t".join(senses), headword in own))
+        db.executemany("INSERT INTO entry VALUES (?, ?, ?, ?, ?)", rows)
         db.execute("CREATE INDEX entry_stem ON entry (stem)")
         longest = max((len(h) if language in SEGMENTED else len(h.split()) for h in merged), default=1)
         meta = {"language": language, "schema": str(SCHEMA_VERSION), "longest": str(longest), "source": str(index)}
@@ -165,8 +208,13 @@ class Bilingual(Compiled):
 
     def senses(self, phrase: str) -> list[str]:
         """The senses of ``phrase`` (lower case): its headword's."""
-        row = self._db().execute("SELECT senses FROM entry WHERE headword = ?", (phrase,)).fetchone()
-        return row[0].split("\t") if row else []
+        return self.entry(phrase)[0]
+
+    def entry(self, phrase: str) -> tuple[list[str], bool]:
+        """The senses of ``phrase`` (lower case), and whether they are the dictionary's own (not
+        reached through German)."""
+        row = self._db().execute("SELECT senses, own FROM entry WHERE headword = ?", (phrase,)).fetchone()
+        return (row[0].split("\t"), bool(row[1])) if row else ([], False)
 
     def has(self, word: str) -> bool:
         """Whether ``word`` is a headword, or shares a headword's stem."""
@@ -179,16 +227,22 @@ class Bilingual(Compiled):
     def stem_senses(self, word: str) -> list[str]:
         """The senses of the other headwords that share ``word``'s stem, shortest first (blauer: blau's
         blue, where blauer itself is "bluer")."""
+        return self.stem_entry(word)[0]
+
+    def stem_entry(self, word: str) -> tuple[list[str], bool]:
+        """``stem_senses``, and whether one of those headwords is the dictionary's own."""
         if self._stemmer is None or " " in word:
-            return []
+            return [], False
         rows = self._db().execute(
-            "SELECT senses FROM entry WHERE stem = ? AND headword != ? ORDER BY length(headword), headword",
+            "SELECT senses, own FROM entry WHERE stem = ? AND headword != ? ORDER BY length(headword), headword",
             (self._stemmer.stemWord(word), word),
         )
         merged: list[str] = []
-        for (senses,) in rows:
+        own = False
+        for senses, mine in rows:
             merged.extend(s for s in senses.split("\t") if s not in merged)
-        return merged
+            own = own or bool(mine)
+        return merged, own
 
 
 def _forms(sense: str) -> list[set[str]]:
@@ -227,6 +281,7 @@ class Span:
     start: int
     end: int
     senses: list[str]
+    own: bool = True  # found in the language's own dictionary, not only through German's
 
 
 class Translator:
@@ -342,7 +397,8 @@ class Translator:
             if dictionary.segmented:
                 continue
             spans = self._spans(lowered, dictionary, names_attribute, knows, unknown)
-            score = sum((1 + naming) * max(weight[span.start : span.end]) for span, _, naming in spans)
+            # what German's dictionary adds glosses a language's queries, and tells none is one
+            score = sum((1 + naming) * max(weight[span.start : span.end]) for span, _, naming in spans if span.own)
             if score > best_score:
                 best, best_score, language = spans, score, dictionary.language
         return best, language
@@ -364,16 +420,16 @@ class Translator:
                 if words[i] is None or words[i + size - 1] is None:
                     continue  # a phrase starts and ends with a content word
                 phrase = " ".join(w or "" for w in words[i : i + size])
-                senses = dictionary.senses(phrase)
+                senses, own = dictionary.entry(phrase)
                 chosen, naming = choose_senses(senses, names_attribute, knows) if senses else ([], False)
                 function_word = bool(senses) and not chosen
                 stemmable = size == 1 and unknown[i] and not naming and not function_word
-                if stemmable and (stemmed := dictionary.stem_senses(phrase)):
-                    by_stem = choose_senses(stemmed, names_attribute, knows)
+                if stemmable and (stemmed := dictionary.stem_entry(phrase))[0]:
+                    by_stem = choose_senses(stemmed[0], names_attribute, knows)
                     if by_stem[1]:  # a stem alone is too loose a match for anything else (para: parar)
-                        senses, (chosen, naming) = stemmed, by_stem
+                        (senses, own), (chosen, naming) = stemmed, by_stem
                 if senses:
-                    spans.append((Span(i, i + size, senses), chosen, naming))
+                    spans.append((Span(i, i + size, senses, own), chosen, naming))
                     i += size
                     break
             else:
@@ -433,10 +489,17 @@ def load_translator(spec: str, cache_dir: Path, machine: str = "none") -> Transl
     ``cache_dir``, rebuilt when its source is newer), with Apertium's pairs where ``machine`` is
     "apertium" and they are installed; None when there are no dictionaries (they tell the language)."""
     dictionaries, english = [], None
+    german: dict[str, list[str]] | None = None  # deu-eng, read once where a pivot is compiled
     for index in find_dictionaries(spec):
         compiled = cache_dir / f"{index.stem}.v{SCHEMA_VERSION}.sqlite"
-        if not compiled.exists() or compiled.stat().st_mtime < index.stat().st_mtime:
-            compile_dictionary(index, compiled)
+        pivots = pivot_indexes(index)
+        through = index.with_name(f"freedict-{PIVOT}-eng.index")
+        pivots = pivots if through.exists() else []
+        sources = [index, *(path for path, _ in pivots), *([through] if pivots else [])]
+        if not compiled.exists() or any(compiled.stat().st_mtime < path.stat().st_mtime for path in sources):
+            if pivots and german is None:
+                german = read_merged(through)
+            compile_dictionary(index, compiled, pivot_senses(pivots, german) if pivots and german else None)
         loaded = Bilingual(compiled)
         if loaded.language == "eng":
             english = loaded

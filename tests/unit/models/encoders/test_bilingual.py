@@ -11,6 +11,7 @@ from hybrid_search.models.encoders.bilingual import (
     entry_senses,
     find_dictionaries,
     load_translator,
+    pivot_indexes,
     read_dictd,
 )
 from hybrid_search.models.encoders.lexicon import Lexicon, word_forms
@@ -166,6 +167,39 @@ def test_a_dictionary_is_compiled_again_when_its_source_changes(tmp_path):
     os.utime(index, (later, later))
     assert load_translator(str(index), cache).dictionaries[0].senses("pull") == ["jumper"]
     assert load_translator("none", cache) is None
+
+
+def test_words_a_small_dictionary_lacks_reach_english_through_the_german_dictionaries(tmp_path):
+    """French -> German (read forward) and German -> French (read backward), then German -> English,
+    for the headwords the French dictionary lacks; its own keep their senses, and only they tell that a
+    query is French."""
+    french = write_dictd(tmp_path, "freedict-fra-eng", FRENCH)
+    write_dictd(tmp_path, "freedict-fra-deu", {"tong": "Flipflop, Badelatschen\nSandale de plage", "pull": "Pulli"})
+    write_dictd(tmp_path, "freedict-deu-fra", {"Turnschuh": "baskets, chaussure de sport"})
+    german = {
+        "Flipflop": "flip-flop, Japanese sandal, jandal",
+        "Badelatschen": "shower sandals",
+        "Turnschuh": "gym shoe, sneaker",
+        "Pulli": "pullover, jumper",
+    }
+    write_dictd(tmp_path, "freedict-deu-eng", german)
+    assert pivot_indexes(french) == [
+        (tmp_path / "freedict-fra-deu.index", False),
+        (tmp_path / "freedict-deu-fra.index", True),
+    ]
+    assert pivot_indexes(tmp_path / "freedict-deu-eng.index") == []  # German is the pivot
+    loaded = load_translator(str(french), tmp_path / "cache")
+    (dictionary,) = loaded.dictionaries
+    assert dictionary.entry("tong") == (["flip-flop", "Japanese sandal", "shower sandals"], False)  # two a word
+    assert dictionary.entry("baskets") == (["gym shoe", "sneaker"], False)
+    assert dictionary.entry("chaussure de sport") == ([], False)  # a phrase: its words have their own
+    assert dictionary.entry("pull") == (["sweater"], True)  # its own senses stay
+    assert dictionary.stem_entry("tongs") == (["flip-flop", "Japanese sandal", "shower sandals"], False)
+    lexicon = Lexicon(LEXICON.title_words, LEXICON.attribute_words | {"flip", "flop", "flops"})
+    # French by femme and rouge, then the words German's dictionary brings are glossed too ...
+    assert "flip-flop" in loaded.translate("tongs rouges femme", lexicon.knows, lexicon.names_attribute).split()
+    # ... but they alone are no evidence of French
+    assert loaded.translate("tongs baskets", lexicon.knows, lexicon.names_attribute) == "tongs baskets"
 
 
 def test_with_apertium_a_query_reads_its_whole_translation_beside_the_dictionaries_gloss(translator):
