@@ -11,6 +11,10 @@ maximum matching, as Chinese is. Senses that name a catalog attribute (a colour,
 gender) are preferred over the rest: negro is "black", not first "Negro". Where word frequencies
 (``word_frequency.py``) are sure of the language, they choose it before the dictionaries' evidence.
 
+A small dictionary (French-English has 8,511 headwords) lacks words a shopper types ("tongs",
+"pull"); those reach English through German's, the largest (``pivot_senses``), and gloss a query of
+that language without ever telling that a query is one.
+
 A dictd dictionary is compiled once into SQLite beside the models (headword, stem, senses), so every
 process reads it from the page cache instead of holding a German dictionary of 100 MB in memory.
 
@@ -224,13 +228,9 @@ class Bilingual(Compiled):
         stem = self._stemmer.stemWord(word) if self._stemmer is not None else None
         return stem is not None and db.execute("SELECT 1 FROM entry WHERE stem = ?", (stem,)).fetchone() is not None
 
-    def stem_senses(self, word: str) -> list[str]:
-        """The senses of the other headwords that share ``word``'s stem, shortest first (blauer: blau's
-        blue, where blauer itself is "bluer")."""
-        return self.stem_entry(word)[0]
-
     def stem_entry(self, word: str) -> tuple[list[str], bool]:
-        """``stem_senses``, and whether one of those headwords is the dictionary's own."""
+        """The senses of the other headwords that share ``word``'s stem, shortest first (blauer: blau's
+        blue, where blauer itself is "bluer"), and whether one of those headwords is the dictionary's own."""
         if self._stemmer is None or " " in word:
             return [], False
         rows = self._db().execute(
@@ -486,7 +486,8 @@ def find_dictionaries(spec: str, languages: Sequence[str] = DEFAULT_LANGUAGES) -
 
 def load_translator(spec: str, cache_dir: Path, machine: str = "none") -> Translator | None:
     """The translator over ``spec``'s dictionaries, compiling each one the first time (cached under
-    ``cache_dir``, rebuilt when its source is newer), with Apertium's pairs where ``machine`` is
+    ``cache_dir``, rebuilt when a source is newer; a language's <lang>-deu and deu-<lang> installed
+    beside it bring the words it lacks, through deu-eng), with Apertium's pairs where ``machine`` is
     "apertium" and they are installed; None when there are no dictionaries (they tell the language)."""
     dictionaries, english = [], None
     german: dict[str, list[str]] | None = None  # deu-eng, read once where a pivot is compiled
@@ -499,7 +500,7 @@ def load_translator(spec: str, cache_dir: Path, machine: str = "none") -> Transl
         if not compiled.exists() or any(compiled.stat().st_mtime < path.stat().st_mtime for path in sources):
             if pivots and german is None:
                 german = read_merged(through)
-            compile_dictionary(index, compiled, pivot_senses(pivots, german) if pivots and german else None)
+            compile_dictionary(index, compiled, pivot_senses(pivots, german) if pivots and german is not None else None)
         loaded = Bilingual(compiled)
         if loaded.language == "eng":
             english = loaded

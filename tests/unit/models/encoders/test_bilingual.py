@@ -111,8 +111,8 @@ def test_read_dictd_and_compile_give_every_headword(tmp_path):
     assert compiled.longest == 3  # gafas de sol
     assert compiled.senses("camisa") == ["shirt"]
     assert compiled.senses("camisas") == []  # exact headwords only ...
-    assert compiled.stem_senses("camisas") == ["shirt"]  # ... the stem finds the plural
-    assert compiled.stem_senses("negras") == ["Negro", "black"]
+    assert compiled.stem_entry("camisas") == (["shirt"], True)  # ... the stem finds the plural
+    assert compiled.stem_entry("negras") == (["Negro", "black"], True)
     assert compiled.has("negras") and not compiled.has("blue")
 
 
