@@ -142,12 +142,17 @@ def read_merged(index: Path) -> dict[str, list[str]]:
 
 def pivot_indexes(index: Path) -> list[tuple[Path, bool]]:
     """The dictionaries between ``index``'s language and German installed beside it: <lang>-deu, read
-    forward, and deu-<lang>, read backward (True)."""
+    forward, and deu-<lang>, read backward (True); none without German's into English beside them."""
     language = language_of(index)
-    if language in (PIVOT, "eng") or not index.name.startswith("freedict-"):
+    if language in (PIVOT, "eng") or not index.name.startswith("freedict-") or not _through(index).exists():
         return []
     found = [(f"freedict-{language}-{PIVOT}", False), (f"freedict-{PIVOT}-{language}", True)]
     return [(path, backward) for name, backward in found if (path := index.with_name(f"{name}.index")).exists()]
+
+
+def _through(index: Path) -> Path:
+    """German's dictionary into English, beside ``index``."""
+    return index.with_name(f"freedict-{PIVOT}-eng.index")
 
 
 def pivot_senses(pivots: Sequence[tuple[Path, bool]], english: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -494,13 +499,13 @@ def load_translator(spec: str, cache_dir: Path, machine: str = "none") -> Transl
     for index in find_dictionaries(spec):
         compiled = cache_dir / f"{index.stem}.v{SCHEMA_VERSION}.sqlite"
         pivots = pivot_indexes(index)
-        through = index.with_name(f"freedict-{PIVOT}-eng.index")
-        pivots = pivots if through.exists() else []
-        sources = [index, *(path for path, _ in pivots), *([through] if pivots else [])]
+        sources = [index, *(path for path, _ in pivots), *([_through(index)] if pivots else [])]
         if not compiled.exists() or any(compiled.stat().st_mtime < path.stat().st_mtime for path in sources):
-            if pivots and german is None:
-                german = read_merged(through)
-            compile_dictionary(index, compiled, pivot_senses(pivots, german) if pivots and german is not None else None)
+            pivoted = None
+            if pivots:
+                german = german if german is not None else read_merged(_through(index))
+                pivoted = pivot_senses(pivots, german)
+            compile_dictionary(index, compiled, pivoted)
         loaded = Bilingual(compiled)
         if loaded.language == "eng":
             english = loaded

@@ -95,11 +95,8 @@ class Thesaurus(Compiled):
         for offset in self.synsets(lemma)[:SENSES]:
             words, broader, narrower = self._synset(offset)
             for group in (words, self._words(broader), self._words(narrower)):
-                found = [
-                    phrase
-                    for word in dict.fromkeys(group)
-                    if word != lemma and (phrase := word.replace("_", " ")) and _names(phrase, names_attribute)
-                ]
+                phrases = dict.fromkeys(word.replace("_", " ") for word in group if word != lemma)
+                found = [phrase for phrase in phrases if _names(phrase, names_attribute)]
                 if found:
                     return found[:KEPT]
         return []
