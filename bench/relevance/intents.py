@@ -24,7 +24,12 @@ the dev queries:
   three grade-2 products. Judged as the dev set: grade 2, the type, the colour and the gender (Unisex fits
   both); grade 1, the type with one of colour and gender off;
 - ``zh_hant``: a dev Chinese query in traditional characters ("黑色男士雙肩包"), converted with the
-  hand-written character map below; it takes its source's judgments unchanged.
+  hand-written character map below; it takes its source's judgments unchanged;
+- ``zh_unseen``: "<colour> <gender> <type>" in Chinese words the dev Chinese queries never use: other
+  words for the same types ("跑鞋", "墨镜", "腕表", "皮夹" where the dev set writes 运动鞋, 太阳镜, 手表,
+  钱包), types the dev set never asks for ("连衣裙", "耳环"), colours and genders as shoppers also write
+  them ("藏蓝", "咖啡色", "男款", "女式"), in three word orders ("男款黑色跑鞋", "黑色跑鞋 男", "黑色男式跑鞋"),
+  from the hand-written tables below. Judged as the other languages.
 
 Every query has at least one grade-2 product. Written outside the repository (the judgments folder by
 default), then scored like any judgment set:
@@ -42,6 +47,7 @@ import random
 import re
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageOps
@@ -289,6 +295,59 @@ AUDIENCE = {
     "de": {"Men": "Herren", "Women": "Damen"},
     "ja": {"Men": "メンズ", "Women": "レディース"},
 }
+# Chinese words for a type, a colour and a gender that the dev Chinese queries never use (checked by
+# unseen_words() against them); a spec takes the n-th of its type's and colour's words in turn.
+CHINESE_UNSEEN_TYPES = {
+    "Tshirts": ("短袖", "体恤"),
+    "Shirts": ("衬衣",),
+    "Casual Shoes": ("板鞋", "便鞋"),
+    "Watches": ("腕表",),
+    "Sports Shoes": ("跑鞋", "球鞋"),
+    "Tops": ("上装",),
+    "Handbags": ("手袋", "挎包"),
+    "Heels": ("细跟鞋",),
+    "Sunglasses": ("墨镜",),
+    "Flip Flops": ("夹脚拖",),
+    "Wallets": ("皮夹", "钱夹"),
+    "Belts": ("腰带",),
+    "Backpacks": ("背包",),
+    "Socks": ("棉袜",),
+    "Formal Shoes": ("皮鞋", "商务鞋"),
+    "Jeans": ("丹宁裤",),
+    "Shorts": ("五分裤", "沙滩裤"),
+    "Trousers": ("裤子", "西裤"),
+    "Flats": ("平跟鞋", "单鞋"),
+    "Caps": ("鸭舌帽",),
+    "Sweatshirts": ("套头衫", "连帽衫"),
+    "Track Pants": ("卫裤",),
+    "Jackets": ("外套",),
+    "Sweaters": ("针织衫",),
+    "Briefs": ("三角裤",),
+    "Dresses": ("连衣裙",),
+    "Clutches": ("手拿包",),
+    "Earrings": ("耳环",),
+    "Bra": ("文胸",),
+}
+CHINESE_UNSEEN_COLOURS = {
+    "Black": ("纯黑", "黑"),
+    "White": ("纯白", "白"),
+    "Blue": ("蓝",),
+    "Brown": ("咖啡色", "褐色"),
+    "Grey": ("灰",),
+    "Red": ("大红", "红"),
+    "Green": ("绿",),
+    "Pink": ("粉红色",),
+    "Navy Blue": ("藏蓝色", "深蓝色"),
+    "Purple": ("紫",),
+    "Silver": ("银白色",),
+    "Beige": ("杏色", "米黄色"),
+    "Yellow": ("黄",),
+    "Gold": ("金",),
+    "Orange": ("橘色", "橘黄色"),
+    "Maroon": ("枣红色", "暗红色"),
+    "Olive": ("军绿色",),
+}
+CHINESE_UNSEEN_AUDIENCE = {"Men": ("男款", "男式", "男"), "Women": ("女款", "女式", "女")}
 # Simplified -> traditional for the characters the dev Chinese queries use; SAME are written alike in both.
 TRADITIONAL = dict(
     zip(
@@ -522,6 +581,29 @@ def phrase(lang: str, kind: str, colour: str, gender: str, n: int) -> str:
     return f"{audience} {JAPANESE_COLOURS[colour]} {JAPANESE_TYPES[kind]}"
 
 
+def chinese_unseen(kind: str, colour: str, gender: str, n: int) -> str:
+    """The n-th Chinese query for (type, colour, gender) in the unseen words, in one of three orders."""
+    pick = lambda words: words[n % len(words)]  # noqa: E731
+    noun, hue = pick(CHINESE_UNSEEN_TYPES[kind]), pick(CHINESE_UNSEEN_COLOURS[colour])
+    audience = CHINESE_UNSEEN_AUDIENCE[gender][n % 3]
+    return (f"{audience}{hue}{noun}", f"{hue}{noun} {audience}", f"{hue}{audience}{noun}")[n % 3]
+
+
+def unseen_words(rows: list[dict]) -> None:
+    """Fails where a word of the unseen tables is a colour, gender or type word of a dev Chinese query
+    (it would not be unseen; a word may be part of one, as 黑 is of 黑色)."""
+    dev = {
+        word
+        for row in rows
+        if row["kind"] == "chinese" and (m := CHINESE_QUERY.match(row["text"]))
+        for word in m.groups()
+    }
+    tables = (CHINESE_UNSEEN_TYPES, CHINESE_UNSEEN_COLOURS, CHINESE_UNSEEN_AUDIENCE)
+    seen = {word for table in tables for words in table.values() for word in words if word in dev}
+    if seen:
+        raise SystemExit(f"words of the unseen Chinese tables in dev Chinese queries: {sorted(seen)}")
+
+
 def graded(products: list[dict], kind: str, colour: str, gender: str) -> dict[str, int]:
     """product id -> grade as the dev set judges (type, colour, gender): 2 all fit, 1 one of the two off."""
     out = {}
@@ -533,9 +615,11 @@ def graded(products: list[dict], kind: str, colour: str, gender: str) -> dict[st
     return out
 
 
-def languages(products: list[dict], rng: random.Random) -> list[tuple[dict, dict[str, int]]]:
-    """(query, judgments) of "<colour> <gender> <type>" in Spanish, French, German and Japanese."""
-    tables = {"es": SPANISH_TYPES, "fr": FRENCH_TYPES, "de": GERMAN_TYPES, "ja": JAPANESE_TYPES}
+def languages(
+    products: list[dict], rng: random.Random, tables: dict[str, Mapping[str, object]]
+) -> list[tuple[dict, dict[str, int]]]:
+    """(query, judgments) of "<colour> <gender> <type>" in each language of ``tables`` (its types):
+    Spanish, French, German, Japanese, or the unseen Chinese words (kind ``zh_unseen``)."""
     specs = Counter(
         (p["article_type"], p["colour"], gender)
         for p in products
@@ -546,7 +630,12 @@ def languages(products: list[dict], rng: random.Random) -> list[tuple[dict, dict
     for lang, types in tables.items():
         chosen = sorted(spec for spec, n in specs.items() if n >= MIN_PRODUCTS and spec[0] in types)
         for n, (kind, colour, gender) in enumerate(rng.sample(chosen, COUNTS["language"])):
-            query = {"kind": lang, "lang": lang, "text": phrase(lang, kind, colour, gender, n)}
+            text = (
+                chinese_unseen(kind, colour, gender, n)
+                if lang == "zh_unseen"
+                else phrase(lang, kind, colour, gender, n)
+            )
+            query = {"kind": lang, "lang": "zh" if lang == "zh_unseen" else lang, "text": text}
             built.append((query, graded(products, kind, colour, gender)))
     return built
 
@@ -594,8 +683,12 @@ def main() -> None:
     built += snapshots(products, rng, args.out)
     built += known_item(products, rng)
     built += zh_brand(products, chinese_types(rows), rng)
-    built += languages(products, rng)
+    built += languages(
+        products, rng, {"es": SPANISH_TYPES, "fr": FRENCH_TYPES, "de": GERMAN_TYPES, "ja": JAPANESE_TYPES}
+    )
     built += zh_hant(rows, dev_qrels, rng)
+    unseen_words(rows)
+    built += languages(products, rng, {"zh_unseen": CHINESE_UNSEEN_TYPES})
     built = numbered([(query, judgments) for query, judgments in built if 2 in judgments.values()])
     with (args.out / "queries-intents.jsonl").open("w") as queries, (args.out / "qrels-intents.tsv").open("w") as out:
         for query, judgments in built:

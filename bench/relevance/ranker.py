@@ -10,7 +10,7 @@ features alone; the fixed default and the ranker without the bilingual dictionar
 No judgment set below is trained on: the ranker learns from the catalog alone, so every set is held
 out for it. The sets: the shared dev set (keyword, synonym, chinese, image) and dev intents (natural,
 brand), ``derived.py``'s (typo, mixed, pattern, long) and ``intents.py``'s (brand_alone, snapshot,
-known_item, zh_brand, es, fr, de, ja, zh_hant). Build the last two first, then run:
+known_item, zh_brand, es, fr, de, ja, zh_hant, zh_unseen). Build the last two first, then run:
 
     python bench/relevance/derived.py && python bench/relevance/intents.py
     python bench/relevance/ranker.py [--out bench/relevance]
