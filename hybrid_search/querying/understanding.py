@@ -151,9 +151,12 @@ class QueryUnderstanding:
         if lexicon is None:
             return text, text
         # a Chinese or Japanese query's gloss already chose the senses that name attributes (and the
-        # heads learned to read it): WordNet's words for it cost those intents (bench/README.md)
-        expands = self.thesaurus is not None and not EAST_ASIAN.search(typed)
-        reading = self.thesaurus.expand(text, lexicon.knows, lexicon.names_attribute) if expands else text
+        # heads learned to read it): WordNet's broader and narrower words for it cost those intents,
+        # its synonyms spell the gloss's words as the catalog does (gray: grey; bench/README.md)
+        east_asian = bool(EAST_ASIAN.search(typed))
+        reading = text
+        if self.thesaurus is not None:
+            reading = self.thesaurus.expand(text, lexicon.knows, lexicon.names_attribute, east_asian)
         if heads.vocabulary is None or not self.settings.query_crosslingual:
             return text, reading
         encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)

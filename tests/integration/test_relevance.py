@@ -181,6 +181,9 @@ def test_words_no_attribute_names_reach_the_catalogs_through_wordnet(service, ca
     assert service.understanding.thesaurus is not None, "no WordNet: run hybrid-search local install"
     assert service.understanding.readings("black wristwatch") == ("black wristwatch", "black wristwatch watch")
     assert service.understanding.readings("black watch") == ("black watch", "black watch")
+    # a Chinese gloss is followed by WordNet's synonyms alone: CC-CEDICT's "knapsack" is a backpack
+    translation, reading = service.understanding.readings("紫背包")
+    assert translation.startswith("purple knapsack") and reading == f"{translation} backpack"
     api_profile("attributes-only", weights={"attributes": 1.0})
     result = _search(service, q="black wristwatch", profile="attributes-only", size=5, explain=True)
     assert max(result["intent"]["article_type"], key=result["intent"]["article_type"].get) == "Watches"

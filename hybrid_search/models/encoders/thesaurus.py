@@ -10,7 +10,10 @@ are tried in WordNet's order, and within a sense the nearest relation that names
 so the words added are always the catalog's own; a word no relation leads to one (a brand, a typo,
 "hoodie", which WordNet 3.0 lacks) adds nothing. A word the catalog's titles use is read in the
 catalog's sense and left alone: "denim" is a material there, where WordNet's synset is "denim,
-dungaree, jean"; "wear" is no call for "clothing" (bench/README.md, relevance/wordnet).
+dungaree, jean"; "wear" is no call for "clothing" (bench/README.md, relevance/wordnet). A Chinese
+or Japanese query's dictionary gloss already chose its senses: only synonyms follow it (a gloss's
+"gray" is the catalog's "grey", its "knapsack" a backpack), broader and narrower words cost those
+intents (relevance/zh_unseen).
 
 The database files are compiled once into SQLite beside the dictionaries (``compiled.py``).
 """
@@ -88,22 +91,30 @@ class Thesaurus(Compiled):
     def _words(self, offsets: Iterable[str]) -> list[str]:
         return [word for offset in offsets for word in self._synset(offset)[0]]
 
-    def related(self, lemma: str, names_attribute: Callable[[str], bool]) -> list[str]:
+    def related(self, lemma: str, names_attribute: Callable[[str], bool], synonyms_only: bool = False) -> list[str]:
         """The words (with spaces) whose every word names an attribute, of the nearest relation that has
-        any (its synonyms, else broader words, else narrower ones) in the first of ``lemma``'s SENSES
-        most common senses that leads to one."""
+        any (its synonyms, else broader words, else narrower ones; its synonyms alone where
+        ``synonyms_only``) in the first of ``lemma``'s SENSES most common senses that leads to one."""
         for offset in self.synsets(lemma)[:SENSES]:
             words, broader, narrower = self._synset(offset)
-            for group in (words, self._words(broader), self._words(narrower)):
+            groups = (words,) if synonyms_only else (words, self._words(broader), self._words(narrower))
+            for group in groups:
                 phrases = dict.fromkeys(word.replace("_", " ") for word in group if word != lemma)
                 found = [phrase for phrase in phrases if _names(phrase, names_attribute)]
                 if found:
                     return found[:KEPT]
         return []
 
-    def expand(self, text: str, knows: Callable[[str], bool], names_attribute: Callable[[str], bool]) -> str:
+    def expand(
+        self,
+        text: str,
+        knows: Callable[[str], bool],
+        names_attribute: Callable[[str], bool],
+        synonyms_only: bool = False,
+    ) -> str:
         """``text`` followed by the attribute words that its words the catalog does not use lead to
-        (longest phrase first, each word in one), or ``text`` unchanged."""
+        (longest phrase first, each word in one; through synonyms alone where ``synonyms_only``), or
+        ``text`` unchanged."""
         words = TOKEN.findall(text.lower())
         said = set(words)  # a related word the query already has is not added (bermuda shorts: shorts)
         added: list[str] = []
@@ -113,7 +124,9 @@ class Thesaurus(Compiled):
                 phrase = words[i : i + size]
                 if all(knows(t) for word in phrase for t in tokens(word)):
                     continue  # the catalog's own words, in its sense: denim, wear, purse
-                found = next((r for lemma in _lemmas(phrase) if (r := self.related(lemma, names_attribute))), [])
+                found = next(
+                    (r for lemma in _lemmas(phrase) if (r := self.related(lemma, names_attribute, synonyms_only))), []
+                )
                 if found:
                     added.extend(w for w in found if w not in added and not set(TOKEN.findall(w)) <= said)
                     i += size

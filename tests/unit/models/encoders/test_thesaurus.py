@@ -75,6 +75,16 @@ def test_a_word_leads_to_the_nearest_attribute_word_of_its_first_sense_that_has_
     assert thesaurus.related("hoodie", names) == []  # not in WordNet
 
 
+def test_synonyms_only_leave_broader_and_narrower_words_out(thesaurus):
+    names = LEXICON.names_attribute
+    assert thesaurus.related("shades", names, synonyms_only=True) == ["sunglasses"]
+    assert thesaurus.related("pullover", names, synonyms_only=True) == []
+    assert thesaurus.related("coat", names, synonyms_only=True) == []
+    assert (
+        thesaurus.expand("blue shades coat", LEXICON.knows, names, synonyms_only=True) == "blue shades coat sunglasses"
+    )
+
+
 def test_a_query_is_followed_by_the_attribute_words_its_unknown_words_lead_to(thesaurus):
     def expand(text: str) -> str:
         return thesaurus.expand(text, LEXICON.knows, LEXICON.names_attribute)
