@@ -153,10 +153,10 @@ class QueryUnderstanding:
         # a Chinese or Japanese query's gloss already chose the senses that name attributes (and the
         # heads learned to read it): WordNet's broader and narrower words for it cost those intents,
         # its synonyms spell the gloss's words as the catalog does (gray: grey; bench/README.md)
-        east_asian = bool(EAST_ASIAN.search(typed))
         reading = text
         if self.thesaurus is not None:
-            reading = self.thesaurus.expand(text, lexicon.knows, lexicon.names_attribute, east_asian)
+            synonyms_only = bool(EAST_ASIAN.search(typed))
+            reading = self.thesaurus.expand(text, lexicon.knows, lexicon.names_attribute, synonyms_only)
         if heads.vocabulary is None or not self.settings.query_crosslingual:
             return text, reading
         encoder = load_text_encoder(self.pipeline.models.text_encoder, self.settings.device)

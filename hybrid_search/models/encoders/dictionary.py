@@ -37,7 +37,6 @@ class Dictionary:
 
     @classmethod
     def from_cedict_lines(cls, lines: Iterable[str], senses: int = 2) -> Dictionary:
-        entries: dict[str, tuple[str, ...]] = {}
         readings: dict[str, tuple[list[str], list[str]]] = {}  # word -> (common senses, names' senses)
         for line in lines:
             if line.startswith("#"):
@@ -52,10 +51,9 @@ class Dictionary:
                 continue
             for word in (simplified, traditional):
                 readings.setdefault(word, ([], []))[pinyin[:1].isupper()].extend(cleaned)
-        for word, (common, proper) in readings.items():
-            # a name (capitalised pinyin: 金 Jin, the dynasty; 深蓝 Deep Blue, the computer) only where
-            # the word is nothing else (耐克 Nike); the word's readings in file order, senses once
-            entries[word] = tuple(dict.fromkeys(common or proper))
+        # a name (capitalised pinyin: 金 Jin, the dynasty; 深蓝 Deep Blue, the computer) only where the
+        # word is nothing else (耐克 Nike); the word's readings in file order, each sense once
+        entries = {word: tuple(dict.fromkeys(common or proper)) for word, (common, proper) in readings.items()}
         return cls(entries, senses)
 
     def segment(self, run: str) -> list[str]:
