@@ -565,7 +565,13 @@ def french(colour: str, agreement: str) -> str:
 
 
 def phrase(lang: str, kind: str, colour: str, gender: str, n: int) -> str:
-    """The query a shopper writing ``lang`` types for (type, colour, gender); German alternates two orders."""
+    """The query a shopper writing ``lang`` types for (type, colour, gender); German alternates two
+    orders, the unseen Chinese words three, and take their type's and colour's words in turn."""
+    if lang == "zh_unseen":
+        noun = CHINESE_UNSEEN_TYPES[kind][n % len(CHINESE_UNSEEN_TYPES[kind])]
+        hue = CHINESE_UNSEEN_COLOURS[colour][n % len(CHINESE_UNSEEN_COLOURS[colour])]
+        audience = CHINESE_UNSEEN_AUDIENCE[gender][n % 3]
+        return (f"{audience}{hue}{noun}", f"{hue}{noun} {audience}", f"{hue}{audience}{noun}")[n % 3]
     audience = AUDIENCE[lang][gender]
     if lang == "es":
         noun, agreement = SPANISH_TYPES[kind]
@@ -579,14 +585,6 @@ def phrase(lang: str, kind: str, colour: str, gender: str, n: int) -> str:
             return f"{stem}{GERMAN_ENDINGS[gender_of_noun]} {audience} {noun}"
         return f"{audience} {noun} {after}"
     return f"{audience} {JAPANESE_COLOURS[colour]} {JAPANESE_TYPES[kind]}"
-
-
-def chinese_unseen(kind: str, colour: str, gender: str, n: int) -> str:
-    """The n-th Chinese query for (type, colour, gender) in the unseen words, in one of three orders."""
-    pick = lambda words: words[n % len(words)]  # noqa: E731
-    noun, hue = pick(CHINESE_UNSEEN_TYPES[kind]), pick(CHINESE_UNSEEN_COLOURS[colour])
-    audience = CHINESE_UNSEEN_AUDIENCE[gender][n % 3]
-    return (f"{audience}{hue}{noun}", f"{hue}{noun} {audience}", f"{hue}{audience}{noun}")[n % 3]
 
 
 def unseen_words(rows: list[dict]) -> None:
@@ -630,11 +628,7 @@ def languages(
     for lang, types in tables.items():
         chosen = sorted(spec for spec, n in specs.items() if n >= MIN_PRODUCTS and spec[0] in types)
         for n, (kind, colour, gender) in enumerate(rng.sample(chosen, COUNTS["language"])):
-            text = (
-                chinese_unseen(kind, colour, gender, n)
-                if lang == "zh_unseen"
-                else phrase(lang, kind, colour, gender, n)
-            )
+            text = phrase(lang, kind, colour, gender, n)
             query = {"kind": lang, "lang": "zh" if lang == "zh_unseen" else lang, "text": text}
             built.append((query, graded(products, kind, colour, gender)))
     return built
