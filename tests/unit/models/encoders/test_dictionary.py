@@ -21,6 +21,9 @@ LINES = [
     "耐克 耐克 [Nai4 ke4] /Nike (brand)/",
     "表 表 [biao3] /exterior surface/a table (listing information)/",
     "錶 表 [biao3] /wrist or pocket watch/",
+    "褲 裤 [ku4] /underpants/trousers/pants/",
+    "手 手 [shou3] /hand/(formal) to hold/person engaged in certain types of work/",
+    "毛衣 毛衣 [mao2 yi1] /(wool) sweater/CL:件[jian4]/",
 ]
 DICT = Dictionary.from_cedict_lines(LINES)
 
@@ -47,8 +50,20 @@ def test_catalog_words_choose_the_senses_after_the_first():
     assert DICT.translate("白色男士内裤") == "white fig. reactionary man gentleman underpants panties"
     # the first sense, then only senses naming a catalog word: the third sense of 内裤 comes up
     assert DICT.translate("白色男士内裤", catalog) == "white man underpants briefs"
-    assert DICT.translate("米", catalog) == "rice"  # one sense for one character, named or not
     assert DICT.translate("夹克") == "jacket"  # a pronunciation note is no sense
+
+
+def test_a_character_alone_keeps_the_senses_that_name_catalog_words_as_words_do():
+    catalog = {"trousers", "watch", "formal", "sweater", "wool"}.__contains__
+    # a compound the dictionary lacks (沙滩裤, 腕表) falls apart into characters: their heads still name types
+    assert DICT.translate("裤", catalog) == "underpants trousers"
+    assert DICT.translate("表", catalog) == "exterior surface wrist or pocket watch"
+    assert DICT.translate("米", catalog) == "rice"  # no other sense names a catalog word
+    assert DICT.translate("米") == "rice"  # without the catalog's words, a character keeps its first sense
+    # a sense's leading label is none of its words: "(formal) to hold" names no catalog usage
+    assert DICT.entries["手"] == ("hand", "hold", "person engaged in certain types of work")
+    assert DICT.translate("手", catalog) == "hand"
+    assert DICT.entries["毛衣"] == ("sweater",)
 
 
 def test_packaged_cc_cedict_translates_real_queries():
