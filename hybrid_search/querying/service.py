@@ -209,7 +209,8 @@ class SearchService:
             raise InvalidInputError("page", f"must start within the {window} products the blend ranks (or give a sort)")
         ranker = self.models.current().ranker if profile.ranker and request.engine != HYBRID_ENGINE else None
         if ranker is not None:
-            gathered = every_leg(ranker.depth, profile.attribute_weights)
+            legs = ranker.legs_for(photo is not None or bool(request.like))
+            gathered = every_leg(ranker.depth, profile.attribute_weights, legs)
             understood = self.understanding.understand(request, photo, gathered, storefront=storefront)
             return SearchPlan(
                 request, stored, klass, profile, understood, LEARNED_ENGINE, ranker=ranker, gathered=gathered

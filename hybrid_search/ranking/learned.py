@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,10 @@ DEPTH = 50  # each leg's best hits that make the candidates (serving and trainin
 # a query read in another language: its attributes leg's weight beside the learned score (chosen
 # leaving one language out, over Spanish, French, German, Japanese and known items, two seeds: bench/README)
 FOREIGN_ATTRIBUTES = 4.0
+# The legs a model does without: text queries' fused leg added nothing the other legs do not (its
+# k-NN search is a sixth of the ranker's node time; bench/README, relevance/ranker), but a text model
+# that also ranks photo queries (a catalog without photos trains no photo model) keeps it, their main leg.
+SKIPPED = {TEXT: ("fused",)}
 LABEL_GAIN = (0, 1, 3, 7)  # 2^grade - 1, as nDCG@10 counts the judgments' grades
 # More of a leg's score never makes a product less relevant (rank: fewer is better): a constraint
 # that keeps what the ranker learns from some queries from turning against a leg on others.
@@ -61,9 +65,9 @@ def query_model(signals: QuerySignals) -> str:
 
 
 class LearnedRanker:
-    """Trained LightGBM boosters, one per kind of query (``query_model``), with the features they read
-    and the candidate depth they were trained at. A kind without a model of its own (a catalog with
-    no photos) is ranked by the other."""
+    """Trained LightGBM boosters, one per kind of query (``query_model``), with the features and the
+    legs they read (``reads``, by model; every leg where it does not say) and the candidate depth they
+    were trained at. A kind without a model of its own (a catalog with no photos) is ranked by the other."""
 
     def __init__(
         self,
@@ -73,6 +77,7 @@ class LearnedRanker:
         version: str,
         meta: dict[str, Any],
         feature_version: int = FEATURE_VERSION,
+        reads: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         import lightgbm
 
@@ -86,11 +91,16 @@ class LearnedRanker:
         self.columns = [FEATURE_NAMES.index(name) for name in features]
         self.depth = depth
         self.feature_version = feature_version
+        self.reads = {kind: tuple((reads or {}).get(kind, LEG_NAMES)) for kind in self.boosters}
         self.version = version
         self.meta = meta
 
     def _model(self, kind: str) -> str:
         return kind if kind in self.boosters else next(iter(self.boosters))
+
+    def legs_for(self, photo: bool) -> tuple[str, ...]:
+        """The legs a query is ranked from (a photo or "more like this" with ``photo``): what /search runs."""
+        return self.reads[self._model(PHOTO if photo else TEXT)]
 
     def scores(self, matrix: np.ndarray, kind: str = TEXT) -> np.ndarray:
         """The ``kind`` model's score per row (rows in ``FEATURE_NAMES`` order)."""
@@ -109,8 +119,9 @@ class LearnedRanker:
         (bench/README, relevance/ranker). Not where a title holds the query as typed (the title
         phrase leg found one): a product named in another language ("Zapato Del Barco") is the
         catalog's own words, and the shopper wants that product."""
-        ids, matrix = feature_matrix(legs, signals, self.depth)
         model = self._model(query_model(signals))
+        legs = {leg: hits for leg, hits in legs.items() if leg in self.reads[model]}
+        ids, matrix = feature_matrix(legs, signals, self.depth)
         raw = self.scores(matrix, model)
         foreign = signals.foreign and not legs.get("title_phrase")
         attributes = dict(legs.get("attributes", ())) if foreign else {}
@@ -163,6 +174,7 @@ class LearnedRanker:
             "feature_version": self.feature_version,
             "depth": self.depth,
             "models": {kind: text.count("\n") for kind, text in texts.items()},
+            "reads": {kind: list(legs) for kind, legs in self.reads.items()},
             **self.meta,
         }
         return json.dumps(header) + "\n" + "".join(texts.values())
@@ -186,11 +198,12 @@ def load_ranker(path: Path) -> LearnedRanker:
     meta = json.loads(header)
     features, depth, feature_version = meta.pop("features"), meta.pop("depth"), meta.pop("feature_version", 1)
     sizes = meta.pop("models", {TEXT: body.count("\n")})  # one model for every query before there were two
+    reads = meta.pop("reads", None)  # every leg, before a model did without some
     lines, models, start = body.splitlines(keepends=True), {}, 0
     for kind, size in sizes.items():
         models[kind] = "".join(lines[start : start + size])
         start += size
-    return LearnedRanker(models, features, depth, path.stem, meta, feature_version)  # the version /health shows
+    return LearnedRanker(models, features, depth, path.stem, meta, feature_version, reads)  # /health shows the version
 
 
 def train_ranker(
@@ -203,16 +216,21 @@ def train_ranker(
     meta: dict[str, Any] | None = None,
 ) -> LearnedRanker:
     """LambdaMART on graded queries, a model per kind of query: each is (its legs' hits, its signals,
-    product id -> grade), reading ``features`` (all by default). Queries whose candidates hold no
-    graded product teach nothing and are left out."""
+    product id -> grade), reading ``features`` (all by default) of the legs each model reads (``SKIPPED``).
+    Queries whose candidates hold no graded product teach nothing and are left out."""
     import lightgbm
 
+    kinds = {query_model(signals) for _, signals, _ in groups}
+    reads = {
+        kind: tuple(leg for leg in LEG_NAMES if leg not in SKIPPED.get(kind, ()) or kinds == {TEXT}) for kind in kinds
+    }
     by_model: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {}
     for legs, signals, grades in groups:
-        ids, matrix = feature_matrix(legs, signals, depth)
+        kind = query_model(signals)
+        ids, matrix = feature_matrix({leg: legs[leg] for leg in reads[kind] if leg in legs}, signals, depth)
         label = np.array([grades.get(doc_id, 0) for doc_id in ids], dtype=np.int32)
         if len(ids) and label.any():
-            matrices, labels, sizes = by_model.setdefault(query_model(signals), ([], [], []))
+            matrices, labels, sizes = by_model.setdefault(kind, ([], [], []))
             matrices.append(matrix)
             labels.append(np.minimum(label, len(LABEL_GAIN) - 1))
             sizes.append(len(ids))
@@ -255,7 +273,7 @@ def train_ranker(
         "queries_by_model": {kind: len(by_model[kind][2]) for kind in models},
         "created_at": datetime.now(UTC).isoformat(),
     }
-    return LearnedRanker(models, features, depth, "unsaved", info | (meta or {}))
+    return LearnedRanker(models, features, depth, "unsaved", info | (meta or {}), reads=reads)
 
 
 def _leg_scores(legs: LegHits, depth: int) -> dict[str, dict[str, LegScore]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,11 +85,13 @@ class BlendProfile(BaseModel):
         return self.classes.get(query_class, self)  # type: ignore[call-overload]
 
 
-def every_leg(window: int, attribute_weights: Mapping[str, float] | None = None) -> BlendProfile:
-    """Every leg on, at ``window`` hits each: what the learned ranker reads, and the superset any
-    profile blends from (evaluation retrieves each query once with it)."""
+def every_leg(
+    window: int, attribute_weights: Mapping[str, float] | None = None, legs: Sequence[str] = LEG_NAMES
+) -> BlendProfile:
+    """Every leg on (of ``legs``), at ``window`` hits each: what the learned ranker reads, and the
+    superset any profile blends from (evaluation retrieves each query once with it)."""
     extra = {"attribute_weights": dict(attribute_weights)} if attribute_weights else {}
-    return BlendProfile(weights=dict.fromkeys(LEG_NAMES, 1.0), window=window, **extra)
+    return BlendProfile(weights=dict.fromkeys(legs, 1.0), window=window, **extra)
 
 
 def parse_reference(reference: str) -> tuple[str, int | None]:

@@ -141,7 +141,8 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
         key=lambda b: sum(r["title"].startswith(b + " ") for r in catalog.values()),
     )
     found = service.search(SearchRequest(q=brand.lower(), size=5))
-    assert found.engine == "learned"
+    assert found.engine == "learned" and {"bm25", "text"} <= set(found.legs) <= set(ranker.legs_for(photo=False))
+    assert "fused" not in found.legs  # the text model does without it: a k-NN search less per query
     assert all(hit.product["title"].startswith(brand) for hit in found.hits), (brand, found.hits)
 
     # A brand uploaded now, after the ranker and the heads' lexicon were trained: BM25 and the title
@@ -167,7 +168,9 @@ def test_the_catalog_alone_trains_a_ranker_that_finds_a_brand_and_a_products_own
     firsts = {}
     for pid in rng.sample(pictured, 10):
         snapshot = phone_snapshot((FASHION / catalog[pid]["image"]).read_bytes(), rng)
-        firsts[pid] = service.search(SearchRequest(size=1, explain=True), snapshot).hits[0]
+        snapshot_found = service.search(SearchRequest(size=1, explain=True), snapshot)
+        assert {"image", "fused"} <= set(snapshot_found.legs)
+        firsts[pid] = snapshot_found.hits[0]
     assert sum(hit.id == pid for pid, hit in firsts.items()) >= 9, firsts
     # what put it first: its photo's keypoints matched the snapshot's (inliers, a feature of their own)
     found = [hit for pid, hit in firsts.items() if hit.id == pid]

@@ -1,3 +1,4 @@
+import json
 import random
 
 import pytest
@@ -162,3 +163,30 @@ def test_a_kind_of_query_without_a_model_is_ranked_by_the_other_and_one_model_ar
     assert '"models"' not in old.read_text().split("\n", 1)[0]
     loaded = load_ranker(old)
     assert [h.doc_id for h in loaded.rank(legs, signals).hits] == [h.doc_id for h in ranker.rank(legs, signals).hits]
+
+
+def test_the_text_model_does_without_the_fused_leg_where_photo_queries_have_their_own(tmp_path):
+    from hybrid_search.querying.legs import LEG_NAMES
+
+    rng = random.Random(5)
+    groups = [query(rng, n % 2 == 0) for n in range(80)] + [photo_query(rng) for _ in range(80)]
+    ranker = train_ranker(groups, rounds=20)
+    assert ranker.legs_for(photo=False) == tuple(leg for leg in LEG_NAMES if leg != "fused")
+    assert ranker.legs_for(photo=True) == LEG_NAMES
+    legs, signals, _ = query(rng, True)
+    with_fused = legs | {"fused": [(f"fused{i}", 0.99 - i * 0.001) for i in range(30)]}
+    ranking = ranker.rank(with_fused, signals)
+    assert [h.score for h in ranking.hits] == [h.score for h in ranker.rank(legs, signals).hits]
+    assert "fused" not in ranking.hits[0].legs  # nor in what explain shows
+    assert load_ranker(ranker.save(tmp_path)).legs_for(photo=False) == ranker.legs_for(photo=False)
+    # a text model that also ranks photo queries (no photo model) reads their fused leg
+    text_only = train_ranker([query(rng, n % 2 == 0) for n in range(60)], rounds=10)
+    assert text_only.legs_for(photo=False) == text_only.legs_for(photo=True) == LEG_NAMES
+    # an artifact from before models did without legs: a header without "reads" reads every leg
+    header, body = ranker.to_text().split("\n", 1)
+    old = tmp_path / "ranker-old.txt"
+    old.write_text(
+        header.replace(', "reads": ' + json.dumps({k: list(v) for k, v in ranker.reads.items()}), "") + "\n" + body
+    )
+    assert '"reads"' not in old.read_text().split("\n", 1)[0]
+    assert load_ranker(old).legs_for(photo=False) == LEG_NAMES
