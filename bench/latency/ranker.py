@@ -13,7 +13,10 @@ goes first alternates by round): the ratios reported are the medians of the roun
 the ratio of all rounds' samples pooled; the per-scenario rows pool every round.
 
     python bench/latency/ranker.py [--requests 200] [--rounds 5] [--queries English Chinese photo]
-                                   [--out bench/latency/results-ranker.md]
+                                   [--against ARTIFACT] [--out bench/latency/results-ranker.md]
+
+``--against`` compares with another ranker artifact (``HYBRID_SEARCH_RANKER_MODEL``: an older version,
+say) instead of the fixed default: "without" in the tables is then that ranker.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--queries", nargs="+", choices=QUERIES, default=QUERIES, help="which rows to run")
+    parser.add_argument("--against", type=Path, help="a ranker artifact to compare with, instead of none")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results-ranker.md")
     args = parser.parse_args()
     settings = Settings()
@@ -50,11 +54,13 @@ def main() -> None:
     }
     texts = {kind: words for kind, words in texts.items() if kind in args.queries}
     photos = [(DATA / q.image).read_bytes() for q in queries if q.kind == "image"]
-    variants = {"without the ranker": {"HYBRID_SEARCH_RANKER_MODEL": "none"}, "with the ranker": {}}
+    baseline = f"with {args.against.stem}" if args.against else "without the ranker"
+    against = str(args.against.resolve()) if args.against else "none"
+    variants = {baseline: {"HYBRID_SEARCH_RANKER_MODEL": against}, "with the ranker": {}}
     apis = {name: Api(settings, **env) for name, env in variants.items()}
     apis["with the ranker"].url = f"http://127.0.0.1:{API_PORT + 1}"
     apis["with the ranker"].env["HYBRID_SEARCH_API_PORT"] = str(API_PORT + 1)
-    with apis["without the ranker"], apis["with the ranker"]:
+    with apis[baseline], apis["with the ranker"]:
         for api in apis.values():
             for words in texts.values():
                 warm_query_cache(api, words)
@@ -83,7 +89,7 @@ def main() -> None:
     for kind in (kind for kind in QUERIES if kind in args.queries):
         for concurrency in (1, 8):
             with_key = (f"/search {kind}, with the ranker", concurrency)
-            without_key = (f"/search {kind}, without the ranker", concurrency)
+            without_key = (f"/search {kind}, {baseline}", concurrency)
             ratios.append(f"| {kind} | {concurrency} | {round_ratios(rounds, pooled, with_key, without_key)} |")
     rows = list(pooled.values())
     table = "\n".join(
