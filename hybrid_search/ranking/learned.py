@@ -36,9 +36,9 @@ DEPTH = 50  # each leg's best hits that make the candidates (serving and trainin
 # a query read in another language: its attributes leg's weight beside the learned score (chosen
 # leaving one language out, over Spanish, French, German, Japanese and known items, two seeds: bench/README)
 FOREIGN_ATTRIBUTES = 4.0
-# The legs a model does without: text queries' fused leg added nothing the other legs do not (its
-# k-NN search is a sixth of the ranker's node time; bench/README, relevance/ranker), but a text model
-# that also ranks photo queries (a catalog without photos trains no photo model) keeps it, their main leg.
+# The legs a model does without: text queries' fused leg added nothing the other legs do not, and
+# costs a k-NN search a query (bench/README, relevance/zh_chars). A text model that also ranks photo
+# queries (a catalog without photos trains no photo model) keeps it: it is their main leg.
 SKIPPED = {TEXT: ("fused",)}
 LABEL_GAIN = (0, 1, 3, 7)  # 2^grade - 1, as nDCG@10 counts the judgments' grades
 # More of a leg's score never makes a product less relevant (rank: fewer is better): a constraint
@@ -221,9 +221,8 @@ def train_ranker(
     import lightgbm
 
     kinds = {query_model(signals) for _, signals, _ in groups}
-    reads = {
-        kind: tuple(leg for leg in LEG_NAMES if leg not in SKIPPED.get(kind, ()) or kinds == {TEXT}) for kind in kinds
-    }
+    skipped = SKIPPED if PHOTO in kinds else {}  # else the text model ranks photo queries too
+    reads = {kind: tuple(leg for leg in LEG_NAMES if leg not in skipped.get(kind, ())) for kind in kinds}
     by_model: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {}
     for legs, signals, grades in groups:
         kind = query_model(signals)
